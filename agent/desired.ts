@@ -1,0 +1,147 @@
+/**
+ * The desired state of one node, as rendered from the infra repo, and what the runtimes observe.
+ * These are the inputs and outputs of the pure core: render → DesiredState, drivers → ObservedResource[],
+ * plan(desired, observed) → Action[].
+ */
+
+/** What a resource is, in the order they are created (networks and volumes before containers). */
+export type ResourceKind = 'network' | 'volume' | 'container' | 'vm';
+
+/** Who a resource belongs to; carried in ownership labels / metadata on everything the agent creates. */
+export interface Owner {
+  node: string;
+  /** Set for workspace resources. */
+  workspace?: string;
+  tenant?: string;
+  /** Set for service resources. */
+  service?: string;
+  /** Set for the profile's baseline resources. */
+  profile?: string;
+}
+
+/** A mount of a named volume or an allowed host path. */
+export interface RuntimeMount {
+  type: 'volume' | 'bind';
+  /** Runtime volume name (type volume) or absolute host path (type bind). */
+  source: string;
+  target: string;
+  readOnly: boolean;
+}
+
+/** A published port. */
+export interface RuntimePort {
+  containerPort: number;
+  hostPort: number | undefined;
+  hostIp: string | undefined;
+  protocol: 'tcp' | 'udp';
+}
+
+/** Everything a driver needs to create a container, fully resolved (no defaults left to apply). */
+export interface ContainerSpec {
+  image: string;
+  command: string[] | undefined;
+  args: string[] | undefined;
+  env: Record<string, string>;
+  ports: RuntimePort[];
+  mounts: RuntimeMount[];
+  cpus: number | undefined;
+  memoryBytes: number | undefined;
+  /** CDI device names, e.g. nvidia.com/gpu=GPU-xxxx. */
+  devices: string[];
+  healthcheck: { command: string[]; intervalMs: number; timeoutMs: number; retries: number; startPeriodMs: number } | undefined;
+  restartPolicy: 'no' | 'always' | 'on-failure' | 'unless-stopped';
+  pullPolicy: 'IfNotPresent' | 'Always' | 'Never';
+  /** User labels from the spec (ownership labels are added by the driver). */
+  labels: Record<string, string>;
+  user: string | undefined;
+  workingDir: string | undefined;
+  /** Runtime name of the network the container joins. */
+  network: string;
+  /** Network aliases (the container's short name) so peers in the same workspace find it by name. */
+  aliases: string[];
+}
+
+/** A VM, fully resolved. */
+export interface VmSpec {
+  driver: 'libvirt' | 'openstack';
+  vcpus: number;
+  memoryBytes: number | undefined;
+  disk: { baseImage: string; sizeBytes: number | undefined } | undefined;
+  network: string | undefined;
+  userData: string | undefined;
+  /** PCI addresses passed through (libvirt). */
+  hostDevices: string[];
+  /** GPU UUIDs the VM holds (for attribution and billing). */
+  gpuUuids: string[];
+  openstack: { flavor: string; image: string; availabilityZone?: string; host?: string; keyName?: string } | undefined;
+}
+
+interface DesiredBase<K extends ResourceKind, S> {
+  kind: K;
+  /** Stable id, unique on the node, e.g. ws.acme-alice.ollama. */
+  id: string;
+  /** Runtime name (container, network, volume or domain name). */
+  name: string;
+  owner: Owner;
+  spec: S;
+  /** Short hash of the canonical spec; a change means recreate. */
+  specHash: string;
+  /** What to do with data (volumes, disks) when the resource is removed. */
+  reclaimPolicy: 'Retain' | 'Delete';
+}
+
+/** A network: one per workspace and per service, so tenants cannot reach each other. */
+export type DesiredNetwork = DesiredBase<'network', { internal: boolean }>;
+/** A named volume: created when missing, never recreated, removed only when its reclaim policy says Delete. */
+export type DesiredVolume = DesiredBase<'volume', Record<string, never>>;
+/** A container, with whether it should run (a stopped workspace keeps its containers stopped). */
+export type DesiredContainer = DesiredBase<'container', ContainerSpec> & { run: boolean };
+/** A VM, with whether it should run. */
+export type DesiredVm = DesiredBase<'vm', VmSpec> & { run: boolean };
+
+/** Any desired resource. */
+export type DesiredResource = DesiredNetwork | DesiredVolume | DesiredContainer | DesiredVm;
+
+/** The whole desired state of one node at one revision. */
+export interface DesiredState {
+  node: string;
+  revision: string;
+  profile: string;
+  resources: DesiredResource[];
+  /** The revision allows pruning more than half of what the node manages. */
+  allowMassPrune: boolean;
+}
+
+/** Observed run state, normalized across runtimes. */
+export type ObservedState = 'running' | 'stopped' | 'created' | 'paused' | 'failed' | 'unknown';
+
+/** A resource the agent finds on the node that carries its ownership marks. */
+export interface ObservedResource {
+  kind: ResourceKind;
+  id: string;
+  name: string;
+  /** Runtime's own id (container id, domain UUID, server id). */
+  runtimeId: string;
+  owner: Owner;
+  /** Spec hash from the ownership marks; undefined when absent (treated as changed). */
+  specHash: string | undefined;
+  state: ObservedState;
+  /** Reclaim policy recorded at creation (volumes, disks). */
+  reclaimPolicy: 'Retain' | 'Delete';
+  /** A few observed facts used to explain recreations, e.g. { image: 'x:1' }. */
+  facts: Record<string, string>;
+}
+
+/** What the reconciler does to one resource. */
+export type ActionType = 'create' | 'recreate' | 'start' | 'stop' | 'remove' | 'noop';
+
+/** One step of a plan, with the reason shown in logs and status. */
+export interface Action {
+  type: ActionType;
+  kind: ResourceKind;
+  id: string;
+  /** Why, e.g. "recreate: image changed from x:1 to x:2". */
+  reason: string;
+  desired: DesiredResource | undefined;
+  observed: ObservedResource | undefined;
+}

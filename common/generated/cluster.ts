@@ -1,0 +1,67 @@
+// Generated from schemas/ by scripts/gen-types.mjs. Do not edit: change the schema and run `npm run gen:types`.
+
+/**
+ * Cluster-wide settings: the hub's URL and defaults for every agent. Exactly one per infra repo (cluster.yaml).
+ */
+export interface Cluster {
+  /**
+   * Schema version of the document. Always foundry.cloud/v1.
+   */
+  apiVersion: "foundry.cloud/v1";
+  /**
+   * Kind of document.
+   */
+  kind: "Cluster";
+  metadata: Metadata;
+  /**
+   * Cluster settings.
+   */
+  spec: {
+    /**
+     * URL agents dial (https:// in production; http:// only to loopback).
+     */
+    hubUrl: string;
+    /**
+     * How often agents fetch the infra repo (default 60s, jittered).
+     */
+    pollInterval?: string;
+    /**
+     * How often agents sample GPUs and the host (default 5s).
+     */
+    telemetryInterval?: string;
+    /**
+     * Length of one usage record for billing (default 10s).
+     */
+    usageResolution?: string;
+    /**
+     * Host path prefixes that containers may bind-mount. Empty: no bind mounts.
+     */
+    allowedHostPaths?: string[];
+    /**
+     * Allow a revision to prune more than half of what an agent manages. Set it only in the commit that means it, then remove it.
+     */
+    allowMassPrune?: boolean;
+  };
+}
+/**
+ * Identity of the document.
+ */
+export interface Metadata {
+  /**
+   * A resource name: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters (a DNS label).
+   */
+  name: string;
+  labels?: Labels;
+  /**
+   * Free-form notes for people and tools; never interpreted by FoundryCloud.
+   */
+  annotations?: {
+    [k: string]: string;
+  };
+}
+/**
+ * Key/value labels used by selectors. Keys: an optional DNS prefix and '/', then letters, digits, '-', '_', '.'. Values: at most 63 characters.
+ */
+export interface Labels {
+  [k: string]: string;
+}
