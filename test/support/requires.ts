@@ -3,7 +3,7 @@
  * a missing component fails the test run: such tests must run there. Elsewhere they are skipped with a
  * message that says how to enable them.
  */
-import { describe } from 'vitest';
+import { describe, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 
 /** True when `cmd args...` exits 0 within 10 s. */
@@ -31,5 +31,3 @@ export function describeIf(available: boolean, component: string, how: string): 
   console.warn(`skipping tests that need ${component}: ${how}`);
   return describe.skip;
 }
-
-import { it } from 'vitest';
