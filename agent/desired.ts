@@ -55,8 +55,12 @@ export interface ContainerSpec {
   labels: Record<string, string>;
   user: string | undefined;
   workingDir: string | undefined;
-  /** Runtime name of the network the container joins. */
-  network: string;
+  /** Runtime name of the network the container joins; undefined with hostNetwork. */
+  network: string | undefined;
+  /** Share the node's network namespace (profile and service containers only). */
+  hostNetwork: boolean;
+  /** Privileged (profile and service containers only). */
+  privileged: boolean;
   /** Network aliases (the container's short name) so peers in the same workspace find it by name. */
   aliases: string[];
 }

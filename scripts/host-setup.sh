@@ -16,3 +16,18 @@ runtime = "runc"
 CONF
 fi
 echo "podman: $(podman --version 2>/dev/null || echo 'not installed')"
+
+# libvirt/QEMU: libvirtd needs the libvirt-qemu user and kvm group, root-run guests without dynamic
+# ownership (no systemd here), and its daemons started by hand.
+if command -v libvirtd >/dev/null 2>&1; then
+  getent group kvm >/dev/null || groupadd -f kvm
+  id libvirt-qemu >/dev/null 2>&1 || useradd -r -g kvm libvirt-qemu
+  if ! grep -q '^dynamic_ownership = 0' /etc/libvirt/qemu.conf 2>/dev/null; then
+    printf 'user = "root"\ngroup = "root"\ndynamic_ownership = 0\n' >> /etc/libvirt/qemu.conf
+  fi
+  mkdir -p /var/log/libvirt /var/run/libvirt /var/lib/libvirt/images
+  pgrep -x virtlogd >/dev/null || virtlogd -d
+  pgrep -x libvirtd >/dev/null || libvirtd -d
+  for _ in $(seq 1 50); do virsh -c qemu:///system version >/dev/null 2>&1 && break; sleep 0.2; done
+  echo "libvirt: $(virsh -c qemu:///system version --daemon 2>/dev/null | head -1 || echo 'not answering')"
+fi

@@ -253,6 +253,14 @@ export interface Container {
    * Working directory inside the container.
    */
   workingDir?: string;
+  /**
+   * Use the node's network namespace instead of a private network (Ceph daemons, exporters). Not allowed in workspace templates.
+   */
+  hostNetwork?: boolean;
+  /**
+   * Run privileged (Ceph OSDs need the node's disks). Not allowed in workspace templates.
+   */
+  privileged?: boolean;
 }
 /**
  * A port published from the container.
