@@ -1,0 +1,209 @@
+/**
+ * Renders the desired state of ONE node from a loaded infra repo: the profile's baseline, the services
+ * that target the node, and the workspaces assigned to it, expanded from their templates. Pure: the
+ * same repo and node always give the same resources, ids and spec hashes.
+ */
+import { FoundryError } from '../common/errors.js';
+import { specHash } from '../common/hash.js';
+import { parseDuration, parseQuantity } from '../common/units.js';
+import type { Container, InfraRepo, Node, NodeProfile, Vm } from '../common/infra/model.js';
+import type {
+  ContainerSpec,
+  DesiredContainer,
+  DesiredNetwork,
+  DesiredResource,
+  DesiredState,
+  DesiredVm,
+  DesiredVolume,
+  Owner,
+  RuntimeMount,
+} from './desired.js';
+import { resolveProfile } from './profiles.js';
+
+/** A group of containers that share one network and one volume namespace: a profile, a service or a workspace. */
+interface Unit {
+  /** Prefix of ids (node, svc.NAME, ws.NAME). */
+  idPrefix: string;
+  /** Prefix of runtime names (fc-node, fc-svc-NAME, fc-ws-NAME). */
+  namePrefix: string;
+  owner: Owner;
+  containers: Container[];
+  vm: Vm | undefined;
+  reclaimPolicy: 'Retain' | 'Delete';
+  run: boolean;
+  /** Env added to every container (workspace overrides). */
+  env: Record<string, string>;
+  /** GPUs the unit holds (workspaces) or undefined for "all GPUs of the node" (services, profiles). */
+  gpuUuids: string[] | undefined;
+}
+
+/** Renders the desired state of `nodeName`. Throws NODE_UNKNOWN when the repo does not declare the node. */
+export function renderNodeState(repo: InfraRepo, nodeName: string): DesiredState {
+  const node = repo.nodes.get(nodeName)?.doc;
+  if (node === undefined) {
+    throw new FoundryError('NODE_UNKNOWN', `node ${nodeName} is not declared in the infra repo (add nodes/${nodeName}.yaml)`, { resource: `node/${nodeName}` });
+  }
+  const profile = resolveProfile(repo, node.spec.profile);
+  const units = [profileUnit(nodeName, node, profile), ...serviceUnits(repo, nodeName, node), ...workspaceUnits(repo, nodeName)];
+  const resources = units.flatMap((unit) => renderUnit(unit, node));
+  resources.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return {
+    node: nodeName,
+    revision: repo.revision,
+    profile: node.spec.profile,
+    resources,
+    allowMassPrune: repo.cluster?.doc.spec.allowMassPrune === true || node.spec.allowMassPrune === true,
+  };
+}
+
+function profileUnit(nodeName: string, node: Node, profile: NodeProfile): Unit {
+  return {
+    idPrefix: 'node',
+    namePrefix: 'fc-node',
+    owner: { node: nodeName, profile: node.spec.profile },
+    containers: profile.spec.containers ?? [],
+    vm: undefined,
+    reclaimPolicy: 'Retain',
+    run: true,
+    env: {},
+    gpuUuids: undefined,
+  };
+}
+
+/** Services placed on this node by name, or by a selector matching its labels (selectors only pick nodes whose profile hosts services). */
+function serviceUnits(repo: InfraRepo, nodeName: string, node: Node): Unit[] {
+  const hostsServices = resolveProfile(repo, node.spec.profile).spec.hostsServices !== false;
+  const units: Unit[] = [];
+  for (const [name, { doc }] of repo.services) {
+    const { placement } = doc.spec;
+    const byName = placement.node === nodeName;
+    const bySelector = placement.nodeSelector !== undefined && hostsServices && labelsMatch(placement.nodeSelector, node.spec.labels ?? {});
+    if (!byName && !bySelector) continue;
+    units.push({
+      idPrefix: `svc.${name}`,
+      namePrefix: `fc-svc-${name}`,
+      owner: { node: nodeName, service: name },
+      containers: doc.spec.containers ?? [],
+      vm: doc.spec.vm,
+      reclaimPolicy: doc.spec.reclaimPolicy ?? 'Retain',
+      run: true,
+      env: {},
+      gpuUuids: undefined,
+    });
+  }
+  return units;
+}
+
+function workspaceUnits(repo: InfraRepo, nodeName: string): Unit[] {
+  const units: Unit[] = [];
+  for (const [name, { doc }] of repo.workspaces) {
+    if (doc.spec.node !== nodeName) continue;
+    const template = repo.templates.get(doc.spec.template)?.doc;
+    if (template === undefined) {
+      throw new FoundryError('INFRA_REFERENCE', `workspace ${name} uses unknown template ${doc.spec.template}`, { resource: `workspace/${name}` });
+    }
+    units.push({
+      idPrefix: `ws.${name}`,
+      namePrefix: `fc-ws-${name}`,
+      owner: { node: nodeName, workspace: name, tenant: doc.spec.tenant },
+      containers: template.spec.containers ?? [],
+      vm: template.spec.vm,
+      reclaimPolicy: doc.spec.reclaimPolicy ?? 'Retain',
+      run: (doc.spec.state ?? 'running') === 'running',
+      env: doc.spec.env ?? {},
+      gpuUuids: doc.spec.gpus?.uuids ?? [],
+    });
+  }
+  return units;
+}
+
+/** True when every selector label is present with the same value. */
+export function labelsMatch(selector: Record<string, string>, labels: Record<string, string>): boolean {
+  return Object.entries(selector).every(([k, v]) => labels[k] === v);
+}
+
+function renderUnit(unit: Unit, node: Node): DesiredResource[] {
+  const out: DesiredResource[] = [];
+  const needsNetwork = unit.containers.some((c) => c.hostNetwork !== true);
+  const networkName = `${unit.namePrefix}`;
+  if (needsNetwork) out.push(resource<DesiredNetwork>('network', `${unit.idPrefix}.net`, networkName, unit, { internal: false }));
+  const volumeNames = new Set(unit.containers.flatMap((c) => (c.volumes ?? []).flatMap((v) => (v.name === undefined ? [] : [v.name]))));
+  for (const vol of [...volumeNames].sort()) {
+    out.push(resource<DesiredVolume>('volume', `${unit.idPrefix}.vol.${vol}`, `${unit.namePrefix}-${vol}`, unit, {}));
+  }
+  for (const c of unit.containers) {
+    const spec = containerSpec(c, unit, needsNetwork ? networkName : undefined);
+    out.push({ ...resource<DesiredContainer>('container', `${unit.idPrefix}.${c.name}`, `${unit.namePrefix}-${c.name}`, unit, spec), run: unit.run } as DesiredContainer);
+  }
+  if (unit.vm !== undefined) {
+    out.push({ ...resource<DesiredVm>('vm', `${unit.idPrefix}.vm.${unit.vm.name}`, `${unit.namePrefix}-${unit.vm.name}`, unit, vmSpec(unit.vm, unit, node)), run: unit.run } as DesiredVm);
+  }
+  return out;
+}
+
+function resource<R extends DesiredResource>(kind: R['kind'], id: string, name: string, unit: Unit, spec: R['spec']): R {
+  return { kind, id, name, owner: unit.owner, spec, specHash: specHash({ kind, name, spec }), reclaimPolicy: unit.reclaimPolicy } as R;
+}
+
+function containerSpec(c: Container, unit: Unit, network: string | undefined): ContainerSpec {
+  const mounts: RuntimeMount[] = (c.volumes ?? []).map((v) =>
+    v.name !== undefined
+      ? { type: 'volume', source: `${unit.namePrefix}-${v.name}`, target: v.mountPath, readOnly: v.readOnly === true }
+      : { type: 'bind', source: v.hostPath ?? '', target: v.mountPath, readOnly: v.readOnly === true },
+  );
+  const hc = c.healthcheck;
+  return {
+    image: c.image,
+    command: c.command,
+    args: c.args,
+    env: { ...(c.env ?? {}), ...unit.env },
+    ports: (c.ports ?? []).map((p) => ({ containerPort: p.containerPort, hostPort: p.hostPort, hostIp: p.hostIp, protocol: p.protocol ?? 'tcp' })),
+    mounts,
+    cpus: c.resources?.cpus,
+    memoryBytes: c.resources?.memory === undefined ? undefined : parseQuantity(c.resources.memory),
+    devices: [...gpuDevices(c, unit), ...(c.devices ?? [])],
+    healthcheck:
+      hc === undefined
+        ? undefined
+        : {
+            command: hc.command,
+            intervalMs: parseDuration(hc.interval ?? '30s'),
+            timeoutMs: parseDuration(hc.timeout ?? '10s'),
+            retries: hc.retries ?? 3,
+            startPeriodMs: parseDuration(hc.startPeriod ?? '0s'),
+          },
+    restartPolicy: c.restartPolicy ?? 'always',
+    pullPolicy: c.pullPolicy ?? 'IfNotPresent',
+    labels: c.labels ?? {},
+    user: c.user,
+    workingDir: c.workingDir,
+    network: c.hostNetwork === true ? undefined : network,
+    hostNetwork: c.hostNetwork === true,
+    privileged: c.privileged === true,
+    aliases: c.hostNetwork === true ? [] : [c.name],
+  };
+}
+
+/** CDI devices for `gpus: true`: the workspace's GPUs, or every GPU of the node for services and profiles. */
+function gpuDevices(c: Container, unit: Unit): string[] {
+  if (c.gpus !== true) return [];
+  if (unit.gpuUuids === undefined) return ['nvidia.com/gpu=all'];
+  return unit.gpuUuids.map((uuid) => `nvidia.com/gpu=${uuid}`);
+}
+
+function vmSpec(vm: Vm, unit: Unit, node: Node): DesiredVm['spec'] {
+  const gpuUuids = vm.gpus === true ? (unit.gpuUuids ?? (node.spec.gpus ?? []).map((g) => g.uuid)) : [];
+  const pciOf = new Map((node.spec.gpus ?? []).map((g) => [g.uuid, g.pciAddress]));
+  const gpuPci = vm.driver === 'libvirt' ? gpuUuids.map((u) => pciOf.get(u)).filter((a): a is string => a !== undefined) : [];
+  return {
+    driver: vm.driver,
+    vcpus: vm.vcpus ?? 2,
+    memoryBytes: vm.memory === undefined ? undefined : parseQuantity(vm.memory),
+    disk: vm.disk === undefined ? undefined : { baseImage: vm.disk.baseImage, sizeBytes: vm.disk.size === undefined ? undefined : parseQuantity(vm.disk.size) },
+    network: vm.network,
+    userData: vm.cloudInit?.userData,
+    hostDevices: [...gpuPci, ...(vm.hostDevices ?? [])],
+    gpuUuids,
+    openstack: vm.openstack,
+  };
+}
