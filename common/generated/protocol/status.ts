@@ -1,0 +1,115 @@
+// Generated from schemas/ by scripts/gen-types.mjs. Do not edit: change the schema and run `npm run gen:types`.
+
+/**
+ * A status transition of the node and its resources (sent through the durable outbox, so it carries seq).
+ */
+export interface StatusMessage {
+  /**
+   * Protocol version.
+   */
+  v: 1;
+  /**
+   * Message type.
+   */
+  type: "status";
+  /**
+   * Sender-chosen message id, echoed in errors about this message.
+   */
+  id: string;
+  /**
+   * Per-node sequence number from the agent outbox; the hub de-duplicates by (node, seq) and acknowledges it.
+   */
+  seq: number;
+  /**
+   * When the sender created the message (RFC 3339).
+   */
+  ts: string;
+  body: {
+    /**
+     * Name of the sending node; must be the node the credential belongs to.
+     */
+    node: string;
+    /**
+     * Revision the agent last looked at.
+     */
+    observedRevision?: string | null;
+    /**
+     * Revision the agent last applied completely.
+     */
+    lastAppliedRevision?: string | null;
+    /**
+     * Conditions of the node as a whole.
+     *
+     * @maxItems 32
+     *
+     * Items: One condition, Kubernetes style.
+     */
+    conditions: {
+      /**
+       * Condition type: Ready, Reconciling, Stalled, Degraded...
+       */
+      type: string;
+      /**
+       * True, False or Unknown.
+       */
+      status: "True" | "False" | "Unknown";
+      /**
+       * PascalCase reason.
+       */
+      reason: string;
+      /**
+       * Human-readable detail, lowercase, no secrets.
+       */
+      message?: string;
+      /**
+       * When the status last changed (RFC 3339).
+       */
+      lastTransitionTime?: string;
+    }[];
+    /**
+     * Conditions per managed resource.
+     *
+     * @maxItems 10000
+     */
+    resources: {
+      /**
+       * Resource id (kind/name).
+       */
+      id: string;
+      /**
+       * @maxItems 32
+       *
+       * Items: One condition, Kubernetes style.
+       */
+      conditions: {
+        /**
+         * Condition type: Ready, Reconciling, Stalled, Degraded...
+         */
+        type: string;
+        /**
+         * True, False or Unknown.
+         */
+        status: "True" | "False" | "Unknown";
+        /**
+         * PascalCase reason.
+         */
+        reason: string;
+        /**
+         * Human-readable detail, lowercase, no secrets.
+         */
+        message?: string;
+        /**
+         * When the status last changed (RFC 3339).
+         */
+        lastTransitionTime?: string;
+      }[];
+    }[];
+    /**
+     * Outcome of the reconcile run that produced this status (counted in the hub's metrics).
+     */
+    reconcile?: {
+      result: "success" | "failure" | "noop";
+      durationMs?: number;
+    };
+  };
+}

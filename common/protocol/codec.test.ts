@@ -1,0 +1,58 @@
+import { describe, it, expect } from 'vitest';
+import { decodeFrame, encodeFrame, BadFrameCounter, MAX_FRAME_BYTES, AGENT_TO_HUB } from './codec.js';
+
+const usage = (over: Record<string, unknown> = {}): string =>
+  JSON.stringify({ v: 1, type: 'usage', id: 'm1', seq: 3, ts: '2026-11-27T10:00:00.000Z', body: { node: 'gpu-01', record: { workspace: 'w' } }, ...over });
+
+describe('decodeFrame', () => {
+  it('accepts a valid usage frame', () => {
+    const d = decodeFrame(usage(), AGENT_TO_HUB);
+    expect(d).toEqual({ ok: true, msg: JSON.parse(usage()) });
+  });
+
+  it('round-trips what encodeFrame builds', () => {
+    const raw = encodeFrame('ack', { seqs: [1, 2] });
+    const d = decodeFrame(raw, ['ack']);
+    expect(d.ok && d.msg.body).toEqual({ seqs: [1, 2] });
+  });
+
+  it('names the type and field of a schema violation', () => {
+    const d = decodeFrame(usage({ body: { node: 'gpu-01', record: 'x' } }), AGENT_TO_HUB);
+    expect(d).toEqual({ ok: false, error: { code: 'PROTOCOL_FRAME', message: 'usage message: /body/record must be object', field: '/body/record', refType: 'usage', refId: 'm1' } });
+  });
+
+  it('names an unknown property', () => {
+    const d = decodeFrame(usage({ extra: 1 }), AGENT_TO_HUB);
+    expect(d.ok ? '' : d.error.message).toBe('usage message: /extra is not allowed');
+  });
+
+  it('requires seq on usage', () => {
+    const d = decodeFrame(usage({ seq: undefined }), AGENT_TO_HUB);
+    expect(d.ok ? '' : d.error.message).toBe("usage message: (root) must have required property 'seq'");
+  });
+
+  it('refuses a type not accepted on this side', () => {
+    const d = decodeFrame(encodeFrame('ack', { seqs: [] }), AGENT_TO_HUB);
+    expect(d.ok ? undefined : d.error.field).toBe('/type');
+  });
+
+  it('refuses another version, non-json, non-objects and oversized frames', () => {
+    expect(decodeFrame(usage({ v: 2 }), AGENT_TO_HUB)).toMatchObject({ ok: false, error: { field: '/v' } });
+    expect(decodeFrame('{nope', AGENT_TO_HUB)).toMatchObject({ ok: false, error: { message: 'frame is not valid json' } });
+    expect(decodeFrame('[1]', AGENT_TO_HUB)).toMatchObject({ ok: false, error: { message: 'frame is not a json object' } });
+    expect(decodeFrame('null', AGENT_TO_HUB)).toMatchObject({ ok: false });
+    expect(decodeFrame(Buffer.alloc(MAX_FRAME_BYTES + 1, 32), AGENT_TO_HUB)).toMatchObject({ ok: false, error: { message: `frame of ${MAX_FRAME_BYTES + 1} bytes exceeds the limit of ${MAX_FRAME_BYTES} bytes` } });
+  });
+});
+
+describe('BadFrameCounter', () => {
+  it('trips at the limit within the window and forgets old frames', () => {
+    let t = 0;
+    const c = new BadFrameCounter(3, 1000, () => t);
+    expect([c.record(), c.record()]).toEqual([false, false]);
+    t = 1500;
+    expect(c.record()).toBe(false);
+    expect(c.record()).toBe(false);
+    expect(c.record()).toBe(true);
+  });
+});
