@@ -1,0 +1,145 @@
+/**
+ * The GPU module, shaped like a device plugin: `fingerprint()` (slow inventory) and `stats()` (a sample of
+ * every GPU and compute process). CSV for everything it can; `-q -x` and `-L` only for the MIG layout.
+ * No nvidia-smi or no GPU is not an error: the node has zero GPUs, and that is logged once, not per poll.
+ */
+import { FoundryError, isFoundryError } from '../../common/errors.js';
+import { SmiRunner, NOT_FOUND, type SmiExec, type SmiRunResult } from './smi-runner.js';
+import { INVENTORY_FIELDS, STATS_FIELDS, parseInventoryCsv, parseStatsCsv, queryGpuArgs } from './query-gpu.js';
+import { computeAppsArgs, parseComputeAppsCsv } from './query-compute-apps.js';
+import { parseSmiXml, type SmiXmlReport } from './smi-xml.js';
+import { parseListGpus, type ListedGpu } from './list-gpus.js';
+import { mergeInventory } from './inventory.js';
+import type { GpuInventory, GpuStats } from './types.js';
+
+/** A pino-compatible logger (only what this module uses). */
+export interface GpuLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+/** Collaborators of the plugin; all optional. */
+export interface NvidiaPluginOptions {
+  /** Runs nvidia-smi (default: a SmiRunner with `command` and `timeoutMs`). */
+  exec?: SmiExec;
+  command?: string;
+  timeoutMs?: number;
+  /** Epoch ms (default Date.now). */
+  clock?: () => number;
+  logger?: GpuLogger;
+}
+
+// nvidia-smi exits 6 and prints this when the driver is loaded but sees no GPU (or the last one fell off).
+const NO_DEVICES = /no devices were found/i;
+
+type Outcome = { kind: 'output'; stdout: string } | { kind: 'absent'; reason: string };
+
+/** The nvidia GPU device plugin. One instance per node; calls are single-flight and serialised. */
+export class NvidiaGpuPlugin {
+  private readonly exec: SmiExec;
+  private readonly clock: () => number;
+  private readonly logger: GpuLogger | undefined;
+  private readonly command: string;
+  private chain: Promise<unknown> = Promise.resolve();
+  private pendingStats: Promise<GpuStats> | undefined;
+  private pendingFingerprint: Promise<GpuInventory> | undefined;
+  private lastAbsence: string | undefined;
+
+  constructor(opts: NvidiaPluginOptions = {}) {
+    this.command = opts.command ?? 'nvidia-smi';
+    this.exec = opts.exec ?? new SmiRunner({ command: this.command, timeoutMs: opts.timeoutMs }).run;
+    this.clock = opts.clock ?? Date.now;
+    this.logger = opts.logger;
+  }
+
+  /** The slow inventory: UUID, model, memory, driver, PCI bus id, MIG mode and MIG devices. */
+  fingerprint(): Promise<GpuInventory> {
+    this.pendingFingerprint ??= this.serial(() => this.doFingerprint()).finally(() => { this.pendingFingerprint = undefined; });
+    return this.pendingFingerprint;
+  }
+
+  /** One sample of every GPU and every compute process; a call while one runs joins it. */
+  stats(): Promise<GpuStats> {
+    this.pendingStats ??= this.serial(() => this.doStats()).finally(() => { this.pendingStats = undefined; });
+    return this.pendingStats;
+  }
+
+  // Fingerprint and stats never overlap: at most one nvidia-smi at a time, and the queue is at most
+  // one of each (both are single-flight), so callers cannot pile up either.
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(fn, fn);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  private async doFingerprint(): Promise<GpuInventory> {
+    const inv = await this.call(queryGpuArgs(INVENTORY_FIELDS));
+    if (inv.kind === 'absent') return { available: false, reason: inv.reason, gpus: [] };
+    const rows = parseInventoryCsv(inv.stdout);
+    if (rows.length === 0) {
+      this.absent('no gpu found');
+      return { available: false, reason: 'no gpu found', gpus: [] };
+    }
+    this.present();
+    let xml: SmiXmlReport | undefined;
+    let listed: ListedGpu[] | undefined;
+    if (rows.some((r) => r.migEnabled === true)) {
+      // The MIG layout is the one thing the CSV interface lacks. A failure here degrades to what -L says.
+      try {
+        const x = await this.call(['-q', '-x']);
+        if (x.kind === 'output') xml = parseSmiXml(x.stdout);
+      } catch (err) {
+        this.logger?.warn({ err: isFoundryError(err) ? err.toJSON() : String(err) }, 'nvidia-smi -q -x failed; mig instance ids unknown');
+      }
+      const l = await this.call(['-L']);
+      if (l.kind === 'output') listed = parseListGpus(l.stdout);
+    }
+    return { available: true, gpus: mergeInventory(rows, xml, listed) };
+  }
+
+  private async doStats(): Promise<GpuStats> {
+    const q = await this.call(queryGpuArgs(STATS_FIELDS));
+    if (q.kind === 'absent') return { at: this.clock(), available: false, reason: q.reason, gpus: [], processes: [] };
+    const gpus = parseStatsCsv(q.stdout);
+    const p = await this.call(computeAppsArgs());
+    const processes = p.kind === 'output' ? parseComputeAppsCsv(p.stdout) : [];
+    if (gpus.length === 0) this.absent('no gpu found');
+    else this.present();
+    return { at: this.clock(), available: gpus.length > 0, ...(gpus.length === 0 ? { reason: 'no gpu found' } : {}), gpus, processes };
+  }
+
+  // One nvidia-smi call, its failure modes sorted into: output, "no GPU/no nvidia-smi", or a typed error.
+  private async call(args: string[]): Promise<Outcome> {
+    let r: SmiRunResult;
+    try {
+      r = await this.exec(args);
+    } catch (err) {
+      if (isFoundryError(err, 'NVIDIA_SMI') && err.details?.['reason'] === NOT_FOUND) {
+        const reason = `${this.command} not found`;
+        this.absent(reason);
+        return { kind: 'absent', reason };
+      }
+      throw err;
+    }
+    if (NO_DEVICES.test(r.stdout) || NO_DEVICES.test(r.stderr)) {
+      this.absent('no gpu found');
+      return { kind: 'absent', reason: 'no gpu found' };
+    }
+    if (r.code !== 0) {
+      const first = (r.stdout.trim() || r.stderr.trim()).split('\n')[0]?.slice(0, 200) ?? '';
+      throw new FoundryError('NVIDIA_SMI', `nvidia-smi exited with ${r.code ?? 'a signal'}${first ? `: ${first.toLowerCase()}` : ''}`, { resource: `${this.command} ${args[0] ?? ''}`.trim(), details: { code: r.code } });
+    }
+    return { kind: 'output', stdout: r.stdout };
+  }
+
+  // Logged once per change, so a GPU-less node does not log every poll.
+  private absent(reason: string): void {
+    if (this.lastAbsence !== reason) this.logger?.info({ reason }, 'no gpus reported: node has zero gpus');
+    this.lastAbsence = reason;
+  }
+
+  private present(): void {
+    if (this.lastAbsence !== undefined) this.logger?.info({}, 'gpus reported again');
+    this.lastAbsence = undefined;
+  }
+}
