@@ -24,7 +24,8 @@ function schemaFiles(dir: string): string[] {
 /** The shared ajv instance, with every schema under schemas/ registered by its path (e.g. "workspace.schema.json", "protocol/hello.schema.json"). */
 export function schemas(): Ajv {
   if (instance !== undefined) return instance;
-  const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: false, allowUnionTypes: true });
+  // verbose: errors carry the failing schema and data, so the infra loader can explain what was expected.
+  const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: false, allowUnionTypes: true, verbose: true });
   addFormats(ajv);
   for (const file of schemaFiles(SCHEMA_DIR)) {
     const key = relative(SCHEMA_DIR, file).split('\\').join('/');

@@ -38,10 +38,23 @@ export interface SourcePosition {
   column: number;
 }
 
+/** One step of a field path: a mapping key or a list index. */
+export type PathSegment = string | number;
+
+/**
+ * Finds where a field of a document is written: the value's position, or the key's with `key: true`.
+ * Falls back to the nearest parent that exists.
+ */
+export type Locator = (path: readonly PathSegment[], options?: { key?: boolean }) => SourcePosition;
+
 /** A document with where it came from. */
 export interface Located<T> {
   doc: T;
   source: SourcePosition;
+  /** Positions of fields inside the document; set by the loader (absent for documents built in code). */
+  locate?: Locator;
+  /** True for the built-in node profiles shipped in node-profiles/ (not part of the repo). */
+  builtin?: boolean;
 }
 
 /** One problem found while loading or validating, with its place and field path. */
@@ -71,6 +84,17 @@ export interface InfraRepo {
   workspaces: Map<string, Located<Workspace>>;
   priceLists: Map<string, Located<PriceList>>;
   issues: InfraIssue[];
+}
+
+/** Formats a field path in dotted form: spec.containers[0].image (keys that are not plain words as ["key"]). */
+export function dottedPath(path: readonly PathSegment[]): string {
+  let out = '';
+  for (const seg of path) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else if (/^[A-Za-z_][A-Za-z0-9_-]*$/.test(seg)) out += out === '' ? seg : `.${seg}`;
+    else out += `[${JSON.stringify(seg)}]`;
+  }
+  return out;
 }
 
 /** Formats an issue the way compilers do: file:line:column: path: message. */

@@ -1,0 +1,91 @@
+/**
+ * Finds the YAML files of an infra repo and reads them safely: no symbolic links, nothing outside the
+ * repo root, no file over the size limit. Problems become INFRA_FILE issues naming the file.
+ */
+import { lstat, readdir, readFile, realpath } from 'node:fs/promises';
+import { join, relative, resolve, sep } from 'node:path';
+import type { InfraIssue } from './model.js';
+
+/** Default size limit of one YAML file: 1 MiB. */
+export const DEFAULT_MAX_FILE_BYTES = 1024 * 1024;
+
+/** A YAML file read from the repo: its path relative to the repo root (with '/') and its text. */
+export interface RepoFile {
+  file: string;
+  text: string;
+}
+
+const YAML_FILE = /\.ya?ml$/;
+
+function fileIssue(file: string, message: string): InfraIssue {
+  return { code: 'INFRA_FILE', file, line: 1, column: 1, path: '', message };
+}
+
+function display(root: string, p: string): string {
+  const rel = relative(root, p).split(sep).join('/');
+  return rel === '' ? '.' : rel;
+}
+
+/** True when `p` is `root` or lies under it (both resolved). */
+export function isInside(root: string, p: string): boolean {
+  const rel = relative(root, p);
+  return rel === '' || (!rel.startsWith('..') && !rel.startsWith(sep) && !/^[A-Za-z]:/.test(rel));
+}
+
+/**
+ * Reads every *.yaml / *.yml under `root`/`subPath` (recursively, sorted by path, dot-files and
+ * dot-directories such as .git and .gitlab-ci.yml skipped), collecting issues for what it refuses.
+ * Undefined when the path itself is unusable (missing, or outside the repo).
+ */
+export async function readRepoFiles(root: string, subPath: string | undefined, maxFileBytes: number, issues: InfraIssue[]): Promise<RepoFile[] | undefined> {
+  const realRoot = await realpath(root);
+  const start = resolve(realRoot, subPath ?? '.');
+  const startName = display(realRoot, start);
+  if (!isInside(realRoot, start)) {
+    issues.push(fileIssue(startName, 'path leaves the repo: expected a sub-path inside the repo'));
+    return undefined;
+  }
+  let realStart: string;
+  try {
+    realStart = await realpath(start);
+  } catch {
+    issues.push(fileIssue(startName, 'path does not exist in the repo'));
+    return undefined;
+  }
+  if (!isInside(realRoot, realStart)) {
+    issues.push(fileIssue(startName, `path resolves outside the repo (to ${realStart}): links may not leave the repo`));
+    return undefined;
+  }
+  const out: RepoFile[] = [];
+  await walk(realRoot, realStart, maxFileBytes, issues, out);
+  return out;
+}
+
+async function walk(root: string, dir: string, maxFileBytes: number, issues: InfraIssue[], out: RepoFile[]): Promise<void> {
+  const entries = (await readdir(dir, { withFileTypes: true })).filter((e) => !e.name.startsWith('.'));
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const entry of entries) {
+    const full = join(dir, entry.name);
+    const name = display(root, full);
+    if (entry.isSymbolicLink()) {
+      // Links to YAML files or folders could pull in files from outside the repo; other links are never read.
+      const target = await realpath(full).catch(() => undefined);
+      const isDir = target !== undefined && (await lstat(target)).isDirectory();
+      if (!YAML_FILE.test(entry.name) && !isDir) continue;
+      const where = target === undefined ? 'a missing target' : isInside(root, target) ? display(root, target) : `${target}, outside the repo`;
+      issues.push(fileIssue(name, `symbolic link refused (points to ${where}): expected a regular file or folder inside the repo`));
+      continue;
+    }
+    if (entry.isDirectory()) {
+      await walk(root, full, maxFileBytes, issues, out);
+      continue;
+    }
+    if (!entry.isFile() || !YAML_FILE.test(entry.name)) continue;
+    const info = await lstat(full);
+    if (info.size > maxFileBytes) {
+      issues.push(fileIssue(name, `file is too large (${info.size} bytes): expected at most ${maxFileBytes} bytes; split it into several files`));
+      continue;
+    }
+    out.push({ file: name, text: await readFile(full, 'utf8') });
+  }
+}

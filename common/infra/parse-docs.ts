@@ -1,0 +1,91 @@
+/**
+ * Parses one YAML file of the infra repo into validated documents: malformed YAML, documents that are
+ * not mappings, unknown kinds and schema violations become issues with file:line:column.
+ */
+import { LineCounter, parseAllDocuments, type Document } from 'yaml';
+import { validatorFor } from '../schema.js';
+import { INFRA_KINDS, type InfraIssue, type InfraKind, type Located, type SourcePosition } from './model.js';
+import { schemaIssues } from './schema-issues.js';
+import { locatorFor } from './yaml-locate.js';
+import type { RepoFile } from './files.js';
+
+/** A schema-valid document with its kind and name. */
+export interface LoadedDoc {
+  kind: InfraKind;
+  name: string;
+  located: Located<unknown>;
+}
+
+/** Documents that failed validation, as "Kind/name", so references to them are not reported twice. */
+export type InvalidNames = Set<string>;
+
+const API_VERSION = 'foundry.cloud/v1';
+
+/** Schema file of a kind: WorkspaceTemplate → workspace-template.schema.json. */
+export function schemaKeyOf(kind: InfraKind): string {
+  return `${kind.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase()}.schema.json`;
+}
+
+/** Parses and validates every document of `file`; pushes issues, returns the valid documents. */
+export function parseRepoFile(file: RepoFile, issues: InfraIssue[], invalid: InvalidNames, builtin = false): LoadedDoc[] {
+  const lineCounter = new LineCounter();
+  const docs = parseAllDocuments(file.text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  const out: LoadedDoc[] = [];
+  for (const doc of docs) {
+    const loaded = parseDocument(doc, file.file, lineCounter, issues, invalid, builtin);
+    if (loaded !== undefined) out.push(loaded);
+  }
+  return out;
+}
+
+function parseDocument(doc: Document, file: string, lineCounter: LineCounter, issues: InfraIssue[], invalid: InvalidNames, builtin: boolean): LoadedDoc | undefined {
+  const startOffset = doc.contents?.range?.[0] ?? doc.range?.[0] ?? 0;
+  const start = lineCounter.linePos(startOffset);
+  const source: SourcePosition = { file, line: start.line, column: start.col };
+  if (doc.errors.length > 0) {
+    for (const err of doc.errors) {
+      const pos = err.linePos?.[0] ?? lineCounter.linePos(err.pos[0]);
+      issues.push({ code: 'INFRA_YAML', file, line: pos.line, column: pos.col, path: '', message: yamlMessage(err.message) });
+    }
+    return undefined;
+  }
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    issues.push({ code: 'INFRA_YAML', file, line: source.line, column: source.column, path: '', message: yamlMessage(err instanceof Error ? err.message : String(err)) });
+    return undefined;
+  }
+  if (value === null || value === undefined) return undefined; // an empty document (e.g. a trailing ---)
+  const locate = locatorFor(doc, lineCounter, file, source);
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    issues.push({ code: 'INFRA_SCHEMA', file, line: source.line, column: source.column, path: '', message: `expected a mapping with apiVersion, kind, metadata and spec, got ${Array.isArray(value) ? 'a list' : 'a single value'}` });
+    return undefined;
+  }
+  const obj = value as Record<string, unknown>;
+  const name = typeof (obj.metadata as Record<string, unknown> | undefined)?.name === 'string' ? String((obj.metadata as Record<string, unknown>).name) : undefined;
+  const kind = obj.kind;
+  if (typeof kind !== 'string' || !(INFRA_KINDS as readonly string[]).includes(kind)) {
+    const at = locate(['kind']);
+    const what = kind === undefined ? 'missing kind' : `unknown kind ${JSON.stringify(kind)}`;
+    issues.push({ code: 'INFRA_UNKNOWN_KIND', file, line: at.line, column: at.column, path: 'kind', message: `${what}: expected one of ${INFRA_KINDS.join(', ')}` });
+    if (obj.apiVersion !== API_VERSION) {
+      const av = locate(['apiVersion']);
+      issues.push({ code: 'INFRA_SCHEMA', file, line: av.line, column: av.column, path: 'apiVersion', message: `expected "${API_VERSION}", got ${obj.apiVersion === undefined ? 'nothing' : JSON.stringify(obj.apiVersion)}` });
+    }
+    return undefined;
+  }
+  const validate = validatorFor(schemaKeyOf(kind as InfraKind));
+  if (!validate(obj)) {
+    issues.push(...schemaIssues(validate.errors ?? [], doc, locate, file));
+    if (name !== undefined) invalid.add(`${kind}/${name}`);
+    return undefined;
+  }
+  return { kind: kind as InfraKind, name: name ?? '', located: { doc: obj, source, locate, ...(builtin ? { builtin: true } : {}) } };
+}
+
+/** The yaml library's message without its " at line X, column Y:" suffix and code excerpt, lowercased. */
+function yamlMessage(message: string): string {
+  const first = message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '').trim();
+  return /^[A-Z][a-z]/.test(first) ? first[0]!.toLowerCase() + first.slice(1) : first;
+}
