@@ -1,0 +1,84 @@
+import { describe, it, expect, afterEach } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HubStore } from './hub-store.js';
+
+const dirs: string[] = [];
+function tmpStore(): { store: HubStore; path: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'hub-store-'));
+  dirs.push(dir);
+  const path = join(dir, 'data', 'hub.db');
+  return { store: new HubStore(path, { now: () => new Date('2026-11-27T10:00:00Z') }), path };
+}
+afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+describe('HubStore', () => {
+  it('migrates once, in WAL mode with synchronous=FULL', () => {
+    const { store, path } = tmpStore();
+    expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(store.db.pragma('synchronous', { simple: true })).toBe(2);
+    store.close();
+    const again = new HubStore(path);
+    expect(again.db.prepare('SELECT version, name FROM schema_migrations').all()).toEqual([{ version: 1, name: 'initial' }]);
+    again.close();
+  });
+
+  it('refuses a store newer than the code', () => {
+    const { store, path } = tmpStore();
+    store.db.prepare("INSERT INTO schema_migrations VALUES (99, 'future', 'x')").run();
+    store.close();
+    expect(() => new HubStore(path)).toThrow('cannot open the hub store');
+  });
+
+  it('authenticates node credentials by hash, revokes, and rotates', () => {
+    const { store } = tmpStore();
+    const cred = store.issueNodeCredential('gpu-01');
+    expect(cred).toMatch(/^fnc_[A-Za-z0-9_-]{43}$/);
+    expect(store.db.prepare('SELECT credential_hash FROM nodes').pluck().get()).not.toContain(cred.slice(4));
+    expect(store.authenticateNode(cred)).toEqual({ ok: true, node: 'gpu-01' });
+    expect(store.authenticateNode(cred + 'x')).toEqual({ ok: false, reason: 'unknown' });
+    expect(store.revokeNode('gpu-01')).toBe(true);
+    expect(store.authenticateNode(cred)).toEqual({ ok: false, reason: 'revoked', node: 'gpu-01' });
+    const rotated = store.issueNodeCredential('gpu-01');
+    expect(store.authenticateNode(cred)).toEqual({ ok: false, reason: 'unknown' });
+    expect(store.authenticateNode(rotated)).toEqual({ ok: true, node: 'gpu-01' });
+    expect(store.auditLog().map((a) => a.action)).toEqual(['node.credential.issue', 'node.revoke', 'node.credential.issue']);
+    store.close();
+  });
+
+  it('admin tokens', () => {
+    const { store } = tmpStore();
+    const t = store.createAdminToken('ops');
+    expect(store.authenticateAdmin(t)).toBe('ops');
+    expect(store.authenticateAdmin('fat_nope')).toBeUndefined();
+    store.close();
+  });
+
+  it('ingests usage exactly once per (node, seq)', () => {
+    const { store } = tmpStore();
+    expect(store.ingest([{ node: 'a', seq: 1, kind: 'usage', payload: { x: 1 } }, { node: 'a', seq: 2, kind: 'usage', payload: { x: 2 } }])).toBe(2);
+    expect(store.ingest([{ node: 'a', seq: 2, kind: 'usage', payload: { x: 2 } }, { node: 'b', seq: 2, kind: 'usage', payload: { x: 3 } }])).toBe(1);
+    expect(store.usageRecords().map((r) => [r.node, r.seq, r.payload])).toEqual([['a', 1, { x: 1 }], ['a', 2, { x: 2 }], ['b', 2, { x: 3 }]]);
+    store.close();
+  });
+
+  it('keeps the newest status by seq', () => {
+    const { store } = tmpStore();
+    store.ingest([{ node: 'a', seq: 5, kind: 'status', payload: { n: 5 } }]);
+    store.ingest([{ node: 'a', seq: 4, kind: 'status', payload: { n: 4 } }]);
+    expect(store.nodeStatus('a')).toEqual({ seq: 5, payload: { n: 5 } });
+    store.close();
+  });
+
+  it('rolls telemetry up per minute and keeps the latest sample', () => {
+    const { store } = tmpStore();
+    const s = (at: number, util: number) => ({ node: 'a', at, gpus: [{ uuid: 'g', utilizationGpuPct: util, memoryUsedMiB: 100, memoryTotalMiB: 200 }], host: { cpuPct: 10, memUsedBytes: 1, memTotalBytes: 2 } });
+    store.recordTelemetry([s(60_000, 20), s(65_000, 40), s(120_000, 90)]);
+    const rows = store.db.prepare('SELECT minute, samples, gpu_util_sum, gpu_mem_used_mib_sum FROM telemetry_rollups ORDER BY minute').all();
+    expect(rows).toEqual([{ minute: 1, samples: 2, gpu_util_sum: 60, gpu_mem_used_mib_sum: 200 }, { minute: 2, samples: 1, gpu_util_sum: 90, gpu_mem_used_mib_sum: 100 }]);
+    expect(store.db.prepare('SELECT at FROM telemetry_latest').pluck().get()).toBe(120_000);
+    expect(store.pruneTelemetry(120_000)).toBe(1);
+    store.close();
+  });
+});

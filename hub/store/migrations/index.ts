@@ -1,0 +1,12 @@
+/** The hub store's migrations, in order. Forward-only: never edit a shipped one, add the next file. */
+import { sql as initial } from './0001-initial.js';
+
+/** One schema migration. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Every migration, ascending by version. */
+export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'initial', sql: initial }];
