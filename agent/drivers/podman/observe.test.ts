@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import type Docker from 'dockerode';
+import { containerState, observeContainer, observeNetwork, observeVolume } from './observe.js';
+
+const OURS = {
+  'foundry.cloud/managed-by': 'foundry-agent',
+  'foundry.cloud/node': 'n1',
+  'foundry.cloud/id': 'ws.w1.app',
+  'foundry.cloud/spec-hash': 'h1',
+  'foundry.cloud/reclaim': 'Delete',
+  'foundry.cloud/workspace': 'w1',
+  'foundry.cloud/tenant': 'acme',
+};
+
+describe('observe', () => {
+  it('normalizes engine states', () => {
+    expect(['running', 'exited', 'stopped', 'created', 'configured', 'paused', 'dead', 'weird', undefined].map(containerState)).toEqual([
+      'running', 'stopped', 'stopped', 'created', 'created', 'paused', 'failed', 'unknown', 'unknown',
+    ]);
+  });
+
+  it('reads an owned container back from its labels, with image and health facts', () => {
+    const c = { Id: 'abc', Names: ['/fc-ws-w1-app'], Image: 'x:1', State: 'running', Status: 'Up 2 minutes (healthy)', Labels: OURS } as unknown as Docker.ContainerInfo;
+    expect(observeContainer(c, 'n1')).toEqual({
+      kind: 'container',
+      id: 'ws.w1.app',
+      name: 'fc-ws-w1-app',
+      runtimeId: 'abc',
+      owner: { node: 'n1', workspace: 'w1', tenant: 'acme' },
+      specHash: 'h1',
+      state: 'running',
+      reclaimPolicy: 'Delete',
+      facts: { image: 'x:1', status: 'Up 2 minutes (healthy)', health: 'healthy' },
+    });
+  });
+
+  it('ignores what is not ours or belongs to another node', () => {
+    const foreign = { Id: 'x', Names: ['/x'], Image: 'x', State: 'running', Labels: { a: 'b' } } as unknown as Docker.ContainerInfo;
+    const otherNode = { ...foreign, Labels: { ...OURS, 'foundry.cloud/node': 'n2' } } as unknown as Docker.ContainerInfo;
+    expect(observeContainer(foreign, 'n1')).toBeUndefined();
+    expect(observeContainer(otherNode, 'n1')).toBeUndefined();
+    expect(observeNetwork({ Name: 'podman', Id: 'p', Labels: {} } as unknown as Docker.NetworkInspectInfo, 'n1')).toBeUndefined();
+    expect(observeVolume({ Name: 'v', Labels: null }, 'n1')).toBeUndefined();
+  });
+
+  it('addresses volumes by name and networks by id', () => {
+    expect(observeVolume({ Name: 'fc-ws-w1-data', Labels: OURS }, 'n1')).toMatchObject({ kind: 'volume', runtimeId: 'fc-ws-w1-data', reclaimPolicy: 'Delete' });
+    expect(observeNetwork({ Name: 'fc-ws-w1', Id: 'n123', Labels: OURS } as unknown as Docker.NetworkInspectInfo, 'n1')).toMatchObject({ kind: 'network', runtimeId: 'n123', name: 'fc-ws-w1' });
+  });
+});

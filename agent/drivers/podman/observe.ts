@@ -1,0 +1,69 @@
+/**
+ * Pure mapping from what the engine lists (containers, networks, volumes) to ObservedResource, keeping
+ * only what carries our ownership labels for this node.
+ */
+import type Docker from 'dockerode';
+import type { ObservedResource, ObservedState } from '../../desired.js';
+import { ownerFromLabels } from '../../labels.js';
+
+/** Normalizes an engine container state (running, exited, created, paused, dead...). */
+export function containerState(state: string | undefined): ObservedState {
+  switch ((state ?? '').toLowerCase()) {
+    case 'running':
+      return 'running';
+    case 'exited':
+    case 'stopped':
+      return 'stopped';
+    case 'created':
+    case 'configured':
+    case 'initialized':
+      return 'created';
+    case 'paused':
+      return 'paused';
+    case 'dead':
+    case 'removing':
+      return 'failed';
+    default:
+      return 'unknown';
+  }
+}
+
+/** Health as the engine puts it in the status line, e.g. "Up 3 minutes (healthy)". */
+function healthOf(status: string | undefined): string | undefined {
+  const m = /\((healthy|unhealthy|starting|health: starting)\)/.exec(status ?? '');
+  return m?.[1]?.replace('health: ', '');
+}
+
+/** An owned container from a `GET /containers/json?all=1` entry; undefined when not ours. */
+export function observeContainer(c: Docker.ContainerInfo, node: string): ObservedResource | undefined {
+  const own = ownerFromLabels(c.Labels, node);
+  if (own === undefined) return undefined;
+  const facts: Record<string, string> = { image: c.Image, status: c.Status ?? '' };
+  const health = healthOf(c.Status);
+  if (health !== undefined) facts.health = health;
+  return {
+    kind: 'container',
+    id: own.id,
+    name: (c.Names?.[0] ?? '').replace(/^\//, ''),
+    runtimeId: c.Id,
+    owner: own.owner,
+    specHash: own.specHash,
+    state: containerState(c.State),
+    reclaimPolicy: own.reclaim,
+    facts,
+  };
+}
+
+/** An owned network from a `GET /networks` entry; undefined when not ours. */
+export function observeNetwork(n: Docker.NetworkInspectInfo, node: string): ObservedResource | undefined {
+  const own = ownerFromLabels(n.Labels, node);
+  if (own === undefined) return undefined;
+  return { kind: 'network', id: own.id, name: n.Name, runtimeId: n.Id, owner: own.owner, specHash: own.specHash, state: 'created', reclaimPolicy: own.reclaim, facts: {} };
+}
+
+/** An owned volume from a `GET /volumes` entry; undefined when not ours. Volumes are addressed by name. */
+export function observeVolume(v: { Name: string; Labels?: Record<string, string> | null }, node: string): ObservedResource | undefined {
+  const own = ownerFromLabels(v.Labels ?? undefined, node);
+  if (own === undefined) return undefined;
+  return { kind: 'volume', id: own.id, name: v.Name, runtimeId: v.Name, owner: own.owner, specHash: own.specHash, state: 'created', reclaimPolicy: own.reclaim, facts: {} };
+}

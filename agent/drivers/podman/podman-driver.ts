@@ -1,0 +1,266 @@
+/**
+ * The Podman driver: containers, networks and volumes over the Docker-compatible API socket (Podman's
+ * `podman system service`, or a Docker Engine). It lists only what carries our ownership labels for the
+ * node and applies one planned action at a time; it never decides what to do.
+ */
+import Docker from 'dockerode';
+import { FoundryError } from '../../../common/errors.js';
+import type { Action, DesiredContainer, DesiredNetwork, DesiredVolume, ObservedResource, ResourceKind } from '../../desired.js';
+import type { ProbeResult, RuntimeDriver } from '../driver.js';
+import { LABELS, MANAGED_BY, ownerFromLabels, ownershipLabels } from '../../labels.js';
+import { compatCreateBody, libpodCreateBody } from './container-body.js';
+import { engineError, isNameConflict, isNotFound, isNotModified } from './engine-errors.js';
+import { ensureImage } from './image-pull.js';
+import { observeContainer, observeNetwork, observeVolume } from './observe.js';
+
+/** How to reach the engine. */
+export interface PodmanDriverOptions {
+  /** The API socket, e.g. /run/podman/podman.sock or /var/run/docker.sock. */
+  socketPath: string;
+  /** Timeout of one API call, except pulls (default 60 s). */
+  timeoutMs?: number;
+  /** Seconds a container gets to stop before it is killed (default 10). */
+  stopTimeoutS?: number;
+  /** Timeout of one image pull (default 30 min). */
+  pullTimeoutMs?: number;
+}
+
+type Flavor = 'podman' | 'docker';
+
+/** The RuntimeDriver for Podman (and Docker Engine) containers, networks and volumes. */
+export class PodmanDriver implements RuntimeDriver {
+  readonly name = 'podman';
+  readonly kinds: readonly ResourceKind[] = ['network', 'volume', 'container'];
+  private readonly docker: Docker;
+  private readonly stopTimeoutS: number;
+  private readonly pullTimeoutMs: number;
+  private flavorCache: Flavor | undefined;
+
+  constructor(private readonly options: PodmanDriverOptions) {
+    this.docker = new Docker({ socketPath: options.socketPath, timeout: options.timeoutMs ?? 60_000 });
+    this.stopTimeoutS = options.stopTimeoutS ?? 10;
+    this.pullTimeoutMs = options.pullTimeoutMs ?? 30 * 60_000;
+  }
+
+  /** Asks the engine for its version; never throws. */
+  async probe(): Promise<ProbeResult> {
+    try {
+      const v = await this.docker.version();
+      const podman = v.Components?.find((c) => c.Name === 'Podman Engine');
+      this.flavorCache = podman !== undefined ? 'podman' : 'docker';
+      return { available: true, message: podman !== undefined ? `podman ${podman.Version} (api ${v.ApiVersion})` : `docker ${v.Version} (api ${v.ApiVersion})` };
+    } catch (err) {
+      return { available: false, message: `${engineError(err, 'connect', this.options.socketPath).message}: start it with \`podman system service --time=0 unix://${this.options.socketPath}\`` };
+    }
+  }
+
+  /** Our containers, networks and volumes on `node`, nothing else. */
+  async list(node: string): Promise<ObservedResource[]> {
+    const filters = { label: [`${LABELS.managedBy}=${MANAGED_BY}`, `${LABELS.node}=${node}`] };
+    try {
+      const [containers, networks, volumes] = await Promise.all([
+        this.docker.listContainers({ all: true, filters }),
+        this.docker.listNetworks({ filters }),
+        this.docker.listVolumes({ filters }),
+      ]);
+      const observed = [
+        ...networks.map((n) => observeNetwork(n, node)),
+        ...(volumes.Volumes ?? []).map((v) => observeVolume(v, node)),
+        ...containers.map((c) => observeContainer(c, node)),
+      ];
+      return observed.filter((o): o is ObservedResource => o !== undefined);
+    } catch (err) {
+      throw engineError(err, 'list containers, networks and volumes', `node/${node}`);
+    }
+  }
+
+  /** Carries out one action; throws a FoundryError naming the resource id. */
+  async apply(action: Action): Promise<void> {
+    if (action.type === 'noop') return;
+    const d = action.desired;
+    const o = action.observed;
+    switch (action.kind) {
+      case 'network':
+        if (action.type === 'create' && d?.kind === 'network') return this.createNetwork(d);
+        if (action.type === 'remove' && o !== undefined) return this.removeNetwork(o);
+        break;
+      case 'volume':
+        if (action.type === 'create' && d?.kind === 'volume') return this.createVolume(d);
+        if (action.type === 'remove' && o !== undefined) return this.removeVolume(o);
+        break;
+      case 'container':
+        if (action.type === 'create' && d?.kind === 'container') return this.createContainer(d);
+        if (action.type === 'recreate' && d?.kind === 'container' && o !== undefined) return this.recreateContainer(d, o);
+        if (action.type === 'start' && o !== undefined) return this.startContainer(o);
+        if (action.type === 'stop' && o !== undefined) return this.stopContainer(o);
+        if (action.type === 'remove' && o !== undefined) return this.removeContainer(o);
+        break;
+      default:
+        break;
+    }
+    throw new FoundryError('INTERNAL', `podman driver cannot ${action.type} a ${action.kind}`, { resource: action.id });
+  }
+
+  private async flavor(): Promise<Flavor> {
+    if (this.flavorCache === undefined) {
+      const v = await this.docker.version().catch((err: unknown) => {
+        throw engineError(err, 'read engine version', this.options.socketPath);
+      });
+      this.flavorCache = v.Components?.some((c) => c.Name === 'Podman Engine') === true ? 'podman' : 'docker';
+    }
+    return this.flavorCache;
+  }
+
+  private async createNetwork(d: DesiredNetwork): Promise<void> {
+    const labels = ownershipLabels(d.id, d.owner, d.specHash, d.reclaimPolicy);
+    // Podman's bridges reach each other unless isolated; Docker Engine isolates bridge networks by default.
+    const options: Record<string, string> = (await this.flavor()) === 'podman' ? { isolate: 'true' } : {};
+    try {
+      await this.docker.createNetwork({ Name: d.name, Driver: 'bridge', Internal: d.spec.internal, Labels: labels, Options: options, CheckDuplicate: true });
+    } catch (err) {
+      if (!isNameConflict(err)) throw engineError(err, `create network ${d.name}`, d.id);
+      // Created by an interrupted run (ours: adopt it) or by someone else (never touch it).
+      const existing = await this.docker.getNetwork(d.name).inspect().catch((e: unknown) => {
+        throw engineError(e, `inspect network ${d.name}`, d.id);
+      });
+      this.assertOurs(existing.Labels, d.owner.node, d.id, `network ${d.name}`);
+    }
+  }
+
+  private async removeNetwork(o: ObservedResource): Promise<void> {
+    try {
+      await this.docker.getNetwork(o.runtimeId).remove();
+    } catch (err) {
+      if (!isNotFound(err)) throw engineError(err, `remove network ${o.name}`, o.id);
+    }
+  }
+
+  private async createVolume(d: DesiredVolume): Promise<void> {
+    const labels = ownershipLabels(d.id, d.owner, d.specHash, d.reclaimPolicy);
+    try {
+      // Docker answers an existing name with the existing volume; Podman with a conflict.
+      const v = (await this.docker.createVolume({ Name: d.name, Labels: labels })) as unknown as { Labels?: Record<string, string> | null };
+      if (v?.Labels !== undefined) this.assertOurs(v.Labels ?? undefined, d.owner.node, d.id, `volume ${d.name}`);
+    } catch (err) {
+      if (err instanceof FoundryError) throw err;
+      if (!isNameConflict(err)) throw engineError(err, `create volume ${d.name}`, d.id);
+      const existing = (await this.docker.getVolume(d.name).inspect()) as unknown as { Labels?: Record<string, string> | null };
+      this.assertOurs(existing.Labels ?? undefined, d.owner.node, d.id, `volume ${d.name}`);
+    }
+  }
+
+  private async removeVolume(o: ObservedResource): Promise<void> {
+    // Data is only ever deleted when the owner said so at creation.
+    if (o.reclaimPolicy !== 'Delete') throw new FoundryError('INTERNAL', `refusing to remove volume ${o.name}: its reclaim policy is Retain`, { resource: o.id });
+    try {
+      await this.docker.getVolume(o.runtimeId).remove();
+    } catch (err) {
+      if (!isNotFound(err)) throw engineError(err, `remove volume ${o.name}`, o.id);
+    }
+  }
+
+  private async createContainer(d: DesiredContainer): Promise<void> {
+    await ensureImage(this.docker, d.spec, d.id, this.pullTimeoutMs);
+    const id = await this.createOrAdopt(d);
+    if (d.run) await this.startById(id, d.name, d.id);
+  }
+
+  /** Prepare (image) before mutating, so a failed pull leaves the old container running. */
+  private async recreateContainer(d: DesiredContainer, o: ObservedResource): Promise<void> {
+    await ensureImage(this.docker, d.spec, d.id, this.pullTimeoutMs);
+    await this.removeContainer(o);
+    const id = await this.createOrAdopt(d);
+    if (d.run) await this.startById(id, d.name, d.id);
+  }
+
+  /** Creates the container; a name left by an interrupted run of ours is removed and created again. */
+  private async createOrAdopt(d: DesiredContainer): Promise<string> {
+    try {
+      return await this.createRaw(d);
+    } catch (err) {
+      if (!isNameConflict(err)) throw engineError(err, `create container ${d.name}`, d.id);
+    }
+    const existing = await this.docker
+      .getContainer(d.name)
+      .inspect()
+      .catch((e: unknown) => {
+        throw engineError(e, `inspect container ${d.name}`, d.id);
+      });
+    this.assertOurs(existing.Config.Labels, d.owner.node, d.id, `container ${d.name}`);
+    if (existing.Config.Labels[LABELS.specHash] === d.specHash) return existing.Id;
+    await this.removeById(existing.Id, d.name, d.id);
+    try {
+      return await this.createRaw(d);
+    } catch (err) {
+      throw engineError(err, `create container ${d.name}`, d.id);
+    }
+  }
+
+  private async createRaw(d: DesiredContainer): Promise<string> {
+    const flavor = await this.flavor();
+    if (d.spec.devices.length > 0 && flavor === 'podman') return this.libpodCreate(d);
+    const c = await this.docker.createContainer(compatCreateBody(d, { cdiViaDeviceRequests: flavor === 'docker' }));
+    return c.id;
+  }
+
+  /** Podman's own create endpoint: the only one of Podman 4.x that resolves CDI device names. */
+  private libpodCreate(d: DesiredContainer): Promise<string> {
+    return new Promise((resolve, reject) => {
+      this.docker.modem.dial(
+        {
+          path: '/v4.0.0/libpod/containers/create',
+          method: 'POST',
+          options: libpodCreateBody(d),
+          statusCodes: { 200: true, 201: true, 400: 'bad parameter', 404: 'no such image', 409: 'conflict', 500: 'server error' },
+        },
+        (err, data) => (err ? reject(err) : resolve((data as { Id: string }).Id)),
+      );
+    });
+  }
+
+  private async startById(runtimeId: string, name: string, id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(runtimeId).start();
+    } catch (err) {
+      if (!isNotModified(err)) throw engineError(err, `start container ${name}`, id);
+    }
+  }
+
+  private startContainer(o: ObservedResource): Promise<void> {
+    return this.startById(o.runtimeId, o.name, o.id);
+  }
+
+  private stopContainer(o: ObservedResource): Promise<void> {
+    return this.stopById(o.runtimeId, o.name, o.id);
+  }
+
+  private async stopById(runtimeId: string, name: string, id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(runtimeId).stop({ t: this.stopTimeoutS });
+    } catch (err) {
+      if (!isNotModified(err) && !isNotFound(err)) throw engineError(err, `stop container ${name}`, id);
+    }
+  }
+
+  private removeContainer(o: ObservedResource): Promise<void> {
+    return this.removeById(o.runtimeId, o.name, o.id);
+  }
+
+  /** Stops and removes a container; its volumes stay (they are resources of their own). */
+  private async removeById(runtimeId: string, name: string, id: string): Promise<void> {
+    await this.stopById(runtimeId, name, id);
+    try {
+      await this.docker.getContainer(runtimeId).remove({ force: true, v: false });
+    } catch (err) {
+      if (!isNotFound(err)) throw engineError(err, `remove container ${name}`, id);
+    }
+  }
+
+  /** Throws unless `labels` say the object is ours, on this node, with this id. */
+  private assertOurs(labels: Record<string, string> | undefined, node: string, id: string, what: string): void {
+    const own = ownerFromLabels(labels, node);
+    if (own === undefined || own.id !== id) {
+      throw new FoundryError('RUNTIME_ACTION', `${what} already exists and is not managed by the agent for ${id}; rename or remove it by hand`, { resource: id, retry: 'wait' });
+    }
+  }
+}
