@@ -135,7 +135,7 @@ function checkGpus(repo: InfraRepo, issues: InfraIssue[]): void {
       if (node !== undefined && declared !== undefined) {
         const gpu = declared.find((g) => g.uuid === uuid);
         if (gpu === undefined) issues.push(issueAt('INFRA_REFERENCE', loc, path, `GPU ${uuid} is not among the GPUs of node ${nodeName}: expected ${oneOf(declared.map((g) => g.uuid))}`));
-        else if (gpus?.model !== undefined && gpu.model !== gpus.model) issues.push(issueAt('INFRA_CONFLICT', loc, path, `GPU ${uuid} is a ${gpu.model}: expected a ${gpus.model} as gpus.model asks`));
+        else if (gpus?.model !== undefined && gpu.model !== gpus.model) issues.push(issueAt('INFRA_CONFLICT', loc, path, `GPU ${uuid} is model ${JSON.stringify(gpu.model)}: expected ${JSON.stringify(gpus.model)} as gpus.model asks`));
       }
     });
   }

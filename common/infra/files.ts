@@ -2,7 +2,7 @@
  * Finds the YAML files of an infra repo and reads them safely: no symbolic links, nothing outside the
  * repo root, no file over the size limit. Problems become INFRA_FILE issues naming the file.
  */
-import { lstat, readdir, readFile, realpath } from 'node:fs/promises';
+import { lstat, readdir, readFile, readlink, realpath } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import type { InfraIssue } from './model.js';
 
@@ -72,8 +72,9 @@ async function walk(root: string, dir: string, maxFileBytes: number, issues: Inf
       const target = await realpath(full).catch(() => undefined);
       const isDir = target !== undefined && (await lstat(target)).isDirectory();
       if (!YAML_FILE.test(entry.name) && !isDir) continue;
-      const where = target === undefined ? 'a missing target' : isInside(root, target) ? display(root, target) : `${target}, outside the repo`;
-      issues.push(fileIssue(name, `symbolic link refused (points to ${where}): expected a regular file or folder inside the repo`));
+      const written = await readlink(full);
+      const where = target === undefined ? 'a missing file' : isInside(root, target) ? 'inside the repo' : 'outside the repo';
+      issues.push(fileIssue(name, `symbolic link refused (points to ${written}, ${where}): expected a regular file or folder`));
       continue;
     }
     if (entry.isDirectory()) {

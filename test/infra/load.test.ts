@@ -103,13 +103,13 @@ describe('loadInfraDir', () => {
     await writeFile(join(outside, 'evil.yaml'), CLUSTER);
     await symlink(join(outside, 'evil.yaml'), join(dir, 'evil.yaml'));
     await symlink(outside, join(dir, 'linked-dir'));
-    await symlink(join(dir, 'cluster.yaml'), join(dir, 'inside.yaml'));
+    await symlink('cluster.yaml', join(dir, 'inside.yaml'));
     await put('big.yaml', `# ${'x'.repeat(2000)}\n`);
     expect(await issues({ maxFileBytes: 1000 })).toEqual([
       'big.yaml:1:1: file is too large (2003 bytes): expected at most 1000 bytes; split it into several files',
-      `evil.yaml:1:1: symbolic link refused (points to ${join(outside, 'evil.yaml')}, outside the repo): expected a regular file or folder inside the repo`,
-      'inside.yaml:1:1: symbolic link refused (points to cluster.yaml): expected a regular file or folder inside the repo',
-      `linked-dir:1:1: symbolic link refused (points to ${outside}, outside the repo): expected a regular file or folder inside the repo`,
+      `evil.yaml:1:1: symbolic link refused (points to ${join(outside, 'evil.yaml')}, outside the repo): expected a regular file or folder`,
+      'inside.yaml:1:1: symbolic link refused (points to cluster.yaml, inside the repo): expected a regular file or folder',
+      `linked-dir:1:1: symbolic link refused (points to ${outside}, outside the repo): expected a regular file or folder`,
     ]);
     expect(await issues({ subPath: '../x' })).toEqual(['../x:1:1: path leaves the repo: expected a sub-path inside the repo']);
   });
