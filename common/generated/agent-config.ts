@@ -1,0 +1,109 @@
+// Generated from schemas/ by scripts/gen-types.mjs. Do not edit: change the schema and run `npm run gen:types`.
+
+/**
+ * Configuration of `foundry agent` on one node (/etc/foundry/agent.yaml by default). Everything about what runs comes from the infra repo; this file only says which node this is and where the repo and the runtimes are.
+ */
+export interface AgentConfig {
+  /**
+   * This node's name: metadata.name of its Node document in the infra repo (nodes/NAME.yaml).
+   */
+  node: string;
+  /**
+   * Where the infra repo is.
+   */
+  repo: {
+    /**
+     * Git URL (https://, ssh://, file://) or a local path. A local path is also watched for changes: a commit there (or, for a plain directory, a saved file) triggers a reconcile at once.
+     */
+    url: string;
+    /**
+     * Branch to follow (default: the remote's default branch).
+     */
+    branch?: string;
+    /**
+     * Folder inside the repo that holds the infra files (default: the whole repo).
+     */
+    path?: string;
+    /**
+     * Pin a commit (full or short SHA) or tag instead of following the branch.
+     */
+    revision?: string;
+    /**
+     * How often to fetch the repo (default: the Cluster's spec.pollInterval, else 60s); each wait gets up to 10% jitter.
+     */
+    pollInterval?: string;
+    /**
+     * Time a fetch may take (default 60s).
+     */
+    timeout?: string;
+  };
+  /**
+   * Where fetched revisions are kept (default /var/lib/foundry/cache).
+   */
+  cacheDir?: string;
+  /**
+   * Where the agent writes status.json and its sync trigger (default /var/lib/foundry/agent).
+   */
+  stateDir?: string;
+  /**
+   * The container engine's API socket.
+   */
+  podman?: {
+    /**
+     * Docker-compatible API socket of Podman (`podman system service`) or Docker Engine (default /run/podman/podman.sock).
+     */
+    socketPath?: string;
+    /**
+     * Time a container gets to stop before it is killed (default 10s).
+     */
+    stopTimeout?: string;
+  };
+  /**
+   * The hub this agent reports to (used once the agent is enrolled).
+   */
+  hub?: {
+    /**
+     * Hub URL, e.g. https://hub.example.eu.
+     */
+    url?: string;
+  };
+  /**
+   * Commit-signature verification: when on, only commits signed by an allowed key are applied.
+   */
+  verify?: {
+    /**
+     * off (default), ssh (SSH signatures checked against allowedSignersFile) or gpg (OpenPGP signatures checked against the keys in keyring).
+     */
+    mode: "off" | "ssh" | "gpg";
+    /**
+     * For mode ssh: an allowed-signers file in ssh-keygen's format (`principal key-type key`).
+     */
+    allowedSignersFile?: string;
+    /**
+     * For mode gpg: a file of exported public keys (armored or binary); a commit must carry a good signature by one of them.
+     */
+    keyring?: string;
+  };
+  /**
+   * Back-off of a resource whose action failed: the delay doubles from baseDelay up to maxDelay.
+   */
+  retry?: {
+    /**
+     * First delay (default 5s).
+     */
+    baseDelay?: string;
+    /**
+     * Longest delay (default 5m).
+     */
+    maxDelay?: string;
+  };
+  /**
+   * Logging (structured JSON lines on stdout).
+   */
+  log?: {
+    /**
+     * Minimum level (default info).
+     */
+    level?: "trace" | "debug" | "info" | "warn" | "error";
+  };
+}
