@@ -1,0 +1,114 @@
+/**
+ * Invoices per tenant per month from rated lines: a JSON document (lines, totals, currency, measured
+ * utilization labelled as not billed) and its CSV rendering (RFC 4180).
+ */
+import { FoundryError } from '../../common/errors.js';
+import { formatMinor, hoursFromSeconds } from './money.js';
+import type { InvoiceLine } from './rate.js';
+import { compareLines } from './rate.js';
+import { isoSecond, monthEnd, monthStart } from './usage.js';
+
+/** The label shown beside every measured figure, so it is never read as part of the amount. */
+export const UTILIZATION_LABEL = 'measured utilization (not billed)';
+
+/** One line of an invoice document. Money as decimal strings (JSON has no BigInt). */
+export interface InvoiceDocLine {
+  workspace: string;
+  gpuModel: string;
+  periodFrom: string;
+  late: boolean;
+  seconds: number;
+  gpuHours: string;
+  unitPrice: string;
+  amount: string;
+  measuredUtilization: { label: string; percent: number } | null;
+}
+
+/** A tenant's invoice for one UTC month. */
+export interface Invoice {
+  tenant: string;
+  displayName?: string;
+  month: string;
+  /** [periodStart, periodEnd) in UTC. */
+  periodStart: string;
+  periodEnd: string;
+  currency: string;
+  lines: InvoiceDocLine[];
+  totals: { seconds: number; gpuHours: string; amount: string; amountMinor: string };
+}
+
+/** Options of buildInvoice(). */
+export interface InvoiceOptions {
+  displayName?: string;
+  /** Currency when there are no lines (default EUR). */
+  currency?: string;
+}
+
+/** Builds the invoice of `tenant` for `month` from rated lines (other tenants' and months' lines are ignored). */
+export function buildInvoice(tenant: string, month: string, lines: readonly InvoiceLine[], opts: InvoiceOptions = {}): Invoice {
+  const start = monthStart(month);
+  const mine = lines.filter((l) => l.tenant === tenant && l.month === month).sort(compareLines);
+  const currencies = new Set(mine.map((l) => l.currency));
+  if (currencies.size > 1) {
+    throw new FoundryError('BILLING', `invoice ${tenant} ${month}: lines in several currencies (${[...currencies].join(', ')})`, { resource: tenant });
+  }
+  const currency = mine[0]?.currency ?? opts.currency ?? 'EUR';
+  let seconds = 0;
+  let minor = 0n;
+  for (const l of mine) {
+    seconds += l.seconds;
+    minor += l.amountMinor;
+  }
+  const invoice: Invoice = {
+    tenant,
+    month,
+    periodStart: isoSecond(start),
+    periodEnd: isoSecond(monthEnd(month)),
+    currency,
+    lines: mine.map((l) => ({
+      workspace: l.workspace,
+      gpuModel: l.gpuModel,
+      periodFrom: l.periodFrom,
+      late: l.late,
+      seconds: l.seconds,
+      gpuHours: l.gpuHours,
+      unitPrice: l.unitPrice,
+      amount: l.amount,
+      measuredUtilization: l.utilization === undefined ? null : { label: UTILIZATION_LABEL, percent: l.utilization },
+    })),
+    totals: { seconds, gpuHours: hoursFromSeconds(BigInt(seconds)), amount: formatMinor(minor, currency), amountMinor: minor.toString() },
+  };
+  if (opts.displayName !== undefined) invoice.displayName = opts.displayName;
+  return invoice;
+}
+
+const CSV_HEADER = ['tenant', 'month', 'workspace', 'gpu_model', 'price_period_from', 'late', 'seconds', 'gpu_hours', 'unit_price', 'amount', 'currency', 'measured_utilization_percent_not_billed'];
+
+/** Quotes a CSV field per RFC 4180 when it holds a comma, quote, CR or LF. */
+export function csvField(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+}
+
+/** The invoice as CSV (RFC 4180: CRLF line ends, header row, one row per line; no total row). */
+export function invoiceCsv(inv: Invoice): string {
+  const rows = [CSV_HEADER];
+  for (const l of inv.lines) {
+    rows.push([
+      inv.tenant, inv.month, l.workspace, l.gpuModel, l.periodFrom, String(l.late), String(l.seconds), l.gpuHours, l.unitPrice, l.amount, inv.currency,
+      l.measuredUtilization === null ? '' : String(l.measuredUtilization.percent),
+    ]);
+  }
+  return rows.map((r) => r.map(csvField).join(',')).join('\r\n') + '\r\n';
+}
+
+/** Running cost per workspace (and the total) of a tenant's month so far, in minor units. */
+export function runningCost(tenant: string, month: string, lines: readonly InvoiceLine[]): { currency: string; total: string; byWorkspace: Record<string, string> } {
+  const inv = buildInvoice(tenant, month, lines);
+  const by = new Map<string, bigint>();
+  for (const l of lines) {
+    if (l.tenant === tenant && l.month === month) by.set(l.workspace, (by.get(l.workspace) ?? 0n) + l.amountMinor);
+  }
+  const byWorkspace: Record<string, string> = {};
+  for (const [ws, minor] of [...by].sort(([a], [b]) => (a < b ? -1 : 1))) byWorkspace[ws] = formatMinor(minor, inv.currency);
+  return { currency: inv.currency, total: inv.totals.amount, byWorkspace };
+}

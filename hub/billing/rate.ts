@@ -1,0 +1,177 @@
+/**
+ * Rating: usage intervals plus price lists → invoice lines, one per tenant × month × workspace × GPU model ×
+ * price period (× late). Pure: no clock, no store. Amounts are exact until rounded once per line.
+ */
+import { FoundryError } from '../../common/errors.js';
+import type { PriceList } from '../../common/infra/model.js';
+import { amountMinor, formatMicros, formatMinor, hoursFromSeconds } from './money.js';
+import type { CompiledPrices } from './prices.js';
+import { compilePrices, periodIndexAt } from './prices.js';
+import type { BillablePart } from './sessions.js';
+import { billableParts, firstOpenMonth, isLate } from './sessions.js';
+import type { UsageInterval } from './usage.js';
+import { checkInterval, isoSecond, splitByMonth, toSeconds } from './usage.js';
+
+/** One invoice line. */
+export interface InvoiceLine {
+  tenant: string;
+  /** Invoice month, "YYYY-MM" (UTC). */
+  month: string;
+  workspace: string;
+  gpuModel: string;
+  priceList: string;
+  currency: string;
+  /** effectiveFrom of the price period the seconds were used in. */
+  periodFrom: string;
+  /** True for time from a closed month moved to this one. */
+  late: boolean;
+  /** Billed GPU-seconds (after increment and minimum charge): the exact quantity. */
+  seconds: number;
+  /** seconds / 3600 with 6 decimals (display). */
+  gpuHours: string;
+  /** Price of one GPU-hour in micro-units, and as written. */
+  unitPriceMicros: bigint;
+  unitPrice: string;
+  /** seconds × unit price / 3600, rounded half up once to the minor unit. */
+  amountMinor: bigint;
+  amount: string;
+  /** Time-weighted mean measured GPU utilization (percent) of the records that carried one; never billed. */
+  utilization?: number;
+}
+
+/** Options of rate(). */
+export interface RateOptions {
+  /** Price list a tenant is billed by (Tenant.spec.priceList); default "default". */
+  priceListOf?: (tenant: string) => string | undefined;
+  /** Closed months: "YYYY-MM" → epoch ms it was closed at (see sessions.ts). */
+  closedMonths?: ReadonlyMap<string, number>;
+}
+
+const compiled = new WeakMap<PriceList, CompiledPrices>();
+
+function pricesFor(tenant: string, lists: readonly PriceList[], opts: RateOptions): CompiledPrices {
+  const name = opts.priceListOf?.(tenant) ?? 'default';
+  const doc = lists.find((l) => l.metadata.name === name);
+  if (doc === undefined) throw new FoundryError('BILLING', `tenant ${tenant}: price list ${name} not found`, { resource: tenant });
+  let c = compiled.get(doc);
+  if (c === undefined) {
+    c = compilePrices(doc);
+    compiled.set(doc, c);
+  }
+  return c;
+}
+
+interface Acc {
+  line: Omit<InvoiceLine, 'gpuHours' | 'amountMinor' | 'amount' | 'utilization'>;
+  utilSum: number;
+  utilSec: number;
+}
+
+function lineKey(p: { tenant: string; month: string; workspace: string; gpuModel: string; late: boolean }, period: number): string {
+  return `${p.tenant}\u0000${p.month}\u0000${p.workspace}\u0000${p.gpuModel}\u0000${period}\u0000${p.late ? 1 : 0}`;
+}
+
+/** Price period index for [from, to) of a part, or a BILLING error naming workspace, model and instant. */
+function periodAt(prices: CompiledPrices, p: BillablePart, sec: number): number {
+  const i = periodIndexAt(prices, sec);
+  const price = i < 0 ? undefined : prices.periods[i]?.gpuHourMicros.get(p.gpuModel);
+  if (price === undefined) {
+    throw new FoundryError('BILLING', `no price for gpu model "${p.gpuModel}" at ${isoSecond(sec)} (workspace ${p.workspace}, price list ${prices.name})`, {
+      resource: p.workspace,
+      details: { workspace: p.workspace, tenant: p.tenant, gpuModel: p.gpuModel, at: isoSecond(sec), priceList: prices.name },
+    });
+  }
+  return i;
+}
+
+/**
+ * Rates usage intervals: de-duplicates per workspace and GPU, cuts sessions at month ends, applies
+ * increment and minimum charge, splits at price periods at the exact second, groups into lines.
+ * Throws BILLING when a GPU model has no price at an instant it was used (never bills it as free).
+ */
+export function rate(intervals: readonly UsageInterval[], priceLists: readonly PriceList[], opts: RateOptions = {}): InvoiceLine[] {
+  for (const iv of intervals) checkInterval(iv);
+  const byTenant = new Map<string, UsageInterval[]>();
+  for (const iv of intervals) {
+    const list = byTenant.get(iv.tenant) ?? [];
+    list.push(iv);
+    byTenant.set(iv.tenant, list);
+  }
+  const accs = new Map<string, Acc>();
+  for (const [tenant, ivs] of byTenant) {
+    const prices = pricesFor(tenant, priceLists, opts);
+    const parts = billableParts(ivs, { incrementSec: prices.incrementSec, minimumSec: prices.minimumSec, closedMonths: opts.closedMonths });
+    for (const p of parts) {
+      let from = p.from;
+      while (from < p.to) {
+        const i = periodAt(prices, p, from);
+        const period = prices.periods[i]!;
+        const to = Math.min(p.to, period.to);
+        const extra = to === p.to ? p.extraSec : 0;
+        addSeconds(accs, prices, p, i, to - from + extra);
+        from = to;
+      }
+    }
+    addUtilization(accs, prices, ivs, opts.closedMonths);
+  }
+  return [...accs.values()].map(finish).sort(compareLines);
+}
+
+function addSeconds(accs: Map<string, Acc>, prices: CompiledPrices, p: BillablePart, i: number, sec: number): void {
+  const k = lineKey(p, i);
+  const acc = accs.get(k);
+  if (acc !== undefined) {
+    acc.line.seconds += sec;
+    return;
+  }
+  const period = prices.periods[i]!;
+  const unit = period.gpuHourMicros.get(p.gpuModel)!;
+  accs.set(k, {
+    line: {
+      tenant: p.tenant, month: p.month, workspace: p.workspace, gpuModel: p.gpuModel, priceList: prices.name, currency: prices.currency,
+      periodFrom: period.effectiveFrom, late: p.late, seconds: sec, unitPriceMicros: unit, unitPrice: formatMicros(unit, prices.currency),
+    },
+    utilSum: 0,
+    utilSec: 0,
+  });
+}
+
+/** Measured utilization per line: time-weighted over distinct records (exact duplicates counted once). */
+function addUtilization(accs: Map<string, Acc>, prices: CompiledPrices, ivs: UsageInterval[], closed: ReadonlyMap<string, number> | undefined): void {
+  const seen = new Set<string>();
+  for (const iv of ivs) {
+    if (iv.utilization === undefined) continue;
+    const id = `${iv.workspace}\u0000${iv.gpuUuid}\u0000${iv.from}\u0000${iv.to}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    for (const piece of splitByMonth({ from: toSeconds(iv.from), to: toSeconds(iv.to) })) {
+      const late = isLate(iv, piece.month, closed);
+      const month = late ? firstOpenMonth(piece.month, closed) : piece.month;
+      let from = piece.from;
+      while (from < piece.to) {
+        const i = periodIndexAt(prices, from);
+        const to = i < 0 ? piece.to : Math.min(piece.to, prices.periods[i]!.to);
+        const acc = accs.get(lineKey({ tenant: iv.tenant, month, workspace: iv.workspace, gpuModel: iv.gpuModel, late }, i));
+        if (acc !== undefined) {
+          acc.utilSum += iv.utilization * (to - from);
+          acc.utilSec += to - from;
+        }
+        from = to;
+      }
+    }
+  }
+}
+
+function finish(acc: Acc): InvoiceLine {
+  const l = acc.line;
+  const minor = amountMinor(BigInt(l.seconds), l.unitPriceMicros, l.currency);
+  const line: InvoiceLine = { ...l, gpuHours: hoursFromSeconds(BigInt(l.seconds)), amountMinor: minor, amount: formatMinor(minor, l.currency) };
+  if (acc.utilSec > 0) line.utilization = Math.round((acc.utilSum / acc.utilSec) * 10) / 10;
+  return line;
+}
+
+/** Stable order of lines: tenant, month, workspace, model, period, on-time before late. */
+export function compareLines(a: InvoiceLine, b: InvoiceLine): number {
+  const s = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
+  return s(a.tenant, b.tenant) || s(a.month, b.month) || s(a.workspace, b.workspace) || s(a.gpuModel, b.gpuModel) || s(a.periodFrom, b.periodFrom) || Number(a.late) - Number(b.late);
+}

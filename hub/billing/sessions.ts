@@ -1,0 +1,157 @@
+/**
+ * From raw usage intervals to billable parts: de-duplication, sessions, month cuts, late records.
+ *
+ * A session is a maximal run of time during which one workspace held one GPU (same tenant, workspace,
+ * GPU UUID and model): the union of its intervals, where overlapping or touching intervals (a.to ≥ b.from)
+ * join. A gap of even one second starts a new session; so does a move to another GPU or node.
+ * Each session is cut at UTC month boundaries into parts (one per invoice). Each part is rounded up to
+ * the billing increment; only the part holding the session's real start is raised to the minimum charge,
+ * so a session running across a month end never pays the minimum twice.
+ */
+import type { Span, UsageInterval } from './usage.js';
+import { splitByMonth, nextMonth, toSeconds } from './usage.js';
+
+/** Identity of a run of usage: who held which GPU. */
+export interface UsageKey {
+  tenant: string;
+  workspace: string;
+  gpuUuid: string;
+  gpuModel: string;
+}
+
+/** One billable part: a contiguous span in one invoice month, plus seconds added by increment or minimum. */
+export interface BillablePart extends UsageKey, Span {
+  /** Invoice month the part is billed in, "YYYY-MM". */
+  month: string;
+  /** True when the time lies in a closed month and was moved to this (open) month. */
+  late: boolean;
+  /** Seconds added on top of to − from by rounding up to the increment and by the minimum charge. */
+  extraSec: number;
+}
+
+/** Options for the session cutting. */
+export interface SessionOptions {
+  incrementSec: number;
+  minimumSec: number;
+  /** Closed months: "YYYY-MM" → epoch ms the month was closed at. */
+  closedMonths?: ReadonlyMap<string, number>;
+}
+
+/** Unique key string of a UsageKey. */
+export function keyOf(k: UsageKey): string {
+  return `${k.tenant}\u0000${k.workspace}\u0000${k.gpuUuid}\u0000${k.gpuModel}`;
+}
+
+/** Union of spans: sorted, overlapping or touching spans joined. */
+export function unionSpans(spans: Span[]): Span[] {
+  const sorted = [...spans].sort((a, b) => a.from - b.from || a.to - b.to);
+  const out: Span[] = [];
+  for (const s of sorted) {
+    const last = out[out.length - 1];
+    if (last !== undefined && s.from <= last.to) last.to = Math.max(last.to, s.to);
+    else out.push({ from: s.from, to: s.to });
+  }
+  return out;
+}
+
+/** a minus b, both unions (sorted, disjoint). */
+export function subtractSpans(a: Span[], b: Span[]): Span[] {
+  const out: Span[] = [];
+  let j = 0;
+  for (const s of a) {
+    let from = s.from;
+    while (j < b.length && (b[j] as Span).to <= from) j++;
+    let k = j;
+    while (k < b.length && (b[k] as Span).from < s.to) {
+      const cut = b[k] as Span;
+      if (cut.from > from) out.push({ from, to: cut.from });
+      from = Math.max(from, cut.to);
+      k++;
+    }
+    if (from < s.to) out.push({ from, to: s.to });
+  }
+  return out;
+}
+
+/** The first month at or after `month` that is not closed. */
+export function firstOpenMonth(month: string, closed: ReadonlyMap<string, number> | undefined): string {
+  let m = month;
+  while (closed?.has(m) === true) m = nextMonth(m);
+  return m;
+}
+
+/** True when a piece of `iv` lying in `month` arrived after that month was closed. */
+export function isLate(iv: UsageInterval, month: string, closed: ReadonlyMap<string, number> | undefined): boolean {
+  const closedAt = closed?.get(month);
+  return closedAt !== undefined && iv.receivedAt !== undefined && iv.receivedAt > closedAt;
+}
+
+function roundUp(sec: number, inc: number): number {
+  return Math.ceil(sec / inc) * inc;
+}
+
+interface Grouped {
+  key: UsageKey;
+  onTime: Span[];
+  /** Late spans by the open month they move to. */
+  late: Map<string, Span[]>;
+}
+
+/** Groups intervals by UsageKey, in whole seconds, each piece marked on-time or late (by target month). */
+function group(intervals: readonly UsageInterval[], closed: ReadonlyMap<string, number> | undefined): Map<string, Grouped> {
+  const groups = new Map<string, Grouped>();
+  for (const iv of intervals) {
+    const from = toSeconds(iv.from);
+    const to = toSeconds(iv.to);
+    if (to <= from) continue;
+    const k = keyOf(iv);
+    let g = groups.get(k);
+    if (g === undefined) {
+      g = { key: { tenant: iv.tenant, workspace: iv.workspace, gpuUuid: iv.gpuUuid, gpuModel: iv.gpuModel }, onTime: [], late: new Map() };
+      groups.set(k, g);
+    }
+    if (closed === undefined || closed.size === 0) {
+      g.onTime.push({ from, to });
+      continue;
+    }
+    for (const piece of splitByMonth({ from, to })) {
+      if (!isLate(iv, piece.month, closed)) {
+        g.onTime.push({ from: piece.from, to: piece.to });
+        continue;
+      }
+      const target = firstOpenMonth(piece.month, closed);
+      const list = g.late.get(target) ?? [];
+      list.push({ from: piece.from, to: piece.to });
+      g.late.set(target, list);
+    }
+  }
+  return groups;
+}
+
+/**
+ * Cuts intervals into billable parts (see the module comment). Late time (in a closed month, received
+ * after it closed) that was not already billed on time moves to the first open month, marked late; it is
+ * rounded up to the increment per run but never raised to the minimum charge (its session already paid it).
+ */
+export function billableParts(intervals: readonly UsageInterval[], opts: SessionOptions): BillablePart[] {
+  const out: BillablePart[] = [];
+  const inc = opts.incrementSec;
+  for (const g of group(intervals, opts.closedMonths).values()) {
+    const onTime = unionSpans(g.onTime);
+    for (const session of onTime) {
+      const parts = splitByMonth(session);
+      parts.forEach((p, i) => {
+        const len = p.to - p.from;
+        const billed = i === 0 ? Math.max(roundUp(len, inc), opts.minimumSec) : roundUp(len, inc);
+        out.push({ ...g.key, from: p.from, to: p.to, month: p.month, late: false, extraSec: billed - len });
+      });
+    }
+    for (const [month, spans] of g.late) {
+      for (const run of subtractSpans(unionSpans(spans), onTime)) {
+        const len = run.to - run.from;
+        out.push({ ...g.key, from: run.from, to: run.to, month, late: true, extraSec: roundUp(len, inc) - len });
+      }
+    }
+  }
+  return out;
+}

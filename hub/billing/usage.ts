@@ -1,0 +1,94 @@
+/**
+ * What billing rates: usage intervals, and the UTC calendar helpers the rating needs.
+ *
+ * Adapter note: the agent's usage records (protocol `usage` body.record, stored verbatim by the hub)
+ * carry { workspace, tenant, node, gpuUuid, gpuModel, from, to } with epoch-ms instants; the hub maps
+ * each stored record to one UsageInterval, setting `receivedAt` to the instant the hub stored it (needed
+ * only for closed months) and `utilization` when the agent measured one.
+ */
+import { FoundryError } from '../../common/errors.js';
+
+/** One stretch of time during which a workspace held one GPU while running. Instants are epoch ms, UTC. */
+export interface UsageInterval {
+  /** Workspace id, unique across tenants (e.g. "acme/alice" or the workspace's metadata.name). */
+  workspace: string;
+  tenant: string;
+  /** Node the GPU is on (informative: the GPU UUID identifies the device). */
+  node: string;
+  gpuUuid: string;
+  /** Model as nvidia-smi names it; must match a key of the price list's gpuHour. */
+  gpuModel: string;
+  /** Start, epoch ms (inclusive). */
+  from: number;
+  /** End, epoch ms (exclusive). */
+  to: number;
+  /** Measured mean GPU utilization over the interval, percent 0..100. Shown, never billed. */
+  utilization?: number;
+  /** When the hub received the record, epoch ms; used to decide lateness for closed months. */
+  receivedAt?: number;
+}
+
+/** An interval in whole epoch seconds, [from, to). */
+export interface Span {
+  from: number;
+  to: number;
+}
+
+/** Epoch ms → whole epoch seconds, truncated (floor). Both ends of an interval are floored so back-to-back records stay back-to-back. */
+export function toSeconds(ms: number): number {
+  return Math.floor(ms / 1000);
+}
+
+const MONTH_RE = /^([0-9]{4})-(0[1-9]|1[0-2])$/;
+
+/** "2026-02" → epoch seconds of 2026-02-01T00:00:00Z. */
+export function monthStart(month: string): number {
+  const m = MONTH_RE.exec(month);
+  if (m === null) throw new FoundryError('BILLING', `invalid month "${month}": expected YYYY-MM`, { resource: month });
+  return Date.UTC(Number(m[1]), Number(m[2]) - 1, 1) / 1000;
+}
+
+/** The month after: "2026-12" → "2027-01". */
+export function nextMonth(month: string): string {
+  return monthOf(monthEnd(month));
+}
+
+/** Epoch seconds of the first instant after the month (the next month's start). */
+export function monthEnd(month: string): number {
+  const start = new Date(monthStart(month) * 1000);
+  return Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + 1, 1) / 1000;
+}
+
+/** The UTC month an epoch second falls in, "YYYY-MM". */
+export function monthOf(sec: number): string {
+  const d = new Date(sec * 1000);
+  return `${d.getUTCFullYear().toString().padStart(4, '0')}-${(d.getUTCMonth() + 1).toString().padStart(2, '0')}`;
+}
+
+/** Cuts [from, to) at every UTC month boundary: one piece per month it touches. */
+export function splitByMonth(span: Span): Array<Span & { month: string }> {
+  const out: Array<Span & { month: string }> = [];
+  let from = span.from;
+  while (from < span.to) {
+    const month = monthOf(from);
+    const to = Math.min(span.to, monthEnd(month));
+    out.push({ from, to, month });
+    from = to;
+  }
+  return out;
+}
+
+/** Epoch seconds → "2026-02-01T00:00:00Z". */
+export function isoSecond(sec: number): string {
+  return new Date(sec * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+/** Checks one interval's fields; throws BILLING naming the workspace when it cannot be rated. */
+export function checkInterval(iv: UsageInterval): void {
+  const bad = (why: string): never => {
+    throw new FoundryError('BILLING', `usage of workspace ${iv.workspace} on ${iv.gpuUuid}: ${why}`, { resource: iv.workspace });
+  };
+  if (!Number.isFinite(iv.from) || !Number.isFinite(iv.to)) bad('from and to must be epoch milliseconds');
+  if (iv.to < iv.from) bad(`ends before it starts (${iv.from} > ${iv.to})`);
+  if (iv.workspace === '' || iv.tenant === '' || iv.gpuUuid === '' || iv.gpuModel === '') bad('workspace, tenant, gpuUuid and gpuModel are required');
+}
