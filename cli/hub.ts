@@ -1,7 +1,98 @@
-/** `foundry hub ...`: the central service. */
+/** `foundry hub ...`: run the hub and administer its credentials. */
+import { join } from 'node:path';
 import type { Command } from 'commander';
+import { startHub } from '../hub/server.js';
+import { HubStore } from '../hub/store/hub-store.js';
+import { FoundryError } from '../common/errors.js';
+
+const DEFAULT_DATA_DIR = join('.foundry', 'hub');
+const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+function openStore(dataDir: string): HubStore {
+  return new HubStore(join(dataDir, 'hub.db'));
+}
 
 /** Registers the hub sub-commands. */
 export function registerHub(program: Command): void {
-  program.command('hub').description('run and administer the hub (gateway, billing, placement, dashboard)');
+  const hub = program.command('hub').description('run and administer the hub (gateway, billing, placement, dashboard)');
+
+  hub
+    .command('start')
+    .description('start the hub: API, agents\' WebSocket, hosted infra repo and metrics on one port')
+    .option('--data-dir <dir>', 'where hub.db and the hosted infra.git live', DEFAULT_DATA_DIR)
+    .option('--port <port>', 'port to listen on (0: any free port)', '8080')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--tls-cert <file>', 'PEM certificate (serve https and wss)')
+    .option('--tls-key <file>', 'PEM private key of the certificate')
+    .option('--repo-url <url>', 'use an external infra repo (GitLab) instead of hosting one; enable its webhook with FOUNDRY_HUB_WEBHOOK_SECRET')
+    .option('--log-level <level>', 'log level (fatal, error, warn, info, debug)', 'info')
+    .action(async (o: { dataDir: string; port: string; host: string; tlsCert?: string; tlsKey?: string; repoUrl?: string; logLevel: string }) => {
+      const port = Number.parseInt(o.port, 10);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new FoundryError('CLI_USAGE', `invalid port ${o.port}`);
+      const running = await startHub({
+        dataDir: o.dataDir,
+        port,
+        host: o.host,
+        tlsCert: o.tlsCert,
+        tlsKey: o.tlsKey,
+        repoUrl: o.repoUrl,
+        webhookSecret: process.env.FOUNDRY_HUB_WEBHOOK_SECRET || undefined,
+        logger: { level: o.logLevel, stream: process.stderr },
+      });
+      process.stdout.write(`foundry hub listening on ${running.url}\n`);
+      if (running.repoUrl !== undefined) process.stdout.write(`infra repo: ${running.repoUrl}\n`);
+      await new Promise<void>((resolve) => {
+        const stop = (): void => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          void running.close().then(resolve);
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+    });
+
+  const node = hub.command('node').description('node credentials (until enrollment with join tokens lands)');
+  node
+    .command('add <name>')
+    .description('create a node (or rotate its credential) and print the credential once')
+    .option('--data-dir <dir>', 'the hub data dir', DEFAULT_DATA_DIR)
+    .action((name: string, o: { dataDir: string }) => {
+      if (!NAME.test(name) || name.length > 63) throw new FoundryError('CLI_USAGE', `invalid node name ${JSON.stringify(name)}: use a dns label`);
+      const store = openStore(o.dataDir);
+      try {
+        process.stdout.write(`${store.issueNodeCredential(name)}\n`);
+        process.stderr.write(`node ${name}: credential printed once above; the hub keeps only its hash\n`);
+      } finally {
+        store.close();
+      }
+    });
+  node
+    .command('revoke <name>')
+    .description('revoke a node credential (a running hub also drops the connection via POST /api/v1/nodes/NAME/revoke)')
+    .option('--data-dir <dir>', 'the hub data dir', DEFAULT_DATA_DIR)
+    .action((name: string, o: { dataDir: string }) => {
+      const store = openStore(o.dataDir);
+      try {
+        if (!store.revokeNode(name)) throw new FoundryError('NOT_FOUND', `no node named ${name}`, { resource: name });
+      } finally {
+        store.close();
+      }
+    });
+
+  hub
+    .command('admin-token')
+    .description('admin tokens (push to the hosted repo, admin API)')
+    .command('create')
+    .description('create an admin token and print it once')
+    .option('--label <label>', 'what the token is for', 'admin')
+    .option('--data-dir <dir>', 'the hub data dir', DEFAULT_DATA_DIR)
+    .action((o: { label: string; dataDir: string }) => {
+      const store = openStore(o.dataDir);
+      try {
+        process.stdout.write(`${store.createAdminToken(o.label)}\n`);
+      } finally {
+        store.close();
+      }
+    });
 }

@@ -40,6 +40,10 @@ export type Message = MessageByType[MessageType];
 export const AGENT_TO_HUB = ['hello', 'status', 'telemetry', 'usage'] as const satisfies readonly MessageType[];
 /** Messages the hub sends. */
 export const HUB_TO_AGENT = ['ack', 'command', 'error'] as const satisfies readonly MessageType[];
+/** A message type an agent sends. */
+export type AgentToHub = (typeof AGENT_TO_HUB)[number];
+/** A message type the hub sends. */
+export type HubToAgent = (typeof HUB_TO_AGENT)[number];
 /** The body of an error frame. */
 export type ProtocolErrorBody = ErrorMessage['body'];
 

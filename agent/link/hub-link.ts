@@ -1,0 +1,254 @@
+/**
+ * The agent's side of the hub connection: one outbound WebSocket, hello on connect, the durable outbox
+ * drained in seq order and resent after every reconnect until acked, best-effort telemetry, and hub
+ * commands handed to injected handlers. Reconnects with jittered exponential backoff.
+ */
+import { EventEmitter } from 'node:events';
+import WebSocket from 'ws';
+import { decodeFrame, encodeFrame, HUB_TO_AGENT, BadFrameCounter, MAX_WS_PAYLOAD_BYTES, type MessageByType, type AgentToHub, type CommandMessage, type HelloMessage, type StatusMessage, type TelemetryMessage } from '../../common/protocol/codec.js';
+import { FoundryError, errorMessage } from '../../common/errors.js';
+import { VERSION } from '../../common/version.js';
+import { Backoff } from './backoff.js';
+import { Outbox, type OutboxKind } from './outbox.js';
+
+/** Path of the agents' WebSocket on the hub. */
+export const AGENT_WS_PATH = '/api/v1/agent/ws';
+
+/** A hub command as handlers receive it. */
+export type HubCommand = CommandMessage['body'];
+/** Handles a hub command (errors are logged, never thrown back). */
+export type CommandHandler = (cmd: HubCommand) => unknown;
+
+/** The logger the link writes to (pino-compatible). */
+export interface LinkLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+const silent: LinkLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** Options of HubLink. */
+export interface HubLinkOptions {
+  /** http(s):// or ws(s):// base URL of the hub. */
+  hubUrl: string;
+  node: string;
+  credential: string;
+  /** Agent state dir; the outbox lives in it. */
+  stateDir: string;
+  agentVersion?: string;
+  /** What goes into hello on each connect. */
+  hello?: () => Omit<HelloMessage['body'], 'node' | 'agentVersion'>;
+  /** Handlers of hub commands. */
+  handlers?: { syncNow?: CommandHandler; drain?: CommandHandler };
+  /** PEM CA certificate to verify a hub with a private CA. */
+  ca?: string | Buffer;
+  /** Outbox entries sent but not yet acked, at most. */
+  maxInFlight?: number;
+  random?: () => number;
+  timers?: { setTimeout: (fn: () => void, ms: number) => unknown; clearTimeout: (handle: unknown) => void };
+  log?: LinkLogger;
+}
+
+/** Events: 'connected', 'disconnected' (code, reason), 'acked' (seqs), 'hub-error' (error body), 'refused' (HTTP status). */
+export class HubLink extends EventEmitter {
+  private readonly outbox: Outbox;
+  private readonly backoff: Backoff;
+  private readonly log: LinkLogger;
+  private readonly timers: NonNullable<HubLinkOptions['timers']>;
+  private readonly commandHandlers: CommandHandler[] = [];
+  private ws: WebSocket | undefined;
+  private retry: unknown;
+  private stopped = true;
+  private inFlight = new Set<number>();
+  private sentUpTo = 0;
+  private bad = new BadFrameCounter();
+
+  constructor(private readonly opts: HubLinkOptions) {
+    super();
+    this.outbox = new Outbox(opts.stateDir);
+    this.backoff = new Backoff(opts.random ?? Math.random);
+    this.log = opts.log ?? silent;
+    this.timers = opts.timers ?? { setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) };
+  }
+
+  /** Starts connecting (and reconnecting until close()). */
+  start(): this {
+    if (!this.stopped) return this;
+    this.stopped = false;
+    this.connect();
+    return this;
+  }
+
+  /** True while the WebSocket is open. */
+  get connected(): boolean {
+    return this.ws?.readyState === WebSocket.OPEN;
+  }
+
+  /** Entries waiting for an ack. */
+  pending(): number {
+    return this.outbox.size();
+  }
+
+  /** Highest seq ever assigned. */
+  lastSeq(): number {
+    return this.outbox.lastSeq();
+  }
+
+  /** Stores a usage record durably (validated first) and sends it when connected; returns its seq. */
+  enqueueUsage(record: Record<string, unknown>): number {
+    return this.enqueue('usage', { node: this.opts.node, record });
+  }
+
+  /** Stores a status transition durably and sends it when connected; returns its seq. */
+  sendStatus(status: Omit<StatusMessage['body'], 'node'>): number {
+    return this.enqueue('status', { ...status, node: this.opts.node });
+  }
+
+  /** Sends a telemetry sample now if connected (best-effort: dropped otherwise); true when sent. */
+  sendTelemetry(sample: Omit<TelemetryMessage['body'], 'node'>): boolean {
+    const body = { ...sample, node: this.opts.node };
+    this.check('telemetry', body);
+    if (!this.connected) return false;
+    this.ws!.send(encodeFrame('telemetry', body));
+    return true;
+  }
+
+  /** Adds a handler for every hub command (besides the syncNow/drain handlers of the options). */
+  onCommand(handler: CommandHandler): void {
+    this.commandHandlers.push(handler);
+  }
+
+  /** Stops reconnecting, closes the socket and the outbox (unacked entries stay on disk). */
+  async close(): Promise<void> {
+    this.stopped = true;
+    if (this.retry !== undefined) this.timers.clearTimeout(this.retry);
+    const ws = this.ws;
+    if (ws !== undefined && ws.readyState !== WebSocket.CLOSED) {
+      await new Promise<void>((resolve) => {
+        ws.once('close', () => resolve());
+        ws.close(1000, 'agent stopping');
+        setTimeout(() => { ws.terminate(); resolve(); }, 1000).unref();
+      });
+    }
+    this.outbox.close();
+  }
+
+  /** Validates the frame this body would make, so that nothing invalid ever enters the outbox. */
+  private check<T extends AgentToHub>(type: T, body: MessageByType[T]['body'], seq?: number): string {
+    const frame = encodeFrame(type, body, { seq: seq ?? (type === 'usage' || type === 'status' ? 1 : undefined) });
+    const d = decodeFrame(frame, [type]);
+    if (!d.ok) throw new FoundryError('PROTOCOL_FRAME', d.error.message, { resource: this.opts.node, details: { field: d.error.field } });
+    return frame;
+  }
+
+  private enqueue(kind: OutboxKind, body: MessageByType[OutboxKind]['body']): number {
+    this.check(kind, body);
+    const seq = this.outbox.enqueue(kind, body);
+    this.pump();
+    return seq;
+  }
+
+  private url(): string {
+    const base = this.opts.hubUrl.replace(/\/+$/, '').replace(/^http/, 'ws');
+    return `${base}${AGENT_WS_PATH}`;
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    const ws = new WebSocket(this.url(), {
+      headers: { authorization: `Bearer ${this.opts.credential}` },
+      maxPayload: MAX_WS_PAYLOAD_BYTES,
+      perMessageDeflate: false,
+      handshakeTimeout: 10_000,
+      ca: this.opts.ca,
+    });
+    this.ws = ws;
+    ws.on('open', () => this.onOpen(ws));
+    ws.on('message', (data: Buffer) => this.onFrame(data));
+    ws.on('unexpected-response', (_req, res) => {
+      this.log.error({ status: res.statusCode }, `hub refused the connection (http ${res.statusCode})`);
+      this.emit('refused', res.statusCode);
+      ws.terminate();
+    });
+    ws.on('error', (err) => this.log.debug({ err: errorMessage(err) }, 'hub connection error'));
+    ws.on('close', (code: number, reason: Buffer) => this.onClose(ws, code, reason.toString()));
+  }
+
+  private onOpen(ws: WebSocket): void {
+    if (this.ws !== ws) return;
+    this.backoff.reset();
+    this.inFlight = new Set();
+    this.sentUpTo = 0;
+    this.bad = new BadFrameCounter();
+    const extra = this.opts.hello?.() ?? { appliedRevision: null, inventory: { gpus: [], resources: [] } };
+    ws.send(encodeFrame('hello', { node: this.opts.node, agentVersion: this.opts.agentVersion ?? VERSION, ...extra }));
+    this.log.info({ hub: this.opts.hubUrl, pending: this.outbox.size() }, 'connected to hub');
+    this.emit('connected');
+    this.pump();
+  }
+
+  private onClose(ws: WebSocket, code: number, reason: string): void {
+    if (this.ws !== ws) return;
+    this.ws = undefined;
+    this.inFlight.clear();
+    this.emit('disconnected', code, reason);
+    if (this.stopped) return;
+    const delay = this.backoff.next();
+    this.log.warn({ code, reason, retryInMs: delay }, 'hub connection closed; reconnecting');
+    this.retry = this.timers.setTimeout(() => {
+      this.retry = undefined;
+      this.connect();
+    }, delay);
+  }
+
+  /** Sends outbox entries in seq order while the in-flight window has room. */
+  private pump(): void {
+    if (!this.connected) return;
+    const max = this.opts.maxInFlight ?? 1000;
+    while (this.inFlight.size < max) {
+      const batch = this.outbox.pendingAfter(this.sentUpTo, max - this.inFlight.size);
+      if (batch.length === 0) return;
+      for (const e of batch) {
+        this.ws!.send(encodeFrame(e.kind, e.body as never, { seq: e.seq }));
+        this.inFlight.add(e.seq);
+        this.sentUpTo = e.seq;
+      }
+    }
+  }
+
+  private onFrame(data: Buffer): void {
+    const d = decodeFrame(data, HUB_TO_AGENT);
+    if (!d.ok) {
+      // The agent does not answer with error frames (no error ping-pong); it logs and, past a limit, reconnects.
+      this.log.warn({ field: d.error.field }, `invalid frame from hub: ${d.error.message}`);
+      if (this.bad.record()) this.ws?.close(1008, 'too many invalid frames');
+      return;
+    }
+    const msg = d.msg;
+    if (msg.type === 'ack') {
+      this.outbox.ack(msg.body.seqs);
+      msg.body.seqs.forEach((s) => this.inFlight.delete(s));
+      this.emit('acked', msg.body.seqs);
+      this.pump();
+    } else if (msg.type === 'error') {
+      this.log.warn({ code: msg.body.code, refType: msg.body.refType, field: msg.body.field }, `hub refused a frame: ${msg.body.message}`);
+      this.emit('hub-error', msg.body);
+    } else {
+      this.runCommand(msg.body);
+    }
+  }
+
+  private runCommand(cmd: HubCommand): void {
+    const named = cmd.name === 'sync-now' ? this.opts.handlers?.syncNow : this.opts.handlers?.drain;
+    for (const h of [...(named === undefined ? [] : [named]), ...this.commandHandlers]) {
+      try {
+        Promise.resolve(h(cmd)).catch((err: unknown) => this.log.error({ command: cmd.name, err: errorMessage(err) }, 'command handler failed'));
+      } catch (err) {
+        this.log.error({ command: cmd.name, err: errorMessage(err) }, 'command handler failed');
+      }
+    }
+    this.emit('command', cmd);
+  }
+}

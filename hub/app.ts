@@ -1,0 +1,88 @@
+/**
+ * The hub's HTTP application: API, agents' WebSocket, hosted Git repo, health and metrics on one port.
+ * `buildApp(deps)` only wires; `listen()` lives in server.ts, so tests can use the app in-process.
+ */
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { createMetrics, type HubMetrics } from './metrics.js';
+import type { HubStore } from './store/hub-store.js';
+import { IngestQueue } from './gateway/ingest-queue.js';
+import { AgentGateway } from './gateway/agent-gateway.js';
+import { gitBackendPlugin, type PushedRef } from './git/http-backend.js';
+import { healthRoutes } from './routes/health.js';
+import { webhookRoutes } from './routes/webhooks.js';
+import { nodeRoutes } from './routes/nodes.js';
+
+/** Collaborators of the app; the caller owns the store (and closes it after the app). */
+export interface AppDeps {
+  store: HubStore;
+  /** Fastify/pino logger options; false for none. */
+  logger?: FastifyServerOptions['logger'];
+  /** TLS: PEM certificate and key. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** The hosted bare repo (folder named infra.git); absent in external-repo mode. */
+  repoDir?: string;
+  /** Secret of the GitLab push webhook; the webhook is off without it. */
+  webhookSecret?: string;
+  metrics?: HubMetrics;
+  /** Protocol abuse limits and keepalive (tests shorten them). */
+  badFrameLimit?: number;
+  badFrameWindowMs?: number;
+  heartbeatMs?: number;
+}
+
+/** What the app exposes to the rest of the hub (dashboard, scheduler, CLI). */
+export interface HubContext {
+  store: HubStore;
+  gateway: AgentGateway;
+  metrics: HubMetrics;
+  /** Tells agents to sync now after a new revision; returns how many were told. */
+  notifyRevision(revision: string, ref: string | undefined, source: 'push' | 'webhook', actor: string): number;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    hub: HubContext;
+  }
+}
+
+/** Builds the hub's Fastify app (not listening yet). */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const options: FastifyServerOptions & { https?: unknown } = { logger: deps.logger ?? false, forceCloseConnections: true };
+  if (deps.tls !== undefined) options.https = { cert: deps.tls.cert, key: deps.tls.key };
+  const app = Fastify(options as FastifyServerOptions) as unknown as FastifyInstance;
+  const { store } = deps;
+  const metrics = deps.metrics ?? createMetrics();
+  const queue = new IngestQueue(store, metrics, app.log);
+  const gateway = new AgentGateway({ store, queue, metrics, log: app.log, badFrameLimit: deps.badFrameLimit, badFrameWindowMs: deps.badFrameWindowMs, heartbeatMs: deps.heartbeatMs });
+  let stopping = false;
+
+  const notifyRevision = (revision: string, ref: string | undefined, source: 'push' | 'webhook', actor: string): number => {
+    store.recordRevision(revision, ref, source);
+    store.audit(actor, `repo.${source}`, ref, { revision });
+    // First version: every connected agent syncs; agents whose rendered state did not change do nothing.
+    const n = gateway.broadcast({ name: 'sync-now', revision, reason: `new revision ${revision.slice(0, 12)} (${source})` });
+    app.log.info({ revision, ref, source, agents: n }, 'sent sync-now');
+    return n;
+  };
+  app.decorate('hub', { store, gateway, metrics, notifyRevision });
+
+  app.server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
+  healthRoutes(app, store, () => stopping);
+  app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+  nodeRoutes(app, store, gateway);
+  if (deps.webhookSecret !== undefined) webhookRoutes(app, deps.webhookSecret, (rev, ref) => notifyRevision(rev, ref, 'webhook', 'gitlab-webhook'));
+  if (deps.repoDir !== undefined) {
+    const repoDir = deps.repoDir;
+    await app.register(gitBackendPlugin, {
+      repoDir,
+      store,
+      onPush: (refs: PushedRef[], actor: string) => refs.forEach((r) => notifyRevision(r.revision, r.ref, 'push', actor)),
+    });
+  }
+  // Graceful stop: refuse new agents, commit and ack what arrived, close sockets; the server then stops.
+  app.addHook('preClose', async () => {
+    stopping = true;
+    await gateway.close();
+  });
+  return app;
+}

@@ -1,0 +1,122 @@
+/**
+ * One agent's WebSocket on the hub: decodes every frame (never throws), checks that the frame speaks for
+ * the authenticated node, routes outbox items to the ingest queue and telemetry to the store, and closes
+ * the connection of a peer that keeps sending garbage.
+ */
+import type { WebSocket } from 'ws';
+import type { FastifyBaseLogger } from 'fastify';
+import { decodeFrame, encodeFrame, AGENT_TO_HUB, BadFrameCounter, type MessageByType, type HubToAgent, type ProtocolErrorBody } from '../../common/protocol/codec.js';
+import type { HubStore } from '../store/hub-store.js';
+import type { HubMetrics } from '../metrics.js';
+import type { IngestQueue, AckTarget } from './ingest-queue.js';
+import { errorMessage } from '../../common/errors.js';
+
+/** Close codes the hub uses. */
+export const CLOSE = { GOING_AWAY: 1001, POLICY: 1008, INTERNAL: 1011, REPLACED: 4000, REVOKED: 4001 } as const;
+
+/** What a connection needs from the hub. */
+export interface ConnectionDeps {
+  store: HubStore;
+  queue: IngestQueue;
+  metrics: HubMetrics;
+  log: FastifyBaseLogger;
+  /** Bad frames tolerated per window before disconnecting. */
+  badFrameLimit?: number;
+  badFrameWindowMs?: number;
+}
+
+/** The hub side of one agent connection. */
+export class AgentConnection implements AckTarget {
+  private readonly bad: BadFrameCounter;
+  helloSeen = false;
+
+  constructor(
+    readonly node: string,
+    private readonly ws: WebSocket,
+    private readonly deps: ConnectionDeps,
+  ) {
+    this.bad = new BadFrameCounter(deps.badFrameLimit ?? 20, deps.badFrameWindowMs ?? 60_000);
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.onFrame(data, isBinary));
+  }
+
+  /** Sends one message to the agent (dropped if the socket is no longer open). */
+  send<T extends HubToAgent>(type: T, body: MessageByType[T]['body']): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    this.ws.send(encodeFrame(type, body));
+    this.deps.metrics.messagesOut.inc({ type });
+  }
+
+  /** Acks seqs committed by the ingest queue. */
+  ack(seqs: number[]): void {
+    this.send('ack', { seqs });
+  }
+
+  /** The commit failed: close so the agent reconnects and resends what is unacked. */
+  commitFailed(): void {
+    this.send('error', { code: 'STORE', message: 'the hub could not commit; reconnect and resend' });
+    this.ws.close(CLOSE.INTERNAL, 'store unavailable');
+  }
+
+  /** Closes the socket with a code and reason. */
+  close(code: number, reason: string): void {
+    this.ws.close(code, reason);
+  }
+
+  private refuse(error: ProtocolErrorBody): void {
+    const { metrics, log } = this.deps;
+    metrics.protocolErrors.inc({ code: error.code });
+    log.warn({ node: this.node, code: error.code, refType: error.refType, field: error.field }, `refused frame: ${error.message}`);
+    this.send('error', error);
+    if (this.bad.record()) {
+      log.warn({ node: this.node }, 'disconnecting agent: too many invalid frames');
+      this.ws.close(CLOSE.POLICY, 'too many invalid frames');
+    }
+  }
+
+  private onFrame(data: Buffer, isBinary: boolean): void {
+    try {
+      if (isBinary) {
+        this.deps.metrics.messagesIn.inc({ type: 'invalid' });
+        this.refuse({ code: 'PROTOCOL_FRAME', message: 'binary frames are not part of the protocol: send json text' });
+        return;
+      }
+      const d = decodeFrame(data, AGENT_TO_HUB);
+      if (!d.ok) {
+        this.deps.metrics.messagesIn.inc({ type: 'invalid' });
+        this.refuse(d.error);
+        return;
+      }
+      const msg = d.msg;
+      this.deps.metrics.messagesIn.inc({ type: msg.type });
+      if (msg.body.node !== this.node) {
+        this.refuse({ code: 'AUTH_FORBIDDEN', message: `${msg.type} message speaks for node ${msg.body.node}, but the credential belongs to ${this.node}`, refType: msg.type, refId: msg.id, field: '/body/node' });
+        return;
+      }
+      this.dispatch(msg);
+    } catch (err) {
+      // Never let one frame take the hub down.
+      this.deps.log.error({ node: this.node, err: errorMessage(err) }, 'internal error handling a frame');
+      this.send('error', { code: 'INTERNAL', message: 'the hub failed to handle this frame' });
+    }
+  }
+
+  private dispatch(msg: MessageByType['hello' | 'status' | 'telemetry' | 'usage']): void {
+    const { store, queue, metrics } = this.deps;
+    switch (msg.type) {
+      case 'hello':
+        this.helloSeen = true;
+        store.recordHello(this.node, msg.body);
+        return;
+      case 'telemetry':
+        queue.addTelemetry(msg.body);
+        return;
+      case 'usage':
+        queue.add(this, { node: this.node, seq: msg.seq, kind: 'usage', payload: msg.body.record });
+        return;
+      case 'status':
+        if (msg.body.reconcile !== undefined) metrics.reconcileResults.inc({ result: msg.body.reconcile.result });
+        queue.add(this, { node: this.node, seq: msg.seq, kind: 'status', payload: msg.body });
+        return;
+    }
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * Group commit for the agents' outbox frames: everything received during one turn of the event loop is
+ * committed in one SQLite transaction, and only then acknowledged, per connection. Telemetry rides the
+ * same turn in a transaction of its own (best-effort: a failure drops samples, never acks).
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import type { HubStore, InboxItem } from '../store/hub-store.js';
+import type { HubMetrics } from '../metrics.js';
+import type { TelemetryMessage } from '../../common/protocol/codec.js';
+import { errorMessage } from '../../common/errors.js';
+
+/** Whoever receives the acks of the items it queued. */
+export interface AckTarget {
+  /** Called after the commit with the seqs now durable. */
+  ack(seqs: number[]): void;
+  /** Called when the commit failed: nothing of this batch is acked; the peer must resend. */
+  commitFailed(err: unknown): void;
+}
+
+interface Pending {
+  item: InboxItem;
+  target: AckTarget;
+  receivedAt: number;
+}
+
+/** Batches outbox items and telemetry per event-loop turn. */
+export class IngestQueue {
+  private pending: Pending[] = [];
+  private telemetry: TelemetryMessage['body'][] = [];
+  private scheduled = false;
+
+  constructor(
+    private readonly store: HubStore,
+    private readonly metrics: HubMetrics,
+    private readonly log: FastifyBaseLogger,
+    private readonly clock: () => number = () => performance.now(),
+  ) {}
+
+  /** Queues an outbox item; its ack goes to `target` after the commit. */
+  add(target: AckTarget, item: InboxItem): void {
+    this.pending.push({ item, target, receivedAt: this.clock() });
+    this.schedule();
+  }
+
+  /** Queues a telemetry sample. */
+  addTelemetry(sample: TelemetryMessage['body']): void {
+    this.telemetry.push(sample);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Commits and acks everything queued now (also called on shutdown). */
+  flush(): void {
+    this.scheduled = false;
+    const batch = this.pending;
+    const samples = this.telemetry;
+    this.pending = [];
+    this.telemetry = [];
+    if (batch.length > 0) this.commit(batch);
+    if (samples.length > 0) {
+      try {
+        this.store.recordTelemetry(samples);
+      } catch (err) {
+        this.log.warn({ err: errorMessage(err), samples: samples.length }, 'telemetry dropped: store write failed');
+      }
+    }
+  }
+
+  private commit(batch: Pending[]): void {
+    const byTarget = new Map<AckTarget, number[]>();
+    try {
+      const fresh = this.store.ingest(batch.map((p) => p.item));
+      this.metrics.outboxItems.inc({ outcome: 'new' }, fresh);
+      if (batch.length > fresh) this.metrics.outboxItems.inc({ outcome: 'duplicate' }, batch.length - fresh);
+    } catch (err) {
+      this.log.error({ err: errorMessage(err), items: batch.length }, 'outbox commit failed; nothing acked');
+      new Set(batch.map((p) => p.target)).forEach((t) => t.commitFailed(err));
+      return;
+    }
+    const now = this.clock();
+    for (const p of batch) {
+      const seqs = byTarget.get(p.target) ?? [];
+      seqs.push(p.item.seq);
+      byTarget.set(p.target, seqs);
+      this.metrics.ingestSeconds.observe((now - p.receivedAt) / 1000);
+    }
+    byTarget.forEach((seqs, target) => target.ack(seqs));
+  }
+}

@@ -1,0 +1,31 @@
+/** Runs git with an argv array (never a shell string) and collects its output. */
+import { spawn } from 'node:child_process';
+import { FoundryError } from '../../common/errors.js';
+
+/** Output of a finished git command. */
+export interface GitResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `git args...`; resolves with the exit code and output (does not throw on a non-zero exit). */
+export function runGit(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<GitResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', (err) => reject(new FoundryError('INTERNAL', 'cannot run git', { cause: err })));
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/** Runs git and returns stdout, throwing a FoundryError naming `what` when it fails. */
+export async function git(args: readonly string[], what: string, options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<string> {
+  const r = await runGit(args, options);
+  if (r.code !== 0) throw new FoundryError('GIT_REVISION', `${what} failed: ${r.stderr.trim().split('\n').at(-1) ?? ''}`.trim());
+  return r.stdout;
+}

@@ -1,0 +1,7 @@
+/** Executable entry of the pre-receive hook (see pre-receive.ts); any failure refuses the push. */
+import { main } from './pre-receive.js';
+
+await main().catch((err: unknown) => {
+  process.stderr.write(`foundry: push refused: validation could not run: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});

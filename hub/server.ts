@@ -1,0 +1,74 @@
+/**
+ * Starts the hub: opens the store in the data dir, prepares the hosted repo (unless an external repo is
+ * used), builds the app and listens. `startHub` is what `foundry hub start` and `npm start` call.
+ */
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import { buildApp } from './app.js';
+import { HubStore } from './store/hub-store.js';
+import { ensureHostedRepo, seedHostedRepo } from './git/hosted-repo.js';
+import { createMetrics } from './metrics.js';
+import { FoundryError } from '../common/errors.js';
+
+/** Options of startHub. */
+export interface HubOptions {
+  /** Data directory: hub.db and the hosted infra.git (default .foundry/hub). */
+  dataDir?: string;
+  port?: number;
+  host?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  /** External infra repo URL (GitLab); when set the hub hosts none. */
+  repoUrl?: string;
+  /** Secret for the GitLab push webhook. */
+  webhookSecret?: string;
+  /** Seeds an empty hosted repo from this folder (npm start). */
+  seedFrom?: string;
+  logger?: FastifyServerOptions['logger'];
+}
+
+/** A running hub. */
+export interface RunningHub {
+  url: string;
+  port: number;
+  app: FastifyInstance;
+  store: HubStore;
+  /** The hosted repo's clone URL (absent in external-repo mode). */
+  repoUrl: string | undefined;
+  /** Graceful stop: no new connections, commit and ack what arrived, close the store. */
+  close(): Promise<void>;
+}
+
+/** Starts a hub and resolves once it listens. */
+export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
+  const dataDir = resolve(opts.dataDir ?? join('.foundry', 'hub'));
+  if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) throw new FoundryError('CLI_USAGE', 'tls needs both --tls-cert and --tls-key');
+  const store = new HubStore(join(dataDir, 'hub.db'));
+  const repoDir = opts.repoUrl === undefined ? join(dataDir, 'infra.git') : undefined;
+  try {
+    if (repoDir !== undefined) {
+      await ensureHostedRepo(repoDir);
+      if (opts.seedFrom !== undefined) await seedHostedRepo(repoDir, opts.seedFrom);
+    }
+    const tls = opts.tlsCert !== undefined && opts.tlsKey !== undefined ? { cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey) } : undefined;
+    const app = await buildApp({ store, repoDir, tls, webhookSecret: opts.webhookSecret, logger: opts.logger, metrics: createMetrics({ defaults: true }) });
+    const host = opts.host ?? '127.0.0.1';
+    await app.listen({ port: opts.port ?? 8080, host });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : (opts.port ?? 8080);
+    const url = `${tls === undefined ? 'http' : 'https'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    let closed: Promise<void> | undefined;
+    return {
+      url,
+      port,
+      app,
+      store,
+      repoUrl: repoDir === undefined ? undefined : `${url}/git/infra.git`,
+      close: () => (closed ??= app.close().then(() => store.close())),
+    };
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+}
