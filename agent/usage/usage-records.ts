@@ -1,0 +1,84 @@
+/**
+ * Pure: allocation observations and GPU samples over a window → usage records. The window is cut into
+ * slots of `resolutionMs`. A (workspace, GPU) pair is billed for a slot only when the slot holds at least
+ * one observation and every observation in it shows the workspace running with that GPU: a slot nobody
+ * observed (agent down, node gone) is never billed, and a start or stop costs at most one slot, in the
+ * customer's favour. Contiguous slots merge into one record.
+ */
+import type { AllocationObservation, UsageRecord, UtilizationSample } from './usage-record.js';
+
+/** Input of usageRecords. */
+export interface UsageWindow {
+  node: string;
+  /** Window start (inclusive) and end (exclusive), epoch ms; the end is cut down to whole slots. */
+  fromMs: number;
+  toMs: number;
+  resolutionMs: number;
+  observations: AllocationObservation[];
+  samples: UtilizationSample[];
+}
+
+interface Held { workspace: string; tenant: string; gpuUuid: string; gpuModel: string | null }
+interface Run extends Held { fromMs: number; toMs: number }
+
+// Pairs held throughout one slot: present and running in every observation of the slot.
+function heldInSlot(obs: AllocationObservation[]): Map<string, Held> {
+  let held: Map<string, Held> | undefined;
+  for (const o of obs) {
+    const now = new Map<string, Held>();
+    for (const w of o.workspaces) {
+      if (!w.running) continue;
+      for (const g of w.gpus) now.set(JSON.stringify([w.workspace, g.uuid]), { workspace: w.workspace, tenant: w.tenant, gpuUuid: g.uuid, gpuModel: g.model });
+    }
+    held = held === undefined ? now : new Map([...held].filter(([k]) => now.has(k)));
+  }
+  return held ?? new Map();
+}
+
+function average(samples: UtilizationSample[], uuid: string, fromMs: number, toMs: number): { avg: number | null; n: number } {
+  let sum = 0;
+  let n = 0;
+  for (const s of samples) {
+    if (s.at < fromMs || s.at >= toMs) continue;
+    for (const g of s.gpus) {
+      if (g.uuid === uuid && g.utilizationGpuPct !== null && Number.isFinite(g.utilizationGpuPct)) { sum += g.utilizationGpuPct; n++; }
+    }
+  }
+  return { avg: n === 0 ? null : Math.round((sum / n) * 100) / 100, n };
+}
+
+/** Usage records for the window, sorted by start, workspace and GPU. */
+export function usageRecords(w: UsageWindow): UsageRecord[] {
+  const res = w.resolutionMs;
+  if (!(res > 0) || w.toMs <= w.fromMs) return [];
+  const slots = Math.floor((w.toMs - w.fromMs) / res);
+  const open = new Map<string, Run>();
+  const done: Run[] = [];
+  for (let i = 0; i < slots; i++) {
+    const s = w.fromMs + i * res;
+    const held = heldInSlot(w.observations.filter((o) => o.at >= s && o.at < s + res));
+    for (const [k, run] of open) {
+      if (!held.has(k)) { done.push(run); open.delete(k); }
+    }
+    for (const [k, h] of held) {
+      const run = open.get(k);
+      if (run !== undefined && run.tenant === h.tenant) run.toMs = s + res;
+      else {
+        if (run !== undefined) done.push(run);
+        open.set(k, { ...h, fromMs: s, toMs: s + res });
+      }
+    }
+  }
+  done.push(...open.values());
+  return done
+    .map((r): UsageRecord => {
+      const m = average(w.samples, r.gpuUuid, r.fromMs, r.toMs);
+      return {
+        kind: 'gpu-allocation', version: 1, key: `${w.node}/${r.workspace}/${r.gpuUuid}/${r.fromMs}`,
+        node: w.node, workspace: r.workspace, tenant: r.tenant, gpuUuid: r.gpuUuid, gpuModel: r.gpuModel,
+        fromMs: r.fromMs, toMs: r.toMs, from: new Date(r.fromMs).toISOString(), to: new Date(r.toMs).toISOString(),
+        seconds: (r.toMs - r.fromMs) / 1000, measuredAvgUtilizationPct: m.avg, measuredSamples: m.n,
+      };
+    })
+    .sort((a, b) => a.fromMs - b.fromMs || a.workspace.localeCompare(b.workspace) || a.gpuUuid.localeCompare(b.gpuUuid));
+}
