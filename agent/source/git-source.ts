@@ -1,0 +1,150 @@
+/**
+ * Fetches the infra repo with git (through simple-git) into a cache folder and checks out one
+ * revision: the tip of a branch (shallow, depth 1) or a pinned revision (deepened only when needed).
+ * Force-pushes are followed; credentials travel in an environment-borne header and are never shown.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { simpleGit, type SimpleGit } from 'simple-git';
+import { FoundryError, errorMessage } from '../../common/errors.js';
+import { isInside } from '../../common/infra/files.js';
+import { isRemoteUrl, redact, splitCredentials, type SplitUrl } from './credentials.js';
+
+/** Where to fetch from and what to check out. */
+export interface GitSourceOptions {
+  /** https://, ssh://, file:// URL or a local path. https://user:token@host/... is accepted; the token is never shown. */
+  url: string;
+  /** Branch to follow (default: the remote's HEAD). */
+  branch?: string;
+  /** Folder inside the repo that holds the infra files. */
+  path?: string;
+  /** Pinned revision (full or short SHA, tag); overrides the branch tip. */
+  revision?: string;
+  /** Folder for the local clone (one per URL inside it). */
+  cacheDir: string;
+  /** Time limit of one fetch, default 60 s. */
+  timeoutMs?: number;
+  /** Authorization header value (e.g. "Bearer <token>"), instead of credentials in the URL. */
+  authHeader?: string;
+}
+
+/** A fetched revision: the full SHA, the folder with the infra files (sub-path included) and the worktree root. */
+export interface FetchedRevision {
+  revision: string;
+  dir: string;
+  root: string;
+}
+
+const FETCHED_REF = 'refs/foundry/fetched';
+const SAFE_REF = /^(?!-)(?!.*\.\.)[A-Za-z0-9._/^~@{}-]+$/;
+
+/** A git-backed source of the infra repo. */
+export class GitSource {
+  private readonly opts: GitSourceOptions;
+  private readonly remote: SplitUrl;
+  /** The URL as it may be shown (credentials removed). */
+  readonly displayUrl: string;
+
+  constructor(opts: GitSourceOptions) {
+    for (const [name, value] of [['branch', opts.branch], ['revision', opts.revision]] as const) {
+      if (value !== undefined && !SAFE_REF.test(value)) throw new FoundryError('CONFIG_INVALID', `invalid ${name} ${JSON.stringify(value)}: expected a git ref name or SHA`);
+    }
+    this.opts = opts;
+    this.remote = splitCredentials(opts.url, opts.authHeader);
+    if (!isRemoteUrl(this.remote.url)) this.remote = { ...this.remote, url: resolve(this.remote.url) };
+    this.displayUrl = redact(this.remote.url, this.remote.secrets);
+  }
+
+  /** Fetches and checks out the wanted revision; returns its SHA and folder. Throws GIT_FETCH (transient) or GIT_REVISION (terminal). */
+  async fetch(): Promise<FetchedRevision> {
+    const root = join(this.opts.cacheDir, 'repos', createHash('sha256').update(this.remote.url).digest('hex').slice(0, 16));
+    await mkdir(root, { recursive: true });
+    const controller = new AbortController();
+    const timeoutMs = this.opts.timeoutMs ?? 60_000;
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    try {
+      const git = this.git(root, controller.signal);
+      if (!existsSync(join(root, '.git'))) {
+        await git.init();
+        await git.addRemote('origin', this.remote.url);
+      } else {
+        await git.remote(['set-url', 'origin', this.remote.url]);
+      }
+      const revision = this.opts.revision !== undefined ? await this.fetchPinned(git, this.opts.revision) : await this.fetchTip(git);
+      await git.raw(['checkout', '--quiet', '--force', '--detach', revision]);
+      await git.raw(['clean', '-ffdxq']);
+      return { revision, dir: await this.subDir(root, revision), root };
+    } catch (err) {
+      if (err instanceof FoundryError) throw err;
+      const why = controller.signal.aborted ? `timed out after ${timeoutMs} ms` : this.clean(errorMessage(err));
+      throw new FoundryError('GIT_FETCH', `fetching ${this.displayUrl} failed: ${why}`, { resource: this.displayUrl, cause: new Error(why) });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Tip of the branch (or remote HEAD), depth 1; a force-push simply replaces the fetched ref. */
+  private async fetchTip(git: SimpleGit): Promise<string> {
+    const ref = this.opts.branch === undefined ? 'HEAD' : `refs/heads/${this.opts.branch}`;
+    try {
+      await git.raw(['fetch', '--quiet', '--depth=1', '--force', '--no-tags', 'origin', `+${ref}:${FETCHED_REF}`]);
+    } catch (err) {
+      const msg = errorMessage(err);
+      if (/couldn't find remote ref/i.test(msg)) {
+        throw new FoundryError('GIT_REVISION', `branch ${this.opts.branch ?? 'HEAD'} does not exist in ${this.displayUrl}`, { resource: this.displayUrl });
+      }
+      throw err;
+    }
+    return (await git.revparse([FETCHED_REF])).trim();
+  }
+
+  /** A pinned revision: first a shallow fetch of exactly that commit, then the full history when the server refuses or it is not a full SHA. */
+  private async fetchPinned(git: SimpleGit, rev: string): Promise<string> {
+    if (/^[0-9a-f]{40}$/i.test(rev)) {
+      const found = await this.resolveCommit(git, rev);
+      if (found !== undefined) return found;
+      await git.raw(['fetch', '--quiet', '--depth=1', '--force', '--no-tags', 'origin', `+${rev}:${FETCHED_REF}`]).catch(() => undefined);
+      const shallow = await this.resolveCommit(git, rev);
+      if (shallow !== undefined) return shallow;
+    }
+    const isShallow = (await git.revparse(['--is-shallow-repository'])).trim() === 'true';
+    await git.raw(['fetch', '--quiet', '--force', '--tags', ...(isShallow ? ['--unshallow'] : []), 'origin', '+refs/heads/*:refs/remotes/origin/*']);
+    const full = await this.resolveCommit(git, rev);
+    if (full === undefined) throw new FoundryError('GIT_REVISION', `revision ${rev} does not exist in ${this.displayUrl}`, { resource: this.displayUrl });
+    return full;
+  }
+
+  private async resolveCommit(git: SimpleGit, rev: string): Promise<string | undefined> {
+    const out = await git.raw(['rev-parse', '--verify', '--quiet', '--end-of-options', `${rev}^{commit}`]).catch(() => '');
+    const sha = out.trim();
+    return /^[0-9a-f]{40}$/.test(sha) ? sha : undefined;
+  }
+
+  private async subDir(root: string, revision: string): Promise<string> {
+    const dir = resolve(root, this.opts.path ?? '.');
+    const info = isInside(root, dir) ? await stat(dir).catch(() => undefined) : undefined;
+    if (info === undefined || !info.isDirectory()) {
+      throw new FoundryError('GIT_REVISION', `path ${this.opts.path} is not a folder of ${this.displayUrl} at ${revision.slice(0, 12)}`, { resource: this.displayUrl });
+    }
+    return dir;
+  }
+
+  private git(baseDir: string, signal: AbortSignal): SimpleGit {
+    const env: Record<string, string> = { GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' };
+    if (this.remote.authorization !== undefined) {
+      // Through the environment, not argv or .git/config: no other user and no file ever sees it.
+      Object.assign(env, { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'http.extraHeader', GIT_CONFIG_VALUE_0: `Authorization: ${this.remote.authorization}` });
+    }
+    for (const key of ['PATH', 'HOME', 'LANG', 'TMPDIR', 'SSH_AUTH_SOCK']) if (process.env[key] !== undefined) env[key] = process.env[key]!;
+    // simple-git guards GIT_* variables; these are ours (a header for http.extraHeader, no prompts).
+    const allowEnvironment = Object.keys(env).filter((k) => k.startsWith('GIT_'));
+    return simpleGit({ baseDir, abort: signal, allowEnvironment, unsafe: { allowUnsafeConfigEnvCount: true } }).env(env);
+  }
+
+  private clean(message: string): string {
+    const lines = redact(message, this.remote.secrets).split('\n').map((l) => l.trim()).filter((l) => l !== '' && !/^hint:/.test(l));
+    return (lines.find((l) => /^(fatal|error):/.test(l)) ?? lines[0] ?? 'git failed').replace(/^(fatal|error):\s*/, '');
+  }
+}
