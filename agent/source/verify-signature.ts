@@ -99,6 +99,8 @@ async function verifyGpg(repoDir: string, revision: string, policy: SignaturePol
     const why = /NO_PUBKEY|ERRSIG/.test(status) ? `it is signed by a key that is not in ${keyring}` : /BADSIG/.test(status) ? 'the signature does not match the commit' : firstLine(status) || 'verification failed';
     throw new FoundryError('GIT_SIGNATURE', `commit ${revision.slice(0, 12)} has an untrusted or bad gpg signature: ${why}`, { resource: revision });
   } finally {
+    // gpg may have started an agent for this home; it must not outlive the check.
+    await run('gpgconf', ['--homedir', home, '--kill', 'all'], isolatedEnv({ GNUPGHOME: home }), 5_000);
     await rm(home, { recursive: true, force: true });
   }
 }
