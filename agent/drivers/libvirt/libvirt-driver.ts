@@ -1,0 +1,241 @@
+/**
+ * The libvirt runtime driver: lists the domains that carry our metadata for this node and carries out
+ * the planner's actions with virsh. Recreation keeps the disk overlay; removal keeps it unless the
+ * reclaim policy says Delete. Domains without our metadata are never touched.
+ */
+import { FoundryError } from '../../../common/errors.js';
+import type { Action, DesiredVm, ObservedResource } from '../../desired.js';
+import { LABEL_PREFIX, ownerFromLabels, ownershipLabels } from '../../labels.js';
+import type { ProbeResult, RuntimeDriver } from '../driver.js';
+import { parseDomainXml, parseDomState, type ParsedDomain } from './domain-parse.js';
+import { buildDomainXml } from './domain-xml.js';
+import { runCommand, type CommandRunner } from './process-runner.js';
+import { Virsh } from './virsh.js';
+import { VmDisks } from './vm-disks.js';
+
+/** Settings of the libvirt driver (all optional; the defaults suit a real KVM node). */
+export interface LibvirtDriverOptions {
+  /** Connection URI (default qemu:///system). */
+  uri?: string;
+  /** Where overlays and seeds live (default /var/lib/libvirt/images/foundry). */
+  diskDir?: string;
+  /** Domain type (default kvm). */
+  domainType?: 'kvm' | 'qemu' | 'test';
+  /** CPU mode (default: libvirt's); host-passthrough is what GPU guests on bare metal want, nested KVM often refuses it. */
+  cpuMode?: 'host-passthrough' | 'host-model';
+  /** Memory when the spec names none (default 1 GiB). */
+  defaultMemoryBytes?: number;
+  /** Network when the spec names none (default "default"); null: no interface. */
+  defaultNetwork?: string | null;
+  /** How long a guest gets to power off after `virsh shutdown` before `virsh destroy` (default 60 s). */
+  shutdownTimeoutMs?: number;
+  /** Poll interval while waiting for a shutdown (default 250 ms). */
+  pollMs?: number;
+  /** The process runner (tests may wrap it to record calls). */
+  run?: CommandRunner;
+  /** Parallel `virsh dumpxml` calls while listing (default 4). */
+  listConcurrency?: number;
+}
+
+/** Our metadata element names are the ownership labels without their prefix. */
+export function labelsToMetadata(labels: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(labels).map(([k, v]) => [k.startsWith(LABEL_PREFIX) ? k.slice(LABEL_PREFIX.length) : k, v]));
+}
+
+/** The reverse of labelsToMetadata. */
+export function metadataToLabels(meta: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(meta).map(([k, v]) => [`${LABEL_PREFIX}${k}`, v]));
+}
+
+/** Converges libvirt domains. */
+export class LibvirtDriver implements RuntimeDriver {
+  readonly name = 'libvirt';
+  readonly kinds = ['vm'] as const;
+  readonly virsh: Virsh;
+  readonly disks: VmDisks;
+  private readonly opts: Required<Omit<LibvirtDriverOptions, 'run' | 'uri' | 'diskDir' | 'cpuMode'>> & Pick<LibvirtDriverOptions, 'cpuMode'>;
+
+  constructor(options: LibvirtDriverOptions = {}) {
+    const run = options.run ?? runCommand;
+    this.virsh = new Virsh(run, options.uri ?? 'qemu:///system');
+    this.disks = new VmDisks(run, options.diskDir ?? '/var/lib/libvirt/images/foundry');
+    this.opts = {
+      domainType: options.domainType ?? 'kvm',
+      cpuMode: options.cpuMode,
+      defaultMemoryBytes: options.defaultMemoryBytes ?? 1024 ** 3,
+      defaultNetwork: options.defaultNetwork === undefined ? 'default' : options.defaultNetwork,
+      shutdownTimeoutMs: options.shutdownTimeoutMs ?? 60_000,
+      pollMs: options.pollMs ?? 250,
+      listConcurrency: options.listConcurrency ?? 4,
+    };
+  }
+
+  /** Whether virsh answers on the URI; never throws. */
+  async probe(): Promise<ProbeResult> {
+    try {
+      return { available: true, message: `${this.virsh.uri}: ${await this.virsh.version()}` };
+    } catch (err) {
+      return { available: false, message: `libvirt at ${this.virsh.uri} not reachable (${(err as Error).message}); install libvirt-clients and start libvirtd (scripts/host-setup.sh)` };
+    }
+  }
+
+  /** Every domain whose metadata says it is ours for `node`, with its state from `virsh domstate`. */
+  async list(node: string): Promise<ObservedResource[]> {
+    const names = await this.virsh.listNames();
+    const found = await mapLimit(names, this.opts.listConcurrency, async (name) => {
+      const xml = await this.virsh.dumpXml(name);
+      if (xml === undefined) return undefined; // undefined between list and dumpxml
+      const dom = parseDomainXml(xml);
+      const own = dom.foundry === undefined ? undefined : ownerFromLabels(metadataToLabels(dom.foundry), node);
+      if (own === undefined) return undefined;
+      const state = await this.virsh.domState(name);
+      if (state === undefined) return undefined;
+      const observed: ObservedResource = {
+        kind: 'vm',
+        id: own.id,
+        name: dom.name,
+        runtimeId: dom.uuid,
+        owner: own.owner,
+        specHash: own.specHash,
+        state: parseDomState(state),
+        reclaimPolicy: own.reclaim,
+        facts: { driver: 'libvirt', vcpus: String(dom.vcpus ?? ''), memoryKiB: String(dom.memoryKiB ?? '') },
+      };
+      return observed;
+    });
+    return found.filter((o): o is ObservedResource => o !== undefined).sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  /** Carries out one action on one VM. */
+  async apply(action: Action): Promise<void> {
+    const d = action.desired as DesiredVm | undefined;
+    const o = action.observed;
+    const need = <T>(v: T | undefined, what: string): T => {
+      if (v === undefined) throw new FoundryError('INTERNAL', `${action.type} of ${action.id} without ${what} state`, { resource: action.id });
+      return v;
+    };
+    switch (action.type) {
+      case 'noop':
+        return;
+      case 'create':
+        return this.create(need(d, 'desired'));
+      case 'recreate':
+        return this.recreate(need(d, 'desired'), need(o, 'observed'));
+      case 'start':
+        return this.startVm(need(o, 'observed'));
+      case 'stop':
+        return this.stopGracefully(need(o, 'observed').name, action.id);
+      case 'remove':
+        return this.remove(need(o, 'observed'));
+    }
+  }
+
+  /** Defines and (when it should run) starts a VM; a leftover domain of ours with that name is recreated in place. */
+  private async create(d: DesiredVm): Promise<void> {
+    const existing = await this.ownedDomain(d.name, d.owner.node, d.id);
+    if (existing !== undefined) await this.stopGracefully(d.name, d.id);
+    await this.defineAndStart(d, existing?.uuid);
+  }
+
+  /** Disk and seed first (fail before disrupting anything), then graceful stop, redefine, start. */
+  private async recreate(d: DesiredVm, o: ObservedResource): Promise<void> {
+    const current = await this.ownedDomain(o.name, o.owner.node, o.id);
+    const xml = await this.prepare(d, o.name === d.name ? current?.uuid : undefined);
+    if (current !== undefined) {
+      await this.stopGracefully(o.name, d.id);
+      if (o.name !== d.name) await this.virsh.undefine(o.name, d.id);
+    }
+    await this.virsh.define(xml, d.id);
+    if (d.run) await this.virsh.start(d.name, d.id);
+  }
+
+  private async defineAndStart(d: DesiredVm, uuid: string | undefined): Promise<void> {
+    const xml = await this.prepare(d, uuid);
+    await this.virsh.define(xml, d.id);
+    if (d.run) await this.virsh.start(d.name, d.id);
+  }
+
+  /** Creates the overlay (when missing) and the seed, and returns the domain XML. */
+  private async prepare(d: DesiredVm, uuid: string | undefined): Promise<string> {
+    if (d.spec.driver !== 'libvirt') throw new FoundryError('INTERNAL', `vm ${d.id} has driver ${d.spec.driver}, not libvirt`, { resource: d.id });
+    if (d.spec.disk !== undefined) await this.disks.ensureOverlay(d.id, d.spec.disk.baseImage, d.spec.disk.sizeBytes);
+    const seed = d.spec.userData !== undefined ? await this.disks.writeSeed(d.id, d.name, d.spec.userData) : undefined;
+    return buildDomainXml({
+      name: d.name,
+      uuid,
+      domainType: this.opts.domainType,
+      cpuMode: this.opts.cpuMode,
+      vcpus: d.spec.vcpus,
+      memoryBytes: d.spec.memoryBytes ?? this.opts.defaultMemoryBytes,
+      diskPath: d.spec.disk !== undefined ? this.disks.overlayPath(d.id) : undefined,
+      seedPath: seed,
+      network: d.spec.network ?? this.opts.defaultNetwork ?? undefined,
+      hostDevices: d.spec.hostDevices,
+      metadata: labelsToMetadata(ownershipLabels(d.id, d.owner, d.specHash, d.reclaimPolicy)),
+    });
+  }
+
+  /** Starts a stopped VM, resumes a paused one. */
+  private async startVm(o: ObservedResource): Promise<void> {
+    if ((await this.ownedDomain(o.name, o.owner.node, o.id)) === undefined) throw new FoundryError('VM_ACTION', `domain ${o.name} of ${o.id} disappeared before start`, { resource: o.id });
+    const state = parseDomState((await this.virsh.domState(o.name)) ?? '');
+    if (state === 'running') return;
+    if (state === 'paused') return this.virsh.resume(o.name, o.id);
+    await this.virsh.start(o.name, o.id);
+  }
+
+  /** Graceful stop, undefine, then the seed (and the disk with reclaim Delete). */
+  private async remove(o: ObservedResource): Promise<void> {
+    const current = await this.ownedDomain(o.name, o.owner.node, o.id);
+    if (current !== undefined) {
+      await this.stopGracefully(o.name, o.id);
+      await this.virsh.undefine(o.name, o.id);
+    }
+    this.disks.remove(o.id, o.reclaimPolicy === 'Delete');
+  }
+
+  /** `virsh shutdown`, wait up to the timeout for "shut off", then `virsh destroy`. No-op when not running. */
+  async stopGracefully(name: string, id: string): Promise<void> {
+    const state = async (): Promise<string> => parseDomState((await this.virsh.domState(name)) ?? 'shut off');
+    let now = await state();
+    if (now === 'stopped') return;
+    if (now === 'running') {
+      await this.virsh.shutdown(name, id).catch(() => undefined); // a guest without ACPI refuses: destroy below
+      const deadline = Date.now() + this.opts.shutdownTimeoutMs;
+      while (Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, this.opts.pollMs));
+        now = await state();
+        if (now === 'stopped') return;
+      }
+    }
+    await this.virsh.destroy(name, id).catch(async (err: unknown) => {
+      if ((await state()) !== 'stopped') throw err; // it powered off in between: fine
+    });
+  }
+
+  /** The domain called `name` when it is ours (node and id match); undefined when absent; throws when someone else's. */
+  private async ownedDomain(name: string, node: string, id: string): Promise<ParsedDomain | undefined> {
+    const xml = await this.virsh.dumpXml(name);
+    if (xml === undefined) return undefined;
+    const dom = parseDomainXml(xml);
+    const own = dom.foundry === undefined ? undefined : ownerFromLabels(metadataToLabels(dom.foundry), node);
+    if (own === undefined || own.id !== id) {
+      throw new FoundryError('VM_ACTION', `domain ${name} exists but was not created by the agent for ${id}; leaving it untouched (rename the vm or remove that domain by hand)`, { resource: id, retry: 'wait' });
+    }
+    return dom;
+  }
+}
+
+/** Maps with at most `limit` promises in flight, keeping order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
