@@ -127,7 +127,7 @@ export class NvidiaGpuPlugin {
     }
     if (r.code !== 0) {
       const first = (r.stdout.trim() || r.stderr.trim()).split('\n')[0]?.slice(0, 200) ?? '';
-      throw new FoundryError('NVIDIA_SMI', `nvidia-smi exited with ${r.code ?? 'a signal'}${first ? `: ${first.toLowerCase()}` : ''}`, { resource: `${this.command} ${args[0] ?? ''}`.trim(), details: { code: r.code } });
+      throw new FoundryError('NVIDIA_SMI', `nvidia-smi exited with ${r.code ?? 'a signal'}${first ? `: ${first.toLowerCase()}` : ''}`, { resource: `${this.command} ${(args[0] ?? '').split('=')[0]}`.trim(), details: { code: r.code } });
     }
     return { kind: 'output', stdout: r.stdout };
   }

@@ -55,7 +55,7 @@ export class SmiRunner {
 
   /** Runs `command ...args`; rejects with NVIDIA_SMI (absent, busy, failed to start) or NVIDIA_SMI_TIMEOUT. */
   readonly run: SmiExec = (args) => {
-    const resource = `${this.command} ${args[0] ?? ''}`.trim();
+    const resource = `${this.command} ${(args[0] ?? '').split('=')[0]}`.trim();
     if (this.alive !== undefined) {
       return Promise.reject(new FoundryError('NVIDIA_SMI', `previous nvidia-smi (pid ${this.alive.pid}) has not exited yet`, { resource, details: { reason: 'busy', pid: this.alive.pid } }));
     }
