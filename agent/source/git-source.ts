@@ -38,6 +38,7 @@ export interface FetchedRevision {
 }
 
 const FETCHED_REF = 'refs/foundry/fetched';
+const REMOTE_HEAD = 'refs/foundry/remote-head';
 const SAFE_REF = /^(?!-)(?!.*\.\.)[A-Za-z0-9._/^~@{}-]+$/;
 
 /** A git-backed source of the infra repo. */
@@ -110,8 +111,11 @@ export class GitSource {
       if (shallow !== undefined) return shallow;
     }
     const isShallow = (await git.revparse(['--is-shallow-repository'])).trim() === 'true';
-    await git.raw(['fetch', '--quiet', '--force', '--tags', ...(isShallow ? ['--unshallow'] : []), 'origin', '+refs/heads/*:refs/remotes/origin/*']);
-    const full = await this.resolveCommit(git, rev);
+    await git.raw(['fetch', '--quiet', '--force', '--tags', ...(isShallow ? ['--unshallow'] : []), 'origin', '+refs/heads/*:refs/remotes/origin/*', `+HEAD:${REMOTE_HEAD}`]);
+    // A SHA or tag as it is, a branch name as the remote's branch, HEAD (and HEAD~n) as the remote's HEAD.
+    const candidates = [rev, `refs/remotes/origin/${rev}`, rev.replace(/^HEAD(?=$|[~^])/, REMOTE_HEAD)];
+    let full: string | undefined;
+    for (const c of candidates) if (full === undefined) full = await this.resolveCommit(git, c);
     if (full === undefined) throw new FoundryError('GIT_REVISION', `revision ${rev} does not exist in ${this.displayUrl}`, { resource: this.displayUrl });
     return full;
   }

@@ -59,6 +59,10 @@ describe('GitSource', () => {
     expect(await readFile(join(pinned.dir, 'infra', 'cluster.yaml'), 'utf8')).toBe('v: 1\n');
     const short = await new GitSource({ url: `file://${origin}`, revision: second.slice(0, 10), cacheDir: dir }).fetch();
     expect(short.revision).toBe(second);
+    const relative = await new GitSource({ url: origin, revision: 'HEAD~1', cacheDir: dir }).fetch();
+    expect(relative.revision).toBe(first);
+    const byBranch = await new GitSource({ url: origin, revision: 'staging', cacheDir: dir }).fetch();
+    expect(byBranch.revision).toBe(staging);
     const tip = await new GitSource({ url: `file://${origin}`, cacheDir: dir }).fetch();
     expect(tip.revision).toBe(second);
     expect(await readFile(join(tip.dir, 'infra', 'cluster.yaml'), 'utf8')).toBe('v: 2\n');

@@ -1,0 +1,58 @@
+/**
+ * Loads an infra repo named on the command line: a local folder as it is, or a git URL (or a local
+ * repo with --branch/--revision) fetched through GitSource into a temporary cache.
+ */
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GitSource } from '../agent/source/git-source.js';
+import { isRemoteUrl } from '../agent/source/credentials.js';
+import { FoundryError, isFoundryError } from '../common/errors.js';
+import { loadInfraDir } from '../common/infra/load.js';
+import type { InfraRepo } from '../common/infra/model.js';
+
+/** Where the repo comes from, as given on the command line. */
+export interface TargetOptions {
+  path?: string;
+  branch?: string;
+  revision?: string;
+}
+
+/** Loads `target`; fetch failures become non-terminal errors (exit 3), a missing folder a usage error (exit 2). */
+export async function loadTarget(target: string, opts: TargetOptions): Promise<InfraRepo> {
+  const useGit = isRemoteUrl(target) || opts.branch !== undefined || opts.revision !== undefined;
+  if (!useGit) {
+    const info = await stat(target).catch(() => undefined);
+    if (info === undefined || !info.isDirectory()) throw new FoundryError('CLI_USAGE', `no such folder: ${target} (give a folder or a git URL)`);
+    return loadInfraDir(target, { subPath: opts.path });
+  }
+  const cacheDir = await mkdtemp(join(tmpdir(), 'foundry-cli-git-'));
+  try {
+    const source = new GitSource({ url: target, branch: opts.branch, revision: opts.revision, path: opts.path, cacheDir });
+    let fetched;
+    try {
+      fetched = await source.fetch();
+    } catch (err) {
+      if (isFoundryError(err)) throw new FoundryError(err.code, `cannot fetch the infra repo: ${err.message}`, { resource: err.resource, retry: 'wait', cause: err });
+      throw err;
+    }
+    return await loadInfraDir(fetched.root, { revision: fetched.revision, subPath: opts.path });
+  } finally {
+    await rm(cacheDir, { recursive: true, force: true });
+  }
+}
+
+/** One line of counts: "6 nodes, 4 services, 2 templates, 2 tenants, 3 workspaces, 1 price list". */
+export function describeRepo(repo: InfraRepo): string {
+  const n = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
+  const profiles = [...repo.profiles.values()].filter((p) => p.builtin !== true).length;
+  return [
+    n(repo.nodes.size, 'node'),
+    n(profiles, 'repo profile'),
+    n(repo.services.size, 'service'),
+    n(repo.templates.size, 'template'),
+    n(repo.tenants.size, 'tenant'),
+    n(repo.workspaces.size, 'workspace'),
+    n(repo.priceLists.size, 'price list'),
+  ].join(', ');
+}
