@@ -40,6 +40,8 @@ export class SmiRunner {
   private readonly env: NodeJS.ProcessEnv | undefined;
   private readonly maxOutputBytes: number;
   private alive: ChildProcess | undefined;
+  /** Set once the alive child was SIGKILLed; resolves when it has really exited. */
+  private reaped: Promise<void> | undefined;
 
   constructor(opts: SmiRunnerOptions = {}) {
     this.command = opts.command ?? 'nvidia-smi';
@@ -54,7 +56,15 @@ export class SmiRunner {
   }
 
   /** Runs `command ...args`; rejects with NVIDIA_SMI (absent, busy, failed to start) or NVIDIA_SMI_TIMEOUT. */
-  readonly run: SmiExec = (args) => {
+  readonly run: SmiExec = async (args) => {
+    // A child killed on timeout normally exits within milliseconds: give it a short grace to be reaped.
+    if (this.alive !== undefined && this.reaped !== undefined) {
+      await Promise.race([this.reaped, new Promise((r) => setTimeout(r, 1_000).unref())]);
+    }
+    return this.spawnOne(args);
+  };
+
+  private spawnOne(args: string[]): Promise<SmiRunResult> {
     const resource = `${this.command} ${(args[0] ?? '').split('=')[0]}`.trim();
     if (this.alive !== undefined) {
       return Promise.reject(new FoundryError('NVIDIA_SMI', `previous nvidia-smi (pid ${this.alive.pid}) has not exited yet`, { resource, details: { reason: 'busy', pid: this.alive.pid } }));
@@ -63,6 +73,8 @@ export class SmiRunner {
       // detached: its own process group, so a timeout kills helpers it may have started as well.
       const child = spawn(this.command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: this.env ?? process.env });
       this.alive = child;
+      this.reaped = undefined;
+      let markReaped: () => void = () => undefined;
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       let size = 0;
@@ -75,6 +87,7 @@ export class SmiRunner {
       };
       const killGroup = (): void => {
         if (child.pid === undefined) return;
+        this.reaped ??= new Promise<void>((r) => { markReaped = r; });
         try { process.kill(-child.pid, 'SIGKILL'); } catch { try { child.kill('SIGKILL'); } catch { /* already gone */ } }
       };
       const timer = setTimeout(() => {
@@ -92,15 +105,19 @@ export class SmiRunner {
       };
       child.stdout.on('data', collect(out));
       child.stderr.on('data', collect(err));
+      const gone = (): void => {
+        if (this.alive === child) { this.alive = undefined; this.reaped = undefined; }
+        markReaped();
+      };
       child.on('error', (e: NodeJS.ErrnoException) => {
-        if (this.alive === child) this.alive = undefined;
+        gone();
         const absent = e.code === 'ENOENT' || e.code === 'EACCES';
         settle(() => reject(new FoundryError('NVIDIA_SMI', absent ? `${this.command} not found or not executable` : `cannot start nvidia-smi: ${e.message}`, { resource, cause: e, details: { reason: absent ? NOT_FOUND : 'spawn' } })));
       });
       child.on('close', (code) => {
-        if (this.alive === child) this.alive = undefined;
+        gone();
         settle(() => resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), code }));
       });
     });
-  };
+  }
 }
