@@ -47,6 +47,7 @@ export const ERROR_CODES = {
   STORE: 'transient',
   JOIN_TOKEN: 'terminal',
   PLACEMENT_NONE: 'wait',
+  PLACEMENT_CONFLICT: 'transient',
   BILLING: 'terminal',
   CLI_USAGE: 'terminal',
   INTERNAL: 'transient',

@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { fleet, gpus, H100, L40, node } from '../../test/scheduler/fleet-fixture.js';
+import type { PlacementRequest } from './place.js';
+import { formatBytes, place } from './place.js';
+
+const Gi = 1024 ** 3;
+const req = (more: Partial<PlacementRequest> = {}): PlacementRequest => ({ workspace: 'beta/new', tenant: 'beta', gpus: { count: 2, model: H100 }, ...more });
+
+describe('place: the chosen node and GPUs', () => {
+  const cases: Array<[string, PlacementRequest, 'binpack' | 'spread', string, string[]]> = [
+    ['bin-pack picks the fullest node that fits; tie gpu-01/gpu-03 goes to the first name', req(), 'binpack', 'gpu-01', ['GPU-gpu-01-6', 'GPU-gpu-01-7']],
+    ['spread picks the emptiest node', req(), 'spread', 'gpu-02', ['GPU-gpu-02-0', 'GPU-gpu-02-1']],
+    ['3 GPUs fit only on gpu-02', req({ gpus: { count: 3, model: H100 } }), 'binpack', 'gpu-02', ['GPU-gpu-02-0', 'GPU-gpu-02-1', 'GPU-gpu-02-2']],
+    ['the selector narrows to zone eu-2; the unhealthy GPU is skipped', req({ nodeSelector: { zone: 'eu-2' } }), 'binpack', 'gpu-03', ['GPU-gpu-03-2', 'GPU-gpu-03-3']],
+    ['no model: any model, bin-pack over all nodes', req({ gpus: { count: 4 } }), 'binpack', 'l40-01', ['GPU-l40-01-0', 'GPU-l40-01-1', 'GPU-l40-01-2', 'GPU-l40-01-3']],
+    ['L40S by model', req({ gpus: { count: 1, model: L40 } }), 'binpack', 'l40-01', ['GPU-l40-01-0']],
+    ['a CPU-only workspace goes where the fewest GPUs are free', req({ gpus: { count: 0 }, cpus: 2 }), 'binpack', 'gpu-01', []],
+    ['cpu after reservations and allocations: gpu-03 has 64 − 4 − 56 = 4 left', req({ cpus: 4, nodeSelector: { zone: 'eu-2' } }), 'binpack', 'gpu-03', ['GPU-gpu-03-2', 'GPU-gpu-03-3']],
+  ];
+  for (const [name, r, strategy, nodeName, uuids] of cases) {
+    it(name, () => {
+      const p = place(r, fleet(), { strategy });
+      expect(p.ok && { node: p.node, gpus: p.gpuUuids }).toEqual({ node: nodeName, gpus: uuids });
+    });
+  }
+
+  it('explains the choice in a commit message', () => {
+    const p = place(req({ cpus: 4, memoryBytes: 32 * Gi }), fleet());
+    expect(p.explanation).toBe([
+      'place beta/new on gpu-01',
+      '',
+      `tenant beta: 2 × ${H100} (GPU-gpu-01-6, GPU-gpu-01-7), 4 cpu, 32Gi memory.`,
+      '3 nodes fit; bin-pack: fewest free GPUs chose gpu-01 (2 free GPUs before, 0 after); ties go to the first name.',
+      `ruled out: 1 node: profile ceph-node hosts no workspaces; 1 node: offline; 1 node: draining; 1 node: not enough free ${H100} (need 2).`,
+    ].join('\n'));
+  });
+
+  it('returns the existing placement of a workspace that already holds one', () => {
+    const p = place(req({ workspace: 'beta/six' }), fleet());
+    expect(p).toMatchObject({ ok: true, existing: true, node: 'gpu-01', gpuUuids: ['GPU-gpu-01-3', 'GPU-gpu-01-4', 'GPU-gpu-01-5'], explanation: 'beta/six is already placed on gpu-01' });
+  });
+});
+
+describe('place: refusals, per reason and count', () => {
+  const refusals: Array<[string, PlacementRequest, string]> = [
+    ['too many GPUs', req({ gpus: { count: 9, model: H100 } }),
+      `4 nodes: not enough free ${H100} (need 9); 1 node: profile ceph-node hosts no workspaces; 1 node: offline; 1 node: draining`],
+    ['selector matches nothing that fits', req({ gpus: { count: 3, model: H100 }, nodeSelector: { zone: 'eu-2' } }),
+      `3 nodes: labels do not match zone=eu-2; 1 node: profile ceph-node hosts no workspaces; 1 node: offline; 1 node: draining; 1 node: not enough free ${H100} (need 3)`],
+    ['cpu', req({ cpus: 100 }),
+      `3 nodes: not enough free cpu (need 100); 1 node: profile ceph-node hosts no workspaces; 1 node: offline; 1 node: draining; 1 node: not enough free ${H100} (need 2)`],
+    ['memory', req({ memoryBytes: 1024 * Gi }),
+      `3 nodes: not enough free memory (need 1Ti); 1 node: profile ceph-node hosts no workspaces; 1 node: offline; 1 node: draining; 1 node: not enough free ${H100} (need 2)`],
+    ['one cpu more than gpu-03 has left', req({ cpus: 5, nodeSelector: { zone: 'eu-2' } }),
+      '3 nodes: labels do not match zone=eu-2; 1 node: profile ceph-node hosts no workspaces; 1 node: offline; 1 node: draining; 1 node: not enough free cpu (need 5)'],
+    ['quota', req({ tenant: 'acme', workspace: 'acme/more' }), 'tenant acme: quota 4 GPUs, holds 3, asks 2'],
+  ];
+  for (const [name, r, text] of refusals) {
+    it(name, () => {
+      const p = place(r, fleet());
+      expect(p.ok).toBe(false);
+      expect(p.explanation).toBe(`no placement for ${r.workspace}: ${text}`);
+    });
+  }
+
+  it('lists reasons with counts as data too', () => {
+    const p = place(req({ gpus: { count: 9, model: H100 } }), fleet());
+    expect(!p.ok && p.reasons).toEqual([
+      { reason: `not enough free ${H100} (need 9)`, nodes: 4 },
+      { reason: 'profile ceph-node hosts no workspaces', nodes: 1 },
+      { reason: 'offline', nodes: 1 },
+      { reason: 'draining', nodes: 1 },
+    ]);
+  });
+
+  it('says so when the fleet is empty, and rejects a bad request', () => {
+    expect(place(req(), { nodes: [], allocations: [], tenants: [] }).explanation).toBe('no placement for beta/new: no nodes in the fleet');
+    expect(() => place(req({ gpus: { count: -1 } }), fleet())).toThrow('gpus.count must be a whole number');
+  });
+});
+
+describe('place: determinism', () => {
+  it('gives the same answer for the same input, whatever the node order', () => {
+    const a = fleet();
+    const b = { ...fleet(), nodes: [...fleet().nodes].reverse() };
+    for (const r of [req(), req({ gpus: { count: 4 } }), req({ gpus: { count: 9, model: H100 } })]) {
+      expect(place(r, a)).toEqual(place(r, a));
+      expect(place(r, b)).toEqual(place(r, a));
+    }
+  });
+
+  it('does not change the snapshot', () => {
+    const snap = fleet();
+    const before = JSON.stringify(snap);
+    place(req(), snap);
+    expect(JSON.stringify(snap)).toBe(before);
+  });
+
+  it('formats byte counts for messages', () => {
+    expect([formatBytes(16 * Gi), formatBytes(512 * 1024 ** 2), formatBytes(1000)]).toEqual(['16Gi', '512Mi', '1000']);
+    expect(node('x', { gpus: gpus('x', 1, H100) }).gpus[0]?.uuid).toBe('GPU-x-0');
+  });
+});

@@ -1,0 +1,155 @@
+/**
+ * Placement: a pure decision over a fleet snapshot. filter (every node, first failing reason counted)
+ * → score (bin-pack: fewest free GPUs; spread: most) → pick (ties by node name). Concrete GPU UUIDs are
+ * the first free ones of the model in the node's GPU order. Every refusal is explained per reason and count.
+ */
+import { FoundryError } from '../../common/errors.js';
+import type { FleetSnapshot, NodeState } from './snapshot.js';
+import { FleetState, indexSnapshot } from './snapshot.js';
+
+/** What a workspace asks for. */
+export interface PlacementRequest {
+  workspace: string;
+  tenant: string;
+  gpus: { count: number; model?: string };
+  cpus?: number;
+  memoryBytes?: number;
+  /** Labels a node must carry (Workspace.spec.nodeSelector). */
+  nodeSelector?: Readonly<Record<string, string>>;
+}
+
+/** Scoring strategy: bin-pack (default) keeps whole nodes free for large requests; spread evens load. */
+export interface PlaceOptions {
+  strategy?: 'binpack' | 'spread';
+}
+
+/** A decision: the node, the GPUs, and why (first line is a commit subject). */
+export interface Placement {
+  ok: true;
+  workspace: string;
+  tenant: string;
+  node: string;
+  gpuUuids: string[];
+  gpuModel: string | undefined;
+  cpus: number;
+  memoryBytes: number;
+  /** True when the workspace already held this placement (nothing new to commit). */
+  existing: boolean;
+  explanation: string;
+}
+
+/** Nothing fits: the reasons, each with how many nodes it ruled out (0 for request-wide reasons like quota). */
+export interface NoPlacement {
+  ok: false;
+  workspace: string;
+  tenant: string;
+  reasons: Array<{ reason: string; nodes: number }>;
+  explanation: string;
+}
+
+/** Human form of a byte count for messages: 16Gi, 512Mi, else bytes. */
+export function formatBytes(n: number): string {
+  for (const [unit, size] of [['Ti', 1024 ** 4], ['Gi', 1024 ** 3], ['Mi', 1024 ** 2], ['Ki', 1024]] as const) {
+    if (n >= size && n % size === 0) return `${n / size}${unit}`;
+  }
+  return `${n}`;
+}
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+function checkRequest(req: PlacementRequest): void {
+  const c = req.gpus.count;
+  if (!Number.isInteger(c) || c < 0 || (req.cpus ?? 0) < 0 || (req.memoryBytes ?? 0) < 0) {
+    throw new FoundryError('BAD_REQUEST', `placement of ${req.workspace}: gpus.count must be a whole number ≥ 0 and cpus, memory ≥ 0`, { resource: req.workspace });
+  }
+}
+
+/** The model to use on a node: the requested one, else (no model asked) the best-scoring model with enough free. */
+function modelOn(st: NodeState, req: PlacementRequest, spread: boolean): string | undefined | null {
+  const count = req.gpus.count;
+  if (count === 0) return undefined;
+  if (req.gpus.model !== undefined) return (st.freeByModel.get(req.gpus.model)?.length ?? 0) >= count ? req.gpus.model : null;
+  let best: string | null = null;
+  let bestFree = 0;
+  for (const [model, list] of st.freeByModel) {
+    if (list.length < count) continue;
+    const better = best === null || (spread ? list.length > bestFree : list.length < bestFree) || (list.length === bestFree && model < best);
+    if (better) {
+      best = model;
+      bestFree = list.length;
+    }
+  }
+  return best;
+}
+
+/** Decides where a workspace goes. Pure: the snapshot is not changed. */
+export function place(req: PlacementRequest, snapshot: FleetSnapshot | FleetState, opts: PlaceOptions = {}): Placement | NoPlacement {
+  checkRequest(req);
+  const fleet = snapshot instanceof FleetState ? snapshot : indexSnapshot(snapshot);
+  const spread = opts.strategy === 'spread';
+  const count = req.gpus.count;
+  const cpus = req.cpus ?? 0;
+  const mem = req.memoryBytes ?? 0;
+
+  const held = fleet.allocations.get(req.workspace);
+  if (held !== undefined) {
+    return { ok: true, workspace: req.workspace, tenant: held.tenant, node: held.node, gpuUuids: [...held.gpuUuids], gpuModel: req.gpus.model, cpus: held.cpus, memoryBytes: held.memoryBytes, existing: true,
+      explanation: `${req.workspace} is already placed on ${held.node}` };
+  }
+  const quota = fleet.quotas.get(req.tenant);
+  const holds = fleet.gpusHeldBy(req.tenant);
+  if (quota !== undefined && holds + count > quota) {
+    const reason = `tenant ${req.tenant}: quota ${plural(quota, 'GPU')}, holds ${holds}, asks ${count}`;
+    return { ok: false, workspace: req.workspace, tenant: req.tenant, reasons: [{ reason, nodes: 0 }], explanation: `no placement for ${req.workspace}: ${reason}` };
+  }
+
+  const gpuReason = `not enough free ${req.gpus.model ?? 'GPUs'} (need ${count})`;
+  const selector = Object.entries(req.nodeSelector ?? {});
+  const rejected = new Map<string, { order: number; nodes: number }>();
+  const reject = (reason: string, order: number): void => {
+    const r = rejected.get(reason);
+    if (r === undefined) rejected.set(reason, { order, nodes: 1 });
+    else r.nodes++;
+  };
+  let best: { st: NodeState; model: string | undefined } | undefined;
+  let fitting = 0;
+  for (const st of fleet.nodes) {
+    const n = st.node;
+    if (!n.hostsWorkspaces) reject(`profile ${n.profile} hosts no workspaces`, 0);
+    else if (!n.online) reject('offline', 1);
+    else if (n.drain) reject('draining', 2);
+    else if (selector.some(([k, v]) => n.labels[k] !== v)) reject(`labels do not match ${selector.map(([k, v]) => `${k}=${v}`).join(',')}`, 3);
+    else {
+      const model = modelOn(st, req, spread);
+      if (model === null) reject(gpuReason, 4);
+      else if (cpus > st.freeCpus) reject(`not enough free cpu (need ${cpus})`, 5);
+      else if (mem > st.freeMemoryBytes) reject(`not enough free memory (need ${formatBytes(mem)})`, 6);
+      else {
+        fitting++;
+        // nodes are visited in name order, so keeping the first of equal scores breaks ties by name
+        if (best === undefined || (spread ? st.freeGpus > best.st.freeGpus : st.freeGpus < best.st.freeGpus)) best = { st, model };
+      }
+    }
+  }
+  const reasons = [...rejected]
+    .sort(([ra, a], [rb, b]) => b.nodes - a.nodes || a.order - b.order || (ra < rb ? -1 : 1))
+    .map(([reason, r]) => ({ reason, nodes: r.nodes }));
+  const why = reasons.map((r) => `${plural(r.nodes, 'node')}: ${r.reason}`).join('; ');
+  if (best === undefined) {
+    const text = fleet.nodes.length === 0 ? 'no nodes in the fleet' : why;
+    return { ok: false, workspace: req.workspace, tenant: req.tenant, reasons: fleet.nodes.length === 0 ? [{ reason: text, nodes: 0 }] : reasons, explanation: `no placement for ${req.workspace}: ${text}` };
+  }
+  const { st, model } = best;
+  const gpuUuids = model === undefined ? [] : (st.freeByModel.get(model) ?? []).slice(0, count);
+  const what = count === 0 ? 'no GPUs' : `${count} × ${model} (${gpuUuids.join(', ')})`;
+  const rule = spread ? 'spread: most free GPUs' : 'bin-pack: fewest free GPUs';
+  const lines = [
+    `place ${req.workspace} on ${st.node.name}`,
+    '',
+    `tenant ${req.tenant}: ${what}${cpus > 0 ? `, ${cpus} cpu` : ''}${mem > 0 ? `, ${formatBytes(mem)} memory` : ''}.`,
+    `${plural(fitting, 'node')} fit; ${rule} chose ${st.node.name} (${st.freeGpus} free GPUs before, ${st.freeGpus - gpuUuids.length} after); ties go to the first name.`,
+  ];
+  if (reasons.length > 0) lines.push(`ruled out: ${why}.`);
+  if (quota !== undefined) lines.push(`quota: ${holds + count} of ${plural(quota, 'GPU')} after this placement.`);
+  return { ok: true, workspace: req.workspace, tenant: req.tenant, node: st.node.name, gpuUuids, gpuModel: model, cpus, memoryBytes: mem, existing: false, explanation: lines.join('\n') };
+}
