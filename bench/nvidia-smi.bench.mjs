@@ -1,0 +1,85 @@
+// Parse cost per telemetry poll: the CSV path (--query-gpu + --query-compute-apps) versus the `-q -x` XML
+// path, on the real captures; and the agent's CPU per poll with the stand-in nvidia-smi, projected to a
+// 5 s telemetry interval (issue 6: under 1 % of one core). `node bench/nvidia-smi.bench.mjs [--quick]`.
+import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const fixtures = join(root, 'fixtures', 'nvidia-smi');
+const fake = join(root, 'scripts', 'fake-nvidia-smi');
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+// Median µs per call of fn over `runs` batches of `batch` calls.
+function time(fn, runs, batch) {
+  const per = [];
+  for (let r = 0; r < runs; r++) {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < batch; i++) fn();
+    per.push(Number(process.hrtime.bigint() - t0) / 1000 / batch);
+  }
+  return median(per);
+}
+
+// What the agent's poll actually reads: the stand-in projects the captures to the agent's own queries.
+function fakeOutput(args, scenario) {
+  const r = spawnSync(process.execPath, [fake, ...args], { encoding: 'utf8', env: { ...process.env, FAKE_NVIDIA_SMI_SCENARIO: scenario } });
+  if (r.status !== 0) throw new Error(`fake-nvidia-smi ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** Runs the benchmark; `quick` for CI. */
+export async function run({ quick = false } = {}) {
+  const { parseStatsCsv, queryGpuArgs, STATS_FIELDS } = await import('../dist/agent/gpu/query-gpu.js');
+  const { parseComputeAppsCsv, computeAppsArgs } = await import('../dist/agent/gpu/query-compute-apps.js');
+  const { parseSmiXml } = await import('../dist/agent/gpu/smi-xml.js');
+  const { NvidiaGpuPlugin } = await import('../dist/agent/gpu/nvidia-plugin.js');
+  const runs = quick ? 5 : 31;
+  const batch = quick ? 20 : 200;
+  const gpuCsv = fakeOutput(queryGpuArgs(STATS_FIELDS), 'h100-load');
+  const appsCsv = fakeOutput(computeAppsArgs(), 'h100-load');
+  const csvUs = time(() => { parseStatsCsv(gpuCsv); parseComputeAppsCsv(appsCsv); }, runs, batch);
+  const rows = [{ figure: 'parse per poll, CSV path (H100, 3 processes)', median: csvUs, unit: 'µs', runs }];
+  for (const [label, file] of [['T4, 2 processes', 'tesla-t4_2-processes_driver-515.105.01_q-x.xml'], ['A100 MIG', 'a100-sxm4-80gb-x4_mig-enabled_driver-535.54.03_q-x.xml'], ['RTX 4090', 'rtx-4090_driver-535.86.05_q-x.xml']]) {
+    const xml = readFileSync(join(fixtures, file), 'utf8');
+    const xmlUs = time(() => parseSmiXml(xml), runs, Math.max(2, batch / 10));
+    rows.push({ figure: `parse per poll, -q -x path (${label}, ${(xml.length / 1024).toFixed(0)} KiB)`, median: xmlUs, unit: 'µs', runs, peer: 'CSV path', peerMedian: csvUs, ratio: `${(xmlUs / csvUs).toFixed(1)}x slower` });
+  }
+  // Agent-side CPU of whole polls (spawn, wait, parse) against the stand-in; the child's own CPU is not
+  // the agent's and is excluded. Projected to one poll every 5 s.
+  const env = { ...process.env, FAKE_NVIDIA_SMI_SCENARIO: 'h100-load' };
+  const { SmiRunner } = await import('../dist/agent/gpu/smi-runner.js');
+  const plugin = new NvidiaGpuPlugin({ exec: new SmiRunner({ command: fake, env }).run });
+  const polls = quick ? 3 : 20;
+  const cpuPerPoll = [];
+  for (let i = 0; i < polls; i++) {
+    const c0 = process.cpuUsage();
+    await plugin.stats();
+    const c = process.cpuUsage(c0);
+    cpuPerPoll.push((c.user + c.system) / 1000);
+  }
+  const ms = median(cpuPerPoll);
+  const share = (ms / 5000) * 100;
+  rows.push({ figure: 'agent CPU per poll (spawn + parse, 2 nvidia-smi calls)', median: ms, unit: 'ms', runs: polls });
+  rows.push({ figure: 'agent CPU share at a 5 s interval (projected from the above)', median: share, unit: '% of a core', runs: polls, target: '< 1 %', met: share < 1 });
+  return {
+    title: 'nvidia-smi telemetry',
+    rows,
+    notes: [
+      'CSV input is what the agent queries (noheader,nounits), projected from the H100 load capture by scripts/fake-nvidia-smi; XML inputs are the real -q -x captures.',
+      'per-poll CPU is measured with the stand-in (a node script), so spawn cost is representative but nvidia-smi\'s own CPU (in the driver) is not included.',
+    ],
+  };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { table } = await import('./run.mjs');
+  const res = await run({ quick: process.argv.includes('--quick') });
+  console.log(table([res]));
+  for (const n of res.notes) console.log(`- ${n}`);
+}
