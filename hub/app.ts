@@ -11,6 +11,7 @@ import { gitBackendPlugin, type PushedRef } from './git/http-backend.js';
 import { healthRoutes } from './routes/health.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { nodeRoutes } from './routes/nodes.js';
+import { installAuth } from './auth/principal.js';
 
 /** Collaborators of the app; the caller owns the store (and closes it after the app). */
 export interface AppDeps {
@@ -65,6 +66,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return n;
   };
   app.decorate('hub', { store, gateway, metrics, notifyRevision });
+  installAuth(app, store);
 
   app.server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
   healthRoutes(app, store, () => stopping);
