@@ -2,10 +2,14 @@
 import type { Command } from 'commander';
 import { registerAgentPlan } from './agent-plan.js';
 import { registerAgentGpus } from './agent-gpus.js';
+import { registerAgentRun } from './agent-run.js';
+import { registerAgentSync } from './agent-sync.js';
 
 /** Registers the agent sub-commands. */
 export function registerAgent(program: Command): void {
   const agent = program.command('agent').description('the node agent: plan, run the GitOps loop, inspect GPUs');
   registerAgentPlan(agent);
   registerAgentGpus(agent);
+  registerAgentRun(agent);
+  registerAgentSync(agent);
 }

@@ -1,0 +1,71 @@
+/**
+ * Composition of the running agent from its configuration: the revision source, the drivers, the
+ * reconciler and its triggers. `syncNow` is the one entry point for "reconcile now" (the sync socket
+ * uses it; the hub's sync message will too).
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { ResolvedAgentConfig } from '../config/load-config.js';
+import { PodmanDriver } from '../drivers/podman/podman-driver.js';
+import type { RuntimeDriver } from '../drivers/driver.js';
+import { GitSource } from '../source/git-source.js';
+import type { RevisionSource } from './context.js';
+import { DirSource } from './dir-source.js';
+import { Reconciler, type ReconcileResult, type TriggerOptions } from './reconciler.js';
+import { startPolling, startSyncServer, syncSocketPath, watchLocalRepo, type Stoppable, type SyncReply } from './triggers.js';
+
+/** Default poll interval when neither the config nor the Cluster sets one. */
+export const DEFAULT_POLL_MS = 60_000;
+
+/** GitSource for git URLs and local git repos; DirSource for a local folder that is not a git repo. */
+export function sourceFor(config: ResolvedAgentConfig): RevisionSource {
+  const local = config.repo.localPath;
+  if (local !== undefined && !existsSync(join(local, '.git'))) return new DirSource(join(local, config.repo.path ?? '.'));
+  return new GitSource({ url: config.repo.url, branch: config.repo.branch, path: config.repo.path, revision: config.repo.revision, cacheDir: config.cacheDir, timeoutMs: config.repo.timeoutMs });
+}
+
+/** The reconciler for `config`, with the Podman driver (and `extraDrivers`, e.g. libvirt, when the caller adds them). */
+export function buildReconciler(config: ResolvedAgentConfig, logger: Logger, extraDrivers: RuntimeDriver[] = []): Reconciler {
+  const podman = new PodmanDriver({ socketPath: config.podman.socketPath, stopTimeoutS: Math.ceil(config.podman.stopTimeoutMs / 1000) });
+  const verify = config.verify.mode === 'off' ? undefined : { mode: config.verify.mode, allowedSignersFile: config.verify.allowedSignersFile, keyring: config.verify.keyring };
+  return new Reconciler({ node: config.node, source: sourceFor(config), drivers: [podman, ...extraDrivers], stateDir: config.stateDir, verify, logger, backoff: config.retry });
+}
+
+/** A running agent. */
+export interface RunningAgent {
+  reconciler: Reconciler;
+  /** Reconciles now (or right after the current run); the sync socket and the hub call this. */
+  syncNow(reason: string, options?: TriggerOptions): Promise<ReconcileResult>;
+  /** Stops triggers and waits for the current run to finish. */
+  stop(): Promise<void>;
+}
+
+/** Starts the loop: sync socket (one agent per state dir), first reconcile, poll timer, local watch. */
+export async function startAgent(config: ResolvedAgentConfig, logger: Logger, reconciler = buildReconciler(config, logger)): Promise<RunningAgent> {
+  const syncNow = (reason: string, options?: TriggerOptions): Promise<ReconcileResult> => reconciler.trigger(reason, options);
+  const stoppables: Stoppable[] = [];
+  stoppables.push(
+    await startSyncServer(syncSocketPath(config.stateDir), async (): Promise<SyncReply> => {
+      const r = await syncNow('sync', { ignoreBackoff: true });
+      const ready = r.status.conditions.find((c) => c.type === 'Ready');
+      return { converged: r.converged, observedRevision: r.status.observedRevision, lastAppliedRevision: r.status.lastAppliedRevision, message: ready?.message ?? '' };
+    }),
+  );
+  void syncNow('start');
+  stoppables.push(startPolling(() => config.repo.pollIntervalMs ?? reconciler.repoPollIntervalMs() ?? DEFAULT_POLL_MS, () => syncNow('poll')));
+  if (config.repo.localPath !== undefined && existsSync(config.repo.localPath)) {
+    stoppables.push(await watchLocalRepo(config.repo.localPath, () => void syncNow('watch')));
+  }
+  logger.info({ event: 'agent-started', node: config.node, stateDir: config.stateDir, watch: config.repo.localPath !== undefined }, 'agent started');
+  return {
+    reconciler,
+    syncNow,
+    stop: async () => {
+      for (const s of stoppables.reverse()) await s.stop();
+      // Let a run in progress finish: interrupting it is safe (kill -9 is), but a clean stop is quieter.
+      while (reconciler.busy) await new Promise((r) => setTimeout(r, 20));
+      for (const d of reconciler.deps.drivers) await d.close?.();
+    },
+  };
+}

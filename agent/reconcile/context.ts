@@ -1,0 +1,98 @@
+/**
+ * What the steps of one reconcile share: the agent's collaborators, its memory across runs (last good
+ * revision, back-off) and what this run has found so far.
+ */
+import type { Logger } from 'pino';
+import { FoundryError, errorMessage, isFoundryError } from '../../common/errors.js';
+import type { InfraRepo } from '../../common/infra/model.js';
+import type { DesiredState, ObservedResource, ResourceKind } from '../desired.js';
+import type { RuntimeDriver } from '../drivers/driver.js';
+import type { PlanResult } from '../plan.js';
+import type { SignaturePolicy } from '../source/verify-signature.js';
+import type { Backoff } from './backoff.js';
+import type { ResourceStatus, StepError } from './status.js';
+
+/** A fetched revision: its id, the folder with the infra files, and the git worktree (for signature checks). */
+export interface FetchedRevision {
+  revision: string;
+  dir: string;
+  /** Root of the git worktree holding the commit; absent for a plain directory. */
+  root?: string;
+}
+
+/** Where revisions come from: GitSource for git URLs and local repos, DirSource for a plain folder. */
+export interface RevisionSource {
+  fetch(): Promise<FetchedRevision>;
+}
+
+/** The collaborators of the reconciler (one composition root builds them; tests pass their own). */
+export interface ReconcilerDeps {
+  node: string;
+  source: RevisionSource;
+  drivers: RuntimeDriver[];
+  stateDir: string;
+  /** Commit-signature policy; undefined when verification is off. */
+  verify: SignaturePolicy | undefined;
+  logger: Logger;
+  /** Loads and validates a fetched folder (default: loadInfraDir). */
+  loadRepo: (dir: string, revision: string) => Promise<InfraRepo>;
+  now: () => number;
+}
+
+/** What the agent remembers between runs (in memory; a restart rebuilds from labels and re-fetches). */
+export interface AgentMemory {
+  lastGood: { revision: string; repo: InfraRepo; desired: DesiredState } | undefined;
+  lastAppliedRevision: string | undefined;
+  backoff: Backoff;
+}
+
+/** One run. */
+export interface RunContext {
+  deps: ReconcilerDeps;
+  memory: AgentMemory;
+  trigger: string;
+  ignoreBackoff: boolean;
+  startedAt: number;
+  fetched: FetchedRevision | undefined;
+  candidate: InfraRepo | undefined;
+  /** Set when the fetched revision was refused (fetch, signature, validation or render failed). */
+  rejected: boolean;
+  /** Converging towards the last good revision because the newest one was refused. */
+  usingFallback: boolean;
+  desired: DesiredState | undefined;
+  observed: ObservedResource[];
+  /** Kinds whose driver could not list (their resources are neither created nor pruned this run). */
+  unavailableKinds: Set<ResourceKind>;
+  plan: PlanResult | undefined;
+  resources: Map<string, ResourceStatus>;
+  errors: StepError[];
+  issues: string[];
+  /** Resources still not converged after apply (failed, backing off, or left over on re-check). */
+  pending: number;
+  converged: boolean;
+}
+
+/** Thrown by a step to end the run after it has recorded why (the final status step still runs). */
+export class StopRun extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'StopRun';
+  }
+}
+
+/** Records a step error from anything thrown. */
+export function recordError(ctx: RunContext, step: string, err: unknown): StepError {
+  const e: StepError = isFoundryError(err)
+    ? { step, code: err.code, message: err.message, ...(err.resource !== undefined ? { resource: err.resource } : {}) }
+    : { step, code: 'INTERNAL', message: errorMessage(err) };
+  ctx.errors.push(e);
+  return e;
+}
+
+/** Marks the fetched revision as refused; steps after it fall back to the last good revision. */
+export function reject(ctx: RunContext, step: string, err: unknown): void {
+  if (!(err instanceof FoundryError)) throw err;
+  const e = recordError(ctx, step, err);
+  ctx.rejected = true;
+  ctx.deps.logger.warn({ event: 'revision-refused', step, code: e.code, revision: ctx.fetched?.revision, resource: e.resource }, e.message);
+}

@@ -1,0 +1,152 @@
+/**
+ * Runs the reconcile runbook, one run at a time: a trigger during a run schedules exactly one more run
+ * after it (however many triggers arrive). The final step always writes status.json and logs a summary.
+ */
+import { loadInfraDir } from '../../common/infra/load.js';
+import { parseDuration } from '../../common/units.js';
+import { Backoff } from './backoff.js';
+import { StopRun, recordError, type AgentMemory, type ReconcilerDeps, type RunContext } from './context.js';
+import { RUNBOOK } from './steps.js';
+import { conditionsFor, readStatus, writeStatus, type AgentStatus } from './status.js';
+
+/** The outcome of one run. */
+export interface ReconcileResult {
+  converged: boolean;
+  status: AgentStatus;
+}
+
+/** Options of one trigger. */
+export interface TriggerOptions {
+  /** Retry resources that are backing off now (an operator's `foundry agent sync`, `--once`). */
+  ignoreBackoff?: boolean;
+}
+
+/** Deps with defaults filled in by the reconciler. */
+export type ReconcilerInit = Omit<ReconcilerDeps, 'loadRepo' | 'now'> & Partial<Pick<ReconcilerDeps, 'loadRepo' | 'now'>> & { backoff: { baseDelayMs: number; maxDelayMs: number } };
+
+/** The agent's reconciler. */
+export class Reconciler {
+  readonly deps: ReconcilerDeps;
+  private readonly memory: AgentMemory;
+  private running: Promise<ReconcileResult> | undefined;
+  private queued: Promise<ReconcileResult> | undefined;
+  private queuedReasons: string[] = [];
+  private queuedIgnoreBackoff = false;
+  private seeded = false;
+
+  constructor(init: ReconcilerInit) {
+    const { backoff, ...rest } = init;
+    this.deps = { loadRepo: (dir, revision) => loadInfraDir(dir, { revision }), now: Date.now, ...rest };
+    this.memory = { lastGood: undefined, lastAppliedRevision: undefined, backoff: new Backoff({ ...backoff, now: this.deps.now }) };
+  }
+
+  /** Runs a reconcile now, or schedules exactly one more after the current one; resolves with the run that covers this request. */
+  trigger(reason: string, options: TriggerOptions = {}): Promise<ReconcileResult> {
+    if (this.running === undefined) {
+      const run = this.runOnce(reason, options.ignoreBackoff === true).finally(() => {
+        this.running = undefined;
+      });
+      this.running = run;
+      return run;
+    }
+    this.queuedReasons.push(reason);
+    this.queuedIgnoreBackoff ||= options.ignoreBackoff === true;
+    this.queued ??= this.running
+      .catch(() => undefined)
+      .then(() => {
+        const reasons = [...new Set(this.queuedReasons)].join(',');
+        const ignoreBackoff = this.queuedIgnoreBackoff;
+        this.queued = undefined;
+        this.queuedReasons = [];
+        this.queuedIgnoreBackoff = false;
+        return this.trigger(reasons, { ignoreBackoff });
+      });
+    return this.queued;
+  }
+
+  /** True while a run is in progress. */
+  get busy(): boolean {
+    return this.running !== undefined;
+  }
+
+  /** Poll interval the last good revision asks for (Cluster spec.pollInterval), if any. */
+  repoPollIntervalMs(): number | undefined {
+    const v = this.memory.lastGood?.repo.cluster?.doc.spec.pollInterval;
+    return v === undefined ? undefined : parseDuration(v);
+  }
+
+  private async runOnce(trigger: string, ignoreBackoff: boolean): Promise<ReconcileResult> {
+    if (!this.seeded) {
+      // Only for display: what was applied before a restart. What runs is rebuilt from labels.
+      this.seeded = true;
+      this.memory.lastAppliedRevision = (await readStatus(this.deps.stateDir))?.lastAppliedRevision;
+    }
+    const ctx: RunContext = {
+      deps: this.deps,
+      memory: this.memory,
+      trigger,
+      ignoreBackoff,
+      startedAt: this.deps.now(),
+      fetched: undefined,
+      candidate: undefined,
+      rejected: false,
+      usingFallback: false,
+      desired: undefined,
+      observed: [],
+      unavailableKinds: new Set(),
+      plan: undefined,
+      resources: new Map(),
+      errors: [],
+      issues: [],
+      pending: 0,
+      converged: false,
+    };
+    this.deps.logger.debug({ event: 'reconcile-start', trigger }, 'reconcile started');
+    for (const [name, step] of RUNBOOK) {
+      try {
+        await step(ctx);
+      } catch (err) {
+        if (!(err instanceof StopRun)) recordError(ctx, name, err);
+        this.deps.logger.warn({ event: 'reconcile-stopped', step: name, reason: err instanceof Error ? err.message : String(err) }, `reconcile stopped at ${name}`);
+        ctx.converged = false;
+        break;
+      }
+    }
+    return this.writeStatusStep(ctx);
+  }
+
+  /** Always the last step: build and write status.json, log the summary. */
+  private async writeStatusStep(ctx: RunContext): Promise<ReconcileResult> {
+    const finished = this.deps.now();
+    const resources = [...ctx.resources.values()].sort((a, b) => a.id.localeCompare(b.id));
+    const status: AgentStatus = {
+      node: this.deps.node,
+      observedRevision: ctx.fetched?.revision,
+      lastAppliedRevision: this.memory.lastAppliedRevision,
+      desiredRevision: ctx.desired?.revision,
+      conditions: conditionsFor({ converged: ctx.converged, errors: ctx.errors, resources, desiredRevision: ctx.desired?.revision }),
+      resources,
+      errors: ctx.errors,
+      issues: ctx.issues,
+      lastReconcile: {
+        trigger: ctx.trigger,
+        startedAt: new Date(ctx.startedAt).toISOString(),
+        finishedAt: new Date(finished).toISOString(),
+        durationMs: finished - ctx.startedAt,
+        converged: ctx.converged,
+        counts: ctx.plan?.counts,
+      },
+    };
+    try {
+      await writeStatus(this.deps.stateDir, status);
+    } catch (err) {
+      this.deps.logger.error({ event: 'status-write-failed', err: err instanceof Error ? err.message : String(err) }, 'cannot write status.json');
+    }
+    const c = ctx.plan?.counts;
+    this.deps.logger.info(
+      { event: 'reconciled', trigger: ctx.trigger, revision: ctx.fetched?.revision, desiredRevision: ctx.desired?.revision, converged: ctx.converged, counts: c, errors: ctx.errors.length, durationMs: finished - ctx.startedAt },
+      ctx.converged ? 'converged' : `not converged: ${ctx.errors[0]?.message ?? `${ctx.pending} resources pending`}`,
+    );
+    return { converged: ctx.converged, status };
+  }
+}

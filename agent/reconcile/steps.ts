@@ -1,0 +1,191 @@
+/**
+ * The reconcile runbook: ordered, named steps with one signature. A step that throws ends the run; a
+ * refused revision (fetch, signature, validation, render) is recorded and the run converges towards the
+ * last good revision instead. The final status step lives in reconciler.ts and always runs.
+ */
+import { FoundryError, isFoundryError } from '../../common/errors.js';
+import { formatIssue } from '../../common/infra/model.js';
+import type { Action, ActionType, DesiredState, ResourceKind } from '../desired.js';
+import { planActions } from '../plan.js';
+import { renderNodeState } from '../render.js';
+import { verifyCommitSignature } from '../source/verify-signature.js';
+import { StopRun, recordError, reject, type RunContext } from './context.js';
+import { reasonOfCode, type ResourceStatus } from './status.js';
+
+/** One step of the runbook. */
+export type Step = (ctx: RunContext) => Promise<void>;
+
+/** Fetch the configured revision of the infra repo. */
+async function fetchRevision(ctx: RunContext): Promise<void> {
+  try {
+    ctx.fetched = await ctx.deps.source.fetch();
+  } catch (err) {
+    reject(ctx, 'fetch', err);
+  }
+}
+
+/** Refuse a commit without a good signature by an allowed key (when verification is on). */
+async function verifySignature(ctx: RunContext): Promise<void> {
+  const policy = ctx.deps.verify;
+  if (ctx.rejected || policy === undefined || ctx.fetched === undefined) return;
+  try {
+    if (ctx.fetched.root === undefined) throw new FoundryError('GIT_SIGNATURE', 'signature verification is on but the repo is a plain directory, not a git repository', { resource: ctx.fetched.dir });
+    const sig = await verifyCommitSignature(ctx.fetched.root, ctx.fetched.revision, policy);
+    ctx.deps.logger.debug({ event: 'signature-verified', revision: sig.revision, signer: sig.signer, key: sig.key }, 'commit signature verified');
+  } catch (err) {
+    reject(ctx, 'verify', err);
+  }
+}
+
+/** Parse and validate every document; a revision with any issue is refused. */
+async function loadRevision(ctx: RunContext): Promise<void> {
+  if (ctx.rejected || ctx.fetched === undefined) return;
+  const repo = await ctx.deps.loadRepo(ctx.fetched.dir, ctx.fetched.revision);
+  ctx.issues = repo.issues.map(formatIssue);
+  if (repo.issues.length === 0) {
+    ctx.candidate = repo;
+    return;
+  }
+  const first = repo.issues[0]!;
+  const more = repo.issues.length > 1 ? ` (and ${repo.issues.length - 1} more)` : '';
+  reject(ctx, 'load', new FoundryError(first.code, `revision ${ctx.fetched.revision.slice(0, 12)} is invalid: ${formatIssue(first)}${more}`, { resource: `${first.file}:${first.line}` }));
+}
+
+/** Render this node's desired state from the validated revision. */
+async function renderDesired(ctx: RunContext): Promise<void> {
+  if (ctx.rejected || ctx.candidate === undefined) return;
+  try {
+    ctx.desired = renderNodeState(ctx.candidate, ctx.deps.node);
+    ctx.memory.lastGood = { revision: ctx.candidate.revision, repo: ctx.candidate, desired: ctx.desired };
+  } catch (err) {
+    reject(ctx, 'render', err);
+  }
+}
+
+/** A refused revision: converge towards the last good one (drift repair goes on), or stop when there is none. */
+async function keepLastGood(ctx: RunContext): Promise<void> {
+  if (!ctx.rejected) return;
+  const good = ctx.memory.lastGood;
+  if (good === undefined) throw new StopRun('no good revision yet: nothing is changed');
+  ctx.desired = good.desired;
+  ctx.usingFallback = true;
+  ctx.deps.logger.warn({ event: 'keep-last-good', revision: good.revision, refused: ctx.fetched?.revision }, `keeping the last good revision ${good.revision.slice(0, 12)}`);
+}
+
+/** List what the drivers manage on this node; a driver that cannot list leaves its kinds alone this run. */
+async function observeRuntimes(ctx: RunContext): Promise<void> {
+  const lists = await Promise.all(
+    ctx.deps.drivers.map(async (d) => {
+      try {
+        return await d.list(ctx.deps.node);
+      } catch (err) {
+        recordError(ctx, 'observe', err);
+        for (const k of d.kinds) ctx.unavailableKinds.add(k);
+        return [];
+      }
+    }),
+  );
+  ctx.observed = lists.flat();
+  if (ctx.deps.drivers.length > 0 && ctx.deps.drivers.every((d) => d.kinds.every((k) => ctx.unavailableKinds.has(k)))) throw new StopRun('no runtime reachable');
+}
+
+/** Diff desired and observed into ordered actions with reasons (resources no driver handles are reported). */
+async function planChanges(ctx: RunContext): Promise<void> {
+  const desired = ctx.desired as DesiredState;
+  const handled = new Set<ResourceKind>(ctx.deps.drivers.flatMap((d) => d.kinds));
+  for (const r of desired.resources) {
+    if (!handled.has(r.kind)) setStatus(ctx, r.id, r.kind, r.name, 'create', 'Stalled', 'NoDriver', `no ${r.kind} driver is configured on this node`);
+    else if (ctx.unavailableKinds.has(r.kind)) setStatus(ctx, r.id, r.kind, r.name, 'noop', 'Reconciling', 'RuntimeUnavailable', `the ${r.kind} runtime could not be listed; retried next run`);
+  }
+  const usable = (k: ResourceKind): boolean => handled.has(k) && !ctx.unavailableKinds.has(k);
+  ctx.plan = planActions({ ...desired, resources: desired.resources.filter((r) => usable(r.kind)) }, ctx.observed.filter((o) => usable(o.kind)));
+}
+
+/** Report removals held back by the mass-prune guard (they stay until a revision allows them). */
+async function guardMassPrune(ctx: RunContext): Promise<void> {
+  const refused = ctx.plan?.pruneRefused;
+  if (refused === undefined) return;
+  recordError(ctx, 'guard', new FoundryError('PRUNE_REFUSED', refused, { resource: `node/${ctx.deps.node}` }));
+  ctx.deps.logger.warn({ event: 'prune-refused', revision: ctx.desired?.revision }, refused);
+}
+
+const DONE_REASON: Record<ActionType, string> = { create: 'Created', recreate: 'Recreated', start: 'Started', stop: 'Stopped', remove: 'Pruned', noop: 'UpToDate' };
+
+/** Apply each action in order; a failure backs off that resource only. */
+async function applyActions(ctx: RunContext): Promise<void> {
+  const plan = ctx.plan!;
+  const { logger, now } = ctx.deps;
+  const { backoff } = ctx.memory;
+  backoff.retain(new Set([...ctx.observed.map((o) => o.id), ...(ctx.desired?.resources ?? []).map((r) => r.id)]));
+  for (const a of plan.actions) {
+    const name = a.desired?.name ?? a.observed?.name ?? a.id;
+    if (a.type === 'noop') {
+      if (plan.pruneRefused !== undefined && a.reason === `kept: ${plan.pruneRefused}`) setStatus(ctx, a.id, a.kind, name, a.type, 'Stalled', 'PruneRefused', a.reason);
+      else setStatus(ctx, a.id, a.kind, name, a.type, 'Ready', a.reason.startsWith('kept:') ? 'Retained' : 'UpToDate', a.reason);
+      continue;
+    }
+    const hash = a.desired?.specHash;
+    const waiting = ctx.ignoreBackoff ? undefined : backoff.waiting(a.id, hash);
+    if (waiting !== undefined) {
+      const at = new Date(waiting.nextAttemptAt).toISOString();
+      setStatus(ctx, a.id, a.kind, name, a.type, waiting.lastError.retry === 'transient' ? 'Reconciling' : 'Stalled', reasonOfCode(waiting.lastError.code), `${waiting.lastError.message} (backing off: retry ${waiting.failures + 1} at ${at})`, { failures: waiting.failures, nextRetryAt: at });
+      ctx.pending++;
+      continue;
+    }
+    const started = now();
+    try {
+      await driverFor(ctx, a).apply(a);
+      backoff.succeed(a.id);
+      setStatus(ctx, a.id, a.kind, name, a.type, 'Ready', DONE_REASON[a.type], a.reason);
+      logger.info({ event: 'applied', action: a.type, kind: a.kind, id: a.id, revision: ctx.desired?.revision, durationMs: now() - started }, a.reason);
+    } catch (err) {
+      const fe = isFoundryError(err) ? err : new FoundryError('INTERNAL', String(err), { resource: a.id, cause: err });
+      const entry = backoff.fail(a.id, hash, { code: fe.code, message: fe.message, retry: fe.retry });
+      const at = new Date(entry.nextAttemptAt).toISOString();
+      setStatus(ctx, a.id, a.kind, name, a.type, fe.retry === 'transient' ? 'Reconciling' : 'Stalled', reasonOfCode(fe.code), `${a.type} failed: ${fe.message}`, { failures: entry.failures, nextRetryAt: at });
+      logger.error({ event: 'apply-failed', action: a.type, kind: a.kind, id: a.id, code: fe.code, failures: entry.failures, nextRetryAt: at, revision: ctx.desired?.revision }, `${a.reason}: ${fe.message}`);
+      ctx.pending++;
+    }
+  }
+}
+
+/** Observe again after changes: converged when nothing is left to do and nothing failed. */
+async function checkConverged(ctx: RunContext): Promise<void> {
+  const plan = ctx.plan!;
+  const changed = plan.actions.some((a) => a.type !== 'noop');
+  let leftover: Action[] = [];
+  if (changed && ctx.pending === 0) {
+    const handled = new Set(ctx.deps.drivers.flatMap((d) => d.kinds).filter((k) => !ctx.unavailableKinds.has(k)));
+    const observed = (await Promise.all(ctx.deps.drivers.filter((d) => d.kinds.every((k) => handled.has(k))).map((d) => d.list(ctx.deps.node)))).flat();
+    const desired = ctx.desired!;
+    leftover = planActions({ ...desired, resources: desired.resources.filter((r) => handled.has(r.kind)) }, observed).actions.filter((a) => a.type !== 'noop');
+    for (const a of leftover) setStatus(ctx, a.id, a.kind, a.desired?.name ?? a.observed?.name ?? a.id, a.type, 'Reconciling', 'Progressing', `still to do after apply: ${a.reason}`);
+  }
+  const notReady = [...ctx.resources.values()].filter((r) => r.phase !== 'Ready').length;
+  ctx.converged = !ctx.rejected && ctx.errors.length === 0 && ctx.pending === 0 && leftover.length === 0 && notReady === 0;
+  if (ctx.converged && !ctx.usingFallback) ctx.memory.lastAppliedRevision = ctx.desired?.revision;
+}
+
+function driverFor(ctx: RunContext, a: Action): { apply(a: Action): Promise<void> } {
+  const d = ctx.deps.drivers.find((drv) => drv.kinds.includes(a.kind));
+  if (d === undefined) throw new FoundryError('INTERNAL', `no driver for ${a.kind}`, { resource: a.id });
+  return d;
+}
+
+function setStatus(ctx: RunContext, id: string, kind: ResourceKind, name: string, action: ActionType, phase: ResourceStatus['phase'], reason: string, message: string, extra: Partial<ResourceStatus> = {}): void {
+  ctx.resources.set(id, { id, kind, name, phase, reason, message, action, ...extra });
+}
+
+/** The runbook, in order. */
+export const RUNBOOK: readonly (readonly [string, Step])[] = [
+  ['fetch', fetchRevision],
+  ['verify', verifySignature],
+  ['load', loadRevision],
+  ['render', renderDesired],
+  ['fallback', keepLastGood],
+  ['observe', observeRuntimes],
+  ['plan', planChanges],
+  ['guard', guardMassPrune],
+  ['apply', applyActions],
+  ['converged', checkConverged],
+];

@@ -1,0 +1,66 @@
+/**
+ * `foundry agent run`: the node's GitOps loop. With `--once`: one full reconcile, exit 0 when converged
+ * and 1 otherwise (for scripts and first boot). Without: runs until SIGTERM/SIGINT; SIGHUP syncs now.
+ */
+import type { Command } from 'commander';
+import { pino, type Logger } from 'pino';
+import { DEFAULT_CONFIG_PATH, loadAgentConfig, type ResolvedAgentConfig } from '../agent/config/load-config.js';
+import { buildReconciler, startAgent } from '../agent/reconcile/agent.js';
+import { startSyncServer, syncSocketPath } from '../agent/reconcile/triggers.js';
+import { EXIT } from './exit-codes.js';
+
+interface RunFlags {
+  config: string;
+  once?: boolean;
+}
+
+/** The agent's logger: structured JSON lines on stdout, never secrets (URLs are logged without credentials). */
+export function agentLogger(config: ResolvedAgentConfig): Logger {
+  return pino({ level: config.logLevel, base: { node: config.node }, timestamp: pino.stdTimeFunctions.isoTime });
+}
+
+async function runOnce(config: ResolvedAgentConfig, logger: Logger): Promise<number> {
+  const reconciler = buildReconciler(config, logger);
+  // Hold the state dir like a running agent does, so `--once` never races a running loop.
+  const server = await startSyncServer(syncSocketPath(config.stateDir), async () => {
+    const r = await reconciler.trigger('sync');
+    return { converged: r.converged, observedRevision: r.status.observedRevision, lastAppliedRevision: r.status.lastAppliedRevision, message: '' };
+  });
+  try {
+    const result = await reconciler.trigger('once', { ignoreBackoff: true });
+    const ready = result.status.conditions.find((c) => c.type === 'Ready');
+    process.stderr.write(`${result.converged ? 'converged' : 'not converged'}: ${ready?.reason ?? ''} ${ready?.message ?? ''}\n`);
+    return result.converged ? EXIT.OK : EXIT.FAILED;
+  } finally {
+    await server.stop();
+    for (const d of reconciler.deps.drivers) await d.close?.();
+  }
+}
+
+async function runLoop(config: ResolvedAgentConfig, logger: Logger): Promise<number> {
+  const agent = await startAgent(config, logger);
+  const onHup = (): void => void agent.syncNow('signal');
+  process.on('SIGHUP', onHup);
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  process.off('SIGHUP', onHup);
+  logger.info({ event: 'agent-stopping', signal }, 'agent stopping');
+  await agent.stop();
+  return EXIT.OK;
+}
+
+/** Registers `agent run`. */
+export function registerAgentRun(agent: Command): void {
+  agent
+    .command('run')
+    .description('run the GitOps loop: fetch the infra repo, render this node, converge Podman (exit codes with --once: 0 converged, 1 not converged)')
+    .option('-c, --config <path>', 'agent configuration file', DEFAULT_CONFIG_PATH)
+    .option('--once', 'reconcile once and exit: 0 when converged, 1 otherwise')
+    .action(async (flags: RunFlags) => {
+      const config = await loadAgentConfig(flags.config);
+      const logger = agentLogger(config);
+      process.exitCode = flags.once === true ? await runOnce(config, logger) : await runLoop(config, logger);
+    });
+}
