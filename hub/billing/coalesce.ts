@@ -1,0 +1,68 @@
+/**
+ * Coalescing of raw usage records: agents report every 10 s, so a GPU-month is ~268k records; joined
+ * back-to-back (or overlapping) records of the same workspace and GPU become one interval, which is what
+ * rating needs. Lossless for billing: rate() of the result equals rate() of the input.
+ */
+import { keyOf } from './sessions.js';
+import { isLate } from './sessions.js';
+import type { UsageInterval } from './usage.js';
+import { monthEnd, monthOf, splitByMonth, toSeconds } from './usage.js';
+
+interface Run {
+  iv: UsageInterval;
+  /** Epoch second the run's UTC month ends: runs never grow past it, so receivedAt keeps its meaning per month. */
+  monthEnd: number;
+  lateClass: string;
+  utilSum: number;
+  utilMs: number;
+}
+
+/** Which closed months a record is late for ('' for almost every record): records of different classes never merge. */
+function lateClassOf(iv: UsageInterval, closed: ReadonlyMap<string, number> | undefined): string {
+  if (closed === undefined || closed.size === 0) return '';
+  return splitByMonth({ from: toSeconds(iv.from), to: Math.max(toSeconds(iv.to), toSeconds(iv.from) + 1) })
+    .filter((p) => isLate(iv, p.month, closed))
+    .map((p) => p.month)
+    .join(',');
+}
+
+/**
+ * Joins records per (tenant, workspace, GPU, model) in the order given: a record that starts at or before
+ * the end of the key's current run (and not before its start) extends it; anything else starts a new run.
+ * A run never grows past the end of its UTC month. Merged runs take the latest receivedAt and the
+ * time-weighted mean utilization. Records late for a closed month (see `closedMonths`) are never merged
+ * with on-time ones, so lateness is preserved.
+ */
+export function coalesce(records: Iterable<UsageInterval>, closedMonths?: ReadonlyMap<string, number>): UsageInterval[] {
+  const open = new Map<string, Run>();
+  const done: Run[] = [];
+  for (const r of records) {
+    const k = keyOf(r);
+    const cls = lateClassOf(r, closedMonths);
+    const run = open.get(k);
+    if (run !== undefined && run.lateClass === cls && r.from >= run.iv.from && r.from <= run.iv.to && toSeconds(r.to) <= run.monthEnd) {
+      run.iv.to = Math.max(run.iv.to, r.to);
+      if (r.receivedAt !== undefined) run.iv.receivedAt = Math.max(run.iv.receivedAt ?? r.receivedAt, r.receivedAt);
+      if (r.utilization !== undefined) {
+        run.utilSum += r.utilization * (r.to - r.from);
+        run.utilMs += r.to - r.from;
+      }
+      continue;
+    }
+    if (run !== undefined) done.push(run);
+    open.set(k, {
+      iv: { ...r },
+      monthEnd: monthEnd(monthOf(toSeconds(r.from))),
+      lateClass: cls,
+      utilSum: r.utilization === undefined ? 0 : r.utilization * (r.to - r.from),
+      utilMs: r.utilization === undefined ? 0 : r.to - r.from,
+    });
+  }
+  done.push(...open.values());
+  return done.map((run) => {
+    const iv = run.iv;
+    if (run.utilMs > 0) iv.utilization = run.utilSum / run.utilMs;
+    else delete iv.utilization;
+    return iv;
+  });
+}
