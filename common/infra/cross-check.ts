@@ -8,11 +8,11 @@ import type { Container, InfraIssue, InfraKind, InfraRepo, Located, PathSegment,
 import type { InvalidNames, LoadedDoc } from './parse-docs.js';
 import { profileChain, profileFlag } from './profile-chain.js';
 
-/** Runs every cross-document check; appends issues to repo.issues. `docs` are the repo's own valid documents in file order. */
-export function crossCheck(repo: InfraRepo, docs: LoadedDoc[], invalid: InvalidNames): void {
+/** Runs every cross-document check; appends issues to repo.issues. `docs` are the repo's own valid documents in file order; `subPath` is where the infra files live in the repo. */
+export function crossCheck(repo: InfraRepo, docs: LoadedDoc[], invalid: InvalidNames, subPath = ''): void {
   const issues = repo.issues;
   checkDuplicates(docs, issues);
-  checkCluster(docs, invalid, issues);
+  checkCluster(docs, invalid, issues, subPath === '' ? 'cluster.yaml' : `${subPath}/cluster.yaml`);
   checkReferences(repo, invalid, issues);
   checkProfiles(repo, issues);
   checkGpus(repo, issues);
@@ -30,11 +30,11 @@ function checkDuplicates(docs: LoadedDoc[], issues: InfraIssue[]): void {
   }
 }
 
-function checkCluster(docs: LoadedDoc[], invalid: InvalidNames, issues: InfraIssue[]): void {
+function checkCluster(docs: LoadedDoc[], invalid: InvalidNames, issues: InfraIssue[], conventional: string): void {
   const clusters = docs.filter((d) => d.kind === 'Cluster');
   const invalidCluster = [...invalid].some((k) => k.startsWith('Cluster/'));
   if (clusters.length === 0 && !invalidCluster) {
-    issues.push({ code: 'INFRA_REFERENCE', file: 'cluster.yaml', line: 1, column: 1, path: '', message: 'no Cluster document found: expected exactly one (by convention in cluster.yaml)' });
+    issues.push({ code: 'INFRA_REFERENCE', file: conventional, line: 1, column: 1, path: '', message: 'no Cluster document found: expected exactly one (by convention in cluster.yaml)' });
   }
   for (const extra of clusters.slice(1)) {
     if (extra.name === clusters[0]!.name) continue; // reported as a duplicate

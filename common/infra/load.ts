@@ -3,7 +3,7 @@
  * validated against its kind's schema, then cross-checked. Collects every issue, never stops at the first.
  */
 import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { PROFILE_DIR } from '../paths.js';
 import { crossCheck } from './cross-check.js';
 import { DEFAULT_MAX_FILE_BYTES, readRepoFiles } from './files.js';
@@ -34,7 +34,7 @@ export async function loadInfraDir(dir: string, opts: LoadOptions = {}): Promise
   const docs = (files ?? []).flatMap((f) => parseRepoFile(f, issues, invalid));
   const repo = assemble(opts.revision ?? 'worktree', builtins, docs, issues);
   // Cross-checks on a path that could not be read would only add noise (no Cluster, ...).
-  if (files !== undefined) crossCheck(repo, docs, invalid);
+  if (files !== undefined) crossCheck(repo, docs, invalid, posix.normalize(opts.subPath ?? '.').replace(/\/+$/, '').replace(/^\.$/, ''));
   repo.issues = sortIssues(repo.issues);
   return repo;
 }

@@ -29,7 +29,7 @@ export function schemaKeyOf(kind: InfraKind): string {
 /** Parses and validates every document of `file`; pushes issues, returns the valid documents. */
 export function parseRepoFile(file: RepoFile, issues: InfraIssue[], invalid: InvalidNames, builtin = false): LoadedDoc[] {
   const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(file.text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  const docs = parseAllDocuments(file.text, { lineCounter, prettyErrors: true, uniqueKeys: true, merge: true });
   const out: LoadedDoc[] = [];
   for (const doc of docs) {
     const loaded = parseDocument(doc, file.file, lineCounter, issues, invalid, builtin);

@@ -114,6 +114,29 @@ describe('loadInfraDir', () => {
     expect(await issues({ subPath: '../x' })).toEqual(['../x:1:1: path leaves the repo: expected a sub-path inside the repo']);
   });
 
+  it('supports anchors and merge keys, and names the conventional cluster file under a sub-path', async () => {
+    await put('infra/cluster.yaml', CLUSTER);
+    await put('infra/t.yaml', [
+      'apiVersion: foundry.cloud/v1',
+      'kind: WorkspaceTemplate',
+      'metadata: { name: t }',
+      'spec:',
+      '  containers:',
+      '    - &web',
+      '      name: a',
+      '      image: docker.io/library/nginx:1.27.3',
+      '      env: { MODE: web }',
+      '    - <<: *web',
+      '      name: b',
+      '',
+    ].join('\n'));
+    const repo = await loadInfraDir(dir, { subPath: 'infra' });
+    expect(repo.issues.map(formatIssue)).toEqual([]);
+    expect(repo.templates.get('t')?.doc.spec.containers?.[1]).toEqual({ name: 'b', image: 'docker.io/library/nginx:1.27.3', env: { MODE: 'web' } });
+    await put('infra/cluster.yaml', '');
+    expect(await issues({ subPath: 'infra/' })).toContain('infra/cluster.yaml:1:1: no Cluster document found: expected exactly one (by convention in cluster.yaml)');
+  });
+
   it('reports unknown kinds and documents that are not mappings', async () => {
     await put('cluster.yaml', CLUSTER);
     await put('x.yaml', 'apiVersion: foundry.cloud/v2\nkind: Deployment\nmetadata: { name: x }\n---\n- a\n- b\n');
