@@ -15,7 +15,7 @@ describe('UsageEmitter', () => {
       await e.tick();
     }
     // Observed from 3 s: slot [0,10) is partial and not billed; [10,20), [20,30), [30,40) are.
-    expect(sunk.map((r) => [r.fromMs, r.toMs, r.seconds, r.measuredAvgUtilizationPct, r.measuredSamples])).toEqual([
+    expect(sunk.map((r) => [r.from, r.to, r.seconds, r.measuredAvgUtilizationPct, r.measuredSamples])).toEqual([
       [10_000, 20_000, 10, 40, 2], [20_000, 30_000, 10, 40, 2], [30_000, 40_000, 10, 40, 2],
     ]);
   });
@@ -27,7 +27,7 @@ describe('UsageEmitter', () => {
     const errors: string[] = [];
     const e = new UsageEmitter({
       node: 'gpu-01', clock: () => now,
-      sink: async (r) => { if (fail) throw new Error('outbox full'); sunk.push(r.fromMs); },
+      sink: async (r) => { if (fail) throw new Error('outbox full'); sunk.push(r.from); },
       onSinkError: (err) => errors.push((err as Error).message),
     });
     for (; now <= 20_000; now += 5_000) e.observe(running);

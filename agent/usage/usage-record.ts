@@ -9,7 +9,7 @@ export interface UsageRecord {
   /** Record kind and version, so billing can evolve the format. */
   kind: 'gpu-allocation';
   version: 1;
-  /** Deterministic id: `${node}/${workspace}/${gpuUuid}/${fromMs}`; the same interval always gets the same key. */
+  /** Deterministic id: `${node}/${workspace}/${gpuUuid}/${from}`; the same interval always gets the same key. */
   key: string;
   node: string;
   workspace: string;
@@ -18,13 +18,13 @@ export interface UsageRecord {
   /** Model name as nvidia-smi reports it (e.g. "NVIDIA H100 80GB HBM3"); null when unknown. */
   gpuModel: string | null;
   /** Start, epoch ms, aligned to the resolution; inclusive. */
-  fromMs: number;
+  from: number;
   /** End, epoch ms, aligned to the resolution; exclusive. */
-  toMs: number;
+  to: number;
   /** The same instants as RFC 3339 UTC strings, for people reading the records. */
-  from: string;
-  to: string;
-  /** Billable allocated seconds: (toMs - fromMs) / 1000, an integer. */
+  fromIso: string;
+  toIso: string;
+  /** Billable allocated seconds: (to - from) / 1000, an integer. */
   seconds: number;
   /** Mean of the measured GPU utilization samples in the interval (percent); null when none (e.g. MIG). Informational only. */
   measuredAvgUtilizationPct: number | null;

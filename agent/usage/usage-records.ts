@@ -76,9 +76,9 @@ export function usageRecords(w: UsageWindow): UsageRecord[] {
       return {
         kind: 'gpu-allocation', version: 1, key: `${w.node}/${r.workspace}/${r.gpuUuid}/${r.fromMs}`,
         node: w.node, workspace: r.workspace, tenant: r.tenant, gpuUuid: r.gpuUuid, gpuModel: r.gpuModel,
-        fromMs: r.fromMs, toMs: r.toMs, from: new Date(r.fromMs).toISOString(), to: new Date(r.toMs).toISOString(),
+        from: r.fromMs, to: r.toMs, fromIso: new Date(r.fromMs).toISOString(), toIso: new Date(r.toMs).toISOString(),
         seconds: (r.toMs - r.fromMs) / 1000, measuredAvgUtilizationPct: m.avg, measuredSamples: m.n,
       };
     })
-    .sort((a, b) => a.fromMs - b.fromMs || a.workspace.localeCompare(b.workspace) || a.gpuUuid.localeCompare(b.gpuUuid));
+    .sort((a, b) => a.from - b.from || a.workspace.localeCompare(b.workspace) || a.gpuUuid.localeCompare(b.gpuUuid));
 }
