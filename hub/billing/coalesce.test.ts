@@ -30,3 +30,13 @@ describe('coalesce', () => {
     expect(coalesce([onTime, late], closed)).toEqual([onTime, late]);
   });
 });
+
+describe('intervalFromRecord', () => {
+  it('maps an agent record and refuses one without a model', async () => {
+    const { intervalFromRecord } = await import('./usage.js');
+    const r = { kind: 'gpu-allocation', version: 1, key: 'k', node: 'gpu-01', workspace: 'alice', tenant: 'acme', gpuUuid: 'GPU-aaaaaaaa', gpuModel: 'NVIDIA L40S',
+      from: 1000, to: 11000, fromIso: '', toIso: '', seconds: 10, measuredAvgUtilizationPct: 12.5, measuredSamples: 2 };
+    expect(intervalFromRecord(r, 20000)).toEqual({ workspace: 'alice', tenant: 'acme', node: 'gpu-01', gpuUuid: 'GPU-aaaaaaaa', gpuModel: 'NVIDIA L40S', from: 1000, to: 11000, utilization: 12.5, receivedAt: 20000 });
+    expect(() => intervalFromRecord({ ...r, gpuModel: null })).toThrow('usage of workspace alice on GPU-aaaaaaaa (node gpu-01): gpu model unknown, cannot be priced');
+  });
+});

@@ -1,10 +1,10 @@
 /**
  * What billing rates: usage intervals, and the UTC calendar helpers the rating needs.
  *
- * Adapter note: the agent's usage records (protocol `usage` body.record, stored verbatim by the hub)
- * carry { workspace, tenant, node, gpuUuid, gpuModel, from, to } with epoch-ms instants; the hub maps
- * each stored record to one UsageInterval, setting `receivedAt` to the instant the hub stored it (needed
- * only for closed months) and `utilization` when the agent measured one.
+ * Adapter: the agent's usage records (protocol `usage` body.record, stored verbatim by the hub) carry
+ * { workspace, tenant, node, gpuUuid, gpuModel, from, to } with epoch-ms instants; intervalFromRecord()
+ * maps one to a UsageInterval, with `receivedAt` the instant the hub stored it (needed only for closed
+ * months) and `utilization` from measuredAvgUtilizationPct.
  */
 import { FoundryError } from '../../common/errors.js';
 
@@ -91,4 +91,27 @@ export function checkInterval(iv: UsageInterval): void {
   if (!Number.isFinite(iv.from) || !Number.isFinite(iv.to)) bad('from and to must be epoch milliseconds');
   if (iv.to < iv.from) bad(`ends before it starts (${iv.from} > ${iv.to})`);
   if (iv.workspace === '' || iv.tenant === '' || iv.gpuUuid === '' || iv.gpuModel === '') bad('workspace, tenant, gpuUuid and gpuModel are required');
+}
+
+/** The fields billing reads from an agent usage record (agent/usage/usage-record.ts, kind gpu-allocation v1). */
+export interface AgentUsageRecordFields {
+  node: string;
+  workspace: string;
+  tenant: string;
+  gpuUuid: string;
+  gpuModel: string | null;
+  from: number;
+  to: number;
+  measuredAvgUtilizationPct?: number | null;
+}
+
+/** Maps a stored agent usage record to a UsageInterval; a record without a GPU model is refused (BILLING), never billed as free. */
+export function intervalFromRecord(rec: AgentUsageRecordFields, receivedAt?: number): UsageInterval {
+  if (rec.gpuModel === null || rec.gpuModel === '') {
+    throw new FoundryError('BILLING', `usage of workspace ${rec.workspace} on ${rec.gpuUuid} (node ${rec.node}): gpu model unknown, cannot be priced`, { resource: rec.workspace });
+  }
+  const iv: UsageInterval = { workspace: rec.workspace, tenant: rec.tenant, node: rec.node, gpuUuid: rec.gpuUuid, gpuModel: rec.gpuModel, from: rec.from, to: rec.to };
+  if (rec.measuredAvgUtilizationPct !== undefined && rec.measuredAvgUtilizationPct !== null) iv.utilization = rec.measuredAvgUtilizationPct;
+  if (receivedAt !== undefined) iv.receivedAt = receivedAt;
+  return iv;
 }

@@ -71,15 +71,21 @@ function modelOn(st: NodeState, req: PlacementRequest, spread: boolean): string 
   if (req.gpus.model !== undefined) return (st.freeByModel.get(req.gpus.model)?.length ?? 0) >= count ? req.gpus.model : null;
   let best: string | null = null;
   let bestFree = 0;
-  for (const [model, list] of st.freeByModel) {
-    if (list.length < count) continue;
-    const better = best === null || (spread ? list.length > bestFree : list.length < bestFree) || (list.length === bestFree && model < best);
-    if (better) {
+  // a plain loop over the node's model names: no per-node allocation on this hot path
+  for (const model of st.models) {
+    const free = st.freeByModel.get(model)?.length ?? 0;
+    if (free < count) continue;
+    if (best === null || (spread ? free > bestFree : free < bestFree)) {
       best = model;
-      bestFree = list.length;
+      bestFree = free;
     }
   }
   return best;
+}
+
+function matches(labels: Readonly<Record<string, string>>, selector: Array<[string, string]>): boolean {
+  for (const [k, v] of selector) if (labels[k] !== v) return false;
+  return true;
 }
 
 /** Decides where a workspace goes. Pure: the snapshot is not changed. */
@@ -118,7 +124,7 @@ export function place(req: PlacementRequest, snapshot: FleetSnapshot | FleetStat
     if (!n.hostsWorkspaces) reject(`profile ${n.profile} hosts no workspaces`, 0);
     else if (!n.online) reject('offline', 1);
     else if (n.drain) reject('draining', 2);
-    else if (selector.some(([k, v]) => n.labels[k] !== v)) reject(`labels do not match ${selector.map(([k, v]) => `${k}=${v}`).join(',')}`, 3);
+    else if (selector.length > 0 && !matches(n.labels, selector)) reject(`labels do not match ${selector.map(([k, v]) => `${k}=${v}`).join(',')}`, 3);
     else {
       const model = modelOn(st, req, spread);
       if (model === null) reject(gpuReason, 4);

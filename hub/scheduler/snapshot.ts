@@ -62,6 +62,8 @@ export interface NodeState {
   freeMemoryBytes: number;
   /** Free healthy GPU UUIDs by model, each list in the node's GPU order. */
   freeByModel: Map<string, string[]>;
+  /** Distinct GPU models of the node, sorted by name (ties between models go to the first name). */
+  models: string[];
   freeGpus: number;
 }
 
@@ -92,6 +94,7 @@ export class FleetState {
         freeCpus: node.capacity.cpus - node.reservations.cpus,
         freeMemoryBytes: node.capacity.memoryBytes - node.reservations.memoryBytes,
         freeByModel,
+        models: [...new Set(node.gpus.map((g) => g.model))].sort(),
         freeGpus,
       };
       this.byName.set(node.name, st);
