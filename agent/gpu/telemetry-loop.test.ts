@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { TelemetryLoop } from './telemetry-loop.js';
+import { UsageEmitter } from '../usage/usage-emitter.js';
+import { FoundryError } from '../../common/errors.js';
+import type { HostMetrics } from '../host/host-metrics.js';
+import type { GpuStats } from './types.js';
+import type { TelemetryBody } from './telemetry-body.js';
+import type { UsageRecord } from '../usage/usage-record.js';
+
+const host: HostMetrics = { at: 0, cpu: { cores: 2, loadPct: 1, load1: 0, load5: 0, load15: 0 }, memory: { totalBytes: 10, usedBytes: 5, availableBytes: 5 }, filesystems: [], network: [], uptimeSec: 1 };
+const sample = (at: number): GpuStats => ({
+  at, available: true, processes: [],
+  gpus: [{ uuid: 'GPU-a', index: 0, model: 'Tesla T4', pciBusId: '0000:00:1e.0', utilizationGpuPct: 30, utilizationMemoryPct: 1, memoryUsedMiB: 1, memoryTotalMiB: 15360, powerDrawW: 26.78, powerLimitW: 70, temperatureC: 40, smClockMHz: 585, memClockMHz: 5000 }],
+});
+
+describe('TelemetryLoop', () => {
+  it('sends telemetry every tick and feeds usage; a failing GPU poll costs only its readings', async () => {
+    let now = 0;
+    let failGpu = false;
+    const bodies: TelemetryBody[] = [];
+    const records: UsageRecord[] = [];
+    const usage = new UsageEmitter({ node: 'gpu-01', clock: () => now, sink: (r) => { records.push(r); } });
+    const loop = new TelemetryLoop({
+      node: 'gpu-01',
+      gpu: { stats: async () => { if (failGpu) throw new FoundryError('NVIDIA_SMI_TIMEOUT', 'nvidia-smi did not answer'); return sample(now); } },
+      host: async () => ({ ...host, at: now }),
+      send: (b) => { bodies.push(b); },
+      usage,
+      allocations: () => [{ workspace: 'alice', tenant: 'acme', gpus: [{ uuid: 'GPU-a', model: 'Tesla T4' }], running: true }],
+    });
+    const results = [];
+    for (now = 0; now <= 30_000; now += 5_000) {
+      failGpu = now === 15_000;
+      results.push(await loop.tickOnce());
+    }
+    expect(bodies).toHaveLength(7);
+    expect(bodies[3]).toEqual({ node: 'gpu-01', at: 15_000, gpus: [], host: { cpuPct: 1, memUsedBytes: 5, memTotalBytes: 10, load1: 0 } });
+    expect(results[3]?.gpuError).toBe('NVIDIA_SMI_TIMEOUT: nvidia-smi did not answer');
+    expect(bodies[4]?.gpus[0]?.powerDrawW).toBe(26.78);
+    // Allocation was observed every tick, so the GPU poll failure does not interrupt billing.
+    expect(records.map((r) => [r.from, r.to, r.measuredSamples])).toEqual([[0, 10_000, 2], [10_000, 20_000, 1], [20_000, 30_000, 2]]);
+  });
+
+  it('ticks never overlap: a tick while one runs joins it', async () => {
+    let release: () => void = () => undefined;
+    let polls = 0;
+    const loop = new TelemetryLoop({
+      node: 'n', send: () => undefined, host: async () => host,
+      gpu: { stats: () => { polls++; return new Promise<GpuStats>((r) => { release = () => r(sample(0)); }); } },
+    });
+    const a = loop.tickOnce();
+    const b = loop.tickOnce();
+    expect(a).toBe(b);
+    await new Promise((r) => setTimeout(r, 10));
+    release();
+    await a;
+    expect(polls).toBe(1);
+  });
+});

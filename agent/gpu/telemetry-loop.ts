@@ -1,0 +1,89 @@
+/**
+ * The telemetry tick the agent runs every interval (default 5 s): one GPU poll, one host sample, a
+ * telemetry body handed to `send` (best effort), and the usage emitter fed and ticked (its sink is the
+ * hub link's outbox). A failing nvidia-smi costs that tick's GPU readings, never the host sample or the
+ * usage observation: allocation is about what runs, not about whether nvidia-smi answered.
+ */
+import { isFoundryError } from '../../common/errors.js';
+import { collectHostMetrics, type HostMetrics } from '../host/host-metrics.js';
+import { telemetryBody, type TelemetryBody } from './telemetry-body.js';
+import type { NvidiaGpuPlugin, GpuLogger } from './nvidia-plugin.js';
+import type { GpuStats } from './types.js';
+import type { UsageEmitter } from '../usage/usage-emitter.js';
+import type { WorkspaceAllocation } from '../usage/usage-record.js';
+
+/** Collaborators of the loop. */
+export interface TelemetryLoopOptions {
+  node: string;
+  gpu: Pick<NvidiaGpuPlugin, 'stats'>;
+  /** Host sample (default collectHostMetrics()). */
+  host?: () => Promise<HostMetrics>;
+  /** Hands a telemetry body to the hub link (best effort: a throw is logged, not retried). */
+  send: (body: TelemetryBody) => void | Promise<void>;
+  /** Usage emitter and what runs now; both optional (service and Ceph nodes bill nothing). */
+  usage?: UsageEmitter;
+  allocations?: () => WorkspaceAllocation[] | Promise<WorkspaceAllocation[]>;
+  intervalMs?: number;
+  logger?: GpuLogger;
+}
+
+/** What one tick did, for tests and status. */
+export interface TelemetryTickResult {
+  gpu: GpuStats | undefined;
+  gpuError: string | undefined;
+  sent: boolean;
+  usageRecords: number;
+}
+
+/** Runs the telemetry tick on an interval; `tickOnce()` runs one (single-flight). */
+export class TelemetryLoop {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<TelemetryTickResult> | undefined;
+
+  constructor(private readonly o: TelemetryLoopOptions) {}
+
+  /** Starts ticking every intervalMs (default 5 s); the timer does not keep the process alive. */
+  start(): void {
+    if (this.timer !== undefined) return;
+    this.timer = setInterval(() => { void this.tickOnce().catch(() => undefined); }, this.o.intervalMs ?? 5_000);
+    this.timer.unref();
+  }
+
+  /** Stops ticking (a tick in flight completes). */
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** One tick; a call while one runs joins it, so slow ticks never overlap. */
+  tickOnce(): Promise<TelemetryTickResult> {
+    this.running ??= this.tick().finally(() => { this.running = undefined; });
+    return this.running;
+  }
+
+  private async tick(): Promise<TelemetryTickResult> {
+    let gpu: GpuStats | undefined;
+    let gpuError: string | undefined;
+    try {
+      gpu = await this.o.gpu.stats();
+    } catch (err) {
+      gpuError = isFoundryError(err) ? `${err.code}: ${err.message}` : String(err);
+      this.o.logger?.warn({ err: isFoundryError(err) ? err.toJSON() : String(err) }, 'gpu poll failed');
+    }
+    const host = await (this.o.host ?? (() => collectHostMetrics()))();
+    let sent = false;
+    try {
+      await this.o.send(telemetryBody(this.o.node, gpu, host));
+      sent = true;
+    } catch (err) {
+      this.o.logger?.warn({ err: String(err) }, 'telemetry not sent');
+    }
+    let usageRecords = 0;
+    if (this.o.usage !== undefined) {
+      this.o.usage.observe(this.o.allocations !== undefined ? await this.o.allocations() : []);
+      if (gpu !== undefined) this.o.usage.sample(gpu);
+      usageRecords = (await this.o.usage.tick()).length;
+    }
+    return { gpu, gpuError, sent, usageRecords };
+  }
+}
