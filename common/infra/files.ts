@@ -56,12 +56,24 @@ export async function readRepoFiles(root: string, subPath: string | undefined, m
     issues.push(fileIssue(startName, `path resolves outside the repo (to ${realStart}): links may not leave the repo`));
     return undefined;
   }
-  const out: RepoFile[] = [];
-  await walk(realRoot, realStart, maxFileBytes, issues, out);
-  return out;
+  const paths: { full: string; name: string }[] = [];
+  await walk(realRoot, realStart, issues, paths);
+  // Sizes first (oversized files are never read), then the texts, in parallel batches, keeping the sorted order.
+  const texts: (string | undefined)[] = new Array(paths.length);
+  for (let i = 0; i < paths.length; i += READ_BATCH) {
+    await Promise.all(paths.slice(i, i + READ_BATCH).map(async (p, k) => {
+      const { size } = await lstat(p.full);
+      if (size > maxFileBytes) issues.push(fileIssue(p.name, `file is too large (${size} bytes): expected at most ${maxFileBytes} bytes; split it into several files`));
+      else texts[i + k] = await readFile(p.full, 'utf8');
+    }));
+  }
+  return paths.flatMap((p, i) => (texts[i] === undefined ? [] : [{ file: p.name, text: texts[i]! }]));
 }
 
-async function walk(root: string, dir: string, maxFileBytes: number, issues: InfraIssue[], out: RepoFile[]): Promise<void> {
+/** Files read at once. */
+const READ_BATCH = 64;
+
+async function walk(root: string, dir: string, issues: InfraIssue[], out: { full: string; name: string }[]): Promise<void> {
   const entries = (await readdir(dir, { withFileTypes: true })).filter((e) => !e.name.startsWith('.'));
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const entry of entries) {
@@ -78,15 +90,10 @@ async function walk(root: string, dir: string, maxFileBytes: number, issues: Inf
       continue;
     }
     if (entry.isDirectory()) {
-      await walk(root, full, maxFileBytes, issues, out);
+      await walk(root, full, issues, out);
       continue;
     }
     if (!entry.isFile() || !YAML_FILE.test(entry.name)) continue;
-    const info = await lstat(full);
-    if (info.size > maxFileBytes) {
-      issues.push(fileIssue(name, `file is too large (${info.size} bytes): expected at most ${maxFileBytes} bytes; split it into several files`));
-      continue;
-    }
-    out.push({ file: name, text: await readFile(full, 'utf8') });
+    out.push({ full, name });
   }
 }

@@ -3,7 +3,7 @@
  * the workspaces placed there may not publish the same host port and protocol on overlapping addresses.
  */
 import { issueAt, positionOf, where } from './issue-at.js';
-import type { InfraIssue, InfraRepo, Located, Node } from './model.js';
+import type { InfraIssue, InfraRepo, Located, Node, Workspace } from './model.js';
 import { profileContainers, profileFlag, type ContainerRef } from './profile-chain.js';
 
 interface Claim {
@@ -28,9 +28,14 @@ export function selectorMatches(selector: Record<string, string>, node: Node): b
 /** Reports every host port claimed twice on one node (reported once per pair of places). */
 export function checkHostPorts(repo: InfraRepo, issues: InfraIssue[]): void {
   const reported = new Set<string>();
+  const workspacesByNode = new Map<string, [string, Located<Workspace>][]>();
+  for (const [name, loc] of repo.workspaces) {
+    const node = loc.doc.spec.node;
+    if (node !== undefined) workspacesByNode.set(node, [...(workspacesByNode.get(node) ?? []), [name, loc]]);
+  }
   for (const [nodeName, nodeLoc] of repo.nodes) {
     const byKey = new Map<string, Claim[]>();
-    for (const claim of claimsOn(repo, nodeName, nodeLoc.doc)) {
+    for (const claim of claimsOn(repo, nodeName, nodeLoc.doc, workspacesByNode.get(nodeName) ?? [])) {
       const key = `${claim.port}/${claim.protocol}`;
       const earlier = byKey.get(key) ?? [];
       const clash = earlier.find((c) => addressesOverlap(c.hostIp, claim.hostIp));
@@ -55,7 +60,7 @@ function addressesOverlap(a: string | undefined, b: string | undefined): boolean
 }
 
 /** Every host port claimed on the node: profile baseline, then services, then workspaces. */
-function claimsOn(repo: InfraRepo, nodeName: string, node: Node): Claim[] {
+function claimsOn(repo: InfraRepo, nodeName: string, node: Node, workspaces: [string, Located<Workspace>][]): Claim[] {
   const claims: Claim[] = [];
   for (const ref of profileContainers(repo, node.spec.profile)) {
     claims.push(...portsOf(ref, `profile ${node.spec.profile}, container ${ref.container.name}`, undefined));
@@ -69,8 +74,7 @@ function claimsOn(repo: InfraRepo, nodeName: string, node: Node): Claim[] {
       claims.push(...portsOf({ container, loc, path: ['spec', 'containers', i] }, `service ${name}, container ${container.name}`, undefined));
     });
   }
-  for (const [name, loc] of repo.workspaces) {
-    if (loc.doc.spec.node !== nodeName) continue;
+  for (const [name, loc] of workspaces) {
     const template = repo.templates.get(loc.doc.spec.template);
     if (template === undefined) continue;
     (template.doc.spec.containers ?? []).forEach((container, i) => {
