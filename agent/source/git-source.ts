@@ -39,6 +39,8 @@ export interface FetchedRevision {
 
 const FETCHED_REF = 'refs/foundry/fetched';
 const REMOTE_HEAD = 'refs/foundry/remote-head';
+/** Fetches in progress per clone folder, so that overlapping calls run one after the other. */
+const inFlight = new Map<string, Promise<FetchedRevision>>();
 const SAFE_REF = /^(?!-)(?!.*\.\.)[A-Za-z0-9._/^~@{}-]+$/;
 
 /** A git-backed source of the infra repo. */
@@ -61,6 +63,18 @@ export class GitSource {
   /** Fetches and checks out the wanted revision; returns its SHA and folder. Throws GIT_FETCH (transient) or GIT_REVISION (terminal). */
   async fetch(): Promise<FetchedRevision> {
     const root = join(this.opts.cacheDir, 'repos', createHash('sha256').update(this.remote.url).digest('hex').slice(0, 16));
+    // One git operation per clone at a time (a poll and a sync-now may overlap): they share the worktree.
+    const previous = inFlight.get(root) ?? Promise.resolve();
+    const mine = previous.catch(() => undefined).then(() => this.fetchInto(root));
+    inFlight.set(root, mine);
+    try {
+      return await mine;
+    } finally {
+      if (inFlight.get(root) === mine) inFlight.delete(root);
+    }
+  }
+
+  private async fetchInto(root: string): Promise<FetchedRevision> {
     await mkdir(root, { recursive: true });
     const controller = new AbortController();
     const timeoutMs = this.opts.timeoutMs ?? 60_000;

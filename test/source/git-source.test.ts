@@ -83,6 +83,17 @@ describe('GitSource', () => {
     expect((await readdir(got.dir)).sort()).toEqual(['.git', 'a.yaml']);
   });
 
+  it('runs overlapping fetches of one clone one after the other', async () => {
+    const dir = await cache();
+    const results = await Promise.all([
+      new GitSource({ url: origin, cacheDir: dir }).fetch(),
+      new GitSource({ url: origin, revision: first, cacheDir: dir }).fetch(),
+      new GitSource({ url: origin, branch: 'staging', cacheDir: dir }).fetch(),
+    ]);
+    expect(results.map((r) => r.revision)).toEqual([second, first, staging]);
+    expect(await readFile(join(results[2].dir, 'infra', 'cluster.yaml'), 'utf8')).toBe('v: staging\n');
+  });
+
   it('reports a pinned revision, branch or path that does not exist as GIT_REVISION', async () => {
     const missing = 'deadbeef'.repeat(5);
     const err = await caught(new GitSource({ url: origin, revision: missing, cacheDir: await cache() }).fetch());
