@@ -56,6 +56,10 @@ export async function readRepoFiles(root: string, subPath: string | undefined, m
     issues.push(fileIssue(startName, `path resolves outside the repo (to ${realStart}): links may not leave the repo`));
     return undefined;
   }
+  if (!(await lstat(realStart)).isDirectory()) {
+    issues.push(fileIssue(startName, 'path is not a folder: expected the folder that holds the infra files'));
+    return undefined;
+  }
   const paths: { full: string; name: string }[] = [];
   await walk(realRoot, realStart, issues, paths);
   // Sizes first (oversized files are never read), then the texts, in parallel batches, keeping the sorted order.

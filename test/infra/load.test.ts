@@ -112,6 +112,8 @@ describe('loadInfraDir', () => {
       `linked-dir:1:1: symbolic link refused (points to ${outside}, outside the repo): expected a regular file or folder`,
     ]);
     expect(await issues({ subPath: '../x' })).toEqual(['../x:1:1: path leaves the repo: expected a sub-path inside the repo']);
+    expect(await issues({ subPath: 'cluster.yaml' })).toEqual(['cluster.yaml:1:1: path is not a folder: expected the folder that holds the infra files']);
+    expect(await issues({ subPath: 'nope' })).toEqual(['nope:1:1: path does not exist in the repo']);
   });
 
   it('supports anchors and merge keys, and names the conventional cluster file under a sub-path', async () => {
