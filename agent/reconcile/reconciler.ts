@@ -103,8 +103,10 @@ export class Reconciler {
     };
     this.deps.logger.debug({ event: 'reconcile-start', trigger }, 'reconcile started');
     for (const [name, step] of RUNBOOK) {
+      const stepStart = this.deps.now();
       try {
         await step(ctx);
+        this.deps.logger.debug({ event: 'step', step: name, durationMs: this.deps.now() - stepStart }, `step ${name} done`);
       } catch (err) {
         if (!(err instanceof StopRun)) recordError(ctx, name, err);
         this.deps.logger.warn({ event: 'reconcile-stopped', step: name, reason: err instanceof Error ? err.message : String(err) }, `reconcile stopped at ${name}`);

@@ -40,6 +40,12 @@ async function verifySignature(ctx: RunContext): Promise<void> {
 /** Parse and validate every document; a revision with any issue is refused. */
 async function loadRevision(ctx: RunContext): Promise<void> {
   if (ctx.rejected || ctx.fetched === undefined) return;
+  // Rendering is pure: the same revision gives the same desired state, so an unchanged revision is not parsed again.
+  const good = ctx.memory.lastGood;
+  if (good !== undefined && good.revision === ctx.fetched.revision) {
+    ctx.candidate = good.repo;
+    return;
+  }
   const repo = await ctx.deps.loadRepo(ctx.fetched.dir, ctx.fetched.revision);
   ctx.issues = repo.issues.map(formatIssue);
   if (repo.issues.length === 0) {
@@ -54,6 +60,11 @@ async function loadRevision(ctx: RunContext): Promise<void> {
 /** Render this node's desired state from the validated revision. */
 async function renderDesired(ctx: RunContext): Promise<void> {
   if (ctx.rejected || ctx.candidate === undefined) return;
+  const good = ctx.memory.lastGood;
+  if (good !== undefined && good.repo === ctx.candidate) {
+    ctx.desired = good.desired;
+    return;
+  }
   try {
     ctx.desired = renderNodeState(ctx.candidate, ctx.deps.node);
     ctx.memory.lastGood = { revision: ctx.candidate.revision, repo: ctx.candidate, desired: ctx.desired };

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type Docker from 'dockerode';
 import { containerState, observeContainer, observeNetwork, observeVolume } from './observe.js';
+import { engineFromHeaders } from './ping.js';
 
 const OURS = {
   'foundry.cloud/managed-by': 'foundry-agent',
@@ -46,5 +47,12 @@ describe('observe', () => {
   it('addresses volumes by name and networks by id', () => {
     expect(observeVolume({ Name: 'fc-ws-w1-data', Labels: OURS }, 'n1')).toMatchObject({ kind: 'volume', runtimeId: 'fc-ws-w1-data', reclaimPolicy: 'Delete' });
     expect(observeNetwork({ Name: 'fc-ws-w1', Id: 'n123', Labels: OURS } as unknown as Docker.NetworkInspectInfo, 'n1')).toMatchObject({ kind: 'network', runtimeId: 'n123', name: 'fc-ws-w1' });
+  });
+});
+
+describe('engineFromHeaders', () => {
+  it('tells Podman from Docker Engine by the /_ping headers', () => {
+    expect(engineFromHeaders({ 'libpod-api-version': '4.3.1', 'api-version': '1.41', server: 'Libpod/4.3.1 (linux)' })).toEqual({ flavor: 'podman', version: '4.3.1', apiVersion: '1.41' });
+    expect(engineFromHeaders({ 'api-version': '1.43', server: 'Docker/24.0.7 (linux)' })).toEqual({ flavor: 'docker', version: '24.0.7', apiVersion: '1.43' });
   });
 });

@@ -12,6 +12,7 @@ import { compatCreateBody, libpodCreateBody } from './container-body.js';
 import { engineError, isNameConflict, isNotFound, isNotModified } from './engine-errors.js';
 import { ensureImage } from './image-pull.js';
 import { observeContainer, observeNetwork, observeVolume } from './observe.js';
+import { pingEngine, type Flavor } from './ping.js';
 
 /** How to reach the engine. */
 export interface PodmanDriverOptions {
@@ -24,8 +25,6 @@ export interface PodmanDriverOptions {
   /** Timeout of one image pull (default 30 min). */
   pullTimeoutMs?: number;
 }
-
-type Flavor = 'podman' | 'docker';
 
 /** The RuntimeDriver for Podman (and Docker Engine) containers, networks and volumes. */
 export class PodmanDriver implements RuntimeDriver {
@@ -42,13 +41,12 @@ export class PodmanDriver implements RuntimeDriver {
     this.pullTimeoutMs = options.pullTimeoutMs ?? 30 * 60_000;
   }
 
-  /** Asks the engine for its version; never throws. */
+  /** Pings the engine (GET /_ping: fast, unlike /version which runs conmon and the OCI runtime); never throws. */
   async probe(): Promise<ProbeResult> {
     try {
-      const v = await this.docker.version();
-      const podman = v.Components?.find((c) => c.Name === 'Podman Engine');
-      this.flavorCache = podman !== undefined ? 'podman' : 'docker';
-      return { available: true, message: podman !== undefined ? `podman ${podman.Version} (api ${v.ApiVersion})` : `docker ${v.Version} (api ${v.ApiVersion})` };
+      const info = await pingEngine(this.options.socketPath, this.options.timeoutMs ?? 60_000);
+      this.flavorCache = info.flavor;
+      return { available: true, message: `${info.flavor} ${info.version} (api ${info.apiVersion})` };
     } catch (err) {
       return { available: false, message: `${engineError(err, 'connect', this.options.socketPath).message}: start it with \`podman system service --time=0 unix://${this.options.socketPath}\`` };
     }
@@ -103,10 +101,10 @@ export class PodmanDriver implements RuntimeDriver {
 
   private async flavor(): Promise<Flavor> {
     if (this.flavorCache === undefined) {
-      const v = await this.docker.version().catch((err: unknown) => {
-        throw engineError(err, 'read engine version', this.options.socketPath);
+      const info = await pingEngine(this.options.socketPath, this.options.timeoutMs ?? 60_000).catch((err: unknown) => {
+        throw engineError(err, 'ping the container engine', this.options.socketPath);
       });
-      this.flavorCache = v.Components?.some((c) => c.Name === 'Podman Engine') === true ? 'podman' : 'docker';
+      this.flavorCache = info.flavor;
     }
     return this.flavorCache;
   }
