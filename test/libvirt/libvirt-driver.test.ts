@@ -9,6 +9,7 @@ import { planActions, type PlanResult } from '../../agent/plan.js';
 import type { DesiredVm } from '../../agent/desired.js';
 import { LibvirtDriver } from '../../agent/drivers/libvirt/libvirt-driver.js';
 import { parseDomainXml } from '../../agent/drivers/libvirt/domain-parse.js';
+import { runCommand, type CommandRunner } from '../../agent/drivers/libvirt/process-runner.js';
 import { describeIf } from '../support/requires.js';
 import { virshDefine, desiredVm, libvirtAvailable, LIBVIRT_HOW, makeSandbox, sh, state, URI, virshTry, type Sandbox } from './helpers.js';
 
@@ -29,9 +30,16 @@ describeIf(libvirtAvailable, 'libvirt', LIBVIRT_HOW)('libvirt driver (real qemu:
   const domstate = (name: string): string => virshTry(['domstate', name]).out.trim();
   const dom = (name: string) => parseDomainXml(sh('virsh', ['-c', URI, 'dumpxml', name]));
 
+  /** virsh sub-commands the driver ran, in order (argv recorded by wrapping the real runner). */
+  const calls: string[] = [];
+  const recording: CommandRunner = (cmd, args, opts) => {
+    if (cmd === 'virsh') calls.push(String(args[3]));
+    return runCommand(cmd, args, opts);
+  };
+
   beforeAll(() => {
     sb = makeSandbox('lv');
-    driver = new LibvirtDriver({ uri: URI, diskDir: sb.dir, shutdownTimeoutMs: 1500, pollMs: 100, defaultNetwork: null });
+    driver = new LibvirtDriver({ uri: URI, diskDir: sb.dir, shutdownTimeoutMs: 1500, pollMs: 100, defaultNetwork: null, run: recording });
     vm = desiredVm(sb, 'desk');
     // A domain without our metadata, and one with our metadata but for another node.
     foreign = `${sb.prefix}-foreign`;
@@ -62,6 +70,9 @@ describeIf(libvirtAvailable, 'libvirt', LIBVIRT_HOW)('libvirt driver (real qemu:
     expect(info['backing-filename-format']).toBe('qcow2');
     const iso = sh('isoinfo', ['-d', '-i', driver.disks.seedPath(vm.id)]);
     expect(iso).toContain('Volume id: cidata');
+    expect(sh('isoinfo', ['-J', '-x', '/user-data', '-i', driver.disks.seedPath(vm.id)])).toBe(vm.spec.userData);
+    expect(sh('isoinfo', ['-J', '-x', '/meta-data', '-i', driver.disks.seedPath(vm.id)])).toBe(`instance-id: "${vm.id}"\nlocal-hostname: "${vm.name}"\n`);
+    expect(statSync(driver.disks.seedPath(vm.id)).mode & 0o777).toBe(0o600);
     // A second pass changes nothing.
     expect((await converge([vm])).counts).toMatchObject({ create: 0, recreate: 0, start: 0, remove: 0, noop: 1 });
   });
@@ -69,8 +80,13 @@ describeIf(libvirtAvailable, 'libvirt', LIBVIRT_HOW)('libvirt driver (real qemu:
   it('recreates on a spec change, keeping the domain uuid and the disk file', async () => {
     const before = { uuid: dom(vm.name).uuid, ino: statSync(driver.disks.overlayPath(vm.id)).ino };
     vm = desiredVm(sb, 'desk', { vcpus: 2, memoryBytes: 96 * 1024 * 1024 });
+    calls.length = 0;
     const plan = await converge([vm]);
     expect(types(plan)).toEqual([`recreate ${vm.id}`]);
+    // Graceful first: shutdown, poll the state until the timeout (this guest has no OS to obey ACPI), then destroy.
+    const acts = calls.filter((c) => !['list', 'dumpxml', 'domstate'].includes(c));
+    expect(acts).toEqual(['shutdown', 'destroy', 'define', 'start']);
+    expect(calls.filter((c) => c === 'domstate').length).toBeGreaterThan(3);
     const d = dom(vm.name);
     expect(d.vcpus).toBe(2);
     expect(d.memoryKiB).toBe(96 * 1024);

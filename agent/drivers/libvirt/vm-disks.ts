@@ -3,7 +3,7 @@
  * on the base image (kept across recreation) and the cloud-init NoCloud seed ISO (rebuilt each time).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FoundryError } from '../../../common/errors.js';
@@ -56,13 +56,15 @@ export class VmDisks {
     mkdirSync(this.dir, { recursive: true });
     const work = mkdtempSync(join(tmpdir(), 'foundry-seed-'));
     try {
-      writeFileSync(join(work, 'user-data'), userData);
-      writeFileSync(join(work, 'meta-data'), metaDataFor(id, hostname));
+      // User data may carry credentials: only root (and libvirt, which relabels it for qemu) may read it.
+      writeFileSync(join(work, 'user-data'), userData, { mode: 0o600 });
+      writeFileSync(join(work, 'meta-data'), metaDataFor(id, hostname), { mode: 0o600 });
       const seed = this.seedPath(id);
       const args = ['-quiet', '-output', seed, '-volid', 'cidata', '-joliet', '-rock', join(work, 'user-data'), join(work, 'meta-data')];
       for (const tool of ISO_TOOLS) {
         try {
           await this.mustRun(tool, args, id);
+          chmodSync(seed, 0o600);
           return seed;
         } catch (err) {
           if (!(err instanceof FoundryError && err.details?.missing === true)) throw err;
