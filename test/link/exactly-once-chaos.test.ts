@@ -145,7 +145,7 @@ describe.runIf(built)('exactly-once delivery under chaos', () => {
     console.log(`chaos seed ${seed}: ${lastSeq} records and transitions, ${counts.hubKills} hub kills, ${counts.agentKills} agent kills, ${counts.cuts} cuts`);
 
     expect(counts.hubKills + counts.agentKills + counts.cuts).toBeGreaterThan(SECONDS / 2);
-    expect(lastSeq).toBeGreaterThan(1000);
+    expect(lastSeq).toBeGreaterThan(SECONDS * 30);
     // Nothing lost, nothing twice: every seq the agent ever assigned is stored exactly once.
     expect(stored).toEqual(Array.from({ length: lastSeq }, (_, i) => i + 1));
     // And each with the payload the agent produced (seqs logged before a kill took the agent).
