@@ -20,6 +20,8 @@ export const ERROR_CODES = {
   GIT_FETCH: 'transient',
   GIT_REVISION: 'terminal',
   GIT_SIGNATURE: 'wait',
+  GIT_PUSH_REJECTED: 'terminal',
+  GIT_PUSH_CONFLICT: 'transient',
   // agent
   CONFIG_INVALID: 'terminal',
   NODE_UNKNOWN: 'wait',
@@ -46,6 +48,8 @@ export const ERROR_CODES = {
   BAD_REQUEST: 'terminal',
   STORE: 'transient',
   JOIN_TOKEN: 'terminal',
+  NODE_NAME_TAKEN: 'terminal',
+  TLS_PIN_MISMATCH: 'terminal',
   PLACEMENT_NONE: 'wait',
   PLACEMENT_CONFLICT: 'transient',
   BILLING: 'terminal',

@@ -19,6 +19,8 @@ export function runGit(args: readonly string[], options: { cwd?: string; env?: N
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', (err) => reject(new FoundryError('INTERNAL', 'cannot run git', { cause: err })));
     child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    // git may exit before reading stdin (most commands never do): an EPIPE there is not an error.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(options.input ?? '');
   });
 }

@@ -32,10 +32,11 @@ export async function validateRevision(gitDir: string, revision: string): Promis
   const tmp = mkdtempSync(join(tmpdir(), 'foundry-pre-receive-'));
   try {
     // A private index: the hook must not touch the repo's own state. Objects of the push are visible
-    // through the quarantine environment git passes to the hook.
+    // through the quarantine environment git passes to the hook. --work-tree: a local (file) push runs the
+    // hook in a bare repo, where checkout-index refuses to run without one.
     const env = { ...process.env, GIT_INDEX_FILE: join(tmp, 'index') };
     await git(['--git-dir', gitDir, 'read-tree', revision], 'git read-tree', { env });
-    await git(['--git-dir', gitDir, 'checkout-index', '--all', '--force', `--prefix=${join(tmp, 'tree')}/`], 'git checkout-index', { env });
+    await git(['--git-dir', gitDir, '--work-tree', tmp, 'checkout-index', '--all', '--force', `--prefix=${join(tmp, 'tree')}/`], 'git checkout-index', { env });
     const repo = await loadInfraDir(join(tmp, 'tree'), { revision });
     return repo.issues.map(formatIssue);
   } finally {

@@ -1,0 +1,193 @@
+/**
+ * The one way the hub writes to the infra repo. A private clone in `workDir`; each commit fetches and
+ * hard-resets to the branch tip, asks `build` what to change (build re-reads the checkout and re-plans),
+ * writes, commits as foundry-hub and pushes. A push that lost a race (non-fast-forward) is retried from
+ * a fresh fetch with jittered backoff; a push the pre-receive hook refuses becomes GIT_PUSH_REJECTED
+ * carrying the hook's messages. Commits are serialized: one at a time per writer.
+ */
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, posix } from 'node:path';
+import { FoundryError } from '../../common/errors.js';
+import { runGit, type GitResult } from '../git/git-run.js';
+
+/** One file to write (content) or delete (null), relative to the repo root with '/' separators. */
+export interface FileChange {
+  path: string;
+  content: string | null;
+}
+
+/** What a build step wants committed. */
+export interface CommitPlan {
+  changes: FileChange[];
+  message: string;
+}
+
+/** Decides the changes from a fresh checkout at `revision` ('' for an empty repo); undefined: nothing to do. */
+export type BuildFn = (dir: string, revision: string) => Promise<CommitPlan | undefined>;
+
+/** Options of InfraRepoWriter. */
+export interface InfraRepoWriterOptions {
+  /** The bare hosted repo, or a remote URL. */
+  repoDir: string;
+  /** Where the private clone lives (created when missing). */
+  workDir: string;
+  branch?: string;
+  author?: { name: string; email: string };
+  /** Extra `git -c` settings (e.g. an http.extraHeader for an external repo); never logged. */
+  gitConfig?: string[];
+  /** Called after every successful push with the new revision (the hub tells agents to sync). */
+  onPushed?: (revision: string) => void;
+  /** Tries per commit when pushes keep losing races (default 8). */
+  maxAttempts?: number;
+  /** Upper bound of the first backoff in ms (doubles per attempt, capped at 1 s; default 50). */
+  backoffMs?: number;
+  random?: () => number;
+}
+
+const REJECTED_RACE = /\(fetch first\)|\(non-fast-forward\)|\(stale info\)|failed to update ref|cannot lock ref|incorrect old value/;
+
+/** Writes to the infra repo through commits and pushes. */
+export class InfraRepoWriter {
+  readonly branch: string;
+  private readonly author: { name: string; email: string };
+  private tail: Promise<unknown> = Promise.resolve();
+  private ready: Promise<void> | undefined;
+
+  constructor(private readonly opts: InfraRepoWriterOptions) {
+    this.branch = opts.branch ?? 'main';
+    this.author = opts.author ?? { name: 'foundry-hub', email: 'hub@foundry.invalid' };
+  }
+
+  /** Commits what `build` returns and pushes it; undefined when build had nothing to do. */
+  commit(build: BuildFn): Promise<{ revision: string } | undefined> {
+    return this.serial(() => this.commitWithRetry(build));
+  }
+
+  /** Runs `fn` on a fresh checkout of the branch tip (serialized with commits; fn must not write). */
+  read<T>(fn: (dir: string, revision: string) => Promise<T>): Promise<T> {
+    return this.serial(async () => fn(this.opts.workDir, await this.sync()));
+  }
+
+  /** The branch tip's revision on the remote ('' when the branch does not exist yet). */
+  async tip(): Promise<string> {
+    await this.init();
+    const r = await this.git(['ls-remote', 'origin', `refs/heads/${this.branch}`]);
+    if (r.code !== 0) throw new FoundryError('GIT_FETCH', `cannot read the infra repo's ${this.branch}: ${lastLine(r.stderr)}`);
+    return r.stdout.split(/\s/)[0] ?? '';
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(fn);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async commitWithRetry(build: BuildFn): Promise<{ revision: string } | undefined> {
+    const max = this.opts.maxAttempts ?? 8;
+    const random = this.opts.random ?? Math.random;
+    for (let attempt = 1; ; attempt++) {
+      const base = await this.sync();
+      const plan = await build(this.opts.workDir, base);
+      if (plan === undefined) return undefined;
+      this.apply(plan.changes);
+      await this.mustGit(['add', '-A', '--', '.'], 'git add');
+      if ((await this.git(['diff', '--cached', '--quiet'])).code === 0) return { revision: base };
+      await this.mustGit(['-c', `user.name=${this.author.name}`, '-c', `user.email=${this.author.email}`, 'commit', '--quiet', '--no-verify', '-m', plan.message], 'git commit');
+      const push = await this.git(['push', '--porcelain', 'origin', `HEAD:refs/heads/${this.branch}`]);
+      if (push.code === 0) {
+        const revision = (await this.mustGit(['rev-parse', 'HEAD'], 'git rev-parse')).trim();
+        this.opts.onPushed?.(revision);
+        return { revision };
+      }
+      const text = `${push.stdout}\n${push.stderr}`;
+      if (/hook declined/.test(text)) {
+        const messages = hookMessages(push.stderr);
+        throw new FoundryError('GIT_PUSH_REJECTED', `the infra repo refused the commit "${plan.message.split('\n')[0]}": ${messages.join('; ') || lastLine(push.stderr)}`, {
+          details: { messages },
+        });
+      }
+      if (!REJECTED_RACE.test(text)) throw new FoundryError('GIT_FETCH', `push to the infra repo failed: ${lastLine(push.stderr)}`);
+      if (attempt >= max) throw new FoundryError('GIT_PUSH_CONFLICT', `push to the infra repo still lost to concurrent pushes after ${max} attempts`);
+      const cap = Math.min((this.opts.backoffMs ?? 50) * 2 ** (attempt - 1), 1000);
+      await new Promise((r) => setTimeout(r, Math.floor(random() * cap)));
+    }
+  }
+
+  /** Fetches and hard-resets the clone to the branch tip; returns its revision ('' for an empty branch). */
+  private async sync(): Promise<string> {
+    await this.init();
+    const fetch = await this.git(['fetch', '--quiet', '--no-tags', 'origin', `+refs/heads/${this.branch}:refs/remotes/origin/${this.branch}`]);
+    if (fetch.code !== 0) {
+      if (!/couldn't find remote ref/i.test(fetch.stderr)) throw new FoundryError('GIT_FETCH', `cannot fetch the infra repo: ${lastLine(fetch.stderr)}`);
+      // empty repo: start an orphan branch with an empty tree
+      await this.mustGit(['symbolic-ref', 'HEAD', `refs/heads/${this.branch}`], 'git symbolic-ref');
+      await this.git(['update-ref', '-d', `refs/heads/${this.branch}`]);
+      await this.mustGit(['read-tree', '--empty'], 'git read-tree');
+      await this.mustGit(['clean', '-fdxq'], 'git clean');
+      return '';
+    }
+    await this.mustGit(['checkout', '--quiet', '--force', '-B', this.branch, `refs/remotes/origin/${this.branch}`], 'git checkout');
+    await this.mustGit(['reset', '--quiet', '--hard', `refs/remotes/origin/${this.branch}`], 'git reset');
+    await this.mustGit(['clean', '-fdxq'], 'git clean');
+    return (await this.mustGit(['rev-parse', 'HEAD'], 'git rev-parse')).trim();
+  }
+
+  private init(): Promise<void> {
+    this.ready ??= (async () => {
+      const dir = this.opts.workDir;
+      if (existsSync(join(dir, '.git'))) return;
+      mkdirSync(dir, { recursive: true });
+      await this.mustGit(['init', '--quiet', `--initial-branch=${this.branch}`, '.'], 'git init');
+      await this.mustGit(['remote', 'add', 'origin', this.opts.repoDir], 'git remote add');
+    })();
+    this.ready.catch(() => (this.ready = undefined));
+    return this.ready;
+  }
+
+  private apply(changes: FileChange[]): void {
+    for (const c of changes) {
+      const rel = posix.normalize(c.path);
+      if (isAbsolute(c.path) || rel.startsWith('../') || rel === '..' || rel === '.' || rel.split('/')[0] === '.git') {
+        throw new FoundryError('BAD_REQUEST', `refusing to write outside the infra repo: ${c.path}`, { resource: c.path });
+      }
+      const abs = join(this.opts.workDir, rel);
+      if (c.content === null) rmSync(abs, { force: true });
+      else {
+        mkdirSync(dirname(abs), { recursive: true });
+        writeFileSync(abs, c.content);
+      }
+    }
+  }
+
+  private git(args: string[]): Promise<GitResult> {
+    const cfg = (this.opts.gitConfig ?? []).flatMap((c) => ['-c', c]);
+    const env = {
+      ...process.env,
+      GIT_TERMINAL_PROMPT: '0',
+      GIT_AUTHOR_NAME: this.author.name,
+      GIT_AUTHOR_EMAIL: this.author.email,
+      GIT_COMMITTER_NAME: this.author.name,
+      GIT_COMMITTER_EMAIL: this.author.email,
+    };
+    return runGit([...cfg, ...args], { cwd: this.opts.workDir, env });
+  }
+
+  private async mustGit(args: string[], what: string): Promise<string> {
+    const r = await this.git(args);
+    if (r.code !== 0) throw new FoundryError('GIT_FETCH', `${what} in the hub's infra clone failed: ${lastLine(r.stderr)}`);
+    return r.stdout;
+  }
+}
+
+function lastLine(text: string): string {
+  return text.trim().split('\n').at(-1)?.trim() ?? '';
+}
+
+/** The hook's own lines from push stderr ("remote: ..."), without git's framing. */
+export function hookMessages(stderr: string): string[] {
+  return stderr
+    .split('\n')
+    .filter((l) => l.startsWith('remote: '))
+    .map((l) => l.slice('remote: '.length).trim())
+    .filter((l) => l !== '');
+}
