@@ -5,12 +5,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commandWorks, describeIf } from '../../../test/support/requires.js';
 import { buildDomainXml } from './domain-xml.js';
 import { parseDomainXml } from './domain-parse.js';
 import { LibvirtDriver, labelsToMetadata, metadataToLabels } from './libvirt-driver.js';
-import { runCommand } from './process-runner.js';
+import { runCommand, type CommandResult, type CommandRunner } from './process-runner.js';
 import { ownershipLabels } from '../../labels.js';
 
 const virshAvailable = commandWorks('virsh', ['-c', 'test:///default', 'version']);
@@ -99,5 +99,58 @@ describeIf(virshAvailable, 'virsh (libvirt-clients)', 'apt-get install libvirt-c
     const driver = new LibvirtDriver({ uri: `test://${join(dir, 'node.xml')}`, diskDir: dir });
     const observed = { kind: 'vm' as const, id: 'ws.x.vm.zz', name: 'foreign', runtimeId: 'u', owner: { node: 'n1' }, specHash: 'h', state: 'running' as const, reclaimPolicy: 'Delete' as const, facts: {} };
     await expect(driver.apply({ type: 'remove', kind: 'vm', id: observed.id, reason: 't', desired: undefined, observed })).rejects.toMatchObject({ code: 'VM_ACTION', resource: 'ws.x.vm.zz', message: expect.stringContaining('not created by the agent') });
+  });
+});
+
+describe('graceful stop (scripted virsh)', () => {
+  /** A runner that plays a guest obeying ACPI: `shutdown` turns it off after two state polls. */
+  function obedientGuest(): { run: CommandRunner; calls: string[] } {
+    const calls: string[] = [];
+    let state = 'running';
+    let polls = -1;
+    const ok = (stdout = ''): CommandResult => ({ stdout, stderr: '', code: 0, timedOut: false });
+    const run: CommandRunner = async (_cmd, args) => {
+      const sub = String(args[3]);
+      calls.push(sub);
+      if (sub === 'domstate') {
+        if (polls >= 0 && ++polls >= 2) state = 'shut off';
+        return ok(`${state}\n`);
+      }
+      if (sub === 'shutdown') polls = 0;
+      if (sub === 'destroy') state = 'shut off';
+      return ok();
+    };
+    return { run, calls };
+  }
+
+  it('waits for the guest to power off and does not destroy it', async () => {
+    const { run, calls } = obedientGuest();
+    const driver = new LibvirtDriver({ uri: 'test:///default', run, shutdownTimeoutMs: 5000, pollMs: 1 });
+    await driver.stopGracefully('g', 'ws.a.vm.g');
+    expect(calls).toEqual(['domstate', 'shutdown', 'domstate', 'domstate']);
+  });
+
+  it('destroys a guest that ignores the shutdown request once the timeout passes', async () => {
+    const calls: string[] = [];
+    const run: CommandRunner = async (_cmd, args) => {
+      calls.push(String(args[3]));
+      return { stdout: calls.includes('destroy') ? 'shut off\n' : 'running\n', stderr: '', code: 0, timedOut: false };
+    };
+    const driver = new LibvirtDriver({ uri: 'test:///default', run, shutdownTimeoutMs: 30, pollMs: 5 });
+    await driver.stopGracefully('g', 'ws.a.vm.g');
+    expect(calls[0]).toBe('domstate');
+    expect(calls[1]).toBe('shutdown');
+    expect(calls.at(-1)).toBe('destroy');
+    expect(calls.slice(2, -1).every((c) => c === 'domstate')).toBe(true);
+  });
+
+  it('leaves a guest that is already off alone', async () => {
+    const calls: string[] = [];
+    const run: CommandRunner = async (_cmd, args) => {
+      calls.push(String(args[3]));
+      return { stdout: 'shut off\n', stderr: '', code: 0, timedOut: false };
+    };
+    await new LibvirtDriver({ uri: 'test:///default', run }).stopGracefully('g', 'ws.a.vm.g');
+    expect(calls).toEqual(['domstate']);
   });
 });
