@@ -3,10 +3,9 @@
  * back-to-back (or overlapping) records of the same workspace and GPU become one interval, which is what
  * rating needs. Lossless for billing: rate() of the result equals rate() of the input.
  */
-import { keyOf } from './sessions.js';
-import { isLate } from './sessions.js';
+import { isLate, keyOf, sameKey } from './sessions.js';
 import type { UsageInterval } from './usage.js';
-import { monthEnd, monthOf, splitByMonth, toSeconds } from './usage.js';
+import { monthRangeOf, splitByMonth, toSeconds } from './usage.js';
 
 interface Run {
   iv: UsageInterval;
@@ -36,10 +35,14 @@ function lateClassOf(iv: UsageInterval, closed: ReadonlyMap<string, number> | un
 export function coalesce(records: Iterable<UsageInterval>, closedMonths?: ReadonlyMap<string, number>): UsageInterval[] {
   const open = new Map<string, Run>();
   const done: Run[] = [];
+  let last: Run | undefined;
+  let lastKey = '';
   for (const r of records) {
-    const k = keyOf(r);
     const cls = lateClassOf(r, closedMonths);
-    const run = open.get(k);
+    // a GPU's records usually come in a row: try the last run before building a key
+    const hit = last !== undefined && sameKey(last.iv, r);
+    const k = hit ? lastKey : keyOf(r);
+    const run = hit ? last : open.get(k);
     if (run !== undefined && run.lateClass === cls && r.from >= run.iv.from && r.from <= run.iv.to && toSeconds(r.to) <= run.monthEnd) {
       run.iv.to = Math.max(run.iv.to, r.to);
       if (r.receivedAt !== undefined) run.iv.receivedAt = Math.max(run.iv.receivedAt ?? r.receivedAt, r.receivedAt);
@@ -47,16 +50,20 @@ export function coalesce(records: Iterable<UsageInterval>, closedMonths?: Readon
         run.utilSum += r.utilization * (r.to - r.from);
         run.utilMs += r.to - r.from;
       }
+      last = run;
+      lastKey = k;
       continue;
     }
     if (run !== undefined) done.push(run);
-    open.set(k, {
+    lastKey = k;
+    last = {
       iv: { ...r },
-      monthEnd: monthEnd(monthOf(toSeconds(r.from))),
+      monthEnd: monthRangeOf(toSeconds(r.from)).end,
       lateClass: cls,
       utilSum: r.utilization === undefined ? 0 : r.utilization * (r.to - r.from),
       utilMs: r.utilization === undefined ? 0 : r.to - r.from,
-    });
+    };
+    open.set(k, last);
   }
   done.push(...open.values());
   return done.map((run) => {

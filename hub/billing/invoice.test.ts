@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { PriceList } from '../../common/infra/model.js';
-import { buildInvoice, csvField, invoiceCsv, runningCost, UTILIZATION_LABEL } from './invoice.js';
+import { buildInvoice, buildInvoices, csvField, invoiceCsv, runningCost, UTILIZATION_LABEL } from './invoice.js';
 import { rate } from './rate.js';
 import type { UsageInterval } from './usage.js';
 
@@ -52,6 +52,13 @@ describe('buildInvoice', () => {
     ].join('\r\n'));
     expect(csvField('a\nb')).toBe('"a\nb"');
     expect(csvField('plain')).toBe('plain');
+  });
+
+  it('builds every tenant\'s invoice of a month in one pass, equal to one by one', () => {
+    const all = buildInvoices('2026-03', lines, new Map([['acme', 'Acme GmbH']]));
+    expect([...all.keys()]).toEqual(['acme', 'other']);
+    expect(all.get('acme')).toEqual(buildInvoice('acme', '2026-03', lines, { displayName: 'Acme GmbH' }));
+    expect(all.get('other')).toEqual(buildInvoice('other', '2026-03', lines));
   });
 
   it('reports the running cost per workspace', () => {

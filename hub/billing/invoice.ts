@@ -46,8 +46,29 @@ export interface InvoiceOptions {
 
 /** Builds the invoice of `tenant` for `month` from rated lines (other tenants' and months' lines are ignored). */
 export function buildInvoice(tenant: string, month: string, lines: readonly InvoiceLine[], opts: InvoiceOptions = {}): Invoice {
+  return invoiceOf(tenant, month, lines.filter((l) => l.tenant === tenant && l.month === month), opts);
+}
+
+/** Every tenant's invoice for `month` (tenants with lines in it), in one pass over the lines. */
+export function buildInvoices(month: string, lines: readonly InvoiceLine[], displayNames?: ReadonlyMap<string, string>): Map<string, Invoice> {
+  const byTenant = new Map<string, InvoiceLine[]>();
+  for (const l of lines) {
+    if (l.month !== month) continue;
+    const list = byTenant.get(l.tenant) ?? [];
+    list.push(l);
+    byTenant.set(l.tenant, list);
+  }
+  const out = new Map<string, Invoice>();
+  for (const [tenant, mine] of [...byTenant].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const name = displayNames?.get(tenant);
+    out.set(tenant, invoiceOf(tenant, month, mine, name === undefined ? {} : { displayName: name }));
+  }
+  return out;
+}
+
+function invoiceOf(tenant: string, month: string, lines: InvoiceLine[], opts: InvoiceOptions): Invoice {
   const start = monthStart(month);
-  const mine = lines.filter((l) => l.tenant === tenant && l.month === month).sort(compareLines);
+  const mine = lines.sort(compareLines);
   const currencies = new Set(mine.map((l) => l.currency));
   if (currencies.size > 1) {
     throw new FoundryError('BILLING', `invoice ${tenant} ${month}: lines in several currencies (${[...currencies].join(', ')})`, { resource: tenant });

@@ -8,7 +8,8 @@ import { amountMinor, formatMicros, formatMinor, hoursFromSeconds } from './mone
 import type { CompiledPrices } from './prices.js';
 import { compilePrices, periodIndexAt } from './prices.js';
 import type { BillablePart } from './sessions.js';
-import { billableParts, firstOpenMonth, isLate } from './sessions.js';
+import type { UsageKey } from './sessions.js';
+import { billableParts, firstOpenMonth, isLate, keyOf, sameKey } from './sessions.js';
 import type { UsageInterval } from './usage.js';
 import { checkInterval, isoSecond, splitByMonth, toSeconds } from './usage.js';
 
@@ -136,14 +137,37 @@ function addSeconds(accs: Map<string, Acc>, prices: CompiledPrices, p: BillableP
   });
 }
 
+/** Per-key state of the utilization pass: which records were seen, and the last line used. */
+interface UtilGroup {
+  key: UsageKey;
+  /** from → to of the records seen (exact duplicates are skipped); `extra` for the rare same-from, other-to. */
+  seen: Map<number, number>;
+  extra: Set<string>;
+  last?: { month: string; period: number; late: boolean; acc: Acc | undefined };
+}
+
 /** Measured utilization per line: time-weighted over distinct records (exact duplicates counted once). */
 function addUtilization(accs: Map<string, Acc>, prices: CompiledPrices, ivs: UsageInterval[], closed: ReadonlyMap<string, number> | undefined): void {
-  const seen = new Set<string>();
+  const groups = new Map<string, UtilGroup>();
+  let g: UtilGroup | undefined;
   for (const iv of ivs) {
     if (iv.utilization === undefined) continue;
-    const id = `${iv.workspace}\u0000${iv.gpuUuid}\u0000${iv.from}\u0000${iv.to}`;
-    if (seen.has(id)) continue;
-    seen.add(id);
+    if (g === undefined || !sameKey(g.key, iv)) {
+      const k = keyOf(iv);
+      g = groups.get(k);
+      if (g === undefined) {
+        g = { key: iv, seen: new Map(), extra: new Set() };
+        groups.set(k, g);
+      }
+    }
+    const seenTo = g.seen.get(iv.from);
+    if (seenTo === iv.to) continue;
+    if (seenTo === undefined) g.seen.set(iv.from, iv.to);
+    else {
+      const id = `${iv.from}/${iv.to}`;
+      if (g.extra.has(id)) continue;
+      g.extra.add(id);
+    }
     for (const piece of splitByMonth({ from: toSeconds(iv.from), to: toSeconds(iv.to) })) {
       const late = isLate(iv, piece.month, closed);
       const month = late ? firstOpenMonth(piece.month, closed) : piece.month;
@@ -151,7 +175,13 @@ function addUtilization(accs: Map<string, Acc>, prices: CompiledPrices, ivs: Usa
       while (from < piece.to) {
         const i = periodIndexAt(prices, from);
         const to = i < 0 ? piece.to : Math.min(piece.to, prices.periods[i]!.to);
-        const acc = accs.get(lineKey({ tenant: iv.tenant, month, workspace: iv.workspace, gpuModel: iv.gpuModel, late }, i));
+        const last = g.last;
+        let acc: Acc | undefined;
+        if (last !== undefined && last.month === month && last.period === i && last.late === late) acc = last.acc;
+        else {
+          acc = accs.get(lineKey({ tenant: iv.tenant, month, workspace: iv.workspace, gpuModel: iv.gpuModel, late }, i));
+          g.last = { month, period: i, late, acc };
+        }
         if (acc !== undefined) {
           acc.utilSum += iv.utilization * (to - from);
           acc.utilSec += to - from;

@@ -42,6 +42,11 @@ export function keyOf(k: UsageKey): string {
   return `${k.tenant}\u0000${k.workspace}\u0000${k.gpuUuid}\u0000${k.gpuModel}`;
 }
 
+/** True when two usage keys are the same. */
+export function sameKey(a: UsageKey, b: UsageKey): boolean {
+  return a.gpuUuid === b.gpuUuid && a.workspace === b.workspace && a.tenant === b.tenant && a.gpuModel === b.gpuModel;
+}
+
 /** Union of spans: sorted, overlapping or touching spans joined. */
 export function unionSpans(spans: Span[]): Span[] {
   const sorted = [...spans].sort((a, b) => a.from - b.from || a.to - b.to);
@@ -86,6 +91,10 @@ export function isLate(iv: UsageInterval, month: string, closed: ReadonlyMap<str
   return closedAt !== undefined && iv.receivedAt !== undefined && iv.receivedAt > closedAt;
 }
 
+function part(k: UsageKey, from: number, to: number, month: string, late: boolean, extraSec: number): BillablePart {
+  return { tenant: k.tenant, workspace: k.workspace, gpuUuid: k.gpuUuid, gpuModel: k.gpuModel, from, to, month, late, extraSec };
+}
+
 function roundUp(sec: number, inc: number): number {
   return Math.ceil(sec / inc) * inc;
 }
@@ -100,15 +109,21 @@ interface Grouped {
 /** Groups intervals by UsageKey, in whole seconds, each piece marked on-time or late (by target month). */
 function group(intervals: readonly UsageInterval[], closed: ReadonlyMap<string, number> | undefined): Map<string, Grouped> {
   const groups = new Map<string, Grouped>();
+  let prev: Grouped | undefined;
   for (const iv of intervals) {
     const from = toSeconds(iv.from);
     const to = toSeconds(iv.to);
     if (to <= from) continue;
-    const k = keyOf(iv);
-    let g = groups.get(k);
+    // records of one GPU usually come in a row: reuse the previous group without building its key
+    let g = prev !== undefined && sameKey(prev.key, iv) ? prev : undefined;
     if (g === undefined) {
-      g = { key: { tenant: iv.tenant, workspace: iv.workspace, gpuUuid: iv.gpuUuid, gpuModel: iv.gpuModel }, onTime: [], late: new Map() };
-      groups.set(k, g);
+      const k = keyOf(iv);
+      g = groups.get(k);
+      if (g === undefined) {
+        g = { key: { tenant: iv.tenant, workspace: iv.workspace, gpuUuid: iv.gpuUuid, gpuModel: iv.gpuModel }, onTime: [], late: new Map() };
+        groups.set(k, g);
+      }
+      prev = g;
     }
     if (closed === undefined || closed.size === 0) {
       g.onTime.push({ from, to });
@@ -140,16 +155,17 @@ export function billableParts(intervals: readonly UsageInterval[], opts: Session
     const onTime = unionSpans(g.onTime);
     for (const session of onTime) {
       const parts = splitByMonth(session);
-      parts.forEach((p, i) => {
+      for (let i = 0; i < parts.length; i++) {
+        const p = parts[i] as Span & { month: string };
         const len = p.to - p.from;
         const billed = i === 0 ? Math.max(roundUp(len, inc), opts.minimumSec) : roundUp(len, inc);
-        out.push({ ...g.key, from: p.from, to: p.to, month: p.month, late: false, extraSec: billed - len });
-      });
+        out.push(part(g.key, p.from, p.to, p.month, false, billed - len));
+      }
     }
     for (const [month, spans] of g.late) {
       for (const run of subtractSpans(unionSpans(spans), onTime)) {
         const len = run.to - run.from;
-        out.push({ ...g.key, from: run.from, to: run.to, month, late: true, extraSec: roundUp(len, inc) - len });
+        out.push(part(g.key, run.from, run.to, month, true, roundUp(len, inc) - len));
       }
     }
   }

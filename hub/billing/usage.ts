@@ -59,20 +59,41 @@ export function monthEnd(month: string): number {
   return Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + 1, 1) / 1000;
 }
 
+/** A UTC month and its bounds in epoch seconds, [start, end). */
+export interface MonthRange {
+  month: string;
+  start: number;
+  end: number;
+}
+
+// Rating asks for the same month over and over: keep the last answer (pure: same input, same output).
+let lastRange: MonthRange = { month: '', start: 0, end: -1 };
+
+/** The UTC month an epoch second falls in, with its bounds. */
+export function monthRangeOf(sec: number): MonthRange {
+  if (sec >= lastRange.start && sec < lastRange.end) return lastRange;
+  const d = new Date(sec * 1000);
+  const y = d.getUTCFullYear();
+  const m = d.getUTCMonth();
+  lastRange = { month: `${y.toString().padStart(4, '0')}-${(m + 1).toString().padStart(2, '0')}`, start: Date.UTC(y, m, 1) / 1000, end: Date.UTC(y, m + 1, 1) / 1000 };
+  return lastRange;
+}
+
 /** The UTC month an epoch second falls in, "YYYY-MM". */
 export function monthOf(sec: number): string {
-  const d = new Date(sec * 1000);
-  return `${d.getUTCFullYear().toString().padStart(4, '0')}-${(d.getUTCMonth() + 1).toString().padStart(2, '0')}`;
+  return monthRangeOf(sec).month;
 }
 
 /** Cuts [from, to) at every UTC month boundary: one piece per month it touches. */
 export function splitByMonth(span: Span): Array<Span & { month: string }> {
+  const first = monthRangeOf(span.from);
+  if (span.to <= first.end) return [{ from: span.from, to: span.to, month: first.month }];
   const out: Array<Span & { month: string }> = [];
   let from = span.from;
   while (from < span.to) {
-    const month = monthOf(from);
-    const to = Math.min(span.to, monthEnd(month));
-    out.push({ from, to, month });
+    const r = monthRangeOf(from);
+    const to = Math.min(span.to, r.end);
+    out.push({ from, to, month: r.month });
     from = to;
   }
   return out;
@@ -85,12 +106,11 @@ export function isoSecond(sec: number): string {
 
 /** Checks one interval's fields; throws BILLING naming the workspace when it cannot be rated. */
 export function checkInterval(iv: UsageInterval): void {
-  const bad = (why: string): never => {
-    throw new FoundryError('BILLING', `usage of workspace ${iv.workspace} on ${iv.gpuUuid}: ${why}`, { resource: iv.workspace });
-  };
-  if (!Number.isFinite(iv.from) || !Number.isFinite(iv.to)) bad('from and to must be epoch milliseconds');
-  if (iv.to < iv.from) bad(`ends before it starts (${iv.from} > ${iv.to})`);
-  if (iv.workspace === '' || iv.tenant === '' || iv.gpuUuid === '' || iv.gpuModel === '') bad('workspace, tenant, gpuUuid and gpuModel are required');
+  let why: string | undefined;
+  if (!Number.isFinite(iv.from) || !Number.isFinite(iv.to)) why = 'from and to must be epoch milliseconds';
+  else if (iv.to < iv.from) why = `ends before it starts (${iv.from} > ${iv.to})`;
+  else if (iv.workspace === '' || iv.tenant === '' || iv.gpuUuid === '' || iv.gpuModel === '') why = 'workspace, tenant, gpuUuid and gpuModel are required';
+  if (why !== undefined) throw new FoundryError('BILLING', `usage of workspace ${iv.workspace} on ${iv.gpuUuid}: ${why}`, { resource: iv.workspace });
 }
 
 /** The fields billing reads from an agent usage record (agent/usage/usage-record.ts, kind gpu-allocation v1). */
