@@ -68,7 +68,7 @@ export class AgentGateway {
       if (this.connections.get(node) !== conn) return;
       this.connections.delete(node);
       this.deps.metrics.connectedAgents.set(this.connections.size);
-      if (!this.closing) this.safely(() => this.deps.store.markSeen(node, 'disconnected'));
+      this.safely(() => this.deps.store.markSeen(node, 'disconnected'));
     });
     this.safely(() => this.deps.store.markSeen(node, 'connected'));
     this.log.info({ node }, 'agent connected');

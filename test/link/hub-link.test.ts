@@ -1,0 +1,88 @@
+import { describe, it, expect, afterEach } from 'vitest';
+import { rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { HubLink } from '../../agent/link/hub-link.js';
+import { isFoundryError } from '../../common/errors.js';
+import { startTestHub, tempDir, waitFor, type TestHub } from '../hub/support.js';
+
+const cleanup: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c();
+});
+
+function state(): string {
+  const d = tempDir('foundry-link-');
+  cleanup.push(() => rmSync(d, { recursive: true, force: true }));
+  return d;
+}
+
+async function closedPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const addr = s.address();
+  await new Promise<void>((r) => s.close(() => r()));
+  return typeof addr === 'object' && addr !== null ? addr.port : 0;
+}
+
+describe('HubLink', () => {
+  it('reconnects with the backoff sequence while the hub is down, and resets once connected', async () => {
+    const port = await closedPort();
+    const delays: number[] = [];
+    let fire: (() => void) | undefined;
+    const link = new HubLink({
+      hubUrl: `http://127.0.0.1:${port}`, node: 'n1', credential: 'fnc_x', stateDir: state(), random: () => 0.5,
+      timers: { setTimeout: (fn, ms) => { delays.push(ms); fire = fn; return 1; }, clearTimeout: () => undefined },
+    }).start();
+    cleanup.push(() => link.close());
+    for (let i = 0; i < 5; i++) {
+      await waitFor(() => delays.length === i + 1, 5000, `retry ${i + 1}`);
+      fire!();
+    }
+    await waitFor(() => delays.length === 6, 5000, 'retry 6');
+    expect(delays).toEqual([1000, 1600, 2560, 4096, 6554, 10486]);
+  });
+
+  it('keeps unacked entries on disk across restarts and continues the sequence', async () => {
+    const dir = state();
+    const port = await closedPort();
+    const first = new HubLink({ hubUrl: `http://127.0.0.1:${port}`, node: 'n1', credential: 'fnc_x', stateDir: dir });
+    expect([first.enqueueUsage({ a: 1 }), first.enqueueUsage({ a: 2 })]).toEqual([1, 2]);
+    await first.close();
+    const hub: TestHub = await startTestHub();
+    cleanup.push(() => hub.close());
+    const credential = hub.store.issueNodeCredential('n1');
+    const second = new HubLink({ hubUrl: hub.url, node: 'n1', credential, stateDir: dir });
+    cleanup.push(() => second.close());
+    expect(second.pending()).toBe(2);
+    expect(second.enqueueUsage({ a: 3 })).toBe(3);
+    second.start();
+    await waitFor(() => second.pending() === 0, 5000, 'drained');
+    expect(hub.store.usageRecords('n1').map((r) => [r.seq, r.payload])).toEqual([[1, { a: 1 }], [2, { a: 2 }], [3, { a: 3 }]]);
+    expect(second.lastSeq()).toBe(3);
+  });
+
+  it('refuses to enqueue what the hub would refuse, so the outbox never holds a poison entry', async () => {
+    const link = new HubLink({ hubUrl: 'http://127.0.0.1:1', node: 'n1', credential: 'fnc_x', stateDir: state() });
+    cleanup.push(() => link.close());
+    const tooBig = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, i]));
+    let err: unknown;
+    try {
+      link.enqueueUsage(tooBig);
+    } catch (e) {
+      err = e;
+    }
+    expect(isFoundryError(err, 'PROTOCOL_FRAME') && err.message).toBe('usage message: /body/record must NOT have more than 64 properties');
+    expect(link.pending()).toBe(0);
+    expect(link.sendTelemetry({ at: 1, gpus: [], host: { cpuPct: null, memUsedBytes: null, memTotalBytes: null } })).toBe(false);
+  });
+
+  it('is told why the hub refused it', async () => {
+    const hub = await startTestHub();
+    cleanup.push(() => hub.close());
+    const link = new HubLink({ hubUrl: hub.url, node: 'n1', credential: 'fnc_wrong', stateDir: state(), timers: { setTimeout: () => 0, clearTimeout: () => undefined } });
+    cleanup.push(() => link.close());
+    const status = new Promise<number>((resolve) => link.once('refused', resolve));
+    link.start();
+    expect(await status).toBe(401);
+  });
+});
