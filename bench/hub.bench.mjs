@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+// How many agents does one hub hold on this machine? Steps up the number of simulated agents (a separate
+// process, bench/sim-agents.mjs), each sending telemetry every 5 s and a usage record every 10 s, and
+// stops at the first step where p99 ack latency reaches 100 ms or a usage record is lost.
+// Quick mode (CI): 20 agents, 1 s / 2 s intervals, 6 s.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { HubStore } from '../dist/hub/store/hub-store.js';
+import { newSecret, hashSecret, NODE_CREDENTIAL_PREFIX } from '../dist/hub/auth/secrets.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+
+/** Creates `n` nodes in one transaction (the CLI path commits one by one) and returns their credentials. */
+function createNodes(dataDir, n) {
+  const store = new HubStore(join(dataDir, 'hub.db'));
+  const insert = store.db.prepare('INSERT INTO nodes (name, credential_hash, created_at) VALUES (?, ?, ?)');
+  const creds = [];
+  store.db.transaction(() => {
+    for (let i = 0; i < n; i++) {
+      const node = `sim-${String(i).padStart(5, '0')}`;
+      const credential = newSecret(NODE_CREDENTIAL_PREFIX);
+      insert.run(node, hashSecret(credential), new Date().toISOString());
+      creds.push({ node, credential });
+    }
+  })();
+  store.close();
+  return creds;
+}
+
+function startHub(dataDir) {
+  const child = spawn(process.execPath, [join(root, 'bin', 'foundry.js'), 'hub', 'start', '--data-dir', dataDir, '--port', '0', '--log-level', 'error'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening on (\S+)/.exec(out);
+      if (m) resolve({ child, url: m[1] });
+    });
+    child.on('exit', () => reject(new Error(`hub exited: ${out}`)));
+  });
+}
+
+function simulate(env) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--max-old-space-size=4096', join(here, 'sim-agents.mjs')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1))) : reject(new Error(`sim-agents exited ${code}`))));
+  });
+}
+
+function stored(dataDir) {
+  const store = new HubStore(join(dataDir, 'hub.db'));
+  const n = store.db.prepare('SELECT COUNT(*) FROM usage_records').pluck().get();
+  store.db.prepare('DELETE FROM usage_records').run();
+  store.close();
+  return n;
+}
+
+/** Runs the step-up; returns the bench table rows. */
+export async function run({ quick = false } = {}) {
+  const steps = quick ? [20] : (process.env.HUB_BENCH_STEPS ?? '1000,2500,5000,7500,10000').split(',').map(Number);
+  const sim = quick ? { DURATION_MS: '6000', TELEMETRY_MS: '1000', USAGE_MS: '2000' } : { DURATION_MS: process.env.HUB_BENCH_MS ?? '40000', TELEMETRY_MS: '5000', USAGE_MS: '10000' };
+  const dir = mkdtempSync(join(tmpdir(), 'foundry-hub-bench-'));
+  const rows = [];
+  const notes = [];
+  let held = 0;
+  try {
+    const creds = createNodes(join(dir, 'hub'), Math.max(...steps));
+    const hub = await startHub(join(dir, 'hub'));
+    try {
+      for (const n of steps) {
+        const credsFile = join(dir, `creds-${n}.json`);
+        writeFileSync(credsFile, JSON.stringify(creds.slice(0, n)));
+        const r = await simulate({ ...sim, HUB_URL: hub.url, CREDS: credsFile });
+        // Stored rows are checked against acks: an ack without a row (or a row never acked) is a loss.
+        const rows_ = stored(join(dir, 'hub'));
+        const lost = r.usageSent - r.usageAcked + Math.abs(rows_ - r.usageAcked);
+        const ok = r.connected === n && lost === 0 && r.p99 !== null && r.p99 < 100;
+        process.stderr.write(`hub bench: ${n} agents: ${JSON.stringify({ ...r, stored: rows_ })}\n`);
+        rows.push({ figure: `${n} agents: p99 usage ack latency`, median: r.p99 ?? NaN, unit: 'ms', runs: r.usageAcked, target: '< 100 ms', met: ok });
+        rows.push({ figure: `${n} agents: p50 usage ack latency`, median: r.p50 ?? NaN, unit: 'ms', runs: r.usageAcked });
+        rows.push({ figure: `${n} agents: connected / usage lost`, median: r.connected, unit: `connected, ${lost} lost`, runs: 1 });
+        if (!ok) break;
+        held = n;
+      }
+    } finally {
+      hub.child.kill('SIGTERM');
+      await new Promise((r) => hub.child.on('exit', r));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  rows.push({ figure: 'largest agent count held (p99 < 100 ms, nothing lost)', median: held, unit: 'agents', runs: 1, target: quick ? 'quick mode' : '10,000', met: quick ? undefined : held >= 10_000 });
+  notes.push(quick ? 'quick mode: 20 agents, telemetry every 1 s, usage every 2 s, 6 s' : `telemetry every 5 s, usage every 10 s per agent, ${Number(sim.DURATION_MS) / 1000} s per step; hub and simulator share the machine's cores`);
+  return { title: 'hub: simulated agents', rows, notes };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { table } = await import('./run.mjs');
+  const res = await run({ quick: process.argv.includes('--quick') });
+  console.log(table([res]));
+  for (const n of res.notes) console.log(`- ${n}`);
+}
