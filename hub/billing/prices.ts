@@ -12,7 +12,7 @@ import { isoSecond } from './usage.js';
 export interface CompiledPeriod {
   from: number;
   to: number;
-  /** As written in the price list, e.g. "2026-01-01T00:00:00Z". */
+  /** The period's start as a UTC instant, normalized: "2026-01-01T00:00:00Z" (also for "2026-01-01T01:00:00+01:00"). */
   effectiveFrom: string;
   gpuHourMicros: ReadonlyMap<string, bigint>;
 }
@@ -48,7 +48,7 @@ export function compilePrices(doc: PriceList): CompiledPrices {
     }
     const prices = new Map<string, bigint>();
     for (const [model, text] of Object.entries(p.gpuHour)) prices.set(model, parseMicros(text, name));
-    return { from: ms / 1000, effectiveFrom: p.effectiveFrom, gpuHourMicros: prices };
+    return { from: ms / 1000, effectiveFrom: isoSecond(ms / 1000), gpuHourMicros: prices };
   });
   starts.sort((a, b) => a.from - b.from);
   for (let i = 1; i < starts.length; i++) {

@@ -55,6 +55,13 @@ describe('rate', () => {
     expect(rate([iv('2026-03-15T11:59:59Z', '2026-03-15T12:00:01Z')], [list]).map((l) => l.seconds)).toEqual([1, 1]);
   });
 
+  it('shows period starts as normalized UTC instants', () => {
+    const list = prices([{ effectiveFrom: '2026-01-01T01:00:00+01:00', gpuHour: { [H100]: '1.00' } }]);
+    expect(rate([iv('2026-03-02T10:00:00Z', '2026-03-02T11:00:00Z')], [list])[0]?.periodFrom).toBe('2026-01-01T00:00:00Z');
+    expect(() => rate([iv('2026-03-02T10:00:00Z', '2026-03-02T11:00:00Z')], [prices([{ effectiveFrom: '2026-01-01T00:00:00.5Z', gpuHour: { [H100]: '1.00' } }])]))
+      .toThrow('price list default: effectiveFrom "2026-01-01T00:00:00.5Z" must be an instant at a whole second');
+  });
+
   it('truncates instants to whole seconds at both ends', () => {
     const [line] = rate([{ ...iv('2026-03-02T10:00:00Z', '2026-03-02T10:00:00Z'), from: t('2026-03-02T10:00:00Z') + 1500, to: t('2026-03-02T10:00:00Z') + 3999 }], [flat]);
     expect(line?.seconds).toBe(2);

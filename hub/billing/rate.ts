@@ -22,7 +22,7 @@ export interface InvoiceLine {
   gpuModel: string;
   priceList: string;
   currency: string;
-  /** effectiveFrom of the price period the seconds were used in. */
+  /** Start of the price period the seconds were used in, UTC, normalized ("2026-03-15T12:00:00Z"). */
   periodFrom: string;
   /** True for time from a closed month moved to this one. */
   late: boolean;

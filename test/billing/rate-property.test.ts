@@ -133,7 +133,7 @@ function expected(w: World, recs: UsageInterval[], lists: PriceList[], closed: M
     const per = periodAt(s);
     const lk = [tenant, month, workspace, gpuModel, per.from, isLate].join('|');
     const price = per.micros.get(gpuModel)!;
-    const line = lines.get(lk) ?? { tenant, month, workspace, gpuModel, periodFrom: per.p.effectiveFrom, late: isLate, seconds: 0, microSec: 0n };
+    const line = lines.get(lk) ?? { tenant, month, workspace, gpuModel, periodFrom: new Date(per.from * 1000).toISOString().replace('.000Z', 'Z'), late: isLate, seconds: 0, microSec: 0n };
     line.seconds += secs;
     line.microSec += price * BigInt(secs);
     lines.set(lk, line);
