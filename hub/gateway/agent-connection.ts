@@ -105,7 +105,7 @@ export class AgentConnection implements AckTarget {
     switch (msg.type) {
       case 'hello':
         this.helloSeen = true;
-        store.recordHello(this.node, msg.body);
+        queue.defer(() => store.recordHello(this.node, msg.body));
         return;
       case 'telemetry':
         queue.addTelemetry(msg.body);

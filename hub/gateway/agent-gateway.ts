@@ -68,9 +68,9 @@ export class AgentGateway {
       if (this.connections.get(node) !== conn) return;
       this.connections.delete(node);
       this.deps.metrics.connectedAgents.set(this.connections.size);
-      this.safely(() => this.deps.store.markSeen(node, 'disconnected'));
+      this.deps.queue.defer(() => this.deps.store.markSeen(node, 'disconnected'));
     });
-    this.safely(() => this.deps.store.markSeen(node, 'connected'));
+    this.deps.queue.defer(() => this.deps.store.markSeen(node, 'connected'));
     this.log.info({ node }, 'agent connected');
   }
 
@@ -82,14 +82,6 @@ export class AgentGateway {
       }
       this.alive.delete(ws);
       ws.ping();
-    }
-  }
-
-  private safely(fn: () => void): void {
-    try {
-      fn();
-    } catch (err) {
-      this.log.error({ err: err instanceof Error ? err.message : String(err) }, 'store update failed');
     }
   }
 

@@ -27,6 +27,7 @@ interface Pending {
 export class IngestQueue {
   private pending: Pending[] = [];
   private telemetry: TelemetryMessage['body'][] = [];
+  private presence: Array<() => void> = [];
   private scheduled = false;
 
   constructor(
@@ -39,6 +40,15 @@ export class IngestQueue {
   /** Queues an outbox item; its ack goes to `target` after the commit. */
   add(target: AckTarget, item: InboxItem): void {
     this.pending.push({ item, target, receivedAt: this.clock() });
+    this.schedule();
+  }
+
+  /**
+   * Queues a presence update (hello, connected, disconnected). These ride the telemetry transaction:
+   * one fsync per turn instead of one per agent when thousands reconnect at once.
+   */
+  defer(update: () => void): void {
+    this.presence.push(update);
     this.schedule();
   }
 
@@ -59,14 +69,19 @@ export class IngestQueue {
     this.scheduled = false;
     const batch = this.pending;
     const samples = this.telemetry;
+    const presence = this.presence;
     this.pending = [];
     this.telemetry = [];
+    this.presence = [];
     if (batch.length > 0) this.commit(batch);
-    if (samples.length > 0) {
+    if (samples.length > 0 || presence.length > 0) {
       try {
-        this.store.recordTelemetry(samples);
+        this.store.db.transaction(() => {
+          presence.forEach((update) => update());
+          if (samples.length > 0) this.store.recordTelemetry(samples);
+        })();
       } catch (err) {
-        this.log.warn({ err: errorMessage(err), samples: samples.length }, 'telemetry dropped: store write failed');
+        this.log.warn({ err: errorMessage(err), samples: samples.length, presence: presence.length }, 'telemetry and presence updates dropped: store write failed');
       }
     }
   }

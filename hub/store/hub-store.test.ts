@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HubStore } from './hub-store.js';
+import { MIGRATIONS } from './migrations/index.js';
 
 const dirs: string[] = [];
 function tmpStore(): { store: HubStore; path: string } {
@@ -20,7 +21,8 @@ describe('HubStore', () => {
     expect(store.db.pragma('synchronous', { simple: true })).toBe(2);
     store.close();
     const again = new HubStore(path);
-    expect(again.db.prepare('SELECT version, name FROM schema_migrations').all()).toEqual([{ version: 1, name: 'initial' }]);
+    expect(again.db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all()).toEqual(MIGRATIONS.map((m) => ({ version: m.version, name: m.name })));
+    expect(MIGRATIONS[0]).toMatchObject({ version: 1, name: 'initial' });
     again.close();
   });
 
