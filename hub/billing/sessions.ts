@@ -95,6 +95,35 @@ function part(k: UsageKey, from: number, to: number, month: string, late: boolea
   return { tenant: k.tenant, workspace: k.workspace, gpuUuid: k.gpuUuid, gpuModel: k.gpuModel, from, to, month, late, extraSec };
 }
 
+/** A piece of a usage interval inside one UTC month, with the invoice month it is billed in. */
+export interface RoutedPiece {
+  interval: UsageInterval;
+  /** The piece, whole epoch seconds. */
+  from: number;
+  to: number;
+  /** The calendar month the time lies in. */
+  usedIn: string;
+  /** The month whose invoice carries it: usedIn, or the first open month after it when late. */
+  invoiceMonth: string;
+  late: boolean;
+}
+
+/**
+ * Where each interval's time is invoiced: cut at UTC month ends; a piece in a closed month that arrived
+ * after the close (receivedAt > closedAt) moves to the first open month after it, marked late. rate()
+ * applies the same rule (and also subtracts time already billed on time); this is the listing for people.
+ */
+export function routeToInvoiceMonths(intervals: readonly UsageInterval[], closedMonths: ReadonlyMap<string, number>): RoutedPiece[] {
+  const out: RoutedPiece[] = [];
+  for (const iv of intervals) {
+    for (const p of splitByMonth({ from: toSeconds(iv.from), to: toSeconds(iv.to) })) {
+      const late = isLate(iv, p.month, closedMonths);
+      out.push({ interval: iv, from: p.from, to: p.to, usedIn: p.month, invoiceMonth: late ? firstOpenMonth(p.month, closedMonths) : p.month, late });
+    }
+  }
+  return out;
+}
+
 function roundUp(sec: number, inc: number): number {
   return Math.ceil(sec / inc) * inc;
 }
