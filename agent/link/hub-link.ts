@@ -96,9 +96,9 @@ export class HubLink extends EventEmitter {
     return this.outbox.lastSeq();
   }
 
-  /** Stores a usage record durably (validated first) and sends it when connected; returns its seq. */
-  enqueueUsage(record: Record<string, unknown>): number {
-    return this.enqueue('usage', { node: this.opts.node, record });
+  /** Stores a usage record (e.g. agent/usage's UsageRecord) durably, validated first, and sends it when connected; returns its seq. */
+  enqueueUsage(record: object): number {
+    return this.enqueue('usage', { node: this.opts.node, record: record as Record<string, unknown> });
   }
 
   /** Stores a status transition durably and sends it when connected; returns its seq. */

@@ -88,6 +88,11 @@ export class AgentConnection implements AckTarget {
       }
       const msg = d.msg;
       this.deps.metrics.messagesIn.inc({ type: msg.type });
+      const recordNode = msg.type === 'usage' ? msg.body.record.node : undefined;
+      if (recordNode !== undefined && recordNode !== this.node) {
+        this.refuse({ code: 'AUTH_FORBIDDEN', message: `usage record is for node ${String(recordNode)}, but the credential belongs to ${this.node}`, refType: msg.type, refId: msg.id, field: '/body/record/node' });
+        return;
+      }
       if (msg.body.node !== this.node) {
         this.refuse({ code: 'AUTH_FORBIDDEN', message: `${msg.type} message speaks for node ${msg.body.node}, but the credential belongs to ${this.node}`, refType: msg.type, refId: msg.id, field: '/body/node' });
         return;

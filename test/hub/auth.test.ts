@@ -51,6 +51,16 @@ describe('agent authentication', () => {
     c.ws.close();
   });
 
+  it('refuses a usage record made out for another node', async () => {
+    const cred = hub.store.issueNodeCredential('node-c');
+    const c = await rawClient(hub.url, cred);
+    c.send(frame('usage', { node: 'node-c', record: { node: 'node-d', seconds: 60 } }, 1));
+    const err = await waitFor(() => c.frames.find((f) => f.type === 'error'), 5000, 'error');
+    expect(err.body).toMatchObject({ code: 'AUTH_FORBIDDEN', message: 'usage record is for node node-d, but the credential belongs to node-c', field: '/body/record/node' });
+    expect(hub.store.usageRecords('node-c')).toEqual([]);
+    c.ws.close();
+  });
+
   it('requires an admin token for the admin api', async () => {
     const cred = hub.store.issueNodeCredential('gpu-04');
     expect((await fetch(`${hub.url}/api/v1/nodes`)).status).toBe(401);

@@ -3,6 +3,7 @@ import { rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { HubLink } from '../../agent/link/hub-link.js';
 import { isFoundryError } from '../../common/errors.js';
+import type { UsageRecord } from '../../agent/usage/usage-record.js';
 import { startTestHub, tempDir, waitFor, type TestHub } from '../hub/support.js';
 
 const cleanup: Array<() => Promise<void> | void> = [];
@@ -55,10 +56,13 @@ describe('HubLink', () => {
     cleanup.push(() => second.close());
     expect(second.pending()).toBe(2);
     expect(second.enqueueUsage({ a: 3 })).toBe(3);
+    // The usage emitter's record type goes in as it is.
+    const record: UsageRecord = { kind: 'gpu-allocation', version: 1, key: 'n1/w/GPU-1/0', node: 'n1', workspace: 'w', tenant: 't', gpuUuid: 'GPU-1', gpuModel: null, from: 0, to: 60_000, fromIso: '1970-01-01T00:00:00.000Z', toIso: '1970-01-01T00:01:00.000Z', seconds: 60, measuredAvgUtilizationPct: null, measuredSamples: 0 };
+    expect(second.enqueueUsage(record)).toBe(4);
     second.start();
     await waitFor(() => second.pending() === 0, 5000, 'drained');
-    expect(hub.store.usageRecords('n1').map((r) => [r.seq, r.payload])).toEqual([[1, { a: 1 }], [2, { a: 2 }], [3, { a: 3 }]]);
-    expect(second.lastSeq()).toBe(3);
+    expect(hub.store.usageRecords('n1').map((r) => [r.seq, r.payload])).toEqual([[1, { a: 1 }], [2, { a: 2 }], [3, { a: 3 }], [4, record]]);
+    expect(second.lastSeq()).toBe(4);
   });
 
   it('refuses to enqueue what the hub would refuse, so the outbox never holds a poison entry', async () => {
