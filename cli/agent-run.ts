@@ -5,13 +5,15 @@
 import type { Command } from 'commander';
 import { pino, type Logger } from 'pino';
 import { DEFAULT_CONFIG_PATH, loadAgentConfig, type ResolvedAgentConfig } from '../agent/config/load-config.js';
-import { buildReconciler, startAgent } from '../agent/reconcile/agent.js';
+import { buildReconciler } from '../agent/reconcile/agent.js';
+import { startNodeAgent } from '../agent/node-agent.js';
 import { startSyncServer, syncSocketPath } from '../agent/reconcile/triggers.js';
 import { EXIT } from './exit-codes.js';
 
 interface RunFlags {
   config: string;
   once?: boolean;
+  nvidiaSmi?: string;
 }
 
 /** The agent's logger: structured JSON lines on stdout, never secrets (URLs are logged without credentials). */
@@ -37,8 +39,10 @@ async function runOnce(config: ResolvedAgentConfig, logger: Logger): Promise<num
   }
 }
 
-async function runLoop(config: ResolvedAgentConfig, logger: Logger): Promise<number> {
-  const agent = await startAgent(config, logger);
+async function runLoop(config: ResolvedAgentConfig, logger: Logger, flags: RunFlags): Promise<number> {
+  // The full node agent: the loop, plus the hub link and telemetry when the node is enrolled.
+  const node = await startNodeAgent(config, logger, { nvidiaSmi: flags.nvidiaSmi });
+  const { agent } = node;
   const onHup = (): void => void agent.syncNow('signal');
   process.on('SIGHUP', onHup);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
@@ -47,7 +51,7 @@ async function runLoop(config: ResolvedAgentConfig, logger: Logger): Promise<num
   });
   process.off('SIGHUP', onHup);
   logger.info({ event: 'agent-stopping', signal }, 'agent stopping');
-  await agent.stop();
+  await node.stop();
   return EXIT.OK;
 }
 
@@ -58,9 +62,10 @@ export function registerAgentRun(agent: Command): void {
     .description('run the GitOps loop: fetch the infra repo, render this node, converge Podman (exit codes with --once: 0 converged, 1 not converged)')
     .option('-c, --config <path>', 'agent configuration file', DEFAULT_CONFIG_PATH)
     .option('--once', 'reconcile once and exit: 0 when converged, 1 otherwise')
+    .option('--nvidia-smi <path>', 'nvidia-smi to run for GPU telemetry (default: the one on PATH)')
     .action(async (flags: RunFlags) => {
       const config = await loadAgentConfig(flags.config);
       const logger = agentLogger(config);
-      process.exitCode = flags.once === true ? await runOnce(config, logger) : await runLoop(config, logger);
+      process.exitCode = flags.once === true ? await runOnce(config, logger) : await runLoop(config, logger, flags);
     });
 }

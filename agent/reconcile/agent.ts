@@ -3,14 +3,14 @@
  * reconciler and its triggers. `syncNow` is the one entry point for "reconcile now" (the sync socket
  * uses it; the hub's sync message will too).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ResolvedAgentConfig } from '../config/load-config.js';
 import { PodmanDriver } from '../drivers/podman/podman-driver.js';
 import type { RuntimeDriver } from '../drivers/driver.js';
 import { GitSource } from '../source/git-source.js';
-import type { RevisionSource } from './context.js';
+import type { ReconcilerDeps, RevisionSource } from './context.js';
 import { DirSource } from './dir-source.js';
 import { Reconciler, type ReconcileResult, type TriggerOptions } from './reconciler.js';
 import { startPolling, startSyncServer, syncSocketPath, watchLocalRepo, type Stoppable, type SyncReply } from './triggers.js';
@@ -22,14 +22,26 @@ export const DEFAULT_POLL_MS = 60_000;
 export function sourceFor(config: ResolvedAgentConfig): RevisionSource {
   const local = config.repo.localPath;
   if (local !== undefined && !existsSync(join(local, '.git'))) return new DirSource(join(local, config.repo.path ?? '.'));
-  return new GitSource({ url: config.repo.url, branch: config.repo.branch, path: config.repo.path, revision: config.repo.revision, cacheDir: config.cacheDir, timeoutMs: config.repo.timeoutMs });
+  return new GitSource({ url: config.repo.url, branch: config.repo.branch, path: config.repo.path, revision: config.repo.revision, cacheDir: config.cacheDir, timeoutMs: config.repo.timeoutMs, authHeader: hubRepoAuth(config) });
+}
+
+/** The node credential as a Bearer header when the repo is the hub's hosted one (same origin as hub.url). */
+function hubRepoAuth(config: ResolvedAgentConfig): string | undefined {
+  if (config.hubUrl === undefined || config.hubCredentialFile === undefined) return undefined;
+  let sameOrigin = false;
+  try {
+    sameOrigin = new URL(config.repo.url).origin === new URL(config.hubUrl).origin;
+  } catch {
+    return undefined;
+  }
+  return sameOrigin ? `Bearer ${readFileSync(config.hubCredentialFile, 'utf8').trim()}` : undefined;
 }
 
 /** The reconciler for `config`, with the Podman driver (and `extraDrivers`, e.g. libvirt, when the caller adds them). */
-export function buildReconciler(config: ResolvedAgentConfig, logger: Logger, extraDrivers: RuntimeDriver[] = []): Reconciler {
+export function buildReconciler(config: ResolvedAgentConfig, logger: Logger, extraDrivers: RuntimeDriver[] = [], hooks: Pick<ReconcilerDeps, 'onResult'> = {}): Reconciler {
   const podman = new PodmanDriver({ socketPath: config.podman.socketPath, stopTimeoutS: Math.ceil(config.podman.stopTimeoutMs / 1000) });
   const verify = config.verify.mode === 'off' ? undefined : { mode: config.verify.mode, allowedSignersFile: config.verify.allowedSignersFile, keyring: config.verify.keyring };
-  return new Reconciler({ node: config.node, source: sourceFor(config), drivers: [podman, ...extraDrivers], stateDir: config.stateDir, verify, logger, backoff: config.retry });
+  return new Reconciler({ node: config.node, source: sourceFor(config), drivers: [podman, ...extraDrivers], stateDir: config.stateDir, verify, logger, backoff: config.retry, ...hooks });
 }
 
 /** A running agent. */

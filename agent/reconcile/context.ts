@@ -10,7 +10,7 @@ import type { RuntimeDriver } from '../drivers/driver.js';
 import type { PlanResult } from '../plan.js';
 import type { SignaturePolicy } from '../source/verify-signature.js';
 import type { Backoff } from './backoff.js';
-import type { ResourceStatus, StepError } from './status.js';
+import type { AgentStatus, ResourceStatus, StepError } from './status.js';
 
 /** A fetched revision: its id, the folder with the infra files, and the git worktree (for signature checks). */
 export interface FetchedRevision {
@@ -37,6 +37,8 @@ export interface ReconcilerDeps {
   /** Loads and validates a fetched folder (default: loadInfraDir). */
   loadRepo: (dir: string, revision: string) => Promise<InfraRepo>;
   now: () => number;
+  /** Told after every run (the hub link forwards the status); a throw is logged, never fatal. */
+  onResult?: (result: { converged: boolean; status: AgentStatus }) => void;
 }
 
 /** What the agent remembers between runs (in memory; a restart rebuilds from labels and re-fetches). */

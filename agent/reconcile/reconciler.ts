@@ -69,6 +69,11 @@ export class Reconciler {
     return this.running !== undefined;
   }
 
+  /** The last good revision, its repo and desired state (what the node converges towards), for telemetry and usage. */
+  lastGood(): AgentMemory['lastGood'] {
+    return this.memory.lastGood;
+  }
+
   /** Poll interval the last good revision asks for (Cluster spec.pollInterval), if any. */
   repoPollIntervalMs(): number | undefined {
     const v = this.memory.lastGood?.repo.cluster?.doc.spec.pollInterval;
@@ -114,7 +119,13 @@ export class Reconciler {
         break;
       }
     }
-    return this.writeStatusStep(ctx);
+    const result = await this.writeStatusStep(ctx);
+    try {
+      this.deps.onResult?.(result);
+    } catch (err) {
+      this.deps.logger.warn({ event: 'on-result-failed', reason: err instanceof Error ? err.message : String(err) }, 'result listener failed');
+    }
+    return result;
   }
 
   /** Always the last step: build and write status.json, log the summary. */
