@@ -38,6 +38,9 @@ export interface ResolvedAgentConfig {
   stateDir: string;
   podman: { socketPath: string; stopTimeoutMs: number };
   hubUrl: string | undefined;
+  /** Node credential file and hub certificate written at enrollment (agent link, hosted repo). */
+  hubCredentialFile?: string;
+  hubCaFile?: string;
   verify: { mode: 'off' | 'ssh' | 'gpg'; allowedSignersFile: string | undefined; keyring: string | undefined };
   retry: { baseDelayMs: number; maxDelayMs: number };
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
@@ -98,6 +101,8 @@ export function resolveConfig(c: AgentConfig, file: string): ResolvedAgentConfig
     stateDir: c.stateDir ?? '/var/lib/foundry/agent',
     podman: { socketPath: c.podman?.socketPath ?? '/run/podman/podman.sock', stopTimeoutMs: parseDuration(c.podman?.stopTimeout ?? '10s') },
     hubUrl: c.hub?.url,
+    hubCredentialFile: c.hub?.credentialFile,
+    hubCaFile: c.hub?.caFile,
     verify: { mode: c.verify?.mode ?? 'off', allowedSignersFile: c.verify?.allowedSignersFile, keyring: c.verify?.keyring },
     retry: { baseDelayMs: parseDuration(c.retry?.baseDelay ?? '5s'), maxDelayMs: parseDuration(c.retry?.maxDelay ?? '5m') },
     logLevel: c.log?.level ?? 'info',

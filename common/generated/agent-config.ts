@@ -66,6 +66,14 @@ export interface AgentConfig {
      * Hub URL, e.g. https://hub.example.eu.
      */
     url?: string;
+    /**
+     * File holding this node's credential (written mode 0600 at enrollment); used for the agent link and the hosted infra repo.
+     */
+    credentialFile?: string;
+    /**
+     * PEM certificate to trust for the hub (written at enrollment when the hub's certificate, checked against the join token's pin, is not signed by a public CA).
+     */
+    caFile?: string;
   };
   /**
    * Commit-signature verification: when on, only commits signed by an allowed key are applied.
