@@ -1,0 +1,36 @@
+/**
+ * For an infra repo that is a local git repository: one `git rev-parse` tells whether the branch moved
+ * since the last fetch; when it did not, the last fetched revision is reused instead of fetching again
+ * (a full fetch and checkout costs several git processes, most of a no-change reconcile).
+ */
+import { execFile } from 'node:child_process';
+import type { FetchedRevision, RevisionSource } from './context.js';
+
+/** Wraps the real source of a local git repo at `repoPath`, following `branch` (default HEAD). */
+export class LocalRepoShortcut implements RevisionSource {
+  private last: FetchedRevision | undefined;
+
+  constructor(
+    private readonly inner: RevisionSource,
+    private readonly repoPath: string,
+    private readonly branch: string | undefined,
+  ) {}
+
+  /** The last fetched revision when the branch still points at it, otherwise a real fetch. */
+  async fetch(): Promise<FetchedRevision> {
+    if (this.last !== undefined && (await this.head()) === this.last.revision) return this.last;
+    this.last = await this.inner.fetch();
+    return this.last;
+  }
+
+  /** The commit the branch points at now, or undefined when git cannot tell (then a real fetch decides). */
+  private head(): Promise<string | undefined> {
+    const ref = this.branch === undefined ? 'HEAD' : `refs/heads/${this.branch}`;
+    return new Promise((resolve) => {
+      execFile('git', ['-C', this.repoPath, 'rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`], { timeout: 10_000, env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', LC_ALL: 'C' } }, (err, stdout) => {
+        const sha = String(stdout).trim();
+        resolve(err === null && /^[0-9a-f]{40}$/.test(sha) ? sha : undefined);
+      });
+    });
+  }
+}
