@@ -16,6 +16,11 @@ runtime = "runc"
 CONF
 fi
 echo "podman: $(podman --version 2>/dev/null || echo 'not installed')"
+# The local test image (no registry is reachable here), in the default storage for `npm start` demos;
+# the tests import it into their own private storage.
+if command -v podman >/dev/null 2>&1 && [ -x /bin/busybox ] && ! podman image exists localhost/foundry-test:1; then
+  echo "test image: $(bash "$(dirname "$0")/build-test-image.sh")"
+fi
 
 # libvirt/QEMU: libvirtd needs the libvirt-qemu user and kvm group, root-run guests without dynamic
 # ownership (no systemd here), and its daemons started by hand.
