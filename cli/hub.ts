@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { startHub } from '../hub/server.js';
 import { HubStore } from '../hub/store/hub-store.js';
 import { FoundryError } from '../common/errors.js';
+import { registerHubUser } from './hub-user.js';
 
 const DEFAULT_DATA_DIR = join('.foundry', 'hub');
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -79,6 +80,8 @@ export function registerHub(program: Command): void {
         store.close();
       }
     });
+
+  registerHubUser(hub);
 
   hub
     .command('admin-token')

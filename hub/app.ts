@@ -12,6 +12,7 @@ import { healthRoutes } from './routes/health.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { nodeRoutes } from './routes/nodes.js';
 import { installAuth } from './auth/principal.js';
+import { installDashboard, type DashboardOptions } from './dashboard/install.js';
 
 /** Collaborators of the app; the caller owns the store (and closes it after the app). */
 export interface AppDeps {
@@ -29,6 +30,8 @@ export interface AppDeps {
   badFrameLimit?: number;
   badFrameWindowMs?: number;
   heartbeatMs?: number;
+  /** Dashboard tuning (poll interval, login limits, clock); TLS decides Secure cookies. */
+  dashboard?: Omit<DashboardOptions, 'secure'>;
 }
 
 /** What the app exposes to the rest of the hub (dashboard, scheduler, CLI). */
@@ -67,6 +70,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   };
   app.decorate('hub', { store, gateway, metrics, notifyRevision });
   installAuth(app, store);
+  await installDashboard(app, { secure: deps.tls !== undefined, ...deps.dashboard });
 
   app.server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
   healthRoutes(app, store, () => stopping);

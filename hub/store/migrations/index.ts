@@ -1,5 +1,6 @@
 /** The hub store's migrations, in order. Forward-only: never edit a shipped one, add the next file. */
 import { sql as initial } from './0001-initial.js';
+import { sql as users } from './0020-users.js';
 
 /** One schema migration. */
 export interface Migration {
@@ -9,4 +10,7 @@ export interface Migration {
 }
 
 /** Every migration, ascending by version. */
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'initial', sql: initial }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'initial', sql: initial },
+  { version: 20, name: 'users', sql: users },
+];
