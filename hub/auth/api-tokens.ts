@@ -1,0 +1,68 @@
+/**
+ * API tokens for automation: `fapi_...`, scoped `admin` or `tenant` (one tenant), stored hashed, listed
+ * without the secret, revocable. Used as `Authorization: Bearer <token>`; never subject to CSRF checks
+ * because a browser never sends them on its own.
+ */
+import { randomBytes } from 'node:crypto';
+import type Database from 'better-sqlite3';
+import { hashSecret, newSecret } from './secrets.js';
+
+/** Prefix of API tokens. */
+export const API_TOKEN_PREFIX = 'fapi';
+
+/** An API token as listed. */
+export interface ApiTokenRow {
+  id: string;
+  label: string;
+  role: 'admin' | 'tenant';
+  tenant: string | null;
+  createdBy: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  revoked: boolean;
+}
+
+type Raw = { id: string; label: string; role: 'admin' | 'tenant'; tenant: string | null; created_by: string; created_at: string; last_used_at: string | null; revoked: number };
+const toRow = (r: Raw): ApiTokenRow => ({ id: r.id, label: r.label, role: r.role, tenant: r.tenant, createdBy: r.created_by, createdAt: r.created_at, lastUsedAt: r.last_used_at, revoked: r.revoked === 1 });
+
+/** Creates a token; returns its row and the secret (shown once). */
+export function createApiToken(db: Database.Database, spec: { label: string; role: 'admin' | 'tenant'; tenant?: string; createdBy: string }, now: Date): { token: string; row: ApiTokenRow } {
+  const token = newSecret(API_TOKEN_PREFIX);
+  const id = randomBytes(6).toString('hex');
+  db.prepare('INSERT INTO api_tokens (id, label, token_hash, role, tenant, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+    id,
+    spec.label,
+    hashSecret(token),
+    spec.role,
+    spec.role === 'tenant' ? (spec.tenant ?? null) : null,
+    spec.createdBy,
+    now.toISOString(),
+  );
+  return { token, row: toRow(db.prepare('SELECT * FROM api_tokens WHERE id = ?').get(id) as Raw) };
+}
+
+/** The token's row when valid (recording its use, at most once a minute), else undefined. */
+export function authenticateApiToken(db: Database.Database, token: string, now: Date): ApiTokenRow | undefined {
+  if (!token.startsWith(`${API_TOKEN_PREFIX}_`)) return undefined;
+  const r = db.prepare('SELECT * FROM api_tokens WHERE token_hash = ? AND revoked = 0').get(hashSecret(token)) as Raw | undefined;
+  if (r === undefined) return undefined;
+  if (r.last_used_at === null || now.getTime() - Date.parse(r.last_used_at) > 60_000) db.prepare('UPDATE api_tokens SET last_used_at = ? WHERE id = ?').run(now.toISOString(), r.id);
+  return toRow(r);
+}
+
+/** Tokens, newest first; only `tenant`'s when given. */
+export function listApiTokens(db: Database.Database, tenant?: string): ApiTokenRow[] {
+  const rows = (tenant === undefined ? db.prepare('SELECT * FROM api_tokens ORDER BY created_at DESC, id').all() : db.prepare('SELECT * FROM api_tokens WHERE tenant = ? ORDER BY created_at DESC, id').all(tenant)) as Raw[];
+  return rows.map(toRow);
+}
+
+/** One token by id. */
+export function getApiToken(db: Database.Database, id: string): ApiTokenRow | undefined {
+  const r = db.prepare('SELECT * FROM api_tokens WHERE id = ?').get(id) as Raw | undefined;
+  return r === undefined ? undefined : toRow(r);
+}
+
+/** Revokes a token; false when there is none. */
+export function revokeApiToken(db: Database.Database, id: string): boolean {
+  return db.prepare('UPDATE api_tokens SET revoked = 1 WHERE id = ?').run(id).changes === 1;
+}

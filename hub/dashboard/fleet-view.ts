@@ -1,0 +1,118 @@
+/**
+ * The dashboard's fleet view, pure: from the store's node rows, what agents reported (hello inventory,
+ * latest status and telemetry), the infra repo at the tip (profile, labels, drain, GPUs held by
+ * workspaces) and who is connected now, it derives each node's state, its GPUs and the alerts.
+ */
+import type { InfraRepo } from '../../common/infra/model.js';
+
+/** A condition as agents report it. */
+export interface Condition { type: string; status: string; reason: string; message?: string; lastTransitionTime?: string }
+
+/** What the view is built from. */
+export interface FleetInput {
+  nodes: Array<{ name: string; status: string; lastSeenAt: string | null; agentVersion: string | null; appliedRevision: string | null; revoked: boolean; inventory: { gpus?: Array<{ uuid: string; model?: string | null; memoryTotalMiB?: number | null }> } | null }>;
+  connected: ReadonlySet<string>;
+  enrollments: ReadonlyMap<string, { profile: string; labels: Record<string, string> }>;
+  statuses: ReadonlyMap<string, { conditions?: Condition[]; resources?: Array<{ id: string; conditions: Condition[] }>; lastAppliedRevision?: string | null; observedRevision?: string | null }>;
+  telemetry: ReadonlyMap<string, { at: number; gpus: Array<{ uuid: string; utilizationGpuPct: number | null; memoryUsedMiB: number | null; memoryTotalMiB: number | null; powerDrawW?: number | null; temperatureC?: number | null }> }>;
+  repo: InfraRepo | undefined;
+  now: number;
+}
+
+/** A node's state on the overview. */
+export type NodeState = 'online' | 'degraded' | 'offline' | 'draining';
+
+/** One GPU as the Nodes page shows it. */
+export interface GpuView { uuid: string; model: string | null; utilizationPct: number | null; memoryUsedMiB: number | null; memoryTotalMiB: number | null; powerW: number | null; temperatureC: number | null; workspace: string | null; error: string | null }
+
+/** One node as the dashboard shows it. */
+export interface NodeView {
+  name: string; profile: string | null; labels: Record<string, string>; state: NodeState; connected: boolean; agentVersion: string | null; lastSeenAt: string | null;
+  desiredRevision: string | null; appliedRevision: string | null; conditions: Condition[]; resources: Array<{ id: string; conditions: Condition[] }>; gpus: GpuView[]; reasons: string[];
+}
+
+/** An alert on the overview. */
+export interface Alert { severity: 'critical' | 'warning'; kind: 'node-offline' | 'reconcile-stalled' | 'gpu-error'; node: string; message: string }
+
+/** GPUs counted over the fleet. */
+export interface GpuCounts { total: number; allocated: number; free: number; busy: number }
+
+/** Utilization (measured) above which a GPU counts as busy. */
+export const BUSY_PCT = 10;
+// Telemetry older than this says nothing about now.
+const STALE_MS = 120_000;
+
+const isTrue = (cs: readonly Condition[] | undefined, type: string): Condition | undefined => cs?.find((c) => c.type === type && c.status === 'True');
+
+/** GPUs held by placed workspaces: uuid → workspace. */
+export function gpuHolders(repo: InfraRepo | undefined): Map<string, string> {
+  const held = new Map<string, string>();
+  for (const { doc } of repo?.workspaces.values() ?? []) for (const u of doc.spec.gpus?.uuids ?? []) held.set(u, doc.metadata.name);
+  return held;
+}
+
+/** Builds the view of every (non-revoked) node. */
+export function fleetView(input: FleetInput): { nodes: NodeView[]; gpus: GpuCounts; alerts: Alert[] } {
+  const holders = gpuHolders(input.repo);
+  const alerts: Alert[] = [];
+  const gpus: GpuCounts = { total: 0, allocated: 0, free: 0, busy: 0 };
+  const nodes = input.nodes.filter((n) => !n.revoked).map((n): NodeView => {
+    const doc = input.repo?.nodes.get(n.name)?.doc;
+    const enrolled = input.enrollments.get(n.name);
+    const status = input.statuses.get(n.name);
+    const tele = input.telemetry.get(n.name);
+    const fresh = tele !== undefined && input.now - tele.at < STALE_MS ? tele : undefined;
+    const connected = input.connected.has(n.name);
+    const reasons: string[] = [];
+    const declared = new Map((doc?.spec.gpus ?? []).map((g) => [g.uuid, g.model]));
+    const inventory = n.inventory?.gpus ?? [];
+    const uuids = inventory.length > 0 ? inventory.map((g) => g.uuid) : [...declared.keys()];
+    const gpuViews = uuids.map((uuid): GpuView => {
+      const inv = inventory.find((g) => g.uuid === uuid);
+      const t = fresh?.gpus.find((g) => g.uuid === uuid);
+      const error = !connected ? null : t === undefined ? 'no recent sample (nvidia-smi not answering or gpu lost)' : null;
+      return { uuid, model: inv?.model ?? declared.get(uuid) ?? null, utilizationPct: t?.utilizationGpuPct ?? null, memoryUsedMiB: t?.memoryUsedMiB ?? null, memoryTotalMiB: t?.memoryTotalMiB ?? inv?.memoryTotalMiB ?? null, powerW: t?.powerDrawW ?? null, temperatureC: t?.temperatureC ?? null, workspace: holders.get(uuid) ?? null, error };
+    });
+    const stalled = [isTrue(status?.conditions, 'Stalled'), ...(status?.resources ?? []).map((r) => (isTrue(r.conditions, 'Stalled') === undefined ? undefined : { ...isTrue(r.conditions, 'Stalled'), id: r.id }))].filter((c) => c !== undefined);
+    if (!connected) reasons.push(n.lastSeenAt === null ? 'never connected' : 'agent not connected');
+    for (const c of stalled) reasons.push(`stalled: ${'id' in c ? `${String(c.id)} ` : ''}${c.reason ?? ''}`.trim());
+    const gpuErrors = gpuViews.filter((g) => g.error !== null);
+    if (gpuErrors.length > 0) reasons.push(`${gpuErrors.length} gpu${gpuErrors.length === 1 ? '' : 's'} not reporting`);
+    const state: NodeState = doc?.spec.drain === true ? 'draining' : !connected ? 'offline' : stalled.length > 0 || gpuErrors.length > 0 ? 'degraded' : 'online';
+    if (!connected && n.lastSeenAt !== null) alerts.push({ severity: 'critical', kind: 'node-offline', node: n.name, message: `${n.name} is offline since ${n.lastSeenAt}` });
+    if (stalled.length > 0) alerts.push({ severity: 'warning', kind: 'reconcile-stalled', node: n.name, message: `${n.name}: reconcile stalled (${stalled.map((c) => ('id' in c ? `${String(c.id)}: ${c.reason ?? ''}` : (c.reason ?? ''))).join('; ')})` });
+    for (const g of gpuErrors) alerts.push({ severity: 'warning', kind: 'gpu-error', node: n.name, message: `${n.name} ${g.uuid}: ${g.error ?? ''}` });
+    for (const g of gpuViews) {
+      gpus.total += 1;
+      if (g.workspace !== null) gpus.allocated += 1;
+      if ((g.utilizationPct ?? 0) >= BUSY_PCT) gpus.busy += 1;
+    }
+    return {
+      name: n.name,
+      profile: doc?.spec.profile ?? enrolled?.profile ?? null,
+      labels: { ...(enrolled?.labels ?? {}), ...(doc?.metadata.labels ?? {}), ...(doc?.spec.labels ?? {}) },
+      state,
+      connected,
+      agentVersion: n.agentVersion,
+      lastSeenAt: n.lastSeenAt,
+      desiredRevision: input.repo?.revision ?? null,
+      appliedRevision: status?.lastAppliedRevision ?? n.appliedRevision,
+      conditions: status?.conditions ?? [],
+      resources: status?.resources ?? [],
+      gpus: gpuViews,
+      reasons,
+    };
+  });
+  gpus.free = gpus.total - gpus.allocated;
+  return { nodes, gpus, alerts };
+}
+
+/** Nodes counted by profile and state. */
+export function countByProfile(nodes: readonly NodeView[]): Record<string, Record<NodeState, number>> {
+  const out: Record<string, Record<NodeState, number>> = {};
+  for (const n of nodes) {
+    const p = (out[n.profile ?? 'unknown'] ??= { online: 0, degraded: 0, offline: 0, draining: 0 });
+    p[n.state] += 1;
+  }
+  return out;
+}

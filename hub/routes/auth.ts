@@ -1,0 +1,147 @@
+/**
+ * Dashboard login and API tokens. Login is one request (user, password, TOTP or recovery code); a user
+ * without a second factor yet, or with a one-time password, gets a short-lived setup ticket instead and
+ * finishes at /setup (new password, TOTP enrolment by QR code, recovery codes shown once).
+ */
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { requirePrincipal, type Principal } from '../auth/principal.js';
+import { LoginLimiter, type LoginLimits } from '../auth/login-limiter.js';
+import { passwordProblem } from '../auth/passwords.js';
+import { SESSION_COOKIE, SESSION_LIMITS, closeSession, openSession } from '../auth/sessions.js';
+import { totpUri, qrSvg } from '../auth/totp.js';
+import { checkPassword, checkSecondFactor, enableTotp, getUser, pendingTotpSecret, setPassword, type User } from '../auth/users.js';
+import { createApiToken, getApiToken, listApiTokens, revokeApiToken } from '../auth/api-tokens.js';
+
+/** Options of the auth routes. */
+export interface AuthRouteOptions {
+  /** Secure cookies (the hub serves TLS). */
+  secure: boolean;
+  limits?: LoginLimits;
+  now?: () => Date;
+}
+
+interface LoginBody { user: string; password: string; code?: string }
+interface SetupBody { ticket: string; newPassword?: string; code: string }
+
+const str = (max: number) => ({ type: 'string', minLength: 1, maxLength: max });
+const SETUP_TTL_MS = 10 * 60_000;
+
+/** The actor string of a principal in audit entries. */
+export function actorOf(p: Principal | undefined): string {
+  return p === undefined ? 'anonymous' : p.via === 'session' ? `user:${p.subject}` : `${p.via}:${p.subject}`;
+}
+
+/** Registers /api/v1/auth/* and /api/v1/api-tokens. */
+export function authRoutes(app: FastifyInstance, opts: AuthRouteOptions): void {
+  const { store } = app.hub;
+  const db = store.db;
+  const now = opts.now ?? (() => new Date());
+  const limiter = new LoginLimiter(opts.limits, () => now().getTime());
+  const tickets = new Map<string, { user: string; expires: number }>();
+  const anyone = requirePrincipal(app);
+
+  const startSession = (req: FastifyRequest, reply: FastifyReply, user: User) => {
+    const s = openSession(db, user.name, req.ip, now());
+    void reply.setCookie(SESSION_COOKIE, s.id, { path: '/', httpOnly: true, sameSite: 'strict', secure: opts.secure, maxAge: SESSION_LIMITS.maxMs / 1000 });
+    return { user: user.name, role: user.role, tenant: user.tenant, csrfToken: s.csrfToken };
+  };
+  const refuse = (reply: FastifyReply, user: string, ip: string, why: string) => {
+    limiter.fail(user, ip);
+    store.audit(`user:${user}`, 'auth.login.fail', user, { reason: why });
+    return reply.code(401).send({ code: 'AUTH_FAILED', message: 'wrong user name, password or code' });
+  };
+  const limited = (reply: FastifyReply, waitMs: number) =>
+    reply.code(429).header('retry-after', String(Math.ceil(waitMs / 1000))).send({ code: 'RATE_LIMITED', message: `too many failed logins: try again in ${Math.ceil(waitMs / 60_000)} min` });
+
+  app.post<{ Body: LoginBody }>(
+    '/api/v1/auth/login',
+    { schema: { body: { type: 'object', required: ['user', 'password'], additionalProperties: false, properties: { user: str(64), password: str(256), code: { type: 'string', maxLength: 32 } } } } },
+    async (req, reply) => {
+      const { user: name, password, code } = req.body;
+      const wait = limiter.check(name, req.ip);
+      if (wait > 0) return limited(reply, wait);
+      const user = await checkPassword(db, name, password);
+      if (user === undefined) return refuse(reply, name, req.ip, 'password');
+      if (user.mustChangePassword || !user.totpEnabled) {
+        const ticket = randomBytes(24).toString('base64url');
+        tickets.set(ticket, { user: name, expires: now().getTime() + SETUP_TTL_MS });
+        const secret = pendingTotpSecret(db, name);
+        const uri = totpUri(secret, name);
+        return { next: 'setup', ticket, mustChangePassword: user.mustChangePassword, otpauthUri: uri, qrSvg: await qrSvg(uri) };
+      }
+      if (code === undefined || code === '' || checkSecondFactor(db, name, code, now().getTime()) === undefined) return refuse(reply, name, req.ip, 'second factor');
+      limiter.succeed(name, req.ip);
+      store.audit(`user:${name}`, 'auth.login', name);
+      return { next: 'done', ...startSession(req, reply, user) };
+    },
+  );
+
+  app.post<{ Body: SetupBody }>(
+    '/api/v1/auth/setup',
+    { schema: { body: { type: 'object', required: ['ticket', 'code'], additionalProperties: false, properties: { ticket: str(64), newPassword: str(256), code: str(32) } } } },
+    async (req, reply) => {
+      const t = tickets.get(req.body.ticket);
+      if (t === undefined || t.expires < now().getTime()) return reply.code(401).send({ code: 'AUTH_FAILED', message: 'the setup ticket is unknown or expired: log in again' });
+      const user = getUser(db, t.user);
+      if (user === undefined) return reply.code(401).send({ code: 'AUTH_FAILED', message: 'the setup ticket is unknown or expired: log in again' });
+      if (user.mustChangePassword) {
+        const problem = req.body.newPassword === undefined ? 'a new password is required' : passwordProblem(req.body.newPassword);
+        if (problem !== undefined) return reply.code(400).send({ code: 'BAD_REQUEST', message: problem });
+      }
+      if (limiter.check(user.name, req.ip) > 0) return limited(reply, limiter.check(user.name, req.ip));
+      if (checkSecondFactor(db, user.name, req.body.code, now().getTime()) === undefined) return refuse(reply, user.name, req.ip, 'setup code');
+      tickets.delete(req.body.ticket);
+      if (user.mustChangePassword && req.body.newPassword !== undefined) await setPassword(db, user.name, req.body.newPassword);
+      const recoveryCodes = user.totpEnabled ? [] : enableTotp(db, user.name);
+      store.audit(`user:${user.name}`, 'auth.setup', user.name, { totp: !user.totpEnabled, password: user.mustChangePassword });
+      const fresh = getUser(db, user.name) as User;
+      return { next: 'done', ...startSession(req, reply, fresh), recoveryCodes };
+    },
+  );
+
+  app.post('/api/v1/auth/logout', async (req, reply) => {
+    const s = req.dashboardSession;
+    if (s !== undefined) {
+      closeSession(db, s.id);
+      store.audit(`user:${s.user}`, 'auth.logout', s.user);
+    }
+    void reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    return { loggedOut: s !== undefined };
+  });
+
+  app.get('/api/v1/auth/me', { preHandler: anyone }, async (req) => {
+    const p = req.principal as Principal;
+    return { subject: p.subject, role: p.role, tenant: p.tenant ?? null, via: p.via, csrfToken: req.dashboardSession?.csrfToken ?? null };
+  });
+
+  // API tokens: admins create either scope; a tenant user only tokens of its own tenant.
+  app.post<{ Body: { label: string; role?: 'admin' | 'tenant'; tenant?: string } }>(
+    '/api/v1/api-tokens',
+    { preHandler: anyone, schema: { body: { type: 'object', required: ['label'], additionalProperties: false, properties: { label: str(64), role: { enum: ['admin', 'tenant'] }, tenant: str(63) } } } },
+    async (req, reply) => {
+      const p = req.principal as Principal;
+      const role = req.body.role ?? (p.role === 'admin' && req.body.tenant === undefined ? 'admin' : 'tenant');
+      const tenant = role === 'tenant' ? (p.role === 'tenant' ? p.tenant : req.body.tenant) : undefined;
+      if (p.role === 'tenant' && (role === 'admin' || (req.body.tenant !== undefined && req.body.tenant !== p.tenant))) return reply.code(403).send({ code: 'AUTH_FORBIDDEN', message: 'a tenant can only create tokens of its own tenant' });
+      if (role === 'tenant' && tenant === undefined) return reply.code(400).send({ code: 'BAD_REQUEST', message: 'a tenant token needs a tenant' });
+      if (role === 'admin' && req.body.tenant !== undefined) return reply.code(400).send({ code: 'BAD_REQUEST', message: 'an admin token has no tenant' });
+      const created = createApiToken(db, { label: req.body.label, role, tenant, createdBy: actorOf(p) }, now());
+      store.audit(actorOf(p), 'api-token.create', created.row.id, { label: req.body.label, role, tenant });
+      return reply.code(201).send({ ...created.row, token: created.token });
+    },
+  );
+  app.get('/api/v1/api-tokens', { preHandler: anyone }, async (req) => {
+    const p = req.principal as Principal;
+    return { tokens: listApiTokens(db, p.role === 'admin' ? undefined : p.tenant) };
+  });
+  app.post<{ Params: { id: string } }>('/api/v1/api-tokens/:id/revoke', { preHandler: anyone }, async (req, reply) => {
+    const p = req.principal as Principal;
+    const t = getApiToken(db, req.params.id);
+    // A tenant asking about another tenant's token gets the same answer as for a missing one.
+    if (t === undefined || (p.role === 'tenant' && t.tenant !== p.tenant)) return reply.code(404).send({ code: 'NOT_FOUND', message: `no api token ${req.params.id}` });
+    revokeApiToken(db, t.id);
+    store.audit(actorOf(p), 'api-token.revoke', t.id, { label: t.label });
+    return { revoked: t.id };
+  });
+}

@@ -1,0 +1,118 @@
+/**
+ * Read-only aggregate endpoints of the dashboard (admins only): the overview (nodes by profile and state,
+ * GPU counts, fleet utilization of the last hour, storage, alerts), every node with its GPUs and
+ * sparklines, node enrollment states, and the audit log. Plus the live-update stream /api/v1/events.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { InfraRepo } from '../../common/infra/model.js';
+import { requirePrincipal } from '../auth/principal.js';
+import { countByProfile, fleetView, type FleetInput } from '../dashboard/fleet-view.js';
+import { GpuHistory } from '../dashboard/gpu-history.js';
+import { LiveEvents } from '../dashboard/live-events.js';
+
+/** Options of the overview routes. */
+export interface OverviewRouteOptions {
+  /** How often the live-update watcher polls the store (ms; 0: never, tests call poll()). */
+  pollMs?: number;
+  now?: () => number;
+}
+
+type Json = Record<string, unknown>;
+const parse = <T>(s: string | null | undefined): T | undefined => (s === null || s === undefined ? undefined : (JSON.parse(s) as T));
+
+/** Registers the overview, nodes, audit and events routes; returns the live-event hub (for tests). */
+export function overviewRoutes(app: FastifyInstance, opts: OverviewRouteOptions = {}): LiveEvents {
+  const { store, gateway } = app.hub;
+  const db = store.db;
+  const now = opts.now ?? Date.now;
+  const admin = requirePrincipal(app, { role: 'admin' });
+  const anyone = requirePrincipal(app);
+  const history = new GpuHistory();
+  const live = new LiveEvents(db, history, () => gateway.connectedNodes());
+  if ((opts.pollMs ?? 1000) > 0) app.addHook('onReady', async () => live.start(opts.pollMs ?? 1000));
+  app.addHook('preClose', async () => live.stop());
+
+  // The repo at the tip when the workspace service is installed (hosted repo); otherwise enrollment data only.
+  const repo = async (): Promise<InfraRepo | undefined> => {
+    if (!app.hasDecorator('gitops')) return undefined;
+    try {
+      return await (app as unknown as { gitops: { workspaces: { repo(): Promise<InfraRepo> } } }).gitops.workspaces.repo();
+    } catch (err) {
+      app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'dashboard: infra repo unavailable');
+      return undefined;
+    }
+  };
+
+  const input = async (): Promise<FleetInput> => {
+    const inventory = new Map((db.prepare('SELECT name, inventory FROM nodes').all() as Array<{ name: string; inventory: string | null }>).map((r) => [r.name, parse<Json>(r.inventory) ?? null]));
+    const enrolled = db.prepare('SELECT node, profile, labels FROM node_enrollments').all() as Array<{ node: string; profile: string; labels: string }>;
+    return {
+      nodes: store.nodes().map((n) => ({ ...n, inventory: (inventory.get(n.name) ?? null) as FleetInput['nodes'][number]['inventory'] })),
+      connected: new Set(gateway.connectedNodes()),
+      enrollments: new Map(enrolled.map((e) => [e.node, { profile: e.profile, labels: parse<Record<string, string>>(e.labels) ?? {} }])),
+      statuses: new Map((db.prepare('SELECT node, payload FROM node_status').all() as Array<{ node: string; payload: string }>).map((r) => [r.node, JSON.parse(r.payload) as never])),
+      telemetry: new Map((db.prepare('SELECT node, payload FROM telemetry_latest').all() as Array<{ node: string; payload: string }>).map((r) => [r.node, JSON.parse(r.payload) as never])),
+      repo: await repo(),
+      now: now(),
+    };
+  };
+
+  app.get('/api/v1/overview', { preHandler: admin }, async () => {
+    const view = fleetView(await input());
+    const since = Math.floor((now() - 3600_000) / 60_000);
+    const util = db.prepare('SELECT minute, sum(gpu_util_sum) AS s, sum(gpu_util_samples) AS n FROM telemetry_rollups WHERE minute >= ? GROUP BY minute ORDER BY minute').all(since) as Array<{ minute: number; s: number; n: number }>;
+    const ceph = view.nodes.filter((n) => n.profile === 'ceph-node');
+    return {
+      nodes: { total: view.nodes.length, byProfile: countByProfile(view.nodes) },
+      gpus: view.gpus,
+      utilization: { unit: 'percent, measured', points: util.filter((u) => u.n > 0).map((u) => [u.minute * 60, Math.round((u.s / u.n) * 10) / 10]) },
+      // Agents do not report storage capacity over the link yet (the telemetry message has no storage field).
+      storage: { cephNodes: ceph.length, reported: false, totalBytes: null, usedBytes: null },
+      alerts: view.alerts,
+    };
+  });
+
+  app.get('/api/v1/fleet/nodes', { preHandler: admin }, async () => {
+    live.feedHistory();
+    const view = fleetView(await input());
+    return {
+      nodes: view.nodes.map((n) => ({ ...n, gpus: n.gpus.map((g) => ({ ...g, history: history.points(n.name, g.uuid).map((p) => [Math.round(p.at / 1000), p.util, p.memMiB, p.powerW, p.tempC]) })) })),
+    };
+  });
+
+  app.get('/api/v1/fleet/enrollments', { preHandler: admin }, async () => {
+    const rows = db.prepare('SELECT node, token_id, hostname, profile, labels, enrolled_at FROM node_enrollments').all() as Array<{ node: string; token_id: string; hostname: string; profile: string; labels: string; enrolled_at: string }>;
+    const enrolled = new Map(rows.map((r) => [r.node, { tokenId: r.token_id, hostname: r.hostname, profile: r.profile, labels: parse<Record<string, string>>(r.labels) ?? {}, enrolledAt: r.enrolled_at }]));
+    const connected = new Set(gateway.connectedNodes());
+    return {
+      nodes: store.nodes().map((n) => ({
+        name: n.name,
+        state: n.revoked ? 'revoked' : n.status === 'never-seen' ? 'pending' : 'active',
+        connected: connected.has(n.name),
+        lastSeenAt: n.lastSeenAt,
+        enrollment: enrolled.get(n.name) ?? null,
+      })),
+    };
+  });
+
+  app.get<{ Querystring: { limit?: number; before?: number } }>(
+    '/api/v1/audit',
+    { preHandler: admin, schema: { querystring: { type: 'object', additionalProperties: false, properties: { limit: { type: 'integer', minimum: 1, maximum: 500 }, before: { type: 'integer', minimum: 1 } } } } },
+    async (req) => {
+      const rows = db.prepare('SELECT id, at, actor, action, target, details FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?').all(req.query.before ?? Number.MAX_SAFE_INTEGER, req.query.limit ?? 100) as Array<{ id: number; at: string; actor: string; action: string; target: string | null; details: string | null }>;
+      return {
+        entries: rows.map((r) => {
+          const details = parse<Json>(r.details) ?? {};
+          const { ip, ...rest } = details;
+          return { id: r.id, at: r.at, actor: r.actor, action: r.action, target: r.target, ip: typeof ip === 'string' ? ip : null, details: rest };
+        }),
+      };
+    },
+  );
+
+  app.get('/api/v1/events', { preHandler: anyone }, async (_req, reply) => {
+    reply.hijack();
+    live.attach(reply.raw);
+  });
+  return live;
+}
