@@ -1,13 +1,183 @@
-/** `foundry dev`: hub plus a local agent on one machine (what `npm start` runs). */
+/**
+ * `foundry dev` (what `npm start` runs): the hub and a local agent on one machine with the embedded
+ * defaults, like a k3s server that is also an agent. SQLite and the hosted infra repo live in
+ * .foundry/ (seeded once from fixtures/example-infra plus nodes/local.yaml for this machine); the local
+ * agent gets its credential once and reconciles from the hub's repo. Logs go to .foundry/logs/.
+ */
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import type { Command } from 'commander';
+import { pino } from 'pino';
+import { EXAMPLE_INFRA_DIR } from '../common/paths.js';
 import { FoundryError } from '../common/errors.js';
+import { startHub, type RunningHub } from '../hub/server.js';
+import { resolveConfig } from '../agent/config/load-config.js';
+import { startNodeAgent, type NodeAgent } from '../agent/node-agent.js';
+import type { AgentStatus } from '../agent/reconcile/status.js';
+
+/** The local node's name in the infra repo. */
+export const LOCAL_NODE = 'local';
+
+interface DevFlags {
+  dataDir: string;
+  port: string;
+  host: string;
+  podmanSocket?: string;
+}
+
+/** nodes/local.yaml: this machine as a gpu-node (it hosts workspaces; GPUs are reported live by the agent). */
+export function localNodeYaml(host: string): string {
+  const label = host.toLowerCase().replace(/[^a-z0-9.-]/g, '-').replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '').slice(0, 63) || 'localhost';
+  return [
+    '# yaml-language-server: $schema=../../schemas/infra.schema.json',
+    '# This machine, added by `npm start` (foundry dev): the hub and its local agent run here.',
+    'apiVersion: foundry.cloud/v1',
+    'kind: Node',
+    'metadata:',
+    `  name: ${LOCAL_NODE}`,
+    'spec:',
+    '  profile: gpu-node',
+    '  labels:',
+    `    hostname: ${label}`,
+    '    role: dev',
+    '',
+  ].join('\n');
+}
+
+/** Starts a private Podman API service when Podman is installed but no socket answers; undefined otherwise. */
+function ensurePodman(dataDir: string, requested: string | undefined): { socket: string; child: ChildProcess | undefined; note: string } {
+  if (requested !== undefined) return { socket: requested, child: undefined, note: `podman socket ${requested}` };
+  if (existsSync('/run/podman/podman.sock')) return { socket: '/run/podman/podman.sock', child: undefined, note: 'podman socket /run/podman/podman.sock' };
+  if (spawnSync('podman', ['--version'], { stdio: 'ignore' }).status !== 0) {
+    return { socket: '/run/podman/podman.sock', child: undefined, note: 'podman is not installed: the local node will show as degraded (install podman and restart to run containers)' };
+  }
+  const socket = join(dataDir, 'podman.sock');
+  rmSync(socket, { force: true });
+  const child = spawn('podman', ['system', 'service', '--time=0', `unix://${socket}`], { stdio: 'ignore' });
+  child.unref();
+  return { socket, child, note: `podman API service started on ${socket}` };
+}
+
+/** The local agent's credential: kept in .foundry/agent/credential (0600), issued by the hub once. */
+function localCredential(hub: RunningHub, agentDir: string): string {
+  const file = join(agentDir, 'credential');
+  if (existsSync(file)) {
+    const existing = readFileSync(file, 'utf8').trim();
+    if (hub.store.authenticateNode(existing).ok) return file;
+  }
+  mkdirSync(agentDir, { recursive: true, mode: 0o700 });
+  writeFileSync(file, `${hub.store.issueNodeCredential(LOCAL_NODE, 'foundry-dev')}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return file;
+}
+
+function readyLine(status: AgentStatus): string {
+  const ready = status.conditions.find((c) => c.type === 'Ready');
+  const stalled = status.resources.filter((r) => r.phase === 'Stalled');
+  const head = `agent ${LOCAL_NODE}: ${ready?.status === 'True' ? 'ready' : 'not ready'} at ${status.observedRevision?.slice(0, 12) ?? '-'} (${ready?.reason ?? '?'})`;
+  return stalled.length === 0 ? head : `${head}; ${stalled.length} stalled, e.g. ${stalled[0]?.id}: ${stalled[0]?.message}`;
+}
+
+async function runDev(flags: DevFlags): Promise<void> {
+  const dataDir = resolve(flags.dataDir);
+  const port = Number.parseInt(flags.port, 10);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new FoundryError('CLI_USAGE', `invalid port ${flags.port}`);
+  const logDir = join(dataDir, 'logs');
+  mkdirSync(logDir, { recursive: true });
+
+  // Seed the hosted repo once: the example infra plus this machine's node file.
+  const seed = mkdtempSync(join(tmpdir(), 'foundry-dev-seed-'));
+  cpSync(EXAMPLE_INFRA_DIR, seed, { recursive: true });
+  writeFileSync(join(seed, 'nodes', `${LOCAL_NODE}.yaml`), localNodeYaml(hostname()));
+  let hub: RunningHub;
+  try {
+    hub = await startHub({ dataDir: join(dataDir, 'hub'), port, host: flags.host, seedFrom: seed, logger: { level: 'info', file: join(logDir, 'hub.log') } });
+  } finally {
+    rmSync(seed, { recursive: true, force: true });
+  }
+
+  const firstAdmin = hub.store.adminTokenCount() === 0 ? hub.store.createAdminToken('dev-admin', 'foundry-dev') : undefined;
+  const agentDir = join(dataDir, 'agent');
+  const credentialFile = localCredential(hub, agentDir);
+  const podman = ensurePodman(dataDir, flags.podmanSocket);
+  const config = resolveConfig(
+    {
+      node: LOCAL_NODE,
+      repo: { url: `${hub.url}/git/infra.git`, branch: 'main' },
+      cacheDir: join(agentDir, 'cache'),
+      stateDir: join(agentDir, 'state'),
+      podman: { socketPath: podman.socket },
+      hub: { url: hub.url, credentialFile },
+    },
+    join(agentDir, '(npm start)'),
+  );
+  const logger = pino({ level: 'info', base: { node: LOCAL_NODE } }, pino.destination({ dest: join(logDir, 'agent.log'), sync: false }));
+  let lastLine = '';
+  const agent: NodeAgent = await startNodeAgent(config, logger);
+  const printStatus = (status: AgentStatus): void => {
+    const line = readyLine(status);
+    if (line !== lastLine) process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+    lastLine = line;
+  };
+  const statusTimer = setInterval(() => {
+    try {
+      printStatus(JSON.parse(readFileSync(join(config.stateDir, 'status.json'), 'utf8')) as AgentStatus);
+    } catch {
+      // not written yet
+    }
+  }, 1000);
+
+  const out = [
+    '',
+    `FoundryCloud is running (hub and a local agent). Data: ${dataDir}`,
+    `  hub:        ${hub.url}   (health ${hub.url}/healthz, metrics ${hub.url}/metrics)`,
+    `  dashboard:  ${hub.url}/ui/`,
+    `  infra repo: ${hub.url}/git/infra.git  (seeded from fixtures/example-infra + nodes/${LOCAL_NODE}.yaml)`,
+    firstAdmin !== undefined
+      ? `  admin token (shown once, stored hashed): ${firstAdmin}`
+      : '  admin token: printed at the first start; create another with: node bin/foundry.js hub admin-token create --data-dir .foundry/hub',
+    '',
+    '  clone and push the infra repo (the token goes in a header, never in the URL):',
+    "    export FOUNDRY_TOKEN=<admin token>",
+    `    git -c http.extraHeader="Authorization: Bearer $FOUNDRY_TOKEN" clone ${hub.url}/git/infra.git`,
+    '    (in the clone: git config http.extraHeader "Authorization: Bearer $FOUNDRY_TOKEN"; edit, commit, git push)',
+    '',
+    `  ${podman.note}`,
+    `  logs: ${logDir}/hub.log and agent.log (JSON lines); agent status: ${config.stateDir}/status.json`,
+    '  stop with Ctrl-C',
+    '',
+  ];
+  process.stdout.write(out.join('\n'));
+
+  await new Promise<void>((resolveStop) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      process.stdout.write('\nstopping: agent, then hub (nothing acknowledged is lost)\n');
+      clearInterval(statusTimer);
+      void agent
+        .stop()
+        .then(() => hub.close())
+        .finally(() => {
+          podman.child?.kill('SIGTERM');
+          resolveStop();
+        });
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
 
 /** Registers the dev sub-command. */
 export function registerDev(program: Command): void {
   program
     .command('dev')
     .description('run the hub and a local agent together with the embedded defaults (what npm start runs)')
-    .action(() => {
-      throw new FoundryError('RUNTIME_UNAVAILABLE', 'not ready yet: the hub lands with the hub issue; use `foundry validate` and `foundry agent plan` meanwhile');
-    });
+    .option('--data-dir <dir>', 'where the hub store, hosted repo, agent state and logs live', '.foundry')
+    .option('--port <port>', 'hub port', process.env.PORT ?? '8080')
+    .option('--host <host>', 'hub listen address', '127.0.0.1')
+    .option('--podman-socket <path>', 'Podman API socket (default: /run/podman/podman.sock, else a private podman service)')
+    .action(runDev);
 }
