@@ -12,6 +12,8 @@ import { healthRoutes } from './routes/health.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { nodeRoutes } from './routes/nodes.js';
 import { installAuth } from './auth/principal.js';
+import { installWorkspaces } from './routes/workspaces.js';
+import { billingRoutes } from './routes/billing.js';
 import { installDashboard, type DashboardOptions } from './dashboard/install.js';
 
 /** Collaborators of the app; the caller owns the store (and closes it after the app). */
@@ -76,6 +78,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   healthRoutes(app, store, () => stopping);
   app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
   nodeRoutes(app, store, gateway);
+  installWorkspaces(app, { repoDir: deps.repoDir });
+  billingRoutes(app);
   if (deps.webhookSecret !== undefined) webhookRoutes(app, deps.webhookSecret, (rev, ref) => notifyRevision(rev, ref, 'webhook', 'gitlab-webhook'));
   if (deps.repoDir !== undefined) {
     const repoDir = deps.repoDir;

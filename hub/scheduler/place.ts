@@ -109,43 +109,58 @@ export function place(req: PlacementRequest, snapshot: FleetSnapshot | FleetStat
     return { ok: false, workspace: req.workspace, tenant: req.tenant, reasons: [{ reason, nodes: 0 }], explanation: `no placement for ${req.workspace}: ${reason}` };
   }
 
-  const gpuReason = `not enough free ${req.gpus.model ?? 'GPUs'} (need ${count})`;
   const selector = Object.entries(req.nodeSelector ?? {});
-  const rejected = new Map<string, { order: number; nodes: number }>();
-  const reject = (reason: string, order: number): void => {
-    const r = rejected.get(reason);
-    if (r === undefined) rejected.set(reason, { order, nodes: 1 });
-    else r.nodes++;
-  };
-  let best: { st: NodeState; model: string | undefined } | undefined;
+  // per-request reason texts by filter order; order 0 (profile) varies per node and is counted by profile
+  const texts = [
+    '',
+    'offline',
+    'draining',
+    `labels do not match ${selector.map(([k, v]) => `${k}=${v}`).join(',')}`,
+    `not enough free ${req.gpus.model ?? 'GPUs'} (need ${count})`,
+    `not enough free cpu (need ${cpus})`,
+    `not enough free memory (need ${formatBytes(mem)})`,
+  ];
+  const counts = [0, 0, 0, 0, 0, 0, 0];
+  const byProfile = new Map<string, number>();
+  let bestSt: NodeState | undefined;
+  let bestModel: string | undefined;
   let fitting = 0;
   for (const st of fleet.nodes) {
     const n = st.node;
-    if (!n.hostsWorkspaces) reject(`profile ${n.profile} hosts no workspaces`, 0);
-    else if (!n.online) reject('offline', 1);
-    else if (n.drain) reject('draining', 2);
-    else if (selector.length > 0 && !matches(n.labels, selector)) reject(`labels do not match ${selector.map(([k, v]) => `${k}=${v}`).join(',')}`, 3);
+    if (!n.hostsWorkspaces) byProfile.set(n.profile, (byProfile.get(n.profile) ?? 0) + 1);
+    else if (!n.online) counts[1]!++;
+    else if (n.drain) counts[2]!++;
+    else if (selector.length > 0 && !matches(n.labels, selector)) counts[3]!++;
     else {
       const model = modelOn(st, req, spread);
-      if (model === null) reject(gpuReason, 4);
-      else if (cpus > st.freeCpus) reject(`not enough free cpu (need ${cpus})`, 5);
-      else if (mem > st.freeMemoryBytes) reject(`not enough free memory (need ${formatBytes(mem)})`, 6);
+      if (model === null) counts[4]!++;
+      else if (cpus > st.freeCpus) counts[5]!++;
+      else if (mem > st.freeMemoryBytes) counts[6]!++;
       else {
         fitting++;
         // nodes are visited in name order, so keeping the first of equal scores breaks ties by name
-        if (best === undefined || (spread ? st.freeGpus > best.st.freeGpus : st.freeGpus < best.st.freeGpus)) best = { st, model };
+        if (bestSt === undefined || (spread ? st.freeGpus > bestSt.freeGpus : st.freeGpus < bestSt.freeGpus)) {
+          bestSt = st;
+          bestModel = model;
+        }
       }
     }
   }
-  const reasons = [...rejected]
-    .sort(([ra, a], [rb, b]) => b.nodes - a.nodes || a.order - b.order || (ra < rb ? -1 : 1))
-    .map(([reason, r]) => ({ reason, nodes: r.nodes }));
+  const rejected: Array<{ reason: string; nodes: number; order: number }> = [];
+  for (const [profile, nodes] of byProfile) rejected.push({ reason: `profile ${profile} hosts no workspaces`, nodes, order: 0 });
+  counts.forEach((nodes, order) => {
+    if (nodes > 0) rejected.push({ reason: texts[order] as string, nodes, order });
+  });
+  const reasons = rejected
+    .sort((a, b) => b.nodes - a.nodes || a.order - b.order || (a.reason < b.reason ? -1 : 1))
+    .map(({ reason, nodes }) => ({ reason, nodes }));
   const why = reasons.map((r) => `${plural(r.nodes, 'node')}: ${r.reason}`).join('; ');
-  if (best === undefined) {
+  if (bestSt === undefined) {
     const text = fleet.nodes.length === 0 ? 'no nodes in the fleet' : why;
     return { ok: false, workspace: req.workspace, tenant: req.tenant, reasons: fleet.nodes.length === 0 ? [{ reason: text, nodes: 0 }] : reasons, explanation: `no placement for ${req.workspace}: ${text}` };
   }
-  const { st, model } = best;
+  const st = bestSt;
+  const model = bestModel;
   const gpuUuids = model === undefined ? [] : (st.freeByModel.get(model) ?? []).slice(0, count);
   const what = count === 0 ? 'no GPUs' : `${count} × ${model} (${gpuUuids.join(', ')})`;
   const rule = spread ? 'spread: most free GPUs' : 'bin-pack: fewest free GPUs';
