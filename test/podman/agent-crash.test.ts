@@ -76,12 +76,10 @@ describeIf(podmanAvailable() && existsSync(join(ROOT, 'dist', 'cli', 'agent-run.
     pm.podman(['exec', 'fc-ws-acme-crash-a', 'sh', '-c', 'echo precious > /data/sentinel']);
     const midApply: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
-      const t0 = Date.now();
       commitRepo(repo, spec(`v${round}`), `round ${round}`);
       // Kill at different points of the apply phase: right after the first action, or a bit later.
       const r = await runAndKill(config, [0, 40, 90, 150, 250][round % 5]!);
       if (!r.reconciled) midApply.push(r.applied);
-      console.log(`round ${round}: ${r.applied} applied, ${r.reconciled ? 'finished' : 'killed mid-apply'}, ${Date.now() - t0} ms`);
     }
     // Most rounds must really have been cut short in the middle of applying.
     expect(midApply.length).toBeGreaterThanOrEqual(3);
@@ -116,5 +114,5 @@ describeIf(podmanAvailable() && existsSync(join(ROOT, 'dist', 'cli', 'agent-run.
     const log = pm.podman(['exec', 'fc-ws-acme-crash-a', 'cat', '/data/a']).stdout.split('\n').filter((l) => l !== '');
     expect(log[0]).toBe('init');
     expect(log[log.length - 1]).toBe(last);
-  });
+  }, 300_000);
 });

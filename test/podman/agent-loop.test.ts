@@ -86,7 +86,7 @@ describeIf(podmanAvailable() && existsSync(join(ROOT, 'dist', 'cli', 'agent-run.
     expect(status.lastAppliedRevision).toBe(rev);
     // Every log line is one JSON object.
     for (const line of out.trim().split('\n')) expect(() => JSON.parse(line) as unknown).not.toThrow();
-  });
+  }, 180_000);
 
   it('--once exits 1 when it cannot converge and says why; sync exits 3 when no agent runs', () => {
     commitRepo(repo, ws(['loop-a', 'loop-b', 'loop-c'], 'localhost/not-here:1'), 'missing image');
@@ -97,5 +97,5 @@ describeIf(podmanAvailable() && existsSync(join(ROOT, 'dist', 'cli', 'agent-run.
     const sync = spawnSync(process.execPath, [CLI, 'agent', 'sync', '--config', config], { encoding: 'utf8', timeout: 60_000 });
     expect(sync.status).toBe(3);
     expect(sync.stderr).toMatch(/^foundry: no agent is running with this state dir/);
-  });
+  }, 120_000);
 });
