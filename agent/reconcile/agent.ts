@@ -12,6 +12,7 @@ import type { RuntimeDriver } from '../drivers/driver.js';
 import { GitSource } from '../source/git-source.js';
 import type { ReconcilerDeps, RevisionSource } from './context.js';
 import { DirSource } from './dir-source.js';
+import { LocalRepoShortcut } from './local-shortcut.js';
 import { Reconciler, type ReconcileResult, type TriggerOptions } from './reconciler.js';
 import { startPolling, startSyncServer, syncSocketPath, watchLocalRepo, type Stoppable, type SyncReply } from './triggers.js';
 
@@ -22,7 +23,9 @@ export const DEFAULT_POLL_MS = 60_000;
 export function sourceFor(config: ResolvedAgentConfig): RevisionSource {
   const local = config.repo.localPath;
   if (local !== undefined && !existsSync(join(local, '.git'))) return new DirSource(join(local, config.repo.path ?? '.'));
-  return new GitSource({ url: config.repo.url, branch: config.repo.branch, path: config.repo.path, revision: config.repo.revision, cacheDir: config.cacheDir, timeoutMs: config.repo.timeoutMs, authHeader: hubRepoAuth(config) });
+  const git = new GitSource({ url: config.repo.url, branch: config.repo.branch, path: config.repo.path, revision: config.repo.revision, cacheDir: config.cacheDir, timeoutMs: config.repo.timeoutMs, authHeader: hubRepoAuth(config) });
+  // A local repo following a branch: skip the fetch while the branch has not moved.
+  return local !== undefined && config.repo.revision === undefined ? new LocalRepoShortcut(git, local, config.repo.branch) : git;
 }
 
 /** The node credential as a Bearer header when the repo is the hub's hosted one (same origin as hub.url). */

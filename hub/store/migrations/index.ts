@@ -1,6 +1,8 @@
 /** The hub store's migrations, in order. Forward-only: never edit a shipped one, add the next file. */
 import { sql as initial } from './0001-initial.js';
 import { sql as users } from './0020-users.js';
+import { sql as workspaces } from './0030-workspaces.js';
+import { sql as billing } from './0031-billing.js';
 
 /** One schema migration. */
 export interface Migration {
@@ -13,4 +15,6 @@ export interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial', sql: initial },
   { version: 20, name: 'users', sql: users },
+  { version: 30, name: 'workspaces', sql: workspaces },
+  { version: 31, name: 'billing', sql: billing },
 ];
