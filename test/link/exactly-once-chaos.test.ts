@@ -2,7 +2,7 @@
  * THE CHAOS TEST: a real hub process and a real agent process, with the hub SIGKILLed, the agent
  * SIGKILLed and the connection cut at random points while the agent produces usage records and status
  * transitions. Afterwards the hub's store must hold every seq the agent ever assigned, exactly once, with
- * the payload the agent produced. Duration: FOUNDRY_CHAOS_SECONDS (default 40).
+ * the payload the agent produced. Duration: FOUNDRY_CHAOS_SECONDS (default 30).
  */
 import { describe, it, expect, afterAll } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -15,7 +15,7 @@ import { HubStore } from '../../hub/store/hub-store.js';
 import { tempDir, waitFor } from '../hub/support.js';
 import { startProxy, type CuttableProxy } from './tcp-proxy.js';
 
-const SECONDS = Number(process.env.FOUNDRY_CHAOS_SECONDS ?? 40);
+const SECONDS = Number(process.env.FOUNDRY_CHAOS_SECONDS ?? 30);
 const built = existsSync(join(PACKAGE_ROOT, 'dist', 'agent', 'link', 'hub-link.js'));
 const dir = tempDir('foundry-chaos-');
 const hubDir = join(dir, 'hub');
