@@ -52,6 +52,7 @@ export const ERROR_CODES = {
   TLS_PIN_MISMATCH: 'terminal',
   PLACEMENT_NONE: 'wait',
   PLACEMENT_CONFLICT: 'transient',
+  CONFLICT: 'terminal',
   BILLING: 'terminal',
   CLI_USAGE: 'terminal',
   INTERNAL: 'transient',

@@ -1,0 +1,59 @@
+/**
+ * Stored usage records (the agents' UsageRecord, kept verbatim by the gateway, de-duplicated by
+ * (node, seq)) → the billing core's UsageInterval. Pure. A record whose GPU model is unknown to the
+ * agent takes the model the Node file declares for that UUID; without one it cannot be priced and is
+ * reported as unpriced (never billed as free, never guessed).
+ */
+import type { UsageInterval } from '../billing/usage.js';
+
+/** A usage row as the store keeps it. */
+export interface StoredUsage {
+  node: string;
+  seq: number;
+  payload: unknown;
+  /** When the hub committed it (ISO). */
+  receivedAt: string;
+}
+
+/** The conversion: intervals and the records that could not be priced (node/seq). */
+export interface Converted {
+  intervals: UsageInterval[];
+  unpriced: Array<{ node: string; seq: number; workspace: string; gpuUuid: string }>;
+}
+
+interface RecordFields {
+  workspace?: unknown;
+  tenant?: unknown;
+  gpuUuid?: unknown;
+  gpuModel?: unknown;
+  fromMs?: unknown;
+  toMs?: unknown;
+  measuredAvgUtilizationPct?: unknown;
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+
+/** Converts stored rows; `modelOf(uuid)` is the declared model of a GPU (from the Node files). */
+export function toIntervals(rows: Iterable<StoredUsage>, modelOf: (uuid: string) => string | undefined): Converted {
+  const out: Converted = { intervals: [], unpriced: [] };
+  for (const row of rows) {
+    const r = (row.payload ?? {}) as RecordFields;
+    const workspace = str(r.workspace);
+    const tenant = str(r.tenant);
+    const gpuUuid = str(r.gpuUuid);
+    const from = num(r.fromMs);
+    const to = num(r.toMs);
+    if (workspace === undefined || tenant === undefined || gpuUuid === undefined || from === undefined || to === undefined || to < from) continue;
+    const gpuModel = str(r.gpuModel) ?? modelOf(gpuUuid);
+    if (gpuModel === undefined) {
+      out.unpriced.push({ node: row.node, seq: row.seq, workspace, gpuUuid });
+      continue;
+    }
+    const iv: UsageInterval = { workspace, tenant, node: row.node, gpuUuid, gpuModel, from, to, receivedAt: Date.parse(row.receivedAt) };
+    const util = num(r.measuredAvgUtilizationPct);
+    if (util !== undefined) iv.utilization = util;
+    out.intervals.push(iv);
+  }
+  return out;
+}

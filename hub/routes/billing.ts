@@ -1,0 +1,73 @@
+/**
+ * Billing API: a tenant's invoice for a month (JSON, or CSV with ?format=csv / Accept: text/csv), the
+ * running cost of a month per workspace with the quota, and closing a month (admin). Tenants only see
+ * their own (403 for another tenant's).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { FoundryError } from '../../common/errors.js';
+import type { InfraRepo } from '../../common/infra/model.js';
+import { canAccessTenant, requirePrincipal } from '../auth/principal.js';
+import { BillingStore } from '../invoicing/billing-store.js';
+import { Invoicer } from '../invoicing/invoicer.js';
+import { sendError } from '../workspaces/http-errors.js';
+
+const MONTH = /^[0-9]{4}-(0[1-9]|1[0-2])$/;
+
+/** Registers the billing routes; `repo` reads the infra repo at the branch tip (price lists, tenants). */
+export function billingRoutes(app: FastifyInstance, opts: { now?: () => number } = {}): void {
+  const billing = new BillingStore(app.hub.store.db);
+  const invoicer = new Invoicer(billing, opts.now);
+  const anyone = requirePrincipal(app);
+  const admin = requirePrincipal(app, { role: 'admin' });
+  const repo = async (): Promise<InfraRepo> => {
+    if (!app.hasDecorator('gitops')) throw new FoundryError('GIT_FETCH', 'billing needs the infra repo (price lists): this hub has none wired', { retry: 'wait' });
+    return app.gitops.workspaces.repo();
+  };
+  const forbidden = (req: FastifyRequest, reply: FastifyReply, tenant: string): boolean => {
+    if (canAccessTenant(req.principal, tenant)) return false;
+    void reply.code(403).send({ code: 'AUTH_FORBIDDEN', message: `no access to tenant ${tenant}` });
+    return true;
+  };
+  const badMonth = (reply: FastifyReply, month: string): boolean => {
+    if (MONTH.test(month)) return false;
+    void reply.code(400).send({ code: 'BAD_REQUEST', message: `invalid month "${month}": expected YYYY-MM` });
+    return true;
+  };
+
+  app.get<{ Params: { tenant: string; month: string }; Querystring: { format?: string } }>('/api/v1/tenants/:tenant/invoices/:month', { preHandler: anyone }, async (req, reply) => {
+    const { tenant, month } = req.params;
+    if (forbidden(req, reply, tenant) || badMonth(reply, month)) return reply;
+    try {
+      const r = invoicer.invoice(await repo(), tenant, month);
+      const csv = req.query.format === 'csv' || (req.query.format === undefined && (req.headers.accept ?? '').includes('text/csv'));
+      if (csv) return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="invoice-${tenant}-${month}.csv"`).send(r.csv);
+      return { ...r.invoice, frozen: r.frozen, unpriced: r.unpriced };
+    } catch (err) {
+      return sendError(reply, err);
+    }
+  });
+
+  app.get<{ Params: { tenant: string }; Querystring: { month?: string } }>('/api/v1/tenants/:tenant/usage', { preHandler: anyone }, async (req, reply) => {
+    const { tenant } = req.params;
+    if (forbidden(req, reply, tenant) || (req.query.month !== undefined && badMonth(reply, req.query.month))) return reply;
+    try {
+      return invoicer.usage(await repo(), tenant, req.query.month);
+    } catch (err) {
+      return sendError(reply, err);
+    }
+  });
+
+  app.get('/api/v1/billing/months', { preHandler: admin }, async () => ({ closed: billing.closedList() }));
+
+  app.post<{ Params: { month: string } }>('/api/v1/billing/months/:month/close', { preHandler: admin }, async (req, reply) => {
+    if (badMonth(reply, req.params.month)) return reply;
+    try {
+      const actor = `admin:${req.principal?.subject ?? '?'}`;
+      const r = invoicer.close(await repo(), req.params.month, actor);
+      app.hub.store.audit(actor, 'billing.month.close', req.params.month, { invoices: r.invoices.length });
+      return r;
+    } catch (err) {
+      return sendError(reply, err);
+    }
+  });
+}

@@ -1,0 +1,172 @@
+/**
+ * Workspaces API and node drain, through Git: POST/GET/stop/start/DELETE /api/v1/workspaces and
+ * POST /api/v1/nodes/:name/drain|undrain. Installs the hub's InfraRepoWriter (app.gitops.writer, the
+ * one way the hub writes to the infra repo) and the WorkspaceService with its periodic sync.
+ */
+import { dirname, join } from 'node:path';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { FoundryError } from '../../common/errors.js';
+import { describeAjvErrors, validatorFor } from '../../common/schema.js';
+import type { WorkspaceCreateRequest } from '../../common/generated/http/workspace-create.js';
+import type { InfraRepo, Workspace } from '../../common/infra/model.js';
+import { canAccessTenant, requirePrincipal, type Principal } from '../auth/principal.js';
+import { InfraRepoWriter } from '../gitops/repo-writer.js';
+import { LifecycleStore, type LifecycleRow } from '../workspaces/lifecycle-store.js';
+import { liveFleet, nodeStatusOf } from '../workspaces/live-fleet.js';
+import { WorkspaceService } from '../workspaces/workspace-service.js';
+import { sendError } from '../workspaces/http-errors.js';
+
+/** What the gitops side of the hub exposes to other modules (enrollment, dashboard). */
+export interface GitopsContext {
+  writer: InfraRepoWriter;
+  workspaces: WorkspaceService;
+  lifecycle: LifecycleStore;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    gitops: GitopsContext;
+  }
+}
+
+/** Options of installWorkspaces. */
+export interface WorkspaceRoutesOptions {
+  /** The hosted bare repo (or a remote URL). Without it there is no placement (external repo not wired yet). */
+  repoDir: string | undefined;
+  /** The writer's private clone (default: gitops-work next to the repo). */
+  workDir?: string;
+  /** How often lifecycles and new revisions are checked (default 2 s; 0: only on demand). */
+  syncIntervalMs?: number;
+}
+
+/** A workspace as the API returns it. */
+export function workspaceView(doc: Workspace | undefined, row: LifecycleRow | undefined, file?: string): Record<string, unknown> {
+  const s = doc?.spec;
+  return {
+    name: doc?.metadata.name ?? row?.name,
+    tenant: s?.tenant ?? row?.tenant,
+    template: s?.template ?? null,
+    gpus: { count: s?.gpus?.count ?? 0, model: s?.gpus?.model ?? null, uuids: s?.gpus?.uuids ?? [] },
+    node: s?.node ?? row?.node ?? null,
+    state: s === undefined ? null : (s.state ?? 'running'),
+    labels: doc?.metadata.labels ?? {},
+    file: file ?? null,
+    status: row === undefined ? null : { phase: row.phase, reason: row.reason, message: row.message, revision: row.revision, ...row.times, updatedAt: row.updatedAt },
+  };
+}
+
+const actorOf = (p: Principal | undefined): string => (p === undefined ? 'unknown' : `${p.role}:${p.subject}`);
+
+/** Registers the workspace routes (no-op without a repo). */
+export function installWorkspaces(app: FastifyInstance, opts: WorkspaceRoutesOptions): void {
+  if (opts.repoDir === undefined) return;
+  const store = app.hub.store;
+  const lifecycle = new LifecycleStore(store.db);
+  const late: { service?: WorkspaceService } = {};
+  const writer = new InfraRepoWriter({
+    repoDir: opts.repoDir,
+    workDir: opts.workDir ?? join(dirname(opts.repoDir), 'gitops-work'),
+    onPushed: (rev) => {
+      late.service?.notePushed(rev);
+      app.hub.notifyRevision(rev, 'refs/heads/main', 'push', 'foundry-hub');
+    },
+  });
+  const ws = new WorkspaceService({
+    writer,
+    lifecycle,
+    audit: (actor, action, target, details) => store.audit(actor, action, target, details),
+    live: (repo) => liveFleet(store.db, repo, app.hub.gateway.connectedNodes()),
+    nodeStatus: nodeStatusOf(store.db),
+    log: app.log,
+  });
+  late.service = ws;
+  app.decorate('gitops', { writer, workspaces: ws, lifecycle });
+  const validate = validatorFor<WorkspaceCreateRequest>('http/workspace-create.schema.json');
+  const anyone = requirePrincipal(app);
+  const admin = requirePrincipal(app, { role: 'admin' });
+
+  // The workspace of a request, hidden (404) from tenants it does not belong to.
+  const visible = async (req: FastifyRequest<{ Params: { name: string } }>): Promise<{ repo: InfraRepo; doc: Workspace }> => {
+    const repo = await ws.repo();
+    const doc = repo.workspaces.get(req.params.name)?.doc;
+    if (doc === undefined || !canAccessTenant(req.principal, doc.spec.tenant)) throw new FoundryError('NOT_FOUND', `no workspace ${req.params.name}`, { resource: req.params.name });
+    return { repo, doc };
+  };
+  const guard = async (reply: FastifyReply, fn: () => Promise<unknown>): Promise<unknown> => {
+    try {
+      return await fn();
+    } catch (err) {
+      return sendError(reply, err);
+    }
+  };
+
+  app.post<{ Body: unknown }>('/api/v1/workspaces', { preHandler: anyone }, async (req, reply) => {
+    if (!validate(req.body)) return reply.code(400).send({ code: 'BAD_REQUEST', message: 'invalid workspace request', errors: describeAjvErrors(validate.errors) });
+    const body = req.body;
+    if (!canAccessTenant(req.principal, body.tenant)) return reply.code(403).send({ code: 'AUTH_FORBIDDEN', message: `no access to tenant ${body.tenant}` });
+    return guard(reply, async () => {
+      const r = await ws.create(body, actorOf(req.principal));
+      if (!r.ok) return reply.code(409).send({ code: 'PLACEMENT_NONE', message: r.refusal.explanation, workspace: r.refusal.workspace, reasons: r.refusal.reasons });
+      const p = r.placement;
+      return reply.code(201).send({ name: p.workspace, tenant: p.tenant, node: p.node, gpus: { model: p.gpuModel ?? null, uuids: p.gpuUuids }, revision: r.revision, explanation: p.explanation, status: ws.lifecycleView(p.workspace) });
+    });
+  });
+
+  app.get<{ Querystring: { tenant?: string } }>('/api/v1/workspaces', { preHandler: anyone }, async (req, reply) => {
+    const p = req.principal;
+    const tenant = req.query.tenant ?? (p?.role === 'tenant' ? p.tenant : undefined);
+    if (tenant !== undefined && !canAccessTenant(p, tenant)) return reply.code(403).send({ code: 'AUTH_FORBIDDEN', message: `no access to tenant ${tenant}` });
+    return guard(reply, async () => {
+      const repo = await ws.repo();
+      ws.refreshLifecycle(repo);
+      const items = [...repo.workspaces.values()]
+        .filter(({ doc }) => (tenant === undefined ? p?.role === 'admin' : doc.spec.tenant === tenant))
+        .sort((a, b) => (a.doc.metadata.name < b.doc.metadata.name ? -1 : 1))
+        .map(({ doc, source }) => workspaceView(doc, lifecycle.get(doc.metadata.name), source.file));
+      return { revision: repo.revision, workspaces: items };
+    });
+  });
+
+  app.get<{ Params: { name: string } }>('/api/v1/workspaces/:name', { preHandler: anyone }, async (req, reply) =>
+    guard(reply, async () => {
+      const row = lifecycle.get(req.params.name);
+      const repo = await ws.repo();
+      ws.refreshLifecycle(repo);
+      const located = repo.workspaces.get(req.params.name);
+      const tenant = located?.doc.spec.tenant ?? row?.tenant;
+      if (tenant === undefined || !canAccessTenant(req.principal, tenant)) throw new FoundryError('NOT_FOUND', `no workspace ${req.params.name}`, { resource: req.params.name });
+      return { ...workspaceView(located?.doc, lifecycle.get(req.params.name), located?.source.file), events: lifecycle.events(req.params.name) };
+    }),
+  );
+
+  for (const [verb, state] of [['stop', 'stopped'], ['start', 'running']] as const) {
+    app.post<{ Params: { name: string } }>(`/api/v1/workspaces/:name/${verb}`, { preHandler: anyone }, async (req, reply) =>
+      guard(reply, async () => {
+        await visible(req);
+        const changed = await ws.setState(req.params.name, state, actorOf(req.principal));
+        return { name: req.params.name, state, changed };
+      }),
+    );
+  }
+
+  app.delete<{ Params: { name: string } }>('/api/v1/workspaces/:name', { preHandler: anyone }, async (req, reply) =>
+    guard(reply, async () => {
+      await visible(req);
+      await ws.remove(req.params.name, actorOf(req.principal));
+      return { name: req.params.name, deleted: true };
+    }),
+  );
+
+  for (const [verb, drain] of [['drain', true], ['undrain', false]] as const) {
+    app.post<{ Params: { name: string } }>(`/api/v1/nodes/:name/${verb}`, { preHandler: admin }, async (req, reply) =>
+      guard(reply, async () => ({ node: req.params.name, drain, changed: await ws.setDrain(req.params.name, drain, actorOf(req.principal)) })),
+    );
+  }
+
+  const every = opts.syncIntervalMs ?? 2000;
+  if (every > 0) {
+    const timer = setInterval(() => void ws.sync().catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'workspace sync failed')), every);
+    timer.unref();
+    app.addHook('onClose', async () => clearInterval(timer));
+  }
+}

@@ -1,0 +1,260 @@
+/**
+ * The hub's workspace service: requests go through the one Planner (serialized: no GPU handed out
+ * twice), every change is a commit through the InfraRepoWriter (whose build step re-reads Git and
+ * re-checks the placement), and the lifecycle is derived from Git and the agents' status. Git is the
+ * source of truth: what an admin pushes (a move, a new unplaced workspace, a drain) wins.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
+import { FoundryError } from '../../common/errors.js';
+import { loadInfraDir } from '../../common/infra/load.js';
+import type { InfraRepo, Workspace } from '../../common/infra/model.js';
+import type { WorkspaceCreateRequest } from '../../common/generated/http/workspace-create.js';
+import { Planner } from '../scheduler/planner.js';
+import type { NoPlacement, Placement, PlaceOptions } from '../scheduler/place.js';
+import type { InfraRepoWriter } from '../gitops/repo-writer.js';
+import { requestFromWorkspace as requestOf, snapshotFromInfra, type LiveNode } from '../scheduler/from-infra.js';
+import { phaseOf, type NodeStatusBody } from './lifecycle.js';
+import type { LifecycleStore } from './lifecycle-store.js';
+import { removeDoc, setFields, workspaceFile, workspacePath } from './workspace-yaml.js';
+
+/** Collaborators of the service. */
+export interface WorkspaceServiceDeps {
+  writer: InfraRepoWriter;
+  lifecycle: LifecycleStore;
+  audit: (actor: string, action: string, target?: string, details?: Record<string, unknown>) => void;
+  /** The live view of the nodes of a repo (online, reported GPUs). */
+  live: (repo: InfraRepo) => ReadonlyMap<string, LiveNode>;
+  nodeStatus: (node: string) => NodeStatusBody | undefined;
+  log?: FastifyBaseLogger;
+  now?: () => Date;
+  options?: PlaceOptions;
+}
+
+/** Outcome of a create request. */
+export type CreateResult = { ok: true; placement: Placement; revision: string } | { ok: false; refusal: NoPlacement };
+
+/** GPU UUIDs held by placed workspaces other than `except`: uuid → workspace. */
+export function heldGpus(repo: InfraRepo, except?: string): Map<string, string> {
+  const held = new Map<string, string>();
+  for (const { doc } of repo.workspaces.values()) {
+    if (doc.metadata.name === except || doc.spec.node === undefined) continue;
+    for (const u of doc.spec.gpus?.uuids ?? []) held.set(u, doc.metadata.name);
+  }
+  return held;
+}
+
+const conflict = (what: string, resource: string): FoundryError => new FoundryError('PLACEMENT_CONFLICT', what, { resource });
+
+/** Places, changes and tracks workspaces through Git. */
+export class WorkspaceService {
+  readonly planner: Planner;
+  private cache: { revision: string; repo: InfraRepo; loadedAt: number } | undefined;
+  private readonly creating = new Map<string, Workspace>();
+  private readonly committed = new Map<string, string>();
+  private readonly own = new Set<string>();
+  private readonly refused = new Map<string, string>();
+  private seenRevision: string | undefined;
+  private syncing: Promise<void> | undefined;
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: WorkspaceServiceDeps) {
+    this.now = deps.now ?? (() => new Date());
+    this.planner = new Planner({ load: () => this.loadSnapshot(), commit: (p) => this.commitPlacement(p), options: deps.options });
+  }
+
+  /** The repo at the branch tip (cached per revision). */
+  async repo(): Promise<InfraRepo> {
+    const tip = await this.deps.writer.tip();
+    if (this.cache?.revision === tip) return this.cache.repo;
+    return this.deps.writer.read(async (dir, rev) => this.remember(rev, await loadInfraDir(dir, { revision: rev })));
+  }
+
+  /** A revision this hub pushed itself (its placements are already in the planner's state). */
+  notePushed(revision: string): void {
+    this.own.add(revision);
+    if (this.own.size > 1000) this.own.delete(this.own.values().next().value as string);
+  }
+
+  private remember(revision: string, repo: InfraRepo): InfraRepo {
+    this.cache = { revision, repo, loadedAt: Date.now() };
+    return repo;
+  }
+
+  private async loadSnapshot() {
+    const repo = await this.deps.writer.read(async (dir, rev) => this.remember(rev, await loadInfraDir(dir, { revision: rev })));
+    return snapshotFromInfra(repo, this.deps.live(repo));
+  }
+
+  /** Creates a workspace: plan, commit its file with node and GPUs, record Pending → Placed. */
+  async create(body: WorkspaceCreateRequest, actor: string): Promise<CreateResult> {
+    const at = this.now();
+    const repo = await this.repo();
+    if (!repo.tenants.has(body.tenant)) throw new FoundryError('NOT_FOUND', `no tenant ${body.tenant} in the infra repo`, { resource: body.tenant });
+    if (!repo.templates.has(body.template)) throw new FoundryError('NOT_FOUND', `no workspace template ${body.template} in the infra repo`, { resource: body.template });
+    const name = body.name ?? `${body.tenant}-${randomBytes(3).toString('hex')}`.slice(0, 63);
+    if (repo.workspaces.has(name) || this.creating.has(name)) throw new FoundryError('CONFLICT', `workspace ${name} already exists`, { resource: name });
+    const ws: Workspace = {
+      apiVersion: 'foundry.cloud/v1',
+      kind: 'Workspace',
+      metadata: body.labels === undefined ? { name } : { name, labels: body.labels },
+      spec: { tenant: body.tenant, template: body.template, gpus: body.gpus.model === undefined ? { count: body.gpus.count } : { count: body.gpus.count, model: body.gpus.model } },
+    };
+    if (body.nodeSelector !== undefined) ws.spec.nodeSelector = body.nodeSelector;
+    ws.spec.state = body.state ?? 'running';
+    this.creating.set(name, ws);
+    try {
+      const result = await this.planner.request(requestOf(repo, ws));
+      if (!result.ok) {
+        this.deps.audit(actor, 'workspace.refuse', name, { tenant: body.tenant, reasons: result.reasons });
+        return { ok: false, refusal: result };
+      }
+      const revision = this.committed.get(name) ?? '';
+      this.committed.delete(name);
+      this.deps.lifecycle.record(name, body.tenant, { phase: 'Pending', reason: 'Requested', message: `requested by ${actor}`, node: null }, null, at);
+      this.deps.lifecycle.record(name, body.tenant, { phase: 'Placed', reason: 'Scheduled', message: result.explanation.split('\n')[0] ?? '', node: result.node }, revision);
+      this.deps.audit(actor, 'workspace.create', name, { tenant: body.tenant, node: result.node, gpus: result.gpuUuids, revision });
+      return { ok: true, placement: result, revision };
+    } finally {
+      this.creating.delete(name);
+    }
+  }
+
+  /** The planner's commit: re-read Git, re-check the GPUs, node and quota, write the file. */
+  private async commitPlacement(p: Placement): Promise<void> {
+    const fresh = this.creating.get(p.workspace);
+    const r = await this.deps.writer.commit(async (dir, rev) => {
+      const repo = await loadInfraDir(dir, { revision: rev });
+      const held = heldGpus(repo, p.workspace);
+      const clash = p.gpuUuids.find((u) => held.has(u));
+      if (clash !== undefined) throw conflict(`${clash} is now held by ${held.get(clash)}`, p.workspace);
+      const node = repo.nodes.get(p.node)?.doc;
+      if (node === undefined || node.spec.drain === true) throw conflict(`node ${p.node} is gone or draining`, p.workspace);
+      const quota = repo.tenants.get(p.tenant)?.doc.spec.quota?.maxGpus;
+      const holds = [...held.values()].filter((w) => repo.workspaces.get(w)?.doc.spec.tenant === p.tenant).length;
+      if (quota !== undefined && holds + p.gpuUuids.length > quota) throw conflict(`tenant ${p.tenant} would exceed its quota`, p.workspace);
+      const existing = repo.workspaces.get(p.workspace);
+      const gpuFields: Array<[string[], unknown]> = p.gpuUuids.length > 0 ? [[['spec', 'gpus', 'uuids'], p.gpuUuids]] : [];
+      if (fresh !== undefined) {
+        if (existing !== undefined) throw new FoundryError('CONFLICT', `workspace ${p.workspace} already exists`, { resource: p.workspace });
+        const doc: Workspace = { ...fresh, spec: { ...fresh.spec, node: p.node, gpus: { ...fresh.spec.gpus, ...(p.gpuUuids.length > 0 ? { uuids: p.gpuUuids } : {}) } } };
+        return { changes: [{ path: workspacePath(p.tenant, p.workspace), content: workspaceFile(doc, 'Placed by the hub; see the commit message for why this node.') }], message: p.explanation };
+      }
+      if (existing === undefined) throw new FoundryError('NOT_FOUND', `workspace ${p.workspace} is gone from the infra repo`, { resource: p.workspace });
+      if (existing.doc.spec.node !== undefined) throw conflict(`workspace ${p.workspace} was placed meanwhile`, p.workspace);
+      const file = existing.source.file;
+      const text = readFileSync(join(dir, file), 'utf8');
+      return { changes: [{ path: file, content: setFields(text, file, 'Workspace', p.workspace, [[['spec', 'node'], p.node], ...gpuFields]) }], message: p.explanation };
+    });
+    if (r !== undefined) this.committed.set(p.workspace, r.revision);
+  }
+
+  /** Sets spec.state (running|stopped) of a workspace through a commit; false when it already was. */
+  async setState(name: string, state: 'running' | 'stopped', actor: string): Promise<boolean> {
+    const r = await this.deps.writer.commit(async (dir, rev) => {
+      const ws = (await loadInfraDir(dir, { revision: rev })).workspaces.get(name);
+      if (ws === undefined) throw new FoundryError('NOT_FOUND', `no workspace ${name}`, { resource: name });
+      if ((ws.doc.spec.state ?? 'running') === state) return undefined;
+      const file = ws.source.file;
+      const content = setFields(readFileSync(join(dir, file), 'utf8'), file, 'Workspace', name, [[['spec', 'state'], state]]);
+      return { changes: [{ path: file, content }], message: `${state === 'stopped' ? 'stop' : 'start'} workspace ${name}\n\nrequested by ${actor} through the hub api.` };
+    });
+    if (r !== undefined) this.deps.audit(actor, `workspace.${state === 'stopped' ? 'stop' : 'start'}`, name, { revision: r.revision });
+    return r !== undefined;
+  }
+
+  /** Deletes a workspace's document (its file when nothing else is in it); its GPUs are free again. */
+  async remove(name: string, actor: string): Promise<void> {
+    const r = await this.deps.writer.commit(async (dir, rev) => {
+      const ws = (await loadInfraDir(dir, { revision: rev })).workspaces.get(name);
+      if (ws === undefined) throw new FoundryError('NOT_FOUND', `no workspace ${name}`, { resource: name });
+      const file = ws.source.file;
+      const policy = ws.doc.spec.reclaimPolicy ?? 'Retain';
+      const content = removeDoc(readFileSync(join(dir, file), 'utf8'), file, 'Workspace', name);
+      return { changes: [{ path: file, content }], message: `delete workspace ${name}\n\nrequested by ${actor} through the hub api; volumes: reclaimPolicy ${policy}.` };
+    });
+    await this.planner.release(name);
+    this.deps.audit(actor, 'workspace.delete', name, { revision: r?.revision });
+  }
+
+  /** Sets or clears a node's spec.drain through a commit; false when it already was. */
+  async setDrain(node: string, drain: boolean, actor: string): Promise<boolean> {
+    const r = await this.deps.writer.commit(async (dir, rev) => {
+      const n = (await loadInfraDir(dir, { revision: rev })).nodes.get(node);
+      if (n === undefined) throw new FoundryError('NOT_FOUND', `no node ${node} in the infra repo`, { resource: node });
+      if ((n.doc.spec.drain === true) === drain) return undefined;
+      const file = n.source.file;
+      const content = setFields(readFileSync(join(dir, file), 'utf8'), file, 'Node', node, [[['spec', 'drain'], drain]]);
+      const why = drain ? 'no new workspaces are placed there; existing ones stay until moved or deleted' : 'it takes new workspaces again';
+      return { changes: [{ path: file, content }], message: `${drain ? 'drain' : 'undrain'} node ${node}\n\nrequested by ${actor}: ${why}.` };
+    });
+    await this.planner.refresh();
+    if (r !== undefined) this.deps.audit(actor, drain ? 'node.drain' : 'node.undrain', node, { revision: r.revision });
+    return r !== undefined;
+  }
+
+  /** Level-triggered pass: after a new revision re-read Git, place unplaced workspaces; then refresh every lifecycle. */
+  sync(): Promise<void> {
+    this.syncing ??= this.syncOnce().finally(() => (this.syncing = undefined));
+    return this.syncing;
+  }
+
+  private async syncOnce(): Promise<void> {
+    const tip = await this.deps.writer.tip();
+    if (tip !== this.seenRevision) {
+      this.seenRevision = tip;
+      if (!this.own.has(tip)) await this.planner.refresh();
+      await this.placeUnplaced(await this.repo());
+    }
+    this.refreshLifecycle(await this.repo());
+  }
+
+  private async placeUnplaced(repo: InfraRepo): Promise<void> {
+    for (const { doc } of repo.workspaces.values()) {
+      const name = doc.metadata.name;
+      if (doc.spec.node !== undefined || this.creating.has(name) || this.refused.get(name) === repo.revision) continue;
+      try {
+        const r = await this.planner.request(requestOf(repo, doc));
+        if (r.ok) {
+          this.deps.lifecycle.record(name, doc.spec.tenant, { phase: 'Placed', reason: 'Scheduled', message: r.explanation.split('\n')[0] ?? '', node: r.node }, this.committed.get(name) ?? null);
+          this.committed.delete(name);
+          this.deps.audit('foundry-hub', 'workspace.place', name, { node: r.node, gpus: r.gpuUuids });
+        } else {
+          this.refused.set(name, repo.revision);
+          this.deps.lifecycle.record(name, doc.spec.tenant, { phase: 'Pending', reason: 'Unschedulable', message: r.explanation, node: null }, repo.revision);
+          this.deps.audit('foundry-hub', 'workspace.unschedulable', name, { reasons: r.reasons });
+        }
+      } catch (err) {
+        this.deps.log?.warn({ workspace: name, err: err instanceof Error ? err.message : String(err) }, 'placing an unplaced workspace failed');
+      }
+    }
+  }
+
+  /** The lifecycle of one workspace as the API shows it, or null. */
+  lifecycleView(name: string): Record<string, unknown> | null {
+    const row = this.deps.lifecycle.get(name);
+    return row === undefined ? null : { phase: row.phase, reason: row.reason, message: row.message, revision: row.revision, ...row.times, updatedAt: row.updatedAt };
+  }
+
+  /** Derives every workspace's phase from `repo` and the nodes' status; records and audits changes. */
+  refreshLifecycle(repo: InfraRepo): void {
+    const loadedAt = this.cache?.revision === repo.revision ? this.cache.loadedAt : 0;
+    const seen = new Set<string>();
+    for (const { doc } of repo.workspaces.values()) {
+      seen.add(doc.metadata.name);
+      const cur = this.deps.lifecycle.get(doc.metadata.name);
+      if (cur !== undefined && Date.parse(cur.updatedAt) > loadedAt) continue;
+      if (doc.spec.node === undefined && cur?.reason === 'Unschedulable') continue;
+      const o = phaseOf(doc, doc.spec.node === undefined ? undefined : this.deps.nodeStatus(doc.spec.node));
+      if (this.deps.lifecycle.record(doc.metadata.name, doc.spec.tenant, o, repo.revision)) {
+        this.deps.audit('foundry-hub', `workspace.${o.phase.toLowerCase()}`, doc.metadata.name, { reason: o.reason, node: o.node });
+      }
+    }
+    for (const row of this.deps.lifecycle.list()) {
+      if (seen.has(row.name) || row.phase === 'Deleted' || Date.parse(row.updatedAt) > loadedAt) continue;
+      if (this.deps.lifecycle.record(row.name, row.tenant, phaseOf(undefined, undefined), repo.revision)) this.deps.audit('foundry-hub', 'workspace.deleted', row.name);
+    }
+  }
+}

@@ -1,0 +1,98 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../../common/paths.js';
+import { fleetFiles, gpuUuid } from '../workspaces/git-fixture.js';
+import { startWsHub, type WsHub } from '../workspaces/hub-fixture.js';
+
+const built = existsSync(join(PACKAGE_ROOT, 'dist', 'hub', 'git', 'pre-receive-hook.js'));
+const H100 = 'NVIDIA H100 80GB HBM3';
+const T = (iso: string): number => Date.parse(iso);
+
+let hub: WsHub;
+let seq = 0;
+
+/** Stores a usage record as the gateway does (node gpu-01). */
+function usage(workspace: string, tenant: string, gpu: number, from: string, to: string, opts: { model?: string | null; seq?: number; util?: number } = {}): void {
+  const fromMs = T(from);
+  const toMs = T(to);
+  const s = opts.seq ?? ++seq;
+  hub.store.ingest([{ node: 'gpu-01', seq: s, kind: 'usage', payload: {
+    kind: 'gpu-allocation', version: 1, key: `gpu-01/${workspace}/${gpuUuid('gpu-01', gpu)}/${fromMs}`, node: 'gpu-01', workspace, tenant,
+    gpuUuid: gpuUuid('gpu-01', gpu), gpuModel: opts.model === undefined ? H100 : opts.model, fromMs, toMs, from, to, seconds: (toMs - fromMs) / 1000,
+    measuredAvgUtilizationPct: opts.util ?? null, measuredSamples: opts.util === undefined ? 0 : 1,
+  } }]);
+}
+
+beforeAll(async () => {
+  hub = await startWsHub(fleetFiles({ nodes: 1, gpus: 2, acmeQuota: 3 }));
+  // acme-a: one hour on 2026-01-10 in 10-minute records, one delivered twice (same seq) and one re-sent with a new seq
+  for (let i = 0; i < 6; i++) usage('acme-a', 'acme', 0, `2026-01-10T00:${i}0:00Z`, new Date(T(`2026-01-10T00:${i}0:00Z`) + 600_000).toISOString(), { util: 50 });
+  usage('acme-a', 'acme', 0, '2026-01-10T00:00:00Z', '2026-01-10T00:10:00Z', { seq: 1 });
+  usage('acme-a', 'acme', 0, '2026-01-10T00:10:00Z', '2026-01-10T00:20:00Z');
+  // acme-b: across the month end, model unknown to the agent (the Node file declares it)
+  usage('acme-b', 'acme', 1, '2026-01-31T23:30:00Z', '2026-02-01T00:30:00Z', { model: null });
+  // globex: half an hour: 2.49 / 2 = 1.245 → 1.25 (half up, once per line)
+  usage('globex-x', 'globex', 1, '2026-01-12T00:00:00Z', '2026-01-12T00:30:00Z');
+}, 60_000);
+afterAll(async () => hub?.close());
+
+describe.runIf(built)('billing API', () => {
+  it('rates stored usage into the tenant\'s invoice: duplicates once, month cut at the second, model from the Node file', async () => {
+    const r = await hub.call('GET', '/api/v1/tenants/acme/invoices/2026-01', { tenant: 'acme' });
+    expect(r.status).toBe(200);
+    expect(r.json).toMatchObject({ tenant: 'acme', displayName: 'ACME', month: '2026-01', currency: 'EUR', frozen: false, unpriced: [] });
+    expect(r.json.lines).toEqual([
+      { workspace: 'acme-a', gpuModel: H100, periodFrom: '2026-01-01T00:00:00Z', late: false, seconds: 3600, gpuHours: '1.000000', unitPrice: '2.49', amount: '2.49', measuredUtilization: { label: 'measured utilization (not billed)', percent: 50 } },
+      { workspace: 'acme-b', gpuModel: H100, periodFrom: '2026-01-01T00:00:00Z', late: false, seconds: 1800, gpuHours: '0.500000', unitPrice: '2.49', amount: '1.25', measuredUtilization: null },
+    ]);
+    expect(r.json.totals).toEqual({ seconds: 5400, gpuHours: '1.500000', amount: '3.74', amountMinor: '374' });
+    const feb = await hub.call('GET', '/api/v1/tenants/acme/invoices/2026-02');
+    expect(feb.json.lines.map((l: { workspace: string; seconds: number }) => [l.workspace, l.seconds])).toEqual([['acme-b', 1800]]);
+  });
+
+  it('renders CSV for ?format=csv and for Accept: text/csv', async () => {
+    const a = await hub.call('GET', '/api/v1/tenants/globex/invoices/2026-01?format=csv', { tenant: 'globex' });
+    expect(a.headers['content-type']).toBe('text/csv; charset=utf-8');
+    expect(a.text).toBe(
+      'tenant,month,workspace,gpu_model,price_period_from,late,seconds,gpu_hours,unit_price,amount,currency,measured_utilization_percent_not_billed\r\n' +
+        'globex,2026-01,globex-x,NVIDIA H100 80GB HBM3,2026-01-01T00:00:00Z,false,1800,0.500000,2.49,1.25,EUR,\r\n',
+    );
+    const b = await hub.call('GET', '/api/v1/tenants/globex/invoices/2026-01', { headers: { accept: 'text/csv' } });
+    expect(b.text).toBe(a.text);
+  });
+
+  it('refuses a tenant asking for another tenant\'s invoices or usage, and bad months', async () => {
+    expect((await hub.call('GET', '/api/v1/tenants/globex/invoices/2026-01', { tenant: 'acme' })).status).toBe(403);
+    expect((await hub.call('GET', '/api/v1/tenants/globex/usage?month=2026-01', { tenant: 'acme' })).status).toBe(403);
+    expect((await hub.call('GET', '/api/v1/tenants/acme/invoices/2026-01', { anonymous: true })).status).toBe(401);
+    expect((await hub.call('GET', '/api/v1/tenants/acme/invoices/2026-13')).status).toBe(400);
+    expect((await hub.call('POST', '/api/v1/billing/months/2026-01/close', { tenant: 'acme' })).status).toBe(403);
+  });
+
+  it('shows the running cost per workspace with the quota', async () => {
+    const r = await hub.call('GET', '/api/v1/tenants/acme/usage?month=2026-01', { tenant: 'acme' });
+    expect(r.json).toMatchObject({ tenant: 'acme', month: '2026-01', frozen: false, currency: 'EUR', total: '3.74', byWorkspace: { 'acme-a': '2.49', 'acme-b': '1.25' }, seconds: 5400, quota: { maxGpus: 3, gpusHeld: 0 }, unpriced: 0 });
+  });
+
+  it('closes a finished month: its invoice is frozen, late records go to the next open month marked late', async () => {
+    expect((await hub.call('POST', '/api/v1/billing/months/2099-01/close')).status).toBe(409);
+    const c = await hub.call('POST', '/api/v1/billing/months/2026-01/close');
+    expect(c.status).toBe(200);
+    expect(c.json.invoices).toEqual([{ tenant: 'acme', total: '3.74', currency: 'EUR' }, { tenant: 'globex', total: '1.25', currency: 'EUR' }]);
+    expect((await hub.call('POST', '/api/v1/billing/months/2026-01/close')).json.message).toBe('month 2026-01 is already closed');
+    await new Promise((r) => setTimeout(r, 5));
+    // an agent that was offline delivers ten minutes of January now
+    usage('acme-a', 'acme', 0, '2026-01-20T00:00:00Z', '2026-01-20T00:10:00Z');
+    const jan = await hub.call('GET', '/api/v1/tenants/acme/invoices/2026-01');
+    expect(jan.json.frozen).toBe(true);
+    expect(jan.json.totals.amount).toBe('3.74');
+    const feb = await hub.call('GET', '/api/v1/tenants/acme/invoices/2026-02');
+    expect(feb.json.lines.map((l: { workspace: string; late: boolean; seconds: number; amount: string }) => [l.workspace, l.late, l.seconds, l.amount])).toEqual([
+      ['acme-a', true, 600, '0.42'],
+      ['acme-b', false, 1800, '1.25'],
+    ]);
+    expect((await hub.call('GET', '/api/v1/billing/months')).json.closed.map((m: { month: string }) => m.month)).toEqual(['2026-01']);
+    expect(hub.store.auditLog().filter((a) => a.action === 'billing.month.close')).toEqual([{ actor: 'admin:test-admin', action: 'billing.month.close', target: '2026-01' }]);
+  });
+});
