@@ -120,17 +120,14 @@ export function place(req: PlacementRequest, snapshot: FleetSnapshot | FleetStat
     `not enough free cpu (need ${cpus})`,
     `not enough free memory (need ${formatBytes(mem)})`,
   ];
-  const counts = [0, 0, 0, 0, 0, 0, 0];
-  const byProfile = new Map<string, number>();
+  // profile, offline and draining do not depend on the request: counted once per snapshot (FleetState)
+  const counts = [0, fleet.closed.offline, fleet.closed.draining, 0, 0, 0, 0];
+  const byProfile = fleet.closed.byProfile;
   let bestSt: NodeState | undefined;
   let bestModel: string | undefined;
   let fitting = 0;
-  for (const st of fleet.nodes) {
-    const n = st.node;
-    if (!n.hostsWorkspaces) byProfile.set(n.profile, (byProfile.get(n.profile) ?? 0) + 1);
-    else if (!n.online) counts[1]!++;
-    else if (n.drain) counts[2]!++;
-    else if (selector.length > 0 && !matches(n.labels, selector)) counts[3]!++;
+  for (const st of fleet.open) {
+    if (selector.length > 0 && !matches(st.node.labels, selector)) counts[3]!++;
     else {
       const model = modelOn(st, req, spread);
       if (model === null) counts[4]!++;

@@ -71,6 +71,10 @@ export interface NodeState {
 export class FleetState {
   /** Nodes sorted by name (the deterministic tie-break order). */
   readonly nodes: NodeState[];
+  /** Nodes that may take workspaces at all (profile hosts them, online, not draining), in name order. */
+  readonly open: NodeState[];
+  /** Nodes ruled out for any request, counted once per snapshot: by profile, offline, draining. */
+  readonly closed: { byProfile: Map<string, number>; offline: number; draining: number };
   readonly byName = new Map<string, NodeState>();
   readonly allocations = new Map<string, AllocationSnapshot>();
   readonly tenantGpus = new Map<string, number>();
@@ -100,6 +104,15 @@ export class FleetState {
       this.byName.set(node.name, st);
       return st;
     });
+    this.open = [];
+    this.closed = { byProfile: new Map(), offline: 0, draining: 0 };
+    for (const st of this.nodes) {
+      const n = st.node;
+      if (!n.hostsWorkspaces) this.closed.byProfile.set(n.profile, (this.closed.byProfile.get(n.profile) ?? 0) + 1);
+      else if (!n.online) this.closed.offline++;
+      else if (n.drain) this.closed.draining++;
+      else this.open.push(st);
+    }
     for (const t of snapshot.tenants) this.quotas.set(t.name, t.maxGpus);
     for (const a of snapshot.allocations) this.hold(a, false);
   }
