@@ -122,7 +122,8 @@ export async function startNodeAgent(config: ResolvedAgentConfig, logger: Logger
         },
       }),
       handlers: {
-        syncNow: () => void agent.syncNow('hub', { ignoreBackoff: true }),
+        // A hub sync does not bypass back-off: failing resources keep their retry schedule (an operator's `foundry agent sync` does bypass it).
+        syncNow: () => void agent.syncNow('hub'),
         drain: (cmd) => logger.info({ event: 'drain', cmd }, 'hub asked to drain: no new workspaces will be placed here; running ones stay until moved'),
       },
       log: logger,

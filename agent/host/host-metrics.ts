@@ -1,12 +1,14 @@
 /**
  * Host metrics for the hub's capacity view: CPU load, memory, filesystems, network, uptime, and, on Ceph
- * nodes, storage capacity. Read through systeminformation, whose Linux probes read /proc asynchronously
- * and spawn `df` for filesystems, so a sample does not hold the event loop (bench/host-metrics.bench.mjs).
+ * nodes, storage capacity. Read through systeminformation (whose Linux probes read /proc asynchronously
+ * and spawn `df` for filesystems) except network counters, read from /proc/net/dev directly, so a sample
+ * does not hold the event loop (bench/host-metrics.bench.mjs).
  */
 import * as si from 'systeminformation';
 import { loadavg, cpus } from 'node:os';
 import { errorMessage } from '../../common/errors.js';
 import { parseCephDf, runCephDf, type CephCapacity } from './ceph-df.js';
+import { procNetDevReader } from './proc-net-dev.js';
 
 /** One host sample. Byte counts are bytes; rates are per second since the previous networkStats call. */
 export interface HostMetrics {
@@ -49,9 +51,18 @@ export interface HostMetricsOptions {
 // Pseudo and container-internal filesystems say nothing about capacity.
 const SKIP_FS = /^(tmpfs|devtmpfs|overlay|squashfs|proc|sysfs|cgroup2?|nsfs|shm)$/;
 
+/** systeminformation for CPU, memory, filesystems and uptime; /proc/net/dev for network (see proc-net-dev.ts). */
+const defaultSource: HostSource = {
+  currentLoad: () => si.currentLoad(),
+  mem: () => si.mem(),
+  fsSize: () => si.fsSize(),
+  networkStats: procNetDevReader(),
+  time: () => si.time(),
+};
+
 /** Takes one host sample. */
 export async function collectHostMetrics(opts: HostMetricsOptions = {}): Promise<HostMetrics> {
-  const source = opts.source ?? (si as unknown as HostSource);
+  const source = opts.source ?? defaultSource;
   const [load, mem, fsList, net] = await Promise.all([source.currentLoad(), source.mem(), source.fsSize(), source.networkStats('*')]);
   const [load1, load5, load15] = loadavg() as [number, number, number];
   const filesystems = fsList
