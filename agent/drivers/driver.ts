@@ -26,3 +26,18 @@ export interface RuntimeDriver {
   /** Releases connections and timers. */
   close?(): Promise<void>;
 }
+
+/**
+ * Routing key of a resource: its kind, except VMs, which are keyed by the driver that runs them
+ * (vm/libvirt, vm/openstack), so that a node can run both and one unreachable backend blocks only its own.
+ */
+export function runtimeKeyOf(r: { kind: ResourceKind; spec?: unknown; facts?: Record<string, string> }): string {
+  if (r.kind !== 'vm') return r.kind;
+  const driver = (r.spec as { driver?: string } | undefined)?.driver ?? r.facts?.driver ?? 'unknown';
+  return `vm/${driver}`;
+}
+
+/** The routing keys a driver serves (see runtimeKeyOf). */
+export function driverKeys(d: Pick<RuntimeDriver, 'name' | 'kinds'>): string[] {
+  return d.kinds.map((k) => (k === 'vm' ? `vm/${d.name}` : k));
+}

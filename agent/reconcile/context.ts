@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import { FoundryError, errorMessage, isFoundryError } from '../../common/errors.js';
 import type { InfraRepo } from '../../common/infra/model.js';
-import type { DesiredState, ObservedResource, ResourceKind } from '../desired.js';
+import type { DesiredState, ObservedResource } from '../desired.js';
 import type { RuntimeDriver } from '../drivers/driver.js';
 import type { PlanResult } from '../plan.js';
 import type { SignaturePolicy } from '../source/verify-signature.js';
@@ -64,7 +64,8 @@ export interface RunContext {
   desired: DesiredState | undefined;
   observed: ObservedResource[];
   /** Kinds whose driver could not list (their resources are neither created nor pruned this run). */
-  unavailableKinds: Set<ResourceKind>;
+  /** Routing keys (runtimeKeyOf) whose runtime could not be listed this run. */
+  unavailableKinds: Set<string>;
   plan: PlanResult | undefined;
   resources: Map<string, ResourceStatus>;
   errors: StepError[];

@@ -9,8 +9,8 @@ import type { ProbeResult, RuntimeDriver } from '../drivers/driver.js';
 
 /** The in-memory runtime. */
 export class FakeDriver implements RuntimeDriver {
-  readonly name = 'fake';
-  readonly kinds: readonly ResourceKind[] = ['network', 'volume', 'container'];
+  readonly name: string;
+  readonly kinds: readonly ResourceKind[];
   /** Everything "running" on the fake node, by runtime id. */
   readonly objects = new Map<string, ObservedResource>();
   /** Resource ids whose actions fail, with the error to throw. */
@@ -22,6 +22,12 @@ export class FakeDriver implements RuntimeDriver {
   /** Delay of each apply in ms (to test overlapping triggers). */
   applyDelayMs = 0;
   private seq = 0;
+
+  /** A container runtime by default; `{ name: 'libvirt', kinds: ['vm'] }` makes a VM backend. */
+  constructor(options: { name?: string; kinds?: readonly ResourceKind[] } = {}) {
+    this.name = options.name ?? 'fake';
+    this.kinds = options.kinds ?? ['network', 'volume', 'container'];
+  }
 
   async probe(): Promise<ProbeResult> {
     return { available: !this.down, message: this.down ? 'fake runtime is down' : 'fake runtime' };
@@ -42,9 +48,10 @@ export class FakeDriver implements RuntimeDriver {
     if ((action.type === 'remove' || action.type === 'recreate') && o !== undefined) this.objects.delete(o.runtimeId);
     if ((action.type === 'create' || action.type === 'recreate') && d !== undefined) {
       const runtimeId = `fake-${++this.seq}`;
-      const run = d.kind === 'container' ? d.run : true;
-      const facts: Record<string, string> = d.kind === 'container' ? { image: d.spec.image } : {};
-      this.objects.set(runtimeId, { kind: d.kind, id: d.id, name: d.name, runtimeId, owner: d.owner, specHash: d.specHash, state: d.kind === 'container' ? (run ? 'running' : 'created') : 'created', reclaimPolicy: d.reclaimPolicy, facts });
+      const run = d.kind === 'container' || d.kind === 'vm' ? d.run : true;
+      const facts: Record<string, string> = d.kind === 'container' ? { image: d.spec.image } : d.kind === 'vm' ? { driver: this.name } : {};
+      const state = d.kind === 'container' || d.kind === 'vm' ? (run ? 'running' : 'created') : 'created';
+      this.objects.set(runtimeId, { kind: d.kind, id: d.id, name: d.name, runtimeId, owner: d.owner, specHash: d.specHash, state, reclaimPolicy: d.reclaimPolicy, facts });
     }
     if (action.type === 'start' && o !== undefined) this.setState(o.runtimeId, 'running');
     if (action.type === 'stop' && o !== undefined) this.setState(o.runtimeId, 'stopped');

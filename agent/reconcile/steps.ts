@@ -6,6 +6,7 @@
 import { FoundryError, isFoundryError } from '../../common/errors.js';
 import { formatIssue } from '../../common/infra/model.js';
 import type { Action, ActionType, DesiredState, ResourceKind } from '../desired.js';
+import { driverKeys, runtimeKeyOf } from '../drivers/driver.js';
 import { planActions } from '../plan.js';
 import { renderNodeState } from '../render.js';
 import { verifyCommitSignature } from '../source/verify-signature.js';
@@ -91,25 +92,26 @@ async function observeRuntimes(ctx: RunContext): Promise<void> {
         return await d.list(ctx.deps.node);
       } catch (err) {
         recordError(ctx, 'observe', err);
-        for (const k of d.kinds) ctx.unavailableKinds.add(k);
+        for (const k of driverKeys(d)) ctx.unavailableKinds.add(k);
         return [];
       }
     }),
   );
   ctx.observed = lists.flat();
-  if (ctx.deps.drivers.length > 0 && ctx.deps.drivers.every((d) => d.kinds.every((k) => ctx.unavailableKinds.has(k)))) throw new StopRun('no runtime reachable');
+  if (ctx.deps.drivers.length > 0 && ctx.deps.drivers.every((d) => driverKeys(d).every((k) => ctx.unavailableKinds.has(k)))) throw new StopRun('no runtime reachable');
 }
 
 /** Diff desired and observed into ordered actions with reasons (resources no driver handles are reported). */
 async function planChanges(ctx: RunContext): Promise<void> {
   const desired = ctx.desired as DesiredState;
-  const handled = new Set<ResourceKind>(ctx.deps.drivers.flatMap((d) => d.kinds));
+  const handled = new Set<string>(ctx.deps.drivers.flatMap(driverKeys));
   for (const r of desired.resources) {
-    if (!handled.has(r.kind)) setStatus(ctx, r.id, r.kind, r.name, 'create', 'Stalled', 'NoDriver', `no ${r.kind} driver is configured on this node`);
-    else if (ctx.unavailableKinds.has(r.kind)) setStatus(ctx, r.id, r.kind, r.name, 'noop', 'Reconciling', 'RuntimeUnavailable', `the ${r.kind} runtime could not be listed; retried next run`);
+    const key = runtimeKeyOf(r);
+    if (!handled.has(key)) setStatus(ctx, r.id, r.kind, r.name, 'create', 'Stalled', 'NoDriver', `no ${key} driver is configured on this node`);
+    else if (ctx.unavailableKinds.has(key)) setStatus(ctx, r.id, r.kind, r.name, 'noop', 'Reconciling', 'RuntimeUnavailable', `the ${key} runtime could not be listed; retried next run`);
   }
-  const usable = (k: ResourceKind): boolean => handled.has(k) && !ctx.unavailableKinds.has(k);
-  ctx.plan = planActions({ ...desired, resources: desired.resources.filter((r) => usable(r.kind)) }, ctx.observed.filter((o) => usable(o.kind)));
+  const usable = (k: string): boolean => handled.has(k) && !ctx.unavailableKinds.has(k);
+  ctx.plan = planActions({ ...desired, resources: desired.resources.filter((r) => usable(runtimeKeyOf(r))) }, ctx.observed.filter((o) => usable(runtimeKeyOf(o))));
 }
 
 /** Report removals held back by the mass-prune guard (they stay until a revision allows them). */
@@ -166,10 +168,10 @@ async function checkConverged(ctx: RunContext): Promise<void> {
   const changed = plan.actions.some((a) => a.type !== 'noop');
   let leftover: Action[] = [];
   if (changed && ctx.pending === 0) {
-    const handled = new Set(ctx.deps.drivers.flatMap((d) => d.kinds).filter((k) => !ctx.unavailableKinds.has(k)));
-    const observed = (await Promise.all(ctx.deps.drivers.filter((d) => d.kinds.every((k) => handled.has(k))).map((d) => d.list(ctx.deps.node)))).flat();
+    const handled = new Set(ctx.deps.drivers.flatMap(driverKeys).filter((k) => !ctx.unavailableKinds.has(k)));
+    const observed = (await Promise.all(ctx.deps.drivers.filter((d) => driverKeys(d).every((k) => handled.has(k))).map((d) => d.list(ctx.deps.node)))).flat();
     const desired = ctx.desired!;
-    leftover = planActions({ ...desired, resources: desired.resources.filter((r) => handled.has(r.kind)) }, observed).actions.filter((a) => a.type !== 'noop');
+    leftover = planActions({ ...desired, resources: desired.resources.filter((r) => handled.has(runtimeKeyOf(r))) }, observed).actions.filter((a) => a.type !== 'noop');
     for (const a of leftover) setStatus(ctx, a.id, a.kind, a.desired?.name ?? a.observed?.name ?? a.id, a.type, 'Reconciling', 'Progressing', `still to do after apply: ${a.reason}`);
   }
   const notReady = [...ctx.resources.values()].filter((r) => r.phase !== 'Ready').length;
@@ -178,8 +180,9 @@ async function checkConverged(ctx: RunContext): Promise<void> {
 }
 
 function driverFor(ctx: RunContext, a: Action): { apply(a: Action): Promise<void> } {
-  const d = ctx.deps.drivers.find((drv) => drv.kinds.includes(a.kind));
-  if (d === undefined) throw new FoundryError('INTERNAL', `no driver for ${a.kind}`, { resource: a.id });
+  const key = runtimeKeyOf({ kind: a.kind, spec: a.desired?.spec, facts: a.observed?.facts });
+  const d = ctx.deps.drivers.find((drv) => driverKeys(drv).includes(key));
+  if (d === undefined) throw new FoundryError('INTERNAL', `no driver for ${key}`, { resource: a.id });
   return d;
 }
 
