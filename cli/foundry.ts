@@ -10,6 +10,8 @@ import { registerValidate } from './validate.js';
 import { registerAgent } from './agent.js';
 import { registerHub } from './hub.js';
 import { registerDev } from './dev.js';
+import { registerWorkspace } from './workspace.js';
+import { registerNode } from './node.js';
 
 /** Builds the command tree (exported for tests, which run it in-process). */
 export function buildCli(): Command {
@@ -22,6 +24,8 @@ export function buildCli(): Command {
   registerAgent(program);
   registerHub(program);
   registerDev(program);
+  registerWorkspace(program);
+  registerNode(program);
   return program;
 }
 

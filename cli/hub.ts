@@ -5,6 +5,7 @@ import { startHub } from '../hub/server.js';
 import { HubStore } from '../hub/store/hub-store.js';
 import { FoundryError } from '../common/errors.js';
 import { registerHubUser } from './hub-user.js';
+import { registerHubInvoice } from './hub-invoice.js';
 
 const DEFAULT_DATA_DIR = join('.foundry', 'hub');
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -82,6 +83,7 @@ export function registerHub(program: Command): void {
     });
 
   registerHubUser(hub);
+  registerHubInvoice(hub);
 
   hub
     .command('admin-token')

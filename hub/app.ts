@@ -32,6 +32,8 @@ export interface AppDeps {
   badFrameLimit?: number;
   badFrameWindowMs?: number;
   heartbeatMs?: number;
+  /** How often buffered telemetry is written (default 5 s). */
+  telemetryFlushMs?: number;
   /** Dashboard tuning (poll interval, login limits, clock); TLS decides Secure cookies. */
   dashboard?: Omit<DashboardOptions, 'secure'>;
 }
@@ -58,7 +60,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify(options as FastifyServerOptions) as unknown as FastifyInstance;
   const { store } = deps;
   const metrics = deps.metrics ?? createMetrics();
-  const queue = new IngestQueue(store, metrics, app.log);
+  const queue = new IngestQueue(store, metrics, app.log, undefined, deps.telemetryFlushMs);
   const gateway = new AgentGateway({ store, queue, metrics, log: app.log, badFrameLimit: deps.badFrameLimit, badFrameWindowMs: deps.badFrameWindowMs, heartbeatMs: deps.heartbeatMs });
   let stopping = false;
 

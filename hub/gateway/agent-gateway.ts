@@ -119,7 +119,7 @@ export class AgentGateway {
       setTimeout(() => { ws.terminate(); resolve(); }, 2000).unref();
     }));
     await Promise.all(closed);
-    this.deps.queue.flush();
+    this.deps.queue.close();
     this.connections.clear();
     this.deps.metrics.connectedAgents.set(0);
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));

@@ -1,12 +1,13 @@
 /**
  * Group commit for the agents' outbox frames: everything received during one turn of the event loop is
- * committed in one SQLite transaction, and only then acknowledged, per connection. Telemetry rides the
- * same turn in a transaction of its own (best-effort: a failure drops samples, never acks).
+ * committed in one SQLite transaction, and only then acknowledged, per connection. Presence updates get
+ * a transaction of their own in the same turn; telemetry is buffered and written every few seconds.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { HubStore, InboxItem } from '../store/hub-store.js';
 import type { HubMetrics } from '../metrics.js';
 import type { TelemetryMessage } from '../../common/protocol/codec.js';
+import { TelemetryBuffer } from '../store/telemetry-buffer.js';
 import { errorMessage } from '../../common/errors.js';
 
 /** Whoever receives the acks of the items it queued. */
@@ -26,7 +27,8 @@ interface Pending {
 /** Batches outbox items and telemetry per event-loop turn. */
 export class IngestQueue {
   private pending: Pending[] = [];
-  private telemetry: TelemetryMessage['body'][] = [];
+  private readonly telemetry = new TelemetryBuffer();
+  private readonly telemetryTimer: NodeJS.Timeout;
   private presence: Array<() => void> = [];
   private scheduled = false;
 
@@ -35,7 +37,11 @@ export class IngestQueue {
     private readonly metrics: HubMetrics,
     private readonly log: FastifyBaseLogger,
     private readonly clock: () => number = () => performance.now(),
-  ) {}
+    telemetryFlushMs = 5000,
+  ) {
+    this.telemetryTimer = setInterval(() => this.flushTelemetry(), telemetryFlushMs);
+    this.telemetryTimer.unref();
+  }
 
   /** Queues an outbox item; its ack goes to `target` after the commit. */
   add(target: AckTarget, item: InboxItem): void {
@@ -44,18 +50,35 @@ export class IngestQueue {
   }
 
   /**
-   * Queues a presence update (hello, connected, disconnected). These ride the telemetry transaction:
-   * one fsync per turn instead of one per agent when thousands reconnect at once.
+   * Queues a presence update (hello, connected, disconnected), committed together at the end of the
+   * turn: one fsync per turn instead of one per agent when thousands reconnect at once.
    */
   defer(update: () => void): void {
     this.presence.push(update);
     this.schedule();
   }
 
-  /** Queues a telemetry sample. */
+  /** Buffers a telemetry sample (written by the periodic telemetry flush). */
   addTelemetry(sample: TelemetryMessage['body']): void {
-    this.telemetry.push(sample);
-    this.schedule();
+    this.telemetry.add(sample);
+  }
+
+  /** Writes buffered telemetry now. */
+  flushTelemetry(): void {
+    if (this.telemetry.empty) return;
+    const t = this.telemetry.drain();
+    try {
+      this.store.writeTelemetry(t);
+    } catch (err) {
+      this.log.warn({ err: errorMessage(err), nodes: t.latest.length }, 'telemetry dropped: store write failed');
+    }
+  }
+
+  /** Final flush on shutdown: outbox items, presence and telemetry; stops the telemetry timer. */
+  close(): void {
+    clearInterval(this.telemetryTimer);
+    this.flush();
+    this.flushTelemetry();
   }
 
   private schedule(): void {
@@ -68,20 +91,15 @@ export class IngestQueue {
   flush(): void {
     this.scheduled = false;
     const batch = this.pending;
-    const samples = this.telemetry;
     const presence = this.presence;
     this.pending = [];
-    this.telemetry = [];
     this.presence = [];
     if (batch.length > 0) this.commit(batch);
-    if (samples.length > 0 || presence.length > 0) {
+    if (presence.length > 0) {
       try {
-        this.store.db.transaction(() => {
-          presence.forEach((update) => update());
-          if (samples.length > 0) this.store.recordTelemetry(samples);
-        })();
+        this.store.db.transaction(() => presence.forEach((update) => update()))();
       } catch (err) {
-        this.log.warn({ err: errorMessage(err), samples: samples.length, presence: presence.length }, 'telemetry and presence updates dropped: store write failed');
+        this.log.warn({ err: errorMessage(err), updates: presence.length }, 'presence updates dropped: store write failed');
       }
     }
   }

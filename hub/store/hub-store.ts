@@ -11,6 +11,7 @@ import { MIGRATIONS } from './migrations/index.js';
 import { FoundryError } from '../../common/errors.js';
 import { newSecret, hashSecret, NODE_CREDENTIAL_PREFIX, ADMIN_TOKEN_PREFIX } from '../auth/secrets.js';
 import type { TelemetryMessage, HelloMessage } from '../../common/protocol/codec.js';
+import { TelemetryBuffer, type TelemetrySample, type TelemetryRollup } from './telemetry-buffer.js';
 
 /** A record from a node's outbox, as the hub commits it. */
 export interface InboxItem {
@@ -40,11 +41,6 @@ export interface UsageRow {
 
 /** Result of looking up a node credential. */
 export type NodeAuth = { ok: true; node: string } | { ok: false; reason: 'unknown' | 'revoked'; node?: string };
-
-function avg(values: Array<number | null | undefined>): number | null {
-  const xs = values.filter((v): v is number => typeof v === 'number');
-  return xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length;
-}
 
 /** The hub store. Every method is synchronous (better-sqlite3); callers batch to keep commits few. */
 export class HubStore {
@@ -77,8 +73,8 @@ export class HubStore {
       ),
       telemetryRollup: db.prepare(
         `INSERT INTO telemetry_rollups (node, minute, samples, gpu_util_sum, gpu_util_samples, gpu_mem_used_mib_sum, host_cpu_sum, host_cpu_samples)
-         VALUES (@node, @minute, 1, @gu, @gun, @gm, @cpu, @cpun)
-         ON CONFLICT(node, minute) DO UPDATE SET samples = samples + 1, gpu_util_sum = gpu_util_sum + @gu, gpu_util_samples = gpu_util_samples + @gun,
+         VALUES (@node, @minute, @samples, @gu, @gun, @gm, @cpu, @cpun)
+         ON CONFLICT(node, minute) DO UPDATE SET samples = samples + @samples, gpu_util_sum = gpu_util_sum + @gu, gpu_util_samples = gpu_util_samples + @gun,
            gpu_mem_used_mib_sum = gpu_mem_used_mib_sum + @gm, host_cpu_sum = host_cpu_sum + @cpu, host_cpu_samples = host_cpu_samples + @cpun`,
       ),
       nodeByHash: db.prepare('SELECT name, revoked FROM nodes WHERE credential_hash = ?'),
@@ -168,12 +164,17 @@ export class HubStore {
 
   /** Stores telemetry samples: the latest per node and per-minute rollups (the only history kept). */
   recordTelemetry(samples: readonly TelemetryMessage['body'][]): void {
+    const buffer = new TelemetryBuffer();
+    samples.forEach((s) => buffer.add(s));
+    this.writeTelemetry(buffer.drain());
+  }
+
+  /** Writes aggregated telemetry (see TelemetryBuffer) in one transaction. */
+  writeTelemetry(t: { latest: readonly TelemetrySample[]; rollups: readonly TelemetryRollup[] }): void {
     this.db.transaction(() => {
-      for (const s of samples) {
-        this.stmts.telemetryLatest.run(s.node, s.at, JSON.stringify(s));
-        const gu = avg(s.gpus.map((g) => g.utilizationGpuPct));
-        const gm = s.gpus.reduce((a, g) => a + (g.memoryUsedMiB ?? 0), 0);
-        this.stmts.telemetryRollup.run({ node: s.node, minute: Math.floor(s.at / 60_000), gu: gu ?? 0, gun: gu === null ? 0 : 1, gm, cpu: s.host.cpuPct ?? 0, cpun: s.host.cpuPct === null ? 0 : 1 });
+      for (const s of t.latest) this.stmts.telemetryLatest.run(s.node, s.at, JSON.stringify(s));
+      for (const r of t.rollups) {
+        this.stmts.telemetryRollup.run({ node: r.node, minute: r.minute, samples: r.samples, gu: r.gpuUtilSum, gun: r.gpuUtilSamples, gm: r.gpuMemUsedMibSum, cpu: r.hostCpuSum, cpun: r.hostCpuSamples });
       }
     })();
   }

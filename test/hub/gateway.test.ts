@@ -6,7 +6,7 @@ import { startTestHub, rawClient, frame, waitFor, tempDir, type TestHub } from '
 let hub: TestHub;
 let dirs: string[];
 beforeEach(async () => {
-  hub = await startTestHub({ badFrameLimit: 5 });
+  hub = await startTestHub({ badFrameLimit: 5, telemetryFlushMs: 50 });
   dirs = [];
 });
 afterEach(async () => {

@@ -108,9 +108,11 @@ describe.runIf(built)('exactly-once delivery under chaos', () => {
     const counts = { hubKills: 0, agentKills: 0, cuts: 0 };
 
     const until = Date.now() + SECONDS * 1000;
+    // The first three events are one of each kind, so even a short run covers all three.
+    const firstRolls = [0.1, 0.5, 0.9];
     while (Date.now() < until) {
       await new Promise((r) => setTimeout(r, 200 + random() * 1300));
-      const roll = random();
+      const roll = firstRolls.shift() ?? random();
       if (roll < 0.35) {
         proxy.cut();
         counts.cuts += 1;
@@ -144,7 +146,8 @@ describe.runIf(built)('exactly-once delivery under chaos', () => {
     const stored = [...usage.map((u) => u.seq), ...status].sort((a, b) => a - b);
     console.log(`chaos seed ${seed}: ${lastSeq} records and transitions, ${counts.hubKills} hub kills, ${counts.agentKills} agent kills, ${counts.cuts} cuts`);
 
-    expect(counts.hubKills + counts.agentKills + counts.cuts).toBeGreaterThan(SECONDS / 2);
+    expect(counts.hubKills > 0 && counts.agentKills > 0 && counts.cuts > 0).toBe(true);
+    expect(counts.hubKills + counts.agentKills + counts.cuts).toBeGreaterThan(SECONDS / 4);
     expect(lastSeq).toBeGreaterThan(SECONDS * 30);
     // Nothing lost, nothing twice: every seq the agent ever assigned is stored exactly once.
     expect(stored).toEqual(Array.from({ length: lastSeq }, (_, i) => i + 1));
