@@ -65,8 +65,9 @@ export class WorkspaceService {
     this.planner = new Planner({ load: () => this.loadSnapshot(), commit: (p) => this.commitPlacement(p), options: deps.options });
   }
 
-  /** The repo at the branch tip (cached per revision). */
-  async repo(): Promise<InfraRepo> {
+  /** The repo at the branch tip (cached per revision); `cached` skips asking for the tip when a load exists. */
+  async repo(opts: { cached?: boolean } = {}): Promise<InfraRepo> {
+    if (opts.cached === true && this.cache !== undefined) return this.cache.repo;
     const tip = await this.deps.writer.tip();
     if (this.cache?.revision === tip) return this.cache.repo;
     return this.deps.writer.read(async (dir, rev) => this.remember(rev, await loadInfraDir(dir, { revision: rev })));
@@ -91,7 +92,8 @@ export class WorkspaceService {
   /** Creates a workspace: plan, commit its file with node and GPUs, record Pending → Placed. */
   async create(body: WorkspaceCreateRequest, actor: string): Promise<CreateResult> {
     const at = this.now();
-    const repo = await this.repo();
+    // tenants and templates change rarely: the last load is good enough to check them (the commit re-reads Git)
+    const repo = await this.repo({ cached: true });
     if (!repo.tenants.has(body.tenant)) throw new FoundryError('NOT_FOUND', `no tenant ${body.tenant} in the infra repo`, { resource: body.tenant });
     if (!repo.templates.has(body.template)) throw new FoundryError('NOT_FOUND', `no workspace template ${body.template} in the infra repo`, { resource: body.template });
     const name = body.name ?? `${body.tenant}-${randomBytes(3).toString('hex')}`.slice(0, 63);
