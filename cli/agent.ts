@@ -4,6 +4,7 @@ import { registerAgentPlan } from './agent-plan.js';
 import { registerAgentGpus } from './agent-gpus.js';
 import { registerAgentRun } from './agent-run.js';
 import { registerAgentSync } from './agent-sync.js';
+import { registerAgentEnroll } from './agent-enroll.js';
 
 /** Registers the agent sub-commands. */
 export function registerAgent(program: Command): void {
@@ -12,4 +13,5 @@ export function registerAgent(program: Command): void {
   registerAgentGpus(agent);
   registerAgentRun(agent);
   registerAgentSync(agent);
+  registerAgentEnroll(agent);
 }

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { startHub } from '../hub/server.js';
 import { HubStore } from '../hub/store/hub-store.js';
 import { FoundryError } from '../common/errors.js';
+import { registerHubToken } from './hub-token.js';
 import { registerHubUser } from './hub-user.js';
 import { registerHubInvoice } from './hub-invoice.js';
 
@@ -28,7 +29,8 @@ export function registerHub(program: Command): void {
     .option('--tls-key <file>', 'PEM private key of the certificate')
     .option('--repo-url <url>', 'use an external infra repo (GitLab) instead of hosting one; enable its webhook with FOUNDRY_HUB_WEBHOOK_SECRET')
     .option('--log-level <level>', 'log level (fatal, error, warn, info, debug)', 'info')
-    .action(async (o: { dataDir: string; port: string; host: string; tlsCert?: string; tlsKey?: string; repoUrl?: string; logLevel: string }) => {
+    .option('--public-url <url>', 'URL nodes reach the hub at, put into join tokens (default: the listening address)')
+    .action(async (o: { dataDir: string; port: string; host: string; tlsCert?: string; tlsKey?: string; repoUrl?: string; logLevel: string; publicUrl?: string }) => {
       const port = Number.parseInt(o.port, 10);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new FoundryError('CLI_USAGE', `invalid port ${o.port}`);
       const running = await startHub({
@@ -38,6 +40,7 @@ export function registerHub(program: Command): void {
         tlsCert: o.tlsCert,
         tlsKey: o.tlsKey,
         repoUrl: o.repoUrl,
+        publicUrl: o.publicUrl,
         webhookSecret: process.env.FOUNDRY_HUB_WEBHOOK_SECRET || undefined,
         logger: { level: o.logLevel, stream: process.stderr },
       });
@@ -82,6 +85,7 @@ export function registerHub(program: Command): void {
       }
     });
 
+  registerHubToken(hub);
   registerHubUser(hub);
   registerHubInvoice(hub);
 

@@ -15,6 +15,7 @@ import { installAuth } from './auth/principal.js';
 import { installWorkspaces } from './routes/workspaces.js';
 import { billingRoutes } from './routes/billing.js';
 import { installDashboard, type DashboardOptions } from './dashboard/install.js';
+import { enrollRoutes, type EnrollRouteOptions } from './routes/enroll.js';
 
 /** Collaborators of the app; the caller owns the store (and closes it after the app). */
 export interface AppDeps {
@@ -36,6 +37,8 @@ export interface AppDeps {
   telemetryFlushMs?: number;
   /** Dashboard tuning (poll interval, login limits, clock); TLS decides Secure cookies. */
   dashboard?: Omit<DashboardOptions, 'secure'>;
+  /** Enrollment: data dir (bundle cache, writer clone), public URL, external repo URL. */
+  enroll?: Pick<EnrollRouteOptions, 'dataDir' | 'publicUrl' | 'externalRepoUrl' | 'packageRoot' | 'now'>;
 }
 
 /** What the app exposes to the rest of the hub (dashboard, scheduler, CLI). */
@@ -82,6 +85,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   nodeRoutes(app, store, gateway);
   installWorkspaces(app, { repoDir: deps.repoDir });
   billingRoutes(app);
+  enrollRoutes(app, { store, repoDir: deps.repoDir, tlsCert: deps.tls?.cert, ...deps.enroll });
   if (deps.webhookSecret !== undefined) webhookRoutes(app, deps.webhookSecret, (rev, ref) => notifyRevision(rev, ref, 'webhook', 'gitlab-webhook'));
   if (deps.repoDir !== undefined) {
     const repoDir = deps.repoDir;

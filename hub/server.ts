@@ -25,6 +25,8 @@ export interface HubOptions {
   webhookSecret?: string;
   /** Seeds an empty hosted repo from this folder (npm start). */
   seedFrom?: string;
+  /** URL nodes reach the hub at, put into join tokens (default: the listening address). */
+  publicUrl?: string;
   logger?: FastifyServerOptions['logger'];
 }
 
@@ -52,7 +54,7 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
       if (opts.seedFrom !== undefined) await seedHostedRepo(repoDir, opts.seedFrom);
     }
     const tls = opts.tlsCert !== undefined && opts.tlsKey !== undefined ? { cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey) } : undefined;
-    const app = await buildApp({ store, repoDir, tls, webhookSecret: opts.webhookSecret, logger: opts.logger, metrics: createMetrics({ defaults: true }) });
+    const app = await buildApp({ store, repoDir, tls, webhookSecret: opts.webhookSecret, logger: opts.logger, metrics: createMetrics({ defaults: true }), enroll: { dataDir, publicUrl: opts.publicUrl, externalRepoUrl: opts.repoUrl } });
     const host = opts.host ?? '127.0.0.1';
     await app.listen({ port: opts.port ?? 8080, host });
     const address = app.server.address();

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest, FastifyReply } from 'fastify';
 import type { HubStore } from '../store/hub-store.js';
 import type { AgentGateway } from '../gateway/agent-gateway.js';
 import { tokenFromAuthorization } from '../auth/secrets.js';
+import { enrollments } from '../enroll/join-tokens.js';
 
 /** A preHandler that requires an admin token; returns the admin's label in request context. */
 export function requireAdmin(store: HubStore) {
@@ -22,7 +23,10 @@ export function nodeRoutes(app: FastifyInstance, store: HubStore, gateway: Agent
   const preHandler = requireAdmin(store);
   app.get('/api/v1/nodes', { preHandler }, async () => {
     const connected = new Set(gateway.connectedNodes());
-    return { nodes: store.nodes().map((n) => ({ ...n, connected: connected.has(n.name) })) };
+    const enrolled = enrollments(store.db);
+    // state: pending (never connected), active, revoked; enrollment: how it joined (null when added by hand).
+    const state = (n: { revoked: boolean; status: string }): string => (n.revoked ? 'revoked' : n.status === 'never-seen' ? 'pending' : 'active');
+    return { nodes: store.nodes().map((n) => ({ ...n, state: state(n), connected: connected.has(n.name), enrollment: enrolled.get(n.name) ?? null })) };
   });
   app.post<{ Params: { name: string } }>('/api/v1/nodes/:name/revoke', { preHandler }, async (req, reply) => {
     const actor = `admin:${(req as FastifyRequest & { admin?: string }).admin ?? '?'}`;

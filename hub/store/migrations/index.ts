@@ -1,5 +1,6 @@
 /** The hub store's migrations, in order. Forward-only: never edit a shipped one, add the next file. */
 import { sql as initial } from './0001-initial.js';
+import { sql as joinTokens } from './0010-join-tokens.js';
 import { sql as users } from './0020-users.js';
 import { sql as workspaces } from './0030-workspaces.js';
 import { sql as billing } from './0031-billing.js';
@@ -14,6 +15,7 @@ export interface Migration {
 /** Every migration, ascending by version. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial', sql: initial },
+  { version: 10, name: 'join-tokens', sql: joinTokens },
   { version: 20, name: 'users', sql: users },
   { version: 30, name: 'workspaces', sql: workspaces },
   { version: 31, name: 'billing', sql: billing },

@@ -1,0 +1,118 @@
+/**
+ * `foundry hub token create|list|revoke`: join tokens, worked on the hub's data dir (like `hub node add`).
+ * The hub URL and certificate pin embedded in a token come from what the running hub last saved
+ * (`hub start` records them), or from --hub-url / --tls-cert.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { HubStore } from '../hub/store/hub-store.js';
+import { FoundryError } from '../common/errors.js';
+import { parseDuration } from '../common/units.js';
+import { createJoinToken, hubIdentity, listJoinTokens, revokeJoinToken } from '../hub/enroll/join-tokens.js';
+import { encodeJoinToken } from '../hub/enroll/token-format.js';
+import { pinOfPem } from '../hub/enroll/tls-pin.js';
+import { installCommand, TOKEN_DEFAULTS } from '../hub/routes/enroll.js';
+
+const DEFAULT_DATA_DIR = join('.foundry', 'hub');
+const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const LABEL_KEY = /^([a-z0-9.-]+\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+
+/** Parses `k=v,k2=v2` into labels; throws CLI_USAGE naming the bad pair. */
+export function parseLabels(text: string | undefined): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const pair of (text ?? '').split(',').filter((p) => p.trim() !== '')) {
+    const i = pair.indexOf('=');
+    const [k, v] = i < 0 ? [pair, ''] : [pair.slice(0, i).trim(), pair.slice(i + 1).trim()];
+    if (i < 0 || !LABEL_KEY.test(k) || v.length > 63) throw new FoundryError('CLI_USAGE', `invalid label ${JSON.stringify(pair)}: expected key=value`);
+    labels[k] = v;
+  }
+  return labels;
+}
+
+interface CreateFlags {
+  dataDir: string;
+  ttl: string;
+  uses: string;
+  profile: string;
+  labels?: string;
+  hubUrl?: string;
+  tlsCert?: string;
+  json?: boolean;
+}
+
+/** Registers `hub token ...` under the hub command. */
+export function registerHubToken(hub: Command): void {
+  const token = hub.command('token').description('join tokens: one command enrolls a node (curl HUB/install.sh | sh -s -- --join TOKEN)');
+  token
+    .command('create')
+    .description('create a join token and print it once with the install command')
+    .option('--ttl <duration>', 'how long it is valid (e.g. 30m, 1h, at most 168h)', TOKEN_DEFAULTS.ttl)
+    .option('--uses <n>', 'how many nodes may enroll with it', String(TOKEN_DEFAULTS.uses))
+    .option('--profile <name>', 'node profile of the nodes it enrolls', TOKEN_DEFAULTS.profile)
+    .option('--labels <k=v,...>', 'labels written into each enrolled node file')
+    .option('--hub-url <url>', 'hub URL nodes use (default: the one the hub saved when it started)')
+    .option('--tls-cert <file>', "the hub's PEM certificate, to pin (default: the pin the hub saved)")
+    .option('--json', 'print JSON')
+    .option('--data-dir <dir>', 'the hub data dir', DEFAULT_DATA_DIR)
+    .action((o: CreateFlags) => {
+      let ttlMs: number;
+      try {
+        ttlMs = parseDuration(o.ttl);
+      } catch {
+        throw new FoundryError('CLI_USAGE', `invalid --ttl ${o.ttl}: use e.g. 30m or 1h`);
+      }
+      if (ttlMs <= 0 || ttlMs > TOKEN_DEFAULTS.maxTtlMs) throw new FoundryError('CLI_USAGE', '--ttl must be more than 0 and at most 168h');
+      const uses = Number(o.uses);
+      if (!Number.isInteger(uses) || uses < 1 || uses > 1000) throw new FoundryError('CLI_USAGE', `invalid --uses ${o.uses}: a whole number from 1 to 1000`);
+      if (!NAME.test(o.profile)) throw new FoundryError('CLI_USAGE', `invalid --profile ${o.profile}`);
+      if (o.hubUrl !== undefined && !/^https?:\/\/\S+$/.test(o.hubUrl)) throw new FoundryError('CLI_USAGE', `invalid --hub-url ${o.hubUrl}`);
+      const labels = parseLabels(o.labels);
+      const store = new HubStore(join(o.dataDir, 'hub.db'));
+      try {
+        const identity = hubIdentity(store.db);
+        const pin = o.tlsCert !== undefined ? pinOfPem(readFileSync(o.tlsCert)) : identity.pin;
+        const hubUrl = o.hubUrl?.replace(/\/+$/, '') ?? identity.url;
+        const created = createJoinToken(store.db, { ttlMs, uses, profile: o.profile, labels, createdBy: 'cli' }, new Date());
+        store.audit('cli', 'join-token.create', created.id, { profile: o.profile, uses, expiresAt: created.expiresAt });
+        const text = encodeJoinToken({ secret: created.secret, pin, hubUrl });
+        const command = installCommand(hubUrl, text, pin);
+        if (o.json === true) process.stdout.write(`${JSON.stringify({ id: created.id, token: text, expiresAt: created.expiresAt, maxUses: uses, profile: o.profile, labels, hubUrl: hubUrl ?? null, pin: pin ?? null, installCommand: command })}\n`);
+        else process.stdout.write(`${text}\n`);
+        process.stderr.write(`join token ${created.id}: ${uses} use(s), profile ${o.profile}, expires ${created.expiresAt}${pin === undefined ? ', no TLS pin' : ''}\non the node, as root:\n  ${command}\n`);
+      } finally {
+        store.close();
+      }
+    });
+  token
+    .command('list')
+    .description('list join tokens with their uses and state (never the secrets)')
+    .option('--json', 'print JSON')
+    .option('--data-dir <dir>', 'the hub data dir', DEFAULT_DATA_DIR)
+    .action((o: { dataDir: string; json?: boolean }) => {
+      const store = new HubStore(join(o.dataDir, 'hub.db'));
+      try {
+        const rows = listJoinTokens(store.db, new Date());
+        if (o.json === true) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+        else {
+          process.stdout.write('ID            STATE     USES  PROFILE       EXPIRES                   NODES\n');
+          for (const r of rows) process.stdout.write(`${r.id.padEnd(14)}${r.state.padEnd(10)}${`${r.uses}/${r.maxUses}`.padEnd(6)}${r.profile.padEnd(14)}${r.expiresAt.padEnd(26)}${r.nodes.join(',')}\n`);
+        }
+      } finally {
+        store.close();
+      }
+    });
+  token
+    .command('revoke <id>')
+    .description('revoke a join token: no node can enroll with it any more')
+    .option('--data-dir <dir>', 'the hub data dir', DEFAULT_DATA_DIR)
+    .action((id: string, o: { dataDir: string }) => {
+      const store = new HubStore(join(o.dataDir, 'hub.db'));
+      try {
+        if (!revokeJoinToken(store.db, id)) throw new FoundryError('NOT_FOUND', `no join token ${id}`, { resource: id });
+        store.audit('cli', 'join-token.revoke', id);
+      } finally {
+        store.close();
+      }
+    });
+}

@@ -1,0 +1,68 @@
+/**
+ * Enrollment, as a runbook: reserve (token checked, use counted, node and credential created, in one
+ * transaction), then record the node in the infra repo (a foundry-hub commit adding nodes/NAME.yaml; an
+ * existing file the admins wrote is kept), then answer with the credential and the agent configuration.
+ * A failed commit releases the reservation, so the token can be used again and nothing half-exists.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { HubStore } from '../store/hub-store.js';
+import type { InfraRepoWriter } from '../gitops/repo-writer.js';
+import type { EnrollRequest } from '../../common/generated/http/enroll-request.js';
+import { decodeJoinToken } from './token-format.js';
+import { recordNodeFile, releaseEnrollment, reserveEnrollment } from './join-tokens.js';
+import { nodeFilePath, renderNodeFile } from './node-file.js';
+
+/** Collaborators of enrollNode. */
+export interface EnrollDeps {
+  store: HubStore;
+  /** Writes the hosted (or external) infra repo; absent: the node file is left to the admins. */
+  writer: InfraRepoWriter | undefined;
+  /** The repo URL agents clone when the hub does not host it (external mode). */
+  externalRepoUrl: string | undefined;
+  now: () => Date;
+}
+
+/** The answer to an enrolling node. */
+export interface EnrollResult {
+  node: string;
+  /** The node credential, shown once; the hub keeps only its hash. */
+  credential: string;
+  /** What the agent's configuration file should say. */
+  config: { node: string; repo: { url: string }; hub: { url: string } };
+  nodeFile: { path: string; status: 'committed' | 'kept' | 'not-written'; revision: string | null };
+}
+
+/** Enrolls a node; throws JOIN_TOKEN, NODE_NAME_TAKEN or a git error (then nothing was enrolled). */
+export async function enrollNode(deps: EnrollDeps, req: EnrollRequest, hubUrl: string): Promise<EnrollResult> {
+  const { secret } = decodeJoinToken(req.token);
+  const now = deps.now();
+  const db = deps.store.db;
+  const r = reserveEnrollment(db, { secret, node: req.node, hostname: req.inventory.hostname, inventory: req.inventory }, now);
+  const path = nodeFilePath(req.node);
+  let nodeFile: EnrollResult['nodeFile'] = { path, status: 'not-written', revision: null };
+  try {
+    if (deps.writer !== undefined) {
+      let kept = false;
+      const content = renderNodeFile({ node: req.node, profile: r.profile, labels: r.labels, inventory: req.inventory, tokenId: r.tokenId, at: now });
+      const done = await deps.writer.commit(async (dir) => {
+        kept = existsSync(join(dir, path));
+        if (kept) return undefined;
+        return { changes: [{ path, content }], message: `enroll node ${req.node} (profile ${r.profile}, join token ${r.tokenId})\n\nhost ${req.inventory.hostname}, ${req.inventory.cpu.cores} cpus, ${req.inventory.gpus.length} gpus` };
+      });
+      nodeFile = { path, status: kept ? 'kept' : 'committed', revision: done?.revision ?? null };
+      recordNodeFile(db, req.node, nodeFile.revision === null ? path : `${path}@${nodeFile.revision}`);
+    }
+  } catch (err) {
+    releaseEnrollment(db, r);
+    throw err;
+  }
+  deps.store.audit(`join-token:${r.tokenId}`, 'node.enroll', req.node, { hostname: req.inventory.hostname, profile: r.profile, nodeFile: nodeFile.status });
+  const base = hubUrl.replace(/\/+$/, '');
+  return {
+    node: req.node,
+    credential: r.credential,
+    config: { node: req.node, repo: { url: deps.externalRepoUrl ?? `${base}/git/infra.git` }, hub: { url: base } },
+    nodeFile,
+  };
+}

@@ -1,0 +1,167 @@
+/**
+ * Enrollment routes: join tokens (admin: create, list, revoke), POST /api/v1/enroll (authenticated by the
+ * join token itself), the installer GET /install.sh (a static file, never templated with request input)
+ * and the agent bundle with its checksum under /agent/. A listening hub saves its URL and certificate pin
+ * so `foundry hub token create` can put them in tokens.
+ */
+import { createReadStream, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { HubStore } from '../store/hub-store.js';
+import { requirePrincipal } from '../auth/principal.js';
+import { FoundryError, isFoundryError, errorMessage } from '../../common/errors.js';
+import { PACKAGE_ROOT } from '../../common/paths.js';
+import { describeAjvErrors, validatorFor } from '../../common/schema.js';
+import { parseDuration } from '../../common/units.js';
+import { InfraRepoWriter } from '../gitops/repo-writer.js';
+import type { EnrollRequest } from '../../common/generated/http/enroll-request.js';
+import type { JoinTokenRequest } from '../../common/generated/http/join-token-request.js';
+import { createJoinToken, hubIdentity, listJoinTokens, revokeJoinToken, saveHubIdentity } from '../enroll/join-tokens.js';
+import { curlPin, encodeJoinToken } from '../enroll/token-format.js';
+import { pinOfPem } from '../enroll/tls-pin.js';
+import { enrollNode } from '../enroll/enroll-node.js';
+import { BUNDLE_FILE, BUNDLE_SHA_FILE, ensureAgentBundle, type AgentBundle } from '../enroll/agent-bundle.js';
+
+/** Options of the enrollment routes. */
+export interface EnrollRouteOptions {
+  store: HubStore;
+  /** The hosted bare repo; node files are committed to it. */
+  repoDir?: string;
+  /** PEM certificate the hub serves (its pin goes into tokens). */
+  tlsCert?: string | Buffer;
+  /** Hub data dir: the agent bundle cache and the writer's clone live under it (no bundle without it). */
+  dataDir?: string;
+  /** URL nodes reach the hub at (default: the listening address, unless that is a wildcard). */
+  publicUrl?: string;
+  /** External infra repo URL (then no node file is committed; admins add it). */
+  externalRepoUrl?: string;
+  /** Package whose bundle nodes install (default: this one). */
+  packageRoot?: string;
+  now?: () => Date;
+}
+
+/** Default and limits of join tokens. */
+export const TOKEN_DEFAULTS = { ttl: '1h', maxTtlMs: 7 * 24 * 3600_000, uses: 1, profile: 'gpu-node' };
+
+/** HTTP status of an enrollment error. */
+function statusOf(err: unknown): number {
+  if (!isFoundryError(err)) return 500;
+  return ({ JOIN_TOKEN: 403, NODE_NAME_TAKEN: 409, BAD_REQUEST: 400, NOT_FOUND: 404 } as Record<string, number>)[err.code] ?? 503;
+}
+
+async function sendError(reply: FastifyReply, err: unknown): Promise<FastifyReply> {
+  const code = isFoundryError(err) ? err.code : 'INTERNAL';
+  return reply.code(statusOf(err)).send({ code, message: isFoundryError(err) ? err.message : `internal error: ${errorMessage(err)}` });
+}
+
+/** Registers the enrollment routes. */
+export function enrollRoutes(app: FastifyInstance, opts: EnrollRouteOptions): void {
+  const { store } = opts;
+  const db = store.db;
+  const now = opts.now ?? (() => new Date());
+  const pin = opts.tlsCert === undefined ? undefined : pinOfPem(opts.tlsCert);
+  const packageRoot = opts.packageRoot ?? PACKAGE_ROOT;
+  const admin = requirePrincipal(app, { role: 'admin' });
+  const writer =
+    opts.repoDir === undefined || opts.dataDir === undefined
+      ? undefined
+      : new InfraRepoWriter({
+          repoDir: opts.repoDir,
+          workDir: join(opts.dataDir, 'work', 'enroll'),
+          onPushed: (revision) => app.hub.notifyRevision(revision, 'refs/heads/main', 'push', 'foundry-hub'),
+        });
+  let publicUrl = opts.publicUrl?.replace(/\/+$/, '');
+
+  app.server.once('listening', () => {
+    const a = app.server.address();
+    if (publicUrl === undefined && typeof a === 'object' && a !== null && !['0.0.0.0', '::'].includes(a.address)) {
+      const host = a.address.includes(':') ? `[${a.address}]` : a.address;
+      publicUrl = `${opts.tlsCert === undefined ? 'http' : 'https'}://${host}:${a.port}`;
+    }
+    saveHubIdentity(db, { url: publicUrl, pin }, now());
+  });
+
+  app.post<{ Body: JoinTokenRequest }>('/api/v1/join-tokens', { preHandler: admin }, async (req, reply) => {
+    const body = (req.body ?? {}) as JoinTokenRequest;
+    const validate = validatorFor<JoinTokenRequest>('http/join-token-request.schema.json');
+    if (!validate(body)) return reply.code(400).send({ code: 'BAD_REQUEST', message: `invalid join token request: ${describeAjvErrors(validate.errors).join('; ')}` });
+    const ttlMs = parseDuration(body.ttl ?? TOKEN_DEFAULTS.ttl);
+    if (ttlMs <= 0 || ttlMs > TOKEN_DEFAULTS.maxTtlMs) return reply.code(400).send({ code: 'BAD_REQUEST', message: 'ttl must be more than 0 and at most 168h' });
+    const actor = `${req.principal?.via ?? 'admin'}:${req.principal?.subject ?? '?'}`;
+    const spec = { ttlMs, uses: body.uses ?? TOKEN_DEFAULTS.uses, profile: body.profile ?? TOKEN_DEFAULTS.profile, labels: body.labels ?? {}, createdBy: actor };
+    const created = createJoinToken(db, spec, now());
+    store.audit(actor, 'join-token.create', created.id, { profile: spec.profile, uses: spec.uses, expiresAt: created.expiresAt });
+    const hubUrl = body.hubUrl ?? publicUrl ?? hubIdentity(db).url;
+    const token = encodeJoinToken({ secret: created.secret, pin, hubUrl });
+    return reply.code(201).send({
+      id: created.id,
+      token,
+      expiresAt: created.expiresAt,
+      maxUses: spec.uses,
+      profile: spec.profile,
+      labels: spec.labels,
+      hubUrl: hubUrl ?? null,
+      pin: pin ?? null,
+      installCommand: installCommand(hubUrl, token, pin),
+    });
+  });
+
+  app.get('/api/v1/join-tokens', { preHandler: admin }, async () => ({ tokens: listJoinTokens(db, now()) }));
+
+  app.post<{ Params: { id: string } }>('/api/v1/join-tokens/:id/revoke', { preHandler: admin }, async (req, reply) => {
+    if (!revokeJoinToken(db, req.params.id)) return reply.code(404).send({ code: 'NOT_FOUND', message: `no join token ${req.params.id}` });
+    store.audit(`${req.principal?.via ?? 'admin'}:${req.principal?.subject ?? '?'}`, 'join-token.revoke', req.params.id);
+    return { revoked: req.params.id };
+  });
+
+  app.post<{ Body: EnrollRequest }>('/api/v1/enroll', { bodyLimit: 256 * 1024 }, async (req, reply) => {
+    const validate = validatorFor<EnrollRequest>('http/enroll-request.schema.json');
+    if (!validate(req.body)) return reply.code(400).send({ code: 'BAD_REQUEST', message: `invalid enroll request: ${describeAjvErrors(validate.errors).join('; ')}` });
+    const hubUrl = req.body.hubUrl ?? publicUrl;
+    if (hubUrl === undefined) return reply.code(400).send({ code: 'BAD_REQUEST', message: 'hubUrl is required: the hub does not know its public url (start it with --public-url)' });
+    try {
+      const result = await enrollNode({ store, writer, externalRepoUrl: opts.externalRepoUrl, now }, req.body, hubUrl);
+      req.log.info({ node: result.node, nodeFile: result.nodeFile.status }, 'node enrolled');
+      return await reply.code(201).send(result);
+    } catch (err) {
+      req.log.warn({ node: req.body.node, code: isFoundryError(err) ? err.code : 'INTERNAL' }, 'enrollment refused');
+      return sendError(reply, err);
+    }
+  });
+
+  // The installer is served byte for byte from the package: nothing of the request goes into it.
+  app.get('/install.sh', async (_req, reply) => reply.type('text/x-shellscript; charset=utf-8').header('cache-control', 'no-store').send(readFileSync(join(packageRoot, 'install.sh'))));
+
+  // Built (or found in the cache) once per hub process: the code the hub runs does not change under it.
+  let built: Promise<AgentBundle> | undefined;
+  const bundle = (): Promise<AgentBundle> => {
+    if (opts.dataDir === undefined) return Promise.reject(new FoundryError('NOT_FOUND', 'this hub serves no agent bundle (no data dir)'));
+    built ??= ensureAgentBundle(packageRoot, join(opts.dataDir, 'agent-bundle'));
+    built.catch(() => (built = undefined));
+    return built;
+  };
+  app.get(`/agent/${BUNDLE_SHA_FILE}`, async (_req, reply) => {
+    try {
+      const b = await bundle();
+      return await reply.type('text/plain; charset=utf-8').header('cache-control', 'no-store').send(readFileSync(b.shaFile));
+    } catch (err) {
+      return sendError(reply, err);
+    }
+  });
+  app.get(`/agent/${BUNDLE_FILE}`, async (_req, reply) => {
+    try {
+      const b = await bundle();
+      return await reply.type('application/gzip').send(createReadStream(b.file));
+    } catch (err) {
+      return sendError(reply, err);
+    }
+  });
+}
+
+/** The one-liner an admin runs on the new node. */
+export function installCommand(hubUrl: string | undefined, token: string, pin?: string): string {
+  const base = hubUrl ?? 'https://HUB';
+  // With a pin, curl checks the hub's key itself (-k only skips the CA chain, which a self-signed hub lacks).
+  const tls = base.startsWith('https:') ? ` --proto =https${pin === undefined ? '' : ` -k --pinnedpubkey '${curlPin(pin)}'`}` : '';
+  return `curl -fsSL${tls} ${base}/install.sh | sh -s -- --join ${token}${hubUrl === undefined ? ' --hub https://HUB' : ''}`;
+}

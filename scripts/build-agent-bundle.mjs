@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+// Builds the agent bundle nodes install (foundry-agent.tgz and its .sha256) from this package, into the
+// folder given (default .foundry/agent-bundle/). The hub does the same on first request into <data-dir>/agent-bundle;
+// this script is for release pipelines and for checking the bundle by hand. Needs `npm run build` first.
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const out = resolve(process.argv[2] ?? join(root, '.foundry', 'agent-bundle'));
+const { ensureAgentBundle } = await import(pathToFileURL(join(root, 'dist', 'hub', 'enroll', 'agent-bundle.js')).href);
+const bundle = await ensureAgentBundle(root, out);
+process.stdout.write(`${bundle.file}\nsha256 ${bundle.sha256}\n`);
