@@ -133,6 +133,25 @@ describe('hub api security', () => {
     expect(bad).toEqual([]);
   });
 
+  it('accepts a single-use join token once, and refuses its replay', async (ctx) => {
+    tried(ctx, 'security: join-token replay', 'an admin creates a single-use join token; one node enrolls with it, then the same token is presented again (another node name, then the same one)');
+    const created = await fetch(`${hub.url}/api/v1/join-tokens`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: '{}' });
+    expect(created.status).toBe(201);
+    const { token } = (await created.json()) as { token: string };
+    const enroll = (node: string): Promise<{ status: number; text: string }> =>
+      call('POST', '/api/v1/enroll', { type: 'application/json', body: JSON.stringify({ token, node, hubUrl: hub.url, inventory: { hostname: node, cpu: { cores: 2 }, memoryBytes: 1 << 30, disks: [], gpus: [] } }) });
+    const first = await enroll('chaos-n1');
+    const replay = await enroll('chaos-n2');
+    const again = await enroll('chaos-n1');
+    happened(ctx, `first use ${first.status}; replay as another node ${replay.status} ${replay.text.slice(0, 100)}; replay as the same node ${again.status}`);
+    expect(first.status).toBe(201);
+    expect(replay.status).toBe(403);
+    expect(JSON.parse(replay.text)).toMatchObject({ code: 'JOIN_TOKEN' });
+    expect(again.status).toBeGreaterThanOrEqual(400);
+    expect(again.status).toBeLessThan(500);
+    expect(hub.store.nodes().map((n) => n.name)).not.toContain('chaos-n2');
+  });
+
   it('answers malformed, huge and wrongly typed bodies with a 4xx and a clear error, never a 5xx', async (ctx) => {
     tried(ctx, 'protocol fuzzing: HTTP endpoints', 'every POST/PUT/PATCH/DELETE route, as admin and without a credential: broken JSON, NUL bytes, 2 MiB and 12 MiB bodies, text/plain, application/xml, multipart garbage, a wrong charset, and (except the hosted repo) 16 random JSON values each (fast-check, seed 7)');
     const mutating = [...new Map(routes.filter((r) => r.method !== 'GET').map((r) => [`${r.method} ${r.url}`, r])).values()];

@@ -4,8 +4,8 @@
  * fill the row through their meta (record.ts); the reused tests of other areas get their row text from
  * KNOWN below and their console lines.
  */
-import { writeFileSync } from 'node:fs';
-import { cpus, hostname, release, totalmem } from 'node:os';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { cpus, hostname, release, tmpdir, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
 import type { Reporter, TestCase, TestModule } from 'vitest/node';
 import type { SerializedError } from 'vitest';
@@ -40,10 +40,20 @@ export default class ReliabilityReporter implements Reporter {
   private readonly logs = new Map<string, string[]>();
   private root = process.cwd();
   private started = Date.now();
+  private filtered = false;
 
-  onInit(ctx: { config: { root: string } }): void {
+  onInit(ctx: { config: { root: string; testNamePattern?: unknown } }): void {
     this.root = ctx.config.root;
     this.started = Date.now();
+    this.filtered = ctx.config.testNamePattern !== undefined;
+  }
+
+  /** docs/reliability.md for a full run; a file in the temp dir for a partial one (a file or -t filter). */
+  private target(files: Set<string>): string {
+    if (process.env.FOUNDRY_RELIABILITY_REPORT !== undefined) return process.env.FOUNDRY_RELIABILITY_REPORT;
+    const expected = [...readdirSync(join(this.root, 'test', 'chaos')).filter((f) => f.endsWith('.test.ts')).map((f) => `test/chaos/${f}`), ...Object.keys(KNOWN)];
+    const full = !this.filtered && expected.every((f) => files.has(f));
+    return full ? join(this.root, 'docs', 'reliability.md') : join(tmpdir(), 'foundry-reliability-partial.md');
   }
 
   onUserConsoleLog(log: { content: string; taskId?: string; type: 'stdout' | 'stderr' }): void {
@@ -86,7 +96,9 @@ export default class ReliabilityReporter implements Reporter {
       '',
       NOTES,
     ].join('\n');
-    writeFileSync(process.env.FOUNDRY_RELIABILITY_REPORT ?? join(this.root, 'docs', 'reliability.md'), text);
+    const target = this.target(new Set(modules.map((m) => relative(this.root, m.moduleId))));
+    writeFileSync(target, text);
+    process.stdout.write(`reliability report written to ${target}\n`);
   }
 
   private row(file: string, test: TestCase): { scenario: string; tried: string; happened: string; result: string; duration: string } {
