@@ -5,14 +5,11 @@
  */
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
-import { decodeFrame, encodeFrame, HUB_TO_AGENT, BadFrameCounter, MAX_WS_PAYLOAD_BYTES, type MessageByType, type AgentToHub, type CommandMessage, type HelloMessage, type StatusMessage, type TelemetryMessage } from '../../common/protocol/codec.js';
+import { AGENT_WS_PATH, decodeFrame, encodeFrame, HUB_TO_AGENT, BadFrameCounter, MAX_WS_PAYLOAD_BYTES, type MessageByType, type AgentToHub, type CommandMessage, type HelloMessage, type StatusMessage, type TelemetryMessage } from '../../common/protocol/codec.js';
 import { FoundryError, errorMessage } from '../../common/errors.js';
 import { VERSION } from '../../common/version.js';
 import { Backoff } from './backoff.js';
 import { Outbox, type OutboxKind } from './outbox.js';
-
-/** Path of the agents' WebSocket on the hub. */
-export const AGENT_WS_PATH = '/api/v1/agent/ws';
 
 /** A hub command as handlers receive it. */
 export type HubCommand = CommandMessage['body'];

@@ -15,6 +15,8 @@ import type { ErrorMessage } from '../generated/protocol/error.js';
 
 export type { HelloMessage, StatusMessage, TelemetryMessage, UsageMessage, AckMessage, CommandMessage, ErrorMessage };
 
+/** Path of the agents' WebSocket on the hub. */
+export const AGENT_WS_PATH = '/api/v1/agent/ws';
 /** Protocol version carried in every envelope. */
 export const PROTOCOL_VERSION = 1;
 /** Largest frame either side accepts for decoding (bytes); larger frames get an error frame. */

@@ -8,12 +8,9 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { FastifyBaseLogger } from 'fastify';
-import { MAX_WS_PAYLOAD_BYTES, type CommandMessage } from '../../common/protocol/codec.js';
+import { AGENT_WS_PATH, MAX_WS_PAYLOAD_BYTES, type CommandMessage } from '../../common/protocol/codec.js';
 import { tokenFromAuthorization } from '../auth/secrets.js';
 import { AgentConnection, CLOSE, type ConnectionDeps } from './agent-connection.js';
-
-/** Path of the agents' WebSocket. */
-export const AGENT_WS_PATH = '/api/v1/agent/ws';
 
 function reject(socket: Duplex, status: number, text: string, extra = ''): void {
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\n${extra}Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);

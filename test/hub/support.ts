@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:net';
 import WebSocket from 'ws';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type AppDeps } from '../../hub/app.js';
@@ -42,7 +43,16 @@ export async function startTestHub(options: Partial<AppDeps> & { repo?: boolean 
   };
 }
 
-/** A temp dir removed by the returned cleanup. */
+/** A loopback port that was free a moment ago (nothing listens on it). */
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const addr = s.address();
+  await new Promise<void>((r) => s.close(() => r()));
+  return typeof addr === 'object' && addr !== null ? addr.port : 0;
+}
+
+/** A fresh temp dir (the caller removes it). */
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }

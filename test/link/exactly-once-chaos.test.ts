@@ -6,13 +6,12 @@
  */
 import { describe, it, expect, afterAll } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { PACKAGE_ROOT } from '../../common/paths.js';
 import { HubStore } from '../../hub/store/hub-store.js';
-import { tempDir, waitFor } from '../hub/support.js';
+import { freePort, tempDir, waitFor } from '../hub/support.js';
 import { startProxy, type CuttableProxy } from './tcp-proxy.js';
 
 const SECONDS = Number(process.env.FOUNDRY_CHAOS_SECONDS ?? 30);
@@ -31,14 +30,6 @@ function prng(seed: number): () => number {
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const addr = s.address();
-  await new Promise<void>((r) => s.close(() => r()));
-  return typeof addr === 'object' && addr !== null ? addr.port : 0;
 }
 
 function track(child: ChildProcess): ChildProcess {

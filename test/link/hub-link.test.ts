@@ -1,10 +1,9 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { HubLink } from '../../agent/link/hub-link.js';
 import { isFoundryError } from '../../common/errors.js';
 import type { UsageRecord } from '../../agent/usage/usage-record.js';
-import { startTestHub, tempDir, waitFor, type TestHub } from '../hub/support.js';
+import { freePort, startTestHub, tempDir, waitFor, type TestHub } from '../hub/support.js';
 
 const cleanup: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -17,17 +16,9 @@ function state(): string {
   return d;
 }
 
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const addr = s.address();
-  await new Promise<void>((r) => s.close(() => r()));
-  return typeof addr === 'object' && addr !== null ? addr.port : 0;
-}
-
 describe('HubLink', () => {
   it('reconnects with the backoff sequence while the hub is down, and resets once connected', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const delays: number[] = [];
     let fire: (() => void) | undefined;
     const link = new HubLink({
@@ -45,7 +36,7 @@ describe('HubLink', () => {
 
   it('keeps unacked entries on disk across restarts and continues the sequence', async () => {
     const dir = state();
-    const port = await closedPort();
+    const port = await freePort();
     const first = new HubLink({ hubUrl: `http://127.0.0.1:${port}`, node: 'n1', credential: 'fnc_x', stateDir: dir });
     expect([first.enqueueUsage({ a: 1 }), first.enqueueUsage({ a: 2 })]).toEqual([1, 2]);
     await first.close();
