@@ -3,7 +3,7 @@
 // UsageEmitter from dist/, fed a deterministic fleet on a simulated clock. One slot of simulated time
 // (10 s) passes every TICK_MS of real time, so hours of usage run in a minute; the records depend only
 // on the slot number, never on the hub, so two runs must bill the same. Prints "emitted <lastSeq>" when
-// all SLOTS slots are in the outbox, "drained" once the hub has acked everything, and JSON log lines
+// all SLOTS slots are in the outbox ("slots-done" when the clock has run out), "drained" once the hub has acked everything, and JSON log lines
 // for what the link and the emitter report.
 import { HubLink } from '../../dist/agent/link/hub-link.js';
 import { UsageEmitter } from '../../dist/agent/usage/usage-emitter.js';
@@ -36,9 +36,10 @@ const emitter = new UsageEmitter({
   clock: () => now,
   resolutionMs: RES,
   sink: (record) => void link.enqueueUsage(record),
+  // As the node agent's composition root (agent/node-agent.ts) does: log it, keep the record for the next tick.
   onSinkError: (err) => {
     sinkErrors += 1;
-    if (sinkErrors === 1 || sinkErrors % 100 === 0) say({ level: 'error', msg: 'usage record not stored', err: err?.message, code: err?.code, sinkErrors });
+    if (sinkErrors === 1 || sinkErrors % 50 === 0) say({ level: 'error', event: 'usage-sink-failed', reason: String(err), code: err?.code, sinkErrors, backlog: emitter.backlog });
   },
 });
 
@@ -49,6 +50,7 @@ for (let i = 0; i < SLOTS; i++) {
   await emitter.tick();
   await new Promise((r) => setTimeout(r, TICK_MS));
 }
+say({ msg: 'slots-done', backlog: emitter.backlog, lastSeq: link.lastSeq() });
 while (emitter.backlog > 0) {
   await emitter.tick();
   await new Promise((r) => setTimeout(r, 200));
