@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { requirePrincipal, type Principal } from '../auth/principal.js';
+import { principalOf, requirePrincipal, type Principal } from '../auth/principal.js';
 import { LoginLimiter, type LoginLimits } from '../auth/login-limiter.js';
 import { passwordProblem } from '../auth/passwords.js';
 import { SESSION_COOKIE, SESSION_LIMITS, closeSession, openSession } from '../auth/sessions.js';
@@ -110,9 +110,12 @@ export function authRoutes(app: FastifyInstance, opts: AuthRouteOptions): void {
     return { loggedOut: s !== undefined };
   });
 
-  app.get('/api/v1/auth/me', { preHandler: anyone }, async (req) => {
-    const p = req.principal as Principal;
-    return { subject: p.subject, role: p.role, tenant: p.tenant ?? null, via: p.via, csrfToken: req.dashboardSession?.csrfToken ?? null };
+  const meOf = (p: Principal, req: FastifyRequest) => ({ subject: p.subject, role: p.role, tenant: p.tenant ?? null, via: p.via, csrfToken: req.dashboardSession?.csrfToken ?? null });
+  app.get('/api/v1/auth/me', { preHandler: anyone }, async (req) => meOf(req.principal as Principal, req));
+  // The page's first question: 200 either way, so a logged-out visit logs no failed request in the console.
+  app.get('/api/v1/auth/session', async (req) => {
+    const p = await principalOf(app, req);
+    return p === undefined ? { loggedIn: false } : { loggedIn: true, ...meOf(p, req) };
   });
 
   // API tokens: admins create either scope; a tenant user only tokens of its own tenant.

@@ -110,6 +110,20 @@ export function overviewRoutes(app: FastifyInstance, opts: OverviewRouteOptions 
     },
   );
 
+  // What the create and billing forms offer: tenants the caller may see, templates, GPU models in the fleet.
+  app.get('/api/v1/catalog', { preHandler: anyone }, async (req) => {
+    const p = req.principal;
+    const r = await repo();
+    const tenants = [...(r?.tenants.values() ?? [])].map(({ doc }): { name: string; displayName: string | null } => ({ name: doc.metadata.name, displayName: doc.spec.displayName ?? null })).filter((t) => p?.role === 'admin' || t.name === p?.tenant);
+    if (p?.role === 'tenant' && p.tenant !== undefined && !tenants.some((t) => t.name === p.tenant)) tenants.push({ name: p.tenant, displayName: null });
+    const models = new Set<string>();
+    for (const { doc } of r?.nodes.values() ?? []) for (const g of doc.spec.gpus ?? []) models.add(g.model);
+    for (const row of db.prepare('SELECT inventory FROM nodes WHERE inventory IS NOT NULL').all() as Array<{ inventory: string }>) {
+      for (const g of parse<{ gpus?: Array<{ model?: string | null }> }>(row.inventory)?.gpus ?? []) if (typeof g.model === 'string') models.add(g.model);
+    }
+    return { tenants: tenants.sort((a, b) => a.name.localeCompare(b.name)), templates: [...(r?.templates.keys() ?? [])].sort(), gpuModels: [...models].sort() };
+  });
+
   app.get('/api/v1/events', { preHandler: anyone }, async (_req, reply) => {
     reply.hijack();
     live.attach(reply.raw);

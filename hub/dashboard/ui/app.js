@@ -1,0 +1,128 @@
+/* global history, location, EventSource */
+// The dashboard shell: who is logged in, the hash router (#/overview, #/nodes...), the live-update
+// stream (Server-Sent Events) that tells the current page which topics changed, and logout.
+import { api, setCsrf, ApiError } from './api.js';
+import { h, fill, errorBox } from './dom.js';
+import { renderLogin } from './pages/login.js';
+
+const PAGES = {
+  overview: { title: 'Overview', admin: true, load: () => import('./pages/overview.js') },
+  nodes: { title: 'Nodes', admin: true, load: () => import('./pages/nodes.js') },
+  workspaces: { title: 'Workspaces', load: () => import('./pages/workspaces.js') },
+  billing: { title: 'Billing', load: () => import('./pages/billing.js') },
+  enrollment: { title: 'Enrollment', admin: true, load: () => import('./pages/enrollment.js') },
+  audit: { title: 'Audit log', admin: true, load: () => import('./pages/audit.js') },
+};
+
+const main = document.getElementById('main');
+const live = document.getElementById('live');
+let me = null;
+let current = null;
+let events = null;
+let pending = new Set();
+let timer = null;
+
+function routeName() {
+  const name = location.hash.replace(/^#\/?/, '').split('?')[0];
+  if (name in PAGES && (!PAGES[name].admin || me?.role === 'admin')) return name;
+  return me?.role === 'admin' ? 'overview' : 'workspaces';
+}
+
+function showChrome() {
+  document.getElementById('nav').hidden = me === null;
+  document.getElementById('who').hidden = me === null;
+  if (me === null) return;
+  fill(document.getElementById('who-name'), `${me.subject} (${me.role === 'admin' ? 'admin' : `tenant ${me.tenant}`})`);
+  for (const li of document.querySelectorAll('#nav li[data-role="admin"]')) li.hidden = me.role !== 'admin';
+}
+
+async function navigate() {
+  if (me === null) return;
+  const name = routeName();
+  if (location.hash !== `#/${name}`) history.replaceState(null, '', `#/${name}`);
+  for (const a of document.querySelectorAll('#nav a')) {
+    if (a.getAttribute('href') === `#/${name}`) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+  current?.dispose?.();
+  current = null;
+  document.title = `${PAGES[name].title} · FoundryCloud hub`;
+  fill(main, h('h1', {}, PAGES[name].title), h('p.muted', {}, 'Loading…'));
+  try {
+    const mod = await PAGES[name].load();
+    current = await mod.render(main, { me });
+    main.focus({ preventScroll: true });
+  } catch (err) {
+    handleError(err);
+  }
+}
+
+/** Handles an error of a page: back to login on 401, a message otherwise. */
+export function handleError(err) {
+  if (err instanceof ApiError && err.status === 401) {
+    logoutLocal();
+    return;
+  }
+  main.append(errorBox(err instanceof Error ? err.message : String(err)));
+}
+
+function connectEvents() {
+  events?.close();
+  events = new EventSource('/api/v1/events');
+  events.addEventListener('change', (e) => {
+    for (const t of JSON.parse(e.data).topics) pending.add(t);
+    clearTimeout(timer);
+    timer = setTimeout(flush, 150);
+  });
+  events.addEventListener('open', () => (live.textContent = ''));
+  events.addEventListener('error', () => (live.textContent = 'Live updates interrupted; reconnecting…'));
+}
+
+async function flush() {
+  const topics = pending;
+  pending = new Set();
+  if (current?.topics?.some((t) => topics.has(t))) {
+    try {
+      await current.refresh();
+    } catch (err) {
+      handleError(err);
+    }
+  }
+}
+
+function logoutLocal() {
+  events?.close();
+  events = null;
+  current?.dispose?.();
+  current = null;
+  me = null;
+  setCsrf(null);
+  showChrome();
+  renderLogin(main, { onLogin });
+}
+
+async function onLogin(session) {
+  setCsrf(session.csrfToken);
+  me = await api('/api/v1/auth/me');
+  setCsrf(me.csrfToken);
+  showChrome();
+  connectEvents();
+  await navigate();
+}
+
+document.getElementById('logout').addEventListener('click', async () => {
+  try {
+    await api('/api/v1/auth/logout', { method: 'POST', body: {} });
+  } finally {
+    logoutLocal();
+  }
+});
+window.addEventListener('hashchange', () => void navigate());
+
+try {
+  const s = await api('/api/v1/auth/session');
+  if (s.loggedIn) await onLogin(s);
+  else logoutLocal();
+} catch (err) {
+  fill(main, errorBox(`the hub is not answering: ${err.message}`));
+}

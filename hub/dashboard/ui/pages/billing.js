@@ -1,0 +1,47 @@
+// Billing: per tenant and month, the invoice lines and totals (allocated GPU time; measured
+// utilization shown beside it, labelled, never in the amount), the running cost of the month so far,
+// and the CSV download.
+import { api } from '../api.js';
+import { h, fill, table, errorBox } from '../dom.js';
+
+const thisMonth = () => new Date().toISOString().slice(0, 7);
+
+/** Renders the billing page. */
+export async function render(main, { me }) {
+  const catalog = await api('/api/v1/catalog');
+  const tenants = me.role === 'admin' ? catalog.tenants : catalog.tenants.filter((t) => t.name === me.tenant);
+  const body = h('div', { 'aria-live': 'polite' });
+  const tenantSel = h('select#b-tenant', { name: 'tenant' }, tenants.map((t) => h('option', { value: t.name }, t.displayName ? `${t.displayName} (${t.name})` : t.name)));
+  const monthIn = h('input#b-month', { type: 'month', name: 'month', value: thisMonth(), required: true });
+  const form = h('form.card.inline', { 'aria-label': 'Invoice selection' },
+    h('div.row', {}, h('div.field', {}, h('label', { for: 'b-tenant' }, 'Tenant'), tenantSel), h('div.field', {}, h('label', { for: 'b-month' }, 'Month'), monthIn)),
+    h('button', { type: 'submit' }, 'Show'));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    void refresh().catch((err) => fill(body, errorBox(err.message)));
+  });
+  fill(main, h('h1', {}, 'Billing'), form, body);
+
+  async function refresh() {
+    const tenant = tenantSel.value;
+    const month = monthIn.value;
+    if (!tenant) return fill(body, h('p.muted', {}, 'No tenants in the infra repo.'));
+    const t = encodeURIComponent(tenant);
+    const [inv, usage] = await Promise.all([api(`/api/v1/tenants/${t}/invoices/${month}`), api(`/api/v1/tenants/${t}/usage?month=${month}`)]);
+    const csvHref = `/api/v1/tenants/${t}/invoices/${month}?format=csv`;
+    fill(body,
+      h('section', { 'aria-labelledby': 'h-running' }, h('h2#h-running', {}, inv.frozen ? `Closed month ${month}` : `Running cost, ${month} so far`),
+        h('ul.tiles', {},
+          h('li.tile', {}, h('span.tile-v', { 'data-testid': 'running-total' }, `${usage.total} ${usage.currency}`), h('span.tile-k', {}, inv.frozen ? 'total (frozen)' : `as of ${new Date(usage.asOf).toLocaleTimeString()}`)),
+          h('li.tile', {}, h('span.tile-v', {}, usage.gpuHours), h('span.tile-k', {}, 'GPU-hours allocated')),
+          h('li.tile', {}, h('span.tile-v', {}, `${usage.quota.gpusHeld}${usage.quota.maxGpus === null ? '' : ` / ${usage.quota.maxGpus}`}`), h('span.tile-k', {}, 'GPUs held / quota')))),
+      h('section', { 'aria-labelledby': 'h-invoice' }, h('h2#h-invoice', {}, `Invoice ${inv.displayName ?? inv.tenant}, ${inv.month}`),
+        h('p', {}, h('a.button', { href: csvHref, download: `invoice-${tenant}-${month}.csv`, 'data-testid': 'csv-link' }, 'Download CSV')),
+        table(`Invoice lines of ${tenant} for ${month}`, ['Workspace', 'GPU model', 'From', 'GPU-hours', 'Unit price', 'Amount', 'Measured utilization (not billed)'],
+          inv.lines.map((l) => [l.workspace, l.gpuModel, l.periodFrom.replace('T', ' ').replace('Z', ' UTC'), l.gpuHours, l.unitPrice, l.amount, l.measuredUtilization ? `${l.measuredUtilization.percent}%` : '—']),
+          'No billed GPU time in this month.'),
+        h('p.total', {}, 'Total: ', h('strong', { 'data-testid': 'invoice-total' }, `${inv.totals.amount} ${inv.currency}`), ` for ${inv.totals.gpuHours} GPU-hours`)));
+  }
+  await refresh();
+  return { topics: ['billing'], refresh };
+}

@@ -1,0 +1,78 @@
+/* global FormData, btoa */
+// Login: user, password and TOTP (or a recovery code) in one form. A new user (one-time password, no
+// second factor yet) continues to setup: a new password, the QR code to scan, and a first code; the
+// recovery codes are then shown once.
+import { api } from '../api.js';
+import { h, fill, errorBox } from '../dom.js';
+
+function field(label, attrs) {
+  const id = `f-${attrs.name}`;
+  return h('div.field', {}, h('label', { for: id }, label), h('input', { id, ...attrs }));
+}
+
+/** Renders the login form into `main`; calls onLogin(session) when a session is open. */
+export function renderLogin(main, { onLogin }) {
+  document.title = 'Log in · FoundryCloud hub';
+  const msg = h('div', { 'aria-live': 'assertive' });
+  const form = h('form.card.narrow', { 'aria-labelledby': 'login-h' },
+    h('h1#login-h', {}, 'Log in'),
+    field('User name', { name: 'user', autocomplete: 'username', required: true, autofocus: true }),
+    field('Password', { name: 'password', type: 'password', autocomplete: 'current-password', required: true }),
+    field('Authenticator code or recovery code', { name: 'code', autocomplete: 'one-time-code', inputmode: 'numeric', 'aria-describedby': 'code-help' }),
+    h('p#code-help.muted', {}, 'Leave empty at your first login: you will set up your authenticator next.'),
+    msg,
+    h('button', { type: 'submit' }, 'Log in'));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const data = Object.fromEntries(new FormData(form));
+    if (data.code === '') delete data.code;
+    fill(msg);
+    try {
+      const r = await api('/api/v1/auth/login', { method: 'POST', body: data });
+      if (r.next === 'setup') renderSetup(main, r, onLogin);
+      else await onLogin(r);
+    } catch (err) {
+      fill(msg, errorBox(err.message));
+    }
+  });
+  fill(main, form);
+  form.querySelector('input').focus();
+}
+
+function renderSetup(main, r, onLogin) {
+  const msg = h('div', { 'aria-live': 'assertive' });
+  const qr = h('img.qr', { src: `data:image/svg+xml;base64,${btoa(r.qrSvg)}`, alt: 'QR code of your authenticator secret', width: 200, height: 200 });
+  const secret = new URL(r.otpauthUri).searchParams.get('secret');
+  const form = h('form.card.narrow', { 'aria-labelledby': 'setup-h' },
+    h('h1#setup-h', {}, 'Set up your account'),
+    r.mustChangePassword ? field('New password (at least 12 characters)', { name: 'newPassword', type: 'password', autocomplete: 'new-password', required: true, minlength: 12 }) : null,
+    h('p', {}, 'Scan this code with an authenticator app (TOTP), or enter the secret by hand.'),
+    qr,
+    h('details', {}, h('summary', {}, 'Show the secret'), h('p', {}, h('code.break', { 'data-testid': 'totp-secret' }, secret)), h('p', {}, h('code.break', { 'data-testid': 'otpauth-uri' }, r.otpauthUri))),
+    field('Code from the app', { name: 'code', autocomplete: 'one-time-code', inputmode: 'numeric', required: true, pattern: '[0-9]{6}' }),
+    msg,
+    h('button', { type: 'submit' }, 'Finish setup'));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const data = Object.fromEntries(new FormData(form));
+    fill(msg);
+    try {
+      const done = await api('/api/v1/auth/setup', { method: 'POST', body: { ticket: r.ticket, ...data } });
+      renderRecovery(main, done, onLogin);
+    } catch (err) {
+      fill(msg, errorBox(err.message));
+    }
+  });
+  fill(main, form);
+  form.querySelector('input').focus();
+}
+
+function renderRecovery(main, done, onLogin) {
+  const go = h('button', { type: 'button', onclick: () => onLogin(done) }, 'Continue to the dashboard');
+  fill(main, h('section.card.narrow', { 'aria-labelledby': 'rec-h' },
+    h('h1#rec-h', {}, 'Recovery codes'),
+    h('p', {}, 'Each code logs you in once if you lose your authenticator. Keep them somewhere safe: they are not shown again.'),
+    h('ul.codes', { 'data-testid': 'recovery-codes' }, done.recoveryCodes.map((c) => h('li', {}, h('code', {}, c)))),
+    go));
+  go.focus();
+}

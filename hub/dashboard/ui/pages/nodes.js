@@ -1,0 +1,64 @@
+// Nodes: per node its profile, labels, agent version, last seen, desired vs applied revision, node and
+// per-resource conditions with reasons, and per GPU utilization, memory, power and temperature with
+// sparklines of the last hour.
+import { api } from '../api.js';
+import { h, fill, table, badge, ago } from '../dom.js';
+import { sparkline } from '../charts.js';
+
+const short = (rev) => (rev ? rev.slice(0, 12) : '—');
+const num = (v, unit) => (typeof v === 'number' ? `${Math.round(v * 10) / 10} ${unit}` : '—');
+
+function conditionList(conds) {
+  if (conds.length === 0) return h('span.muted', {}, 'none reported');
+  return h('ul.conds', {}, conds.map((c) => h('li', {}, badge(`${c.type}=${c.status}`, c.status === 'True' ? (c.type === 'Stalled' ? 'bad' : 'good') : 'neutral'), ' ', c.reason, c.message ? h('span.muted', {}, ` — ${c.message}`) : null)));
+}
+
+function gpuRows(n) {
+  return n.gpus.map((g) => {
+    const col = (i) => g.history.map((p) => p[i]);
+    const cell = (v, unit, i, label, max) => h('div.metric', {}, h('span', {}, num(v, unit)), sparkline(col(i), { label: `${label} of ${g.uuid}`, max }));
+    return [
+      h('span', {}, h('code', {}, g.uuid), h('br'), h('span.muted', {}, g.model ?? 'unknown model'), g.error ? h('br') : null, g.error ? badge(g.error, 'bad') : null),
+      g.workspace ?? h('span.muted', {}, 'free'),
+      cell(g.utilizationPct, '%', 1, 'utilization', 100),
+      cell(g.memoryUsedMiB, 'MiB', 2, 'memory used', g.memoryTotalMiB ?? undefined),
+      cell(g.powerW, 'W', 3, 'power'),
+      cell(g.temperatureC, '°C', 4, 'temperature', 100),
+    ];
+  });
+}
+
+function nodeSection(n) {
+  const labels = Object.entries(n.labels);
+  const revs = n.desiredRevision && n.appliedRevision && n.desiredRevision !== n.appliedRevision ? badge('behind', 'warn') : null;
+  return h('section.card.node', { 'aria-labelledby': `n-${n.name}`, 'data-node': n.name },
+    h('h2', { id: `n-${n.name}` }, n.name, ' ', badge(n.state)),
+    n.reasons.length > 0 ? h('p.muted', {}, n.reasons.join('; ')) : null,
+    h('dl.facts', {},
+      h('dt', {}, 'Profile'), h('dd', {}, n.profile ?? '—'),
+      h('dt', {}, 'Labels'), h('dd', {}, labels.length === 0 ? '—' : labels.map(([k, v]) => h('code.label', {}, `${k}=${v}`))),
+      h('dt', {}, 'Agent'), h('dd', {}, n.agentVersion ?? '—'),
+      h('dt', {}, 'Last seen'), h('dd', {}, n.connected ? 'connected now' : ago(n.lastSeenAt)),
+      h('dt', {}, 'Revision'), h('dd', {}, 'desired ', h('code', {}, short(n.desiredRevision)), ', applied ', h('code', {}, short(n.appliedRevision)), ' ', revs)),
+    h('h3', {}, 'Conditions'),
+    conditionList(n.conditions),
+    n.resources.length === 0 ? null : h('details', {}, h('summary', {}, `Resources (${n.resources.length})`),
+      table(`Resources of ${n.name}`, ['Resource', 'Conditions'], n.resources.map((r) => [h('code', {}, r.id), conditionList(r.conditions)]))),
+    h('h3', {}, `GPUs (${n.gpus.length})`),
+    table(`GPUs of ${n.name}`, ['GPU', 'Workspace', 'Utilization', 'Memory', 'Power', 'Temperature'], gpuRows(n), 'No GPUs reported.'));
+}
+
+/** Renders the nodes page. */
+export async function render(main) {
+  const body = h('div');
+  fill(main, h('h1', {}, 'Nodes'), body);
+  async function refresh() {
+    const { nodes } = await api('/api/v1/fleet/nodes');
+    // Keep which resource lists are open across live refreshes.
+    const open = new Set([...body.querySelectorAll('details[open]')].map((d) => d.closest('[data-node]')?.dataset.node));
+    fill(body, nodes.length === 0 ? h('p.muted', {}, 'No nodes yet.') : nodes.map(nodeSection));
+    for (const d of body.querySelectorAll('[data-node] details')) if (open.has(d.closest('[data-node]').dataset.node)) d.open = true;
+  }
+  await refresh();
+  return { topics: ['nodes', 'telemetry', 'workspaces'], refresh };
+}

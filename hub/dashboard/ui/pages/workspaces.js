@@ -1,0 +1,100 @@
+/* global FormData */
+// Workspaces: tenant, template, node, GPUs, state, uptime and cost so far this month; create (with the
+// placement's explanation when it fails), stop, start, delete. A tenant user sees only its own (the
+// hub enforces it; this page only asks).
+import { api } from '../api.js';
+import { h, fill, table, badge, since, errorBox } from '../dom.js';
+
+function createForm(catalog, me, onDone) {
+  const msg = h('div', { 'aria-live': 'polite' });
+  const tenants = me.role === 'admin' ? catalog.tenants : catalog.tenants.filter((t) => t.name === me.tenant);
+  const select = (name, label, options) => h('div.field', {}, h('label', { for: `c-${name}` }, label),
+    h('select', { id: `c-${name}`, name, required: name !== 'model' }, options.map(([v, text]) => h('option', { value: v }, text))));
+  const form = h('form.card.inline', { 'aria-labelledby': 'h-create' },
+    h('h2#h-create', {}, 'Create a workspace'),
+    h('div.row', {},
+      select('tenant', 'Tenant', tenants.map((t) => [t.name, t.displayName ? `${t.displayName} (${t.name})` : t.name])),
+      select('template', 'Template', catalog.templates.map((t) => [t, t])),
+      h('div.field', {}, h('label', { for: 'c-count' }, 'GPUs'), h('input', { id: 'c-count', name: 'count', type: 'number', min: 0, max: 16, value: 1, required: true })),
+      select('model', 'GPU model', [['', 'any'], ...catalog.gpuModels.map((m) => [m, m])]),
+      h('div.field', {}, h('label', { for: 'c-name' }, 'Name (optional)'), h('input', { id: 'c-name', name: 'name', pattern: '[a-z0-9]+(-[a-z0-9]+)*', maxlength: 63 }))),
+    h('button', { type: 'submit' }, 'Create'),
+    msg);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const d = Object.fromEntries(new FormData(form));
+    const body = { tenant: d.tenant, template: d.template, gpus: d.model ? { count: Number(d.count), model: d.model } : { count: Number(d.count) } };
+    if (d.name) body.name = d.name;
+    fill(msg, h('p.muted', {}, 'Placing…'));
+    try {
+      const r = await api('/api/v1/workspaces', { method: 'POST', body });
+      fill(msg, h('p.ok', { role: 'status' }, `Created ${r.name} on ${r.node}.`), h('pre.explain', {}, r.explanation));
+      await onDone();
+    } catch (err) {
+      // A refused placement explains itself: show the scheduler's reasons as sent.
+      fill(msg, errorBox(err.code === 'PLACEMENT_NONE' ? 'No node can take this workspace:' : err.message), err.code === 'PLACEMENT_NONE' ? h('pre.explain', { 'data-testid': 'placement-explanation' }, err.message) : null);
+    }
+  });
+  return form;
+}
+
+function actions(w, refresh, report) {
+  const act = (label, fn, cls = '') => h(`button.small${cls}`, { type: 'button', 'aria-label': `${label} ${w.name}`, onclick: async (e) => {
+    e.currentTarget.disabled = true;
+    try {
+      await fn();
+      await refresh();
+    } catch (err) {
+      report(err);
+    }
+  } }, label);
+  const name = encodeURIComponent(w.name);
+  return h('span.actions', {},
+    w.state === 'stopped' ? act('Start', () => api(`/api/v1/workspaces/${name}/start`, { method: 'POST', body: {} })) : act('Stop', () => api(`/api/v1/workspaces/${name}/stop`, { method: 'POST', body: {} })),
+    act('Delete', async () => {
+      if (!window.confirm(`Delete workspace ${w.name}? Its containers are removed; volumes follow its reclaim policy.`)) throw new Error('cancelled');
+      await api(`/api/v1/workspaces/${name}`, { method: 'DELETE' });
+    }, '.danger'));
+}
+
+/** Renders the workspaces page. */
+export async function render(main, { me }) {
+  const list = h('div');
+  const msg = h('div', { 'aria-live': 'polite' });
+  const catalog = await api('/api/v1/catalog');
+  const report = (err) => err.message !== 'cancelled' && fill(msg, errorBox(err.message));
+  fill(main, h('h1', {}, 'Workspaces'), msg, list);
+
+  async function refresh() {
+    const { workspaces } = await api('/api/v1/workspaces');
+    const tenants = [...new Set(workspaces.map((w) => w.tenant))];
+    const usage = new Map();
+    await Promise.all(tenants.map(async (t) => {
+      try {
+        usage.set(t, await api(`/api/v1/tenants/${encodeURIComponent(t)}/usage`));
+      } catch {
+        usage.set(t, null);
+      }
+    }));
+    const cost = (w) => {
+      const u = usage.get(w.tenant);
+      return u ? `${u.byWorkspace[w.name] ?? '0.00'} ${u.currency}` : '—';
+    };
+    const rows = workspaces.map((w) => [
+      w.name,
+      w.tenant,
+      w.template ?? '—',
+      w.node ?? h('span.muted', {}, 'not placed'),
+      `${w.gpus.uuids.length || w.gpus.count}${w.gpus.model ? ` × ${w.gpus.model}` : ''}`,
+      h('span', { 'data-testid': `phase-${w.name}` }, badge(w.status?.phase ?? w.state ?? 'unknown'), w.status?.reason ? h('span.muted', {}, ` ${w.status.reason}`) : null),
+      w.status?.phase === 'Running' ? since(w.status.runningAt) : '—',
+      h('span', { 'data-testid': `cost-${w.name}` }, cost(w)),
+      actions(w, refresh, report),
+    ]);
+    fill(list, h('section', { 'aria-labelledby': 'h-list' }, h('h2#h-list', {}, `Workspaces (${workspaces.length})`),
+      table('Workspaces', ['Name', 'Tenant', 'Template', 'Node', 'GPUs', 'State', 'Uptime', 'Cost this month', 'Actions'], rows, 'No workspaces yet.')));
+  }
+  main.append(createForm(catalog, me, refresh));
+  await refresh();
+  return { topics: ['workspaces', 'billing'], refresh };
+}
