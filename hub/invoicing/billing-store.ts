@@ -41,7 +41,7 @@ export class BillingStore {
 
   /** Usage rows of a tenant (every tenant when undefined) that start before `beforeMs`. */
   usage(tenant: string | undefined, beforeMs: number): StoredUsage[] {
-    const sql = `SELECT node, seq, payload, received_at FROM usage_records WHERE ${tenant === undefined ? '1' : "json_extract(payload, '$.tenant') = @tenant"} AND json_extract(payload, '$.fromMs') < @before ORDER BY node, seq`;
+    const sql = `SELECT node, seq, payload, received_at FROM usage_records WHERE ${tenant === undefined ? '1' : "json_extract(payload, '$.tenant') = @tenant"} AND COALESCE(json_extract(payload, '$.from'), json_extract(payload, '$.fromMs')) < @before ORDER BY node, seq`;
     const rows = this.db.prepare(sql).all({ tenant, before: beforeMs }) as Array<{ node: string; seq: number; payload: string; received_at: string }>;
     return rows.map((r) => ({ node: r.node, seq: r.seq, payload: JSON.parse(r.payload) as unknown, receivedAt: r.received_at }));
   }

@@ -26,6 +26,8 @@ interface RecordFields {
   tenant?: unknown;
   gpuUuid?: unknown;
   gpuModel?: unknown;
+  from?: unknown;
+  to?: unknown;
   fromMs?: unknown;
   toMs?: unknown;
   measuredAvgUtilizationPct?: unknown;
@@ -42,8 +44,9 @@ export function toIntervals(rows: Iterable<StoredUsage>, modelOf: (uuid: string)
     const workspace = str(r.workspace);
     const tenant = str(r.tenant);
     const gpuUuid = str(r.gpuUuid);
-    const from = num(r.fromMs);
-    const to = num(r.toMs);
+    // wire format: from/to in epoch ms (fromMs/toMs in the first drafts of the record)
+    const from = num(r.from) ?? num(r.fromMs);
+    const to = num(r.to) ?? num(r.toMs);
     if (workspace === undefined || tenant === undefined || gpuUuid === undefined || from === undefined || to === undefined || to < from) continue;
     const gpuModel = str(r.gpuModel) ?? modelOf(gpuUuid);
     if (gpuModel === undefined) {

@@ -19,7 +19,7 @@ function usage(workspace: string, tenant: string, gpu: number, from: string, to:
   const s = opts.seq ?? ++seq;
   hub.store.ingest([{ node: 'gpu-01', seq: s, kind: 'usage', payload: {
     kind: 'gpu-allocation', version: 1, key: `gpu-01/${workspace}/${gpuUuid('gpu-01', gpu)}/${fromMs}`, node: 'gpu-01', workspace, tenant,
-    gpuUuid: gpuUuid('gpu-01', gpu), gpuModel: opts.model === undefined ? H100 : opts.model, fromMs, toMs, from, to, seconds: (toMs - fromMs) / 1000,
+    gpuUuid: gpuUuid('gpu-01', gpu), gpuModel: opts.model === undefined ? H100 : opts.model, from: fromMs, to: toMs, fromIso: from, toIso: to, seconds: (toMs - fromMs) / 1000,
     measuredAvgUtilizationPct: opts.util ?? null, measuredSamples: opts.util === undefined ? 0 : 1,
   } }]);
 }
