@@ -15,7 +15,7 @@ import { NvidiaGpuPlugin } from '../../agent/gpu/nvidia-plugin.js';
 import { collectHostMetrics } from '../../agent/host/host-metrics.js';
 import type { EnrollRequest } from '../../common/generated/http/enroll-request.js';
 import type { EnrollResult } from './enroll-node.js';
-import { pinOfSpki } from './tls-pin.js';
+import { pinOfDer } from './tls-pin.js';
 
 /** True for hosts that never leave the machine (plain http is allowed to them). */
 export function isLoopback(host: string): boolean {
@@ -89,7 +89,7 @@ export async function hubRequest(target: HubTarget, method: string, path: string
     }
     if (target.pin !== undefined) {
       const cert = socket.getPeerCertificate(true);
-      if (cert.pubkey === undefined || pinOfSpki(cert.pubkey) !== target.pin) {
+      if (cert.raw === undefined || pinOfDer(cert.raw) !== target.pin) {
         socket.destroy();
         throw new FoundryError('TLS_PIN_MISMATCH', `the hub at ${url.host} presented a certificate whose key does not match the join token's pin: not sending anything`, { resource: url.host });
       }

@@ -13,7 +13,12 @@ export function pinOfPem(pem: string | Buffer): string {
   return pinOfSpki(cert.publicKey.export({ type: 'spki', format: 'der' }));
 }
 
-/** The pin of a DER SubjectPublicKeyInfo (Node's `getPeerCertificate().pubkey`). */
+/** The pin of a DER certificate (Node's `getPeerCertificate().raw`; its `pubkey` is not SPKI for EC keys). */
+export function pinOfDer(certDer: Buffer): string {
+  return pinOfSpki(new X509Certificate(certDer).publicKey.export({ type: 'spki', format: 'der' }));
+}
+
+/** The pin of a DER SubjectPublicKeyInfo. */
 export function pinOfSpki(spkiDer: Buffer): string {
   return createHash('sha256').update(spkiDer).digest('base64url');
 }
