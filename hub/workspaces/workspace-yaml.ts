@@ -31,7 +31,8 @@ function find(docs: Document.Parsed[], kind: string, name: string, file: string)
 }
 
 function join(docs: Document.Parsed[]): string {
-  return docs.map((d, i) => (i === 0 ? d.toString() : `---\n${d.toString()}`)).join('');
+  // a document after the first prints its own '---' marker: strip it and put exactly one between documents
+  return docs.map((d) => d.toString().replace(/^---\n/, '')).join('---\n');
 }
 
 /** Sets fields (path → value; undefined deletes) of the `kind` document named `name` in a file's text. */
