@@ -48,7 +48,8 @@ export async function installDashboardAuth(app: FastifyInstance, options: { now?
   const clientIp = new AsyncLocalStorage<string>();
   const audit = app.hub.store.audit.bind(app.hub.store);
   app.hub.store.audit = (actor, action, target, details) => {
-    const ip = clientIp.getStore();
+    // The hub's own actions (placement, lifecycle) may run inside some request; they have no client.
+    const ip = actor === 'foundry-hub' ? undefined : clientIp.getStore();
     audit(actor, action, target, ip === undefined || details?.ip !== undefined ? details : { ...details, ip });
   };
 

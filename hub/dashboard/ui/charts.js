@@ -42,7 +42,8 @@ export function lineChart(el, points, { label, unit = '%', max = 100 } = {}) {
   const opts = {
     width: width(),
     height: 200,
-    scales: { x: { time: true }, y: { range: [0, max] } },
+    // The last hour, always: one sample must not stretch the axis over years.
+    scales: { x: { time: true, range: () => [Math.floor(Date.now() / 1000) - 3600, Math.floor(Date.now() / 1000)] }, y: { range: [0, max] } },
     axes: [{ stroke: '#555' }, { stroke: '#555', values: (_u, vals) => vals.map((v) => `${v}${unit}`) }],
     series: [{}, { label, stroke: '#1f5fbf', width: 2, fill: 'rgba(31,95,191,0.12)', value: (_u, v) => (v === null || v === undefined ? '—' : `${v}${unit}`) }],
     legend: { show: true },

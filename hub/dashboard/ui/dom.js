@@ -40,7 +40,7 @@ export function table(caption, headers, rows, empty = 'Nothing yet.') {
     h('table', {},
       h('caption', {}, caption),
       h('thead', {}, h('tr', {}, headers.map((x) => h('th', { scope: 'col' }, x)))),
-      h('tbody', {}, rows.map((r) => h('tr', {}, r.map((c, i) => (i === 0 ? h('th', { scope: 'row' }, c) : h('td', {}, c))))))));
+      h('tbody', {}, rows.map((r) => h('tr', {}, r.map((c, i) => (i === 0 ? h('th', { scope: 'row' }, c) : h('td', { 'data-label': headers[i] }, c))))))));
 }
 
 /** Relative age of an ISO time ("3 min ago"). */

@@ -20,7 +20,7 @@ export async function render(main) {
     } }, 'Load older entries');
     fill(body,
       table('Audit log, newest first', ['When (UTC)', 'Who', 'Action', 'Target', 'From', 'Details'],
-        entries.map((e) => [e.at.replace('T', ' ').replace(/\.\d+Z$/, ''), e.actor, h('code', {}, e.action), e.target ?? '—', e.ip ?? '—', Object.keys(e.details).length === 0 ? '' : h('code.details', {}, JSON.stringify(e.details))]),
+        entries.map((e) => [e.at.replace('T', '\u00a0').replace(/\.\d+Z$/, ''), e.actor, h('code', {}, e.action), e.target ?? '—', e.ip ?? '—', Object.keys(e.details).length === 0 ? '' : h('code.details', {}, JSON.stringify(e.details))]),
         'No entries yet.'),
       more ? older : null);
   }
