@@ -75,6 +75,7 @@ export async function run({ quick = false } = {}) {
   const rows = [];
   const notes = [];
   let held = 0;
+  let failed = false;
   try {
     const creds = createNodes(join(dir, 'hub'), Math.max(...steps));
     const hub = await startHub(join(dir, 'hub'));
@@ -96,8 +97,10 @@ export async function run({ quick = false } = {}) {
         rows.push({ figure: `${n} agents: p50 usage ack latency`, median: r.p50 ?? NaN, unit: 'ms', runs: r.usageAcked });
         rows.push({ figure: `${n} agents: connected / usage lost`, median: r.connected, unit: `connected, ${lost} lost`, runs: 1 });
         rows.push({ figure: `${n} agents: hub CPU (ramp, run and drain)`, median: hubCpuPct, unit: '% of one core', runs: 1 });
-        if (!ok && !process.env.HUB_BENCH_ALL_STEPS) break;
-        held = n;
+        // HUB_BENCH_ALL_STEPS=1 runs every step (for the table) but `held` stays the last step before a failure.
+        if (!ok) failed = true;
+        else if (!failed) held = n;
+        if (failed && !process.env.HUB_BENCH_ALL_STEPS) break;
       }
     } finally {
       hub.child.kill('SIGTERM');

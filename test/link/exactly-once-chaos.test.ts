@@ -5,13 +5,14 @@
  * the payload the agent produced. Duration: FOUNDRY_CHAOS_SECONDS (default 30).
  */
 import { describe, it, expect, afterAll } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { PACKAGE_ROOT } from '../../common/paths.js';
 import { HubStore } from '../../hub/store/hub-store.js';
-import { freePort, tempDir, waitFor } from '../hub/support.js';
+import { tempDir, waitFor } from '../hub/support.js';
+import { freePort, track, startHubProcess, stopProcess, killAll } from '../chaos/procs.js';
 import { startProxy, type CuttableProxy } from './tcp-proxy.js';
 
 const SECONDS = Number(process.env.FOUNDRY_CHAOS_SECONDS ?? 30);
@@ -20,7 +21,6 @@ const dir = tempDir('foundry-chaos-');
 const hubDir = join(dir, 'hub');
 const agentDir = join(dir, 'agent');
 const producedLog = join(dir, 'produced.log');
-const children = new Set<ChildProcess>();
 
 /** Seeded PRNG (mulberry32) so a failing run can be replayed with FOUNDRY_CHAOS_SEED. */
 function prng(seed: number): () => number {
@@ -32,40 +32,10 @@ function prng(seed: number): () => number {
   };
 }
 
-function track(child: ChildProcess): ChildProcess {
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  return child;
-}
-
-async function startHub(port: number): Promise<ChildProcess> {
-  for (;;) {
-    const child = track(spawn(process.execPath, [join(PACKAGE_ROOT, 'bin', 'foundry.js'), 'hub', 'start', '--data-dir', hubDir, '--port', String(port), '--log-level', 'fatal'], { stdio: ['ignore', 'pipe', 'inherit'] }));
-    const ok = await new Promise<boolean>((resolve) => {
-      let out = '';
-      child.stdout!.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('listening on')) resolve(true);
-      });
-      child.on('exit', () => resolve(false));
-    });
-    if (ok) return child;
-    await new Promise((r) => setTimeout(r, 100)); // the port may still be held by the killed hub
-  }
-}
-
 function startAgent(proxyPort: number, credential: string): ChildProcess {
-  return track(spawn(process.execPath, [join(PACKAGE_ROOT, 'test', 'link', 'chaos-agent.mjs')], {
+  return track(process.execPath, [join(PACKAGE_ROOT, 'test', 'link', 'chaos-agent.mjs')], {
     stdio: ['ignore', 'inherit', 'inherit'],
     env: { ...process.env, HUB_URL: `http://127.0.0.1:${proxyPort}`, NODE: 'chaos-01', CRED: credential, STATE_DIR: agentDir, PRODUCED_LOG: producedLog },
-  }));
-}
-
-function kill(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill(signal);
   });
 }
 
@@ -81,7 +51,7 @@ function outboxState(): { pending: number; lastSeq: number } {
 }
 
 afterAll(async () => {
-  await Promise.all([...children].map((c) => kill(c, 'SIGKILL')));
+  await killAll();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -93,7 +63,7 @@ describe.runIf(built)('exactly-once delivery under chaos', () => {
     const credential = setup.issueNodeCredential('chaos-01');
     setup.close();
     const port = await freePort();
-    let hub = await startHub(port);
+    let hub = await startHubProcess(hubDir, port);
     const proxy: CuttableProxy = await startProxy(port);
     let agent = startAgent(proxy.port, credential);
     const counts = { hubKills: 0, agentKills: 0, cuts: 0 };
@@ -108,12 +78,12 @@ describe.runIf(built)('exactly-once delivery under chaos', () => {
         proxy.cut();
         counts.cuts += 1;
       } else if (roll < 0.65) {
-        await kill(hub, 'SIGKILL');
+        await stopProcess(hub, 'SIGKILL');
         counts.hubKills += 1;
         await new Promise((r) => setTimeout(r, random() * 300));
-        hub = await startHub(port);
+        hub = await startHubProcess(hubDir, port);
       } else {
-        await kill(agent, 'SIGKILL');
+        await stopProcess(agent, 'SIGKILL');
         counts.agentKills += 1;
         agent = startAgent(proxy.port, credential);
       }
@@ -124,8 +94,8 @@ describe.runIf(built)('exactly-once delivery under chaos', () => {
     agent.kill('SIGUSR1');
     await waitFor(() => outboxState().pending === 0, 90_000, 'outbox drained');
     const { lastSeq } = outboxState();
-    await kill(agent, 'SIGTERM');
-    await kill(hub, 'SIGTERM');
+    await stopProcess(agent, 'SIGTERM');
+    await stopProcess(hub, 'SIGTERM');
     await proxy.close();
 
     const store = new HubStore(join(hubDir, 'hub.db'));
