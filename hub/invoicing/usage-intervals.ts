@@ -1,10 +1,11 @@
 /**
  * Stored usage records (the agents' UsageRecord, kept verbatim by the gateway, de-duplicated by
- * (node, seq)) → the billing core's UsageInterval. Pure. A record whose GPU model is unknown to the
+ * (node, seq)) → the billing core's UsageInterval (via its intervalFromRecord). Pure. Malformed records
+ * are skipped. A record whose GPU model is unknown to the
  * agent takes the model the Node file declares for that UUID; without one it cannot be priced and is
  * reported as unpriced (never billed as free, never guessed).
  */
-import type { UsageInterval } from '../billing/usage.js';
+import { intervalFromRecord, type UsageInterval } from '../billing/usage.js';
 
 /** A usage row as the store keeps it. */
 export interface StoredUsage {
@@ -53,9 +54,8 @@ export function toIntervals(rows: Iterable<StoredUsage>, modelOf: (uuid: string)
       out.unpriced.push({ node: row.node, seq: row.seq, workspace, gpuUuid });
       continue;
     }
-    const iv: UsageInterval = { workspace, tenant, node: row.node, gpuUuid, gpuModel, from, to, receivedAt: Date.parse(row.receivedAt) };
     const util = num(r.measuredAvgUtilizationPct);
-    if (util !== undefined) iv.utilization = util;
+    const iv = intervalFromRecord({ node: row.node, workspace, tenant, gpuUuid, gpuModel, from, to, measuredAvgUtilizationPct: util ?? null }, Date.parse(row.receivedAt));
     out.intervals.push(iv);
   }
   return out;
