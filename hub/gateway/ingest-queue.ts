@@ -10,6 +10,10 @@ import type { TelemetryMessage } from '../../common/protocol/codec.js';
 import { TelemetryBuffer } from '../store/telemetry-buffer.js';
 import { errorMessage } from '../../common/errors.js';
 
+/** Telemetry rollups older than this are deleted (the dashboard shows at most a week). */
+export const TELEMETRY_RETENTION_MS = 7 * 24 * 3600_000;
+const PRUNE_EVERY_MS = 3600_000;
+
 /** Whoever receives the acks of the items it queued. */
 export interface AckTarget {
   /** Called after the commit with the seqs now durable. */
@@ -29,6 +33,7 @@ export class IngestQueue {
   private pending: Pending[] = [];
   private readonly telemetry = new TelemetryBuffer();
   private readonly telemetryTimer: NodeJS.Timeout;
+  private lastPrune = 0;
   private presence: Array<() => void> = [];
   private scheduled = false;
 
@@ -63,12 +68,17 @@ export class IngestQueue {
     this.telemetry.add(sample);
   }
 
-  /** Writes buffered telemetry now. */
+  /** Writes buffered telemetry now; once an hour also drops rollups past the retention. */
   flushTelemetry(): void {
     if (this.telemetry.empty) return;
     const t = this.telemetry.drain();
     try {
       this.store.writeTelemetry(t);
+      const now = Date.now();
+      if (now - this.lastPrune > PRUNE_EVERY_MS) {
+        this.lastPrune = now;
+        this.store.pruneTelemetry(now - TELEMETRY_RETENTION_MS);
+      }
     } catch (err) {
       this.log.warn({ err: errorMessage(err), nodes: t.latest.length }, 'telemetry dropped: store write failed');
     }
