@@ -10,7 +10,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from './principal.js';
 import { tokenFromAuthorization } from './secrets.js';
 import { authenticateApiToken } from './api-tokens.js';
-import { CSRF_HEADER, SESSION_COOKIE, findSession, type Session } from './sessions.js';
+import { CSRF_HEADER, SESSION_COOKIE, findSession, pruneSessions, type Session } from './sessions.js';
 import { getUser } from './users.js';
 
 declare module 'fastify' {
@@ -52,6 +52,11 @@ export async function installDashboardAuth(app: FastifyInstance, options: { now?
     const ip = actor === 'foundry-hub' ? undefined : clientIp.getStore();
     audit(actor, action, target, ip === undefined || details?.ip !== undefined ? details : { ...details, ip });
   };
+
+  // Expired sessions are refused when used; this only keeps the table small.
+  const prune = setInterval(() => pruneSessions(db, now()), 3600_000);
+  prune.unref();
+  app.addHook('onClose', async () => clearInterval(prune));
 
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     clientIp.enterWith(req.ip);

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { countByProfile, fleetView, type FleetInput } from './fleet-view.js';
+import type { InfraRepo } from '../../common/infra/model.js';
+
+const NOW = Date.parse('2026-11-27T12:00:00Z');
+
+function repo(nodes: Array<{ name: string; profile: string; drain?: boolean; gpus?: string[] }>, held: Record<string, string[]> = {}): InfraRepo {
+  const doc = (spec: Record<string, unknown>, name: string) => ({ doc: { apiVersion: 'foundry.cloud/v1', metadata: { name }, spec }, source: { file: 'x.yaml' } });
+  return {
+    revision: 'a'.repeat(40),
+    nodes: new Map(nodes.map((n) => [n.name, doc({ profile: n.profile, drain: n.drain, labels: { zone: 'fsn1' }, gpus: (n.gpus ?? []).map((uuid) => ({ uuid, model: 'H100' })) }, n.name)])),
+    workspaces: new Map(Object.entries(held).map(([w, uuids]) => [w, doc({ tenant: 'acme', template: 't', gpus: { count: uuids.length, uuids } }, w)])),
+  } as unknown as InfraRepo;
+}
+
+function input(over: Partial<FleetInput>): FleetInput {
+  return { nodes: [], connected: new Set(), enrollments: new Map(), statuses: new Map(), telemetry: new Map(), repo: undefined, now: NOW, ...over };
+}
+
+const node = (name: string, lastSeenAt: string | null = '2026-11-27T11:59:00Z', gpus: string[] = []) => ({ name, status: 'connected', lastSeenAt, agentVersion: '0.1.0', appliedRevision: 'b'.repeat(40), revoked: false, inventory: { gpus: gpus.map((uuid) => ({ uuid, model: 'H100', memoryTotalMiB: 81559 })) } });
+const sample = (uuid: string, util: number | null) => ({ uuid, utilizationGpuPct: util, memoryUsedMiB: 100, memoryTotalMiB: 81559, powerDrawW: 70, temperatureC: 30 });
+
+describe('fleetView', () => {
+  it('derives online, degraded, offline and draining, counts GPUs and raises alerts with reasons', () => {
+    const v = fleetView(input({
+      nodes: [node('gpu-01', undefined, ['G1', 'G2']), node('gpu-02', undefined, ['G3']), node('gpu-03', '2026-11-27T10:00:00Z', ['G4']), node('gpu-04', undefined, []), node('ceph-01', null), { ...node('gone'), revoked: true }],
+      connected: new Set(['gpu-01', 'gpu-02', 'gpu-04']),
+      repo: repo([{ name: 'gpu-01', profile: 'gpu-node', gpus: ['G1', 'G2'] }, { name: 'gpu-02', profile: 'gpu-node' }, { name: 'gpu-03', profile: 'gpu-node' }, { name: 'gpu-04', profile: 'gpu-node', drain: true }, { name: 'ceph-01', profile: 'ceph-node' }], { 'acme-a': ['G1'] }),
+      statuses: new Map([['gpu-02', { conditions: [{ type: 'Ready', status: 'False', reason: 'ApplyFailed' }], resources: [{ id: 'ws.x.main', conditions: [{ type: 'Stalled', status: 'True', reason: 'ImageMissing' }] }] }]]),
+      telemetry: new Map([['gpu-01', { at: NOW - 5000, gpus: [sample('G1', 90), sample('G2', 3)] }], ['gpu-02', { at: NOW - 5000, gpus: [sample('G3', 50)] }]]),
+    }));
+    expect(v.nodes.map((n) => [n.name, n.state, n.reasons])).toEqual([
+      ['gpu-01', 'online', []],
+      ['gpu-02', 'degraded', ['stalled: ws.x.main ImageMissing']],
+      ['gpu-03', 'offline', ['agent not connected']],
+      ['gpu-04', 'draining', []],
+      ['ceph-01', 'offline', ['never connected']],
+    ]);
+    expect(v.gpus).toEqual({ total: 4, allocated: 1, free: 3, busy: 2 });
+    expect(v.nodes[0]?.gpus.map((g) => [g.uuid, g.workspace, g.utilizationPct])).toEqual([['G1', 'acme-a', 90], ['G2', null, 3]]);
+    expect(v.alerts).toEqual([
+      { severity: 'warning', kind: 'reconcile-stalled', node: 'gpu-02', message: 'gpu-02: reconcile stalled (ws.x.main: ImageMissing)' },
+      { severity: 'critical', kind: 'node-offline', node: 'gpu-03', message: 'gpu-03 is offline since 2026-11-27T10:00:00Z' },
+    ]);
+    expect(countByProfile(v.nodes)).toEqual({ 'gpu-node': { online: 1, degraded: 1, offline: 1, draining: 1 }, 'ceph-node': { online: 0, degraded: 0, offline: 1, draining: 0 } });
+    expect(v.nodes[0]).toMatchObject({ profile: 'gpu-node', labels: { zone: 'fsn1' }, desiredRevision: 'a'.repeat(40), appliedRevision: 'b'.repeat(40) });
+  });
+
+  it('flags a connected node whose GPUs stopped reporting (stale or missing samples) as degraded with a gpu-error alert', () => {
+    const v = fleetView(input({ nodes: [node('gpu-01', undefined, ['G1'])], connected: new Set(['gpu-01']), telemetry: new Map([['gpu-01', { at: NOW - 300_000, gpus: [sample('G1', 80)] }]]) }));
+    expect(v.nodes[0]?.state).toBe('degraded');
+    expect(v.nodes[0]?.gpus[0]?.utilizationPct).toBeNull();
+    expect(v.alerts).toEqual([{ severity: 'warning', kind: 'gpu-error', node: 'gpu-01', message: 'gpu-01 G1: no recent sample (nvidia-smi not answering or gpu lost)' }]);
+    expect(v.gpus.busy).toBe(0);
+  });
+
+  it('takes profile and labels from the enrollment when the repo has no Node file yet', () => {
+    const v = fleetView(input({ nodes: [node('n1')], enrollments: new Map([['n1', { profile: 'service-node', labels: { role: 'svc' } }]]) }));
+    expect(v.nodes[0]).toMatchObject({ profile: 'service-node', labels: { role: 'svc' }, desiredRevision: null });
+  });
+});
