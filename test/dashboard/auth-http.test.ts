@@ -56,6 +56,8 @@ describe('dashboard auth over http', () => {
     // A form post (not JSON) is refused before any handler runs.
     const form = await fetch(`${hub.url}/api/v1/auth/logout`, { method: 'POST', headers: { cookie: admin.cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=1' });
     expect(form.status).toBe(403);
+    const anonForm = await fetch(`${hub.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'user=ada&password=x' });
+    expect(anonForm.status).toBe(415);
   });
 
   it('accepts a TOTP code once, and each recovery code once', async () => {
