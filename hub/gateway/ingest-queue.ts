@@ -7,7 +7,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { HubStore, InboxItem } from '../store/hub-store.js';
 import type { HubMetrics } from '../metrics.js';
 import type { TelemetryMessage } from '../../common/protocol/codec.js';
-import { TelemetryBuffer } from '../store/telemetry-buffer.js';
+import { TelemetryBuffer, type TelemetrySample, type TelemetryRollup } from '../store/telemetry-buffer.js';
 import { errorMessage } from '../../common/errors.js';
 
 /** Telemetry rollups older than this are deleted (the dashboard shows at most a week). */
@@ -22,6 +22,16 @@ export interface AckTarget {
   commitFailed(err: unknown): void;
 }
 
+/** Telemetry rows written per event-loop turn. */
+const TELEMETRY_CHUNK = 250;
+
+/** A telemetry write in progress: rows before `at` are written. */
+interface TelemetryWrite {
+  latest: TelemetrySample[];
+  rollups: TelemetryRollup[];
+  at: number;
+}
+
 interface Pending {
   item: InboxItem;
   target: AckTarget;
@@ -34,6 +44,7 @@ export class IngestQueue {
   private readonly telemetry = new TelemetryBuffer();
   private readonly telemetryTimer: NodeJS.Timeout;
   private lastPrune = 0;
+  private writing: TelemetryWrite | undefined;
   private presence: Array<() => void> = [];
   private scheduled = false;
 
@@ -68,27 +79,47 @@ export class IngestQueue {
     this.telemetry.add(sample);
   }
 
-  /** Writes buffered telemetry now; once an hour also drops rollups past the retention. */
+  /**
+   * Starts writing buffered telemetry, TELEMETRY_CHUNK rows per event-loop turn so that acks of usage
+   * records are not held up behind ten thousand upserts; once an hour also drops old rollups.
+   */
   flushTelemetry(): void {
-    if (this.telemetry.empty) return;
+    if (this.telemetry.empty || this.writing !== undefined) return;
     const t = this.telemetry.drain();
+    this.writing = { ...t, at: 0 };
+    this.writeTelemetryChunk(this.writing);
+  }
+
+  private writeTelemetryChunk(w: TelemetryWrite, all = false): void {
+    if (this.writing !== w) return;
+    const end = all ? Infinity : w.at + TELEMETRY_CHUNK;
     try {
-      this.store.writeTelemetry(t);
-      const now = Date.now();
-      if (now - this.lastPrune > PRUNE_EVERY_MS) {
-        this.lastPrune = now;
-        this.store.pruneTelemetry(now - TELEMETRY_RETENTION_MS);
-      }
+      this.store.writeTelemetry({ latest: w.latest.slice(w.at, end), rollups: w.rollups.slice(w.at, end) });
     } catch (err) {
-      this.log.warn({ err: errorMessage(err), nodes: t.latest.length }, 'telemetry dropped: store write failed');
+      this.log.warn({ err: errorMessage(err), nodes: w.latest.length }, 'telemetry dropped: store write failed');
+      this.writing = undefined;
+      return;
+    }
+    w.at = end;
+    if (w.at < Math.max(w.latest.length, w.rollups.length)) {
+      setImmediate(() => this.writeTelemetryChunk(w));
+      return;
+    }
+    this.writing = undefined;
+    const now = Date.now();
+    if (now - this.lastPrune > PRUNE_EVERY_MS) {
+      this.lastPrune = now;
+      this.store.pruneTelemetry(now - TELEMETRY_RETENTION_MS);
     }
   }
 
-  /** Final flush on shutdown: outbox items, presence and telemetry; stops the telemetry timer. */
+  /** Final flush on shutdown: outbox items, presence and all telemetry, synchronously; stops the timer. */
   close(): void {
     clearInterval(this.telemetryTimer);
     this.flush();
+    if (this.writing !== undefined) this.writeTelemetryChunk(this.writing, true);
     this.flushTelemetry();
+    if (this.writing !== undefined) this.writeTelemetryChunk(this.writing, true);
   }
 
   private schedule(): void {

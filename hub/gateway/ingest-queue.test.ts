@@ -1,0 +1,54 @@
+import { describe, it, expect, afterEach } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyBaseLogger } from 'fastify';
+import { IngestQueue, type AckTarget } from './ingest-queue.js';
+import { HubStore } from '../store/hub-store.js';
+import { createMetrics } from '../metrics.js';
+
+const log = { warn() {}, error() {}, info() {}, debug() {} } as unknown as FastifyBaseLogger;
+const dirs: string[] = [];
+afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+function setup(): { store: HubStore; queue: IngestQueue } {
+  const dir = mkdtempSync(join(tmpdir(), 'ingest-'));
+  dirs.push(dir);
+  const store = new HubStore(join(dir, 'hub.db'));
+  return { store, queue: new IngestQueue(store, createMetrics(), log, undefined, 3_600_000) };
+}
+
+const sample = (i: number) => ({ node: `n${i}`, at: Date.now(), gpus: [], host: { cpuPct: 1, memUsedBytes: 1, memTotalBytes: 2 } });
+const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+const count = (store: HubStore, table: string): number => store.db.prepare(`SELECT COUNT(*) FROM ${table}`).pluck().get() as number;
+
+describe('IngestQueue', () => {
+  it('commits a turn of outbox items in one go and acks each target its own seqs', async () => {
+    const { store, queue } = setup();
+    const acks: Record<string, number[][]> = { a: [], b: [] };
+    const target = (k: 'a' | 'b'): AckTarget => ({ ack: (s) => acks[k]!.push(s), commitFailed: () => undefined });
+    const [ta, tb] = [target('a'), target('b')];
+    queue.add(ta, { node: 'a', seq: 1, kind: 'usage', payload: {} });
+    queue.add(tb, { node: 'b', seq: 9, kind: 'usage', payload: {} });
+    queue.add(ta, { node: 'a', seq: 2, kind: 'usage', payload: {} });
+    expect(acks).toEqual({ a: [], b: [] });
+    await turn();
+    expect(acks).toEqual({ a: [[1, 2]], b: [[9]] });
+    queue.close();
+    store.close();
+  });
+
+  it('writes telemetry in chunks across turns, and everything on close', async () => {
+    const { store, queue } = setup();
+    for (let i = 0; i < 600; i++) queue.addTelemetry(sample(i));
+    queue.flushTelemetry();
+    expect(count(store, 'telemetry_latest')).toBe(250);
+    await turn();
+    expect(count(store, 'telemetry_latest')).toBe(500);
+    for (let i = 600; i < 700; i++) queue.addTelemetry(sample(i));
+    queue.close();
+    expect(count(store, 'telemetry_latest')).toBe(700);
+    expect(count(store, 'telemetry_rollups')).toBe(700);
+    store.close();
+  });
+});
