@@ -4,12 +4,13 @@
  * tampered bundle refused, uninstall leaves nothing; the node file is a foundry-hub commit in the hosted repo.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describeIf } from '../support/requires.js';
+import { waitFor } from '../hub/support.js';
 import { api, filesUnder, newToken, runInstall, snapshot, startEnrollHub, toolsPresent, INSTALL_SH, FAKE_SMI, type EnrollHub, type Json } from './support.js';
 import { createJoinToken } from '../../hub/enroll/join-tokens.js';
 import { encodeJoinToken } from '../../hub/enroll/token-format.js';
@@ -86,6 +87,24 @@ describeInstall('install.sh against a loopback hub', () => {
     expect(again.stdout).toContain('nothing changed');
     expect(snapshot(root('a'))).toEqual(before);
     expect(await tokenUses(t.id)).toBe(1);
+  });
+
+  it('the installed agent runs from the bundle with the written config: it connects with its credential and the node turns active', async () => {
+    const agent = spawn('node', [join(root('a'), 'usr', 'local', 'bin', 'foundry'), 'agent', 'run', '--config', join(root('a'), 'etc', 'foundry', 'agent.yaml')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    agent.stdout.on('data', (d: Buffer) => (log += d.toString()));
+    agent.stderr.on('data', (d: Buffer) => (log += d.toString()));
+    try {
+      const stateOf = async (): Promise<unknown> => ((await api(h, 'GET', '/api/v1/nodes')).body.nodes as Array<{ name: string; state: string; connected: boolean }>).find((n) => n.name === 'gpu-07');
+      await waitFor(async () => ((await stateOf()) as { state: string; connected: boolean }).connected, 60_000, `gpu-07 connected; agent log:\n${log}`);
+      expect(await stateOf()).toMatchObject({ state: 'active', connected: true });
+      // It also read the hosted repo with its credential: the revision it applied is the enrollment commit or later.
+      await waitFor(() => log.includes('"event":"reconciled"'), 60_000, 'a reconcile');
+      expect(log).toContain(`"revision":"${git('rev-parse', 'HEAD')}"`);
+    } finally {
+      agent.kill('SIGTERM');
+      await new Promise((r) => agent.on('close', r));
+    }
   });
 
   it('refuses a replayed token on another node and leaves that node untouched', async () => {
