@@ -97,6 +97,8 @@ export async function run({ quick = false } = {}) {
         rows.push({ figure: `${n} agents: p50 usage ack latency`, median: r.p50 ?? NaN, unit: 'ms', runs: r.usageAcked });
         rows.push({ figure: `${n} agents: connected / usage lost`, median: r.connected, unit: `connected, ${lost} lost`, runs: 1 });
         rows.push({ figure: `${n} agents: hub CPU (ramp, run and drain)`, median: hubCpuPct, unit: '% of one core', runs: 1 });
+        rows.push({ figure: `${n} agents: simulator CPU (same span)`, median: r.simCpuPct, unit: '% of one core', runs: 1 });
+        rows.push({ figure: `${n} agents: time to connect all`, median: r.rampMs / 1000, unit: 's', runs: 1 });
         // HUB_BENCH_ALL_STEPS=1 runs every step (for the table) but `held` stays the last step before a failure.
         if (!ok) failed = true;
         else if (!failed) held = n;

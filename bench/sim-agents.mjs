@@ -67,6 +67,7 @@ function startAgent({ node, credential }) {
 }
 
 const t0 = now();
+const cpu0 = process.cpuUsage();
 for (let i = 0; i < creds.length; i += rampBatch) clients.push(...(await Promise.all(creds.slice(i, i + rampBatch).map(startAgent))));
 const rampMs = now() - t0;
 await new Promise((r) => setTimeout(r, durationMs));
@@ -79,5 +80,7 @@ latencies.sort((a, b) => a - b);
 const pct = (p) => (latencies.length === 0 ? null : latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]);
 const unacked = clients.reduce((n, c) => n + c.pending.size, 0);
 clients.forEach((c) => c.ws.terminate());
-process.stdout.write(`${JSON.stringify({ ...stats, unacked, rampMs: Math.round(rampMs), p50: pct(50), p99: pct(99), max: latencies.at(-1) ?? null })}\n`);
+const cpu = process.cpuUsage(cpu0);
+const simCpuPct = (100 * (cpu.user + cpu.system)) / 1000 / (now() - t0);
+process.stdout.write(`${JSON.stringify({ ...stats, unacked, rampMs: Math.round(rampMs), p50: pct(50), p99: pct(99), max: latencies.at(-1) ?? null, simCpuPct })}\n`);
 process.exit(0);
