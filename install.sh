@@ -105,7 +105,6 @@ render_unit() {
 # FoundryCloud node agent, installed by install.sh. Edits are overwritten by the next install.
 [Unit]
 Description=FoundryCloud node agent
-Documentation=https://foundry.cloud/docs/enrollment
 Wants=network-online.target
 After=network-online.target podman.socket libvirtd.service
 
