@@ -57,6 +57,7 @@ export class WorkspaceService {
   private readonly own = new Set<string>();
   private readonly refused = new Map<string, string>();
   private seenRevision: string | undefined;
+  private liveSignature = '';
   private syncing: Promise<void> | undefined;
   private readonly now: () => Date;
 
@@ -108,6 +109,7 @@ export class WorkspaceService {
     ws.spec.state = body.state ?? 'running';
     this.creating.set(name, ws);
     try {
+      await this.refreshIfLiveChanged(repo);
       const result = await this.planner.request(requestOf(repo, ws));
       if (!result.ok) {
         this.deps.audit(actor, 'workspace.refuse', name, { tenant: body.tenant, reasons: result.reasons });
@@ -203,8 +205,17 @@ export class WorkspaceService {
     return this.syncing;
   }
 
+  /** The planner caches its fleet state: a node that came online or went away (or new GPU inventory) makes it re-read. */
+  private async refreshIfLiveChanged(repo: InfraRepo): Promise<void> {
+    const sig = JSON.stringify([...this.deps.live(repo)].sort(([a], [b]) => (a < b ? -1 : 1)));
+    if (sig === this.liveSignature) return;
+    this.liveSignature = sig;
+    await this.planner.refresh();
+  }
+
   private async syncOnce(): Promise<void> {
     const tip = await this.deps.writer.tip();
+    await this.refreshIfLiveChanged(await this.repo({ cached: true }));
     if (tip !== this.seenRevision) {
       this.seenRevision = tip;
       if (!this.own.has(tip)) await this.planner.refresh();

@@ -136,6 +136,16 @@ describe.runIf(built)('workspaces API', () => {
     expect((await hub.call('POST', '/api/v1/nodes/gpu-02/undrain')).json.changed).toBe(true);
   });
 
+  it('sees a node go offline and come back (the planner re-reads the live view)', async () => {
+    await hub.links.get('gpu-02')!.close();
+    const end = Date.now() + 10_000;
+    while (hub.app.hub.gateway.connectedNodes().includes('gpu-02') && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    const r = await hub.call('POST', '/api/v1/workspaces', { body: { tenant: 'globex', template: 'tiny', gpus: { count: 1 }, name: 'globex-off' } });
+    expect(r.status).toBe(409);
+    expect(r.json.reasons).toEqual([{ reason: 'offline', nodes: 1 }, { reason: 'not enough free GPUs (need 1)', nodes: 1 }]);
+    await hub.connect('gpu-02');
+  });
+
   it('places a workspace an admin pushed without a node, and follows an admin\'s move', async () => {
     const clone = join(hub.dir, 'admin');
     gitSync(['clone', '--quiet', hub.repoDir, clone], hub.dir);
