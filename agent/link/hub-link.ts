@@ -105,10 +105,9 @@ export class HubLink extends EventEmitter {
 
   /** Sends a telemetry sample now if connected (best-effort: dropped otherwise); true when sent. */
   sendTelemetry(sample: Omit<TelemetryMessage['body'], 'node'>): boolean {
-    const body = { ...sample, node: this.opts.node };
-    this.check('telemetry', body);
+    const frame = this.check('telemetry', { ...sample, node: this.opts.node });
     if (!this.connected) return false;
-    this.ws!.send(encodeFrame('telemetry', body));
+    this.ws!.send(frame);
     return true;
   }
 
@@ -132,9 +131,9 @@ export class HubLink extends EventEmitter {
     this.outbox.close();
   }
 
-  /** Validates the frame this body would make, so that nothing invalid ever enters the outbox. */
-  private check<T extends AgentToHub>(type: T, body: MessageByType[T]['body'], seq?: number): string {
-    const frame = encodeFrame(type, body, { seq: seq ?? (type === 'usage' || type === 'status' ? 1 : undefined) });
+  /** Validates the frame this body makes (outbox kinds with a placeholder seq), so nothing invalid is sent or stored. */
+  private check<T extends AgentToHub>(type: T, body: MessageByType[T]['body']): string {
+    const frame = encodeFrame(type, body, { seq: type === 'usage' || type === 'status' ? 1 : undefined });
     const d = decodeFrame(frame, [type]);
     if (!d.ok) throw new FoundryError('PROTOCOL_FRAME', d.error.message, { resource: this.opts.node, details: { field: d.error.field } });
     return frame;
