@@ -160,9 +160,8 @@ async function commitToRunning(pm, dir, quick) {
 
 // ---- 2 and 3. no-change reconcile and idle memory with N managed containers
 async function manyContainers(pm, dir, quick, notes) {
-  const { Reconciler } = await import('../dist/agent/reconcile/reconciler.js');
-  const { GitSource } = await import('../dist/agent/source/git-source.js');
-  const { PodmanDriver } = await import('../dist/agent/drivers/podman/podman-driver.js');
+  const { buildReconciler } = await import('../dist/agent/reconcile/agent.js');
+  const { loadAgentConfig } = await import('../dist/agent/config/load-config.js');
   const { pino } = await import('pino');
   const node = 'bench-many';
   const count = quick ? 20 : 100;
@@ -172,7 +171,8 @@ async function manyContainers(pm, dir, quick, notes) {
   writeRepo(repo, node, Array.from({ length: count / perWs }, (_, i) => `many-${i}`), containers);
   git(repo, ['add', '-A']);
   git(repo, ['commit', '-q', '-m', `${count} containers`]);
-  const reconciler = new Reconciler({ node, source: new GitSource({ url: repo, branch: 'main', cacheDir: join(dir, 'many-cache') }), drivers: [new PodmanDriver({ socketPath: pm.socketPath, stopTimeoutS: 0 })], stateDir: join(dir, 'many-state'), verify: undefined, logger: pino({ level: 'silent' }), backoff: { baseDelayMs: 1000, maxDelayMs: 10_000 } });
+  // The agent's own composition for this config (for a local repo: GitSource behind LocalRepoShortcut).
+  const reconciler = buildReconciler(await loadAgentConfig(agentConfig(dir, pm, node, repo)), pino({ level: 'silent' }));
   const t0 = performance.now();
   const first = await reconciler.trigger('bench');
   if (!first.converged) throw new Error(`first apply of ${count} containers did not converge: ${first.status.errors[0]?.message ?? ''}`);

@@ -31,7 +31,8 @@ describeIf(podmanAvailable(), 'podman', PODMAN_HOW)('agent converges podman from
     repo = mkdtempSync(join(tmpdir(), 'fc-repo-'));
     initGitRepo(repo);
     agent = testAgent(pm, repo, NODE);
-  });
+    // Waits for the Podman test lock while another file uses Podman: allow for that.
+  }, 600_000);
   afterAll(async () => {
     await pm?.stop();
     agent?.cleanup();

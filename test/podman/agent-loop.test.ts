@@ -48,7 +48,8 @@ describeIf(podmanAvailable() && existsSync(join(ROOT, 'dist', 'cli', 'agent-run.
     initGitRepo(repo);
     config = join(dir, 'agent.yaml');
     writeFileSync(config, [`node: ${NODE}`, `repo: { url: ${repo}, branch: main, pollInterval: 1h }`, `stateDir: ${join(dir, 'state')}`, `cacheDir: ${join(dir, 'cache')}`, `podman: { socketPath: ${pm.socketPath}, stopTimeout: 0s }`, ''].join('\n'));
-  });
+    // Waits for the Podman test lock while another file uses Podman: allow for that.
+  }, 600_000);
   afterAll(async () => {
     agent?.kill('SIGKILL');
     await pm?.stop();

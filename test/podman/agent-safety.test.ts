@@ -26,7 +26,8 @@ describeIf(podmanAvailable(), 'podman', PODMAN_HOW)('agent safety rules (real po
     pm = await startPrivatePodman();
     tmp = mkdtempSync(join(tmpdir(), 'fc-safety-'));
     keys = makeKeys(join(tmp, 'keys'));
-  });
+    // Waits for the Podman test lock while another file uses Podman: allow for that.
+  }, 600_000);
   afterAll(async () => {
     await pm?.stop();
     for (const a of agents) a.cleanup();

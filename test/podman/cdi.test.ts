@@ -32,7 +32,8 @@ describeIf(podmanAvailable(), 'podman', PODMAN_HOW)('CDI devices (real podman, t
     for (const [file, spec] of Object.entries(SPECS)) writeFileSync(`${CDI_DIR}/${file}`, JSON.stringify(spec));
     pm = await startPrivatePodman();
     driver = new PodmanDriver({ socketPath: pm.socketPath, stopTimeoutS: 1 });
-  });
+    // Waits for the Podman test lock while another file uses Podman: allow for that.
+  }, 600_000);
   afterAll(async () => {
     await pm?.stop();
     for (const file of Object.keys(SPECS)) rmSync(`${CDI_DIR}/${file}`, { force: true });

@@ -52,7 +52,8 @@ describeIf(podmanAvailable(), 'podman', PODMAN_HOW)('podman driver (real podman)
     pm = await startPrivatePodman();
     driver = new PodmanDriver({ socketPath: pm.socketPath, stopTimeoutS: 1 });
     docker = new Docker({ socketPath: pm.socketPath });
-  });
+    // Waits for the Podman test lock while another file uses Podman: allow for that.
+  }, 600_000);
   afterAll(async () => {
     await pm?.stop();
   });
@@ -149,6 +150,21 @@ describeIf(podmanAvailable(), 'podman', PODMAN_HOW)('podman driver (real podman)
     const ifNot = desired([{ name: 'ghost', image: 'registry.invalid/nope:1' }]);
     const errIf = await converge(driver, ifNot);
     expect(errIf['ws.w1.ghost']).toMatch(/^IMAGE_MISSING: image registry\.invalid\/nope:1 could not be pulled: .+ and is not present on the node$/);
+  });
+
+  it('runs a service container on the host network, privileged, as another user, without restart', async () => {
+    const state = desired([], [
+      { kind: 'Service', metadata: { name: 'probe' }, spec: { placement: { node: NODE }, containers: [{ name: 'agent', image: TEST_IMAGE, pullPolicy: 'Never', command: ['sleep', '300'], hostNetwork: true, privileged: true, user: '65534', restartPolicy: 'no' }] } },
+    ]);
+    expect(await converge(driver, state)).toEqual({});
+    const info = await docker.getContainer('fc-svc-probe-agent').inspect();
+    expect(info.HostConfig.NetworkMode).toBe('host');
+    expect(info.HostConfig.Privileged).toBe(true);
+    expect(info.Config.User).toBe('65534');
+    expect(['', 'no']).toContain(info.HostConfig.RestartPolicy?.Name);
+    expect(pm.podman(['exec', 'fc-svc-probe-agent', 'id', '-u']).stdout.trim()).toBe('65534');
+    // No network of its own: nothing for the service but the container.
+    expect((await driver.list(NODE)).filter((o) => o.owner.service === 'probe').map((o) => o.kind)).toEqual(['container']);
   });
 
   it('recreates on a spec change and the volume keeps its data', async () => {

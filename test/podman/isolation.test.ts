@@ -33,7 +33,8 @@ describeIf(podmanAvailable(), 'podman', PODMAN_HOW)('workspace network isolation
     commitRepo(repo, { node: NODE, templates: { stack }, workspaces: { 'acme-one': { template: 'stack' }, 'globex-two': { template: 'stack', tenant: 'globex' } } }, 'two tenants');
     const r = await agent.reconciler.trigger('test');
     expect(r.converged).toBe(true);
-  });
+    // Waits for the Podman test lock while another file uses Podman: allow for that.
+  }, 600_000);
   afterAll(async () => {
     await pm?.stop();
     agent?.cleanup();

@@ -5,20 +5,30 @@
  * because netavark bridges and subnets are host-wide.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { commandWorks } from './requires.js';
 
 /** The local test image (busybox-static; see scripts/build-test-image.sh). */
 export const TEST_IMAGE = 'localhost/foundry-test:1';
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** True when rootful Podman with runc can run here (what the integration tests need). */
+/** True when rootful Podman with runc can run here (what the integration tests need). A PATH lookup, not a spawn: a loaded machine must not turn a slow `podman --version` into skipped tests. */
 export function podmanAvailable(): boolean {
-  return process.getuid?.() === 0 && commandWorks('podman', ['--version']) && commandWorks('runc', ['--version']) && existsSync('/bin/busybox');
+  return process.getuid?.() === 0 && onPath('podman') && onPath('runc') && existsSync('/bin/busybox');
+}
+
+function onPath(cmd: string): boolean {
+  return (process.env.PATH ?? '').split(delimiter).some((dir) => {
+    try {
+      accessSync(join(dir, cmd), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** How to get Podman, for describeIf. */

@@ -58,7 +58,7 @@ export class PodmanDriver implements RuntimeDriver {
     try {
       const [containers, networks, volumes] = await Promise.all([
         this.docker.listContainers({ all: true, filters }),
-        this.docker.listNetworks({ filters }),
+        this.listNetworks(filters),
         this.docker.listVolumes({ filters }),
       ]);
       const observed = [
@@ -97,6 +97,22 @@ export class PodmanDriver implements RuntimeDriver {
         break;
     }
     throw new FoundryError('INTERNAL', `podman driver cannot ${action.type} a ${action.kind}`, { resource: action.id });
+  }
+
+  /**
+   * Networks carrying `filters`. On Podman through the libpod endpoint: Podman 4.3's compat /networks
+   * works out every network's endpoints and costs about 80 ms per network (seconds with one network per
+   * workspace); the libpod list answers in milliseconds with the same names, ids and labels.
+   */
+  private async listNetworks(filters: { label: string[] }): Promise<Docker.NetworkInspectInfo[]> {
+    if ((await this.flavor()) === 'docker') return this.docker.listNetworks({ filters });
+    const list = await new Promise<{ name: string; id: string; labels?: Record<string, string> | null }[]>((resolve, reject) => {
+      this.docker.modem.dial(
+        { path: '/v4.0.0/libpod/networks/json?', method: 'GET', options: { filters: JSON.stringify(filters) }, statusCodes: { 200: true, 500: 'server error' } },
+        (err, data) => (err ? reject(err) : resolve((data ?? []) as { name: string; id: string; labels?: Record<string, string> | null }[])),
+      );
+    });
+    return list.map((n) => ({ Name: n.name, Id: n.id, Labels: n.labels ?? {} }) as unknown as Docker.NetworkInspectInfo);
   }
 
   private async flavor(): Promise<Flavor> {
