@@ -37,6 +37,8 @@ export interface ReconcilerDeps {
   /** Loads and validates a fetched folder (default: loadInfraDir). */
   loadRepo: (dir: string, revision: string) => Promise<InfraRepo>;
   now: () => number;
+  /** Actions of one phase applied at a time (default 4; 1 applies strictly one by one). */
+  applyConcurrency?: number;
   /** Told after every run (the hub link forwards the status); a throw is logged, never fatal. */
   onResult?: (result: { converged: boolean; status: AgentStatus }) => void;
 }

@@ -124,41 +124,66 @@ async function guardMassPrune(ctx: RunContext): Promise<void> {
 
 const DONE_REASON: Record<ActionType, string> = { create: 'Created', recreate: 'Recreated', start: 'Started', stop: 'Stopped', remove: 'Pruned', noop: 'UpToDate' };
 
-/** Apply each action in order; a failure backs off that resource only. */
+/** Apply the actions phase by phase (removals, networks and volumes, workloads, their removals); the actions of a phase are independent and run a few at a time. A failure backs off that resource only. */
 async function applyActions(ctx: RunContext): Promise<void> {
+  const plan = ctx.plan!;
+  ctx.memory.backoff.retain(new Set([...ctx.observed.map((o) => o.id), ...(ctx.desired?.resources ?? []).map((r) => r.id)]));
+  for (const phase of phases(plan.actions)) await pool(phase, ctx.deps.applyConcurrency ?? 4, (a) => applyOne(ctx, a));
+}
+
+/** Splits the planner's ordered actions into runs of the same phase. */
+function phases(actions: Action[]): Action[][] {
+  const workload = (a: Action): boolean => a.kind === 'container' || a.kind === 'vm';
+  const key = (a: Action): number => (a.type === 'remove' ? (workload(a) ? 0 : 3) : workload(a) ? 2 : 1);
+  const out: Action[][] = [];
+  for (const a of actions) {
+    const last = out[out.length - 1];
+    if (last !== undefined && key(last[0]!) === key(a)) last.push(a);
+    else out.push([a]);
+  }
+  return out;
+}
+
+/** Runs `fn` over `items` with at most `limit` at a time. */
+async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+}
+
+async function applyOne(ctx: RunContext, a: Action): Promise<void> {
   const plan = ctx.plan!;
   const { logger, now } = ctx.deps;
   const { backoff } = ctx.memory;
-  backoff.retain(new Set([...ctx.observed.map((o) => o.id), ...(ctx.desired?.resources ?? []).map((r) => r.id)]));
-  for (const a of plan.actions) {
-    const name = a.desired?.name ?? a.observed?.name ?? a.id;
-    if (a.type === 'noop') {
-      if (plan.pruneRefused !== undefined && a.reason === `kept: ${plan.pruneRefused}`) setStatus(ctx, a.id, a.kind, name, a.type, 'Stalled', 'PruneRefused', a.reason);
-      else setStatus(ctx, a.id, a.kind, name, a.type, 'Ready', a.reason.startsWith('kept:') ? 'Retained' : 'UpToDate', a.reason);
-      continue;
-    }
-    const hash = a.desired?.specHash;
-    const waiting = ctx.ignoreBackoff ? undefined : backoff.waiting(a.id, hash);
-    if (waiting !== undefined) {
-      const at = new Date(waiting.nextAttemptAt).toISOString();
-      setStatus(ctx, a.id, a.kind, name, a.type, waiting.lastError.retry === 'transient' ? 'Reconciling' : 'Stalled', reasonOfCode(waiting.lastError.code), `${waiting.lastError.message} (backing off: retry ${waiting.failures + 1} at ${at})`, { failures: waiting.failures, nextRetryAt: at });
-      ctx.pending++;
-      continue;
-    }
-    const started = now();
-    try {
-      await driverFor(ctx, a).apply(a);
-      backoff.succeed(a.id);
-      setStatus(ctx, a.id, a.kind, name, a.type, 'Ready', DONE_REASON[a.type], a.reason);
-      logger.info({ event: 'applied', action: a.type, kind: a.kind, id: a.id, revision: ctx.desired?.revision, durationMs: now() - started }, a.reason);
-    } catch (err) {
-      const fe = isFoundryError(err) ? err : new FoundryError('INTERNAL', String(err), { resource: a.id, cause: err });
-      const entry = backoff.fail(a.id, hash, { code: fe.code, message: fe.message, retry: fe.retry });
-      const at = new Date(entry.nextAttemptAt).toISOString();
-      setStatus(ctx, a.id, a.kind, name, a.type, fe.retry === 'transient' ? 'Reconciling' : 'Stalled', reasonOfCode(fe.code), `${a.type} failed: ${fe.message}`, { failures: entry.failures, nextRetryAt: at });
-      logger.error({ event: 'apply-failed', action: a.type, kind: a.kind, id: a.id, code: fe.code, failures: entry.failures, nextRetryAt: at, revision: ctx.desired?.revision }, `${a.reason}: ${fe.message}`);
-      ctx.pending++;
-    }
+  const name = a.desired?.name ?? a.observed?.name ?? a.id;
+  if (a.type === 'noop') {
+    if (plan.pruneRefused !== undefined && a.reason === `kept: ${plan.pruneRefused}`) setStatus(ctx, a.id, a.kind, name, a.type, 'Stalled', 'PruneRefused', a.reason);
+    else setStatus(ctx, a.id, a.kind, name, a.type, 'Ready', a.reason.startsWith('kept:') ? 'Retained' : 'UpToDate', a.reason);
+    return;
+  }
+  const hash = a.desired?.specHash;
+  const waiting = ctx.ignoreBackoff ? undefined : backoff.waiting(a.id, hash);
+  if (waiting !== undefined) {
+    const at = new Date(waiting.nextAttemptAt).toISOString();
+    setStatus(ctx, a.id, a.kind, name, a.type, waiting.lastError.retry === 'transient' ? 'Reconciling' : 'Stalled', reasonOfCode(waiting.lastError.code), `${waiting.lastError.message} (backing off: retry ${waiting.failures + 1} at ${at})`, { failures: waiting.failures, nextRetryAt: at });
+    ctx.pending++;
+    return;
+  }
+  const started = now();
+  try {
+    await driverFor(ctx, a).apply(a);
+    backoff.succeed(a.id);
+    setStatus(ctx, a.id, a.kind, name, a.type, 'Ready', DONE_REASON[a.type], a.reason);
+    logger.info({ event: 'applied', action: a.type, kind: a.kind, id: a.id, revision: ctx.desired?.revision, durationMs: now() - started }, a.reason);
+  } catch (err) {
+    const fe = isFoundryError(err) ? err : new FoundryError('INTERNAL', String(err), { resource: a.id, cause: err });
+    const entry = backoff.fail(a.id, hash, { code: fe.code, message: fe.message, retry: fe.retry });
+    const at = new Date(entry.nextAttemptAt).toISOString();
+    setStatus(ctx, a.id, a.kind, name, a.type, fe.retry === 'transient' ? 'Reconciling' : 'Stalled', reasonOfCode(fe.code), `${a.type} failed: ${fe.message}`, { failures: entry.failures, nextRetryAt: at });
+    logger.error({ event: 'apply-failed', action: a.type, kind: a.kind, id: a.id, code: fe.code, failures: entry.failures, nextRetryAt: at, revision: ctx.desired?.revision }, `${a.reason}: ${fe.message}`);
+    ctx.pending++;
   }
 }
 
