@@ -17,7 +17,8 @@ import { commitRepo, initGitRepo, type RepoSpec } from '../agent/infra-fixture.j
 const NODE = 'crash-01';
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'bin', 'foundry.js');
-const ROUNDS = 5;
+// npm run chaos runs more rounds (FOUNDRY_CRASH_ROUNDS in vitest.chaos.config.ts).
+const ROUNDS = Number(process.env.FOUNDRY_CRASH_ROUNDS ?? 5);
 
 function spec(tag: string): RepoSpec {
   const c = (name: string): Record<string, unknown> & { name: string; image: string } => ({ name, image: TEST_IMAGE, pullPolicy: 'Never', env: { TAG: tag }, command: ['sh', '-c', `echo ${tag} >> /data/${name}; exec sleep 600`], volumes: [{ name: 'data', mountPath: '/data' }] });
@@ -82,6 +83,7 @@ describeIf(podmanAvailable() && existsSync(join(ROOT, 'dist', 'cli', 'agent-run.
       const r = await runAndKill(config, [0, 40, 90, 150, 250][round % 5]!);
       if (!r.reconciled) midApply.push(r.applied);
     }
+    console.log(`${ROUNDS} kill -9 rounds, ${midApply.length} cut short mid-apply (after ${midApply.join(', ')} applied actions)`);
     // Most rounds must really have been cut short in the middle of applying.
     expect(midApply.length).toBeGreaterThanOrEqual(3);
 
