@@ -8,7 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { describeIf } from '../support/requires.js';
 import { waitFor } from '../hub/support.js';
 import { api, filesUnder, newToken, runInstall, snapshot, startEnrollHub, toolsPresent, INSTALL_SH, FAKE_SMI, type EnrollHub, type Json } from './support.js';
@@ -90,7 +90,11 @@ describeInstall('install.sh against a loopback hub', () => {
   });
 
   it('the installed agent runs from the bundle with the written config: it connects with its credential and the node turns active', async () => {
-    const agent = spawn('node', [join(root('a'), 'usr', 'local', 'bin', 'foundry'), 'agent', 'run', '--config', join(root('a'), 'etc', 'foundry', 'agent.yaml')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // The written config, with Podman pointed at nothing: this test must not touch the host's containers.
+    const config = { ...parse(readFileSync(join(root('a'), 'etc', 'foundry', 'agent.yaml'), 'utf8')), podman: { socketPath: join(roots, 'no-podman.sock') } };
+    const configFile = join(roots, 'agent-no-podman.yaml');
+    writeFileSync(configFile, stringify(config), { mode: 0o600 });
+    const agent = spawn('node', [join(root('a'), 'usr', 'local', 'bin', 'foundry'), 'agent', 'run', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
     agent.stdout.on('data', (d: Buffer) => (log += d.toString()));
     agent.stderr.on('data', (d: Buffer) => (log += d.toString()));
