@@ -192,6 +192,20 @@ describeIf(available, 'chromium', 'apt-get install -y chromium (playwright-core 
     await page.setViewportSize({ width: 1280, height: 900 });
   });
 
+  it('works from the keyboard: skip link first, then the menu, pages reached with Enter', async () => {
+    await page.goto(`${hub.url}/ui/#/overview`);
+    await page.reload();
+    await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement.textContent')).toBe('Skip to content');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement.textContent')).toBe('Overview');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Nodes', level: 1 }).waitFor();
+    expect(await page.getByRole('link', { name: 'Nodes' }).getAttribute('aria-current')).toBe('page');
+  });
+
   it('gives a tenant user only its own workspaces and billing, in the UI, by URL and by API', async () => {
     const tctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const tp = await tctx.newPage();

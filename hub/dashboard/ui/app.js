@@ -21,6 +21,8 @@ let current = null;
 let events = null;
 let pending = new Set();
 let timer = null;
+// Focus moves to the new page's content on navigation, but not on the first load (Tab reaches the skip link first).
+let firstPage = true;
 
 function routeName() {
   const name = location.hash.replace(/^#\/?/, '').split('?')[0];
@@ -51,7 +53,8 @@ async function navigate() {
   try {
     const mod = await PAGES[name].load();
     current = await mod.render(main, { me });
-    main.focus({ preventScroll: true });
+    if (!firstPage) main.focus({ preventScroll: true });
+    firstPage = false;
   } catch (err) {
     handleError(err);
   }
