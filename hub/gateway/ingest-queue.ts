@@ -138,7 +138,7 @@ export class IngestQueue {
     if (batch.length > 0) this.commit(batch);
     if (presence.length > 0) {
       try {
-        this.store.db.transaction(() => presence.forEach((update) => update()))();
+        this.store.relaxedTransaction(() => presence.forEach((update) => update()));
       } catch (err) {
         this.log.warn({ err: errorMessage(err), updates: presence.length }, 'presence updates dropped: store write failed');
       }

@@ -169,14 +169,28 @@ export class HubStore {
     this.writeTelemetry(buffer.drain());
   }
 
-  /** Writes aggregated telemetry (see TelemetryBuffer) in one transaction. */
+  /**
+   * Runs `fn` in a transaction committed without waiting for the disk (synchronous=NORMAL for this commit
+   * only): for telemetry and presence, which may be lost in a power cut. The next FULL commit (a usage
+   * record) makes them durable too, since it syncs the whole WAL.
+   */
+  relaxedTransaction(fn: () => void): void {
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      this.db.transaction(fn)();
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
+  }
+
+  /** Writes aggregated telemetry (see TelemetryBuffer) in one relaxed transaction. */
   writeTelemetry(t: { latest: readonly TelemetrySample[]; rollups: readonly TelemetryRollup[] }): void {
-    this.db.transaction(() => {
+    this.relaxedTransaction(() => {
       for (const s of t.latest) this.stmts.telemetryLatest.run(s.node, s.at, JSON.stringify(s));
       for (const r of t.rollups) {
         this.stmts.telemetryRollup.run({ node: r.node, minute: r.minute, samples: r.samples, gu: r.gpuUtilSum, gun: r.gpuUtilSamples, gm: r.gpuMemUsedMibSum, cpu: r.hostCpuSum, cpun: r.hostCpuSamples });
       }
-    })();
+    });
   }
 
   /** Deletes telemetry rollups older than `before` (epoch ms); returns rows removed. */
