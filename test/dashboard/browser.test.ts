@@ -181,10 +181,10 @@ describeIf(available, 'chromium', 'apt-get install -y chromium (playwright-core 
 
   it('stays readable in a 400 px window', async () => {
     await page.setViewportSize({ width: 400, height: 860 });
+    const ready: Record<string, string> = { overview: '[data-testid="gpus-total"]', nodes: '[data-node="gpu-01"]', workspaces: '[data-testid="cost-acme-web"]', billing: '[data-testid="invoice-total"]' };
     for (const [route, name] of [['overview', '10-narrow-overview'], ['nodes', '11-narrow-nodes'], ['workspaces', '12-narrow-workspaces'], ['billing', '13-narrow-billing']] as const) {
       await page.goto(`${hub.url}/ui/#/${route}`);
-      await page.locator('main h1').waitFor();
-      await page.waitForLoadState('networkidle').catch(() => undefined);
+      await page.locator(ready[route] ?? 'main').first().waitFor();
       // Nothing but the tables' own scroll boxes may be wider than the window.
       expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(400);
       await shot(page, name);
