@@ -53,8 +53,7 @@ export async function startFakeAgent(o: { url: string; node: string; credential:
   const usage = new UsageEmitter({
     node: o.node,
     resolutionMs: 1000,
-    // billing's adapter (hub/invoicing/usage-intervals.ts) reads fromMs/toMs while the agent's record has from/to: both are sent until they agree.
-    sink: (record) => void link.enqueueUsage({ ...record, fromMs: record.from, toMs: record.to }),
+    sink: (record) => void link.enqueueUsage({ ...record }),
   });
   const loop = new TelemetryLoop({ node: o.node, gpu, host, send: (body) => void link.sendTelemetry(body), usage, allocations: () => running, intervalMs: 500 });
   loop.start();
