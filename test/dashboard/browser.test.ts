@@ -228,6 +228,13 @@ describeIf(available, 'chromium', 'apt-get install -y chromium (playwright-core 
     await tp.getByTestId('invoice-total').waitFor();
     expect(await tp.getByLabel('Tenant').locator('option').allTextContents()).toEqual(['ACME (acme)']);
     await shot(tp, '15-tenant-billing');
+    // Typed into the address bar: another tenant's invoice and workspace are refused (a page not watched for console errors).
+    const bar = await tctx.newPage();
+    const inv = await bar.goto(`${hub.url}/api/v1/tenants/globex/invoices/${month}?format=csv`);
+    expect(inv?.status()).toBe(403);
+    expect(await bar.textContent('body')).not.toContain('globex-db');
+    expect((await bar.goto(`${hub.url}/api/v1/workspaces/globex-db`))?.status()).toBe(404);
+    await bar.close();
     // The API with the tenant's own session cookie.
     const cookie = await cookieHeader(tctx);
     const status = async (path: string): Promise<number> => (await fetch(`${hub.url}${path}`, { headers: { cookie } })).status;
