@@ -61,8 +61,9 @@ export function fleetView(input: FleetInput): { nodes: NodeView[]; gpus: GpuCoun
     const enrolled = input.enrollments.get(n.name);
     const status = input.statuses.get(n.name);
     const tele = input.telemetry.get(n.name);
-    const fresh = tele !== undefined && input.now - tele.at < STALE_MS ? tele : undefined;
     const connected = input.connected.has(n.name);
+    // Samples of a node that is gone say nothing about now, however recent.
+    const fresh = connected && tele !== undefined && input.now - tele.at < STALE_MS ? tele : undefined;
     const reasons: string[] = [];
     const declared = new Map((doc?.spec.gpus ?? []).map((g) => [g.uuid, g.model]));
     const inventory = n.inventory?.gpus ?? [];

@@ -260,6 +260,18 @@ describeIf(available, 'chromium', 'apt-get install -y chromium (playwright-core 
     await tctx.close();
   });
 
+  it('raises an offline alert live when the agent goes away', async () => {
+    await page.goto(`${hub.url}/ui/#/overview`);
+    await page.getByTestId('gpus-total').waitFor();
+    await hub.agent.close();
+    const alert = page.locator('.alerts li', { hasText: 'gpu-01 is offline since' });
+    await alert.waitFor({ timeout: 15_000 });
+    expect(await alert.textContent()).toMatch(/^critical gpu-01 is offline since \d{4}-\d\d-\d\dT/);
+    expect(await page.getByRole('row', { name: /gpu-node/ }).locator('td').allTextContents()).toEqual(['0', '0', '1', '0']);
+    expect(await page.getByTestId('gpus-busy').textContent()).toBe('0');
+    await shot(page, '16-overview-node-offline');
+  });
+
   it('logged no console errors on any page', () => {
     expect(consoleErrors).toEqual([]);
   });

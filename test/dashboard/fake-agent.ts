@@ -58,9 +58,12 @@ export async function startFakeAgent(o: { url: string; node: string; credential:
   const loop = new TelemetryLoop({ node: o.node, gpu, host, send: (body) => void link.sendTelemetry(body), usage, allocations: () => running, intervalMs: 500 });
   loop.start();
   const timer = setInterval(() => void reconcile().catch(() => undefined), 500);
+  let closed = false;
   return {
     link,
     async close() {
+      if (closed) return;
+      closed = true;
       clearInterval(timer);
       loop.stop();
       await link.close();
