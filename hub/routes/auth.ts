@@ -65,6 +65,7 @@ export function authRoutes(app: FastifyInstance, opts: AuthRouteOptions): void {
       if (user === undefined) return refuse(reply, name, req.ip, 'password');
       if (user.mustChangePassword || !user.totpEnabled) {
         const ticket = randomBytes(24).toString('base64url');
+        for (const [k, v] of tickets) if (v.expires < now().getTime()) tickets.delete(k);
         tickets.set(ticket, { user: name, expires: now().getTime() + SETUP_TTL_MS });
         const secret = pendingTotpSecret(db, name);
         const uri = totpUri(secret, name);
