@@ -212,7 +212,7 @@ describeIf(available, 'chromium', 'apt-get install -y chromium (playwright-core 
     // The one failed request this test makes on purpose: a placement the quota refuses (409).
     watch(tp, [/status of 409/]);
     await firstLogin(tp, 'tom');
-    expect(await tp.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents()).toEqual(['Workspaces', 'Billing']);
+    expect(await tp.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents()).toEqual(['Workspaces', 'Billing', 'API tokens']);
     await tp.getByRole('row', { name: /acme-web/ }).waitFor();
     expect(await tp.locator('main').textContent()).not.toContain('globex');
     expect(await tp.getByLabel('Tenant').locator('option').allTextContents()).toEqual(['ACME (acme)']);
@@ -228,6 +228,17 @@ describeIf(available, 'chromium', 'apt-get install -y chromium (playwright-core 
     await tp.getByTestId('invoice-total').waitFor();
     expect(await tp.getByLabel('Tenant').locator('option').allTextContents()).toEqual(['ACME (acme)']);
     await shot(tp, '15-tenant-billing');
+    // An API token made in the page acts as the tenant, no more.
+    await tp.getByRole('link', { name: 'API tokens' }).click();
+    await tp.getByLabel('Label').fill('acme-ci');
+    await tp.getByRole('button', { name: 'Create token' }).click();
+    const token = (await tp.getByTestId('api-token').textContent()) ?? '';
+    expect(token).toMatch(/^fapi_[\w-]{43}$/);
+    await tp.getByRole('row', { name: /acme-ci/ }).waitFor();
+    await shot(tp, '17-tenant-api-tokens');
+    const bearer = { authorization: `Bearer ${token}` };
+    expect((await fetch(`${hub.url}/api/v1/tenants/acme/usage`, { headers: bearer })).status).toBe(200);
+    expect((await fetch(`${hub.url}/api/v1/tenants/globex/usage`, { headers: bearer })).status).toBe(403);
     // Typed into the address bar: another tenant's invoice and workspace are refused (a page not watched for console errors).
     const bar = await tctx.newPage();
     const inv = await bar.goto(`${hub.url}/api/v1/tenants/globex/invoices/${month}?format=csv`);

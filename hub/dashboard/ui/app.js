@@ -12,6 +12,7 @@ const PAGES = {
   billing: { title: 'Billing', load: () => import('./pages/billing.js') },
   enrollment: { title: 'Enrollment', admin: true, load: () => import('./pages/enrollment.js') },
   audit: { title: 'Audit log', admin: true, load: () => import('./pages/audit.js') },
+  tokens: { title: 'API tokens', load: () => import('./pages/tokens.js') },
 };
 
 const main = document.getElementById('main');

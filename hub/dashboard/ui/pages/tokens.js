@@ -1,0 +1,55 @@
+/* global FormData */
+// API tokens for automation: create (shown once), list, revoke. An admin makes admin tokens or tokens of
+// any tenant; a tenant user only tokens of its own tenant (the hub enforces both).
+import { api } from '../api.js';
+import { h, fill, table, badge, ago, errorBox } from '../dom.js';
+
+/** Renders the API tokens page. */
+export async function render(main, { me }) {
+  const result = h('div', { 'aria-live': 'polite' });
+  const list = h('div');
+  const catalog = me.role === 'admin' ? await api('/api/v1/catalog') : { tenants: [] };
+  const scope = me.role === 'admin'
+    ? h('div.field', {}, h('label', { for: 't-scope' }, 'Scope'), h('select#t-scope', { name: 'scope' }, h('option', { value: '' }, 'admin (everything)'), catalog.tenants.map((t) => h('option', { value: t.name }, `tenant ${t.name}`))))
+    : null;
+  const form = h('form.card.inline', { 'aria-labelledby': 'h-newtoken' },
+    h('h2#h-newtoken', {}, 'New API token'),
+    me.role === 'admin' ? null : h('p.muted', {}, `Tokens act as tenant ${me.tenant}, with the same rights as you.`),
+    h('div.row', {}, h('div.field', {}, h('label', { for: 't-label' }, 'Label'), h('input#t-label', { name: 'label', required: true, maxlength: 64, placeholder: 'ci-pipeline' })), scope),
+    h('button', { type: 'submit' }, 'Create token'));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const d = Object.fromEntries(new FormData(form));
+    const body = { label: d.label };
+    if (me.role === 'admin') Object.assign(body, d.scope ? { role: 'tenant', tenant: d.scope } : { role: 'admin' });
+    try {
+      const r = await api('/api/v1/api-tokens', { method: 'POST', body });
+      fill(result, h('section.card', { 'aria-labelledby': 'h-secret' }, h('h3#h-secret', {}, `Token ${r.label}`),
+        h('p.muted', {}, 'Shown only now. Use it as "Authorization: Bearer <token>".'),
+        h('pre', {}, h('code', { 'data-testid': 'api-token' }, r.token))));
+      form.reset();
+      await refresh();
+    } catch (err) {
+      fill(result, errorBox(err.message));
+    }
+  });
+  fill(main, h('h1', {}, 'API tokens'), form, result, list);
+
+  async function refresh() {
+    const { tokens } = await api('/api/v1/api-tokens');
+    const revoke = (t) => h('button.small.danger', { type: 'button', 'aria-label': `Revoke token ${t.label}`, onclick: async () => {
+      try {
+        await api(`/api/v1/api-tokens/${encodeURIComponent(t.id)}/revoke`, { method: 'POST', body: {} });
+        await refresh();
+      } catch (err) {
+        fill(result, errorBox(err.message));
+      }
+    } }, 'Revoke');
+    fill(list, h('section', { 'aria-labelledby': 'h-tokenlist' }, h('h2#h-tokenlist', {}, 'Tokens'),
+      table('API tokens', ['Label', 'Scope', 'Created by', 'Created', 'Last used', 'State', ''],
+        tokens.map((t) => [t.label, t.role === 'admin' ? 'admin' : `tenant ${t.tenant}`, t.createdBy, ago(t.createdAt), ago(t.lastUsedAt), badge(t.revoked ? 'revoked' : 'active'), t.revoked ? '' : revoke(t)]),
+        'No API tokens yet.')));
+  }
+  await refresh();
+  return { topics: ['audit'], refresh };
+}
