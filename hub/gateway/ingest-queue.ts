@@ -1,6 +1,7 @@
 /**
- * Group commit for the agents' outbox frames: everything received during one turn of the event loop is
- * committed in one SQLite transaction, and only then acknowledged, per connection. Presence updates get
+ * Group commit for the agents' outbox frames: everything received since the last commit (at most one
+ * per 10 ms, else at the end of the event-loop turn) is committed in one SQLite transaction, and only
+ * then acknowledged, per connection. Presence updates get
  * a transaction of their own in the same turn; telemetry is buffered and written every few seconds.
  */
 import type { FastifyBaseLogger } from 'fastify';
@@ -21,6 +22,9 @@ export interface AckTarget {
   /** Called when the commit failed: nothing of this batch is acked; the peer must resend. */
   commitFailed(err: unknown): void;
 }
+
+/** Shortest time between two outbox commits (each waits for the disk): bounds fsyncs to 100 a second. */
+const COMMIT_WINDOW_MS = 10;
 
 /** Telemetry rows written per event-loop turn. */
 const TELEMETRY_CHUNK = 250;
@@ -44,6 +48,7 @@ export class IngestQueue {
   private readonly telemetry = new TelemetryBuffer();
   private readonly telemetryTimer: NodeJS.Timeout;
   private lastPrune = 0;
+  private lastCommit = -Infinity;
   private writing: TelemetryWrite | undefined;
   private presence: Array<() => void> = [];
   private scheduled = false;
@@ -125,7 +130,11 @@ export class IngestQueue {
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(() => this.flush());
+    // Group commit: at most one fsync per COMMIT_WINDOW_MS. Each fsync blocks the event loop (better-sqlite3
+    // is synchronous), so committing every turn under load would spend the loop waiting for the disk.
+    const wait = this.lastCommit + COMMIT_WINDOW_MS - this.clock();
+    if (wait > 0) setTimeout(() => this.flush(), wait);
+    else setImmediate(() => this.flush());
   }
 
   /** Commits and acks everything queued now (also called on shutdown). */
@@ -147,6 +156,7 @@ export class IngestQueue {
 
   private commit(batch: Pending[]): void {
     const byTarget = new Map<AckTarget, number[]>();
+    this.lastCommit = this.clock();
     try {
       const fresh = this.store.ingest(batch.map((p) => p.item));
       this.metrics.outboxItems.inc({ outcome: 'new' }, fresh);

@@ -23,6 +23,8 @@ const timer = setInterval(() => {
   }
 }, 5);
 process.on('SIGUSR1', () => clearInterval(timer));
+// Tell the test the handlers are installed: SIGUSR1 before this point would kill the process.
+process.stdout.write('ready\n');
 process.on('SIGTERM', () => {
   clearInterval(timer);
   void link.close().then(() => process.exit(0));
