@@ -122,7 +122,7 @@ export function authRoutes(app: FastifyInstance, opts: AuthRouteOptions): void {
   // API tokens: admins create either scope; a tenant user only tokens of its own tenant.
   app.post<{ Body: { label: string; role?: 'admin' | 'tenant'; tenant?: string } }>(
     '/api/v1/api-tokens',
-    { preHandler: anyone, schema: { body: { type: 'object', required: ['label'], additionalProperties: false, properties: { label: str(64), role: { enum: ['admin', 'tenant'] }, tenant: str(63) } } } },
+    { onRequest: anyone, schema: { body: { type: 'object', required: ['label'], additionalProperties: false, properties: { label: str(64), role: { enum: ['admin', 'tenant'] }, tenant: str(63) } } } },
     async (req, reply) => {
       const p = req.principal as Principal;
       const role = req.body.role ?? (p.role === 'admin' && req.body.tenant === undefined ? 'admin' : 'tenant');

@@ -12,6 +12,7 @@ import { Invoicer } from '../invoicing/invoicer.js';
 import { sendError } from '../workspaces/http-errors.js';
 
 const MONTH = /^[0-9]{4}-(0[1-9]|1[0-2])$/;
+const TENANT = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** Registers the billing routes; `repo` reads the infra repo at the branch tip (price lists, tenants). */
 export function billingRoutes(app: FastifyInstance, opts: { now?: () => number } = {}): void {
@@ -28,6 +29,12 @@ export function billingRoutes(app: FastifyInstance, opts: { now?: () => number }
     void reply.code(403).send({ code: 'AUTH_FORBIDDEN', message: `no access to tenant ${tenant}` });
     return true;
   };
+  // Tenant names are resource names: anything else (../../etc, /etc/passwd) is refused, not looked up.
+  const badTenant = (reply: FastifyReply, tenant: string): boolean => {
+    if (TENANT.test(tenant) && tenant.length <= 63) return false;
+    void reply.code(400).send({ code: 'BAD_REQUEST', message: 'invalid tenant name: expected a resource name (lowercase letters, digits and -)' });
+    return true;
+  };
   const badMonth = (reply: FastifyReply, month: string): boolean => {
     if (MONTH.test(month)) return false;
     void reply.code(400).send({ code: 'BAD_REQUEST', message: `invalid month "${month}": expected YYYY-MM` });
@@ -36,7 +43,7 @@ export function billingRoutes(app: FastifyInstance, opts: { now?: () => number }
 
   app.get<{ Params: { tenant: string; month: string }; Querystring: { format?: string } }>('/api/v1/tenants/:tenant/invoices/:month', { preHandler: anyone }, async (req, reply) => {
     const { tenant, month } = req.params;
-    if (forbidden(req, reply, tenant) || badMonth(reply, month)) return reply;
+    if (forbidden(req, reply, tenant) || badTenant(reply, tenant) || badMonth(reply, month)) return reply;
     try {
       const r = invoicer.invoice(await repo(), tenant, month);
       const csv = req.query.format === 'csv' || (req.query.format === undefined && (req.headers.accept ?? '').includes('text/csv'));
@@ -49,7 +56,7 @@ export function billingRoutes(app: FastifyInstance, opts: { now?: () => number }
 
   app.get<{ Params: { tenant: string }; Querystring: { month?: string } }>('/api/v1/tenants/:tenant/usage', { preHandler: anyone }, async (req, reply) => {
     const { tenant } = req.params;
-    if (forbidden(req, reply, tenant) || (req.query.month !== undefined && badMonth(reply, req.query.month))) return reply;
+    if (forbidden(req, reply, tenant) || badTenant(reply, tenant) || (req.query.month !== undefined && badMonth(reply, req.query.month))) return reply;
     try {
       return invoicer.usage(await repo(), tenant, req.query.month);
     } catch (err) {

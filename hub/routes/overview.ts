@@ -97,7 +97,7 @@ export function overviewRoutes(app: FastifyInstance, opts: OverviewRouteOptions 
 
   app.get<{ Querystring: { limit?: number; before?: number } }>(
     '/api/v1/audit',
-    { preHandler: admin, schema: { querystring: { type: 'object', additionalProperties: false, properties: { limit: { type: 'integer', minimum: 1, maximum: 500 }, before: { type: 'integer', minimum: 1 } } } } },
+    { onRequest: admin, schema: { querystring: { type: 'object', additionalProperties: false, properties: { limit: { type: 'integer', minimum: 1, maximum: 500 }, before: { type: 'integer', minimum: 1 } } } } },
     async (req) => {
       const rows = db.prepare('SELECT id, at, actor, action, target, details FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?').all(req.query.before ?? Number.MAX_SAFE_INTEGER, req.query.limit ?? 100) as Array<{ id: number; at: string; actor: string; action: string; target: string | null; details: string | null }>;
       return {

@@ -115,7 +115,10 @@ export class WorkspaceService {
         this.deps.audit(actor, 'workspace.refuse', name, { tenant: body.tenant, reasons: result.reasons });
         return { ok: false, refusal: result };
       }
-      const revision = this.committed.get(name) ?? '';
+      const revision = this.committed.get(name);
+      // The planner answers a workspace it already holds with its existing placement, without a commit:
+      // for a create that means the name is taken (the cached repo above may predate it).
+      if (revision === undefined) throw new FoundryError('CONFLICT', `workspace ${name} already exists`, { resource: name });
       this.committed.delete(name);
       this.deps.lifecycle.record(name, body.tenant, { phase: 'Pending', reason: 'Requested', message: `requested by ${actor}`, node: null }, null, at);
       this.deps.lifecycle.record(name, body.tenant, { phase: 'Placed', reason: 'Scheduled', message: result.explanation.split('\n')[0] ?? '', node: result.node }, revision);
