@@ -75,7 +75,7 @@ describeIf(podmanAvailable(), 'podman', PODMAN_HOW)('agent converges podman from
     expect(after['fc-ws-acme-a-db']).not.toBe(before['fc-ws-acme-a-db']);
     expect(after['fc-ws-acme-a-web']).toBe(before['fc-ws-acme-a-web']);
     expect(pm.podman(['exec', 'fc-ws-acme-a-db', 'cat', '/data/log']).stdout).toBe('v1\nv2\n');
-    const recreated = agent.logs.filter((l) => l.event === 'applied' && l.action === 'recreate').map((l) => l.id);
+    const recreated = agent.logs.filter((l) => l.event === 'applied' && l.action === 'recreate').map((l) => l.id).sort(); // actions of one phase run in parallel (agent/reconcile), so log order varies
     expect(recreated).toEqual(['ws.acme-a.db', 'ws.acme-b.db']);
     expect(r.status.resources.find((x) => x.id === 'ws.acme-a.db')).toMatchObject({ phase: 'Ready', reason: 'Recreated', message: expect.stringMatching(/^recreate: spec changed \(hash \w+ -> \w+\)$/) });
   });
