@@ -108,6 +108,9 @@ function runBackend(req: FastifyRequest, reply: FastifyReply, repoDir: string, s
   });
 }
 
+/** The paths a smart-HTTP git client uses, relative to the repo URL. */
+const SMART_HTTP_PATHS = new Set(['/info/refs', '/git-upload-pack', '/git-receive-pack']);
+
 /** Registers the git routes (in their own scope: the body is streamed to git, not parsed). */
 export async function gitBackendPlugin(app: FastifyInstance, opts: GitBackendOptions): Promise<void> {
   app.removeAllContentTypeParsers();
@@ -115,12 +118,24 @@ export async function gitBackendPlugin(app: FastifyInstance, opts: GitBackendOpt
   const handler = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const subPath = req.url.split('?')[0]!.slice(GIT_PREFIX.length);
     const who = identify(opts.store, req.headers.authorization);
+    // An early answer must still drain the body the client is sending, or the connection is reset.
+    const drain = (): void => {
+      if (req.method === 'POST') req.raw.resume();
+    };
     if (who === undefined) {
+      drain();
       await reply.code(401).header('www-authenticate', 'Basic realm="foundry infra repo"').send('authentication required\n');
+      return;
+    }
+    // Only the smart-HTTP endpoints reach git http-backend (no dumb-HTTP file paths, no traversal).
+    if (!SMART_HTTP_PATHS.has(subPath)) {
+      drain();
+      await reply.code(404).send('not a git smart-http path (use /git/infra.git with a git client)\n');
       return;
     }
     const write = isWrite(req, subPath);
     if (write && who.kind !== 'admin') {
+      drain();
       await reply.code(403).send('pushing needs an admin token\n');
       return;
     }
