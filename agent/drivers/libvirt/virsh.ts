@@ -10,6 +10,7 @@ import type { CommandResult, CommandRunner } from './process-runner.js';
 
 /** virsh's message when a domain does not exist (libvirt error VIR_ERR_NO_DOMAIN). */
 const NO_DOMAIN = /failed to get domain|Domain not found|no domain with matching/i;
+const NO_DAEMON = /failed to connect to the hypervisor|failed to connect socket|libvirt-sock/i;
 
 /** Runs virsh against one connection URI. */
 export class Virsh {
@@ -34,6 +35,8 @@ export class Virsh {
     }
     if (r.code !== 0) {
       const why = r.timedOut ? 'timed out' : cleanError(r.stderr) || `exit ${r.code}`;
+      // libvirtd not answering is the runtime being down, not a failed action on a domain.
+      if (NO_DAEMON.test(r.stderr)) throw new FoundryError('RUNTIME_UNAVAILABLE', `libvirt at ${this.uri} is not reachable: ${why}`, { resource, details: { uri: this.uri, command: args[0] } });
       throw new FoundryError('VM_ACTION', `virsh ${args[0] ?? ''} failed for ${resource}: ${why}`, { resource, details: { uri: this.uri, command: args[0], notFound: NO_DOMAIN.test(r.stderr) } });
     }
     return r.stdout;
