@@ -41,6 +41,8 @@ export interface ResolvedAgentConfig {
   /** Node credential file and hub certificate written at enrollment (agent link, hosted repo). */
   hubCredentialFile?: string;
   hubCaFile?: string;
+  /** libvirt VMs on this node; undefined when off. */
+  libvirt?: { uri: string; diskDir: string; shutdownTimeoutMs: number };
   verify: { mode: 'off' | 'ssh' | 'gpg'; allowedSignersFile: string | undefined; keyring: string | undefined };
   retry: { baseDelayMs: number; maxDelayMs: number };
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
@@ -103,6 +105,7 @@ export function resolveConfig(c: AgentConfig, file: string): ResolvedAgentConfig
     hubUrl: c.hub?.url,
     hubCredentialFile: c.hub?.credentialFile,
     hubCaFile: c.hub?.caFile,
+    libvirt: c.libvirt === undefined ? undefined : { uri: c.libvirt.uri ?? 'qemu:///system', diskDir: c.libvirt.diskDir ?? '/var/lib/libvirt/images/foundry', shutdownTimeoutMs: parseDuration(c.libvirt.shutdownTimeout ?? '60s') },
     verify: { mode: c.verify?.mode ?? 'off', allowedSignersFile: c.verify?.allowedSignersFile, keyring: c.verify?.keyring },
     retry: { baseDelayMs: parseDuration(c.retry?.baseDelay ?? '5s'), maxDelayMs: parseDuration(c.retry?.maxDelay ?? '5m') },
     logLevel: c.log?.level ?? 'info',

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ResolvedAgentConfig } from '../config/load-config.js';
 import { PodmanDriver } from '../drivers/podman/podman-driver.js';
+import { LibvirtDriver } from '../drivers/libvirt/libvirt-driver.js';
 import type { RuntimeDriver } from '../drivers/driver.js';
 import { GitSource } from '../source/git-source.js';
 import type { ReconcilerDeps, RevisionSource } from './context.js';
@@ -43,6 +44,8 @@ function hubRepoAuth(config: ResolvedAgentConfig): string | undefined {
 /** The reconciler for `config`, with the Podman driver (and `extraDrivers`, e.g. libvirt, when the caller adds them). */
 export function buildReconciler(config: ResolvedAgentConfig, logger: Logger, extraDrivers: RuntimeDriver[] = [], hooks: Pick<ReconcilerDeps, 'onResult'> = {}): Reconciler {
   const podman = new PodmanDriver({ socketPath: config.podman.socketPath, stopTimeoutS: Math.ceil(config.podman.stopTimeoutMs / 1000) });
+  // VMs of driver libvirt, when the config turns them on (routed by runtimeKeyOf: vm/libvirt).
+  if (config.libvirt !== undefined) extraDrivers = [new LibvirtDriver({ uri: config.libvirt.uri, diskDir: config.libvirt.diskDir, shutdownTimeoutMs: config.libvirt.shutdownTimeoutMs }), ...extraDrivers];
   const verify = config.verify.mode === 'off' ? undefined : { mode: config.verify.mode, allowedSignersFile: config.verify.allowedSignersFile, keyring: config.verify.keyring };
   return new Reconciler({ node: config.node, source: sourceFor(config), drivers: [podman, ...extraDrivers], stateDir: config.stateDir, verify, logger, backoff: config.retry, ...hooks });
 }

@@ -114,4 +114,21 @@ export interface AgentConfig {
      */
     level?: "trace" | "debug" | "info" | "warn" | "error";
   };
+  /**
+   * Run VMs of driver libvirt on this node (off when absent).
+   */
+  libvirt?: {
+    /**
+     * libvirt connection URI (default qemu:///system).
+     */
+    uri?: string;
+    /**
+     * Where VM disk overlays and cloud-init seeds live (default /var/lib/libvirt/images/foundry).
+     */
+    diskDir?: string;
+    /**
+     * Time a guest gets to power off before it is destroyed (default 60s).
+     */
+    shutdownTimeout?: string;
+  };
 }
