@@ -7,7 +7,7 @@ import { join, posix } from 'node:path';
 import { PROFILE_DIR } from '../paths.js';
 import { crossCheck } from './cross-check.js';
 import { DEFAULT_MAX_FILE_BYTES, readRepoFiles } from './files.js';
-import type { InfraIssue, InfraRepo, Located } from './model.js';
+import { emptyInfraRepo, type InfraIssue, type InfraRepo, type Located } from './model.js';
 import { parseRepoFile, type InvalidNames, type LoadedDoc } from './parse-docs.js';
 
 /** Options of loadInfraDir. */
@@ -52,18 +52,7 @@ export async function loadBuiltinProfiles(dir: string, issues: InfraIssue[], inv
 
 /** Fills the repo maps: built-in profiles first, repo profiles of the same name replace them; for duplicates the first one wins (cross-check reports the rest). */
 function assemble(revision: string, builtins: LoadedDoc[], docs: LoadedDoc[], issues: InfraIssue[]): InfraRepo {
-  const repo: InfraRepo = {
-    revision,
-    cluster: undefined,
-    nodes: new Map(),
-    profiles: new Map(),
-    services: new Map(),
-    templates: new Map(),
-    tenants: new Map(),
-    workspaces: new Map(),
-    priceLists: new Map(),
-    issues,
-  };
+  const repo = emptyInfraRepo(revision, issues);
   for (const b of builtins) repo.profiles.set(b.name, b.located as Located<never>);
   const repoProfiles = new Set<string>();
   for (const d of docs) {

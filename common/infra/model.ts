@@ -102,3 +102,19 @@ export function formatIssue(issue: InfraIssue): string {
   const where = `${issue.file}:${issue.line}:${issue.column}`;
   return issue.path === '' ? `${where}: ${issue.message}` : `${where}: ${issue.path}: ${issue.message}`;
 }
+
+/** An InfraRepo with no documents yet, at `revision`. */
+export function emptyInfraRepo(revision: string, issues: InfraIssue[] = []): InfraRepo {
+  return {
+    revision,
+    cluster: undefined,
+    nodes: new Map(),
+    profiles: new Map(),
+    services: new Map(),
+    templates: new Map(),
+    tenants: new Map(),
+    workspaces: new Map(),
+    priceLists: new Map(),
+    issues,
+  };
+}

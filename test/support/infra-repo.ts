@@ -1,22 +1,11 @@
 /** Builds an InfraRepo from plain documents for unit tests of the pure core (no files, no validation). */
-import type { InfraRepo, Located } from '../../common/infra/model.js';
+import { emptyInfraRepo, type InfraRepo, type Located } from '../../common/infra/model.js';
 
 type Doc = { kind: string; metadata: { name: string }; spec: Record<string, unknown> };
 
 /** An InfraRepo holding `docs` (each placed at a synthetic source position). */
 export function repoOf(docs: Doc[], revision = 'rev1'): InfraRepo {
-  const repo: InfraRepo = {
-    revision,
-    cluster: undefined,
-    nodes: new Map(),
-    profiles: new Map(),
-    services: new Map(),
-    templates: new Map(),
-    tenants: new Map(),
-    workspaces: new Map(),
-    priceLists: new Map(),
-    issues: [],
-  };
+  const repo = emptyInfraRepo(revision);
   const maps: Record<string, Map<string, Located<never>>> = {
     Node: repo.nodes as never,
     NodeProfile: repo.profiles as never,
