@@ -68,7 +68,7 @@ describe('agent config', () => {
       "/etc/foundry/agent.yaml:1:7: node: invalid value \"GPU_01\": expected a resource name: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters (a DNS label)",
       '/etc/foundry/agent.yaml:4:17: repo.pollInterval: invalid value "soon": expected a duration: a whole number followed by ms, s, m or h, e.g. 500ms, 10s, 5m, 1h',
       '/etc/foundry/agent.yaml:6:3: verify.allowedSignersFile: required field is missing (required when mode is ssh)',
-      '/etc/foundry/agent.yaml:7:1: colour: unknown field: expected one of node, repo, cacheDir, stateDir, podman, hub, verify, retry, log, libvirt',
+      '/etc/foundry/agent.yaml:7:1: colour: unknown field: expected one of node, repo, cacheDir, stateDir, podman, hub, verify, retry, log, libvirt, openstack',
       'invalid agent config:',
     ]);
   });

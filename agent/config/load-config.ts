@@ -13,6 +13,7 @@ import { locatorFor } from '../../common/infra/yaml-locate.js';
 import { validatorFor } from '../../common/schema.js';
 import { parseDuration } from '../../common/units.js';
 import type { AgentConfig } from '../../common/generated/agent-config.js';
+import { DEFAULT_CLOUDS_FILE } from '../drivers/openstack/clouds-yaml.js';
 
 /** Where the agent looks for its configuration unless --config says otherwise. */
 export const DEFAULT_CONFIG_PATH = '/etc/foundry/agent.yaml';
@@ -43,6 +44,8 @@ export interface ResolvedAgentConfig {
   hubCaFile?: string;
   /** libvirt VMs on this node; undefined when off. */
   libvirt?: { uri: string; diskDir: string; shutdownTimeoutMs: number };
+  /** OpenStack VMs on this node (the cloud's secrets stay in cloudsFile); undefined when off. */
+  openstack?: { cloudsFile: string; cloud: string; hostTargeting: 'microversion' | 'availability-zone'; timeoutMs: number };
   verify: { mode: 'off' | 'ssh' | 'gpg'; allowedSignersFile: string | undefined; keyring: string | undefined };
   retry: { baseDelayMs: number; maxDelayMs: number };
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
@@ -106,6 +109,10 @@ export function resolveConfig(c: AgentConfig, file: string): ResolvedAgentConfig
     hubCredentialFile: c.hub?.credentialFile,
     hubCaFile: c.hub?.caFile,
     libvirt: c.libvirt === undefined ? undefined : { uri: c.libvirt.uri ?? 'qemu:///system', diskDir: c.libvirt.diskDir ?? '/var/lib/libvirt/images/foundry', shutdownTimeoutMs: parseDuration(c.libvirt.shutdownTimeout ?? '60s') },
+    openstack:
+      c.openstack === undefined
+        ? undefined
+        : { cloudsFile: c.openstack.cloudsFile ?? DEFAULT_CLOUDS_FILE, cloud: c.openstack.cloud, hostTargeting: c.openstack.hostTargeting ?? 'microversion', timeoutMs: parseDuration(c.openstack.timeout ?? '30s') },
     verify: { mode: c.verify?.mode ?? 'off', allowedSignersFile: c.verify?.allowedSignersFile, keyring: c.verify?.keyring },
     retry: { baseDelayMs: parseDuration(c.retry?.baseDelay ?? '5s'), maxDelayMs: parseDuration(c.retry?.maxDelay ?? '5m') },
     logLevel: c.log?.level ?? 'info',

@@ -9,6 +9,8 @@ import type { Logger } from 'pino';
 import type { ResolvedAgentConfig } from '../config/load-config.js';
 import { PodmanDriver } from '../drivers/podman/podman-driver.js';
 import { LibvirtDriver } from '../drivers/libvirt/libvirt-driver.js';
+import { loadCloud } from '../drivers/openstack/clouds-yaml.js';
+import { OpenStackDriver } from '../drivers/openstack/openstack-driver.js';
 import type { RuntimeDriver } from '../drivers/driver.js';
 import { GitSource } from '../source/git-source.js';
 import type { ReconcilerDeps, RevisionSource } from './context.js';
@@ -46,8 +48,25 @@ export function buildReconciler(config: ResolvedAgentConfig, logger: Logger, ext
   const podman = new PodmanDriver({ socketPath: config.podman.socketPath, stopTimeoutS: Math.ceil(config.podman.stopTimeoutMs / 1000) });
   // VMs of driver libvirt, when the config turns them on (routed by runtimeKeyOf: vm/libvirt).
   if (config.libvirt !== undefined) extraDrivers = [new LibvirtDriver({ uri: config.libvirt.uri, diskDir: config.libvirt.diskDir, shutdownTimeoutMs: config.libvirt.shutdownTimeoutMs }), ...extraDrivers];
+  if (config.openstack !== undefined) extraDrivers = [openStackDriver(config.openstack, logger), ...extraDrivers];
   const verify = config.verify.mode === 'off' ? undefined : { mode: config.verify.mode, allowedSignersFile: config.verify.allowedSignersFile, keyring: config.verify.keyring };
   return new Reconciler({ node: config.node, source: sourceFor(config), drivers: [podman, ...extraDrivers], stateDir: config.stateDir, verify, logger, backoff: config.retry, ...hooks });
+}
+
+/** The OpenStack driver for the config's cloud; CONFIG_INVALID (naming file, cloud and key, never a secret) when the clouds.yaml is unusable. */
+function openStackDriver(os: NonNullable<ResolvedAgentConfig['openstack']>, logger: Logger): OpenStackDriver {
+  const cloud = loadCloud(os.cloudsFile, os.cloud);
+  for (const warning of cloud.warnings) logger.warn({ event: 'openstack-config', file: os.cloudsFile }, warning);
+  const log = logger.child({ driver: 'openstack', cloud: os.cloud });
+  return new OpenStackDriver({
+    authUrl: cloud.authUrl,
+    credentials: cloud.credentials,
+    region: cloud.region,
+    interface: cloud.interface,
+    hostTargeting: os.hostTargeting,
+    timeoutMs: os.timeoutMs,
+    log: (message, fields) => log.info(fields ?? {}, message),
+  });
 }
 
 /** A running agent. */

@@ -131,4 +131,25 @@ export interface AgentConfig {
      */
     shutdownTimeout?: string;
   };
+  /**
+   * Run VMs of driver openstack on this node: Nova servers in the project of one cloud of a clouds.yaml (off when absent). The secrets stay in that file.
+   */
+  openstack?: {
+    /**
+     * clouds.yaml holding the cloud's auth_url, credentials (password or application credential), region_name and interface; keep it mode 0600 (default /etc/openstack/clouds.yaml).
+     */
+    cloudsFile?: string;
+    /**
+     * Name of the cloud under clouds: in that file.
+     */
+    cloud: string;
+    /**
+     * How a VM is pinned to this node's hypervisor: microversion (host field, Nova 2.74+, default) or availability-zone (legacy zone:host).
+     */
+    hostTargeting?: "microversion" | "availability-zone";
+    /**
+     * Timeout of one Keystone or Nova request (default 30s).
+     */
+    timeout?: string;
+  };
 }
