@@ -65,6 +65,11 @@ export function requirePrincipal(app: FastifyInstance, options: { role?: 'admin'
   };
 }
 
+/** Who did it, in audit entries and commit messages: role and subject (`admin:ada`, `tenant:token:acme-ci`), the same for every route. */
+export function actorOf(p: Principal | undefined): string {
+  return p === undefined ? 'anonymous' : `${p.role}:${p.subject}`;
+}
+
 /** True when `p` may see or act on `tenant`'s data: admins always, tenants only their own. */
 export function canAccessTenant(p: Principal | undefined, tenant: string): boolean {
   return p !== undefined && (p.role === 'admin' || p.tenant === tenant);

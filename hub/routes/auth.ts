@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { principalOf, requirePrincipal, type Principal } from '../auth/principal.js';
+import { actorOf, principalOf, requirePrincipal, type Principal } from '../auth/principal.js';
 import { LoginLimiter, type LoginLimits } from '../auth/login-limiter.js';
 import { passwordProblem } from '../auth/passwords.js';
 import { SESSION_COOKIE, SESSION_LIMITS, closeSession, openSession } from '../auth/sessions.js';
@@ -26,11 +26,6 @@ interface SetupBody { ticket: string; newPassword?: string; code: string }
 
 const str = (max: number) => ({ type: 'string', minLength: 1, maxLength: max });
 const SETUP_TTL_MS = 10 * 60_000;
-
-/** The actor string of a principal in audit entries. */
-export function actorOf(p: Principal | undefined): string {
-  return p === undefined ? 'anonymous' : p.via === 'session' ? `user:${p.subject}` : `${p.via}:${p.subject}`;
-}
 
 /** Registers /api/v1/auth/* and /api/v1/api-tokens. */
 export function authRoutes(app: FastifyInstance, opts: AuthRouteOptions): void {

@@ -6,7 +6,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { FoundryError } from '../../common/errors.js';
 import type { InfraRepo } from '../../common/infra/model.js';
-import { canAccessTenant, requirePrincipal } from '../auth/principal.js';
+import { actorOf, canAccessTenant, requirePrincipal } from '../auth/principal.js';
 import { BillingStore } from '../invoicing/billing-store.js';
 import { Invoicer } from '../invoicing/invoicer.js';
 import { sendError } from '../workspaces/http-errors.js';
@@ -69,7 +69,7 @@ export function billingRoutes(app: FastifyInstance, opts: { now?: () => number }
   app.post<{ Params: { month: string } }>('/api/v1/billing/months/:month/close', { preHandler: admin }, async (req, reply) => {
     if (badMonth(reply, req.params.month)) return reply;
     try {
-      const actor = `admin:${req.principal?.subject ?? '?'}`;
+      const actor = actorOf(req.principal);
       const r = invoicer.close(await repo(), req.params.month, actor);
       app.hub.store.audit(actor, 'billing.month.close', req.params.month, { invoices: r.invoices.length });
       return r;

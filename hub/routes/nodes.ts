@@ -1,26 +1,16 @@
-/** Admin API for nodes: list them, revoke one (its connection is dropped at once). Bearer admin token. */
-import type { FastifyInstance, FastifyRequest, FastifyReply } from 'fastify';
+/**
+ * Admin API for nodes: list them, revoke one (its connection is dropped at once). Any admin credential
+ * (admin token, admin API token, admin dashboard session with its CSRF header); tenants get 403.
+ */
+import type { FastifyInstance } from 'fastify';
 import type { HubStore } from '../store/hub-store.js';
 import type { AgentGateway } from '../gateway/agent-gateway.js';
-import { tokenFromAuthorization } from '../auth/secrets.js';
+import { actorOf, requirePrincipal } from '../auth/principal.js';
 import { enrollments } from '../enroll/join-tokens.js';
-
-/** A preHandler that requires an admin token; returns the admin's label in request context. */
-export function requireAdmin(store: HubStore) {
-  return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const token = tokenFromAuthorization(req.headers.authorization);
-    const admin = token === undefined ? undefined : store.authenticateAdmin(token);
-    if (admin === undefined) {
-      await reply.code(401).send({ code: 'AUTH_REQUIRED', message: 'an admin token is required' });
-      return;
-    }
-    (req as FastifyRequest & { admin?: string }).admin = admin;
-  };
-}
 
 /** Registers /api/v1/nodes routes. */
 export function nodeRoutes(app: FastifyInstance, store: HubStore, gateway: AgentGateway): void {
-  const preHandler = requireAdmin(store);
+  const preHandler = requirePrincipal(app, { role: 'admin' });
   app.get('/api/v1/nodes', { preHandler }, async () => {
     const connected = new Set(gateway.connectedNodes());
     const enrolled = enrollments(store.db);
@@ -29,8 +19,7 @@ export function nodeRoutes(app: FastifyInstance, store: HubStore, gateway: Agent
     return { nodes: store.nodes().map((n) => ({ ...n, state: state(n), connected: connected.has(n.name), enrollment: enrolled.get(n.name) ?? null })) };
   });
   app.post<{ Params: { name: string } }>('/api/v1/nodes/:name/revoke', { preHandler }, async (req, reply) => {
-    const actor = `admin:${(req as FastifyRequest & { admin?: string }).admin ?? '?'}`;
-    if (!store.revokeNode(req.params.name, actor)) return reply.code(404).send({ code: 'NOT_FOUND', message: `no node named ${req.params.name}` });
+    if (!store.revokeNode(req.params.name, actorOf(req.principal))) return reply.code(404).send({ code: 'NOT_FOUND', message: `no node named ${req.params.name}` });
     gateway.disconnect(req.params.name);
     return { revoked: req.params.name };
   });

@@ -9,7 +9,7 @@ import { FoundryError } from '../../common/errors.js';
 import { describeAjvErrors, validatorFor } from '../../common/schema.js';
 import type { WorkspaceCreateRequest } from '../../common/generated/http/workspace-create.js';
 import type { InfraRepo, Workspace } from '../../common/infra/model.js';
-import { canAccessTenant, requirePrincipal, type Principal } from '../auth/principal.js';
+import { actorOf, canAccessTenant, requirePrincipal } from '../auth/principal.js';
 import { InfraRepoWriter } from '../gitops/repo-writer.js';
 import { LifecycleStore, type LifecycleRow } from '../workspaces/lifecycle-store.js';
 import { liveFleet, nodeStatusOf } from '../workspaces/live-fleet.js';
@@ -54,8 +54,6 @@ export function workspaceView(doc: Workspace | undefined, row: LifecycleRow | un
     status: row === undefined ? null : { phase: row.phase, reason: row.reason, message: row.message, revision: row.revision, ...row.times, updatedAt: row.updatedAt },
   };
 }
-
-const actorOf = (p: Principal | undefined): string => (p === undefined ? 'unknown' : `${p.role}:${p.subject}`);
 
 /** Registers the workspace routes (no-op without a repo). */
 export function installWorkspaces(app: FastifyInstance, opts: WorkspaceRoutesOptions): void {

@@ -52,7 +52,7 @@ describe('dashboard auth over http', () => {
     expect(await post(`${hub.url}/api/v1/join-tokens`, {}, { cookie: admin.cookie })).toMatchObject({ status: 403, body: { code: 'AUTH_CSRF' } });
     const ok = await create({ 'x-csrf-token': admin.csrf, origin: hub.url });
     expect(ok.status).toBe(201);
-    expect(ok.body).toMatchObject({ label: 'ci', role: 'admin', tenant: null, createdBy: 'user:ada' });
+    expect(ok.body).toMatchObject({ label: 'ci', role: 'admin', tenant: null, createdBy: 'admin:ada' });
     // A form post (not JSON) is refused before any handler runs.
     const form = await fetch(`${hub.url}/api/v1/auth/logout`, { method: 'POST', headers: { cookie: admin.cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=1' });
     expect(form.status).toBe(403);
@@ -98,6 +98,9 @@ describe('dashboard auth over http', () => {
     expect(made.body).toMatchObject({ label: 'acme-ci', role: 'tenant', tenant: 'acme' });
     const bearer = { authorization: `Bearer ${String(made.body.token)}` };
     expect(await (await get('/api/v1/auth/me', bearer)).json()).toEqual({ subject: 'token:acme-ci', role: 'tenant', tenant: 'acme', via: 'api-token', csrfToken: null });
+    // The node list is for admins: a tenant token gets 403, an admin session 200 (not only admin tokens).
+    expect((await get('/api/v1/nodes', bearer)).status).toBe(403);
+    expect((await get('/api/v1/nodes', { cookie: admin.cookie })).status).toBe(200);
     for (const path of ['/api/v1/overview', '/api/v1/fleet/nodes', '/api/v1/audit', '/api/v1/fleet/enrollments', '/api/v1/join-tokens']) expect((await get(path, bearer)).status, path).toBe(403);
     const listed = (await (await get('/api/v1/api-tokens', bearer)).json()) as { tokens: Array<{ label: string }> };
     expect(listed.tokens.map((x) => x.label)).toEqual(['acme-ci']);
@@ -115,8 +118,8 @@ describe('dashboard auth over http', () => {
     expect(actions).toContain('user:ada auth.setup');
     expect(actions).toContain('user:ada auth.login');
     expect(actions).toContain('user:tom auth.login.fail');
-    expect(actions).toContain('user:ada api-token.create');
-    expect(actions).toContain('api-token:token:acme-ci api-token.revoke');
+    expect(actions).toContain('admin:ada api-token.create');
+    expect(actions).toContain('tenant:token:acme-ci api-token.revoke');
     expect(r.entries.every((e) => e.ip === '127.0.0.1')).toBe(true);
   });
 
