@@ -26,21 +26,25 @@ export const DEFAULT_POLL_MS = 60_000;
 export function sourceFor(config: ResolvedAgentConfig): RevisionSource {
   const local = config.repo.localPath;
   if (local !== undefined && !existsSync(join(local, '.git'))) return new DirSource(join(local, config.repo.path ?? '.'));
-  const git = new GitSource({ url: config.repo.url, branch: config.repo.branch, path: config.repo.path, revision: config.repo.revision, cacheDir: config.cacheDir, timeoutMs: config.repo.timeoutMs, authHeader: hubRepoAuth(config) });
+  const git = new GitSource({ url: config.repo.url, branch: config.repo.branch, path: config.repo.path, revision: config.repo.revision, cacheDir: config.cacheDir, timeoutMs: config.repo.timeoutMs, ...hubRepoAccess(config) });
   // A local repo following a branch: skip the fetch while the branch has not moved.
   return local !== undefined && config.repo.revision === undefined ? new LocalRepoShortcut(git, local, config.repo.branch) : git;
 }
 
-/** The node credential as a Bearer header when the repo is the hub's hosted one (same origin as hub.url). */
-function hubRepoAuth(config: ResolvedAgentConfig): string | undefined {
-  if (config.hubUrl === undefined || config.hubCredentialFile === undefined) return undefined;
+/**
+ * When the repo is the hub's hosted one (same origin as hub.url): the node credential as a Bearer header,
+ * and the hub certificate saved at enrollment as the CA to trust (a hub with a self-signed certificate).
+ */
+function hubRepoAccess(config: ResolvedAgentConfig): { authHeader?: string; caFile?: string } {
+  if (config.hubUrl === undefined || config.hubCredentialFile === undefined) return {};
   let sameOrigin = false;
   try {
     sameOrigin = new URL(config.repo.url).origin === new URL(config.hubUrl).origin;
   } catch {
-    return undefined;
+    return {};
   }
-  return sameOrigin ? `Bearer ${readFileSync(config.hubCredentialFile, 'utf8').trim()}` : undefined;
+  if (!sameOrigin) return {};
+  return { authHeader: `Bearer ${readFileSync(config.hubCredentialFile, 'utf8').trim()}`, ...(config.hubCaFile === undefined ? {} : { caFile: config.hubCaFile }) };
 }
 
 /** The reconciler for `config`, with the Podman driver (and `extraDrivers`, e.g. libvirt, when the caller adds them). */

@@ -28,6 +28,8 @@ export interface GitSourceOptions {
   timeoutMs?: number;
   /** Authorization header value (e.g. "Bearer <token>"), instead of credentials in the URL. */
   authHeader?: string;
+  /** PEM file of the certificate(s) to trust for an https remote (a hub with a self-signed certificate), instead of the system CAs. */
+  caFile?: string;
 }
 
 /** A fetched revision: the full SHA, the folder with the infra files (sub-path included) and the worktree root. */
@@ -151,10 +153,12 @@ export class GitSource {
 
   private git(baseDir: string, signal: AbortSignal): SimpleGit {
     const env: Record<string, string> = { GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' };
-    if (this.remote.authorization !== undefined) {
-      // Through the environment, not argv or .git/config: no other user and no file ever sees it.
-      Object.assign(env, { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'http.extraHeader', GIT_CONFIG_VALUE_0: `Authorization: ${this.remote.authorization}` });
-    }
+    // Through the environment, not argv or .git/config: no other user and no file ever sees the header.
+    const config: Array<[string, string]> = [];
+    if (this.remote.authorization !== undefined) config.push(['http.extraHeader', `Authorization: ${this.remote.authorization}`]);
+    if (this.opts.caFile !== undefined) config.push(['http.sslCAInfo', this.opts.caFile]);
+    config.forEach(([key, value], i) => Object.assign(env, { [`GIT_CONFIG_KEY_${i}`]: key, [`GIT_CONFIG_VALUE_${i}`]: value }));
+    if (config.length > 0) env.GIT_CONFIG_COUNT = String(config.length);
     for (const key of ['PATH', 'HOME', 'LANG', 'TMPDIR', 'SSH_AUTH_SOCK']) if (process.env[key] !== undefined) env[key] = process.env[key]!;
     // simple-git guards GIT_* variables; these are ours (a header for http.extraHeader, no prompts).
     const allowEnvironment = Object.keys(env).filter((k) => k.startsWith('GIT_'));

@@ -15,6 +15,8 @@ import { api, filesUnder, newToken, runInstall, selfSignedCert, startEnrollHub, 
 import { decodeJoinToken, encodeJoinToken } from '../../hub/enroll/token-format.js';
 import { pinOfPem } from '../../hub/enroll/tls-pin.js';
 import { hubRequest } from '../../hub/enroll/enroll-client.js';
+import { loadAgentConfig } from '../../agent/config/load-config.js';
+import { sourceFor } from '../../agent/reconcile/agent.js';
 
 const tools = ['sh', 'curl', 'tar', 'sha256sum', 'base64', 'git', 'podman', 'openssl'];
 const describeTls = describeIf(toolsPresent(...tools), tools.join(', '), 'apt-get install -y curl git podman openssl');
@@ -72,6 +74,12 @@ describeTls('enrollment against a TLS hub with a pinned self-signed certificate'
     expect(pinOfPem(readFileSync(join(etc, 'hub-ca.pem')))).toBe(decodeJoinToken(t.token).pin);
     const nodeFile = spawnSync('git', ['--git-dir', h.repoDir, 'show', 'HEAD:nodes/svc-01.yaml'], { encoding: 'utf8' }).stdout;
     expect(parse(nodeFile).spec.profile).toBe('service-node');
+
+    // The agent fetches the hosted repo over https, trusting the saved certificate (not the system CAs).
+    const agentConfig = await loadAgentConfig(join(etc, 'agent.yaml'));
+    const fetched = await sourceFor(agentConfig).fetch();
+    expect(fetched.revision).toBe(spawnSync('git', ['--git-dir', h.repoDir, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).stdout.trim());
+    await expect(sourceFor({ ...agentConfig, hubCaFile: undefined, cacheDir: join(root, 'no-ca-cache') }).fetch()).rejects.toMatchObject({ code: 'GIT_FETCH' });
 
     const unit = spawnSync('sh', [INSTALL_SH, '--print-unit', '--prefix', root], { encoding: 'utf8' });
     expect(unit.status).toBe(0);
