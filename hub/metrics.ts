@@ -1,5 +1,6 @@
 /** The hub's Prometheus metrics (prom-client), in a registry of their own so several hubs can share a process. */
 import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client';
+import { GpuMetrics } from './gpu-metrics.js';
 
 /** Every metric the hub exports at /metrics. */
 export interface HubMetrics {
@@ -11,10 +12,12 @@ export interface HubMetrics {
   ingestSeconds: Histogram;
   reconcileResults: Counter<'result'>;
   outboxItems: Counter<'outcome'>;
+  /** Per-GPU gauges from telemetry (foundry_gpu_*). */
+  gpus: GpuMetrics;
 }
 
 /** Creates the metrics; `defaults` adds process metrics (CPU, memory, event-loop lag). */
-export function createMetrics(options: { defaults?: boolean } = {}): HubMetrics {
+export function createMetrics(options: { defaults?: boolean; gpuStaleMs?: number; now?: () => number } = {}): HubMetrics {
   const registry = new Registry();
   if (options.defaults === true) collectDefaultMetrics({ register: registry, prefix: 'foundry_hub_' });
   const registers = [registry];
@@ -32,5 +35,6 @@ export function createMetrics(options: { defaults?: boolean } = {}): HubMetrics 
     }),
     reconcileResults: new Counter({ name: 'foundry_hub_reconcile_results_total', help: 'Reconcile outcomes reported by agents in status messages.', labelNames: ['result'], registers }),
     outboxItems: new Counter({ name: 'foundry_hub_outbox_items_total', help: 'Usage records and status transitions committed, new or duplicate (a resend after a lost ack).', labelNames: ['outcome'], registers }),
+    gpus: new GpuMetrics(registry, { staleMs: options.gpuStaleMs, now: options.now }),
   };
 }

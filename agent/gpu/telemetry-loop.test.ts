@@ -19,7 +19,7 @@ describe('TelemetryLoop', () => {
     let failGpu = false;
     const bodies: TelemetryBody[] = [];
     const records: UsageRecord[] = [];
-    const usage = new UsageEmitter({ node: 'gpu-01', clock: () => now, sink: (r) => { records.push(r); } });
+    const usage = new UsageEmitter({ node: 'gpu-01', clock: () => now, sink: (r) => { records.push(r as UsageRecord); } });
     const loop = new TelemetryLoop({
       node: 'gpu-01',
       gpu: { stats: async () => { if (failGpu) throw new FoundryError('NVIDIA_SMI_TIMEOUT', 'nvidia-smi did not answer'); return sample(now); } },
@@ -36,9 +36,34 @@ describe('TelemetryLoop', () => {
     expect(bodies).toHaveLength(7);
     expect(bodies[3]).toEqual({ node: 'gpu-01', at: 15_000, gpus: [], host: { cpuPct: 1, memUsedBytes: 5, memTotalBytes: 10, load1: 0 } });
     expect(results[3]?.gpuError).toBe('NVIDIA_SMI_TIMEOUT: nvidia-smi did not answer');
-    expect(bodies[4]?.gpus[0]?.powerDrawW).toBe(26.78);
+    expect(bodies[4]?.gpus[0]).toMatchObject({ powerDrawW: 26.78, model: 'Tesla T4', workspace: 'alice', tenant: 'acme' });
     // Allocation was observed every tick, so the GPU poll failure does not interrupt billing.
     expect(records.map((r) => [r.from, r.to, r.measuredSamples])).toEqual([[0, 10_000, 2], [10_000, 20_000, 1], [20_000, 30_000, 2]]);
+  });
+
+  it('labels undeclared GPUs with processes through attribution, and sends null labels when it fails', async () => {
+    const stats: GpuStats = { ...sample(0), gpus: [...sample(0).gpus, { ...sample(0).gpus[0]!, uuid: 'GPU-b' }, { ...sample(0).gpus[0]!, uuid: 'GPU-c' }], processes: [{ pid: 7, gpuUuid: 'GPU-b', name: 'python', usedMemoryMiB: 10 }, { pid: 8, gpuUuid: 'GPU-a', name: 'python', usedMemoryMiB: 10 }] };
+    const asked: string[][] = [];
+    let fail = false;
+    const bodies: TelemetryBody[] = [];
+    const loop = new TelemetryLoop({
+      node: 'gpu-01', host: async () => host, gpu: { stats: async () => stats },
+      send: (b) => { bodies.push(b); },
+      allocations: () => [{ workspace: 'alice', tenant: 'acme', gpus: [{ uuid: 'GPU-a', model: 'Tesla T4' }], running: true }],
+      attribute: async (_s, unheld) => {
+        asked.push([...unheld]);
+        if (fail) throw new Error('podman gone');
+        return new Map([['GPU-b', { workspace: 'bob', tenant: null }], ['GPU-a', { workspace: 'intruder', tenant: null }]]);
+      },
+    });
+    await loop.tickOnce();
+    fail = true;
+    await loop.tickOnce();
+    expect(asked).toEqual([['GPU-b'], ['GPU-b']]);
+    expect(bodies.map((b) => b.gpus.map((g) => [g.uuid, g.workspace, g.tenant]))).toEqual([
+      [['GPU-a', 'alice', 'acme'], ['GPU-b', 'bob', null], ['GPU-c', null, null]],
+      [['GPU-a', 'alice', 'acme'], ['GPU-b', null, null], ['GPU-c', null, null]],
+    ]);
   });
 
   it('ticks never overlap: a tick while one runs joins it', async () => {

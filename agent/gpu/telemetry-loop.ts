@@ -6,7 +6,8 @@
  */
 import { isFoundryError } from '../../common/errors.js';
 import { collectHostMetrics, type HostMetrics } from '../host/host-metrics.js';
-import { telemetryBody, type TelemetryBody } from './telemetry-body.js';
+import { telemetryBody, type GpuHolder, type TelemetryBody } from './telemetry-body.js';
+import { declaredHolders } from './gpu-holders.js';
 import type { NvidiaGpuPlugin, GpuLogger } from './nvidia-plugin.js';
 import type { GpuStats } from './types.js';
 import type { UsageEmitter } from '../usage/usage-emitter.js';
@@ -23,6 +24,11 @@ export interface TelemetryLoopOptions {
   /** Usage emitter and what runs now; both optional (service and Ceph nodes bill nothing). */
   usage?: UsageEmitter;
   allocations?: () => WorkspaceAllocation[] | Promise<WorkspaceAllocation[]>;
+  /**
+   * Holders of GPUs no allocation declares, from process attribution (optional): called only with the
+   * UUIDs of undeclared GPUs that have compute processes. Its answer labels the telemetry, nothing else.
+   */
+  attribute?: (gpu: GpuStats, unheld: ReadonlySet<string>) => Promise<ReadonlyMap<string, GpuHolder>>;
   intervalMs?: number;
   logger?: GpuLogger;
 }
@@ -71,19 +77,43 @@ export class TelemetryLoop {
       this.o.logger?.warn({ err: isFoundryError(err) ? err.toJSON() : String(err) }, 'gpu poll failed');
     }
     const host = await (this.o.host ?? (() => collectHostMetrics()))();
+    // What runs now, computed once: it labels the telemetry (workspace, tenant) and feeds usage.
+    let allocations: WorkspaceAllocation[] = [];
+    let allocationError: unknown;
+    try {
+      allocations = this.o.allocations !== undefined ? await this.o.allocations() : [];
+    } catch (err) {
+      allocationError = err;
+      this.o.logger?.warn({ err: String(err) }, 'allocations unavailable');
+    }
     let sent = false;
     try {
-      await this.o.send(telemetryBody(this.o.node, gpu, host));
+      await this.o.send(telemetryBody(this.o.node, gpu, host, await this.holders(gpu, allocations)));
       sent = true;
     } catch (err) {
       this.o.logger?.warn({ err: String(err) }, 'telemetry not sent');
     }
     let usageRecords = 0;
     if (this.o.usage !== undefined) {
-      this.o.usage.observe(this.o.allocations !== undefined ? await this.o.allocations() : []);
+      // Time nobody observed is never billed either way: without allocations the tick fails, as before.
+      if (allocationError !== undefined) throw allocationError;
+      this.o.usage.observe(allocations);
       if (gpu !== undefined) this.o.usage.sample(gpu);
       usageRecords = (await this.o.usage.tick()).length;
     }
     return { gpu, gpuError, sent, usageRecords };
+  }
+
+  private async holders(gpu: GpuStats | undefined, allocations: WorkspaceAllocation[]): Promise<Map<string, GpuHolder>> {
+    const held = declaredHolders(allocations);
+    if (gpu === undefined || this.o.attribute === undefined) return held;
+    const unheld = new Set(gpu.processes.map((p) => p.gpuUuid).filter((u): u is string => u !== null && !held.has(u) && gpu.gpus.some((g) => g.uuid === u)));
+    if (unheld.size === 0) return held;
+    try {
+      for (const [uuid, h] of await this.o.attribute(gpu, unheld)) if (unheld.has(uuid)) held.set(uuid, h);
+    } catch (err) {
+      this.o.logger?.warn({ err: String(err) }, 'gpu attribution failed');
+    }
+    return held;
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countByProfile, fleetView, type FleetInput } from './fleet-view.js';
+import { countByProfile, fleetView, storageSummary, type FleetInput } from './fleet-view.js';
 import type { InfraRepo } from '../../common/infra/model.js';
 
 const NOW = Date.parse('2026-11-27T12:00:00Z');
@@ -57,5 +57,38 @@ describe('fleetView', () => {
   it('takes profile and labels from the enrollment when the repo has no Node file yet', () => {
     const v = fleetView(input({ nodes: [node('n1')], enrollments: new Map([['n1', { profile: 'service-node', labels: { role: 'svc' } }]]) }));
     expect(v.nodes[0]).toMatchObject({ profile: 'service-node', labels: { role: 'svc' }, desiredRevision: null });
+  });
+
+  it('keeps each node\'s recent storage report, and drops stale ones and those of disconnected nodes', () => {
+    const storage = { source: 'ceph' as const, totalBytes: 3e12, usedBytes: 6e11, availableBytes: 2.4e12, pools: [{ name: 'rbd', storedBytes: 1e11, maxAvailableBytes: 7e11 }] };
+    const v = fleetView(input({
+      nodes: [node('ceph-01'), node('ceph-02'), node('ceph-03')],
+      connected: new Set(['ceph-01', 'ceph-02']),
+      telemetry: new Map([['ceph-01', { at: NOW - 5000, gpus: [], storage }], ['ceph-02', { at: NOW - 300_000, gpus: [], storage }], ['ceph-03', { at: NOW - 5000, gpus: [], storage }]]),
+    }));
+    expect(v.nodes.map((n) => n.storage)).toEqual([{ ...storage, at: NOW - 5000 }, null, null]);
+  });
+});
+
+describe('storageSummary', () => {
+  const view = (name: string, storage: Parameters<typeof storageSummary>[0][number]['storage']) => ({ ...fleetView(input({ nodes: [node(name)] })).nodes[0]!, storage });
+  const ceph = (at: number, used: number) => ({ source: 'ceph' as const, totalBytes: 3e12, usedBytes: used, availableBytes: 3e12 - used, pools: [{ name: 'rbd', storedBytes: used / 2, maxAvailableBytes: 1e12 }], at });
+
+  it('takes cluster totals once from the newest ceph df report, never summing the Ceph nodes', () => {
+    const s = storageSummary([view('ceph-01', ceph(NOW - 9000, 5e11)), view('ceph-02', ceph(NOW - 1000, 6e11)), view('ceph-03', { source: 'mounts', totalBytes: 100, usedBytes: 10, availableBytes: 90, error: 'ceph df failed: exit 1', at: NOW }), view('gpu-01', null)]);
+    expect(s).toEqual({
+      reported: true, source: 'ceph', totalBytes: 3e12, usedBytes: 6e11, availableBytes: 2.4e12, pools: [{ name: 'rbd', storedBytes: 3e11, maxAvailableBytes: 1e12 }],
+      nodes: ['ceph-01', 'ceph-02', 'ceph-03'], errors: [{ node: 'ceph-03', error: 'ceph df failed: exit 1' }],
+    });
+  });
+
+  it('sums the mount fallbacks of nodes without ceph df, ignoring empty ones; nothing reported is null, not 0', () => {
+    const m = (total: number, error?: string) => ({ source: 'mounts' as const, totalBytes: total, usedBytes: total / 4, availableBytes: (total * 3) / 4, at: NOW, ...(error === undefined ? {} : { error }) });
+    expect(storageSummary([view('a', m(400)), view('b', m(800)), view('c', m(0, 'ceph cli not found'))])).toEqual({
+      reported: true, source: 'mounts', totalBytes: 1200, usedBytes: 300, availableBytes: 900, pools: [], nodes: ['a', 'b', 'c'], errors: [{ node: 'c', error: 'ceph cli not found' }],
+    });
+    expect(storageSummary([view('c', m(0, 'ceph cli not found')), view('gpu-01', null)])).toEqual({
+      reported: false, source: null, totalBytes: null, usedBytes: null, availableBytes: null, pools: [], nodes: ['c'], errors: [{ node: 'c', error: 'ceph cli not found' }],
+    });
   });
 });

@@ -14,9 +14,19 @@ export interface FleetInput {
   connected: ReadonlySet<string>;
   enrollments: ReadonlyMap<string, { profile: string; labels: Record<string, string> }>;
   statuses: ReadonlyMap<string, { conditions?: Condition[]; resources?: Array<{ id: string; conditions: Condition[] }>; lastAppliedRevision?: string | null; observedRevision?: string | null }>;
-  telemetry: ReadonlyMap<string, { at: number; gpus: Array<{ uuid: string; utilizationGpuPct: number | null; memoryUsedMiB: number | null; memoryTotalMiB: number | null; powerDrawW?: number | null; temperatureC?: number | null }> }>;
+  telemetry: ReadonlyMap<string, { at: number; gpus: Array<{ uuid: string; utilizationGpuPct: number | null; memoryUsedMiB: number | null; memoryTotalMiB: number | null; powerDrawW?: number | null; temperatureC?: number | null }>; storage?: StorageSample }>;
   repo: InfraRepo | undefined;
   now: number;
+}
+
+/** Storage capacity as a Ceph node reports it in telemetry (bytes). */
+export interface StorageSample {
+  source: 'ceph' | 'mounts';
+  totalBytes: number;
+  usedBytes: number;
+  availableBytes: number;
+  pools?: Array<{ name: string; storedBytes: number | null; maxAvailableBytes: number | null }>;
+  error?: string;
 }
 
 /** A node's state on the overview. */
@@ -29,6 +39,23 @@ export interface GpuView { uuid: string; model: string | null; utilizationPct: n
 export interface NodeView {
   name: string; profile: string | null; labels: Record<string, string>; state: NodeState; connected: boolean; agentVersion: string | null; lastSeenAt: string | null;
   desiredRevision: string | null; appliedRevision: string | null; conditions: Condition[]; resources: Array<{ id: string; conditions: Condition[] }>; gpus: GpuView[]; reasons: string[];
+  /** Storage capacity from the node's recent telemetry (Ceph nodes); null when none or stale. */
+  storage: (StorageSample & { at: number }) | null;
+}
+
+/** Storage capacity over the fleet, for the overview. */
+export interface StorageSummary {
+  reported: boolean;
+  /** ceph: cluster totals from `ceph df` (the newest report; every Ceph node sees the same cluster); mounts: sum of nodes' mount fallbacks. */
+  source: 'ceph' | 'mounts' | null;
+  totalBytes: number | null;
+  usedBytes: number | null;
+  availableBytes: number | null;
+  pools: NonNullable<StorageSample['pools']>;
+  /** Nodes that reported storage recently. */
+  nodes: string[];
+  /** Nodes whose `ceph df` failed (they reported the mount fallback), with why. */
+  errors: Array<{ node: string; error: string }>;
 }
 
 /** An alert on the overview. */
@@ -102,10 +129,27 @@ export function fleetView(input: FleetInput): { nodes: NodeView[]; gpus: GpuCoun
       resources: status?.resources ?? [],
       gpus: gpuViews,
       reasons,
+      storage: fresh?.storage === undefined ? null : { ...fresh.storage, at: fresh.at },
     };
   });
   gpus.free = gpus.total - gpus.allocated;
   return { nodes, gpus, alerts };
+}
+
+/**
+ * Fleet storage from the nodes' recent reports. `ceph df` gives cluster-wide totals, identical on every
+ * Ceph node, so they are taken once (newest report), never summed; mount fallbacks are per node and summed.
+ */
+export function storageSummary(nodes: readonly NodeView[]): StorageSummary {
+  const reports = nodes.flatMap((n) => (n.storage === null ? [] : [{ node: n.name, ...n.storage }]));
+  const errors = reports.flatMap((r) => (r.error === undefined ? [] : [{ node: r.node, error: r.error }]));
+  const names = reports.map((r) => r.node);
+  const ceph = reports.filter((r) => r.source === 'ceph').sort((a, b) => b.at - a.at)[0];
+  if (ceph !== undefined) return { reported: true, source: 'ceph', totalBytes: ceph.totalBytes, usedBytes: ceph.usedBytes, availableBytes: ceph.availableBytes, pools: ceph.pools ?? [], nodes: names, errors };
+  const mounts = reports.filter((r) => r.source === 'mounts' && r.totalBytes > 0);
+  if (mounts.length === 0) return { reported: false, source: null, totalBytes: null, usedBytes: null, availableBytes: null, pools: [], nodes: names, errors };
+  const sum = (k: 'totalBytes' | 'usedBytes' | 'availableBytes'): number => mounts.reduce((a, r) => a + r[k], 0);
+  return { reported: true, source: 'mounts', totalBytes: sum('totalBytes'), usedBytes: sum('usedBytes'), availableBytes: sum('availableBytes'), pools: [], nodes: names, errors };
 }
 
 /** Nodes counted by profile and state. */

@@ -113,6 +113,7 @@ export class AgentConnection implements AckTarget {
         queue.defer(() => store.recordHello(this.node, msg.body));
         return;
       case 'telemetry':
+        metrics.gpus.observe(msg.body);
         queue.addTelemetry(msg.body);
         return;
       case 'usage':

@@ -65,6 +65,7 @@ export class AgentGateway {
       if (this.connections.get(node) !== conn) return;
       this.connections.delete(node);
       this.deps.metrics.connectedAgents.set(this.connections.size);
+      this.deps.metrics.gpus.removeNode(node);
       this.deps.queue.defer(() => this.deps.store.markSeen(node, 'disconnected'));
     });
     this.deps.queue.defer(() => this.deps.store.markSeen(node, 'connected'));

@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { InfraRepo } from '../../common/infra/model.js';
 import { requirePrincipal } from '../auth/principal.js';
-import { countByProfile, fleetView, type FleetInput } from '../dashboard/fleet-view.js';
+import { countByProfile, fleetView, storageSummary, type FleetInput } from '../dashboard/fleet-view.js';
 import { GpuHistory } from '../dashboard/gpu-history.js';
 import { LiveEvents } from '../dashboard/live-events.js';
 
@@ -66,8 +66,8 @@ export function overviewRoutes(app: FastifyInstance, opts: OverviewRouteOptions 
       nodes: { total: view.nodes.length, byProfile: countByProfile(view.nodes) },
       gpus: view.gpus,
       utilization: { unit: 'percent, measured', points: util.filter((u) => u.n > 0).map((u) => [u.minute * 60, Math.round((u.s / u.n) * 10) / 10]) },
-      // Agents do not report storage capacity over the link yet (the telemetry message has no storage field).
-      storage: { cephNodes: ceph.length, reported: false, totalBytes: null, usedBytes: null },
+      // Ceph nodes (profile reportsStorage) send storage capacity with their telemetry.
+      storage: { cephNodes: ceph.length, ...storageSummary(view.nodes) },
       alerts: view.alerts,
     };
   });

@@ -28,7 +28,7 @@ describe('overview endpoints', () => {
       { severity: 'critical', kind: 'node-offline', node: 'gpu-01', message: expect.stringMatching(/^gpu-01 is offline since 20\d\d-/) },
       { severity: 'warning', kind: 'reconcile-stalled', node: 'gpu-01', message: 'gpu-01: reconcile stalled (PruneRefused)' },
     ]);
-    expect(o.storage).toEqual({ cephNodes: 0, reported: false, totalBytes: null, usedBytes: null });
+    expect(o.storage).toEqual({ cephNodes: 0, reported: false, source: null, totalBytes: null, usedBytes: null, availableBytes: null, pools: [], nodes: [], errors: [] });
     const { nodes } = (await get('/api/v1/fleet/nodes')) as { nodes: Array<Record<string, unknown>> };
     expect(nodes.map((n) => [n.name, n.state, n.reasons])).toEqual([['gpu-01', 'offline', ['agent not connected', 'stalled: PruneRefused']], ['gpu-02', 'offline', ['never connected']]]);
     expect(nodes[0]).toMatchObject({
@@ -36,6 +36,7 @@ describe('overview endpoints', () => {
       conditions: [{ type: 'Stalled', status: 'True', reason: 'PruneRefused', message: 'would remove 9 of 10' }],
       resources: [{ id: 'ws.a.main', conditions: [{ type: 'Ready', status: 'False', reason: 'ImageMissing' }] }],
       gpus: [{ uuid: 'GPU-1', model: 'H100', utilizationPct: null, memoryUsedMiB: null, memoryTotalMiB: null, powerW: null, temperatureC: null, workspace: null, error: null, history: [] }],
+      storage: null,
     });
   });
 

@@ -40,12 +40,45 @@ export interface TelemetryMessage {
       memoryTotalMiB: number | null;
       powerDrawW?: number | null;
       temperatureC?: number | null;
+      /**
+       * GPU model as nvidia-smi names it (optional: older agents do not send it).
+       */
+      model?: string | null;
+      /**
+       * Workspace holding the GPU now: the declared allocation, else the one its processes belong to; null when none (optional).
+       */
+      workspace?: string | null;
+      /**
+       * Tenant of that workspace; null when none or unknown (optional).
+       */
+      tenant?: string | null;
     }[];
     host: {
       cpuPct: number | null;
       memUsedBytes: number | null;
       memTotalBytes: number | null;
       load1?: number | null;
+    };
+    /**
+     * Storage capacity, sent by nodes whose profile reports storage (Ceph nodes). Source ceph: cluster-wide totals from `ceph df` (every Ceph node sees the same cluster); mounts: the node's own mount points (the fallback).
+     */
+    storage?: {
+      source: "ceph" | "mounts";
+      totalBytes: number;
+      usedBytes: number;
+      availableBytes: number;
+      /**
+       * @maxItems 64
+       */
+      pools?: {
+        name: string;
+        storedBytes: number | null;
+        maxAvailableBytes: number | null;
+      }[];
+      /**
+       * Why ceph df could not be used (the mounts fallback was reported instead).
+       */
+      error?: string;
     };
   };
 }

@@ -71,3 +71,13 @@ export function badge(text, kind = text) {
 export function errorBox(message) {
   return h('p.error', { role: 'alert' }, message);
 }
+
+/** A byte count in SI units ("2.4 TB"); '—' when absent. */
+export function bytes(n) {
+  if (typeof n !== 'number') return '—';
+  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1000 && i < units.length - 1) { v /= 1000; i += 1; }
+  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
+}

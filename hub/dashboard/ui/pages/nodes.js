@@ -2,7 +2,7 @@
 // per-resource conditions with reasons, and per GPU utilization, memory, power and temperature with
 // sparklines of the last hour.
 import { api } from '../api.js';
-import { h, fill, table, badge, ago } from '../dom.js';
+import { h, fill, table, badge, ago, bytes } from '../dom.js';
 import { sparkline } from '../charts.js';
 
 const short = (rev) => (rev ? rev.slice(0, 12) : '—');
@@ -39,7 +39,9 @@ function nodeSection(n) {
       h('dt', {}, 'Labels'), h('dd', {}, labels.length === 0 ? '—' : labels.map(([k, v]) => h('code.label', {}, `${k}=${v}`))),
       h('dt', {}, 'Agent'), h('dd', {}, n.agentVersion ?? '—'),
       h('dt', {}, 'Last seen'), h('dd', {}, n.connected ? 'connected now' : ago(n.lastSeenAt)),
-      h('dt', {}, 'Revision'), h('dd', {}, 'desired ', h('code', {}, short(n.desiredRevision)), ', applied ', h('code', {}, short(n.appliedRevision)), ' ', revs)),
+      h('dt', {}, 'Revision'), h('dd', {}, 'desired ', h('code', {}, short(n.desiredRevision)), ', applied ', h('code', {}, short(n.appliedRevision)), ' ', revs),
+      n.storage ? h('dt', {}, 'Storage') : null,
+      n.storage ? h('dd', { 'data-testid': `storage-${n.name}` }, `${bytes(n.storage.usedBytes)} used of ${bytes(n.storage.totalBytes)}, ${bytes(n.storage.availableBytes)} free (${n.storage.source === 'ceph' ? 'ceph df, whole cluster' : 'mounts'})`, n.storage.error ? h('span.muted', {}, ` — ${n.storage.error}`) : null) : null),
     h('h3', {}, 'Conditions'),
     conditionList(n.conditions),
     n.resources.length === 0 ? null : h('details', {}, h('summary', {}, `Resources (${n.resources.length})`),

@@ -1,10 +1,23 @@
 // Overview: nodes by profile and state, GPUs total/allocated/free/busy, fleet GPU utilization of the
 // last hour (measured), storage from Ceph nodes, and alerts.
 import { api } from '../api.js';
-import { h, fill, table, badge } from '../dom.js';
+import { h, fill, table, badge, bytes } from '../dom.js';
 import { lineChart } from '../charts.js';
 
 const STATES = ['online', 'degraded', 'offline', 'draining'];
+
+function storageSection(s) {
+  const nodes = `${s.cephNodes} Ceph node${s.cephNodes === 1 ? '' : 's'}`;
+  const errors = s.errors.length === 0 ? null : h('ul.alerts', {}, s.errors.map((e) => h('li.alert-warning', {}, badge('warning'), ` ${e.node}: ${e.error}`)));
+  if (!s.reported) return h('div', {}, h('p.muted', {}, `${nodes}; no storage capacity reported recently.`), errors);
+  const pct = s.totalBytes > 0 ? ` (${Math.round((s.usedBytes / s.totalBytes) * 1000) / 10} %)` : '';
+  const tiles = h('ul.tiles', { 'aria-label': 'Storage' },
+    [['total', 'Total', s.totalBytes], ['used', 'Used', s.usedBytes], ['free', 'Free', s.availableBytes]].map(([id, k, v]) =>
+      h('li.tile', {}, h('span.tile-v', { 'data-testid': `storage-${id}` }, bytes(v)), h('span.tile-k', {}, k))));
+  const from = s.source === 'ceph' ? `cluster capacity from ceph df (${nodes}; ${s.nodes.length} reporting)` : `sum of the storage mounts of ${s.nodes.length} node${s.nodes.length === 1 ? '' : 's'} (ceph df unavailable)`;
+  const pools = s.pools.length === 0 ? null : table('Ceph pools', ['Pool', 'Stored', 'Max available'], s.pools.map((p) => [p.name, bytes(p.storedBytes), bytes(p.maxAvailableBytes)]));
+  return h('div', {}, tiles, h('p.muted', {}, `${bytes(s.usedBytes)} used${pct}: ${from}.`), pools, errors);
+}
 
 /** Renders the overview page. */
 export async function render(main) {
@@ -23,9 +36,7 @@ export async function render(main) {
     const alerts = o.alerts.length === 0
       ? h('p.ok', {}, 'No alerts.')
       : h('ul.alerts', {}, o.alerts.map((a) => h(`li.alert-${a.severity}`, {}, badge(a.severity), ' ', a.message)));
-    const storage = o.storage.reported
-      ? h('p', {}, `${o.storage.usedBytes} of ${o.storage.totalBytes} bytes used`)
-      : h('p.muted', {}, `${o.storage.cephNodes} Ceph node${o.storage.cephNodes === 1 ? '' : 's'}; capacity not reported over the agent link yet.`);
+    const storage = storageSection(o.storage);
     fill(body,
       h('section', { 'aria-labelledby': 'h-alerts' }, h('h2#h-alerts', {}, `Alerts (${o.alerts.length})`), alerts),
       h('section', { 'aria-labelledby': 'h-gpus' }, h('h2#h-gpus', {}, 'GPUs'), tiles),

@@ -1,0 +1,23 @@
+/**
+ * Whether this node reports storage capacity, from its node profile in the last good desired state:
+ * a profile with `reportsStorage: true` (the built-in ceph-node) reports `ceph df`, falling back to the
+ * capacity of /var/lib/ceph when the ceph CLI is missing or fails. Pure.
+ */
+import type { InfraRepo } from '../../common/infra/model.js';
+import { resolveProfile } from '../profiles.js';
+import type { StorageConfig } from './host-metrics.js';
+
+/** Mount point summed when `ceph df` cannot be run (the Ceph daemons' data, as the ceph-node profile mounts it). */
+export const CEPH_FALLBACK_MOUNTS = ['/var/lib/ceph'];
+
+/** The storage options of `node` in `repo`; undefined when the node, its profile or the flag is absent. */
+export function storageConfigFor(repo: InfraRepo | undefined, node: string): StorageConfig | undefined {
+  const doc = repo?.nodes.get(node)?.doc;
+  if (repo === undefined || doc === undefined) return undefined;
+  try {
+    return resolveProfile(repo, doc.spec.profile).spec.reportsStorage === true ? { ceph: true, mounts: CEPH_FALLBACK_MOUNTS } : undefined;
+  } catch {
+    // An unknown profile never got into a last good state (validation refuses it); report nothing.
+    return undefined;
+  }
+}
