@@ -1,0 +1,189 @@
+/**
+ * The whole node agent: the GitOps loop (reconcile/agent.ts) plus, when the node is enrolled, the hub
+ * link (status transitions and usage records through the durable outbox, telemetry best effort, sync-now
+ * and drain commands) and the telemetry tick that feeds usage. This is the agent's composition root.
+ */
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { canonicalJson } from '../common/hash.js';
+import { VERSION } from '../common/version.js';
+import type { ResolvedAgentConfig } from './config/load-config.js';
+import type { DesiredState, ObservedResource } from './desired.js';
+import type { RuntimeDriver } from './drivers/driver.js';
+import { attributeGpus, attributeProcesses } from './gpu/attribution.js';
+import { attributedHolders } from './gpu/gpu-holders.js';
+import { NvidiaGpuPlugin } from './gpu/nvidia-plugin.js';
+import { podmanLabelsLookup } from './gpu/podman-labels.js';
+import { TelemetryLoop } from './gpu/telemetry-loop.js';
+import type { GpuDevice } from './gpu/types.js';
+import { collectHostMetrics } from './host/host-metrics.js';
+import { storageConfigFor } from './host/storage-config.js';
+import { HubLink } from './link/hub-link.js';
+import { buildReconciler, startAgent, type RunningAgent } from './reconcile/agent.js';
+import type { AgentStatus } from './reconcile/status.js';
+import { UsageEmitter } from './usage/usage-emitter.js';
+import type { WorkspaceAllocation } from './usage/usage-record.js';
+
+/** Options beyond the config file (tests and `npm start` set them). */
+export interface NodeAgentOptions {
+  /** nvidia-smi to run (default: the one on PATH). */
+  nvidiaSmi?: string;
+  /** Telemetry interval (default 5 s). */
+  telemetryIntervalMs?: number;
+  /** Usage record resolution (default 10 s). */
+  usageResolutionMs?: number;
+  /** Runtime drivers besides Podman (libvirt, OpenStack). */
+  extraDrivers?: RuntimeDriver[];
+}
+
+/** A running node agent. */
+export interface NodeAgent {
+  agent: RunningAgent;
+  /** The hub link, when the node is enrolled (config hub.url and hub.credentialFile). */
+  link: HubLink | undefined;
+  telemetry: TelemetryLoop;
+  stop(): Promise<void>;
+}
+
+/** The protocol's status body for an agent status (conditions per resource from the phase and reason). */
+export function statusBody(status: AgentStatus, durationMs?: number): Omit<Parameters<HubLink['sendStatus']>[0], never> {
+  return {
+    observedRevision: status.observedRevision ?? null,
+    lastAppliedRevision: status.lastAppliedRevision ?? null,
+    conditions: status.conditions.map((c) => ({ type: c.type, status: c.status, reason: c.reason, message: c.message.slice(0, 4096) })),
+    resources: status.resources.map((r) => ({
+      id: r.id,
+      conditions: [{ type: 'Ready', status: r.phase === 'Ready' ? 'True' : 'False', reason: r.reason, message: r.message.slice(0, 4096) }],
+    })),
+    reconcile: { result: status.conditions.some((c) => c.type === 'Ready' && c.status === 'True') ? 'success' : 'failure', ...(durationMs === undefined ? {} : { durationMs }) },
+  };
+}
+
+/**
+ * What each workspace on this node holds now. A workspace counts as running only when its state is
+ * running and every resource that holds its GPUs (containers with GPU devices, or its VM; all of its
+ * containers when none holds a GPU) is observed running: a workspace that failed to start is not billed.
+ * When the runtime cannot be listed, nothing is running: time nobody observed is never billed.
+ */
+export function workspaceAllocations(desired: DesiredState | undefined, declaredGpus: Map<string, string>, observed: ObservedResource[] | undefined, devices: GpuDevice[]): WorkspaceAllocation[] {
+  if (desired === undefined) return [];
+  const modelOf = new Map(devices.map((d) => [d.uuid, d.model]));
+  const runningIds = new Set((observed ?? []).filter((o) => o.state === 'running').map((o) => o.id));
+  const byWorkspace = new Map<string, { tenant: string; gpus: Set<string>; holders: string[]; all: string[]; run: boolean }>();
+  for (const r of desired.resources) {
+    const ws = r.owner.workspace;
+    if (ws === undefined || (r.kind !== 'container' && r.kind !== 'vm')) continue;
+    const entry = byWorkspace.get(ws) ?? { tenant: r.owner.tenant ?? '', gpus: new Set<string>(), holders: [], all: [], run: r.run };
+    const uuids = r.kind === 'vm' ? r.spec.gpuUuids : r.spec.devices.filter((d) => d.startsWith('nvidia.com/gpu=') && d !== 'nvidia.com/gpu=all').map((d) => d.slice('nvidia.com/gpu='.length));
+    uuids.forEach((u) => entry.gpus.add(u));
+    if (uuids.length > 0) entry.holders.push(r.id);
+    entry.all.push(r.id);
+    entry.run &&= r.run;
+    byWorkspace.set(ws, entry);
+  }
+  return [...byWorkspace].map(([workspace, e]) => {
+    const watch = e.holders.length > 0 ? e.holders : e.all;
+    return {
+      workspace,
+      tenant: e.tenant,
+      gpus: [...e.gpus].sort().map((uuid) => ({ uuid, model: modelOf.get(uuid) ?? declaredGpus.get(uuid) ?? null })),
+      running: e.run && observed !== undefined && watch.every((id) => runningIds.has(id)),
+    };
+  });
+}
+
+/** Starts the node agent from its configuration. */
+export async function startNodeAgent(config: ResolvedAgentConfig, logger: Logger, options: NodeAgentOptions = {}): Promise<NodeAgent> {
+  let link: HubLink | undefined;
+  let lastStatusKey = '';
+  const reconciler = buildReconciler(config, logger, options.extraDrivers ?? [], {
+    onResult: (result) => {
+      if (link === undefined) return;
+      const body = statusBody(result.status);
+      // Only transitions go through the durable outbox: an unchanged status is not news.
+      const key = canonicalJson({ ...body, reconcile: undefined });
+      if (key === lastStatusKey) return;
+      lastStatusKey = key;
+      link.sendStatus(body);
+    },
+  });
+  const gpu = new NvidiaGpuPlugin({ command: options.nvidiaSmi ?? 'nvidia-smi', logger });
+  let devices: GpuDevice[] = (await gpu.fingerprint().catch(() => ({ gpus: [] as GpuDevice[] }))).gpus;
+
+  if (config.hubUrl !== undefined && config.hubCredentialFile !== undefined) {
+    const credential = readFileSync(config.hubCredentialFile, 'utf8').trim();
+    link = new HubLink({
+      hubUrl: config.hubUrl,
+      node: config.node,
+      credential,
+      stateDir: config.stateDir,
+      agentVersion: VERSION,
+      ca: config.hubCaFile === undefined ? undefined : readFileSync(config.hubCaFile),
+      hello: () => ({
+        appliedRevision: reconciler.lastGood()?.revision ?? null,
+        inventory: {
+          gpus: devices.map((d) => ({ uuid: d.uuid, model: d.model, memoryTotalMiB: d.memoryTotalMiB, pciBusId: d.pciBusId })),
+          resources: (reconciler.lastGood()?.desired.resources ?? []).map((r) => `${r.kind}/${r.id}`),
+        },
+      }),
+      handlers: {
+        // A hub sync does not bypass back-off: failing resources keep their retry schedule (an operator's `foundry agent sync` does bypass it).
+        syncNow: () => void agent.syncNow('hub'),
+        drain: (cmd) => logger.info({ event: 'drain', cmd }, 'hub asked to drain: no new workspaces will be placed here; running ones stay until moved'),
+      },
+      log: logger,
+    }).start();
+  }
+
+  const agent = await startAgent(config, logger, reconciler);
+  const usage = link === undefined ? undefined : new UsageEmitter({
+    node: config.node,
+    resolutionMs: options.usageResolutionMs,
+    // enqueueUsage writes the outbox synchronously; a throw (disk full) keeps the record in the emitter.
+    sink: (record) => {
+      link?.enqueueUsage(record as unknown as Record<string, unknown>);
+    },
+    onSinkError: (err) => logger.error({ event: 'usage-sink-failed', reason: String(err) }, 'usage record kept for the next tick'),
+  });
+  const labelsOf = podmanLabelsLookup(config.podman.socketPath);
+  const telemetry = new TelemetryLoop({
+    node: config.node,
+    gpu,
+    intervalMs: options.telemetryIntervalMs,
+    // Ceph nodes (profile reportsStorage) add storage capacity to the host sample.
+    host: () => collectHostMetrics({ storage: storageConfigFor(reconciler.lastGood()?.repo, config.node) }),
+    // GPUs no workspace declares are labelled with the workspace their processes belong to (Podman labels).
+    attribute: async (stats, unheld) => {
+      const processes = await attributeProcesses(stats.processes.filter((p) => p.gpuUuid !== null && unheld.has(p.gpuUuid)), { labelsOf });
+      return attributedHolders(attributeGpus(stats.gpus.filter((g) => unheld.has(g.uuid)), processes));
+    },
+    send: (body) => {
+      link?.sendTelemetry(body);
+    },
+    usage,
+    allocations: async () => {
+      const last = reconciler.lastGood();
+      const declared = new Map((last?.repo.nodes.get(config.node)?.doc.spec.gpus ?? []).map((g) => [g.uuid, g.model]));
+      if (devices.length === 0) devices = (await gpu.fingerprint().catch(() => ({ gpus: [] as GpuDevice[] }))).gpus;
+      const observed = await listAll(reconciler.deps.drivers, config.node);
+      return workspaceAllocations(last?.desired, declared, observed, devices);
+    },
+    logger,
+  });
+  telemetry.start();
+  return {
+    agent,
+    link,
+    telemetry,
+    stop: async () => {
+      telemetry.stop();
+      await agent.stop();
+      await link?.close();
+    },
+  };
+}
+
+/** Everything the drivers report; a runtime that cannot be listed contributes nothing, so its workloads count as not running. */
+async function listAll(drivers: RuntimeDriver[], node: string): Promise<ObservedResource[]> {
+  return (await Promise.all(drivers.map((d) => d.list(node).catch(() => [] as ObservedResource[])))).flat();
+}
