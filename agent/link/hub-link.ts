@@ -93,6 +93,11 @@ export class HubLink extends EventEmitter {
     return this.outbox.lastSeq();
   }
 
+  /** The first seq of this outbox file (the rest follow one by one up to lastSeq()). */
+  firstSeq(): number {
+    return this.outbox.firstSeq();
+  }
+
   /** Stores a usage record (e.g. agent/usage's UsageRecord) durably, validated first, and sends it when connected; returns its seq. */
   enqueueUsage(record: object): number {
     return this.enqueue('usage', { node: this.opts.node, record: record as Record<string, unknown> });

@@ -2,6 +2,12 @@
  * The agent's durable outbox: usage records and status transitions wait here, on disk, until the hub
  * acknowledges them. Each entry gets its per-node sequence number in the same SQLite commit that stores
  * it (AUTOINCREMENT: strictly increasing, never reused, even after deletes or a crash).
+ *
+ * A new outbox file starts its sequence at the creation time in microseconds, not at 1: the hub drops a
+ * (node, seq) it already has as a resend, so an agent whose state dir was wiped (a reinstalled disk) must
+ * never reuse the numbers of its previous life. Time-based starts are above every earlier seq as long as
+ * the agent averaged under a million entries a second and the clock did not jump back; the largest start
+ * (year 2255) still fits in 2^53.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
@@ -28,7 +34,7 @@ export class Outbox {
   private readonly after: Database.Statement;
   private readonly remove: Database.Statement;
 
-  constructor(stateDir: string) {
+  constructor(stateDir: string, options: { now?: () => number } = {}) {
     mkdirSync(stateDir, { recursive: true });
     const path = join(stateDir, OUTBOX_FILE);
     try {
@@ -36,7 +42,16 @@ export class Outbox {
       this.db.pragma('journal_mode = WAL');
       // FULL: an entry must survive power loss once enqueue returned (it may be money).
       this.db.pragma('synchronous = FULL');
-      this.db.exec('CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL)');
+      const now = options.now ?? Date.now;
+      this.db.transaction(() => {
+        const exists = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox'").get() !== undefined;
+        if (exists) return;
+        this.db.exec('CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL)');
+        const start = Math.floor(now()) * 1000;
+        this.db.prepare("INSERT INTO sqlite_sequence (name, seq) VALUES ('outbox', ?)").run(start);
+        this.db.exec('CREATE TABLE outbox_start (seq INTEGER NOT NULL)');
+        this.db.prepare('INSERT INTO outbox_start (seq) VALUES (?)').run(start);
+      })();
     } catch (err) {
       throw new FoundryError('STORE', 'cannot open the agent outbox', { resource: path, cause: err });
     }
@@ -65,7 +80,14 @@ export class Outbox {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n;
   }
 
-  /** Highest seq ever assigned (0 when none). */
+  /** The first seq this outbox file assigned or will assign (1 for a file made before time-based starts). */
+  firstSeq(): number {
+    const hasStart = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox_start'").get() !== undefined;
+    const row = hasStart ? (this.db.prepare('SELECT seq FROM outbox_start').get() as { seq: number } | undefined) : undefined;
+    return (row?.seq ?? 0) + 1;
+  }
+
+  /** Highest seq ever assigned (firstSeq() - 1 when none yet). */
   lastSeq(): number {
     const row = this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").get() as { seq: number } | undefined;
     return row?.seq ?? 0;

@@ -70,3 +70,8 @@ export function collectLines(child: ChildProcess): string[] {
   });
   return lines;
 }
+
+/** The seqs first..last, one by one: what an outbox assigned (it starts at its creation time, not at 1). */
+export function seqRange(first: number, last: number): number[] {
+  return Array.from({ length: last - first + 1 }, (_, i) => first + i);
+}

@@ -50,12 +50,12 @@ for (let i = 0; i < SLOTS; i++) {
   await emitter.tick();
   await new Promise((r) => setTimeout(r, TICK_MS));
 }
-say({ msg: 'slots-done', backlog: emitter.backlog, lastSeq: link.lastSeq() });
+say({ msg: 'slots-done', backlog: emitter.backlog, firstSeq: link.firstSeq(), lastSeq: link.lastSeq() });
 while (emitter.backlog > 0) {
   await emitter.tick();
   await new Promise((r) => setTimeout(r, 200));
 }
-say({ msg: 'emitted', lastSeq: link.lastSeq() });
+say({ msg: 'emitted', firstSeq: link.firstSeq(), lastSeq: link.lastSeq() });
 while (link.pending() > 0) await new Promise((r) => setTimeout(r, 50));
-say({ msg: 'drained', lastSeq: link.lastSeq() });
+say({ msg: 'drained', firstSeq: link.firstSeq(), lastSeq: link.lastSeq() });
 process.on('SIGTERM', () => void link.close().then(() => process.exit(0)));

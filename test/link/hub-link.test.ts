@@ -38,7 +38,8 @@ describe('HubLink', () => {
     const dir = state();
     const port = await freePort();
     const first = new HubLink({ hubUrl: `http://127.0.0.1:${port}`, node: 'n1', credential: 'fnc_x', stateDir: dir });
-    expect([first.enqueueUsage({ a: 1 }), first.enqueueUsage({ a: 2 })]).toEqual([1, 2]);
+    const s1 = first.enqueueUsage({ a: 1 });
+    expect(first.enqueueUsage({ a: 2 })).toBe(s1 + 1);
     await first.close();
     const hub: TestHub = await startTestHub();
     cleanup.push(() => hub.close());
@@ -46,14 +47,33 @@ describe('HubLink', () => {
     const second = new HubLink({ hubUrl: hub.url, node: 'n1', credential, stateDir: dir });
     cleanup.push(() => second.close());
     expect(second.pending()).toBe(2);
-    expect(second.enqueueUsage({ a: 3 })).toBe(3);
+    expect(second.enqueueUsage({ a: 3 })).toBe(s1 + 2);
     // The usage emitter's record type goes in as it is.
     const record: UsageRecord = { kind: 'gpu-allocation', version: 1, key: 'n1/w/GPU-1/0', node: 'n1', workspace: 'w', tenant: 't', gpuUuid: 'GPU-1', gpuModel: null, from: 0, to: 60_000, fromIso: '1970-01-01T00:00:00.000Z', toIso: '1970-01-01T00:01:00.000Z', seconds: 60, measuredAvgUtilizationPct: null, measuredSamples: 0 };
-    expect(second.enqueueUsage(record)).toBe(4);
+    expect(second.enqueueUsage(record)).toBe(s1 + 3);
     second.start();
     await waitFor(() => second.pending() === 0, 5000, 'drained');
-    expect(hub.store.usageRecords('n1').map((r) => [r.seq, r.payload])).toEqual([[1, { a: 1 }], [2, { a: 2 }], [3, { a: 3 }], [4, record]]);
-    expect(second.lastSeq()).toBe(4);
+    expect(hub.store.usageRecords('n1').map((r) => [r.seq - s1, r.payload])).toEqual([[0, { a: 1 }], [1, { a: 2 }], [2, { a: 3 }], [3, record]]);
+    expect(second.lastSeq()).toBe(s1 + 3);
+  });
+
+  it('after its state dir is wiped, the agent never reuses a seq, so the hub does not drop new records as resends', async () => {
+    const hub: TestHub = await startTestHub();
+    cleanup.push(() => hub.close());
+    const credential = hub.store.issueNodeCredential('n1');
+    const dir = state();
+    const before = new HubLink({ hubUrl: hub.url, node: 'n1', credential, stateDir: dir }).start();
+    before.enqueueUsage({ life: 1 });
+    before.enqueueUsage({ life: 1, n: 2 });
+    await waitFor(() => before.pending() === 0, 5000, 'first life drained');
+    await before.close();
+    rmSync(dir, { recursive: true, force: true });
+    await new Promise((r) => setTimeout(r, 2)); // a later millisecond, as any reinstall is
+    const after = new HubLink({ hubUrl: hub.url, node: 'n1', credential, stateDir: dir }).start();
+    cleanup.push(() => after.close());
+    expect(after.enqueueUsage({ life: 2 })).toBeGreaterThan(hub.store.usageRecords('n1').at(-1)?.seq ?? Infinity);
+    await waitFor(() => after.pending() === 0, 5000, 'second life drained');
+    expect(hub.store.usageRecords('n1').map((r) => r.payload)).toEqual([{ life: 1 }, { life: 1, n: 2 }, { life: 2 }]);
   });
 
   it('refuses to enqueue what the hub would refuse, so the outbox never holds a poison entry', async () => {
