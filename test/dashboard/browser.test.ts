@@ -92,6 +92,9 @@ describeIf(available, 'chromium', 'apt-get install -y chromium (playwright-core 
     expect(await page.getByRole('row', { name: /gpu-node/ }).locator('td').allTextContents()).toEqual(['1', '0', '0', '0']);
     await expect.poll(() => page.getByTestId('gpus-busy').textContent(), { timeout: 15_000 }).toBe('1');
     await page.locator('.uplot').waitFor({ timeout: 15_000 });
+    // ceph-01's agent reports ceph df: the cluster's totals, once (not summed over Ceph nodes).
+    await expect.poll(() => page.getByTestId('storage-total').textContent(), { timeout: 15_000 }).toBe('12.0 TB');
+    expect([await page.getByTestId('storage-used').textContent(), await page.getByTestId('storage-free').textContent()]).toEqual(['2.4 TB', '9.6 TB']);
     await shot(page, '04-overview');
   });
 

@@ -7,7 +7,7 @@ import { buildApp } from '../../hub/app.js';
 import { HubStore } from '../../hub/store/hub-store.js';
 import { hostedRepo } from '../workspaces/git-fixture.js';
 import { addUser } from './support.js';
-import { startFakeAgent, type FakeAgent } from './fake-agent.js';
+import { startCephAgent, startFakeAgent, type FakeAgent } from './fake-agent.js';
 
 /** The GPU of the real H100 capture the stand-in nvidia-smi replays. */
 export const CAPTURE_GPU = 'GPU-00000000-0000-0000-0000-000000000000';
@@ -23,7 +23,11 @@ export const FILES: Record<string, string> = {
   'templates/tiny.yaml': doc('WorkspaceTemplate', 'tiny', '  containers:\n    - name: main\n      image: localhost/foundry-test:1\n      command: [sleep, "3600"]\n      gpus: true\n'),
   'pricing.yaml': doc('PriceList', 'default', `  currency: EUR\n  periods:\n    - effectiveFrom: "2026-01-01T00:00:00Z"\n      gpuHour:\n        ${H100}: "3600.00"\n`),
   'nodes/gpu-01.yaml': doc('Node', 'gpu-01', `  profile: gpu-node\n  labels:\n    zone: fsn1\n  gpus:\n    - uuid: ${CAPTURE_GPU}\n      model: ${H100}\n`),
+  'nodes/ceph-01.yaml': doc('Node', 'ceph-01', '  profile: ceph-node\n'),
 };
+
+/** What ceph-01 reports (`ceph df` cluster totals): 12 TB raw, 2.4 TB used. */
+export const CEPH_STORAGE = { source: 'ceph' as const, totalBytes: 12e12, usedBytes: 2.4e12, availableBytes: 9.6e12, pools: [{ name: 'rbd', storedBytes: 0.79e12, maxAvailableBytes: 3.04e12 }] };
 
 /** A hub with users ada (admin), tom (acme) and eve (globex), and gpu-01's agent connected. */
 export interface E2eHub {
@@ -32,6 +36,7 @@ export interface E2eHub {
   store: HubStore;
   admin: string;
   agent: FakeAgent;
+  ceph: FakeAgent;
   close(): Promise<void>;
 }
 
@@ -47,9 +52,11 @@ export async function startE2eHub(): Promise<E2eHub> {
   const admin = store.createAdminToken('e2e');
   for (const [name, role, tenant] of [['ada', 'admin', undefined], ['tom', 'tenant', 'acme'], ['eve', 'tenant', 'globex']] as const) await addUser(store, name, role, tenant);
   const agent = await startFakeAgent({ url, node: 'gpu-01', credential: store.issueNodeCredential('gpu-01'), adminToken: admin, stateDir: join(dir, 'agent') });
+  const ceph = await startCephAgent({ url, node: 'ceph-01', credential: store.issueNodeCredential('ceph-01'), stateDir: join(dir, 'ceph-agent'), storage: CEPH_STORAGE });
   return {
-    url, app, store, admin, agent,
+    url, app, store, admin, agent, ceph,
     async close() {
+      await ceph.close();
       await agent.close();
       await app.close();
       store.close();

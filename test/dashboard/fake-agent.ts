@@ -13,6 +13,24 @@ import type { WorkspaceAllocation } from '../../agent/usage/usage-record.js';
 import type { HostMetrics } from '../../agent/host/host-metrics.js';
 import { PACKAGE_ROOT } from '../../common/paths.js';
 
+/** A Ceph node's stand-in agent: the real HubLink and TelemetryLoop, no GPUs, a fixed `ceph df` report. */
+export async function startCephAgent(o: { url: string; node: string; credential: string; stateDir: string; storage: NonNullable<HostMetrics['storage']> }): Promise<FakeAgent> {
+  const link = new HubLink({ hubUrl: o.url, node: o.node, credential: o.credential, stateDir: o.stateDir, hello: () => ({ appliedRevision: null, inventory: { gpus: [], resources: [] } }) }).start();
+  const host = async (): Promise<HostMetrics> => ({ at: Date.now(), cpu: { loadPct: 3, load1: 0.1 }, memory: { usedBytes: 4 * 2 ** 30, totalBytes: 32 * 2 ** 30 }, storage: o.storage }) as unknown as HostMetrics;
+  const loop = new TelemetryLoop({ node: o.node, gpu: { stats: async () => ({ at: Date.now(), available: false, gpus: [], processes: [] }) }, host, send: (body) => void link.sendTelemetry(body), intervalMs: 500 });
+  loop.start();
+  let closed = false;
+  return {
+    link,
+    async close() {
+      if (closed) return;
+      closed = true;
+      loop.stop();
+      await link.close();
+    },
+  };
+}
+
 /** A running stand-in agent. */
 export interface FakeAgent {
   link: HubLink;
