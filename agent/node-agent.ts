@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { canonicalJson } from '../common/hash.js';
 import { VERSION } from '../common/version.js';
 import type { ResolvedAgentConfig } from './config/load-config.js';
-import type { DesiredState, ObservedResource } from './desired.js';
+import type { ObservedResource } from './desired.js';
 import type { RuntimeDriver } from './drivers/driver.js';
 import { attributeGpus, attributeProcesses } from './gpu/attribution.js';
 import { attributedHolders } from './gpu/gpu-holders.js';
@@ -22,7 +22,7 @@ import { HubLink } from './link/hub-link.js';
 import { buildReconciler, startAgent, type RunningAgent } from './reconcile/agent.js';
 import type { AgentStatus } from './reconcile/status.js';
 import { UsageEmitter } from './usage/usage-emitter.js';
-import type { WorkspaceAllocation } from './usage/usage-record.js';
+import { workspaceAllocations } from './usage/workspace-allocations.js';
 
 /** Options beyond the config file (tests and `npm start` set them). */
 export interface NodeAgentOptions {
@@ -59,38 +59,8 @@ export function statusBody(status: AgentStatus, durationMs?: number): Omit<Param
   };
 }
 
-/**
- * What each workspace on this node holds now. A workspace counts as running only when its state is
- * running and every resource that holds its GPUs (containers with GPU devices, or its VM; all of its
- * containers when none holds a GPU) is observed running: a workspace that failed to start is not billed.
- * When the runtime cannot be listed, nothing is running: time nobody observed is never billed.
- */
-export function workspaceAllocations(desired: DesiredState | undefined, declaredGpus: Map<string, string>, observed: ObservedResource[] | undefined, devices: GpuDevice[]): WorkspaceAllocation[] {
-  if (desired === undefined) return [];
-  const modelOf = new Map(devices.map((d) => [d.uuid, d.model]));
-  const runningIds = new Set((observed ?? []).filter((o) => o.state === 'running').map((o) => o.id));
-  const byWorkspace = new Map<string, { tenant: string; gpus: Set<string>; holders: string[]; all: string[]; run: boolean }>();
-  for (const r of desired.resources) {
-    const ws = r.owner.workspace;
-    if (ws === undefined || (r.kind !== 'container' && r.kind !== 'vm')) continue;
-    const entry = byWorkspace.get(ws) ?? { tenant: r.owner.tenant ?? '', gpus: new Set<string>(), holders: [], all: [], run: r.run };
-    const uuids = r.kind === 'vm' ? r.spec.gpuUuids : r.spec.devices.filter((d) => d.startsWith('nvidia.com/gpu=') && d !== 'nvidia.com/gpu=all').map((d) => d.slice('nvidia.com/gpu='.length));
-    uuids.forEach((u) => entry.gpus.add(u));
-    if (uuids.length > 0) entry.holders.push(r.id);
-    entry.all.push(r.id);
-    entry.run &&= r.run;
-    byWorkspace.set(ws, entry);
-  }
-  return [...byWorkspace].map(([workspace, e]) => {
-    const watch = e.holders.length > 0 ? e.holders : e.all;
-    return {
-      workspace,
-      tenant: e.tenant,
-      gpus: [...e.gpus].sort().map((uuid) => ({ uuid, model: modelOf.get(uuid) ?? declaredGpus.get(uuid) ?? null })),
-      running: e.run && observed !== undefined && watch.every((id) => runningIds.has(id)),
-    };
-  });
-}
+// What each workspace holds now (GPUs, running, vCPUs/memory/storage) is computed with the usage records.
+export { workspaceAllocations } from './usage/workspace-allocations.js';
 
 /** Starts the node agent from its configuration. */
 export async function startNodeAgent(config: ResolvedAgentConfig, logger: Logger, options: NodeAgentOptions = {}): Promise<NodeAgent> {

@@ -8,7 +8,7 @@ describe('UsageEmitter', () => {
   it('emits one record per completed slot, starting with the first whole slot observed', async () => {
     let now = 3_000;
     const sunk: UsageRecord[] = [];
-    const e = new UsageEmitter({ node: 'gpu-01', clock: () => now, sink: (r) => { sunk.push(r); } });
+    const e = new UsageEmitter({ node: 'gpu-01', clock: () => now, sink: (r) => { sunk.push(r as UsageRecord); } });
     for (; now < 46_000; now += 5_000) {
       e.observe(running);
       e.sample({ at: now, gpus: [{ uuid: 'GPU-a', utilizationGpuPct: 40 }] });
@@ -46,7 +46,7 @@ describe('UsageEmitter', () => {
   it('emits nothing for a workspace that stopped', async () => {
     let now = 0;
     const sunk: UsageRecord[] = [];
-    const e = new UsageEmitter({ node: 'gpu-01', clock: () => now, sink: (r) => { sunk.push(r); } });
+    const e = new UsageEmitter({ node: 'gpu-01', clock: () => now, sink: (r) => { sunk.push(r as UsageRecord); } });
     for (; now < 30_000; now += 5_000) e.observe([{ ...running[0]!, running: false }]);
     await e.tick();
     expect(sunk).toEqual([]);

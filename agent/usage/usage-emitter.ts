@@ -1,22 +1,30 @@
 /**
- * Turns the agent's running observations into usage records, one resolution slot at a time, and hands
+ * Turns the agent's running observations into usage records (GPU allocations, and the vCPUs, memory and
+ * storage of running workspaces that declare them), one resolution slot at a time, and hands
  * each to a sink (the hub link's durable outbox). A record the sink refuses stays queued, in order, for
  * the next tick; what the sink accepted is the outbox's to keep. After a restart, emission starts again
  * from the first new observation: time nobody observed is not billed.
  */
-import { usageRecords } from './usage-records.js';
-import { DEFAULT_USAGE_RESOLUTION_MS, type AllocationObservation, type UsageRecord, type UtilizationSample, type WorkspaceAllocation } from './usage-record.js';
+import { resourceRecords } from './resource-records.js';
+import { usageRecords, type UsageWindow } from './usage-records.js';
+import { DEFAULT_USAGE_RESOLUTION_MS, type AllocationObservation, type AnyUsageRecord, type UtilizationSample, type WorkspaceAllocation } from './usage-record.js';
+
+/** GPU and resource records of a window, by start, then workspace, GPU records before the resource record. */
+export function windowRecords(w: UsageWindow): AnyUsageRecord[] {
+  const rank = (r: AnyUsageRecord): string => (r.kind === 'gpu-allocation' ? `0${r.gpuUuid}` : '1');
+  return [...usageRecords(w), ...resourceRecords(w)].sort((a, b) => a.from - b.from || a.workspace.localeCompare(b.workspace) || rank(a).localeCompare(rank(b)));
+}
 
 /** Collaborators and settings of the emitter. */
 export interface UsageEmitterOptions {
   node: string;
   /** Accepts one record durably; a throw or rejection keeps it (and those after it) for the next tick. */
-  sink: (record: UsageRecord) => void | Promise<void>;
+  sink: (record: AnyUsageRecord) => void | Promise<void>;
   /** Epoch ms (default Date.now). */
   clock?: () => number;
   resolutionMs?: number;
   /** Told when the sink refuses a record (it is kept and retried on the next tick). */
-  onSinkError?: (err: unknown, record: UsageRecord) => void;
+  onSinkError?: (err: unknown, record: AnyUsageRecord) => void;
 }
 
 /** Collects observations and samples; `tick()` emits the records of every completed slot. */
@@ -29,8 +37,8 @@ export class UsageEmitter {
   private observations: AllocationObservation[] = [];
   private samples: UtilizationSample[] = [];
   private emittedUntil: number | undefined;
-  private pending: UsageRecord[] = [];
-  private ticking: Promise<UsageRecord[]> | undefined;
+  private pending: AnyUsageRecord[] = [];
+  private ticking: Promise<AnyUsageRecord[]> | undefined;
 
   constructor(opts: UsageEmitterOptions) {
     this.node = opts.node;
@@ -59,22 +67,22 @@ export class UsageEmitter {
   }
 
   /** Emits the records of all slots completed by now; returns those the sink accepted. Single-flight. */
-  tick(): Promise<UsageRecord[]> {
+  tick(): Promise<AnyUsageRecord[]> {
     this.ticking ??= this.doTick().finally(() => { this.ticking = undefined; });
     return this.ticking;
   }
 
-  private async doTick(): Promise<UsageRecord[]> {
+  private async doTick(): Promise<AnyUsageRecord[]> {
     const end = Math.floor(this.clock() / this.resolutionMs) * this.resolutionMs;
     if (this.emittedUntil !== undefined && end > this.emittedUntil) {
-      this.pending.push(...usageRecords({ node: this.node, fromMs: this.emittedUntil, toMs: end, resolutionMs: this.resolutionMs, observations: this.observations, samples: this.samples }));
+      this.pending.push(...windowRecords({ node: this.node, fromMs: this.emittedUntil, toMs: end, resolutionMs: this.resolutionMs, observations: this.observations, samples: this.samples }));
       this.emittedUntil = end;
       this.observations = this.observations.filter((o) => o.at >= end);
       this.samples = this.samples.filter((s) => s.at >= end);
     }
-    const accepted: UsageRecord[] = [];
+    const accepted: AnyUsageRecord[] = [];
     while (this.pending.length > 0) {
-      const next = this.pending[0] as UsageRecord;
+      const next = this.pending[0] as AnyUsageRecord;
       try {
         await this.sink(next);
       } catch (err) {

@@ -2,6 +2,8 @@
  * The usage record: which GPU a running workspace held, on which node, from when to when. The agent emits
  * these into the hub link's exactly-once outbox; billing rates `seconds` by `gpuModel` at the price valid
  * at `from`. Measured utilization rides along, labelled as measured, and is never part of the amount.
+ * Next to them, ResourceUsageRecord (kind resource-allocation) says what else a running workspace held:
+ * the vCPUs, memory and storage its running containers and VM declare.
  */
 
 /** One GPU held by one running workspace over one contiguous interval. Field names are the wire format. */
@@ -32,6 +34,35 @@ export interface UsageRecord {
   measuredSamples: number;
 }
 
+/** Declared vCPUs, memory and storage, in integer units. */
+export interface HeldResources {
+  /** Thousandths of a vCPU (a container's cpus: 0.5 → 500). */
+  milliVcpus: number;
+  memoryBytes: number;
+  storageBytes: number;
+}
+
+/** The vCPUs, memory and storage one running workspace held over one contiguous interval. Field names are the wire format. */
+export interface ResourceUsageRecord extends HeldResources {
+  kind: 'resource-allocation';
+  version: 1;
+  /** Deterministic id: `${node}/${workspace}/resources/${from}`. */
+  key: string;
+  node: string;
+  workspace: string;
+  tenant: string;
+  /** Start (inclusive) and end (exclusive), epoch ms, aligned to the resolution. */
+  from: number;
+  to: number;
+  fromIso: string;
+  toIso: string;
+  /** (to - from) / 1000, an integer. */
+  seconds: number;
+}
+
+/** Any record the usage emitter produces. */
+export type AnyUsageRecord = UsageRecord | ResourceUsageRecord;
+
 /** What a workspace holds on this node right now, as the agent observes it. */
 export interface WorkspaceAllocation {
   workspace: string;
@@ -39,6 +70,8 @@ export interface WorkspaceAllocation {
   gpus: Array<{ uuid: string; model: string | null }>;
   /** True only when the workspace's state is running AND a container (or its VM) of it is running. */
   running: boolean;
+  /** Declared vCPUs, memory and storage of its containers and VM observed running, while it runs; absent when none. */
+  resources?: HeldResources;
 }
 
 /** The allocation seen at one instant. */

@@ -29,9 +29,9 @@ describe('buildInvoice', () => {
     expect(inv).toEqual({
       tenant: 'acme', displayName: 'Acme GmbH', month: '2026-03', periodStart: '2026-03-01T00:00:00Z', periodEnd: '2026-04-01T00:00:00Z', currency: 'EUR',
       lines: [
-        { workspace: 'alice', gpuModel: H100, periodFrom: '2026-01-01T00:00:00Z', late: false, seconds: 7200, gpuHours: '2.000000', unitPrice: '2.49', amount: '4.98', measuredUtilization: { label: UTILIZATION_LABEL, percent: 40 } },
-        { workspace: 'alice', gpuModel: H100, periodFrom: '2026-03-15T00:00:00Z', late: false, seconds: 7200, gpuHours: '2.000000', unitPrice: '2.29', amount: '4.58', measuredUtilization: { label: UTILIZATION_LABEL, percent: 40 } },
-        { workspace: 'bob', gpuModel: 'Tesla T4, "PCIe"', periodFrom: '2026-01-01T00:00:00Z', late: false, seconds: 36000, gpuHours: '10.000000', unitPrice: '0.35', amount: '3.50', measuredUtilization: null },
+        { workspace: 'alice', resource: 'gpu', gpuModel: H100, periodFrom: '2026-01-01T00:00:00Z', late: false, seconds: 7200, gpuHours: '2.000000', quantity: '2.000000', unit: 'GPU-hour', unitPrice: '2.49', amount: '4.98', measuredUtilization: { label: UTILIZATION_LABEL, percent: 40 } },
+        { workspace: 'alice', resource: 'gpu', gpuModel: H100, periodFrom: '2026-03-15T00:00:00Z', late: false, seconds: 7200, gpuHours: '2.000000', quantity: '2.000000', unit: 'GPU-hour', unitPrice: '2.29', amount: '4.58', measuredUtilization: { label: UTILIZATION_LABEL, percent: 40 } },
+        { workspace: 'bob', resource: 'gpu', gpuModel: 'Tesla T4, "PCIe"', periodFrom: '2026-01-01T00:00:00Z', late: false, seconds: 36000, gpuHours: '10.000000', quantity: '10.000000', unit: 'GPU-hour', unitPrice: '0.35', amount: '3.50', measuredUtilization: null },
       ],
       totals: { seconds: 50400, gpuHours: '14.000000', amount: '13.06', amountMinor: '1306' },
     });
@@ -44,10 +44,10 @@ describe('buildInvoice', () => {
 
   it('renders RFC 4180 CSV: header, CRLF, quoted fields', () => {
     expect(invoiceCsv(buildInvoice('acme', '2026-03', lines))).toBe([
-      'tenant,month,workspace,gpu_model,price_period_from,late,seconds,gpu_hours,unit_price,amount,currency,measured_utilization_percent_not_billed',
-      `acme,2026-03,alice,${H100},2026-01-01T00:00:00Z,false,7200,2.000000,2.49,4.98,EUR,40`,
-      `acme,2026-03,alice,${H100},2026-03-15T00:00:00Z,false,7200,2.000000,2.29,4.58,EUR,40`,
-      'acme,2026-03,bob,"Tesla T4, ""PCIe""",2026-01-01T00:00:00Z,false,36000,10.000000,0.35,3.50,EUR,',
+      'tenant,month,workspace,gpu_model,price_period_from,late,seconds,gpu_hours,unit_price,amount,currency,measured_utilization_percent_not_billed,resource,quantity,unit',
+      `acme,2026-03,alice,${H100},2026-01-01T00:00:00Z,false,7200,2.000000,2.49,4.98,EUR,40,gpu,2.000000,GPU-hour`,
+      `acme,2026-03,alice,${H100},2026-03-15T00:00:00Z,false,7200,2.000000,2.29,4.58,EUR,40,gpu,2.000000,GPU-hour`,
+      'acme,2026-03,bob,"Tesla T4, ""PCIe""",2026-01-01T00:00:00Z,false,36000,10.000000,0.35,3.50,EUR,,gpu,10.000000,GPU-hour',
       '',
     ].join('\r\n'));
     expect(csvField('a\nb')).toBe('"a\nb"');

@@ -1,10 +1,11 @@
 /**
  * Invoices per tenant per month from rated lines: a JSON document (lines, totals, currency, measured
- * utilization labelled as not billed) and its CSV rendering (RFC 4180).
+ * utilization labelled as not billed) and its CSV rendering (RFC 4180). GPU lines and the lines of the
+ * other resources (vCPU, memory, storage) share one shape: `resource`, `quantity` and `unit` say what a line bills.
  */
 import { FoundryError } from '../../common/errors.js';
 import { formatMinor, hoursFromSeconds } from './money.js';
-import type { InvoiceLine } from './rate.js';
+import type { BilledResource, InvoiceLine } from './rate.js';
 import { compareLines } from './rate.js';
 import { isoSecond, monthEnd, monthStart } from './usage.js';
 
@@ -14,11 +15,20 @@ export const UTILIZATION_LABEL = 'measured utilization (not billed)';
 /** One line of an invoice document. Money as decimal strings (JSON has no BigInt). */
 export interface InvoiceDocLine {
   workspace: string;
+  /** gpu, vcpu, memory or storage. */
+  resource: BilledResource;
+  /** GPU model of a gpu line; '' otherwise. */
   gpuModel: string;
   periodFrom: string;
   late: boolean;
+  /** gpu: billed GPU-seconds; other resources: billed seconds held. */
   seconds: number;
+  /** gpu: GPU-hours; "0.000000" otherwise. */
   gpuHours: string;
+  /** Billed quantity in `unit` (GPU-hour, vCPU-hour, GiB-hour, GiB-month), 6 decimals. */
+  quantity: string;
+  unit: string;
+  /** Price of one `unit`. */
   unitPrice: string;
   amount: string;
   measuredUtilization: { label: string; percent: number } | null;
@@ -34,6 +44,7 @@ export interface Invoice {
   periodEnd: string;
   currency: string;
   lines: InvoiceDocLine[];
+  /** seconds and gpuHours: GPU lines only; amount: every line. */
   totals: { seconds: number; gpuHours: string; amount: string; amountMinor: string };
 }
 
@@ -77,7 +88,7 @@ function invoiceOf(tenant: string, month: string, lines: InvoiceLine[], opts: In
   let seconds = 0;
   let minor = 0n;
   for (const l of mine) {
-    seconds += l.seconds;
+    if (l.resource === 'gpu') seconds += l.seconds;
     minor += l.amountMinor;
   }
   const invoice: Invoice = {
@@ -88,11 +99,14 @@ function invoiceOf(tenant: string, month: string, lines: InvoiceLine[], opts: In
     currency,
     lines: mine.map((l) => ({
       workspace: l.workspace,
+      resource: l.resource,
       gpuModel: l.gpuModel,
       periodFrom: l.periodFrom,
       late: l.late,
       seconds: l.seconds,
       gpuHours: l.gpuHours,
+      quantity: l.quantity,
+      unit: l.unit,
       unitPrice: l.unitPrice,
       amount: l.amount,
       measuredUtilization: l.utilization === undefined ? null : { label: UTILIZATION_LABEL, percent: l.utilization },
@@ -103,20 +117,21 @@ function invoiceOf(tenant: string, month: string, lines: InvoiceLine[], opts: In
   return invoice;
 }
 
-const CSV_HEADER = ['tenant', 'month', 'workspace', 'gpu_model', 'price_period_from', 'late', 'seconds', 'gpu_hours', 'unit_price', 'amount', 'currency', 'measured_utilization_percent_not_billed'];
+const CSV_HEADER = ['tenant', 'month', 'workspace', 'gpu_model', 'price_period_from', 'late', 'seconds', 'gpu_hours', 'unit_price', 'amount', 'currency', 'measured_utilization_percent_not_billed', 'resource', 'quantity', 'unit'];
 
 /** Quotes a CSV field per RFC 4180 when it holds a comma, quote, CR or LF. */
 export function csvField(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
 }
 
-/** The invoice as CSV (RFC 4180: CRLF line ends, header row, one row per line; no total row). */
+/** The invoice as CSV (RFC 4180: CRLF line ends, header row, one row per line; no total row). resource, quantity and unit come last so older readers' columns keep their places. */
 export function invoiceCsv(inv: Invoice): string {
   const rows = [CSV_HEADER];
   for (const l of inv.lines) {
     rows.push([
       inv.tenant, inv.month, l.workspace, l.gpuModel, l.periodFrom, String(l.late), String(l.seconds), l.gpuHours, l.unitPrice, l.amount, inv.currency,
       l.measuredUtilization === null ? '' : String(l.measuredUtilization.percent),
+      l.resource, l.quantity, l.unit,
     ]);
   }
   return rows.map((r) => r.map(csvField).join(',')).join('\r\n') + '\r\n';

@@ -75,3 +75,18 @@ export function formatMicros(micros: bigint, currency: string): string {
 export function hoursFromSeconds(seconds: bigint): string {
   return formatFixed(divRoundHalfUp(seconds * 1_000_000n, 3600n), 6);
 }
+
+/**
+ * The amount, in minor units, of `units` (e.g. milli-vCPU-seconds, byte-seconds) at `microsPerPriceUnit`,
+ * where `unitsPerPriceUnit` units make one priced unit (e.g. 1000 × 3600 for a vCPU-hour): the exact value
+ * units × price / unitsPerPriceUnit rounded half up, once, to the currency's minor unit.
+ */
+export function amountMinorOf(units: bigint, microsPerPriceUnit: bigint, unitsPerPriceUnit: bigint, currency: string): bigint {
+  const microsPerMinor = 10n ** BigInt(6 - minorDigits(currency));
+  return divRoundHalfUp(units * microsPerPriceUnit, unitsPerPriceUnit * microsPerMinor);
+}
+
+/** units / unitsPerPriceUnit as a decimal string with 6 decimals, rounded half up (display only). */
+export function quantityOf(units: bigint, unitsPerPriceUnit: bigint): string {
+  return formatFixed(divRoundHalfUp(units * 1_000_000n, unitsPerPriceUnit), 6);
+}

@@ -6,7 +6,7 @@ import { FoundryError } from '../../common/errors.js';
 import type { PriceList } from '../../common/infra/model.js';
 import { parseDuration } from '../../common/units.js';
 import { parseMicros } from './money.js';
-import { isoSecond } from './usage.js';
+import { isoSecond, type HeldResource } from './usage.js';
 
 /** One price period: [from, to) in epoch seconds (to = Infinity for the last). */
 export interface CompiledPeriod {
@@ -15,6 +15,8 @@ export interface CompiledPeriod {
   /** The period's start as a UTC instant, normalized: "2026-01-01T00:00:00Z" (also for "2026-01-01T01:00:00+01:00"). */
   effectiveFrom: string;
   gpuHourMicros: ReadonlyMap<string, bigint>;
+  /** Optional prices of the other resources, micro-units per vCPU-hour, GiB-hour and GiB-month; absent = free. */
+  resourceMicros: Readonly<Partial<Record<HeldResource, bigint>>>;
 }
 
 /** A price list ready for rating. */
@@ -48,7 +50,11 @@ export function compilePrices(doc: PriceList): CompiledPrices {
     }
     const prices = new Map<string, bigint>();
     for (const [model, text] of Object.entries(p.gpuHour)) prices.set(model, parseMicros(text, name));
-    return { from: ms / 1000, effectiveFrom: isoSecond(ms / 1000), gpuHourMicros: prices };
+    const resourceMicros: Partial<Record<HeldResource, bigint>> = {};
+    if (p.vcpuHour !== undefined) resourceMicros.vcpu = parseMicros(p.vcpuHour, name);
+    if (p.memoryGiBHour !== undefined) resourceMicros.memory = parseMicros(p.memoryGiBHour, name);
+    if (p.storageGiBMonth !== undefined) resourceMicros.storage = parseMicros(p.storageGiBMonth, name);
+    return { from: ms / 1000, effectiveFrom: isoSecond(ms / 1000), gpuHourMicros: prices, resourceMicros };
   });
   starts.sort((a, b) => a.from - b.from);
   for (let i = 1; i < starts.length; i++) {
@@ -74,4 +80,19 @@ export function periodIndexAt(prices: CompiledPrices, sec: number): number {
     } else hi = mid - 1;
   }
   return found;
+}
+
+const compiled = new WeakMap<PriceList, CompiledPrices>();
+
+/** The compiled price list `tenant` is billed by (`priceListOf(tenant)`, else "default"); BILLING when it does not exist. */
+export function pricesForTenant(tenant: string, lists: readonly PriceList[], priceListOf?: (tenant: string) => string | undefined): CompiledPrices {
+  const name = priceListOf?.(tenant) ?? 'default';
+  const doc = lists.find((l) => l.metadata.name === name);
+  if (doc === undefined) throw new FoundryError('BILLING', `tenant ${tenant}: price list ${name} not found`, { resource: tenant });
+  let c = compiled.get(doc);
+  if (c === undefined) {
+    c = compilePrices(doc);
+    compiled.set(doc, c);
+  }
+  return c;
 }

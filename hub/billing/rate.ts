@@ -1,17 +1,22 @@
 /**
  * Rating: usage intervals plus price lists → invoice lines, one per tenant × month × workspace × GPU model ×
- * price period (× late). Pure: no clock, no store. Amounts are exact until rounded once per line.
+ * price period (× late), and with `resources`, one per workspace × resource (vCPU, memory, storage) ×
+ * price period (rate-resources.ts). Pure: no clock, no store. Amounts are exact until rounded once per line.
  */
 import { FoundryError } from '../../common/errors.js';
 import type { PriceList } from '../../common/infra/model.js';
 import { amountMinor, formatMicros, formatMinor, hoursFromSeconds } from './money.js';
 import type { CompiledPrices } from './prices.js';
-import { compilePrices, periodIndexAt } from './prices.js';
+import { periodIndexAt, pricesForTenant } from './prices.js';
 import type { BillablePart } from './sessions.js';
 import type { UsageKey } from './sessions.js';
 import { billableParts, firstOpenMonth, isLate, keyOf, sameKey } from './sessions.js';
-import type { UsageInterval } from './usage.js';
+import { PRICE_UNIT, rateResources } from './rate-resources.js';
+import type { HeldResource, ResourceInterval, UsageInterval } from './usage.js';
 import { checkInterval, isoSecond, splitByMonth, toSeconds } from './usage.js';
+
+/** What a line bills: GPU time, or one of the resources a running workspace holds besides GPUs. */
+export type BilledResource = 'gpu' | HeldResource;
 
 /** One invoice line. */
 export interface InvoiceLine {
@@ -19,6 +24,8 @@ export interface InvoiceLine {
   /** Invoice month, "YYYY-MM" (UTC). */
   month: string;
   workspace: string;
+  resource: BilledResource;
+  /** GPU model of a gpu line; '' for the other resources. */
   gpuModel: string;
   priceList: string;
   currency: string;
@@ -26,14 +33,17 @@ export interface InvoiceLine {
   periodFrom: string;
   /** True for time from a closed month moved to this one. */
   late: boolean;
-  /** Billed GPU-seconds (after increment and minimum charge): the exact quantity. */
+  /** gpu: billed GPU-seconds (after increment and minimum charge), the exact quantity. Other resources: billed seconds held. */
   seconds: number;
-  /** seconds / 3600 with 6 decimals (display). */
+  /** gpu: seconds / 3600 with 6 decimals (display); "0.000000" for the other resources. */
   gpuHours: string;
-  /** Price of one GPU-hour in micro-units, and as written. */
+  /** Billed quantity in `unit`, 6 decimals (display): GPU-hours, vCPU-hours, GiB-hours or GiB-months. */
+  quantity: string;
+  unit: (typeof PRICE_UNIT)[BilledResource];
+  /** Price of one `unit` in micro-units, and as written. */
   unitPriceMicros: bigint;
   unitPrice: string;
-  /** seconds × unit price / 3600, rounded half up once to the minor unit. */
+  /** Exact quantity × unit price, rounded half up once to the minor unit. */
   amountMinor: bigint;
   amount: string;
   /** Time-weighted mean measured GPU utilization (percent) of the records that carried one; never billed. */
@@ -46,24 +56,16 @@ export interface RateOptions {
   priceListOf?: (tenant: string) => string | undefined;
   /** Closed months: "YYYY-MM" → epoch ms it was closed at (see sessions.ts). */
   closedMonths?: ReadonlyMap<string, number>;
+  /** vCPUs, memory and storage held by running workspaces, rated where the price list prices them. */
+  resources?: readonly ResourceInterval[];
 }
 
-const compiled = new WeakMap<PriceList, CompiledPrices>();
-
 function pricesFor(tenant: string, lists: readonly PriceList[], opts: RateOptions): CompiledPrices {
-  const name = opts.priceListOf?.(tenant) ?? 'default';
-  const doc = lists.find((l) => l.metadata.name === name);
-  if (doc === undefined) throw new FoundryError('BILLING', `tenant ${tenant}: price list ${name} not found`, { resource: tenant });
-  let c = compiled.get(doc);
-  if (c === undefined) {
-    c = compilePrices(doc);
-    compiled.set(doc, c);
-  }
-  return c;
+  return pricesForTenant(tenant, lists, opts.priceListOf);
 }
 
 interface Acc {
-  line: Omit<InvoiceLine, 'gpuHours' | 'amountMinor' | 'amount' | 'utilization'>;
+  line: Omit<InvoiceLine, 'gpuHours' | 'quantity' | 'unit' | 'amountMinor' | 'amount' | 'utilization'>;
   utilSum: number;
   utilSec: number;
 }
@@ -115,7 +117,9 @@ export function rate(intervals: readonly UsageInterval[], priceLists: readonly P
     }
     addUtilization(accs, prices, ivs, opts.closedMonths);
   }
-  return [...accs.values()].map(finish).sort(compareLines);
+  const lines = [...accs.values()].map(finish);
+  if (opts.resources !== undefined && opts.resources.length > 0) lines.push(...rateResources(opts.resources, (t) => pricesFor(t, priceLists, opts), opts.closedMonths));
+  return lines.sort(compareLines);
 }
 
 function addSeconds(accs: Map<string, Acc>, prices: CompiledPrices, p: BillablePart, i: number, sec: number): void {
@@ -129,7 +133,7 @@ function addSeconds(accs: Map<string, Acc>, prices: CompiledPrices, p: BillableP
   const unit = period.gpuHourMicros.get(p.gpuModel)!;
   accs.set(k, {
     line: {
-      tenant: p.tenant, month: p.month, workspace: p.workspace, gpuModel: p.gpuModel, priceList: prices.name, currency: prices.currency,
+      tenant: p.tenant, month: p.month, workspace: p.workspace, resource: 'gpu', gpuModel: p.gpuModel, priceList: prices.name, currency: prices.currency,
       periodFrom: period.effectiveFrom, late: p.late, seconds: sec, unitPriceMicros: unit, unitPrice: formatMicros(unit, prices.currency),
     },
     utilSum: 0,
@@ -195,13 +199,17 @@ function addUtilization(accs: Map<string, Acc>, prices: CompiledPrices, ivs: Usa
 function finish(acc: Acc): InvoiceLine {
   const l = acc.line;
   const minor = amountMinor(BigInt(l.seconds), l.unitPriceMicros, l.currency);
-  const line: InvoiceLine = { ...l, gpuHours: hoursFromSeconds(BigInt(l.seconds)), amountMinor: minor, amount: formatMinor(minor, l.currency) };
+  const hours = hoursFromSeconds(BigInt(l.seconds));
+  const line: InvoiceLine = { ...l, gpuHours: hours, quantity: hours, unit: PRICE_UNIT.gpu, amountMinor: minor, amount: formatMinor(minor, l.currency) };
   if (acc.utilSec > 0) line.utilization = Math.round((acc.utilSum / acc.utilSec) * 10) / 10;
   return line;
 }
 
-/** Stable order of lines: tenant, month, workspace, model, period, on-time before late. */
+const RESOURCE_ORDER: Record<BilledResource, number> = { gpu: 0, vcpu: 1, memory: 2, storage: 3 };
+
+/** Stable order of lines: tenant, month, workspace, resource (GPU, vCPU, memory, storage), model, period, on-time before late. */
 export function compareLines(a: InvoiceLine, b: InvoiceLine): number {
   const s = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
-  return s(a.tenant, b.tenant) || s(a.month, b.month) || s(a.workspace, b.workspace) || s(a.gpuModel, b.gpuModel) || s(a.periodFrom, b.periodFrom) || Number(a.late) - Number(b.late);
+  return s(a.tenant, b.tenant) || s(a.month, b.month) || s(a.workspace, b.workspace) || RESOURCE_ORDER[a.resource] - RESOURCE_ORDER[b.resource]
+    || s(a.gpuModel, b.gpuModel) || s(a.periodFrom, b.periodFrom) || Number(a.late) - Number(b.late);
 }

@@ -4,7 +4,9 @@
  * Adapter: the agent's usage records (protocol `usage` body.record, stored verbatim by the hub) carry
  * { workspace, tenant, node, gpuUuid, gpuModel, from, to } with epoch-ms instants; intervalFromRecord()
  * maps one to a UsageInterval, with `receivedAt` the instant the hub stored it (needed only for closed
- * months) and `utilization` from measuredAvgUtilizationPct.
+ * months) and `utilization` from measuredAvgUtilizationPct. Records of kind resource-allocation carry
+ * { workspace, tenant, node, milliVcpus, memoryBytes, storageBytes, from, to }; resourceIntervalsFromRecord()
+ * maps one to a ResourceInterval per resource it holds.
  */
 import { FoundryError } from '../../common/errors.js';
 
@@ -134,4 +136,58 @@ export function intervalFromRecord(rec: AgentUsageRecordFields, receivedAt?: num
   if (rec.measuredAvgUtilizationPct !== undefined && rec.measuredAvgUtilizationPct !== null) iv.utilization = rec.measuredAvgUtilizationPct;
   if (receivedAt !== undefined) iv.receivedAt = receivedAt;
   return iv;
+}
+
+/** A non-GPU resource a running workspace holds and may be billed for (PriceList vcpuHour, memoryGiBHour, storageGiBMonth). */
+export type HeldResource = 'vcpu' | 'memory' | 'storage';
+
+/**
+ * One stretch of time during which a running workspace held `quantity` of one resource on one node:
+ * milli-vCPUs for vcpu, bytes for memory and storage. Instants are epoch ms, UTC, as in UsageInterval.
+ */
+export interface ResourceInterval {
+  workspace: string;
+  tenant: string;
+  node: string;
+  resource: HeldResource;
+  /** Integer > 0: milli-vCPUs (vcpu) or bytes (memory, storage). */
+  quantity: number;
+  from: number;
+  to: number;
+  receivedAt?: number;
+}
+
+/** The fields billing reads from an agent resource record (agent/usage/usage-record.ts, kind resource-allocation v1). */
+export interface AgentResourceRecordFields {
+  node: string;
+  workspace: string;
+  tenant: string;
+  from: number;
+  to: number;
+  milliVcpus?: number;
+  memoryBytes?: number;
+  storageBytes?: number;
+}
+
+/** Maps a stored resource record to one ResourceInterval per resource it holds (a zero or missing quantity holds nothing). */
+export function resourceIntervalsFromRecord(rec: AgentResourceRecordFields, receivedAt?: number): ResourceInterval[] {
+  const out: ResourceInterval[] = [];
+  const held: Array<[HeldResource, number | undefined]> = [['vcpu', rec.milliVcpus], ['memory', rec.memoryBytes], ['storage', rec.storageBytes]];
+  for (const [resource, quantity] of held) {
+    if (quantity === undefined || !Number.isSafeInteger(quantity) || quantity <= 0) continue;
+    const iv: ResourceInterval = { workspace: rec.workspace, tenant: rec.tenant, node: rec.node, resource, quantity, from: rec.from, to: rec.to };
+    if (receivedAt !== undefined) iv.receivedAt = receivedAt;
+    out.push(iv);
+  }
+  return out;
+}
+
+/** Checks one resource interval's fields; throws BILLING naming the workspace when it cannot be rated. */
+export function checkResourceInterval(iv: ResourceInterval): void {
+  let why: string | undefined;
+  if (!Number.isFinite(iv.from) || !Number.isFinite(iv.to)) why = 'from and to must be epoch milliseconds';
+  else if (iv.to < iv.from) why = `ends before it starts (${iv.from} > ${iv.to})`;
+  else if (iv.workspace === '' || iv.tenant === '' || iv.node === '') why = 'workspace, tenant and node are required';
+  else if (!Number.isSafeInteger(iv.quantity) || iv.quantity <= 0) why = `quantity must be a positive integer (got ${iv.quantity})`;
+  if (why !== undefined) throw new FoundryError('BILLING', `${iv.resource} usage of workspace ${iv.workspace} on node ${iv.node}: ${why}`, { resource: iv.workspace });
 }

@@ -6,7 +6,9 @@
 import { FoundryError } from '../../common/errors.js';
 import type { InfraRepo } from '../../common/infra/model.js';
 import { coalesce } from '../billing/coalesce.js';
+import { coalesceResources } from '../billing/rate-resources.js';
 import { buildInvoice, invoiceCsv, runningCost, type Invoice } from '../billing/invoice.js';
+import { formatMinor } from '../billing/money.js';
 import { rate, type InvoiceLine } from '../billing/rate.js';
 import { monthEnd, monthOf, monthStart } from '../billing/usage.js';
 import type { BillingStore } from './billing-store.js';
@@ -34,7 +36,11 @@ export class Invoicer {
   lines(repo: InfraRepo, tenant: string, month: string, closed = this.store.closedMonths()): { lines: InvoiceLine[]; unpriced: Converted['unpriced'] } {
     const conv = toIntervals(this.store.usage(tenant, monthEnd(month) * 1000), modelIndex(repo));
     const priceLists = [...repo.priceLists.values()].map((l) => l.doc);
-    const lines = rate(coalesce(conv.intervals, closed), priceLists, { priceListOf: (t) => repo.tenants.get(t)?.doc.spec.priceList, closedMonths: closed });
+    const lines = rate(coalesce(conv.intervals, closed), priceLists, {
+      priceListOf: (t) => repo.tenants.get(t)?.doc.spec.priceList,
+      closedMonths: closed,
+      resources: coalesceResources(conv.resources, closed),
+    });
     return { lines, unpriced: conv.unpriced };
   }
 
@@ -60,7 +66,10 @@ export class Invoicer {
     const byWorkspace: Record<string, string> = {};
     let cost: { currency: string; total: string; byWorkspace: Record<string, string> };
     if (answer.frozen) {
-      for (const l of answer.invoice.lines) byWorkspace[l.workspace] = l.amount;
+      // a workspace has several lines (GPU models, resources, price periods): add them up in minor units
+      const minor = new Map<string, bigint>();
+      for (const l of answer.invoice.lines) minor.set(l.workspace, (minor.get(l.workspace) ?? 0n) + BigInt(l.amount.replace('.', '')));
+      for (const [ws, m] of [...minor].sort(([a], [b]) => (a < b ? -1 : 1))) byWorkspace[ws] = formatMinor(m, answer.invoice.currency);
       cost = { currency: answer.invoice.currency, total: answer.invoice.totals.amount, byWorkspace };
     } else cost = runningCost(tenant, month, this.lines(repo, tenant, month).lines);
     let gpusHeld = 0;

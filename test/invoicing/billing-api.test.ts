@@ -43,8 +43,8 @@ describe.runIf(built)('billing API', () => {
     expect(r.status).toBe(200);
     expect(r.json).toMatchObject({ tenant: 'acme', displayName: 'ACME', month: '2026-01', currency: 'EUR', frozen: false, unpriced: [] });
     expect(r.json.lines).toEqual([
-      { workspace: 'acme-a', gpuModel: H100, periodFrom: '2026-01-01T00:00:00Z', late: false, seconds: 3600, gpuHours: '1.000000', unitPrice: '2.49', amount: '2.49', measuredUtilization: { label: 'measured utilization (not billed)', percent: 50 } },
-      { workspace: 'acme-b', gpuModel: H100, periodFrom: '2026-01-01T00:00:00Z', late: false, seconds: 1800, gpuHours: '0.500000', unitPrice: '2.49', amount: '1.25', measuredUtilization: null },
+      { workspace: 'acme-a', resource: 'gpu', gpuModel: H100, periodFrom: '2026-01-01T00:00:00Z', late: false, seconds: 3600, gpuHours: '1.000000', quantity: '1.000000', unit: 'GPU-hour', unitPrice: '2.49', amount: '2.49', measuredUtilization: { label: 'measured utilization (not billed)', percent: 50 } },
+      { workspace: 'acme-b', resource: 'gpu', gpuModel: H100, periodFrom: '2026-01-01T00:00:00Z', late: false, seconds: 1800, gpuHours: '0.500000', quantity: '0.500000', unit: 'GPU-hour', unitPrice: '2.49', amount: '1.25', measuredUtilization: null },
     ]);
     expect(r.json.totals).toEqual({ seconds: 5400, gpuHours: '1.500000', amount: '3.74', amountMinor: '374' });
     const feb = await hub.call('GET', '/api/v1/tenants/acme/invoices/2026-02');
@@ -55,8 +55,8 @@ describe.runIf(built)('billing API', () => {
     const a = await hub.call('GET', '/api/v1/tenants/globex/invoices/2026-01?format=csv', { tenant: 'globex' });
     expect(a.headers['content-type']).toBe('text/csv; charset=utf-8');
     expect(a.text).toBe(
-      'tenant,month,workspace,gpu_model,price_period_from,late,seconds,gpu_hours,unit_price,amount,currency,measured_utilization_percent_not_billed\r\n' +
-        'globex,2026-01,globex-x,NVIDIA H100 80GB HBM3,2026-01-01T00:00:00Z,false,1800,0.500000,2.49,1.25,EUR,\r\n',
+      'tenant,month,workspace,gpu_model,price_period_from,late,seconds,gpu_hours,unit_price,amount,currency,measured_utilization_percent_not_billed,resource,quantity,unit\r\n' +
+        'globex,2026-01,globex-x,NVIDIA H100 80GB HBM3,2026-01-01T00:00:00Z,false,1800,0.500000,2.49,1.25,EUR,,gpu,0.500000,GPU-hour\r\n',
     );
     const b = await hub.call('GET', '/api/v1/tenants/globex/invoices/2026-01', { headers: { accept: 'text/csv' } });
     expect(b.text).toBe(a.text);

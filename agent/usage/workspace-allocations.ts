@@ -1,0 +1,81 @@
+/**
+ * What each workspace on this node holds right now, for billing: its GPUs, whether it counts as running,
+ * and the vCPUs, memory and storage its running containers and VM declare. Pure: desired state plus
+ * what the runtimes observe.
+ */
+import type { DesiredResource, DesiredState, ObservedResource } from '../desired.js';
+import type { GpuDevice } from '../gpu/types.js';
+import type { HeldResources, WorkspaceAllocation } from './usage-record.js';
+
+interface Entry {
+  tenant: string;
+  gpus: Set<string>;
+  holders: string[];
+  all: string[];
+  run: boolean;
+  /** What each container or VM declares, by resource id. */
+  declared: Map<string, HeldResources>;
+}
+
+/**
+ * Declared resources of a container or VM: CPU limit (to the thousandth of a vCPU), memory limit and,
+ * for a libvirt VM, vcpus, memory and boot disk size. Named volumes declare no size and count as none;
+ * an OpenStack VM's size comes from its flavor, which the agent does not know, so it counts as none.
+ */
+export function declaredResources(r: DesiredResource): HeldResources {
+  if (r.kind === 'container') {
+    return { milliVcpus: Math.round((r.spec.cpus ?? 0) * 1000), memoryBytes: Math.round(r.spec.memoryBytes ?? 0), storageBytes: 0 };
+  }
+  if (r.kind === 'vm' && r.spec.driver === 'libvirt') {
+    return { milliVcpus: r.spec.vcpus * 1000, memoryBytes: Math.round(r.spec.memoryBytes ?? 0), storageBytes: Math.round(r.spec.disk?.sizeBytes ?? 0) };
+  }
+  return { milliVcpus: 0, memoryBytes: 0, storageBytes: 0 };
+}
+
+/**
+ * What each workspace on this node holds now. A workspace counts as running only when its state is
+ * running and every resource that holds its GPUs (containers with GPU devices, or its VM; all of its
+ * containers when none holds a GPU) is observed running: a workspace that failed to start is not billed.
+ * When the runtime cannot be listed, nothing is running: time nobody observed is never billed.
+ * `resources` (set only when something is held) adds up what the workspace's containers and VM observed
+ * running declare, and only while the workspace counts as running.
+ */
+export function workspaceAllocations(desired: DesiredState | undefined, declaredGpus: Map<string, string>, observed: ObservedResource[] | undefined, devices: GpuDevice[]): WorkspaceAllocation[] {
+  if (desired === undefined) return [];
+  const modelOf = new Map(devices.map((d) => [d.uuid, d.model]));
+  const runningIds = new Set((observed ?? []).filter((o) => o.state === 'running').map((o) => o.id));
+  const byWorkspace = new Map<string, Entry>();
+  for (const r of desired.resources) {
+    const ws = r.owner.workspace;
+    if (ws === undefined || (r.kind !== 'container' && r.kind !== 'vm')) continue;
+    const entry: Entry = byWorkspace.get(ws) ?? { tenant: r.owner.tenant ?? '', gpus: new Set<string>(), holders: [], all: [], run: r.run, declared: new Map() };
+    const uuids = r.kind === 'vm' ? r.spec.gpuUuids : r.spec.devices.filter((d) => d.startsWith('nvidia.com/gpu=') && d !== 'nvidia.com/gpu=all').map((d) => d.slice('nvidia.com/gpu='.length));
+    uuids.forEach((u) => entry.gpus.add(u));
+    if (uuids.length > 0) entry.holders.push(r.id);
+    entry.all.push(r.id);
+    entry.run &&= r.run;
+    entry.declared.set(r.id, declaredResources(r));
+    byWorkspace.set(ws, entry);
+  }
+  return [...byWorkspace].map(([workspace, e]) => {
+    const watch = e.holders.length > 0 ? e.holders : e.all;
+    const running = e.run && observed !== undefined && watch.every((id) => runningIds.has(id));
+    const alloc: WorkspaceAllocation = {
+      workspace,
+      tenant: e.tenant,
+      gpus: [...e.gpus].sort().map((uuid) => ({ uuid, model: modelOf.get(uuid) ?? declaredGpus.get(uuid) ?? null })),
+      running,
+    };
+    if (running) {
+      const held: HeldResources = { milliVcpus: 0, memoryBytes: 0, storageBytes: 0 };
+      for (const [id, d] of e.declared) {
+        if (!runningIds.has(id)) continue;
+        held.milliVcpus += d.milliVcpus;
+        held.memoryBytes += d.memoryBytes;
+        held.storageBytes += d.storageBytes;
+      }
+      if (held.milliVcpus > 0 || held.memoryBytes > 0 || held.storageBytes > 0) alloc.resources = held;
+    }
+    return alloc;
+  });
+}

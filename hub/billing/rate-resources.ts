@@ -1,0 +1,129 @@
+/**
+ * Rating of what a running workspace holds besides GPUs: vCPUs, memory and storage, at the price list's
+ * optional vcpuHour, memoryGiBHour and storageGiBMonth. Pure, like rate().
+ *
+ * The session rules are the GPU rules (sessions.ts), reused as they are: a resource interval is seen by
+ * them as a "meter" keyed (tenant, workspace, quantity@node, resource), so duplicates and overlaps count
+ * once, sessions are cut at month ends, late time moves to the first open month, and each part is rounded
+ * up to the billing increment. The minimum charge applies to GPU sessions only. A resource with no price
+ * in a period (or time before the first period) is free there: no line, never an error.
+ */
+import { amountMinorOf, formatMicros, formatMinor, quantityOf } from './money.js';
+import { coalesce } from './coalesce.js';
+import type { CompiledPrices } from './prices.js';
+import { periodIndexAt } from './prices.js';
+import type { InvoiceLine } from './rate.js';
+import { billableParts } from './sessions.js';
+import type { HeldResource, ResourceInterval, UsageInterval } from './usage.js';
+import { checkResourceInterval } from './usage.js';
+
+/** Seconds in the month of a GiB-month: 30 days, whatever the calendar month's length. */
+export const STORAGE_MONTH_SECONDS = 2_592_000;
+
+const GIB = 1n << 30n;
+
+/** Quantity × seconds that make one priced unit: milli-vCPU-seconds per vCPU-hour, byte-seconds per GiB-hour and per GiB-month. */
+export const UNITS_PER_PRICE_UNIT: Readonly<Record<HeldResource, bigint>> = {
+  vcpu: 1000n * 3600n,
+  memory: GIB * 3600n,
+  storage: GIB * BigInt(STORAGE_MONTH_SECONDS),
+};
+
+/** The unit each resource's quantity and unit price are in. */
+export const PRICE_UNIT = { gpu: 'GPU-hour', vcpu: 'vCPU-hour', memory: 'GiB-hour', storage: 'GiB-month' } as const;
+
+const MODEL_PREFIX = 'resource:';
+
+/** The session machinery's view of a resource interval: gpuUuid carries the meter (quantity@node), gpuModel the resource. */
+function meterInterval(r: ResourceInterval): UsageInterval {
+  const iv: UsageInterval = { workspace: r.workspace, tenant: r.tenant, node: r.node, gpuUuid: `${r.quantity}@${r.node}`, gpuModel: `${MODEL_PREFIX}${r.resource}`, from: r.from, to: r.to };
+  if (r.receivedAt !== undefined) iv.receivedAt = r.receivedAt;
+  return iv;
+}
+
+/** The meter's resource and quantity back from the session key. */
+function meterOf(k: { gpuUuid: string; gpuModel: string }): { resource: HeldResource; quantity: bigint } {
+  const at = k.gpuUuid.indexOf('@');
+  return { resource: k.gpuModel.slice(MODEL_PREFIX.length) as HeldResource, quantity: BigInt(k.gpuUuid.slice(0, at)) };
+}
+
+/** coalesce() for resource intervals: joins back-to-back records of the same workspace, node, resource and quantity; lossless for rating. */
+export function coalesceResources(records: Iterable<ResourceInterval>, closedMonths?: ReadonlyMap<string, number>): ResourceInterval[] {
+  const metered: UsageInterval[] = [];
+  for (const r of records) metered.push(meterInterval(r));
+  return coalesce(metered, closedMonths).map((iv) => {
+    const m = meterOf(iv);
+    const r: ResourceInterval = { workspace: iv.workspace, tenant: iv.tenant, node: iv.node, resource: m.resource, quantity: Number(m.quantity), from: iv.from, to: iv.to };
+    if (iv.receivedAt !== undefined) r.receivedAt = iv.receivedAt;
+    return r;
+  });
+}
+
+interface Acc {
+  tenant: string;
+  month: string;
+  workspace: string;
+  resource: HeldResource;
+  periodFrom: string;
+  late: boolean;
+  seconds: number;
+  /** Σ quantity × seconds: milli-vCPU-seconds or byte-seconds. */
+  units: bigint;
+  unitPriceMicros: bigint;
+  prices: CompiledPrices;
+}
+
+/**
+ * Rates resource intervals into invoice lines: one per tenant × month × workspace × resource × price
+ * period (× late). `pricesOf(tenant)` is the tenant's compiled price list.
+ */
+export function rateResources(intervals: readonly ResourceInterval[], pricesOf: (tenant: string) => CompiledPrices, closedMonths?: ReadonlyMap<string, number>): InvoiceLine[] {
+  const byTenant = new Map<string, UsageInterval[]>();
+  for (const r of intervals) {
+    checkResourceInterval(r);
+    const list = byTenant.get(r.tenant) ?? [];
+    list.push(meterInterval(r));
+    byTenant.set(r.tenant, list);
+  }
+  const accs = new Map<string, Acc>();
+  for (const [tenant, metered] of byTenant) {
+    const prices = pricesOf(tenant);
+    const parts = billableParts(metered, { incrementSec: prices.incrementSec, minimumSec: 0, closedMonths });
+    for (const p of parts) {
+      const { resource, quantity } = meterOf(p);
+      let from = p.from;
+      while (from < p.to) {
+        const i = periodIndexAt(prices, from);
+        const to = Math.min(p.to, i < 0 ? (prices.periods[0]?.from ?? p.to) : prices.periods[i]!.to);
+        const price = i < 0 ? undefined : prices.periods[i]!.resourceMicros[resource];
+        if (price !== undefined) {
+          // the increment's added seconds are billed in the period the part ends in, as for GPUs
+          const sec = to - from + (to === p.to ? p.extraSec : 0);
+          const k = `${tenant}\u0000${p.month}\u0000${p.workspace}\u0000${resource}\u0000${i}\u0000${p.late ? 1 : 0}`;
+          let acc = accs.get(k);
+          if (acc === undefined) {
+            acc = { tenant, month: p.month, workspace: p.workspace, resource, periodFrom: prices.periods[i]!.effectiveFrom, late: p.late, seconds: 0, units: 0n, unitPriceMicros: price, prices };
+            accs.set(k, acc);
+          }
+          acc.seconds += sec;
+          acc.units += quantity * BigInt(sec);
+        }
+        from = to;
+      }
+    }
+  }
+  return [...accs.values()].map(finish);
+}
+
+function finish(a: Acc): InvoiceLine {
+  const currency = a.prices.currency;
+  const per = UNITS_PER_PRICE_UNIT[a.resource];
+  const minor = amountMinorOf(a.units, a.unitPriceMicros, per, currency);
+  return {
+    tenant: a.tenant, month: a.month, workspace: a.workspace, resource: a.resource, gpuModel: '', priceList: a.prices.name, currency,
+    periodFrom: a.periodFrom, late: a.late, seconds: a.seconds, gpuHours: '0.000000',
+    quantity: quantityOf(a.units, per), unit: PRICE_UNIT[a.resource],
+    unitPriceMicros: a.unitPriceMicros, unitPrice: formatMicros(a.unitPriceMicros, currency),
+    amountMinor: minor, amount: formatMinor(minor, currency),
+  };
+}
