@@ -17,7 +17,7 @@ import { podmanLabelsLookup } from './gpu/podman-labels.js';
 import { TelemetryLoop } from './gpu/telemetry-loop.js';
 import type { GpuDevice } from './gpu/types.js';
 import { collectHostMetrics } from './host/host-metrics.js';
-import { storageConfigFor } from './host/storage-config.js';
+import { cachedCephDf, storageConfigFor } from './host/storage-config.js';
 import { HubLink } from './link/hub-link.js';
 import { buildReconciler, startAgent, type RunningAgent } from './reconcile/agent.js';
 import type { AgentStatus } from './reconcile/status.js';
@@ -116,12 +116,13 @@ export async function startNodeAgent(config: ResolvedAgentConfig, logger: Logger
     onSinkError: (err) => logger.error({ event: 'usage-sink-failed', reason: String(err) }, 'usage record kept for the next tick'),
   });
   const labelsOf = podmanLabelsLookup(config.podman.socketPath);
+  const cephDf = cachedCephDf();
   const telemetry = new TelemetryLoop({
     node: config.node,
     gpu,
     intervalMs: options.telemetryIntervalMs,
     // Ceph nodes (profile reportsStorage) add storage capacity to the host sample.
-    host: () => collectHostMetrics({ storage: storageConfigFor(reconciler.lastGood()?.repo, config.node) }),
+    host: () => collectHostMetrics({ storage: storageConfigFor(reconciler.lastGood()?.repo, config.node), cephDf }),
     // GPUs no workspace declares are labelled with the workspace their processes belong to (Podman labels).
     attribute: async (stats, unheld) => {
       const processes = await attributeProcesses(stats.processes.filter((p) => p.gpuUuid !== null && unheld.has(p.gpuUuid)), { labelsOf });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { storageConfigFor } from './storage-config.js';
+import { cachedCephDf, storageConfigFor } from './storage-config.js';
 import { repoOf } from '../../test/support/infra-repo.js';
 import { loadInfraDir } from '../../common/infra/load.js';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -35,5 +35,23 @@ describe('storageConfigFor', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('cachedCephDf', () => {
+  it('asks ceph once a minute and hands out the same answer or failure meanwhile', async () => {
+    let now = 0;
+    let calls = 0;
+    const df = cachedCephDf(async () => { calls += 1; if (calls === 2) throw new Error('timed out'); return `out-${calls}`; }, 60_000, () => now);
+    expect(await df()).toBe('out-1');
+    now = 59_999;
+    expect(await df()).toBe('out-1');
+    now = 60_000;
+    await expect(df()).rejects.toThrow('timed out');
+    now = 100_000;
+    await expect(df()).rejects.toThrow('timed out');
+    now = 120_000;
+    expect(await df()).toBe('out-3');
+    expect(calls).toBe(3);
   });
 });
