@@ -30,6 +30,8 @@ describe('telemetryBody', () => {
     const gpus = parseStatsCsv(capture('h100-80gb-hbm3_mig-enabled_load_query-gpu-all-fields.csv'));
     const body = telemetryBody('gpu-01', { at: 1, available: true, gpus, processes: [] }, host);
     expect(body.gpus.map((g) => [g.model, g.workspace, g.tenant])).toEqual([['NVIDIA H100 80GB HBM3', null, null]]);
+    const odd = telemetryBody('gpu-01', { at: 1, available: true, gpus, processes: [] }, host, new Map([[gpus[0]!.uuid, { workspace: 'w'.repeat(64), tenant: '' }]]));
+    expect(odd.gpus.map((g) => [g.workspace, g.tenant])).toEqual([[null, null]]);
   });
 
   it('carries the storage capacity of a Ceph node (pools capped at 64), which the schema accepts', () => {

@@ -20,6 +20,9 @@ const MAX_GPUS = 64;
 const MAX_POOLS = 64;
 const MAX_ERROR = 512;
 
+// Workspace and tenant names are at most 63 characters (DNS labels); a longer one (a hand-labelled container) is dropped, not sent to be refused.
+const name = (v: string | null | undefined): string | null => (typeof v === 'string' && v.length > 0 && v.length <= 63 ? v : null);
+
 /** Builds the telemetry body for `node`; `at` is the GPU poll's time (or the host sample's when no GPU poll). */
 export function telemetryBody(node: string, gpu: GpuStats | undefined, host: HostMetrics, holders: ReadonlyMap<string, GpuHolder> = new Map()): TelemetryBody {
   const body: TelemetryBody = {
@@ -34,8 +37,8 @@ export function telemetryBody(node: string, gpu: GpuStats | undefined, host: Hos
       powerDrawW: g.powerDrawW,
       temperatureC: g.temperatureC,
       model: g.model === null ? null : g.model.slice(0, 128),
-      workspace: holders.get(g.uuid)?.workspace ?? null,
-      tenant: holders.get(g.uuid)?.tenant ?? null,
+      workspace: name(holders.get(g.uuid)?.workspace),
+      tenant: name(holders.get(g.uuid)?.tenant),
     })),
     host: { cpuPct: host.cpu.loadPct, memUsedBytes: host.memory.usedBytes, memTotalBytes: host.memory.totalBytes, load1: host.cpu.load1 },
   };
