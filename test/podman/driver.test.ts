@@ -137,7 +137,8 @@ describeIf(podmanAvailable(), 'podman', PODMAN_HOW)('podman driver (real podman)
     const state = desired([{ name: 'half', image: TEST_IMAGE, pullPolicy: 'Never', command: ['sleep', '300'] }]);
     const half = state.resources.find((r) => r.id === 'ws.w1.half') as DesiredContainer;
     // Created but never started, exactly what a kill -9 between create and start leaves.
-    await docker.createContainer(compatCreateBody(half, { cdiViaDeviceRequests: false }));
+    // Through dockerode, an engine client independent of the driver's own.
+    await docker.createContainer(compatCreateBody(half, { cdiViaDeviceRequests: false }) as Docker.ContainerCreateOptions);
     await driver.apply({ type: 'create', kind: 'container', id: half.id, reason: 'test', desired: half, observed: undefined });
     const all = await docker.listContainers({ all: true, filters: { name: ['fc-ws-w1-half'] } });
     expect(all.map((c) => c.State)).toEqual(['running']);

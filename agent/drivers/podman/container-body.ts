@@ -4,7 +4,7 @@
  * SpecGenerator, used only for containers with CDI devices (Podman 4.x's compat API rejects CDI names in
  * HostConfig.Devices: "stat nvidia.com/gpu=...: no such file or directory", and ignores DeviceRequests).
  */
-import type Docker from 'dockerode';
+import type { ContainerCreateBody, HealthConfig, HostConfig } from './engine-types.js';
 import type { ContainerSpec, DesiredContainer } from '../../desired.js';
 import { ownershipLabels } from '../../labels.js';
 
@@ -25,7 +25,7 @@ function portKey(p: ContainerSpec['ports'][number]): string {
 }
 
 /** Healthcheck in the engine's units (nanoseconds); the command runs without a shell (CMD form). */
-function healthcheck(spec: ContainerSpec): Docker.HealthConfig | undefined {
+function healthcheck(spec: ContainerSpec): HealthConfig | undefined {
   const hc = spec.healthcheck;
   if (hc === undefined) return undefined;
   return { Test: ['CMD', ...hc.command], Interval: hc.intervalMs * NS_PER_MS, Timeout: hc.timeoutMs * NS_PER_MS, Retries: hc.retries, StartPeriod: hc.startPeriodMs * NS_PER_MS };
@@ -35,7 +35,7 @@ function healthcheck(spec: ContainerSpec): Docker.HealthConfig | undefined {
  * The Docker-compatible create body. `cdiViaDeviceRequests` puts CDI devices in DeviceRequests with the
  * `cdi` driver (Docker Engine 25+); without it, a spec with devices must go through the libpod body.
  */
-export function compatCreateBody(d: DesiredContainer, options: { cdiViaDeviceRequests: boolean }): Docker.ContainerCreateOptions {
+export function compatCreateBody(d: DesiredContainer, options: { cdiViaDeviceRequests: boolean }): ContainerCreateBody {
   const s = d.spec;
   const exposed: Record<string, object> = {};
   const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
@@ -44,7 +44,7 @@ export function compatCreateBody(d: DesiredContainer, options: { cdiViaDeviceReq
     // No hostPort: published on an ephemeral port, so two workspaces of one template never clash.
     (bindings[portKey(p)] ??= []).push({ HostIp: p.hostIp ?? '', HostPort: p.hostPort === undefined ? '' : String(p.hostPort) });
   }
-  const hostConfig: Docker.HostConfig = {
+  const hostConfig: HostConfig = {
     PortBindings: bindings,
     Mounts: s.mounts.map((m) => ({ Type: m.type, Source: m.source, Target: m.target, ReadOnly: m.readOnly })),
     RestartPolicy: { Name: s.restartPolicy === 'no' ? '' : s.restartPolicy },
@@ -57,7 +57,7 @@ export function compatCreateBody(d: DesiredContainer, options: { cdiViaDeviceReq
     if (!options.cdiViaDeviceRequests) throw new Error('cdi devices need the libpod create body on podman');
     hostConfig.DeviceRequests = [{ Driver: 'cdi', DeviceIDs: s.devices, Capabilities: [] }];
   }
-  const body: Docker.ContainerCreateOptions = {
+  const body: ContainerCreateBody = {
     name: d.name,
     Image: s.image,
     Env: envList(s.env),

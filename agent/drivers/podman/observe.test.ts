@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type Docker from 'dockerode';
+import type { ContainerSummary, NetworkSummary } from './engine-types.js';
 import { containerState, observeContainer, observeNetwork, observeVolume } from './observe.js';
 import { engineFromHeaders } from './ping.js';
 
@@ -21,7 +21,7 @@ describe('observe', () => {
   });
 
   it('reads an owned container back from its labels, with image and health facts', () => {
-    const c = { Id: 'abc', Names: ['/fc-ws-w1-app'], Image: 'x:1', State: 'running', Status: 'Up 2 minutes (healthy)', Labels: OURS } as unknown as Docker.ContainerInfo;
+    const c = { Id: 'abc', Names: ['/fc-ws-w1-app'], Image: 'x:1', State: 'running', Status: 'Up 2 minutes (healthy)', Labels: OURS } satisfies ContainerSummary;
     expect(observeContainer(c, 'n1')).toEqual({
       kind: 'container',
       id: 'ws.w1.app',
@@ -36,17 +36,17 @@ describe('observe', () => {
   });
 
   it('ignores what is not ours or belongs to another node', () => {
-    const foreign = { Id: 'x', Names: ['/x'], Image: 'x', State: 'running', Labels: { a: 'b' } } as unknown as Docker.ContainerInfo;
-    const otherNode = { ...foreign, Labels: { ...OURS, 'foundry.cloud/node': 'n2' } } as unknown as Docker.ContainerInfo;
+    const foreign = { Id: 'x', Names: ['/x'], Image: 'x', State: 'running', Labels: { a: 'b' } } satisfies ContainerSummary;
+    const otherNode = { ...foreign, Labels: { ...OURS, 'foundry.cloud/node': 'n2' } } satisfies ContainerSummary;
     expect(observeContainer(foreign, 'n1')).toBeUndefined();
     expect(observeContainer(otherNode, 'n1')).toBeUndefined();
-    expect(observeNetwork({ Name: 'podman', Id: 'p', Labels: {} } as unknown as Docker.NetworkInspectInfo, 'n1')).toBeUndefined();
+    expect(observeNetwork({ Name: 'podman', Id: 'p', Labels: {} } satisfies NetworkSummary, 'n1')).toBeUndefined();
     expect(observeVolume({ Name: 'v', Labels: null }, 'n1')).toBeUndefined();
   });
 
   it('addresses volumes by name and networks by id', () => {
     expect(observeVolume({ Name: 'fc-ws-w1-data', Labels: OURS }, 'n1')).toMatchObject({ kind: 'volume', runtimeId: 'fc-ws-w1-data', reclaimPolicy: 'Delete' });
-    expect(observeNetwork({ Name: 'fc-ws-w1', Id: 'n123', Labels: OURS } as unknown as Docker.NetworkInspectInfo, 'n1')).toMatchObject({ kind: 'network', runtimeId: 'n123', name: 'fc-ws-w1' });
+    expect(observeNetwork({ Name: 'fc-ws-w1', Id: 'n123', Labels: OURS } satisfies NetworkSummary, 'n1')).toMatchObject({ kind: 'network', runtimeId: 'n123', name: 'fc-ws-w1' });
   });
 });
 

@@ -2,7 +2,7 @@
  * Pure mapping from what the engine lists (containers, networks, volumes) to ObservedResource, keeping
  * only what carries our ownership labels for this node.
  */
-import type Docker from 'dockerode';
+import type { ContainerSummary, NetworkSummary, VolumeSummary } from './engine-types.js';
 import type { ObservedResource, ObservedState } from '../../desired.js';
 import { ownerFromLabels } from '../../labels.js';
 
@@ -35,8 +35,8 @@ function healthOf(status: string | undefined): string | undefined {
 }
 
 /** An owned container from a `GET /containers/json?all=1` entry; undefined when not ours. */
-export function observeContainer(c: Docker.ContainerInfo, node: string): ObservedResource | undefined {
-  const own = ownerFromLabels(c.Labels, node);
+export function observeContainer(c: ContainerSummary, node: string): ObservedResource | undefined {
+  const own = ownerFromLabels(c.Labels ?? undefined, node);
   if (own === undefined) return undefined;
   const facts: Record<string, string> = { image: c.Image, status: c.Status ?? '' };
   const health = healthOf(c.Status);
@@ -55,14 +55,14 @@ export function observeContainer(c: Docker.ContainerInfo, node: string): Observe
 }
 
 /** An owned network from a `GET /networks` entry; undefined when not ours. */
-export function observeNetwork(n: Docker.NetworkInspectInfo, node: string): ObservedResource | undefined {
-  const own = ownerFromLabels(n.Labels, node);
+export function observeNetwork(n: NetworkSummary, node: string): ObservedResource | undefined {
+  const own = ownerFromLabels(n.Labels ?? undefined, node);
   if (own === undefined) return undefined;
   return { kind: 'network', id: own.id, name: n.Name, runtimeId: n.Id, owner: own.owner, specHash: own.specHash, state: 'created', reclaimPolicy: own.reclaim, facts: {} };
 }
 
 /** An owned volume from a `GET /volumes` entry; undefined when not ours. Volumes are addressed by name. */
-export function observeVolume(v: { Name: string; Labels?: Record<string, string> | null }, node: string): ObservedResource | undefined {
+export function observeVolume(v: VolumeSummary, node: string): ObservedResource | undefined {
   const own = ownerFromLabels(v.Labels ?? undefined, node);
   if (own === undefined) return undefined;
   return { kind: 'volume', id: own.id, name: v.Name, runtimeId: v.Name, owner: own.owner, specHash: own.specHash, state: 'created', reclaimPolicy: own.reclaim, facts: {} };

@@ -3,12 +3,13 @@
  * `podman system service`, or a Docker Engine). It lists only what carries our ownership labels for the
  * node and applies one planned action at a time; it never decides what to do.
  */
-import Docker from 'dockerode';
 import { FoundryError } from '../../../common/errors.js';
 import type { Action, DesiredContainer, DesiredNetwork, DesiredVolume, ObservedResource, ResourceKind } from '../../desired.js';
 import type { ProbeResult, RuntimeDriver } from '../driver.js';
 import { LABELS, MANAGED_BY, ownerFromLabels, ownershipLabels } from '../../labels.js';
 import { compatCreateBody, libpodCreateBody } from './container-body.js';
+import { EngineClient } from './engine-client.js';
+import type { NetworkSummary } from './engine-types.js';
 import { engineError, isNameConflict, isNotFound, isNotModified } from './engine-errors.js';
 import { ensureImage } from './image-pull.js';
 import { observeContainer, observeNetwork, observeVolume } from './observe.js';
@@ -30,13 +31,13 @@ export interface PodmanDriverOptions {
 export class PodmanDriver implements RuntimeDriver {
   readonly name = 'podman';
   readonly kinds: readonly ResourceKind[] = ['network', 'volume', 'container'];
-  private readonly docker: Docker;
+  private readonly engine: EngineClient;
   private readonly stopTimeoutS: number;
   private readonly pullTimeoutMs: number;
   private flavorCache: Flavor | undefined;
 
   constructor(private readonly options: PodmanDriverOptions) {
-    this.docker = new Docker({ socketPath: options.socketPath, timeout: options.timeoutMs ?? 60_000 });
+    this.engine = new EngineClient({ socketPath: options.socketPath, timeoutMs: options.timeoutMs ?? 60_000 });
     this.stopTimeoutS = options.stopTimeoutS ?? 10;
     this.pullTimeoutMs = options.pullTimeoutMs ?? 30 * 60_000;
   }
@@ -57,13 +58,13 @@ export class PodmanDriver implements RuntimeDriver {
     const filters = { label: [`${LABELS.managedBy}=${MANAGED_BY}`, `${LABELS.node}=${node}`] };
     try {
       const [containers, networks, volumes] = await Promise.all([
-        this.docker.listContainers({ all: true, filters }),
+        this.engine.listContainers(filters),
         this.listNetworks(filters),
-        this.docker.listVolumes({ filters }),
+        this.engine.listVolumes(filters),
       ]);
       const observed = [
         ...networks.map((n) => observeNetwork(n, node)),
-        ...(volumes.Volumes ?? []).map((v) => observeVolume(v, node)),
+        ...volumes.map((v) => observeVolume(v, node)),
         ...containers.map((c) => observeContainer(c, node)),
       ];
       return observed.filter((o): o is ObservedResource => o !== undefined);
@@ -104,15 +105,9 @@ export class PodmanDriver implements RuntimeDriver {
    * works out every network's endpoints and costs about 80 ms per network (seconds with one network per
    * workspace); the libpod list answers in milliseconds with the same names, ids and labels.
    */
-  private async listNetworks(filters: { label: string[] }): Promise<Docker.NetworkInspectInfo[]> {
-    if ((await this.flavor()) === 'docker') return this.docker.listNetworks({ filters });
-    const list = await new Promise<{ name: string; id: string; labels?: Record<string, string> | null }[]>((resolve, reject) => {
-      this.docker.modem.dial(
-        { path: '/v4.0.0/libpod/networks/json?', method: 'GET', options: { filters: JSON.stringify(filters) }, statusCodes: { 200: true, 500: 'server error' } },
-        (err, data) => (err ? reject(err) : resolve((data ?? []) as { name: string; id: string; labels?: Record<string, string> | null }[])),
-      );
-    });
-    return list.map((n) => ({ Name: n.name, Id: n.id, Labels: n.labels ?? {} }) as unknown as Docker.NetworkInspectInfo);
+  private async listNetworks(filters: { label: string[] }): Promise<NetworkSummary[]> {
+    if ((await this.flavor()) === 'docker') return this.engine.listNetworks(filters);
+    return this.engine.libpodListNetworks(filters);
   }
 
   private async flavor(): Promise<Flavor> {
@@ -130,20 +125,20 @@ export class PodmanDriver implements RuntimeDriver {
     // Podman's bridges reach each other unless isolated; Docker Engine isolates bridge networks by default.
     const options: Record<string, string> = (await this.flavor()) === 'podman' ? { isolate: 'true' } : {};
     try {
-      await this.docker.createNetwork({ Name: d.name, Driver: 'bridge', Internal: d.spec.internal, Labels: labels, Options: options, CheckDuplicate: true });
+      await this.engine.createNetwork({ Name: d.name, Driver: 'bridge', Internal: d.spec.internal, Labels: labels, Options: options, CheckDuplicate: true });
     } catch (err) {
       if (!isNameConflict(err)) throw engineError(err, `create network ${d.name}`, d.id);
       // Created by an interrupted run (ours: adopt it) or by someone else (never touch it).
-      const existing = await this.docker.getNetwork(d.name).inspect().catch((e: unknown) => {
+      const existing = await this.engine.inspectNetwork(d.name).catch((e: unknown) => {
         throw engineError(e, `inspect network ${d.name}`, d.id);
       });
-      this.assertOurs(existing.Labels, d.owner.node, d.id, `network ${d.name}`);
+      this.assertOurs(existing.Labels ?? undefined, d.owner.node, d.id, `network ${d.name}`);
     }
   }
 
   private async removeNetwork(o: ObservedResource): Promise<void> {
     try {
-      await this.docker.getNetwork(o.runtimeId).remove();
+      await this.engine.removeNetwork(o.runtimeId);
     } catch (err) {
       if (!isNotFound(err)) throw engineError(err, `remove network ${o.name}`, o.id);
     }
@@ -153,12 +148,14 @@ export class PodmanDriver implements RuntimeDriver {
     const labels = ownershipLabels(d.id, d.owner, d.specHash, d.reclaimPolicy);
     try {
       // Docker answers an existing name with the existing volume; Podman with a conflict.
-      const v = (await this.docker.createVolume({ Name: d.name, Labels: labels })) as unknown as { Labels?: Record<string, string> | null };
+      const v = await this.engine.createVolume({ Name: d.name, Labels: labels });
       if (v?.Labels !== undefined) this.assertOurs(v.Labels ?? undefined, d.owner.node, d.id, `volume ${d.name}`);
     } catch (err) {
       if (err instanceof FoundryError) throw err;
       if (!isNameConflict(err)) throw engineError(err, `create volume ${d.name}`, d.id);
-      const existing = (await this.docker.getVolume(d.name).inspect()) as unknown as { Labels?: Record<string, string> | null };
+      const existing = await this.engine.inspectVolume(d.name).catch((e: unknown) => {
+        throw engineError(e, `inspect volume ${d.name}`, d.id);
+      });
       this.assertOurs(existing.Labels ?? undefined, d.owner.node, d.id, `volume ${d.name}`);
     }
   }
@@ -167,21 +164,21 @@ export class PodmanDriver implements RuntimeDriver {
     // Data is only ever deleted when the owner said so at creation.
     if (o.reclaimPolicy !== 'Delete') throw new FoundryError('INTERNAL', `refusing to remove volume ${o.name}: its reclaim policy is Retain`, { resource: o.id });
     try {
-      await this.docker.getVolume(o.runtimeId).remove();
+      await this.engine.removeVolume(o.runtimeId);
     } catch (err) {
       if (!isNotFound(err)) throw engineError(err, `remove volume ${o.name}`, o.id);
     }
   }
 
   private async createContainer(d: DesiredContainer): Promise<void> {
-    await ensureImage(this.docker, d.spec, d.id, this.pullTimeoutMs);
+    await ensureImage(this.engine, d.spec, d.id, this.pullTimeoutMs);
     const id = await this.createOrAdopt(d);
     if (d.run) await this.startById(id, d.name, d.id);
   }
 
   /** Prepare (image) before mutating, so a failed pull leaves the old container running. */
   private async recreateContainer(d: DesiredContainer, o: ObservedResource): Promise<void> {
-    await ensureImage(this.docker, d.spec, d.id, this.pullTimeoutMs);
+    await ensureImage(this.engine, d.spec, d.id, this.pullTimeoutMs);
     await this.removeContainer(o);
     const id = await this.createOrAdopt(d);
     if (d.run) await this.startById(id, d.name, d.id);
@@ -194,14 +191,12 @@ export class PodmanDriver implements RuntimeDriver {
     } catch (err) {
       if (!isNameConflict(err)) throw engineError(err, `create container ${d.name}`, d.id);
     }
-    const existing = await this.docker
-      .getContainer(d.name)
-      .inspect()
-      .catch((e: unknown) => {
-        throw engineError(e, `inspect container ${d.name}`, d.id);
-      });
-    this.assertOurs(existing.Config.Labels, d.owner.node, d.id, `container ${d.name}`);
-    if (existing.Config.Labels[LABELS.specHash] === d.specHash) return existing.Id;
+    const existing = await this.engine.inspectContainer(d.name).catch((e: unknown) => {
+      throw engineError(e, `inspect container ${d.name}`, d.id);
+    });
+    const labels = existing.Config?.Labels ?? undefined;
+    this.assertOurs(labels, d.owner.node, d.id, `container ${d.name}`);
+    if (labels?.[LABELS.specHash] === d.specHash) return existing.Id;
     await this.removeById(existing.Id, d.name, d.id);
     try {
       return await this.createRaw(d);
@@ -212,29 +207,14 @@ export class PodmanDriver implements RuntimeDriver {
 
   private async createRaw(d: DesiredContainer): Promise<string> {
     const flavor = await this.flavor();
-    if (d.spec.devices.length > 0 && flavor === 'podman') return this.libpodCreate(d);
-    const c = await this.docker.createContainer(compatCreateBody(d, { cdiViaDeviceRequests: flavor === 'docker' }));
-    return c.id;
-  }
-
-  /** Podman's own create endpoint: the only one of Podman 4.x that resolves CDI device names. */
-  private libpodCreate(d: DesiredContainer): Promise<string> {
-    return new Promise((resolve, reject) => {
-      this.docker.modem.dial(
-        {
-          path: '/v4.0.0/libpod/containers/create',
-          method: 'POST',
-          options: libpodCreateBody(d),
-          statusCodes: { 200: true, 201: true, 400: 'bad parameter', 404: 'no such image', 409: 'conflict', 500: 'server error' },
-        },
-        (err, data) => (err ? reject(err) : resolve((data as { Id: string }).Id)),
-      );
-    });
+    // Podman's own create endpoint is the only one of Podman 4.x that resolves CDI device names.
+    if (d.spec.devices.length > 0 && flavor === 'podman') return this.engine.libpodCreateContainer(libpodCreateBody(d));
+    return this.engine.createContainer(compatCreateBody(d, { cdiViaDeviceRequests: flavor === 'docker' }));
   }
 
   private async startById(runtimeId: string, name: string, id: string): Promise<void> {
     try {
-      await this.docker.getContainer(runtimeId).start();
+      await this.engine.startContainer(runtimeId);
     } catch (err) {
       if (!isNotModified(err)) throw engineError(err, `start container ${name}`, id);
     }
@@ -250,7 +230,7 @@ export class PodmanDriver implements RuntimeDriver {
 
   private async stopById(runtimeId: string, name: string, id: string): Promise<void> {
     try {
-      await this.docker.getContainer(runtimeId).stop({ t: this.stopTimeoutS });
+      await this.engine.stopContainer(runtimeId, this.stopTimeoutS);
     } catch (err) {
       if (!isNotModified(err) && !isNotFound(err)) throw engineError(err, `stop container ${name}`, id);
     }
@@ -264,7 +244,7 @@ export class PodmanDriver implements RuntimeDriver {
   private async removeById(runtimeId: string, name: string, id: string): Promise<void> {
     await this.stopById(runtimeId, name, id);
     try {
-      await this.docker.getContainer(runtimeId).remove({ force: true, v: false });
+      await this.engine.removeContainer(runtimeId, { force: true, v: false });
     } catch (err) {
       if (!isNotFound(err)) throw engineError(err, `remove container ${name}`, id);
     }
