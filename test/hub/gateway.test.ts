@@ -25,12 +25,13 @@ describe('agent gateway', () => {
     const cred = hub.store.issueNodeCredential('gpu-01');
     const l = link('gpu-01', cred).start();
     await waitFor(() => hub.app.hub.gateway.connectedNodes().includes('gpu-01'), 5000, 'connection');
-    expect(l.enqueueUsage({ workspace: 'alice', gpus: 1, seconds: 10 })).toBe(1);
-    expect(l.enqueueUsage({ workspace: 'alice', gpus: 1, seconds: 10 })).toBe(2);
-    expect(l.sendStatus({ conditions: [{ type: 'Ready', status: 'True', reason: 'Applied' }], resources: [], lastAppliedRevision: 'abc123', reconcile: { result: 'success', durationMs: 12 } })).toBe(3);
+    const first = l.firstSeq();
+    expect(l.enqueueUsage({ workspace: 'alice', gpus: 1, seconds: 10 })).toBe(first);
+    expect(l.enqueueUsage({ workspace: 'alice', gpus: 1, seconds: 10 })).toBe(first + 1);
+    expect(l.sendStatus({ conditions: [{ type: 'Ready', status: 'True', reason: 'Applied' }], resources: [], lastAppliedRevision: 'abc123', reconcile: { result: 'success', durationMs: 12 } })).toBe(first + 2);
     await waitFor(() => l.pending() === 0, 5000, 'acks');
-    expect(hub.store.usageRecords('gpu-01').map((r) => [r.seq, r.payload])).toEqual([[1, { workspace: 'alice', gpus: 1, seconds: 10 }], [2, { workspace: 'alice', gpus: 1, seconds: 10 }]]);
-    expect(hub.store.nodeStatus('gpu-01')?.seq).toBe(3);
+    expect(hub.store.usageRecords('gpu-01').map((r) => [r.seq, r.payload])).toEqual([[first, { workspace: 'alice', gpus: 1, seconds: 10 }], [first + 1, { workspace: 'alice', gpus: 1, seconds: 10 }]]);
+    expect(hub.store.nodeStatus('gpu-01')?.seq).toBe(first + 2);
     const node = hub.store.nodes().find((n) => n.name === 'gpu-01');
     expect(node).toMatchObject({ status: 'connected', agentVersion: '9.9.9', appliedRevision: 'abc123', revoked: false });
     expect(l.sendTelemetry({ at: 120_000, gpus: [{ uuid: 'GPU-1', utilizationGpuPct: 50, memoryUsedMiB: 1000, memoryTotalMiB: 80000 }], host: { cpuPct: 5, memUsedBytes: 1, memTotalBytes: 2 } })).toBe(true);
