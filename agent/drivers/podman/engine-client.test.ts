@@ -144,7 +144,7 @@ describe('EngineClient against a loopback unix-socket server', () => {
   it('gives up on an engine that does not answer within the timeout, as unreachable (ETIMEDOUT)', async () => {
     handler = () => undefined; // never answers
     const err = await client(300).listVolumes({ label: [] }).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'ETIMEDOUT', message: 'GET /volumes timed out after 0 s' });
+    expect(err).toMatchObject({ code: 'ETIMEDOUT', message: 'GET /volumes timed out after 300 ms' });
     expect(isUnreachable(err)).toBe(true);
     expect(engineError(err, 'list', 'node/n1').code).toBe('RUNTIME_UNAVAILABLE');
   });

@@ -89,7 +89,7 @@ export class EngineClient {
         else reject(err);
       };
       const timer = setTimeout(() => {
-        finish(Object.assign(new Error(`${method} ${path.split('?')[0]} timed out after ${Math.round(timeoutMs / 1000)} s`), { code: 'ETIMEDOUT' }));
+        finish(Object.assign(new Error(`${method} ${path.split('?')[0]} timed out after ${timeoutMs < 1000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`}`), { code: 'ETIMEDOUT' }));
         req.destroy();
       }, timeoutMs);
       req.on('response', (res: IncomingMessage) => {
