@@ -86,9 +86,16 @@ const compiled = new WeakMap<PriceList, CompiledPrices>();
 
 /** The compiled price list `tenant` is billed by (`priceListOf(tenant)`, else "default"); BILLING when it does not exist. */
 export function pricesForTenant(tenant: string, lists: readonly PriceList[], priceListOf?: (tenant: string) => string | undefined): CompiledPrices {
+  const c = findPricesForTenant(tenant, lists, priceListOf);
+  if (c === undefined) throw new FoundryError('BILLING', `tenant ${tenant}: price list ${priceListOf?.(tenant) ?? 'default'} not found`, { resource: tenant });
+  return c;
+}
+
+/** Like pricesForTenant, but undefined when the tenant's price list does not exist (an invalid one still throws). */
+export function findPricesForTenant(tenant: string, lists: readonly PriceList[], priceListOf?: (tenant: string) => string | undefined): CompiledPrices | undefined {
   const name = priceListOf?.(tenant) ?? 'default';
   const doc = lists.find((l) => l.metadata.name === name);
-  if (doc === undefined) throw new FoundryError('BILLING', `tenant ${tenant}: price list ${name} not found`, { resource: tenant });
+  if (doc === undefined) return undefined;
   let c = compiled.get(doc);
   if (c === undefined) {
     c = compilePrices(doc);

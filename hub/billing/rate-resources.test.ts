@@ -71,6 +71,11 @@ describe('rate() of vCPUs, memory and storage', () => {
     const gpuOnly = list([{ effectiveFrom: '2026-01-01T00:00:00Z', gpuHour: { [H100]: '2.49' } }]);
     expect(rate([], [gpuOnly], { resources: [res('vcpu', 4000, '2026-03-01T00:00:00Z', '2026-03-02T00:00:00Z'), res('storage', GIB, '2026-03-01T00:00:00Z', '2026-03-02T00:00:00Z')] })).toEqual([]);
     expect(rate([], [prices], { resources: [res('vcpu', 4000, '2025-12-31T23:00:00Z', '2026-01-01T01:00:00Z')] }).map((l) => [l.month, l.seconds, l.amount])).toEqual([['2026-01', 3600, '0.05']]);
+    // no price list at all for the tenant: its vCPUs are free, its GPU time is still refused
+    const cpu = [res('vcpu', 4000, '2026-03-01T00:00:00Z', '2026-03-02T00:00:00Z')];
+    expect(rate([], [prices], { resources: cpu, priceListOf: () => 'missing' })).toEqual([]);
+    expect(() => rate([{ workspace: 'alice', tenant: 'acme', node: 'gpu-01', gpuUuid: 'GPU-1', gpuModel: H100, from: t('2026-03-01T00:00:00Z'), to: t('2026-03-01T01:00:00Z') }], [prices], { resources: cpu, priceListOf: () => 'missing' }))
+      .toThrow('tenant acme: price list missing not found');
   });
 
   it('counts duplicated and overlapping records once, adds up resizes, and rounds sessions up to the increment without the minimum charge', () => {

@@ -6,7 +6,8 @@
  * them as a "meter" keyed (tenant, workspace, quantity@node, resource), so duplicates and overlaps count
  * once, sessions are cut at month ends, late time moves to the first open month, and each part is rounded
  * up to the billing increment. The minimum charge applies to GPU sessions only. A resource with no price
- * in a period (or time before the first period) is free there: no line, never an error.
+ * in a period (or time before the first period) is free there: no line, never an error; so is every
+ * resource of a tenant whose price list does not exist (its GPU time, if any, is refused by rate()).
  */
 import { amountMinorOf, formatMicros, formatMinor, quantityOf } from './money.js';
 import { coalesce } from './coalesce.js';
@@ -75,9 +76,9 @@ interface Acc {
 
 /**
  * Rates resource intervals into invoice lines: one per tenant × month × workspace × resource × price
- * period (× late). `pricesOf(tenant)` is the tenant's compiled price list.
+ * period (× late). `pricesOf(tenant)` is the tenant's compiled price list; undefined: nothing to bill.
  */
-export function rateResources(intervals: readonly ResourceInterval[], pricesOf: (tenant: string) => CompiledPrices, closedMonths?: ReadonlyMap<string, number>): InvoiceLine[] {
+export function rateResources(intervals: readonly ResourceInterval[], pricesOf: (tenant: string) => CompiledPrices | undefined, closedMonths?: ReadonlyMap<string, number>): InvoiceLine[] {
   const byTenant = new Map<string, UsageInterval[]>();
   for (const r of intervals) {
     checkResourceInterval(r);
@@ -88,6 +89,7 @@ export function rateResources(intervals: readonly ResourceInterval[], pricesOf: 
   const accs = new Map<string, Acc>();
   for (const [tenant, metered] of byTenant) {
     const prices = pricesOf(tenant);
+    if (prices === undefined) continue;
     const parts = billableParts(metered, { incrementSec: prices.incrementSec, minimumSec: 0, closedMonths });
     for (const p of parts) {
       const { resource, quantity } = meterOf(p);

@@ -7,7 +7,7 @@ import { FoundryError } from '../../common/errors.js';
 import type { PriceList } from '../../common/infra/model.js';
 import { amountMinor, formatMicros, formatMinor, hoursFromSeconds } from './money.js';
 import type { CompiledPrices } from './prices.js';
-import { periodIndexAt, pricesForTenant } from './prices.js';
+import { findPricesForTenant, periodIndexAt, pricesForTenant } from './prices.js';
 import type { BillablePart } from './sessions.js';
 import type { UsageKey } from './sessions.js';
 import { billableParts, firstOpenMonth, isLate, keyOf, sameKey } from './sessions.js';
@@ -118,7 +118,7 @@ export function rate(intervals: readonly UsageInterval[], priceLists: readonly P
     addUtilization(accs, prices, ivs, opts.closedMonths);
   }
   const lines = [...accs.values()].map(finish);
-  if (opts.resources !== undefined && opts.resources.length > 0) lines.push(...rateResources(opts.resources, (t) => pricesFor(t, priceLists, opts), opts.closedMonths));
+  if (opts.resources !== undefined && opts.resources.length > 0) lines.push(...rateResources(opts.resources, (t) => findPricesForTenant(t, priceLists, opts.priceListOf), opts.closedMonths));
   return lines.sort(compareLines);
 }
 
