@@ -27,8 +27,9 @@ function createNodes(dataDir, n) {
       creds.push({ node, credential });
     }
   })();
+  const adminToken = store.createAdminToken('bench');
   store.close();
-  return creds;
+  return { creds, adminToken };
 }
 
 function startHub(dataDir) {
@@ -60,8 +61,8 @@ function cpuSeconds(pid) {
 }
 
 /** Cumulative buckets of the hub's ingest histogram (receipt of a usage/status frame to its ack), from /metrics. */
-async function ingestBuckets(url) {
-  const text = await (await fetch(`${url}/metrics`)).text();
+async function ingestBuckets(url, token) {
+  const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
   const buckets = new Map();
   for (const m of text.matchAll(/^foundry_hub_ingest_seconds_bucket\{le="([^"]+)"\} (\d+)/gm)) buckets.set(m[1], Number(m[2]));
   return buckets;
@@ -95,19 +96,19 @@ export async function run({ quick = false } = {}) {
   let held = 0;
   let failed = false;
   try {
-    const creds = createNodes(join(dir, 'hub'), Math.max(...steps));
+    const { creds, adminToken } = createNodes(join(dir, 'hub'), Math.max(...steps));
     const hub = await startHub(join(dir, 'hub'));
     try {
       for (const n of steps) {
         const credsFile = join(dir, `creds-${n}.json`);
         writeFileSync(credsFile, JSON.stringify(creds.slice(0, n)));
         const cpu0 = cpuSeconds(hub.child.pid);
-        const ingest0 = await ingestBuckets(hub.url);
+        const ingest0 = await ingestBuckets(hub.url, adminToken);
         const t0 = Date.now();
         const r = await simulate({ ...sim, HUB_URL: hub.url, CREDS: credsFile });
         // Hub CPU as a share of one core over the step: a figure that holds even when other work shares the machine.
         const hubCpuPct = (100 * (cpuSeconds(hub.child.pid) - cpu0)) / ((Date.now() - t0) / 1000);
-        const ingest1 = await ingestBuckets(hub.url);
+        const ingest1 = await ingestBuckets(hub.url, adminToken);
         const hubP99 = quantileBound(ingest0, ingest1, 0.99);
         // Stored rows are checked against acks: an ack without a row (or a row never acked) is a loss.
         const rows_ = stored(join(dir, 'hub'));

@@ -11,7 +11,7 @@ import { gitBackendPlugin, type PushedRef } from './git/http-backend.js';
 import { healthRoutes } from './routes/health.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { nodeRoutes } from './routes/nodes.js';
-import { installAuth } from './auth/principal.js';
+import { installAuth, requirePrincipal } from './auth/principal.js';
 import { installWorkspaces } from './routes/workspaces.js';
 import { billingRoutes } from './routes/billing.js';
 import { installDashboard, type DashboardOptions } from './dashboard/install.js';
@@ -81,7 +81,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
   healthRoutes(app, store, () => stopping);
-  app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+  // Admins only: the per-GPU series name workspaces and tenants, which no tenant may see of another.
+  app.get('/metrics', { preHandler: requirePrincipal(app, { role: 'admin' }) }, async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
   nodeRoutes(app, store, gateway);
   installWorkspaces(app, { repoDir: deps.repoDir });
   billingRoutes(app);

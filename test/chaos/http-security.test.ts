@@ -30,7 +30,6 @@ vi.mock('fastify', async (importOriginal) => {
 /** Routes anyone may call without a credential, and why. */
 const OPEN: Array<[RegExp, string]> = [
   [/^\/(healthz|readyz)$/, 'health probes'],
-  [/^\/metrics$/, 'Prometheus scrape (counters, no tenant data)'],
   [/^\/install\.sh$/, 'static installer (nothing of the request goes into it)'],
   [/^\/agent\//, 'agent bundle and its checksum (public artefacts)'],
   [/^\/(ui(\/.*)?)?$/, 'dashboard shell and static assets (the data behind it needs a session)'],

@@ -36,7 +36,8 @@ describe('agent gateway', () => {
     expect(node).toMatchObject({ status: 'connected', agentVersion: '9.9.9', appliedRevision: 'abc123', revoked: false });
     expect(l.sendTelemetry({ at: 120_000, gpus: [{ uuid: 'GPU-1', utilizationGpuPct: 50, memoryUsedMiB: 1000, memoryTotalMiB: 80000 }], host: { cpuPct: 5, memUsedBytes: 1, memTotalBytes: 2 } })).toBe(true);
     await waitFor(() => hub.store.db.prepare('SELECT COUNT(*) FROM telemetry_latest').pluck().get() === 1, 5000, 'telemetry');
-    const metrics = await (await fetch(`${hub.url}/metrics`)).text();
+    expect((await fetch(`${hub.url}/metrics`)).status).toBe(401);
+    const metrics = await (await fetch(`${hub.url}/metrics`, { headers: { authorization: `Bearer ${hub.store.createAdminToken('prometheus')}` } })).text();
     expect(metrics).toContain('foundry_hub_connected_agents 1');
     expect(metrics).toContain('foundry_hub_messages_in_total{type="usage"} 2');
     expect(metrics).toContain('foundry_hub_reconcile_results_total{result="success"} 1');

@@ -35,6 +35,7 @@ const CEPH_DF = {
 
 let hub: TestHub;
 let admin: string;
+let scrapeToken: string | undefined;
 const dirs: string[] = [];
 const links: HubLink[] = [];
 const savedPath = process.env.PATH;
@@ -48,7 +49,13 @@ function link(node: string, credential: string): HubLink {
 }
 
 async function gpuSeries(): Promise<string[]> {
-  return (await (await fetch(`${hub.url}/metrics`)).text()).split('\n').filter((l) => l.startsWith('foundry_gpu_'));
+  return (await scrape()).split('\n').filter((l) => l.startsWith('foundry_gpu_'));
+}
+
+/** /metrics as Prometheus gets it, with an admin token (the GPU series name tenants). */
+async function scrape(): Promise<string> {
+  scrapeToken ??= hub.store.createAdminToken('prometheus');
+  return (await fetch(`${hub.url}/metrics`, { headers: { authorization: `Bearer ${scrapeToken}` } })).text();
 }
 
 beforeAll(async () => {
@@ -83,7 +90,7 @@ describe('per-GPU Prometheus metrics from telemetry', () => {
     ];
     await waitFor(async () => (await gpuSeries()).length === first.length, 5000, 'gpu series');
     expect(await gpuSeries()).toEqual(first);
-    const text = await (await fetch(`${hub.url}/metrics`)).text();
+    const text = await scrape();
     expect(text).toContain('# TYPE foundry_gpu_utilization_percent gauge');
     expect(text).toContain('# HELP foundry_gpu_memory_used_bytes GPU memory used in bytes');
 
