@@ -152,6 +152,8 @@ describeIf(available, 'chromium', 'apt-get install -y chromium (playwright-core 
     await page.getByLabel('Tenant').selectOption('acme');
     await page.getByRole('button', { name: 'Show' }).click();
     await page.getByRole('rowheader', { name: 'acme-web' }).first().waitFor();
+    // Its two declared vCPUs are billed on a line of their own, beside the GPU line.
+    expect(await page.getByRole('row').filter({ hasText: 'vCPUs' }).first().textContent()).toMatch(/acme-web.*vCPUs.*vCPU-hours.*36\.00 \/ vCPU-hour/);
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('csv-link').click()]);
     expect(download.suggestedFilename()).toBe(`invoice-acme-${month}.csv`);
     const csv = readFileSync((await download.path()) ?? '', 'utf8');

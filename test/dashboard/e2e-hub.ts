@@ -20,8 +20,8 @@ export const FILES: Record<string, string> = {
   'cluster.yaml': doc('Cluster', 'main', '  hubUrl: http://127.0.0.1:1\n'),
   'tenants/acme.yaml': doc('Tenant', 'acme', '  displayName: ACME\n  quota:\n    maxGpus: 1\n'),
   'tenants/globex.yaml': doc('Tenant', 'globex', '  displayName: Globex\n'),
-  'templates/tiny.yaml': doc('WorkspaceTemplate', 'tiny', '  containers:\n    - name: main\n      image: localhost/foundry-test:1\n      command: [sleep, "3600"]\n      gpus: true\n'),
-  'pricing.yaml': doc('PriceList', 'default', `  currency: EUR\n  periods:\n    - effectiveFrom: "2026-01-01T00:00:00Z"\n      gpuHour:\n        ${H100}: "3600.00"\n`),
+  'templates/tiny.yaml': doc('WorkspaceTemplate', 'tiny', '  containers:\n    - name: main\n      image: localhost/foundry-test:1\n      command: [sleep, "3600"]\n      gpus: true\n      resources: { cpus: 2 }\n'),
+  'pricing.yaml': doc('PriceList', 'default', `  currency: EUR\n  periods:\n    - effectiveFrom: "2026-01-01T00:00:00Z"\n      gpuHour:\n        ${H100}: "3600.00"\n      vcpuHour: "36.00"\n`),
   'nodes/gpu-01.yaml': doc('Node', 'gpu-01', `  profile: gpu-node\n  labels:\n    zone: fsn1\n  gpus:\n    - uuid: ${CAPTURE_GPU}\n      model: ${H100}\n`),
   'nodes/ceph-01.yaml': doc('Node', 'ceph-01', '  profile: ceph-node\n'),
 };

@@ -37,6 +37,9 @@ export interface FakeAgent {
   close(): Promise<void>;
 }
 
+/** The declared resources of e2e-hub.ts's `tiny` template (two vCPUs, no memory limit, no VM disk). */
+const TINY_RESOURCES = { milliVcpus: 2000, memoryBytes: 0, storageBytes: 0 };
+
 interface ApiWorkspace { name: string; tenant: string; node: string | null; state: string | null; gpus: { uuids: string[] } }
 
 /** Starts the agent of `node` against the hub at `url` (admin token to read its workspaces). */
@@ -56,7 +59,8 @@ export async function startFakeAgent(o: { url: string; node: string; credential:
     if (!r.ok) return;
     const body = (await r.json()) as { revision: string; workspaces: ApiWorkspace[] };
     const mine = body.workspaces.filter((w) => w.node === o.node && w.state === 'running');
-    running = mine.map((w) => ({ workspace: w.name, tenant: w.tenant, gpus: w.gpus.uuids.map((u) => ({ uuid: u, model: models.get(u) ?? null })), running: true }));
+    // What the real agent derives from the rendered template: e2e-hub.ts's `tiny` template declares cpus: 2.
+    running = mine.map((w) => ({ workspace: w.name, tenant: w.tenant, gpus: w.gpus.uuids.map((u) => ({ uuid: u, model: models.get(u) ?? null })), running: true, resources: TINY_RESOURCES }));
     if (body.revision === revision) return;
     revision = body.revision;
     const at = new Date().toISOString();

@@ -37,11 +37,19 @@ export async function render(main, { me }) {
           h('li.tile', {}, h('span.tile-v', {}, `${usage.quota.gpusHeld}${usage.quota.maxGpus === null ? '' : ` / ${usage.quota.maxGpus}`}`), h('span.tile-k', {}, 'GPUs held / quota')))),
       h('section', { 'aria-labelledby': 'h-invoice' }, h('h2#h-invoice', {}, `Invoice ${inv.displayName ?? inv.tenant}, ${inv.month}`),
         h('p', {}, h('a.button', { href: csvHref, download: `invoice-${tenant}-${month}.csv`, 'data-testid': 'csv-link' }, 'Download CSV')),
-        table(`Invoice lines of ${tenant} for ${month}`, ['Workspace', 'GPU model', 'Price from', 'GPU-hours', 'Unit price', 'Amount', 'Measured utilization (not billed)'],
-          inv.lines.map((l) => [l.workspace, l.gpuModel, l.periodFrom.replace('T', ' ').replace('Z', ' UTC'), l.gpuHours, l.unitPrice, l.amount, l.measuredUtilization ? `${l.measuredUtilization.percent}%` : '—']),
-          'No billed GPU time in this month.'),
-        h('p.total', {}, 'Total: ', h('strong', { 'data-testid': 'invoice-total' }, `${inv.totals.amount} ${inv.currency}`), ` for ${inv.totals.gpuHours} GPU-hours`)));
+        table(`Invoice lines of ${tenant} for ${month}`, ['Workspace', 'Resource', 'Price from', 'Quantity', 'Unit price', 'Amount', 'Measured utilization (not billed)'],
+          inv.lines.map((l) => [l.workspace, resourceLabel(l), l.periodFrom.replace('T', ' ').replace('Z', ' UTC'), `${l.quantity ?? l.gpuHours} ${l.unit ?? 'GPU-hour'}s`, `${l.unitPrice} / ${l.unit ?? 'GPU-hour'}`, l.amount, l.measuredUtilization ? `${l.measuredUtilization.percent}%` : '—']),
+          'Nothing billed in this month.'),
+        h('p.total', {}, 'Total: ', h('strong', { 'data-testid': 'invoice-total' }, `${inv.totals.amount} ${inv.currency}`), ` (GPU time: ${inv.totals.gpuHours} GPU-hours)`)));
   }
   await refresh();
   return { topics: ['billing'], refresh };
+}
+
+const RESOURCE_NAMES = { vcpu: 'vCPUs', memory: 'Memory', storage: 'Storage' };
+
+/** What a line bills: the GPU model for GPU time, else the resource; late records (after the month closed) say so. */
+function resourceLabel(l) {
+  const what = l.resource === undefined || l.resource === 'gpu' ? l.gpuModel || 'GPU' : RESOURCE_NAMES[l.resource] ?? l.resource;
+  return l.late ? `${what} (late)` : what;
 }
