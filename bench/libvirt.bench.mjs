@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-// Benchmark of the libvirt driver on the real qemu:///system (KVM): time from `apply(create)` (overlay
-// disk, seed ISO, define, start) to the domain reported `running`, and a no-change pass (list with
-// dumpxml + domstate per domain, then plan) over 20 running domains. The full commit-to-running path also
-// includes the agent's fetch/render/loop, which this driver does not control; it is not measured here.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+// Benchmark of VMs on the real qemu:///system (KVM): commit to the domain `running` through a real
+// `foundry agent run` process (local repo watch, libvirt section in its config; median of 5), time from
+// the driver's `apply(create)` (overlay disk, seed ISO, define, start) to `running`, and a no-change pass
+// (list with dumpxml + domstate per domain, then plan) over 20 running domains.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,73 @@ function median(xs) {
 
 const ms = (t) => Number(process.hrtime.bigint() - t) / 1e6;
 const virsh = (args) => spawnSync('virsh', ['-q', '-c', URI, ...args], { encoding: 'utf8' });
+
+const git = (repo, args) => execFileSync('git', ['-C', repo, '-c', 'user.name=bench', '-c', 'user.email=bench@example.com', '-c', 'commit.gpgsign=false', ...args], { env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' } });
+const doc = (kind, name, spec) => `apiVersion: foundry.cloud/v1\nkind: ${kind}\nmetadata:\n  name: ${name}\nspec: ${JSON.stringify(spec)}\n`;
+
+/** Commit → domain running through a real agent process; one new workspace (one VM) per commit. */
+async function commitToRunning(dir, prefix, base, quick) {
+  const node = `${prefix}-agent`;
+  const network = `${prefix}-net`;
+  // An isolated network (no forward, no ip: no dnsmasq needed); bridge names have at most 15 characters.
+  const netXml = join(dir, 'net.xml');
+  writeFileSync(netXml, `<network><name>${network}</name><bridge name='vbfb${prefix.slice(-6)}' stp='off'/></network>`);
+  if (virsh(['net-create', netXml]).status !== 0) throw new Error(`cannot create libvirt network ${network}`);
+  const repo = join(dir, 'repo');
+  mkdirSync(repo, { recursive: true });
+  execFileSync('git', ['init', '-q', '-b', 'main', repo]);
+  const write = (workspaces) => {
+    const files = {
+      'cluster.yaml': doc('Cluster', 'bench', { hubUrl: 'http://127.0.0.1:9', allowMassPrune: true }),
+      'profiles/bench-node.yaml': doc('NodeProfile', 'bench-node', { hostsWorkspaces: true }),
+      [`nodes/${node}.yaml`]: doc('Node', node, { profile: 'bench-node' }),
+      'tenants/acme.yaml': doc('Tenant', 'acme', { displayName: 'ACME', priceList: 'default' }),
+      'pricing.yaml': doc('PriceList', 'default', { currency: 'EUR', periods: [{ effectiveFrom: '2026-01-01T00:00:00Z', gpuHour: { 'NVIDIA H100 80GB HBM3': '2.49' } }] }),
+      'templates/desk.yaml': doc('WorkspaceTemplate', 'desk', { vm: { name: 'vm', driver: 'libvirt', vcpus: 1, memory: '64Mi', disk: { baseImage: base }, network } }),
+    };
+    rmSync(join(repo, 'workspaces'), { recursive: true, force: true });
+    for (const ws of workspaces) files[`workspaces/${ws}.yaml`] = doc('Workspace', ws, { tenant: 'acme', template: 'desk', node, reclaimPolicy: 'Delete' });
+    for (const [rel, text] of Object.entries(files)) {
+      mkdirSync(dirname(join(repo, rel)), { recursive: true });
+      writeFileSync(join(repo, rel), text);
+    }
+    git(repo, ['add', '-A']);
+  };
+  write([]);
+  git(repo, ['commit', '-q', '-m', 'empty']);
+  const config = join(dir, 'agent.yaml');
+  writeFileSync(config, [`node: ${node}`, `repo: { url: ${repo}, branch: main, pollInterval: 1h }`, `stateDir: ${join(dir, 'state')}`, `cacheDir: ${join(dir, 'cache')}`, `podman: { socketPath: ${join(dir, 'no-podman.sock')} }`, `libvirt: { uri: ${URI}, diskDir: ${join(dir, 'disks')}, shutdownTimeout: 0s }`, 'log: { level: warn }', ''].join('\n'));
+  const agent = spawn(process.execPath, [join(root, 'bin', 'foundry.js'), 'agent', 'run', '--config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  agent.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
+  const until = async (check, what) => {
+    const deadline = Date.now() + 60_000;
+    while (!check()) {
+      if (Date.now() > deadline || agent.exitCode !== null) throw new Error(`timed out waiting for ${what}: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  try {
+    await until(() => existsSync(join(dir, 'state', 'status.json')), 'the first reconcile');
+    const runs = quick ? 2 : 5;
+    const times = [];
+    const live = [];
+    for (let i = 0; i < runs; i++) {
+      const ws = `${prefix}-w${i}`;
+      live.push(ws);
+      write(live);
+      const t = process.hrtime.bigint();
+      git(repo, ['commit', '-q', '-m', `add ${ws}`]);
+      await until(() => virsh(['domstate', `fc-ws-${ws}-vm`]).stdout.trim() === 'running', `${ws} running`);
+      times.push(ms(t));
+    }
+    return { figure: 'commit → domain running (agent process, local repo watch)', median: median(times), unit: 'ms', runs };
+  } finally {
+    agent.kill('SIGTERM');
+    await new Promise((r) => agent.once('exit', r));
+    virsh(['net-destroy', network]);
+  }
+}
 
 /** The benchmark: returns rows for bench/run.mjs. */
 export async function run({ quick = false } = {}) {
@@ -47,6 +114,8 @@ export async function run({ quick = false } = {}) {
   };
   const rows = [];
   try {
+    rows.push(await commitToRunning(dir, prefix, base, quick));
+
     // define → running, fresh each time (the disk is deleted in between: reclaim Delete).
     const runs = quick ? 2 : 5;
     const times = [];
@@ -81,18 +150,18 @@ export async function run({ quick = false } = {}) {
     for (const d of fleet) await remove(d);
   } finally {
     // Leave nothing behind, even after a failure.
-    for (const name of virsh(['list', '--all', '--name']).stdout.split('\n').map((s) => s.trim()).filter((s) => s.startsWith(prefix))) {
+    for (const name of virsh(['list', '--all', '--name']).stdout.split('\n').map((s) => s.trim()).filter((s) => s.startsWith(prefix) || s.startsWith(`fc-ws-${prefix}`))) {
       virsh(['destroy', name]);
       virsh(['undefine', '--nvram', name]);
     }
     rmSync(dir, { recursive: true, force: true });
   }
   return {
-    title: 'libvirt driver (qemu:///system, KVM)',
+    title: 'VMs on libvirt (qemu:///system, KVM)',
     rows,
     notes: [
       'Guests are 64 MiB with no bootable OS (they reach `running` at once); a real image adds its boot time, which the agent does not control.',
-      'Commit-to-running also includes the agent loop (fetch, render, plan), measured by the agent benchmarks; this table covers only what the driver does.',
+      'commit → running: a real `foundry agent run` process watching a local git repo (no Podman socket: VMs only), clock started just before `git commit`, stopped when `virsh domstate` says running.',
       'list costs two virsh processes per domain (dumpxml, domstate), 4 in parallel.',
     ],
   };
