@@ -41,7 +41,7 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     if (isFoundryError(err)) {
-      process.stderr.write(`foundry: ${err.message}${err.resource ? ` (${err.resource})` : ''}\n`);
+      process.stderr.write(`foundry: ${err.message}${err.resource && !err.message.includes(err.resource) ? ` (${err.resource})` : ''}\n`);
       process.exitCode = err.code === 'CLI_USAGE' ? EXIT.USAGE : err.retry === 'terminal' ? EXIT.FAILED : EXIT.UNAVAILABLE;
       return;
     }
