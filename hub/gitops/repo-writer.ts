@@ -160,7 +160,9 @@ export class InfraRepoWriter {
   }
 
   private git(args: string[]): Promise<GitResult> {
-    const cfg = (this.opts.gitConfig ?? []).flatMap((c) => ['-c', c]);
+    // Automatic gc runs in the foreground: a detached gc would outlive the command and could still be
+    // writing objects when the hub stops (or a test removes the work clone).
+    const cfg = ['gc.autoDetach=false', ...(this.opts.gitConfig ?? [])].flatMap((c) => ['-c', c]);
     const env = {
       ...process.env,
       GIT_TERMINAL_PROMPT: '0',
