@@ -5,11 +5,10 @@
  * resources; the slot's quantities are the least seen in it (a start, stop or resize costs at most one
  * slot, in the customer's favour). Contiguous slots with the same tenant and quantities merge.
  */
-import type { UsageWindow } from './usage-records.js';
+import { slotRuns, type UsageWindow } from './usage-records.js';
 import type { AllocationObservation, HeldResources, ResourceUsageRecord } from './usage-record.js';
 
-interface Held extends HeldResources { tenant: string }
-interface Run extends Held { workspace: string; fromMs: number; toMs: number }
+interface Held extends HeldResources { workspace: string; tenant: string }
 
 // Resources held throughout one slot, by workspace: running with resources in every observation, the least of each.
 function heldInSlot(obs: AllocationObservation[]): Map<string, Held> {
@@ -22,8 +21,8 @@ function heldInSlot(obs: AllocationObservation[]): Map<string, Held> {
       if (held !== undefined && (before === undefined || before.tenant !== w.tenant)) continue;
       const r = w.resources;
       now.set(w.workspace, before === undefined
-        ? { tenant: w.tenant, milliVcpus: r.milliVcpus, memoryBytes: r.memoryBytes, storageBytes: r.storageBytes }
-        : { tenant: w.tenant, milliVcpus: Math.min(before.milliVcpus, r.milliVcpus), memoryBytes: Math.min(before.memoryBytes, r.memoryBytes), storageBytes: Math.min(before.storageBytes, r.storageBytes) });
+        ? { workspace: w.workspace, tenant: w.tenant, milliVcpus: r.milliVcpus, memoryBytes: r.memoryBytes, storageBytes: r.storageBytes }
+        : { workspace: w.workspace, tenant: w.tenant, milliVcpus: Math.min(before.milliVcpus, r.milliVcpus), memoryBytes: Math.min(before.memoryBytes, r.memoryBytes), storageBytes: Math.min(before.storageBytes, r.storageBytes) });
     }
     held = now;
   }
@@ -34,26 +33,7 @@ const same = (a: Held, b: Held): boolean => a.tenant === b.tenant && a.milliVcpu
 
 /** Resource records for the window (observations only; samples are ignored), sorted by start and workspace. */
 export function resourceRecords(w: UsageWindow): ResourceUsageRecord[] {
-  const res = w.resolutionMs;
-  if (!(res > 0) || w.toMs <= w.fromMs) return [];
-  const slots = Math.floor((w.toMs - w.fromMs) / res);
-  const open = new Map<string, Run>();
-  const done: Run[] = [];
-  for (let i = 0; i < slots; i++) {
-    const s = w.fromMs + i * res;
-    const held = heldInSlot(w.observations.filter((o) => o.at >= s && o.at < s + res));
-    for (const [ws, run] of open) {
-      const h = held.get(ws);
-      if (h !== undefined && same(run, h)) run.toMs = s + res;
-      else {
-        done.push(run);
-        open.delete(ws);
-      }
-    }
-    for (const [ws, h] of held) if (!open.has(ws)) open.set(ws, { ...h, workspace: ws, fromMs: s, toMs: s + res });
-  }
-  done.push(...open.values());
-  return done
+  return slotRuns(w, heldInSlot, same)
     .map((r): ResourceUsageRecord => ({
       kind: 'resource-allocation', version: 1, key: `${w.node}/${r.workspace}/resources/${r.fromMs}`,
       node: w.node, workspace: r.workspace, tenant: r.tenant,

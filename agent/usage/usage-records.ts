@@ -19,7 +19,6 @@ export interface UsageWindow {
 }
 
 interface Held { workspace: string; tenant: string; gpuUuid: string; gpuModel: string | null }
-interface Run extends Held { fromMs: number; toMs: number }
 
 // Pairs held throughout one slot: present and running in every observation of the slot.
 function heldInSlot(obs: AllocationObservation[]): Map<string, Held> {
@@ -47,30 +46,35 @@ function average(samples: UtilizationSample[], uuid: string, fromMs: number, toM
   return { avg: n === 0 ? null : Math.round((sum / n) * 100) / 100, n };
 }
 
-/** Usage records for the window, sorted by start, workspace and GPU. */
-export function usageRecords(w: UsageWindow): UsageRecord[] {
+/**
+ * The slot rule shared by every record kind: cuts the window into slots, asks `heldInSlot` what was held
+ * throughout each (by key), and merges contiguous slots of a key while `continues(run, now)` holds.
+ */
+export function slotRuns<H extends object>(w: UsageWindow, heldInSlot: (obs: AllocationObservation[]) => Map<string, H>, continues: (run: H, now: H) => boolean): Array<H & { fromMs: number; toMs: number }> {
   const res = w.resolutionMs;
   if (!(res > 0) || w.toMs <= w.fromMs) return [];
   const slots = Math.floor((w.toMs - w.fromMs) / res);
-  const open = new Map<string, Run>();
-  const done: Run[] = [];
+  const open = new Map<string, H & { fromMs: number; toMs: number }>();
+  const done: Array<H & { fromMs: number; toMs: number }> = [];
   for (let i = 0; i < slots; i++) {
     const s = w.fromMs + i * res;
     const held = heldInSlot(w.observations.filter((o) => o.at >= s && o.at < s + res));
     for (const [k, run] of open) {
-      if (!held.has(k)) { done.push(run); open.delete(k); }
-    }
-    for (const [k, h] of held) {
-      const run = open.get(k);
-      if (run !== undefined && run.tenant === h.tenant) run.toMs = s + res;
+      const h = held.get(k);
+      if (h !== undefined && continues(run, h)) run.toMs = s + res;
       else {
-        if (run !== undefined) done.push(run);
-        open.set(k, { ...h, fromMs: s, toMs: s + res });
+        done.push(run);
+        open.delete(k);
       }
     }
+    for (const [k, h] of held) if (!open.has(k)) open.set(k, { ...h, fromMs: s, toMs: s + res });
   }
-  done.push(...open.values());
-  return done
+  return [...done, ...open.values()];
+}
+
+/** Usage records for the window, sorted by start, workspace and GPU. */
+export function usageRecords(w: UsageWindow): UsageRecord[] {
+  return slotRuns(w, heldInSlot, (run, h) => run.tenant === h.tenant)
     .map((r): UsageRecord => {
       const m = average(w.samples, r.gpuUuid, r.fromMs, r.toMs);
       return {
