@@ -3,8 +3,9 @@
 // `foundry agent run` process (local repo watch, libvirt section in its config; median of 5), time from
 // the driver's `apply(create)` (overlay disk, seed ISO, define, start) to `running`, and a no-change pass
 // (list with dumpxml + domstate per domain, then plan) over 20 running domains.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { git, newRepo, writeInfraRepo } from './infra-repo.mjs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,9 +25,6 @@ function median(xs) {
 const ms = (t) => Number(process.hrtime.bigint() - t) / 1e6;
 const virsh = (args) => spawnSync('virsh', ['-q', '-c', URI, ...args], { encoding: 'utf8' });
 
-const git = (repo, args) => execFileSync('git', ['-C', repo, '-c', 'user.name=bench', '-c', 'user.email=bench@example.com', '-c', 'commit.gpgsign=false', ...args], { env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' } });
-const doc = (kind, name, spec) => `apiVersion: foundry.cloud/v1\nkind: ${kind}\nmetadata:\n  name: ${name}\nspec: ${JSON.stringify(spec)}\n`;
-
 /** Commit → domain running through a real agent process; one new workspace (one VM) per commit. */
 async function commitToRunning(dir, prefix, base, quick) {
   const node = `${prefix}-agent`;
@@ -35,24 +33,9 @@ async function commitToRunning(dir, prefix, base, quick) {
   const netXml = join(dir, 'net.xml');
   writeFileSync(netXml, `<network><name>${network}</name><bridge name='vbfb${prefix.slice(-6)}' stp='off'/></network>`);
   if (virsh(['net-create', netXml]).status !== 0) throw new Error(`cannot create libvirt network ${network}`);
-  const repo = join(dir, 'repo');
-  mkdirSync(repo, { recursive: true });
-  execFileSync('git', ['init', '-q', '-b', 'main', repo]);
+  const repo = newRepo(join(dir, 'repo'));
   const write = (workspaces) => {
-    const files = {
-      'cluster.yaml': doc('Cluster', 'bench', { hubUrl: 'http://127.0.0.1:9', allowMassPrune: true }),
-      'profiles/bench-node.yaml': doc('NodeProfile', 'bench-node', { hostsWorkspaces: true }),
-      [`nodes/${node}.yaml`]: doc('Node', node, { profile: 'bench-node' }),
-      'tenants/acme.yaml': doc('Tenant', 'acme', { displayName: 'ACME', priceList: 'default' }),
-      'pricing.yaml': doc('PriceList', 'default', { currency: 'EUR', periods: [{ effectiveFrom: '2026-01-01T00:00:00Z', gpuHour: { 'NVIDIA H100 80GB HBM3': '2.49' } }] }),
-      'templates/desk.yaml': doc('WorkspaceTemplate', 'desk', { vm: { name: 'vm', driver: 'libvirt', vcpus: 1, memory: '64Mi', disk: { baseImage: base }, network } }),
-    };
-    rmSync(join(repo, 'workspaces'), { recursive: true, force: true });
-    for (const ws of workspaces) files[`workspaces/${ws}.yaml`] = doc('Workspace', ws, { tenant: 'acme', template: 'desk', node, reclaimPolicy: 'Delete' });
-    for (const [rel, text] of Object.entries(files)) {
-      mkdirSync(dirname(join(repo, rel)), { recursive: true });
-      writeFileSync(join(repo, rel), text);
-    }
+    writeInfraRepo(repo, { node, template: { vm: { name: 'vm', driver: 'libvirt', vcpus: 1, memory: '64Mi', disk: { baseImage: base }, network } }, workspaces, workspaceSpec: { reclaimPolicy: 'Delete' } });
     git(repo, ['add', '-A']);
   };
   write([]);

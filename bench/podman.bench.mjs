@@ -14,7 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { stringify } from 'yaml';
+import { git, newRepo, writeInfraRepo } from './infra-repo.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -78,31 +78,10 @@ async function runningIn(pm, workspace) {
 }
 
 // ---- infra repos
-const git = (repo, args) => execFileSync('git', ['-C', repo, '-c', 'user.name=bench', '-c', 'user.email=bench@example.com', '-c', 'commit.gpgsign=false', ...args], { env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' }, encoding: 'utf8' }).trim();
-const doc = (kind, name, spec) => stringify({ apiVersion: 'foundry.cloud/v1', kind, metadata: { name }, spec });
 const three = ['db', 'api', 'web'].map((name) => ({ name, image: IMAGE, pullPolicy: 'Never', command: ['sleep', '600'], env: { ROLE: name }, ...(name === 'db' ? { volumes: [{ name: 'data', mountPath: '/data' }] } : {}) }));
 
 function writeRepo(repo, node, workspaces, templateContainers = three, sub = '.') {
-  const files = {
-    'cluster.yaml': doc('Cluster', 'bench', { hubUrl: 'http://127.0.0.1:9', allowMassPrune: true }),
-    'profiles/bench-node.yaml': doc('NodeProfile', 'bench-node', { hostsWorkspaces: true }),
-    [`nodes/${node}.yaml`]: doc('Node', node, { profile: 'bench-node' }),
-    'tenants/acme.yaml': doc('Tenant', 'acme', { displayName: 'ACME', priceList: 'default' }),
-    'pricing.yaml': doc('PriceList', 'default', { currency: 'EUR', periods: [{ effectiveFrom: '2026-01-01T00:00:00Z', gpuHour: { 'NVIDIA H100 80GB HBM3': '2.49' } }] }),
-    'templates/stack.yaml': doc('WorkspaceTemplate', 'stack', { containers: templateContainers }),
-  };
-  for (const ws of workspaces) files[`workspaces/${ws}.yaml`] = doc('Workspace', ws, { tenant: 'acme', template: 'stack', node });
-  rmSync(join(repo, sub, 'workspaces'), { recursive: true, force: true });
-  for (const [rel, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(repo, sub, rel)), { recursive: true });
-    writeFileSync(join(repo, sub, rel), text);
-  }
-}
-
-function newRepo(dir) {
-  mkdirSync(dir, { recursive: true });
-  execFileSync('git', ['init', '-q', '-b', 'main', dir]);
-  return dir;
+  writeInfraRepo(repo, { node, template: { containers: templateContainers }, workspaces, sub });
 }
 
 function agentConfig(dir, pm, node, repo, extra = [], sub = '.') {
