@@ -19,16 +19,7 @@ export async function startCephAgent(o: { url: string; node: string; credential:
   const host = async (): Promise<HostMetrics> => ({ at: Date.now(), cpu: { loadPct: 3, load1: 0.1 }, memory: { usedBytes: 4 * 2 ** 30, totalBytes: 32 * 2 ** 30 }, storage: o.storage }) as unknown as HostMetrics;
   const loop = new TelemetryLoop({ node: o.node, gpu: { stats: async () => ({ at: Date.now(), available: false, gpus: [], processes: [] }) }, host, send: (body) => void link.sendTelemetry(body), intervalMs: 500 });
   loop.start();
-  let closed = false;
-  return {
-    link,
-    async close() {
-      if (closed) return;
-      closed = true;
-      loop.stop();
-      await link.close();
-    },
-  };
+  return fakeAgentOf(link, () => loop.stop());
 }
 
 /** A running stand-in agent. */
@@ -80,14 +71,21 @@ export async function startFakeAgent(o: { url: string; node: string; credential:
   const loop = new TelemetryLoop({ node: o.node, gpu, host, send: (body) => void link.sendTelemetry(body), usage, allocations: () => running, intervalMs: 500 });
   loop.start();
   const timer = setInterval(() => void reconcile().catch(() => undefined), 500);
+  return fakeAgentOf(link, () => {
+    clearInterval(timer);
+    loop.stop();
+  });
+}
+
+/** The FakeAgent of a started link: close() runs `stop` and closes the link, once. */
+function fakeAgentOf(link: HubLink, stop: () => void): FakeAgent {
   let closed = false;
   return {
     link,
     async close() {
       if (closed) return;
       closed = true;
-      clearInterval(timer);
-      loop.stop();
+      stop();
       await link.close();
     },
   };
