@@ -41,6 +41,7 @@ export interface NodeAgent {
   agent: RunningAgent;
   /** The hub link, when the node is enrolled (config hub.url and hub.credentialFile). */
   link: HubLink | undefined;
+  /** GPU and host samples and usage records; ticking only when the node is enrolled (there is a link). */
   telemetry: TelemetryLoop;
   stop(): Promise<void>;
 }
@@ -141,7 +142,8 @@ export async function startNodeAgent(config: ResolvedAgentConfig, logger: Logger
     },
     logger,
   });
-  telemetry.start();
+  // Samples and usage go only to the hub: a node that is not enrolled has no one to send them to.
+  if (link !== undefined) telemetry.start();
   return {
     agent,
     link,
