@@ -4,12 +4,13 @@
 // stops at the first step where p99 ack latency reaches 100 ms or a usage record is lost.
 // Quick mode (CI): 20 agents, 1 s / 2 s intervals, 6 s.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HubStore } from '../dist/hub/store/hub-store.js';
 import { newSecret, hashSecret, NODE_CREDENTIAL_PREFIX } from '../dist/hub/auth/secrets.js';
+import { cpuSeconds } from './proc.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -54,11 +55,6 @@ function simulate(env) {
   });
 }
 
-/** CPU seconds (user + system) the process has used, from /proc (Linux). */
-function cpuSeconds(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 /** Cumulative buckets of the hub's ingest histogram (receipt of a usage/status frame to its ack), from /metrics. */
 async function ingestBuckets(url, token) {

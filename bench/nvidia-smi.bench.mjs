@@ -6,6 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cpuSeconds } from './proc.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -93,10 +94,10 @@ async function telemetryProcessCpu(seconds) {
       child.stdout.on('data', (d) => d.toString().includes('ready') && resolve());
       child.on('exit', (code) => reject(new Error(`telemetry-agent exited ${code}`)));
     });
-    const cpu0 = procCpuSeconds(child.pid);
+    const cpu0 = cpuSeconds(child.pid);
     const t0 = Date.now();
     await new Promise((r) => setTimeout(r, seconds * 1000));
-    const pct = (100 * (procCpuSeconds(child.pid) - cpu0)) / ((Date.now() - t0) / 1000);
+    const pct = (100 * (cpuSeconds(child.pid) - cpu0)) / ((Date.now() - t0) / 1000);
     return { pct, ticks: Math.floor(seconds / 5) };
   } finally {
     child.kill('SIGTERM');
@@ -105,11 +106,6 @@ async function telemetryProcessCpu(seconds) {
   }
 }
 
-/** CPU seconds (user + system) of a process from /proc, its children excluded. */
-function procCpuSeconds(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { table } = await import('./run.mjs');
