@@ -132,7 +132,7 @@ async function runDev(flags: DevFlags): Promise<void> {
   const out = [
     '',
     `FoundryCloud is running (hub and a local agent). Data: ${dataDir}`,
-    `  hub:        ${hub.url}   (health ${hub.url}/healthz, metrics ${hub.url}/metrics)`,
+    `  hub:        ${hub.url}   (health ${hub.url}/healthz, metrics ${hub.url}/metrics with the admin token)`,
     `  dashboard:  ${hub.url}/ui/`,
     `  infra repo: ${hub.url}/git/infra.git  (seeded from fixtures/example-infra + nodes/${LOCAL_NODE}.yaml)`,
     firstAdmin !== undefined
