@@ -102,11 +102,12 @@ export async function startPrivatePodman(): Promise<PrivatePodman> {
     const proc = service;
     const stop = async (): Promise<void> => {
       try {
+        podman(['pod', 'rm', '--all', '--force', '--time', '0'], { allowFail: true });
         podman(['rm', '--all', '--force', '--time', '0'], { allowFail: true });
         podman(['network', 'prune', '--force'], { allowFail: true });
         podman(['volume', 'prune', '--force'], { allowFail: true });
         await stopProcess(proc);
-        rmSync(dir, { recursive: true, force: true });
+        removeStorage(dir);
       } finally {
         release();
       }
@@ -114,10 +115,26 @@ export async function startPrivatePodman(): Promise<PrivatePodman> {
     return { dir, socketPath, env, flags, podman, stop };
   } catch (err) {
     if (service !== undefined) await stopProcess(service);
-    rmSync(dir, { recursive: true, force: true });
+    removeStorage(dir);
     release();
     throw err;
   }
+}
+
+/**
+ * Deletes a private storage dir. Podman's overlay driver bind-mounts `root/overlay` onto itself, and a
+ * container's rootfs or shm can stay mounted for a moment after `rm`: unmount whatever is still mounted
+ * below the dir (deepest first; lazily if it is busy), then remove with retries on EBUSY.
+ */
+function removeStorage(dir: string): void {
+  const below = (): string[] =>
+    readFileSync('/proc/self/mounts', 'utf8')
+      .split('\n')
+      .map((line) => (line.split(' ')[1] ?? '').replace(/\\040/g, ' '))
+      .filter((m) => m.startsWith(`${dir}/`))
+      .sort((a, b) => b.length - a.length);
+  for (const m of below()) if (spawnSync('umount', [m]).status !== 0) spawnSync('umount', ['-l', m]);
+  rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
 }
 
 async function stopProcess(proc: ChildProcess): Promise<void> {
