@@ -24,6 +24,9 @@ import type { AgentStatus } from './reconcile/status.js';
 import { UsageEmitter } from './usage/usage-emitter.js';
 import { workspaceAllocations } from './usage/workspace-allocations.js';
 
+/** How often a node that found no GPU runs nvidia-smi's inventory again. */
+const GPU_REDISCOVERY_MS = 60_000;
+
 /** Options beyond the config file (tests and `npm start` set them). */
 export interface NodeAgentOptions {
   /** nvidia-smi to run (default: the one on PATH). */
@@ -80,6 +83,13 @@ export async function startNodeAgent(config: ResolvedAgentConfig, logger: Logger
   });
   const gpu = new NvidiaGpuPlugin({ command: options.nvidiaSmi ?? 'nvidia-smi', logger });
   let devices: GpuDevice[] = (await gpu.fingerprint().catch(() => ({ gpus: [] as GpuDevice[] }))).gpus;
+  // A node that showed no GPU looks again once a minute (a driver loaded late), not on every 5 s tick.
+  let lastFingerprint = Date.now();
+  const refreshDevices = async (): Promise<void> => {
+    if (devices.length > 0 || Date.now() - lastFingerprint < GPU_REDISCOVERY_MS) return;
+    lastFingerprint = Date.now();
+    devices = (await gpu.fingerprint().catch(() => ({ gpus: [] as GpuDevice[] }))).gpus;
+  };
 
   if (config.hubUrl !== undefined && config.hubCredentialFile !== undefined) {
     const credential = readFileSync(config.hubCredentialFile, 'utf8').trim();
@@ -136,7 +146,7 @@ export async function startNodeAgent(config: ResolvedAgentConfig, logger: Logger
     allocations: async () => {
       const last = reconciler.lastGood();
       const declared = new Map((last?.repo.nodes.get(config.node)?.doc.spec.gpus ?? []).map((g) => [g.uuid, g.model]));
-      if (devices.length === 0) devices = (await gpu.fingerprint().catch(() => ({ gpus: [] as GpuDevice[] }))).gpus;
+      await refreshDevices();
       const observed = await listAll(reconciler.deps.drivers, config.node);
       return workspaceAllocations(last?.desired, declared, observed, devices);
     },

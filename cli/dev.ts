@@ -12,9 +12,9 @@ import type { Command } from 'commander';
 import { pino } from 'pino';
 import { EXAMPLE_INFRA_DIR } from '../common/paths.js';
 import { FoundryError } from '../common/errors.js';
-import { startHub, type RunningHub } from '../hub/server.js';
+import type { RunningHub } from '../hub/server.js';
 import { resolveConfig } from '../agent/config/load-config.js';
-import { startNodeAgent, type NodeAgent } from '../agent/node-agent.js';
+import type { NodeAgent } from '../agent/node-agent.js';
 import type { AgentStatus } from '../agent/reconcile/status.js';
 
 /** The local node's name in the infra repo. */
@@ -86,6 +86,8 @@ async function runDev(flags: DevFlags): Promise<void> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new FoundryError('CLI_USAGE', `invalid port ${flags.port}`);
   const logDir = join(dataDir, 'logs');
   mkdirSync(logDir, { recursive: true });
+  // Loaded here rather than at the top, so that `foundry agent run` (same binary) never loads the hub.
+  const [{ startHub }, { startNodeAgent }] = await Promise.all([import('../hub/server.js'), import('../agent/node-agent.js')]);
 
   // Seed the hosted repo once: the example infra plus this machine's node file.
   const seed = mkdtempSync(join(tmpdir(), 'foundry-dev-seed-'));

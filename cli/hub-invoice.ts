@@ -10,10 +10,7 @@ import type { Command } from 'commander';
 import { FoundryError } from '../common/errors.js';
 import { loadInfraDir } from '../common/infra/load.js';
 import type { InfraRepo } from '../common/infra/model.js';
-import { InfraRepoWriter } from '../hub/gitops/repo-writer.js';
-import { BillingStore } from '../hub/invoicing/billing-store.js';
-import { Invoicer } from '../hub/invoicing/invoicer.js';
-import { HubStore } from '../hub/store/hub-store.js';
+import { DEFAULT_DATA_DIR, withHubStore } from './hub-data.js';
 
 async function repoOf(dataDir: string, repo: string | undefined): Promise<InfraRepo> {
   if (repo !== undefined) return loadInfraDir(repo);
@@ -21,6 +18,7 @@ async function repoOf(dataDir: string, repo: string | undefined): Promise<InfraR
   if (!existsSync(hosted)) throw new FoundryError('CLI_USAGE', `no hosted infra repo in ${dataDir}: pass --repo <checkout> for the price lists`);
   const work = mkdtempSync(join(tmpdir(), 'foundry-invoice-'));
   try {
+    const { InfraRepoWriter } = await import('../hub/gitops/repo-writer.js');
     return await new InfraRepoWriter({ repoDir: hosted, workDir: work }).read((dir, rev) => loadInfraDir(dir, { revision: rev }));
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -35,18 +33,16 @@ export function registerHubInvoice(hub: Command): void {
     .requiredOption('--tenant <tenant>', 'tenant')
     .requiredOption('--month <YYYY-MM>', 'UTC month')
     .option('--csv', 'print CSV instead of JSON')
-    .option('--data-dir <dir>', 'the hub data dir', join('.foundry', 'hub'))
+    .option('--data-dir <dir>', 'the hub data dir', DEFAULT_DATA_DIR)
     .option('--repo <dir>', 'a checkout of the infra repo (default: the hosted infra.git in the data dir)')
     .action(async (o: { tenant: string; month: string; csv?: boolean; dataDir: string; repo?: string }) => {
       if (!/^[0-9]{4}-(0[1-9]|1[0-2])$/.test(o.month)) throw new FoundryError('CLI_USAGE', `invalid --month ${JSON.stringify(o.month)}: expected YYYY-MM`);
       if (!existsSync(join(o.dataDir, 'hub.db'))) throw new FoundryError('CLI_USAGE', `no hub.db in ${o.dataDir}: pass --data-dir`);
       const repo = await repoOf(o.dataDir, o.repo);
-      const store = new HubStore(join(o.dataDir, 'hub.db'));
-      try {
+      const [{ BillingStore }, { Invoicer }] = await Promise.all([import('../hub/invoicing/billing-store.js'), import('../hub/invoicing/invoicer.js')]);
+      await withHubStore(o.dataDir, (store) => {
         const r = new Invoicer(new BillingStore(store.db)).invoice(repo, o.tenant, o.month);
         process.stdout.write(o.csv === true ? r.csv : `${JSON.stringify({ ...r.invoice, frozen: r.frozen, unpriced: r.unpriced }, null, 2)}\n`);
-      } finally {
-        store.close();
-      }
+      });
     });
 }

@@ -4,17 +4,16 @@
  * (`hub start` records them), or from --hub-url / --tls-cert.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Command } from 'commander';
-import { HubStore } from '../hub/store/hub-store.js';
 import { FoundryError } from '../common/errors.js';
 import { parseDuration } from '../common/units.js';
-import { createJoinToken, hubIdentity, listJoinTokens, revokeJoinToken } from '../hub/enroll/join-tokens.js';
-import { encodeJoinToken } from '../hub/enroll/token-format.js';
-import { pinOfPem } from '../hub/enroll/tls-pin.js';
-import { installCommand, TOKEN_DEFAULTS } from '../hub/routes/enroll.js';
+import { TOKEN_DEFAULTS } from '../hub/enroll/token-format.js';
+import { DEFAULT_DATA_DIR, withHubStore } from './hub-data.js';
 
-const DEFAULT_DATA_DIR = join('.foundry', 'hub');
+/** The hub's enrollment modules, loaded when a token command runs (see hub-data.ts). */
+async function enrollModules() {
+  return Promise.all([import('../hub/enroll/join-tokens.js'), import('../hub/enroll/token-format.js'), import('../hub/enroll/tls-pin.js'), import('../hub/routes/enroll.js')]);
+}
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const LABEL_KEY = /^([a-z0-9.-]+\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 
@@ -55,7 +54,7 @@ export function registerHubToken(hub: Command): void {
     .option('--tls-cert <file>', "the hub's PEM certificate, to pin (default: the pin the hub saved)")
     .option('--json', 'print JSON')
     .option('--data-dir <dir>', 'the hub data dir', DEFAULT_DATA_DIR)
-    .action((o: CreateFlags) => {
+    .action(async (o: CreateFlags) => {
       let ttlMs: number;
       try {
         ttlMs = parseDuration(o.ttl);
@@ -68,8 +67,8 @@ export function registerHubToken(hub: Command): void {
       if (!NAME.test(o.profile)) throw new FoundryError('CLI_USAGE', `invalid --profile ${o.profile}`);
       if (o.hubUrl !== undefined && !/^https?:\/\/\S+$/.test(o.hubUrl)) throw new FoundryError('CLI_USAGE', `invalid --hub-url ${o.hubUrl}`);
       const labels = parseLabels(o.labels);
-      const store = new HubStore(join(o.dataDir, 'hub.db'));
-      try {
+      const [{ createJoinToken, hubIdentity }, { encodeJoinToken }, { pinOfPem }, { installCommand }] = await enrollModules();
+      await withHubStore(o.dataDir, (store) => {
         const identity = hubIdentity(store.db);
         const pin = o.tlsCert !== undefined ? pinOfPem(readFileSync(o.tlsCert)) : identity.pin;
         const hubUrl = o.hubUrl?.replace(/\/+$/, '') ?? identity.url;
@@ -80,39 +79,33 @@ export function registerHubToken(hub: Command): void {
         if (o.json === true) process.stdout.write(`${JSON.stringify({ id: created.id, token: text, expiresAt: created.expiresAt, maxUses: uses, profile: o.profile, labels, hubUrl: hubUrl ?? null, pin: pin ?? null, installCommand: command })}\n`);
         else process.stdout.write(`${text}\n`);
         process.stderr.write(`join token ${created.id}: ${uses} use(s), profile ${o.profile}, expires ${created.expiresAt}${pin === undefined ? ', no TLS pin' : ''}\non the node, as root:\n  ${command}\n`);
-      } finally {
-        store.close();
-      }
+      });
     });
   token
     .command('list')
     .description('list join tokens with their uses and state (never the secrets)')
     .option('--json', 'print JSON')
     .option('--data-dir <dir>', 'the hub data dir', DEFAULT_DATA_DIR)
-    .action((o: { dataDir: string; json?: boolean }) => {
-      const store = new HubStore(join(o.dataDir, 'hub.db'));
-      try {
+    .action(async (o: { dataDir: string; json?: boolean }) => {
+      const [{ listJoinTokens }] = await enrollModules();
+      await withHubStore(o.dataDir, (store) => {
         const rows = listJoinTokens(store.db, new Date());
         if (o.json === true) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
         else {
           process.stdout.write('ID            STATE     USES  PROFILE       EXPIRES                   NODES\n');
           for (const r of rows) process.stdout.write(`${r.id.padEnd(14)}${r.state.padEnd(10)}${`${r.uses}/${r.maxUses}`.padEnd(6)}${r.profile.padEnd(14)}${r.expiresAt.padEnd(26)}${r.nodes.join(',')}\n`);
         }
-      } finally {
-        store.close();
-      }
+      });
     });
   token
     .command('revoke <id>')
     .description('revoke a join token: no node can enroll with it any more')
     .option('--data-dir <dir>', 'the hub data dir', DEFAULT_DATA_DIR)
-    .action((id: string, o: { dataDir: string }) => {
-      const store = new HubStore(join(o.dataDir, 'hub.db'));
-      try {
+    .action(async (id: string, o: { dataDir: string }) => {
+      const [{ revokeJoinToken }] = await enrollModules();
+      await withHubStore(o.dataDir, (store) => {
         if (!revokeJoinToken(store.db, id)) throw new FoundryError('NOT_FOUND', `no join token ${id}`, { resource: id });
         store.audit('cli', 'join-token.revoke', id);
-      } finally {
-        store.close();
-      }
+      });
     });
 }

@@ -3,28 +3,14 @@
  * one-time password (or reads one from stdin with --password-stdin); the user sets a new password and
  * enrols TOTP at first login. `reset-2fa` removes a lost second factor and ends the user's sessions.
  */
-import { join } from 'node:path';
 import type { Command } from 'commander';
-import { HubStore } from '../hub/store/hub-store.js';
 import { FoundryError } from '../common/errors.js';
-import { createUser, listUsers, resetSecondFactor } from '../hub/auth/users.js';
-import { passwordProblem, randomPassword } from '../hub/auth/passwords.js';
-
-const DEFAULT_DATA_DIR = join('.foundry', 'hub');
+import { DEFAULT_DATA_DIR, withHubStore } from './hub-data.js';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
-}
-
-async function withStore<T>(dataDir: string, fn: (store: HubStore) => Promise<T> | T): Promise<T> {
-  const store = new HubStore(join(dataDir, 'hub.db'));
-  try {
-    return await fn(store);
-  } finally {
-    store.close();
-  }
 }
 
 /** Registers `foundry hub user ...` under `hub`. */
@@ -41,10 +27,11 @@ export function registerHubUser(hub: Command): void {
       if (o.role !== 'admin' && o.role !== 'tenant') throw new FoundryError('CLI_USAGE', `invalid role ${JSON.stringify(o.role)}: admin or tenant`);
       if (o.role === 'tenant' && o.tenant === undefined) throw new FoundryError('CLI_USAGE', 'a tenant user needs --tenant');
       if (o.role === 'admin' && o.tenant !== undefined) throw new FoundryError('CLI_USAGE', 'an admin has no --tenant');
+      const [{ createUser }, { passwordProblem, randomPassword }] = await Promise.all([import('../hub/auth/users.js'), import('../hub/auth/passwords.js')]);
       const password = o.passwordStdin === true ? await readStdin() : randomPassword();
       const problem = passwordProblem(password);
       if (problem !== undefined) throw new FoundryError('CLI_USAGE', problem);
-      await withStore(o.dataDir, async (store) => {
+      await withHubStore(o.dataDir, async (store) => {
         await createUser(store.db, { name, role: o.role as 'admin' | 'tenant', tenant: o.tenant }, password, new Date());
         store.audit('cli', 'user.create', name, { role: o.role, tenant: o.tenant });
       });
@@ -56,7 +43,8 @@ export function registerHubUser(hub: Command): void {
     .description('remove a user\'s TOTP and recovery codes and end its sessions (it enrols again at next login)')
     .option('--data-dir <dir>', 'the hub data dir', DEFAULT_DATA_DIR)
     .action(async (name: string, o: { dataDir: string }) => {
-      await withStore(o.dataDir, (store) => {
+      const { resetSecondFactor } = await import('../hub/auth/users.js');
+      await withHubStore(o.dataDir, (store) => {
         if (!resetSecondFactor(store.db, name)) throw new FoundryError('NOT_FOUND', `no user ${name}`, { resource: name });
         store.audit('cli', 'user.reset-2fa', name);
       });
@@ -67,7 +55,8 @@ export function registerHubUser(hub: Command): void {
     .description('list users (name, role, tenant, 2fa)')
     .option('--data-dir <dir>', 'the hub data dir', DEFAULT_DATA_DIR)
     .action(async (o: { dataDir: string }) => {
-      const users = await withStore(o.dataDir, (store) => listUsers(store.db));
+      const { listUsers } = await import('../hub/auth/users.js');
+      const users = await withHubStore(o.dataDir, (store) => listUsers(store.db));
       for (const u of users) process.stdout.write(`${u.name}\t${u.role}\t${u.tenant ?? '-'}\t${u.totpEnabled ? '2fa' : 'no-2fa'}\n`);
     });
 }

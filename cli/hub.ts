@@ -1,19 +1,12 @@
 /** `foundry hub ...`: run the hub and administer its credentials. */
-import { join } from 'node:path';
 import type { Command } from 'commander';
-import { startHub } from '../hub/server.js';
-import { HubStore } from '../hub/store/hub-store.js';
 import { FoundryError } from '../common/errors.js';
 import { registerHubToken } from './hub-token.js';
 import { registerHubUser } from './hub-user.js';
 import { registerHubInvoice } from './hub-invoice.js';
+import { DEFAULT_DATA_DIR, withHubStore } from './hub-data.js';
 
-const DEFAULT_DATA_DIR = join('.foundry', 'hub');
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-
-function openStore(dataDir: string): HubStore {
-  return new HubStore(join(dataDir, 'hub.db'));
-}
 
 /** Registers the hub sub-commands. */
 export function registerHub(program: Command): void {
@@ -33,6 +26,8 @@ export function registerHub(program: Command): void {
     .action(async (o: { dataDir: string; port: string; host: string; tlsCert?: string; tlsKey?: string; repoUrl?: string; logLevel: string; publicUrl?: string }) => {
       const port = Number.parseInt(o.port, 10);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new FoundryError('CLI_USAGE', `invalid port ${o.port}`);
+      // Imported here, not at the top: the agent's commands share this binary and must not load the hub.
+      const { startHub } = await import('../hub/server.js');
       const running = await startHub({
         dataDir: o.dataDir,
         port,
@@ -62,27 +57,21 @@ export function registerHub(program: Command): void {
     .command('add <name>')
     .description('create a node (or rotate its credential) and print the credential once')
     .option('--data-dir <dir>', 'the hub data dir', DEFAULT_DATA_DIR)
-    .action((name: string, o: { dataDir: string }) => {
+    .action(async (name: string, o: { dataDir: string }) => {
       if (!NAME.test(name) || name.length > 63) throw new FoundryError('CLI_USAGE', `invalid node name ${JSON.stringify(name)}: use a dns label`);
-      const store = openStore(o.dataDir);
-      try {
+      await withHubStore(o.dataDir, (store) => {
         process.stdout.write(`${store.issueNodeCredential(name)}\n`);
         process.stderr.write(`node ${name}: credential printed once above; the hub keeps only its hash\n`);
-      } finally {
-        store.close();
-      }
+      });
     });
   node
     .command('revoke <name>')
     .description('revoke a node credential (a running hub also drops the connection via POST /api/v1/nodes/NAME/revoke)')
     .option('--data-dir <dir>', 'the hub data dir', DEFAULT_DATA_DIR)
-    .action((name: string, o: { dataDir: string }) => {
-      const store = openStore(o.dataDir);
-      try {
+    .action(async (name: string, o: { dataDir: string }) => {
+      await withHubStore(o.dataDir, (store) => {
         if (!store.revokeNode(name)) throw new FoundryError('NOT_FOUND', `no node named ${name}`, { resource: name });
-      } finally {
-        store.close();
-      }
+      });
     });
 
   registerHubToken(hub);
@@ -96,12 +85,7 @@ export function registerHub(program: Command): void {
     .description('create an admin token and print it once')
     .option('--label <label>', 'what the token is for', 'admin')
     .option('--data-dir <dir>', 'the hub data dir', DEFAULT_DATA_DIR)
-    .action((o: { label: string; dataDir: string }) => {
-      const store = openStore(o.dataDir);
-      try {
-        process.stdout.write(`${store.createAdminToken(o.label)}\n`);
-      } finally {
-        store.close();
-      }
+    .action(async (o: { label: string; dataDir: string }) => {
+      await withHubStore(o.dataDir, (store) => process.stdout.write(`${store.createAdminToken(o.label)}\n`));
     });
 }

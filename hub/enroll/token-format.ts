@@ -8,6 +8,9 @@
 import { randomBytes } from 'node:crypto';
 import { FoundryError } from '../../common/errors.js';
 
+/** Defaults and limits of join tokens (the CLI and the HTTP API share them). */
+export const TOKEN_DEFAULTS = { ttl: '1h', maxTtlMs: 7 * 24 * 3600_000, uses: 1, profile: 'gpu-node' };
+
 /** Prefix of join tokens. */
 export const JOIN_TOKEN_PREFIX = 'fjt';
 

@@ -17,7 +17,7 @@ import { InfraRepoWriter } from '../gitops/repo-writer.js';
 import type { EnrollRequest } from '../../common/generated/http/enroll-request.js';
 import type { JoinTokenRequest } from '../../common/generated/http/join-token-request.js';
 import { createJoinToken, hubIdentity, listJoinTokens, revokeJoinToken, saveHubIdentity } from '../enroll/join-tokens.js';
-import { curlPin, encodeJoinToken } from '../enroll/token-format.js';
+import { TOKEN_DEFAULTS, curlPin, encodeJoinToken } from '../enroll/token-format.js';
 import { pinOfPem } from '../enroll/tls-pin.js';
 import { enrollNode } from '../enroll/enroll-node.js';
 import { BUNDLE_FILE, BUNDLE_SHA_FILE, ensureAgentBundle, type AgentBundle } from '../enroll/agent-bundle.js';
@@ -39,9 +39,6 @@ export interface EnrollRouteOptions {
   packageRoot?: string;
   now?: () => Date;
 }
-
-/** Default and limits of join tokens. */
-export const TOKEN_DEFAULTS = { ttl: '1h', maxTtlMs: 7 * 24 * 3600_000, uses: 1, profile: 'gpu-node' };
 
 /** HTTP status of an enrollment error. */
 function statusOf(err: unknown): number {

@@ -1,0 +1,21 @@
+/**
+ * The hub's data dir as the admin commands (`hub node|token|user|invoice|admin-token`) use it. The hub's
+ * modules are imported when a command runs, not when the CLI starts: `foundry agent run` is the same
+ * binary, and a node agent must not carry the hub's code in its memory.
+ */
+import { join } from 'node:path';
+import type { HubStore } from '../hub/store/hub-store.js';
+
+/** Where `foundry hub start` keeps hub.db and the hosted repo unless told otherwise. */
+export const DEFAULT_DATA_DIR = join('.foundry', 'hub');
+
+/** Opens hub.db in the data dir, runs fn, and closes the store whatever happens. */
+export async function withHubStore<T>(dataDir: string, fn: (store: HubStore) => Promise<T> | T): Promise<T> {
+  const { HubStore: Store } = await import('../hub/store/hub-store.js');
+  const store = new Store(join(dataDir, 'hub.db'));
+  try {
+    return await fn(store);
+  } finally {
+    store.close();
+  }
+}
