@@ -73,10 +73,12 @@ function localCredential(hub: RunningHub, agentDir: string): string {
   return file;
 }
 
-function readyLine(status: AgentStatus): string {
+/** One line for the terminal: ready or not, why (a revision-level refusal says what to do), and the first stalled resource. */
+export function readyLine(status: AgentStatus): string {
   const ready = status.conditions.find((c) => c.type === 'Ready');
   const stalled = status.resources.filter((r) => r.phase === 'Stalled');
-  const head = `agent ${LOCAL_NODE}: ${ready?.status === 'True' ? 'ready' : 'not ready'} at ${status.observedRevision?.slice(0, 12) ?? '-'} (${ready?.reason ?? '?'})`;
+  const revisionLevel = ready?.status === 'False' && ready.reason !== 'ProgressingWithRetry' && ready.message !== '';
+  const head = `agent ${LOCAL_NODE}: ${ready?.status === 'True' ? 'ready' : 'not ready'} at ${status.observedRevision?.slice(0, 12) ?? '-'} (${ready?.reason ?? '?'}${revisionLevel ? `: ${ready.message}` : ''})`;
   return stalled.length === 0 ? head : `${head}; ${stalled.length} stalled, e.g. ${stalled[0]?.id}: ${stalled[0]?.message}`;
 }
 

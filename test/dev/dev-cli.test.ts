@@ -1,0 +1,103 @@
+/**
+ * `foundry dev`, what `npm start` runs, as a real process: the hub and a local agent with the embedded
+ * defaults, against a private Podman. It prints where everything is and the admin token once, the local
+ * agent connects and reports, /metrics needs the token, a second start reuses the data dir (no new token,
+ * the same node credential), and Ctrl-C stops it cleanly.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../../common/paths.js';
+import { describeIf } from '../support/requires.js';
+import { PODMAN_HOW, podmanAvailable, startPrivatePodman, type PrivatePodman } from '../support/podman.js';
+import { tempDir, waitFor } from '../hub/support.js';
+import { readyLine } from '../../cli/dev.js';
+import type { AgentStatus } from '../../agent/reconcile/status.js';
+
+const bin = join(PACKAGE_ROOT, 'bin', 'foundry.js');
+const dir = tempDir('foundry-dev-cli-');
+let pm: PrivatePodman | undefined;
+
+interface Dev {
+  child: ChildProcess;
+  out: () => string;
+  exited: Promise<number | null>;
+}
+
+function startDev(socket: string): Dev {
+  const child = spawn(process.execPath, [bin, 'dev', '--data-dir', join(dir, 'data'), '--port', '0', '--podman-socket', socket], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, out: () => out, exited };
+}
+
+async function stop(dev: Dev): Promise<number | null> {
+  dev.child.kill('SIGINT');
+  return dev.exited;
+}
+
+describeIf(podmanAvailable(), 'podman', PODMAN_HOW)('foundry dev (npm start)', () => {
+  beforeAll(async () => {
+    pm = await startPrivatePodman();
+  }, 120_000);
+  afterAll(async () => {
+    await pm?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('runs the hub and a local agent, prints where they are and the admin token once, and stops on Ctrl-C', async () => {
+    const first = startDev((pm as PrivatePodman).socketPath);
+    try {
+      await waitFor(() => first.out().includes('stop with Ctrl-C'), 60_000, `the banner; got: ${first.out()}`);
+      const url = /hub: +(http:\/\/127\.0\.0\.1:\d+)/.exec(first.out())?.[1] as string;
+      const token = /admin token \(shown once, stored hashed\): (fat_[A-Za-z0-9_-]{43})/.exec(first.out())?.[1] as string;
+      expect(url).toBeDefined();
+      expect(token).toBeDefined();
+      expect(first.out()).toContain(`podman socket ${(pm as PrivatePodman).socketPath}`);
+      expect(first.out()).not.toMatch(/fnc_[A-Za-z0-9_-]{43}/); // the node credential stays in its file
+
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      expect((await fetch(`${url}/metrics`)).status).toBe(401);
+      const auth = { headers: { authorization: `Bearer ${token}` } };
+      expect(await (await fetch(`${url}/metrics`, auth)).text()).toContain('foundry_');
+      // The local agent connects over the WebSocket and reports the revision it applied.
+      const local = await waitFor(async () => {
+        const body = (await (await fetch(`${url}/api/v1/nodes`, auth)).json()) as { nodes: Array<{ name: string; connected: boolean; appliedRevision?: string | null }> };
+        return body.nodes.find((n) => n.name === 'local' && n.connected);
+      }, 60_000, 'the local agent to connect');
+      expect(local.name).toBe('local');
+      // Its status line: ready or not, with the revision and the reason.
+      await waitFor(() => /agent local: (ready|not ready) at [0-9a-f]{12} \(/.test(first.out()), 60_000, `a status line; got: ${first.out()}`);
+      expect(existsSync(join(dir, 'data', 'agent', 'state', 'status.json'))).toBe(true);
+      expect(readFileSync(join(dir, 'data', 'logs', 'hub.log'), 'utf8')).not.toContain(token);
+    } finally {
+      expect(await stop(first)).toBe(0);
+    }
+    expect(first.out()).toContain('stopping: agent, then hub');
+    const credential = readFileSync(join(dir, 'data', 'agent', 'credential'), 'utf8');
+
+    // A second start on the same data dir: no second admin token, the same node credential.
+    const second = startDev((pm as PrivatePodman).socketPath);
+    try {
+      await waitFor(() => second.out().includes('stop with Ctrl-C'), 60_000, `the banner; got: ${second.out()}`);
+      expect(second.out()).toContain('admin token: printed at the first start');
+      expect(second.out()).not.toMatch(/fat_[A-Za-z0-9_-]{43}/);
+    } finally {
+      expect(await stop(second)).toBe(0);
+    }
+    expect(readFileSync(join(dir, 'data', 'agent', 'credential'), 'utf8')).toBe(credential);
+  }, 240_000);
+});
+
+it('says why the local agent is not ready when the revision itself is refused, and names the first stalled resource', () => {
+  const status = (ready: { status: string; reason: string; message: string }, stalled: Array<{ id: string; message: string }> = []): AgentStatus =>
+    ({ observedRevision: 'abcdef0123456789', conditions: [{ type: 'Ready', ...ready }], resources: stalled.map((s) => ({ ...s, phase: 'Stalled' })) }) as unknown as AgentStatus;
+  expect(readyLine(status({ status: 'True', reason: 'ReconciliationSucceeded', message: 'applied revision abcdef' }))).toBe('agent local: ready at abcdef012345 (ReconciliationSucceeded)');
+  expect(readyLine(status({ status: 'False', reason: 'PruneRefused', message: 'refusing to prune 2 of 2 managed workloads; set spec.allowMassPrune: true' })))
+    .toBe('agent local: not ready at abcdef012345 (PruneRefused: refusing to prune 2 of 2 managed workloads; set spec.allowMassPrune: true)');
+  expect(readyLine(status({ status: 'False', reason: 'ProgressingWithRetry', message: '1 resources not ready' }, [{ id: 'node.exporter', message: 'image could not be pulled' }])))
+    .toBe('agent local: not ready at abcdef012345 (ProgressingWithRetry); 1 stalled, e.g. node.exporter: image could not be pulled');
+});
