@@ -7,12 +7,12 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { FoundryError } from '../common/errors.js';
 import { parseDuration } from '../common/units.js';
-import { TOKEN_DEFAULTS } from '../hub/enroll/token-format.js';
+import { TOKEN_DEFAULTS, encodeJoinToken } from '../hub/enroll/token-format.js';
 import { DEFAULT_DATA_DIR, withHubStore } from './hub-data.js';
 
 /** The hub's enrollment modules, loaded when a token command runs (see hub-data.ts). */
 async function enrollModules() {
-  return Promise.all([import('../hub/enroll/join-tokens.js'), import('../hub/enroll/token-format.js'), import('../hub/enroll/tls-pin.js'), import('../hub/routes/enroll.js')]);
+  return Promise.all([import('../hub/enroll/join-tokens.js'), import('../hub/enroll/tls-pin.js'), import('../hub/routes/enroll.js')]);
 }
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const LABEL_KEY = /^([a-z0-9.-]+\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
@@ -67,7 +67,7 @@ export function registerHubToken(hub: Command): void {
       if (!NAME.test(o.profile)) throw new FoundryError('CLI_USAGE', `invalid --profile ${o.profile}`);
       if (o.hubUrl !== undefined && !/^https?:\/\/\S+$/.test(o.hubUrl)) throw new FoundryError('CLI_USAGE', `invalid --hub-url ${o.hubUrl}`);
       const labels = parseLabels(o.labels);
-      const [{ createJoinToken, hubIdentity }, { encodeJoinToken }, { pinOfPem }, { installCommand }] = await enrollModules();
+      const [{ createJoinToken, hubIdentity }, { pinOfPem }, { installCommand }] = await enrollModules();
       await withHubStore(o.dataDir, (store) => {
         const identity = hubIdentity(store.db);
         const pin = o.tlsCert !== undefined ? pinOfPem(readFileSync(o.tlsCert)) : identity.pin;

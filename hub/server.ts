@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { buildApp } from './app.js';
+import { startCheckpointer } from './store/checkpointer.js';
 import { HubStore } from './store/hub-store.js';
 import { ensureHostedRepo, seedHostedRepo } from './git/hosted-repo.js';
 import { createMetrics } from './metrics.js';
@@ -57,6 +58,8 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
     const app = await buildApp({ store, repoDir, tls, webhookSecret: opts.webhookSecret, logger: opts.logger, metrics: createMetrics({ defaults: true }), enroll: { dataDir, publicUrl: opts.publicUrl, externalRepoUrl: opts.repoUrl } });
     const host = opts.host ?? '127.0.0.1';
     await app.listen({ port: opts.port ?? 8080, host });
+    // WAL checkpoints from a worker thread, so that no commit on the event loop pays for one.
+    const checkpointer = startCheckpointer(store.db, join(dataDir, 'hub.db'), 1000, (message) => app.log.warn({ event: 'wal-checkpoint-failed', reason: message }, 'background WAL checkpoint failed (if its worker died, SQLite checkpoints automatically again)'));
     const address = app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : (opts.port ?? 8080);
     const url = `${tls === undefined ? 'http' : 'https'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
@@ -67,7 +70,7 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
       app,
       store,
       repoUrl: repoDir === undefined ? undefined : `${url}/git/infra.git`,
-      close: () => (closed ??= app.close().then(() => store.close())),
+      close: () => (closed ??= app.close().then(() => checkpointer.stop()).then(() => store.close())),
     };
   } catch (err) {
     store.close();
