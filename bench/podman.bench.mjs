@@ -182,7 +182,7 @@ async function manyContainers(pm, dir, quick, notes) {
     await sleep(idleMs);
     agents.forEach((a, i) => {
       const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${a.child.pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
-      rows.push({ figure: `agent RSS after ${Math.round(idleMs / 1000)} s idle, ${count} containers, ${variants[i][1]}${quick ? ' (quick: short idle)' : ''}`, median: rss, unit: 'MB', runs: 1, target: '< 80 MB (10 min)', met: rss < 80 });
+      rows.push({ figure: `agent RSS after ${Math.round(idleMs / 1000)} s idle, ${count} containers, ${variants[i][1]}${quick ? ' (quick: short idle)' : ''}`, median: rss, unit: 'MB', runs: 1, target: quick ? '< 80 MB after 10 min (not judged in quick mode)' : '< 80 MB (10 min)', met: quick ? undefined : rss < 80 });
     });
   } finally {
     for (const a of agents) {
