@@ -59,7 +59,7 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
     const host = opts.host ?? '127.0.0.1';
     await app.listen({ port: opts.port ?? 8080, host });
     // WAL checkpoints from a worker thread, so that no commit on the event loop pays for one.
-    const checkpointer = startCheckpointer(store.db, join(dataDir, 'hub.db'), 1000, (message) => app.log.warn({ event: 'wal-checkpoint-failed', reason: message }, 'background WAL checkpoint failed (if its worker died, SQLite checkpoints automatically again)'));
+    const checkpointer = startCheckpointer(store.db, 1000, (message) => app.log.warn({ event: 'wal-checkpoint-failed', reason: message }, 'background WAL checkpoint failed (if its worker died, SQLite checkpoints automatically again)'));
     const address = app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : (opts.port ?? 8080);
     const url = `${tls === undefined ? 'http' : 'https'}://${host.includes(':') ? `[${host}]` : host}:${port}`;

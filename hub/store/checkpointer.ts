@@ -28,20 +28,18 @@ export interface Checkpointer {
   stop(): Promise<void>;
 }
 
-/** Starts checkpointing `path` from a worker thread every `intervalMs`; `db` is the hub's connection. */
-export function startCheckpointer(db: Database.Database, path: string, intervalMs = 1000, onError: (message: string) => void = () => undefined): Checkpointer {
+/** Starts checkpointing the file of `db` (the hub's connection) from a worker thread every `intervalMs`. */
+export function startCheckpointer(db: Database.Database, intervalMs = 1000, onError: (message: string) => void = () => undefined): Checkpointer {
   const module = createRequire(import.meta.url).resolve('better-sqlite3');
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, intervalMs, module } });
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path: db.name, intervalMs, module } });
   db.pragma('wal_autocheckpoint = 0');
   let stopped = false;
   const restore = (): void => {
     if (db.open) db.pragma('wal_autocheckpoint = 1000');
   };
   worker.on('message', (m: { error?: string }) => m.error !== undefined && onError(m.error));
-  worker.on('error', (err) => {
-    onError(err.message);
-    restore();
-  });
+  // A worker that throws also exits: the exit handler brings automatic checkpoints back.
+  worker.on('error', (err) => onError(err.message));
   worker.on('exit', () => {
     if (!stopped) restore();
   });

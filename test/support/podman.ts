@@ -127,13 +127,12 @@ export async function startPrivatePodman(): Promise<PrivatePodman> {
  * below the dir (deepest first; lazily if it is busy), then remove with retries on EBUSY.
  */
 function removeStorage(dir: string): void {
-  const below = (): string[] =>
-    readFileSync('/proc/self/mounts', 'utf8')
-      .split('\n')
-      .map((line) => (line.split(' ')[1] ?? '').replace(/\\040/g, ' '))
-      .filter((m) => m.startsWith(`${dir}/`))
-      .sort((a, b) => b.length - a.length);
-  for (const m of below()) if (spawnSync('umount', [m]).status !== 0) spawnSync('umount', ['-l', m]);
+  const mounted = readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .map((line) => (line.split(' ')[1] ?? '').replace(/\\040/g, ' '))
+    .filter((m) => m.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
+  for (const m of mounted) if (spawnSync('umount', [m]).status !== 0) spawnSync('umount', ['-l', m]);
   rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
 }
 
