@@ -70,7 +70,7 @@ export class PodmanDriver implements RuntimeDriver, ConditionReporter {
     let conditions: NodeCondition[] = [];
     try {
       if ((await this.flavor()) === 'podman') {
-        const info = await this.engine.call<{ host?: { networkBackend?: string } }>('GET', '/v4.0.0/libpod/info');
+        const info = await this.engine.call<{ host?: { networkBackend?: string } }>('GET', '/v4.0.0/libpod/info', { timeoutMs: 10_000 });
         conditions = [capabilitiesCondition({ networkBackend: info?.host?.networkBackend, ...findHelpers(this.options.capabilityEnv ?? process.env) })];
       }
     } catch {
