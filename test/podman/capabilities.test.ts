@@ -1,7 +1,7 @@
 /**
  * The PodmanCapabilities node condition against real Podman services: a healthy one reports True; one
  * whose helper dirs lack aardvark-dns and catatonit (and whose PATH lacks catatonit) reports what to
- * install, and `podman pod create` really fails there; one on the CNI backend reports CniNetworkBackend.
+ * install, and there `podman pod create` really fails and containers really cannot resolve each other; one on the CNI backend reports CniNetworkBackend.
  * The condition reaches status.json through the reconciler.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -14,7 +14,16 @@ import { Reconciler } from '../../agent/reconcile/reconciler.js';
 import { readStatus } from '../../agent/reconcile/status.js';
 import { DirSource } from '../../agent/reconcile/dir-source.js';
 import { describeIf } from '../support/requires.js';
-import { podmanAvailable, PODMAN_HOW, startPrivatePodman, type PrivatePodman } from '../support/podman.js';
+import { podmanAvailable, PODMAN_HOW, startPrivatePodman, TEST_IMAGE, type PrivatePodman } from '../support/podman.js';
+
+/** Whether a container on a fresh network resolves another one by name (what workspaces rely on); throws when the lookup could not even run. */
+function resolvesByName(pp: PrivatePodman): boolean {
+  pp.podman(['network', 'create', 'caps-net']);
+  pp.podman(['run', '-d', '--name', 'caps-a', '--network', 'caps-net', TEST_IMAGE, 'sleep', '600']);
+  const r = pp.podman(['run', '--rm', '--network', 'caps-net', TEST_IMAGE, 'nslookup', 'caps-a'], { allowFail: true });
+  if (r.status !== 0 && !/can't find caps-a|no servers could be reached|can't resolve/.test(`${r.stdout}${r.stderr}`)) throw new Error(`nslookup did not run: ${r.status} ${r.stdout} ${r.stderr}`);
+  return r.status === 0;
+}
 
 describeIf(podmanAvailable(), 'podman', PODMAN_HOW)('PodmanCapabilities (real podman)', () => {
   let dir: string;
@@ -38,6 +47,7 @@ describeIf(podmanAvailable(), 'podman', PODMAN_HOW)('PodmanCapabilities (real po
       expect(c).toMatchObject({ type: 'PodmanCapabilities', status: 'True', reason: 'CapabilitiesPresent' });
       expect(c?.message).toMatch(/^network backend netavark, name resolution by \/\S+\/aardvark-dns, pause binary \/\S+\/catatonit$/);
       expect(pp.podman(['pod', 'create', '--name', 'p1']).status).toBe(0);
+      expect(resolvesByName(pp)).toBe(true);
 
       const stateDir = join(dir, 'state-healthy');
       mkdirSync(join(dir, 'empty-repo'), { recursive: true });
@@ -47,7 +57,7 @@ describeIf(podmanAvailable(), 'podman', PODMAN_HOW)('PodmanCapabilities (real po
     });
   });
 
-  it('helper dirs without aardvark-dns and catatonit, PATH without catatonit: False with what to install, and pods really fail', async () => {
+  it('helper dirs without aardvark-dns and catatonit, PATH without catatonit: False with what to install, and pods and name resolution really fail', async () => {
     const helpers = join(dir, 'helpers');
     mkdirSync(helpers, { recursive: true });
     symlinkSync('/usr/lib/podman/netavark', join(helpers, 'netavark'));
@@ -65,6 +75,7 @@ describeIf(podmanAvailable(), 'podman', PODMAN_HOW)('PodmanCapabilities (real po
       const pod = pp.podman(['pod', 'create', '--name', 'p2'], { allowFail: true });
       expect(pod.status).not.toBe(0);
       expect(pod.stderr).toContain('finding pause binary');
+      expect(resolvesByName(pp)).toBe(false);
     });
   });
 
