@@ -5,11 +5,12 @@
  * because netavark bridges and subnets are host-wide.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { onPath } from './requires.js';
 
 /** Where Debian's podman is, for instances started with a PATH of their own. */
 const PODMAN_BIN = '/usr/bin/podman';
@@ -20,22 +21,11 @@ const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** True when rootful Podman with runc can run here (what the integration tests need). A PATH lookup, not a spawn: a loaded machine must not turn a slow `podman --version` into skipped tests. */
 export function podmanAvailable(): boolean {
-  return process.getuid?.() === 0 && onPath('podman') && onPath('runc') && existsSync('/bin/busybox');
-}
-
-function onPath(cmd: string): boolean {
-  return (process.env.PATH ?? '').split(delimiter).some((dir) => {
-    try {
-      accessSync(join(dir, cmd), constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
+  return process.getuid?.() === 0 && onPath('podman', 'runc') && existsSync('/bin/busybox');
 }
 
 /** How to get Podman, for describeIf. */
-export const PODMAN_HOW = 'run as root with podman, runc and busybox-static installed (apt-get install -y podman runc busybox-static; see scripts/host-setup.sh)';
+export const PODMAN_HOW = 'run as root with podman and what it needs installed (apt-get install -y --no-install-recommends podman runc catatonit netavark aardvark-dns busybox-static), then sudo bash scripts/host-setup.sh (--check names what is missing)';
 
 /** A running private Podman API service. */
 export interface PrivatePodman {
