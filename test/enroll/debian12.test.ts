@@ -78,8 +78,12 @@ describeChroot('install.sh in a clean Debian 12 root file system (chroot)', () =
       expect(readlinkSync(`/proc/${agent.pid}/exe`)).toMatch(new RegExp(`^${root}/opt/foundry/releases/[0-9a-f]{64}/runtime/bin/node$`));
       await waitFor(() => log.includes('"event":"reconciled"'), 60_000, `a reconcile; agent log:\n${log}`);
     } finally {
-      agent.kill('SIGTERM');
-      await new Promise((r) => agent.on('close', r));
+      // An agent that already exited (it failed to start) has nothing left to wait for.
+      if (agent.exitCode === null && agent.signalCode === null) {
+        const closed = new Promise((r) => agent.on('close', r));
+        agent.kill('SIGTERM');
+        await closed;
+      }
     }
   }, 180_000);
 });
