@@ -281,14 +281,20 @@ if [ -n "$MISSING" ] && { [ "$DRY_RUN" = 0 ] || [ "$INSTALL_DEPS" = 0 ]; }; then
 fi
 
 # --- talking to the hub: with a pin, curl checks the hub's key (-k only skips the CA chain)
-fetch() {
+hub_curl() {
   if [ -n "$CURL_PIN" ]; then
-    curl -fsS --proto =https -k --pinnedpubkey "$CURL_PIN" --connect-timeout 15 -o "$2" "$1"
+    curl -sS --proto =https -k --pinnedpubkey "$CURL_PIN" --connect-timeout 15 "$@"
   elif [ "$SCHEME" = https ]; then
-    curl -fsS --proto =https --connect-timeout 15 -o "$2" "$1"
+    curl -sS --proto =https --connect-timeout 15 "$@"
   else
-    curl -fsS --proto =http --connect-timeout 15 -o "$2" "$1"
+    curl -sS --proto =http --connect-timeout 15 "$@"
   fi
+}
+fetch() { hub_curl -f -o "$2" "$1"; }
+# An HTTP refusal with the hub's own JSON message: " (http 503: message)".
+refusal() {
+  msg=$(sed -n 's/.*"message":"\([^"]*\)".*/\1/p' "$2" | head -n 1)
+  printf ' (http %s%s)' "$1" "${msg:+: $msg}"
 }
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/foundry-install.XXXXXX")
@@ -300,7 +306,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-fetch "$HUB/agent/foundry-agent.tgz.sha256" "$TMP/bundle.sha256" || die "cannot fetch the bundle checksum from $HUB (wrong hub, or its certificate does not match the token's pin)"
+# The first request: curl reports a connection or pin failure itself; an answer that refuses says why.
+STATUS=$(hub_curl -o "$TMP/bundle.sha256" -w '%{http_code}' "$HUB/agent/foundry-agent.tgz.sha256") || die "cannot fetch the bundle checksum from $HUB (wrong hub, or its certificate does not match the token's pin)"
+case "$STATUS" in
+  2??) ;;
+  *) die "the hub cannot serve the agent bundle$(refusal "$STATUS" "$TMP/bundle.sha256")" ;;
+esac
 WANT=$(cut -c1-64 "$TMP/bundle.sha256")
 case "$WANT" in
   *[!0-9a-f]*) die "the hub published a malformed checksum" ;;

@@ -88,12 +88,12 @@ export async function ensureAgentBundle(packageRoot: string, outDir: string, run
   const shaFile = join(outDir, BUNDLE_SHA_FILE);
   const platformFile = join(outDir, BUNDLE_PLATFORM_FILE);
   const keyFile = join(outDir, 'bundle.key');
+  if (!existsSync(join(packageRoot, 'dist', 'cli', 'foundry.js')) || !existsSync(join(packageRoot, 'package-lock.json'))) {
+    throw new FoundryError('RUNTIME_UNAVAILABLE', 'cannot build the agent bundle: the package is not built (run npm run build)', { resource: packageRoot });
+  }
   const key = bundleKey(packageRoot, runtime);
   if ([file, shaFile, platformFile, keyFile].every((f) => existsSync(f)) && readFileSync(keyFile, 'utf8') === key) {
     return { file, shaFile, platformFile, sha256: readFileSync(shaFile, 'utf8').split(/\s/)[0] ?? '' };
-  }
-  if (!existsSync(join(packageRoot, 'dist', 'cli', 'foundry.js'))) {
-    throw new FoundryError('RUNTIME_UNAVAILABLE', 'cannot build the agent bundle: the package is not built (run npm run build)', { resource: packageRoot });
   }
   mkdirSync(outDir, { recursive: true });
   const packages = productionPackages(packageRoot);

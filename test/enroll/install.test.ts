@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { describeIf } from '../support/requires.js';
-import { waitFor } from '../hub/support.js';
+import { startTestHub, waitFor } from '../hub/support.js';
 import { api, filesUnder, newToken, runInstall, snapshot, startEnrollHub, toolsPresent, INSTALL_SH, FAKE_SMI, type EnrollHub, type Json } from './support.js';
 import { createJoinToken } from '../../hub/enroll/join-tokens.js';
 import { encodeJoinToken } from '../../hub/enroll/token-format.js';
@@ -166,6 +166,18 @@ describeInstall('install.sh against a loopback hub', () => {
       expect(r.code).toBe(1);
       expect(existsSync(root('arch'))).toBe(false);
       expect(await tokenUses(t.id)).toBe(0);
+    }
+  });
+
+  it("says why a hub cannot serve the bundle, with the hub's own message", async () => {
+    const broken = await startTestHub({ enroll: { dataDir: join(roots, 'broken-hub'), packageRoot: join(roots, 'not-a-package') } });
+    try {
+      const r = await runInstall(['--join', 'fjt_x', '--hub', broken.url, '--prefix', root('broken'), '--no-systemd']);
+      expect(r.stderr).toBe(`install.sh: error: the hub cannot serve the agent bundle (http 503: cannot build the agent bundle: the package is not built (run npm run build))\n`);
+      expect(r.code).toBe(1);
+      expect(existsSync(root('broken'))).toBe(false);
+    } finally {
+      await broken.close();
     }
   });
 
