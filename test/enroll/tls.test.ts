@@ -83,7 +83,7 @@ describeTls('enrollment against a TLS hub with a pinned self-signed certificate'
 
     const unit = spawnSync('sh', [INSTALL_SH, '--print-unit', '--prefix', root], { encoding: 'utf8' });
     expect(unit.status).toBe(0);
-    expect(unit.stdout).toContain(`ExecStart=${spawnSync('sh', ['-c', 'command -v node'], { encoding: 'utf8' }).stdout.trim()} ${root}/opt/foundry/current/bin/foundry.js agent run --config ${etc}/agent.yaml`);
+    expect(unit.stdout).toContain(`ExecStart=${root}/opt/foundry/current/runtime/bin/node ${root}/opt/foundry/current/bin/foundry.js agent run --config ${etc}/agent.yaml`);
     for (const line of ['NoNewPrivileges=yes', 'ProtectSystem=strict', `ReadWritePaths=${root}/var/lib/foundry`, 'PrivateTmp=yes', 'ProtectHome=yes']) expect(unit.stdout).toContain(`\n${line}\n`);
   });
 });
