@@ -1,7 +1,8 @@
 /**
  * Billing API: a tenant's invoice for a month (JSON, or CSV with ?format=csv / Accept: text/csv), the
  * running cost of a month per workspace with the quota, and closing a month (admin). Tenants only see
- * their own (403 for another tenant's).
+ * their own (403 for another tenant's); an invoice's `alerts` (unpriced lines, records excluded from the
+ * amount) are for admins and are left out of a tenant's answer.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { FoundryError } from '../../common/errors.js';
@@ -17,7 +18,7 @@ const TENANT = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** Registers the billing routes; `repo` reads the infra repo at the branch tip (price lists, tenants). */
 export function billingRoutes(app: FastifyInstance, opts: { now?: () => number } = {}): void {
   const billing = new BillingStore(app.hub.store.db);
-  const invoicer = new Invoicer(billing, opts.now);
+  const invoicer = new Invoicer(billing, opts.now, app.log);
   const anyone = requirePrincipal(app);
   const admin = requirePrincipal(app, { role: 'admin' });
   const repo = async (): Promise<InfraRepo> => {
@@ -48,7 +49,8 @@ export function billingRoutes(app: FastifyInstance, opts: { now?: () => number }
       const r = invoicer.invoice(await repo(), tenant, month);
       const csv = req.query.format === 'csv' || (req.query.format === undefined && (req.headers.accept ?? '').includes('text/csv'));
       if (csv) return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="invoice-${tenant}-${month}.csv"`).send(r.csv);
-      return { ...r.invoice, frozen: r.frozen, unpriced: r.unpriced };
+      const { alerts, ...doc } = r.invoice;
+      return { ...doc, ...(req.principal?.role === 'admin' && alerts !== undefined ? { alerts } : {}), frozen: r.frozen, unpriced: r.unpriced };
     } catch (err) {
       return sendError(reply, err);
     }
