@@ -57,7 +57,8 @@ export class Invoicer {
   /** Alerts already logged (tenant, month, what): each is logged once per process, not on every read. */
   private readonly logged = new Set<string>();
 
-  constructor(private readonly store: BillingStore, private readonly now: () => number = () => Date.now(), private readonly log?: BillingLog) {}
+  /** `onAlert(code)` is called once per alert logged (the hub counts them in foundry_hub_billing_alerts_total). */
+  constructor(private readonly store: BillingStore, private readonly now: () => number = () => Date.now(), private readonly log?: BillingLog, private readonly onAlert?: (code: string) => void) {}
 
   /** Rated lines of `tenant` up to the end of `month` (every month before it too). */
   lines(repo: InfraRepo, tenant: string, month: string): InvoiceLine[] {
@@ -165,6 +166,7 @@ export class Invoicer {
       const key = `${inv.tenant}\u0000${inv.month}\u0000${a.code}\u0000${a.count}`;
       if (this.logged.has(key)) continue;
       this.logged.add(key);
+      this.onAlert?.(a.code);
       const unpriced = a.code === 'UNPRICED' ? inv.lines.filter((l) => l.unpriced !== undefined).map((l) => ({ workspace: l.workspace, gpuModel: l.gpuModel, seconds: l.seconds, reason: l.unpriced })) : undefined;
       this.log?.warn({ tenant: inv.tenant, month: inv.month, code: a.code, count: a.count, records: a.records, unpriced }, `billing: ${a.message}`);
     }

@@ -5,6 +5,7 @@
  * amount) are for admins and are left out of a tenant's answer.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Counter } from 'prom-client';
 import { FoundryError } from '../../common/errors.js';
 import type { InfraRepo } from '../../common/infra/model.js';
 import { actorOf, canAccessTenant, requirePrincipal } from '../auth/principal.js';
@@ -18,7 +19,8 @@ const TENANT = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** Registers the billing routes; `repo` reads the infra repo at the branch tip (price lists, tenants). */
 export function billingRoutes(app: FastifyInstance, opts: { now?: () => number } = {}): void {
   const billing = new BillingStore(app.hub.store.db);
-  const invoicer = new Invoicer(billing, opts.now, app.log);
+  const alerts = new Counter({ name: 'foundry_hub_billing_alerts_total', help: 'Invoice alerts logged for admins, by code: UNPRICED (GPU time without a price), UNRATABLE (stored usage records excluded from the amount).', labelNames: ['code'], registers: [app.hub.metrics.registry] });
+  const invoicer = new Invoicer(billing, opts.now, app.log, (code) => alerts.inc({ code }));
   const anyone = requirePrincipal(app);
   const admin = requirePrincipal(app, { role: 'admin' });
   const repo = async (): Promise<InfraRepo> => {

@@ -76,6 +76,8 @@ describe.runIf(built)('billing API', () => {
     const asAdmin = await hub.call('GET', '/api/v1/tenants/globex/invoices/2025-12');
     expect(asAdmin.json.alerts).toEqual([{ code: 'UNPRICED', count: 1, message: '1 line of GPU time without a price (amount 0): add the price to the price list' }]);
     expect((await hub.call('GET', '/api/v1/tenants/globex/usage?month=2025-12', { tenant: 'globex' })).json).toMatchObject({ total: '0.00', unpriced: 1 });
+    // counted once for admins' alerting, however often the invoice is read
+    expect((await hub.call('GET', '/metrics')).text).toContain('foundry_hub_billing_alerts_total{code="UNPRICED"} 1\n');
   });
 
   it('refuses a tenant asking for another tenant\'s invoices or usage, and bad months', async () => {
