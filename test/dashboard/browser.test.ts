@@ -158,7 +158,7 @@ describeIf(available, 'chromium', 'apt-get install -y chromium (playwright-core 
     expect(download.suggestedFilename()).toBe(`invoice-acme-${month}.csv`);
     const csv = readFileSync((await download.path()) ?? '', 'utf8');
     expect(csv).toBe(await api());
-    expect(csv.split('\r\n')[0]).toBe('tenant,month,workspace,gpu_model,price_period_from,late,seconds,gpu_hours,unit_price,amount,currency,measured_utilization_percent_not_billed,resource,quantity,unit');
+    expect(csv.split('\r\n')[0]).toBe('tenant,month,workspace,gpu_model,price_period_from,late,seconds,gpu_hours,unit_price,amount,currency,measured_utilization_percent_not_billed,resource,quantity,unit,unpriced');
     const json = (await (await fetch(`${hub.url}/api/v1/tenants/acme/invoices/${month}`, { headers: { authorization: `Bearer ${hub.admin}` } })).json()) as { totals: { amount: string }; currency: string };
     expect(await page.getByTestId('invoice-total').textContent()).toBe(`${json.totals.amount} ${json.currency}`);
     expect(Number(json.totals.amount)).toBeGreaterThan(0);
