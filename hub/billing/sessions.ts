@@ -78,13 +78,6 @@ export function subtractSpans(a: Span[], b: Span[]): Span[] {
   return out;
 }
 
-/** The first month at or after `month` that is not closed. */
-export function firstOpenMonth(month: string, closed: ReadonlyMap<string, number> | undefined): string {
-  let m = month;
-  while (closed?.has(m) === true) m = nextMonth(m);
-  return m;
-}
-
 /** True when month `m` was closed before `at` (epoch ms): closed with closedAt < at. */
 function closedBefore(m: string, closed: ReadonlyMap<string, number>, at: number): boolean {
   const closedAt = closed.get(m);
@@ -106,11 +99,6 @@ export function lateTarget(iv: UsageInterval, month: string, closed: ReadonlyMap
   let m = month;
   while (closedBefore(m, closed, at)) m = nextMonth(m);
   return m;
-}
-
-/** True when the piece of `iv` lying in `month` is late (see lateTarget). */
-export function isLate(iv: UsageInterval, month: string, closed: ReadonlyMap<string, number> | undefined): boolean {
-  return lateTarget(iv, month, closed) !== undefined;
 }
 
 function part(k: UsageKey, from: number, to: number, month: string, late: boolean, extraSec: number): BillablePart {
