@@ -25,7 +25,9 @@ CREATE TABLE usage_late (
   PRIMARY KEY (usage_id, used_month)
 ) WITHOUT ROWID;
 
+-- WHEN: most records are of the current month, later than every closed month; they skip the body
 CREATE TRIGGER usage_records_late AFTER INSERT ON usage_records
+WHEN (SELECT max(month) FROM billing_closed_months) >= strftime('%Y-%m', COALESCE(json_extract(NEW.payload, '$.from'), json_extract(NEW.payload, '$.fromMs')) / 1000, 'unixepoch')
 BEGIN
   INSERT OR IGNORE INTO usage_late (usage_id, used_month, invoice_month)
   SELECT id, used, target FROM (
