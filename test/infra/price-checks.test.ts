@@ -1,5 +1,8 @@
 /** Price-list checks at validate and push time: each test breaks one thing in a valid repo and asserts the exact issues (file:line:column). */
 import { afterEach, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../../common/paths.js';
 import { loadInfraDir } from '../../common/infra/load.js';
 import { formatIssue } from '../../common/infra/model.js';
 import { BASE, doc, tempRepo, type TempRepo } from './temp-repo.js';
@@ -65,5 +68,15 @@ describe('price-list checks', () => {
       `pricing.yaml:11:22: spec.periods[0].memoryGiBHour: invalid value "0.0000001": ${why}`,
       `pricing.yaml:12:24: spec.periods[0].storageGiBMonth: invalid value "1000000000": ${why}`,
     ]);
+  });
+});
+
+describe('foundry validate (a process) with a price list missing a declared model', () => {
+  it('exits 1 naming the price list\'s file:line:column and the node that declares the model', async () => {
+    await issuesOf({ 'nodes/gpu-02.yaml': gpu02 });
+    const r = spawnSync(process.execPath, [join(PACKAGE_ROOT, 'bin', 'foundry.js'), 'validate', repo!.dir], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.stderr).toBe('');
+    expect(r.stdout.split('\n')[0]).toBe('pricing.yaml:9:16: spec.periods[0].gpuHour: no price for GPU model "NVIDIA L40S" (declared by node gpu-02 at nodes/gpu-02.yaml:8:64) in a price list used by tenant acme: expected a price for every declared GPU model in every period');
+    expect(r.status).toBe(1);
   });
 });
