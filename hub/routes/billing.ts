@@ -13,13 +13,17 @@ import { BillingStore } from '../invoicing/billing-store.js';
 import { Invoicer } from '../invoicing/invoicer.js';
 import { sendError } from '../workspaces/http-errors.js';
 
+const ALERTS_METRIC = 'foundry_hub_billing_alerts_total';
 const MONTH = /^[0-9]{4}-(0[1-9]|1[0-2])$/;
 const TENANT = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** Registers the billing routes; `repo` reads the infra repo at the branch tip (price lists, tenants). */
 export function billingRoutes(app: FastifyInstance, opts: { now?: () => number } = {}): void {
   const billing = new BillingStore(app.hub.store.db);
-  const alerts = new Counter({ name: 'foundry_hub_billing_alerts_total', help: 'Invoice alerts logged for admins, by code: UNPRICED (GPU time without a price), UNRATABLE (stored usage records excluded from the amount).', labelNames: ['code'], registers: [app.hub.metrics.registry] });
+  // one counter per registry, also when two apps share the hub's metrics
+  const registry = app.hub.metrics.registry;
+  const alerts = (registry.getSingleMetric(ALERTS_METRIC) as Counter<'code'> | undefined)
+    ?? new Counter({ name: ALERTS_METRIC, help: 'Invoice alerts logged for admins, by code: UNPRICED (GPU time without a price), UNRATABLE (stored usage records excluded from the amount).', labelNames: ['code'], registers: [registry] });
   const invoicer = new Invoicer(billing, opts.now, app.log, (code) => alerts.inc({ code }));
   const anyone = requirePrincipal(app);
   const admin = requirePrincipal(app, { role: 'admin' });
