@@ -64,7 +64,8 @@ export class Invoicer {
   lines(repo: InfraRepo, tenant: string, month: string): InvoiceLine[] {
     const conv = toIntervals(this.store.usage(tenant, monthEnd(month) * 1000), modelIndex(repo));
     const priceLists = [...repo.priceLists.values()].map((l) => l.doc);
-    // lateness comes from each record's assignment made at arrival (lateTo), never from today's closed months
+    // lateness comes from each record's assignment made at arrival (lateTo), never from today's closed months:
+    // no closedMonths here, so a record without lateTo is on time
     return rate(coalesce(conv.intervals), priceLists, {
       priceListOf: (t) => repo.tenants.get(t)?.doc.spec.priceList,
       resources: coalesceResources(conv.resources),

@@ -44,7 +44,8 @@ export function toIntervals(rows: Iterable<StoredUsage>, modelOf: (uuid: string)
       continue;
     }
     const r = check.record;
-    const late = row.lateTo === undefined ? {} : { lateTo: row.lateTo };
+    // set only when some piece is late: on-time rows (nearly all) keep coalescing and rating on their fast path
+    const late = row.lateTo === undefined || Object.keys(row.lateTo).length === 0 ? {} : { lateTo: row.lateTo };
     if (r.kind === 'resources') {
       const fields = { node: row.node, workspace: r.workspace, tenant: r.tenant, from: r.from, to: r.to, milliVcpus: r.milliVcpus, memoryBytes: r.memoryBytes, storageBytes: r.storageBytes };
       out.resources.push(...resourceIntervalsFromRecord(fields, r.receivedAt).map((iv) => ({ ...iv, ...late })));
