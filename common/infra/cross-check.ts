@@ -1,11 +1,13 @@
 /**
  * Checks that need the whole repo: duplicate names, exactly one Cluster, dangling references, GPU
- * claims, host port clashes, what workspace templates may not do, and which host paths may be mounted.
+ * claims, host port clashes, what workspace templates may not do, which host paths may be mounted, and
+ * price lists that could break an invoice (price-checks.ts).
  */
 import { checkHostPorts, selectorMatches } from './host-ports.js';
 import { issueAt, oneOf, positionOf, where } from './issue-at.js';
 import type { Container, InfraIssue, InfraKind, InfraRepo, Located, PathSegment, Workspace } from './model.js';
 import type { InvalidNames, LoadedDoc } from './parse-docs.js';
+import { checkPriceLists } from './price-checks.js';
 import { profileChain, profileFlag } from './profile-chain.js';
 
 /** Runs every cross-document check; appends issues to repo.issues. `docs` are the repo's own valid documents in file order; `subPath` is where the infra files live in the repo. */
@@ -18,6 +20,7 @@ export function crossCheck(repo: InfraRepo, docs: LoadedDoc[], invalid: InvalidN
   checkGpus(repo, issues);
   checkContainers(repo, docs, issues);
   checkHostPorts(repo, issues);
+  checkPriceLists(repo, issues);
 }
 
 function checkDuplicates(docs: LoadedDoc[], issues: InfraIssue[]): void {

@@ -3,7 +3,7 @@
  * back-to-back (or overlapping) records of the same workspace and GPU become one interval, which is what
  * rating needs. Lossless for billing: rate() of the result equals rate() of the input.
  */
-import { isLate, keyOf, sameKey } from './sessions.js';
+import { keyOf, lateTarget, sameKey } from './sessions.js';
 import type { UsageInterval } from './usage.js';
 import { monthRangeOf, splitByMonth, toSeconds } from './usage.js';
 
@@ -16,13 +16,15 @@ interface Run {
   utilMs: number;
 }
 
-/** Which closed months a record is late for ('' for almost every record): records of different classes never merge. */
+/** Which months a record is late for and where each goes ('' for almost every record): records of different classes never merge. */
 function lateClassOf(iv: UsageInterval, closed: ReadonlyMap<string, number> | undefined): string {
-  if (closed === undefined || closed.size === 0) return '';
-  return splitByMonth({ from: toSeconds(iv.from), to: Math.max(toSeconds(iv.to), toSeconds(iv.from) + 1) })
-    .filter((p) => isLate(iv, p.month, closed))
-    .map((p) => p.month)
-    .join(',');
+  if ((closed === undefined || closed.size === 0) && iv.lateTo === undefined) return '';
+  const out: string[] = [];
+  for (const p of splitByMonth({ from: toSeconds(iv.from), to: Math.max(toSeconds(iv.to), toSeconds(iv.from) + 1) })) {
+    const target = lateTarget(iv, p.month, closed);
+    if (target !== undefined) out.push(`${p.month}>${target}`);
+  }
+  return out.join(',');
 }
 
 /**

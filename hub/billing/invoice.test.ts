@@ -44,10 +44,10 @@ describe('buildInvoice', () => {
 
   it('renders RFC 4180 CSV: header, CRLF, quoted fields', () => {
     expect(invoiceCsv(buildInvoice('acme', '2026-03', lines))).toBe([
-      'tenant,month,workspace,gpu_model,price_period_from,late,seconds,gpu_hours,unit_price,amount,currency,measured_utilization_percent_not_billed,resource,quantity,unit',
-      `acme,2026-03,alice,${H100},2026-01-01T00:00:00Z,false,7200,2.000000,2.49,4.98,EUR,40,gpu,2.000000,GPU-hour`,
-      `acme,2026-03,alice,${H100},2026-03-15T00:00:00Z,false,7200,2.000000,2.29,4.58,EUR,40,gpu,2.000000,GPU-hour`,
-      'acme,2026-03,bob,"Tesla T4, ""PCIe""",2026-01-01T00:00:00Z,false,36000,10.000000,0.35,3.50,EUR,,gpu,10.000000,GPU-hour',
+      'tenant,month,workspace,gpu_model,price_period_from,late,seconds,gpu_hours,unit_price,amount,currency,measured_utilization_percent_not_billed,resource,quantity,unit,unpriced',
+      `acme,2026-03,alice,${H100},2026-01-01T00:00:00Z,false,7200,2.000000,2.49,4.98,EUR,40,gpu,2.000000,GPU-hour,`,
+      `acme,2026-03,alice,${H100},2026-03-15T00:00:00Z,false,7200,2.000000,2.29,4.58,EUR,40,gpu,2.000000,GPU-hour,`,
+      'acme,2026-03,bob,"Tesla T4, ""PCIe""",2026-01-01T00:00:00Z,false,36000,10.000000,0.35,3.50,EUR,,gpu,10.000000,GPU-hour,',
       '',
     ].join('\r\n'));
     expect(csvField('a\nb')).toBe('"a\nb"');

@@ -32,6 +32,19 @@ export interface InvoiceDocLine {
   unitPrice: string;
   amount: string;
   measuredUtilization: { label: string; percent: number } | null;
+  /** Only on a line that could not be priced: why. Its amount is 0 and unitPrice "". */
+  unpriced?: string;
+}
+
+/** Something an admin must look at before sending the invoice: unpriced lines, usage records that could not be rated. */
+export interface InvoiceAlert {
+  /** UNPRICED: GPU time without a price (see the lines); UNRATABLE: stored usage records excluded from the amount. */
+  code: 'UNPRICED' | 'UNRATABLE';
+  message: string;
+  /** How many lines (UNPRICED) or records (UNRATABLE). */
+  count: number;
+  /** UNRATABLE: the first records excluded, by node and sequence number, with the reason. */
+  records?: Array<{ node: string; seq: number; reason: string }>;
 }
 
 /** A tenant's invoice for one UTC month. */
@@ -44,8 +57,10 @@ export interface Invoice {
   periodEnd: string;
   currency: string;
   lines: InvoiceDocLine[];
-  /** seconds and gpuHours: GPU lines only; amount: every line. */
+  /** seconds and gpuHours: priced GPU lines only; amount: every line. */
   totals: { seconds: number; gpuHours: string; amount: string; amountMinor: string };
+  /** Admin-visible notes (absent when there is nothing to look at); the API shows them to admins only. */
+  alerts?: InvoiceAlert[];
 }
 
 /** Options of buildInvoice(). */
@@ -53,7 +68,12 @@ export interface InvoiceOptions {
   displayName?: string;
   /** Currency when there are no lines (default EUR). */
   currency?: string;
+  /** Usage records excluded from this invoice's amount (reported as an UNRATABLE alert). */
+  excluded?: ReadonlyArray<{ node: string; seq: number; reason: string }>;
 }
+
+/** How many excluded records an UNRATABLE alert lists by name (the count covers all). */
+export const ALERT_RECORDS_SHOWN = 20;
 
 /** Builds the invoice of `tenant` for `month` from rated lines (other tenants' and months' lines are ignored). */
 export function buildInvoice(tenant: string, month: string, lines: readonly InvoiceLine[], opts: InvoiceOptions = {}): Invoice {
@@ -87,8 +107,10 @@ function invoiceOf(tenant: string, month: string, lines: InvoiceLine[], opts: In
   const currency = mine[0]?.currency ?? opts.currency ?? 'EUR';
   let seconds = 0;
   let minor = 0n;
+  let unpriced = 0;
   for (const l of mine) {
-    if (l.resource === 'gpu') seconds += l.seconds;
+    if (l.unpriced !== undefined) unpriced++;
+    else if (l.resource === 'gpu') seconds += l.seconds;
     minor += l.amountMinor;
   }
   const invoice: Invoice = {
@@ -110,28 +132,36 @@ function invoiceOf(tenant: string, month: string, lines: InvoiceLine[], opts: In
       unitPrice: l.unitPrice,
       amount: l.amount,
       measuredUtilization: l.utilization === undefined ? null : { label: UTILIZATION_LABEL, percent: l.utilization },
+      ...(l.unpriced === undefined ? {} : { unpriced: l.unpriced }),
     })),
     totals: { seconds, gpuHours: hoursFromSeconds(BigInt(seconds)), amount: formatMinor(minor, currency), amountMinor: minor.toString() },
   };
   if (opts.displayName !== undefined) invoice.displayName = opts.displayName;
+  const alerts: InvoiceAlert[] = [];
+  if (unpriced > 0) alerts.push({ code: 'UNPRICED', count: unpriced, message: `${unpriced} line${unpriced === 1 ? '' : 's'} of GPU time without a price (amount 0): add the price to the price list` });
+  const excluded = opts.excluded ?? [];
+  if (excluded.length > 0) {
+    alerts.push({ code: 'UNRATABLE', count: excluded.length, message: `${excluded.length} stored usage record${excluded.length === 1 ? '' : 's'} could not be rated and ${excluded.length === 1 ? 'is' : 'are'} excluded from the amount`, records: excluded.slice(0, ALERT_RECORDS_SHOWN).map((r) => ({ ...r })) });
+  }
+  if (alerts.length > 0) invoice.alerts = alerts;
   return invoice;
 }
 
-const CSV_HEADER = ['tenant', 'month', 'workspace', 'gpu_model', 'price_period_from', 'late', 'seconds', 'gpu_hours', 'unit_price', 'amount', 'currency', 'measured_utilization_percent_not_billed', 'resource', 'quantity', 'unit'];
+const CSV_HEADER = ['tenant', 'month', 'workspace', 'gpu_model', 'price_period_from', 'late', 'seconds', 'gpu_hours', 'unit_price', 'amount', 'currency', 'measured_utilization_percent_not_billed', 'resource', 'quantity', 'unit', 'unpriced'];
 
 /** Quotes a CSV field per RFC 4180 when it holds a comma, quote, CR or LF. */
 export function csvField(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
 }
 
-/** The invoice as CSV (RFC 4180: CRLF line ends, header row, one row per line; no total row). resource, quantity and unit come last so older readers' columns keep their places. */
+/** The invoice as CSV (RFC 4180: CRLF line ends, header row, one row per line; no total row). resource, quantity, unit and unpriced (the reason, or empty) come last so older readers' columns keep their places. */
 export function invoiceCsv(inv: Invoice): string {
   const rows = [CSV_HEADER];
   for (const l of inv.lines) {
     rows.push([
       inv.tenant, inv.month, l.workspace, l.gpuModel, l.periodFrom, String(l.late), String(l.seconds), l.gpuHours, l.unitPrice, l.amount, inv.currency,
       l.measuredUtilization === null ? '' : String(l.measuredUtilization.percent),
-      l.resource, l.quantity, l.unit,
+      l.resource, l.quantity, l.unit, l.unpriced ?? '',
     ]);
   }
   return rows.map((r) => r.map(csvField).join(',')).join('\r\n') + '\r\n';

@@ -71,11 +71,11 @@ describe('rate() of vCPUs, memory and storage', () => {
     const gpuOnly = list([{ effectiveFrom: '2026-01-01T00:00:00Z', gpuHour: { [H100]: '2.49' } }]);
     expect(rate([], [gpuOnly], { resources: [res('vcpu', 4000, '2026-03-01T00:00:00Z', '2026-03-02T00:00:00Z'), res('storage', GIB, '2026-03-01T00:00:00Z', '2026-03-02T00:00:00Z')] })).toEqual([]);
     expect(rate([], [prices], { resources: [res('vcpu', 4000, '2025-12-31T23:00:00Z', '2026-01-01T01:00:00Z')] }).map((l) => [l.month, l.seconds, l.amount])).toEqual([['2026-01', 3600, '0.05']]);
-    // no price list at all for the tenant: its vCPUs are free, its GPU time is still refused
+    // no price list at all for the tenant: its vCPUs are free, its GPU time shows unpriced
     const cpu = [res('vcpu', 4000, '2026-03-01T00:00:00Z', '2026-03-02T00:00:00Z')];
     expect(rate([], [prices], { resources: cpu, priceListOf: () => 'missing' })).toEqual([]);
-    expect(() => rate([{ workspace: 'alice', tenant: 'acme', node: 'gpu-01', gpuUuid: 'GPU-1', gpuModel: H100, from: t('2026-03-01T00:00:00Z'), to: t('2026-03-01T01:00:00Z') }], [prices], { resources: cpu, priceListOf: () => 'missing' }))
-      .toThrow('tenant acme: price list missing not found');
+    expect(rate([{ workspace: 'alice', tenant: 'acme', node: 'gpu-01', gpuUuid: 'GPU-1', gpuModel: H100, from: t('2026-03-01T00:00:00Z'), to: t('2026-03-01T01:00:00Z') }], [prices], { resources: cpu, priceListOf: () => 'missing' })
+      .map((l) => [l.resource, l.amount, l.unpriced])).toEqual([['gpu', '0.00', 'tenant acme: price list missing not found']]);
   });
 
   it('counts duplicated and overlapping records once, adds up resizes, and rounds sessions up to the increment without the minimum charge', () => {
@@ -140,9 +140,9 @@ describe('invoices with resource lines', () => {
 
   it('renders them in CSV with resource, quantity and unit as the last columns', () => {
     expect(invoiceCsv(buildInvoice('acme', '2026-03', lines)).split('\r\n').slice(0, 3)).toEqual([
-      'tenant,month,workspace,gpu_model,price_period_from,late,seconds,gpu_hours,unit_price,amount,currency,measured_utilization_percent_not_billed,resource,quantity,unit',
-      `acme,2026-03,alice,${H100},2026-01-01T00:00:00Z,false,7200,2.000000,2.49,4.98,EUR,,gpu,2.000000,GPU-hour`,
-      'acme,2026-03,alice,,2026-01-01T00:00:00Z,false,7200,0.000000,0.012,0.10,EUR,,vcpu,8.000000,vCPU-hour',
+      'tenant,month,workspace,gpu_model,price_period_from,late,seconds,gpu_hours,unit_price,amount,currency,measured_utilization_percent_not_billed,resource,quantity,unit,unpriced',
+      `acme,2026-03,alice,${H100},2026-01-01T00:00:00Z,false,7200,2.000000,2.49,4.98,EUR,,gpu,2.000000,GPU-hour,`,
+      'acme,2026-03,alice,,2026-01-01T00:00:00Z,false,7200,0.000000,0.012,0.10,EUR,,vcpu,8.000000,vCPU-hour,',
     ]);
   });
 });

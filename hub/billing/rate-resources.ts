@@ -39,6 +39,7 @@ const MODEL_PREFIX = 'resource:';
 function meterInterval(r: ResourceInterval): UsageInterval {
   const iv: UsageInterval = { workspace: r.workspace, tenant: r.tenant, node: r.node, gpuUuid: `${r.quantity}@${r.node}`, gpuModel: `${MODEL_PREFIX}${r.resource}`, from: r.from, to: r.to };
   if (r.receivedAt !== undefined) iv.receivedAt = r.receivedAt;
+  if (r.lateTo !== undefined) iv.lateTo = r.lateTo;
   return iv;
 }
 
@@ -56,6 +57,7 @@ export function coalesceResources(records: Iterable<ResourceInterval>, closedMon
     const m = meterOf(iv);
     const r: ResourceInterval = { workspace: iv.workspace, tenant: iv.tenant, node: iv.node, resource: m.resource, quantity: Number(m.quantity), from: iv.from, to: iv.to };
     if (iv.receivedAt !== undefined) r.receivedAt = iv.receivedAt;
+    if (iv.lateTo !== undefined) r.lateTo = iv.lateTo;
     return r;
   });
 }

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import type { PriceList } from '../../common/infra/model.js';
-import { FoundryError } from '../../common/errors.js';
 import { rate } from './rate.js';
 import type { UsageInterval } from './usage.js';
 
@@ -58,8 +57,9 @@ describe('rate', () => {
   it('shows period starts as normalized UTC instants', () => {
     const list = prices([{ effectiveFrom: '2026-01-01T01:00:00+01:00', gpuHour: { [H100]: '1.00' } }]);
     expect(rate([iv('2026-03-02T10:00:00Z', '2026-03-02T11:00:00Z')], [list])[0]?.periodFrom).toBe('2026-01-01T00:00:00Z');
-    expect(() => rate([iv('2026-03-02T10:00:00Z', '2026-03-02T11:00:00Z')], [prices([{ effectiveFrom: '2026-01-01T00:00:00.5Z', gpuHour: { [H100]: '1.00' } }])]))
-      .toThrow('price list default: effectiveFrom "2026-01-01T00:00:00.5Z" must be an instant at a whole second');
+    // an invalid list never stops the invoice: its GPU time shows unpriced, with the reason
+    expect(rate([iv('2026-03-02T10:00:00Z', '2026-03-02T11:00:00Z')], [prices([{ effectiveFrom: '2026-01-01T00:00:00.5Z', gpuHour: { [H100]: '1.00' } }])]).map((l) => [l.seconds, l.amount, l.unpriced]))
+      .toEqual([[3600, '0.00', 'price list default: effectiveFrom "2026-01-01T00:00:00.5Z" must be an instant at a whole second']]);
   });
 
   it('truncates instants to whole seconds at both ends', () => {
@@ -107,23 +107,34 @@ describe('rate', () => {
     ]);
   });
 
-  it('refuses to bill a model without a price, naming workspace, model and instant', () => {
-    const run = (): unknown => rate([iv('2026-03-02T10:00:00Z', '2026-03-02T11:00:00Z', { gpuModel: 'NVIDIA A100-SXM4-40GB' })], [flat]);
-    expect(run).toThrow(FoundryError);
-    expect(run).toThrow('no price for gpu model "NVIDIA A100-SXM4-40GB" at 2026-03-02T10:00:00Z (workspace alice, price list default)');
-    expect(() => rate([iv('2025-12-31T23:59:00Z', '2026-01-01T00:01:00Z')], [flat])).toThrow('no price for gpu model "NVIDIA H100 80GB HBM3" at 2025-12-31T23:59:00Z');
+  it('never bills a model without a price as free, nor refuses the invoice: an unpriced line with the quantity, amount 0 and the reason', () => {
+    const a100 = rate([iv('2026-03-02T10:00:00Z', '2026-03-02T11:00:00Z', { gpuModel: 'NVIDIA A100-SXM4-40GB' }), iv('2026-03-02T10:00:00Z', '2026-03-02T11:00:00Z', { gpuUuid: 'GPU-2' })], [flat]);
+    expect(a100.map((l) => [l.gpuModel, l.seconds, l.gpuHours, l.unitPrice, l.amountMinor, l.amount, l.unpriced])).toEqual([
+      ['NVIDIA A100-SXM4-40GB', 3600, '1.000000', '', 0n, '0.00', 'no price for gpu model "NVIDIA A100-SXM4-40GB" in price list default, period from 2026-01-01T00:00:00Z'],
+      [H100, 3600, '1.000000', '2.49', 249n, '2.49', undefined],
+    ]);
+    // before the first period: that part unpriced, the rest billed
+    expect(rate([iv('2025-12-31T23:59:00Z', '2026-01-01T00:01:00Z')], [flat]).map((l) => [l.month, l.periodFrom, l.seconds, l.amount, l.unpriced])).toEqual([
+      ['2025-12', '', 60, '0.00', 'no price before the first period of price list default (2026-01-01T00:00:00Z)'],
+      ['2026-01', '2026-01-01T00:00:00Z', 60, '0.04', undefined],
+    ]);
     const dropped = prices([
       { effectiveFrom: '2026-01-01T00:00:00Z', gpuHour: { [H100]: '2.00' } },
       { effectiveFrom: '2026-02-01T00:00:00Z', gpuHour: { [L40]: '1.00' } },
     ]);
-    expect(() => rate([iv('2026-01-31T23:00:00Z', '2026-02-01T01:00:00Z')], [dropped])).toThrow('at 2026-02-01T00:00:00Z');
+    expect(rate([iv('2026-01-31T23:00:00Z', '2026-02-01T01:00:00Z')], [dropped]).map((l) => [l.month, l.periodFrom, l.amount, l.unpriced !== undefined])).toEqual([
+      ['2026-01', '2026-01-01T00:00:00Z', '2.00', false],
+      ['2026-02', '2026-02-01T00:00:00Z', '0.00', true],
+    ]);
+    // a model nobody knows (''): unpriced, never guessed
+    expect(rate([iv('2026-03-02T10:00:00Z', '2026-03-02T11:00:00Z', { gpuModel: '' })], [flat])[0]?.unpriced).toBe('gpu model of GPU-aaaaaaaa unknown: the agent did not report it and no Node declares this GPU');
   });
 
-  it('uses the tenant\'s price list and fails clearly when it is missing', () => {
+  it('uses the tenant\'s price list and says clearly when it is missing', () => {
     const gold = prices([{ effectiveFrom: '2026-01-01T00:00:00Z', gpuHour: { [H100]: '1.20' } }], {}, 'gold');
     const lines = rate([iv('2026-03-02T10:00:00Z', '2026-03-02T11:00:00Z')], [flat, gold], { priceListOf: (tn) => (tn === 'acme' ? 'gold' : undefined) });
     expect(lines.map((l) => [l.priceList, l.amount])).toEqual([['gold', '1.20']]);
-    expect(() => rate([iv('2026-03-02T10:00:00Z', '2026-03-02T11:00:00Z')], [flat], { priceListOf: () => 'nope' })).toThrow('tenant acme: price list nope not found');
+    expect(rate([iv('2026-03-02T10:00:00Z', '2026-03-02T11:00:00Z')], [flat], { priceListOf: () => 'nope' }).map((l) => [l.seconds, l.amount, l.unpriced])).toEqual([[3600, '0.00', 'tenant acme: price list nope not found']]);
   });
 
   it('moves late time of a closed month to the next open month, marked late, without re-billing what was billed', () => {
@@ -137,9 +148,14 @@ describe('rate', () => {
       ['2026-02', 'alice', H100, '2026-01-01T00:00:00Z', false, 3600, '2.49'],
       ['2026-02', 'alice', H100, '2026-01-01T00:00:00Z', true, 3600, '2.49'],
     ]);
-    // both January and February closed: the late hour lands in March
+    // February closes later: the late hour stays on February's invoice (decided when it arrived), never moves to March
     const both = new Map([['2026-01', closedAt], ['2026-02', t('2026-03-01T01:00:00Z')]]);
-    expect(brief(rate([late], [flat], { closedMonths: both }))).toEqual([['2026-03', 'alice', H100, '2026-01-01T00:00:00Z', true, 5400, '3.74']]);
+    expect(brief(rate([late], [flat], { closedMonths: both }))).toEqual([['2026-02', 'alice', H100, '2026-01-01T00:00:00Z', true, 5400, '3.74']]);
+    // arriving after both closes: March
+    const later = { ...late, receivedAt: t('2026-03-02T00:00:00Z') };
+    expect(brief(rate([later], [flat], { closedMonths: both }))).toEqual([['2026-03', 'alice', H100, '2026-01-01T00:00:00Z', true, 5400, '3.74']]);
+    // the hub's assignment persisted at arrival wins over the clocks
+    expect(brief(rate([{ ...later, lateTo: { '2026-01': '2026-02' } }], [flat], { closedMonths: both }))).toEqual([['2026-02', 'alice', H100, '2026-01-01T00:00:00Z', true, 5400, '3.74']]);
   });
 
   it('shows measured utilization per line, time-weighted, duplicates counted once', () => {

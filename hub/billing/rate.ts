@@ -3,17 +3,16 @@
  * price period (× late), and with `resources`, one per workspace × resource (vCPU, memory, storage) ×
  * price period (rate-resources.ts). Pure: no clock, no store. Amounts are exact until rounded once per line.
  */
-import { FoundryError } from '../../common/errors.js';
 import type { PriceList } from '../../common/infra/model.js';
 import { amountMinor, formatMicros, formatMinor, hoursFromSeconds } from './money.js';
 import type { CompiledPrices } from './prices.js';
 import { findPricesForTenant, periodIndexAt, pricesForTenant } from './prices.js';
 import type { BillablePart } from './sessions.js';
 import type { UsageKey } from './sessions.js';
-import { billableParts, firstOpenMonth, isLate, keyOf, sameKey } from './sessions.js';
+import { billableParts, keyOf, lateTarget, sameKey } from './sessions.js';
 import { PRICE_UNIT, rateResources } from './rate-resources.js';
 import type { HeldResource, ResourceInterval, UsageInterval } from './usage.js';
-import { checkInterval, isoSecond, splitByMonth, toSeconds } from './usage.js';
+import { checkInterval, splitByMonth, toSeconds } from './usage.js';
 
 /** What a line bills: GPU time, or one of the resources a running workspace holds besides GPUs. */
 export type BilledResource = 'gpu' | HeldResource;
@@ -48,6 +47,8 @@ export interface InvoiceLine {
   amount: string;
   /** Time-weighted mean measured GPU utilization (percent) of the records that carried one; never billed. */
   utilization?: number;
+  /** Set when the time could not be priced (why): amount 0, unitPrice "", shown so an admin adds the price. */
+  unpriced?: string;
 }
 
 /** Options of rate(). */
@@ -60,8 +61,25 @@ export interface RateOptions {
   resources?: readonly ResourceInterval[];
 }
 
-function pricesFor(tenant: string, lists: readonly PriceList[], opts: RateOptions): CompiledPrices {
-  return pricesForTenant(tenant, lists, opts.priceListOf);
+/** The tenant's compiled price list, or an empty one with the reason none can be used (missing or invalid list). */
+function pricesFor(tenant: string, lists: readonly PriceList[], opts: RateOptions): { prices: CompiledPrices; problem?: string } {
+  const name = opts.priceListOf?.(tenant) ?? 'default';
+  try {
+    return { prices: pricesForTenant(tenant, lists, opts.priceListOf) };
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    const currency = lists.find((l) => l.metadata.name === name)?.spec.currency ?? 'EUR';
+    return { prices: { name, currency, incrementSec: 1, minimumSec: 0, periods: [] }, problem: why };
+  }
+}
+
+/** Like findPricesForTenant, but an invalid price list prices nothing instead of throwing (its GPU time shows unpriced). */
+function findPricesSafely(tenant: string, lists: readonly PriceList[], opts: RateOptions): CompiledPrices | undefined {
+  try {
+    return findPricesForTenant(tenant, lists, opts.priceListOf);
+  } catch {
+    return undefined;
+  }
 }
 
 interface Acc {
@@ -74,23 +92,21 @@ function lineKey(p: { tenant: string; month: string; workspace: string; gpuModel
   return `${p.tenant}\u0000${p.month}\u0000${p.workspace}\u0000${p.gpuModel}\u0000${period}\u0000${p.late ? 1 : 0}`;
 }
 
-/** Price period index for [from, to) of a part, or a BILLING error naming workspace, model and instant. */
-function periodAt(prices: CompiledPrices, p: BillablePart, sec: number): number {
-  const i = periodIndexAt(prices, sec);
-  const price = i < 0 ? undefined : prices.periods[i]?.gpuHourMicros.get(p.gpuModel);
-  if (price === undefined) {
-    throw new FoundryError('BILLING', `no price for gpu model "${p.gpuModel}" at ${isoSecond(sec)} (workspace ${p.workspace}, price list ${prices.name})`, {
-      resource: p.workspace,
-      details: { workspace: p.workspace, tenant: p.tenant, gpuModel: p.gpuModel, at: isoSecond(sec), priceList: prices.name },
-    });
-  }
-  return i;
+/** Why the GPU time of `p` in period `i` (-1: before the first) cannot be priced, or undefined when it can. */
+function unpricedWhy(prices: CompiledPrices, p: BillablePart, i: number, problem: string | undefined): string | undefined {
+  if (problem !== undefined) return problem;
+  if (p.gpuModel === '') return `gpu model of ${p.gpuUuid} unknown: the agent did not report it and no Node declares this GPU`;
+  if (i < 0) return `no price before the first period of price list ${prices.name} (${prices.periods[0]?.effectiveFrom ?? 'none'})`;
+  const period = prices.periods[i]!;
+  return period.gpuHourMicros.has(p.gpuModel) ? undefined : `no price for gpu model "${p.gpuModel}" in price list ${prices.name}, period from ${period.effectiveFrom}`;
 }
 
 /**
  * Rates usage intervals: de-duplicates per workspace and GPU, cuts sessions at month ends, applies
  * increment and minimum charge, splits at price periods at the exact second, groups into lines.
- * Throws BILLING when a GPU model has no price at an instant it was used (never bills it as free).
+ * GPU time that cannot be priced (no price for the model in that period, time before the first period,
+ * model unknown, price list missing or invalid) is never billed as free nor refused: it makes a line
+ * with `unpriced` (the reason) and amount 0.
  */
 export function rate(intervals: readonly UsageInterval[], priceLists: readonly PriceList[], opts: RateOptions = {}): InvoiceLine[] {
   for (const iv of intervals) checkInterval(iv);
@@ -102,43 +118,40 @@ export function rate(intervals: readonly UsageInterval[], priceLists: readonly P
   }
   const accs = new Map<string, Acc>();
   for (const [tenant, ivs] of byTenant) {
-    const prices = pricesFor(tenant, priceLists, opts);
+    const { prices, problem } = pricesFor(tenant, priceLists, opts);
     const parts = billableParts(ivs, { incrementSec: prices.incrementSec, minimumSec: prices.minimumSec, closedMonths: opts.closedMonths });
     for (const p of parts) {
       let from = p.from;
       while (from < p.to) {
-        const i = periodAt(prices, p, from);
-        const period = prices.periods[i]!;
-        const to = Math.min(p.to, period.to);
+        const i = periodIndexAt(prices, from);
+        const to = Math.min(p.to, i < 0 ? (prices.periods[0]?.from ?? p.to) : prices.periods[i]!.to);
         const extra = to === p.to ? p.extraSec : 0;
-        addSeconds(accs, prices, p, i, to - from + extra);
+        addSeconds(accs, prices, p, i, to - from + extra, unpricedWhy(prices, p, i, problem));
         from = to;
       }
     }
     addUtilization(accs, prices, ivs, opts.closedMonths);
   }
   const lines = [...accs.values()].map(finish);
-  if (opts.resources !== undefined && opts.resources.length > 0) lines.push(...rateResources(opts.resources, (t) => findPricesForTenant(t, priceLists, opts.priceListOf), opts.closedMonths));
+  if (opts.resources !== undefined && opts.resources.length > 0) lines.push(...rateResources(opts.resources, (t) => findPricesSafely(t, priceLists, opts), opts.closedMonths));
   return lines.sort(compareLines);
 }
 
-function addSeconds(accs: Map<string, Acc>, prices: CompiledPrices, p: BillablePart, i: number, sec: number): void {
+function addSeconds(accs: Map<string, Acc>, prices: CompiledPrices, p: BillablePart, i: number, sec: number, unpriced: string | undefined): void {
   const k = lineKey(p, i);
   const acc = accs.get(k);
   if (acc !== undefined) {
     acc.line.seconds += sec;
     return;
   }
-  const period = prices.periods[i]!;
-  const unit = period.gpuHourMicros.get(p.gpuModel)!;
-  accs.set(k, {
-    line: {
-      tenant: p.tenant, month: p.month, workspace: p.workspace, resource: 'gpu', gpuModel: p.gpuModel, priceList: prices.name, currency: prices.currency,
-      periodFrom: period.effectiveFrom, late: p.late, seconds: sec, unitPriceMicros: unit, unitPrice: formatMicros(unit, prices.currency),
-    },
-    utilSum: 0,
-    utilSec: 0,
-  });
+  const period = i < 0 ? undefined : prices.periods[i];
+  const unit = unpriced === undefined ? period!.gpuHourMicros.get(p.gpuModel)! : 0n;
+  const line: Acc['line'] = {
+    tenant: p.tenant, month: p.month, workspace: p.workspace, resource: 'gpu', gpuModel: p.gpuModel, priceList: prices.name, currency: prices.currency,
+    periodFrom: period?.effectiveFrom ?? '', late: p.late, seconds: sec, unitPriceMicros: unit, unitPrice: unpriced === undefined ? formatMicros(unit, prices.currency) : '',
+  };
+  if (unpriced !== undefined) line.unpriced = unpriced;
+  accs.set(k, { line, utilSum: 0, utilSec: 0 });
 }
 
 /** Per-key state of the utilization pass: which records were seen, and the last line used. */
@@ -173,8 +186,9 @@ function addUtilization(accs: Map<string, Acc>, prices: CompiledPrices, ivs: Usa
       g.extra.add(id);
     }
     for (const piece of splitByMonth({ from: toSeconds(iv.from), to: toSeconds(iv.to) })) {
-      const late = isLate(iv, piece.month, closed);
-      const month = late ? firstOpenMonth(piece.month, closed) : piece.month;
+      const target = lateTarget(iv, piece.month, closed);
+      const late = target !== undefined;
+      const month = target ?? piece.month;
       let from = piece.from;
       while (from < piece.to) {
         const i = periodIndexAt(prices, from);
@@ -198,7 +212,7 @@ function addUtilization(accs: Map<string, Acc>, prices: CompiledPrices, ivs: Usa
 
 function finish(acc: Acc): InvoiceLine {
   const l = acc.line;
-  const minor = amountMinor(BigInt(l.seconds), l.unitPriceMicros, l.currency);
+  const minor = l.unpriced === undefined ? amountMinor(BigInt(l.seconds), l.unitPriceMicros, l.currency) : 0n;
   const hours = hoursFromSeconds(BigInt(l.seconds));
   const line: InvoiceLine = { ...l, gpuHours: hours, quantity: hours, unit: PRICE_UNIT.gpu, amountMinor: minor, amount: formatMinor(minor, l.currency) };
   if (acc.utilSec > 0) line.utilization = Math.round((acc.utilSum / acc.utilSec) * 10) / 10;

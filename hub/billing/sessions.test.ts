@@ -17,12 +17,12 @@ describe('span arithmetic', () => {
 });
 
 describe('routeToInvoiceMonths', () => {
-  it('cuts at month ends and moves late pieces of closed months to the first open month', () => {
+  it('cuts at month ends and moves late pieces of closed months to the first month open when the record arrived', () => {
     const iv: UsageInterval = { workspace: 'alice', tenant: 'acme', node: 'gpu-01', gpuUuid: 'GPU-aaaaaaaa', gpuModel: 'NVIDIA L40S',
       from: t('2026-01-31T23:00:00Z'), to: t('2026-03-01T01:00:00Z'), receivedAt: t('2026-03-05T00:00:00Z') };
     const closed = new Map([['2026-01', t('2026-02-02T00:00:00Z')], ['2026-02', t('2026-03-06T00:00:00Z')]]);
     expect(routeToInvoiceMonths([iv], closed).map(({ interval: _i, ...rest }) => rest)).toEqual([
-      { from: sec('2026-01-31T23:00:00Z'), to: sec('2026-02-01T00:00:00Z'), usedIn: '2026-01', invoiceMonth: '2026-03', late: true },
+      { from: sec('2026-01-31T23:00:00Z'), to: sec('2026-02-01T00:00:00Z'), usedIn: '2026-01', invoiceMonth: '2026-02', late: true },
       { from: sec('2026-02-01T00:00:00Z'), to: sec('2026-03-01T00:00:00Z'), usedIn: '2026-02', invoiceMonth: '2026-02', late: false },
       { from: sec('2026-03-01T00:00:00Z'), to: sec('2026-03-01T01:00:00Z'), usedIn: '2026-03', invoiceMonth: '2026-03', late: false },
     ]);

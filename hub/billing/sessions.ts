@@ -78,17 +78,27 @@ export function subtractSpans(a: Span[], b: Span[]): Span[] {
   return out;
 }
 
-/** The first month at or after `month` that is not closed. */
-export function firstOpenMonth(month: string, closed: ReadonlyMap<string, number> | undefined): string {
-  let m = month;
-  while (closed?.has(m) === true) m = nextMonth(m);
-  return m;
+/** True when month `m` was closed before `at` (epoch ms): closed with closedAt < at. */
+function closedBefore(m: string, closed: ReadonlyMap<string, number>, at: number): boolean {
+  const closedAt = closed.get(m);
+  return closedAt !== undefined && closedAt < at;
 }
 
-/** True when a piece of `iv` lying in `month` arrived after that month was closed. */
-export function isLate(iv: UsageInterval, month: string, closed: ReadonlyMap<string, number> | undefined): boolean {
-  const closedAt = closed?.get(month);
-  return closedAt !== undefined && iv.receivedAt !== undefined && iv.receivedAt > closedAt;
+/**
+ * The invoice month of the piece of `iv` used in `month` when that piece is late, else undefined.
+ * Decided once, as of the record's arrival: the piece is late when `month` was closed before the record
+ * arrived, and it is billed on the first month at or after `month` that was still open when it arrived.
+ * Closes after the arrival change nothing. `iv.lateTo` (the hub's assignment persisted at arrival) wins;
+ * without it, `closedMonths` and `receivedAt` decide (no receivedAt: on time).
+ */
+export function lateTarget(iv: UsageInterval, month: string, closed: ReadonlyMap<string, number> | undefined): string | undefined {
+  if (iv.lateTo !== undefined) return iv.lateTo[month];
+  if (closed === undefined || iv.receivedAt === undefined) return undefined;
+  const at = iv.receivedAt;
+  if (!closedBefore(month, closed, at)) return undefined;
+  let m = month;
+  while (closedBefore(m, closed, at)) m = nextMonth(m);
+  return m;
 }
 
 function part(k: UsageKey, from: number, to: number, month: string, late: boolean, extraSec: number): BillablePart {
@@ -109,16 +119,16 @@ export interface RoutedPiece {
 }
 
 /**
- * Where each interval's time is invoiced: cut at UTC month ends; a piece in a closed month that arrived
- * after the close (receivedAt > closedAt) moves to the first open month after it, marked late. rate()
+ * Where each interval's time is invoiced: cut at UTC month ends; a piece in a month closed before it
+ * arrived moves to the first month open at its arrival, marked late (lateTarget). rate()
  * applies the same rule (and also subtracts time already billed on time); this is the listing for people.
  */
 export function routeToInvoiceMonths(intervals: readonly UsageInterval[], closedMonths: ReadonlyMap<string, number>): RoutedPiece[] {
   const out: RoutedPiece[] = [];
   for (const iv of intervals) {
     for (const p of splitByMonth({ from: toSeconds(iv.from), to: toSeconds(iv.to) })) {
-      const late = isLate(iv, p.month, closedMonths);
-      out.push({ interval: iv, from: p.from, to: p.to, usedIn: p.month, invoiceMonth: late ? firstOpenMonth(p.month, closedMonths) : p.month, late });
+      const target = lateTarget(iv, p.month, closedMonths);
+      out.push({ interval: iv, from: p.from, to: p.to, usedIn: p.month, invoiceMonth: target ?? p.month, late: target !== undefined });
     }
   }
   return out;
@@ -154,16 +164,16 @@ function group(intervals: readonly UsageInterval[], closed: ReadonlyMap<string, 
       }
       prev = g;
     }
-    if (closed === undefined || closed.size === 0) {
+    if ((closed === undefined || closed.size === 0) && iv.lateTo === undefined) {
       g.onTime.push({ from, to });
       continue;
     }
     for (const piece of splitByMonth({ from, to })) {
-      if (!isLate(iv, piece.month, closed)) {
+      const target = lateTarget(iv, piece.month, closed);
+      if (target === undefined) {
         g.onTime.push({ from: piece.from, to: piece.to });
         continue;
       }
-      const target = firstOpenMonth(piece.month, closed);
       const list = g.late.get(target) ?? [];
       list.push({ from: piece.from, to: piece.to });
       g.late.set(target, list);
@@ -173,9 +183,10 @@ function group(intervals: readonly UsageInterval[], closed: ReadonlyMap<string, 
 }
 
 /**
- * Cuts intervals into billable parts (see the module comment). Late time (in a closed month, received
- * after it closed) that was not already billed on time moves to the first open month, marked late; it is
- * rounded up to the increment per run but never raised to the minimum charge (its session already paid it).
+ * Cuts intervals into billable parts (see the module comment). Late time (see lateTarget) is billed on
+ * its invoice month, marked late, minus what an earlier invoice already billed: on-time time, and late
+ * time assigned to an earlier invoice month (frozen before this record arrived). Each late run is rounded
+ * up to the increment but never raised to the minimum charge (its session already paid it).
  */
 export function billableParts(intervals: readonly UsageInterval[], opts: SessionOptions): BillablePart[] {
   const out: BillablePart[] = [];
@@ -191,11 +202,15 @@ export function billableParts(intervals: readonly UsageInterval[], opts: Session
         out.push(part(g.key, p.from, p.to, p.month, false, billed - len));
       }
     }
-    for (const [month, spans] of g.late) {
-      for (const run of subtractSpans(unionSpans(spans), onTime)) {
+    // ascending invoice month: each month's late time minus everything billed on an earlier invoice
+    let billed = onTime;
+    for (const month of [...g.late.keys()].sort()) {
+      const spans = unionSpans(g.late.get(month) as Span[]);
+      for (const run of subtractSpans(spans, billed)) {
         const len = run.to - run.from;
         out.push(part(g.key, run.from, run.to, month, true, roundUp(len, inc) - len));
       }
+      billed = unionSpans([...billed, ...spans]);
     }
   }
   return out;

@@ -18,7 +18,7 @@ export interface UsageInterval {
   /** Node the GPU is on (informative: the GPU UUID identifies the device). */
   node: string;
   gpuUuid: string;
-  /** Model as nvidia-smi names it; must match a key of the price list's gpuHour. */
+  /** Model as nvidia-smi names it; must match a key of the price list's gpuHour. '' = unknown: rated as an unpriced line. */
   gpuModel: string;
   /** Start, epoch ms (inclusive). */
   from: number;
@@ -28,6 +28,11 @@ export interface UsageInterval {
   utilization?: number;
   /** When the hub received the record, epoch ms; used to decide lateness for closed months. */
   receivedAt?: number;
+  /**
+   * Late pieces, decided when the record arrived: used month → invoice month, for each month that was
+   * closed at arrival (the hub persists it). When set, it alone decides lateness (see sessions.ts lateTarget).
+   */
+  lateTo?: Readonly<Record<string, string>>;
 }
 
 /** An interval in whole epoch seconds, [from, to). */
@@ -111,7 +116,7 @@ export function checkInterval(iv: UsageInterval): void {
   let why: string | undefined;
   if (!Number.isFinite(iv.from) || !Number.isFinite(iv.to)) why = 'from and to must be epoch milliseconds';
   else if (iv.to < iv.from) why = `ends before it starts (${iv.from} > ${iv.to})`;
-  else if (iv.workspace === '' || iv.tenant === '' || iv.gpuUuid === '' || iv.gpuModel === '') why = 'workspace, tenant, gpuUuid and gpuModel are required';
+  else if (iv.workspace === '' || iv.tenant === '' || iv.gpuUuid === '') why = 'workspace, tenant and gpuUuid are required';
   if (why !== undefined) throw new FoundryError('BILLING', `usage of workspace ${iv.workspace} on ${iv.gpuUuid}: ${why}`, { resource: iv.workspace });
 }
 
@@ -155,6 +160,8 @@ export interface ResourceInterval {
   from: number;
   to: number;
   receivedAt?: number;
+  /** As UsageInterval.lateTo. */
+  lateTo?: Readonly<Record<string, string>>;
 }
 
 /** The fields billing reads from an agent resource record (agent/usage/usage-record.ts, kind resource-allocation v1). */

@@ -1,4 +1,4 @@
-/** Billing tables: closed months with their frozen invoices, and usage rows read per tenant. */
+/** Billing tables: closed months with their frozen invoices, usage rows read per tenant with their late assignment. */
 import type Database from 'better-sqlite3';
 import type { StoredUsage } from './usage-intervals.js';
 
@@ -8,9 +8,38 @@ export interface FrozenInvoice {
   csv: string;
 }
 
+interface UsageSqlRow {
+  node: string;
+  seq: number;
+  payload: string;
+  received_at: string;
+  late: string | null;
+}
+
+// the late assignment persisted at arrival (migration 35), as a JSON object used month → invoice month
+const LATE = '(SELECT json_group_object(l.used_month, l.invoice_month) FROM usage_late l WHERE l.usage_id = u.id) AS late';
+const FROM = "COALESCE(json_extract(u.payload, '$.from'), json_extract(u.payload, '$.fromMs'))";
+
+function parsePayload(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text; // reported as "payload is not an object" by the checks
+  }
+}
+
+function toStored(r: UsageSqlRow): StoredUsage {
+  return { node: r.node, seq: r.seq, payload: parsePayload(r.payload), receivedAt: r.received_at, lateTo: r.late === null ? {} : (JSON.parse(r.late) as Record<string, string>) };
+}
+
 /** Reads and writes the billing tables of the hub store's database. */
 export class BillingStore {
   constructor(private readonly db: Database.Database) {}
+
+  /** Runs `fn` in one write transaction (BEGIN IMMEDIATE): no usage row can slip in between what it reads and writes. */
+  atomically<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
 
   /** Closed months: "YYYY-MM" → epoch ms they were closed at. */
   closedMonths(): Map<string, number> {
@@ -39,15 +68,26 @@ export class BillingStore {
     return r === undefined ? undefined : { json: r.invoice_json, csv: r.invoice_csv };
   }
 
-  /** Usage rows of a tenant (every tenant when undefined) that start before `beforeMs`. */
+  /**
+   * Usage rows of a tenant (every tenant when undefined) whose time starts before `beforeMs`, with their
+   * late assignment. Rows whose `from` is not a number are not read here: they cannot be rated and are
+   * reported from receivedBetween().
+   */
   usage(tenant: string | undefined, beforeMs: number): StoredUsage[] {
-    const sql = `SELECT node, seq, payload, received_at FROM usage_records WHERE ${tenant === undefined ? '1' : "json_extract(payload, '$.tenant') = @tenant"} AND COALESCE(json_extract(payload, '$.from'), json_extract(payload, '$.fromMs')) < @before ORDER BY node, seq`;
-    const rows = this.db.prepare(sql).all({ tenant, before: beforeMs }) as Array<{ node: string; seq: number; payload: string; received_at: string }>;
-    return rows.map((r) => ({ node: r.node, seq: r.seq, payload: JSON.parse(r.payload) as unknown, receivedAt: r.received_at }));
+    const sql = `SELECT u.node, u.seq, u.payload, u.received_at, ${LATE} FROM usage_records u WHERE ${tenant === undefined ? '1' : "json_extract(u.payload, '$.tenant') = @tenant"}
+      AND typeof(${FROM}) IN ('integer', 'real') AND ${FROM} < @before ORDER BY u.node, u.seq`;
+    return (this.db.prepare(sql).all({ tenant, before: beforeMs }) as UsageSqlRow[]).map(toStored);
   }
 
-  /** Tenants that have usage records. */
+  /** Usage rows received in [fromIso, toIso) (every tenant when undefined): where records that cannot be rated are reported. */
+  receivedBetween(tenant: string | undefined, fromIso: string, toIso: string): StoredUsage[] {
+    const sql = `SELECT u.node, u.seq, u.payload, u.received_at, NULL AS late FROM usage_records u WHERE ${tenant === undefined ? '1' : "json_extract(u.payload, '$.tenant') = @tenant"}
+      AND u.received_at >= @from AND u.received_at < @to ORDER BY u.node, u.seq`;
+    return (this.db.prepare(sql).all({ tenant, from: fromIso, to: toIso }) as UsageSqlRow[]).map(toStored);
+  }
+
+  /** Tenants that have usage records (tenant names that are text). */
   tenantsWithUsage(): string[] {
-    return (this.db.prepare("SELECT DISTINCT json_extract(payload, '$.tenant') AS t FROM usage_records WHERE t IS NOT NULL ORDER BY t").all() as Array<{ t: string }>).map((r) => r.t);
+    return (this.db.prepare("SELECT DISTINCT json_extract(payload, '$.tenant') AS t FROM usage_records WHERE typeof(t) = 'text' ORDER BY t").all() as Array<{ t: string }>).map((r) => r.t);
   }
 }

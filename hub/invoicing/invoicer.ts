@@ -1,7 +1,10 @@
 /**
- * Hub-side billing: the tenant's stored usage → intervals (coalesced) → rate() with the price list from
- * the infra repo (the tenant's priceList, else "default") → invoices. A closed month serves the invoice
- * frozen at close; records arriving later for it are billed in the next open month, marked late.
+ * Hub-side billing: the tenant's stored usage → checked intervals (coalesced) → rate() with the price
+ * list from the infra repo (the tenant's priceList, else "default") → invoices. A closed month serves the
+ * invoice frozen at close. Late time is billed on the invoice assigned when its record arrived (stored in
+ * usage_late), so no later close bills it again. Nothing stored can make an invoice or a close fail: a
+ * record that cannot be rated is excluded and reported, GPU time without a price makes an unpriced line;
+ * both show as alerts on the invoice (admins) and in the log.
  */
 import { FoundryError } from '../../common/errors.js';
 import type { InfraRepo } from '../../common/infra/model.js';
@@ -12,14 +15,29 @@ import { formatMinor } from '../billing/money.js';
 import { rate, type InvoiceLine } from '../billing/rate.js';
 import { monthEnd, monthOf, monthStart } from '../billing/usage.js';
 import type { BillingStore } from './billing-store.js';
-import { toIntervals, type Converted } from './usage-intervals.js';
+import { checkStoredRecord } from './record-checks.js';
+import { toIntervals, type ExcludedRecord } from './usage-intervals.js';
 
-/** An invoice answer: the document, its CSV, whether it is frozen, and records that could not be priced. */
+/** One unpriced line as the API lists it beside the invoice. */
+export interface UnpricedEntry {
+  workspace: string;
+  gpuModel: string;
+  late: boolean;
+  seconds: number;
+  reason: string;
+}
+
+/** An invoice answer: the document, its CSV, whether it is frozen, and its unpriced lines (from the document, so a frozen month keeps them). */
 export interface InvoiceAnswer {
   invoice: Invoice;
   csv: string;
   frozen: boolean;
-  unpriced: Converted['unpriced'];
+  unpriced: UnpricedEntry[];
+}
+
+/** Where the invoicer reports what an admin must look at (pino's logger fits). */
+export interface BillingLog {
+  warn(obj: object, msg: string): void;
 }
 
 function modelIndex(repo: InfraRepo): (uuid: string) => string | undefined {
@@ -28,36 +46,68 @@ function modelIndex(repo: InfraRepo): (uuid: string) => string | undefined {
   return (uuid) => models.get(uuid);
 }
 
+function unpricedOf(inv: Invoice): UnpricedEntry[] {
+  return inv.lines.filter((l) => l.unpriced !== undefined).map((l) => ({ workspace: l.workspace, gpuModel: l.gpuModel, late: l.late, seconds: l.seconds, reason: l.unpriced as string }));
+}
+
+const isoMs = (sec: number): string => new Date(sec * 1000).toISOString();
+
 /** Computes and freezes invoices. */
 export class Invoicer {
-  constructor(private readonly store: BillingStore, private readonly now: () => number = () => Date.now()) {}
+  /** Alerts already logged (tenant, month, what): each is logged once per process, not on every read. */
+  private readonly logged = new Set<string>();
+
+  /** `onAlert(code)` is called once per alert logged (the hub counts them in foundry_hub_billing_alerts_total). */
+  constructor(private readonly store: BillingStore, private readonly now: () => number = () => Date.now(), private readonly log?: BillingLog, private readonly onAlert?: (code: string) => void) {}
 
   /** Rated lines of `tenant` up to the end of `month` (every month before it too). */
-  lines(repo: InfraRepo, tenant: string, month: string, closed = this.store.closedMonths()): { lines: InvoiceLine[]; unpriced: Converted['unpriced'] } {
+  lines(repo: InfraRepo, tenant: string, month: string): InvoiceLine[] {
     const conv = toIntervals(this.store.usage(tenant, monthEnd(month) * 1000), modelIndex(repo));
     const priceLists = [...repo.priceLists.values()].map((l) => l.doc);
-    const lines = rate(coalesce(conv.intervals, closed), priceLists, {
+    // lateness comes from each record's assignment made at arrival (lateTo), never from today's closed months:
+    // no closedMonths here, so a record without lateTo is on time
+    return rate(coalesce(conv.intervals), priceLists, {
       priceListOf: (t) => repo.tenants.get(t)?.doc.spec.priceList,
-      closedMonths: closed,
-      resources: coalesceResources(conv.resources, closed),
+      resources: coalesceResources(conv.resources),
     });
-    return { lines, unpriced: conv.unpriced };
+  }
+
+  /** Records of `tenant` (every tenant when undefined) that arrived in `month` and cannot be rated: reported on that month's invoice. */
+  excluded(tenant: string | undefined, month: string): ExcludedRecord[] {
+    const rows = this.store.receivedBetween(tenant, isoMs(monthStart(month)), isoMs(monthEnd(month)));
+    const out: ExcludedRecord[] = [];
+    for (const row of rows) {
+      const c = checkStoredRecord(row.payload, row.receivedAt);
+      if (!c.ok) out.push({ node: row.node, seq: row.seq, reason: c.reason });
+    }
+    return out;
+  }
+
+  /** The invoice of `tenant` for `month` computed from the store now (open months; and at close). */
+  private compute(repo: InfraRepo, tenant: string, month: string): { invoice: Invoice; excluded: ExcludedRecord[] } {
+    const excluded = this.excluded(tenant, month);
+    const invoice = buildInvoice(tenant, month, this.lines(repo, tenant, month), {
+      displayName: repo.tenants.get(tenant)?.doc.spec.displayName, currency: this.currencyOf(repo, tenant), excluded,
+    });
+    this.report(invoice);
+    return { invoice, excluded };
   }
 
   /** The invoice of `tenant` for `month`: frozen when the month is closed, computed now otherwise. */
   invoice(repo: InfraRepo, tenant: string, month: string): InvoiceAnswer {
     monthStart(month);
     const frozen = this.store.frozen(tenant, month);
-    if (frozen !== undefined) return { invoice: JSON.parse(frozen.json) as Invoice, csv: frozen.csv, frozen: true, unpriced: [] };
+    if (frozen !== undefined) {
+      const invoice = JSON.parse(frozen.json) as Invoice;
+      return { invoice, csv: frozen.csv, frozen: true, unpriced: unpricedOf(invoice) };
+    }
     if (this.store.closedMonths().has(month)) {
       // closed with no usage of this tenant at the time: an empty invoice, frozen too
       const invoice = buildInvoice(tenant, month, [], { displayName: repo.tenants.get(tenant)?.doc.spec.displayName });
       return { invoice, csv: invoiceCsv(invoice), frozen: true, unpriced: [] };
     }
-    const { lines, unpriced } = this.lines(repo, tenant, month);
-    const currency = this.currencyOf(repo, tenant);
-    const invoice = buildInvoice(tenant, month, lines, { displayName: repo.tenants.get(tenant)?.doc.spec.displayName, currency });
-    return { invoice, csv: invoiceCsv(invoice), frozen: false, unpriced };
+    const { invoice } = this.compute(repo, tenant, month);
+    return { invoice, csv: invoiceCsv(invoice), frozen: false, unpriced: unpricedOf(invoice) };
   }
 
   /** Running cost of the month so far per workspace, with the tenant's quota and GPUs held now. */
@@ -71,7 +121,7 @@ export class Invoicer {
       for (const l of answer.invoice.lines) minor.set(l.workspace, (minor.get(l.workspace) ?? 0n) + BigInt(l.amount.replace('.', '')));
       for (const [ws, m] of [...minor].sort(([a], [b]) => (a < b ? -1 : 1))) byWorkspace[ws] = formatMinor(m, answer.invoice.currency);
       cost = { currency: answer.invoice.currency, total: answer.invoice.totals.amount, byWorkspace };
-    } else cost = runningCost(tenant, month, this.lines(repo, tenant, month).lines);
+    } else cost = runningCost(tenant, month, this.lines(repo, tenant, month));
     let gpusHeld = 0;
     for (const { doc } of repo.workspaces.values()) if (doc.spec.tenant === tenant && doc.spec.node !== undefined) gpusHeld += doc.spec.gpus?.uuids?.length ?? 0;
     const maxGpus = repo.tenants.get(tenant)?.doc.spec.quota?.maxGpus ?? null;
@@ -84,19 +134,43 @@ export class Invoicer {
     };
   }
 
-  /** Closes a finished month: every tenant's invoice is rendered and stored; later usage for it becomes late. */
-  close(repo: InfraRepo, month: string, actor: string): { month: string; closedAt: string; invoices: Array<{ tenant: string; total: string; currency: string }> } {
+  /**
+   * Closes a finished month: every tenant's invoice is rendered and stored, in one write transaction with
+   * the close, so a record arrives either before (on the frozen invoice) or after (late, assigned to an
+   * open month). Records that arrived in the month with no readable tenant are counted in `unattributed`.
+   */
+  close(repo: InfraRepo, month: string, actor: string): { month: string; closedAt: string; invoices: Array<{ tenant: string; total: string; currency: string; alerts: number }>; unattributed: number } {
     const at = this.now();
     if (monthEnd(month) * 1000 > at) throw new FoundryError('CONFLICT', `month ${month} has not ended yet`, { resource: month });
-    const closed = this.store.closedMonths();
-    if (closed.has(month)) throw new FoundryError('CONFLICT', `month ${month} is already closed`, { resource: month });
-    const tenants = [...new Set([...repo.tenants.keys(), ...this.store.tenantsWithUsage()])].sort();
-    const invoices = tenants.map((tenant) => {
-      const inv = buildInvoice(tenant, month, this.lines(repo, tenant, month, closed).lines, { displayName: repo.tenants.get(tenant)?.doc.spec.displayName, currency: this.currencyOf(repo, tenant) });
-      return { tenant, invoice: inv, json: JSON.stringify(inv), csv: invoiceCsv(inv) };
+    return this.store.atomically(() => {
+      if (this.store.closedMonths().has(month)) throw new FoundryError('CONFLICT', `month ${month} is already closed`, { resource: month });
+      const tenants = [...new Set([...repo.tenants.keys(), ...this.store.tenantsWithUsage()])].sort();
+      const reported = new Set<string>();
+      const invoices = tenants.map((tenant) => {
+        const { invoice, excluded } = this.compute(repo, tenant, month);
+        for (const r of excluded) reported.add(`${r.node}\u0000${r.seq}`);
+        return { tenant, invoice, json: JSON.stringify(invoice), csv: invoiceCsv(invoice) };
+      });
+      const unattributed = this.excluded(undefined, month).filter((r) => !reported.has(`${r.node}\u0000${r.seq}`));
+      if (unattributed.length > 0) this.log?.warn({ month, count: unattributed.length, records: unattributed.slice(0, 20) }, 'billing: usage records without a readable tenant cannot be rated; excluded from every invoice');
+      this.store.close(month, at, actor, invoices);
+      return {
+        month, closedAt: new Date(at).toISOString(), unattributed: unattributed.length,
+        invoices: invoices.map((i) => ({ tenant: i.tenant, total: i.invoice.totals.amount, currency: i.invoice.currency, alerts: i.invoice.alerts?.length ?? 0 })),
+      };
     });
-    this.store.close(month, at, actor, invoices);
-    return { month, closedAt: new Date(at).toISOString(), invoices: invoices.map((i) => ({ tenant: i.tenant, total: i.invoice.totals.amount, currency: i.invoice.currency })) };
+  }
+
+  /** Logs an invoice's alerts, once per tenant, month and content. */
+  private report(inv: Invoice): void {
+    for (const a of inv.alerts ?? []) {
+      const key = `${inv.tenant}\u0000${inv.month}\u0000${a.code}\u0000${a.count}`;
+      if (this.logged.has(key)) continue;
+      this.logged.add(key);
+      this.onAlert?.(a.code);
+      const unpriced = a.code === 'UNPRICED' ? inv.lines.filter((l) => l.unpriced !== undefined).map((l) => ({ workspace: l.workspace, gpuModel: l.gpuModel, seconds: l.seconds, reason: l.unpriced })) : undefined;
+      this.log?.warn({ tenant: inv.tenant, month: inv.month, code: a.code, count: a.count, records: a.records, unpriced }, `billing: ${a.message}`);
+    }
   }
 
   private currencyOf(repo: InfraRepo, tenant: string): string | undefined {

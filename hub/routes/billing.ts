@@ -1,9 +1,11 @@
 /**
  * Billing API: a tenant's invoice for a month (JSON, or CSV with ?format=csv / Accept: text/csv), the
  * running cost of a month per workspace with the quota, and closing a month (admin). Tenants only see
- * their own (403 for another tenant's).
+ * their own (403 for another tenant's); an invoice's `alerts` (unpriced lines, records excluded from the
+ * amount) are for admins and are left out of a tenant's answer.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Counter } from 'prom-client';
 import { FoundryError } from '../../common/errors.js';
 import type { InfraRepo } from '../../common/infra/model.js';
 import { actorOf, canAccessTenant, requirePrincipal } from '../auth/principal.js';
@@ -11,13 +13,18 @@ import { BillingStore } from '../invoicing/billing-store.js';
 import { Invoicer } from '../invoicing/invoicer.js';
 import { sendError } from '../workspaces/http-errors.js';
 
+const ALERTS_METRIC = 'foundry_hub_billing_alerts_total';
 const MONTH = /^[0-9]{4}-(0[1-9]|1[0-2])$/;
 const TENANT = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** Registers the billing routes; `repo` reads the infra repo at the branch tip (price lists, tenants). */
 export function billingRoutes(app: FastifyInstance, opts: { now?: () => number } = {}): void {
   const billing = new BillingStore(app.hub.store.db);
-  const invoicer = new Invoicer(billing, opts.now);
+  // one counter per registry, also when two apps share the hub's metrics
+  const registry = app.hub.metrics.registry;
+  const alerts = (registry.getSingleMetric(ALERTS_METRIC) as Counter<'code'> | undefined)
+    ?? new Counter({ name: ALERTS_METRIC, help: 'Invoice alerts logged for admins, by code: UNPRICED (GPU time without a price), UNRATABLE (stored usage records excluded from the amount).', labelNames: ['code'], registers: [registry] });
+  const invoicer = new Invoicer(billing, opts.now, app.log, (code) => alerts.inc({ code }));
   const anyone = requirePrincipal(app);
   const admin = requirePrincipal(app, { role: 'admin' });
   const repo = async (): Promise<InfraRepo> => {
@@ -48,7 +55,8 @@ export function billingRoutes(app: FastifyInstance, opts: { now?: () => number }
       const r = invoicer.invoice(await repo(), tenant, month);
       const csv = req.query.format === 'csv' || (req.query.format === undefined && (req.headers.accept ?? '').includes('text/csv'));
       if (csv) return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="invoice-${tenant}-${month}.csv"`).send(r.csv);
-      return { ...r.invoice, frozen: r.frozen, unpriced: r.unpriced };
+      const { alerts, ...doc } = r.invoice;
+      return { ...doc, ...(req.principal?.role === 'admin' && alerts !== undefined ? { alerts } : {}), frozen: r.frozen, unpriced: r.unpriced };
     } catch (err) {
       return sendError(reply, err);
     }

@@ -58,6 +58,8 @@ const world = fc.record({
   order: fc.array(fc.nat(1_000_000), { minLength: 1, maxLength: 50 }),
   delays: fc.array(fc.oneof(fc.nat(600), fc.nat(8 * 3600)), { minLength: 1, maxLength: 13 }),
   closeAfter: fc.option(fc.nat(4 * 3600), { nil: undefined }),
+  // the second month closed too (in the pure core only the order of closes and arrivals matters)
+  closeSecondAfter: fc.option(fc.nat(12 * 3600), { nil: undefined }),
   minuteTenant: fc.constantFrom(...TENANTS),
 });
 type World = typeof world extends fc.Arbitrary<infer T> ? T : never;
@@ -134,7 +136,8 @@ function expected(w: World, recs: UsageInterval[], lists: PriceList[], closed: M
   const calendarMonth = (s: number): string => new Date(s * 1000).toISOString().slice(0, 7);
   const [before, after] = [calendarMonth(w.base), calendarMonth(w.base + SPAN)];
   const monthOf = (s: number): string => (s < monthEndAfter(w) ? before : after);
-  const nextOpen = (m: string): string => { let x = m; while (closed.has(x)) x = calendarMonth(Date.parse(`${x}-01T00:00:00Z`) / 1000 + 32 * 86400); return x; };
+  // late time goes to the first month still open when the record arrived
+  const nextOpen = (m: string, arrived: number): string => { let x = m; while ((closed.get(x) ?? Infinity) < arrived) x = calendarMonth(Date.parse(`${x}-01T00:00:00Z`) / 1000 + 32 * 86400); return x; };
   const onTime = new Map<string, Set<number>>();
   const late = new Map<string, Set<number>>(); // key + target month
   for (const r of recs) {
@@ -142,7 +145,7 @@ function expected(w: World, recs: UsageInterval[], lists: PriceList[], closed: M
     for (let s = Math.floor(r.from / 1000); s < Math.floor(r.to / 1000); s++) {
       const closedAt = closed.get(monthOf(s));
       if (closedAt !== undefined && r.receivedAt! > closedAt) {
-        const lk = `${k}|${nextOpen(monthOf(s))}`;
+        const lk = `${k}|${nextOpen(monthOf(s), r.receivedAt!)}`;
         if (!late.has(lk)) late.set(lk, new Set());
         late.get(lk)!.add(s);
       } else {
@@ -185,12 +188,15 @@ function expected(w: World, recs: UsageInterval[], lists: PriceList[], closed: M
       if (billed > run.length) add(k, monthOf(last), false, last, billed - run.length);
     }
   }
-  for (const [lk, set] of late) {
+  // in invoice order: what an earlier invoice billed (on time, or late on an earlier month) is not billed again
+  const billedBefore = new Map<string, Set<number>>();
+  for (const [lk, set] of [...late].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const parts = lk.split('|');
     const target = parts.pop()!;
     const k = parts.join('|');
     const minute = parts[0] === w.minuteTenant;
-    const own = onTime.get(k) ?? new Set<number>();
+    const own = new Set([...(onTime.get(k) ?? []), ...(billedBefore.get(k) ?? [])]);
+    billedBefore.set(k, new Set([...own, ...set]));
     const left = new Set([...set].filter((s) => !own.has(s)));
     for (const run of runsOf(left, false)) {
       for (const s of run) add(k, target, true, s, 1);
@@ -214,14 +220,14 @@ function expectedResources(w: World, recs: ResourceInterval[], lists: PriceList[
   const periodAt = (s: number) => periods.find((x) => x.from <= s)!;
   const calendarMonth = (s: number): string => new Date(s * 1000).toISOString().slice(0, 7);
   const monthOf = (s: number): string => (s < monthEndAfter(w) ? calendarMonth(w.base) : calendarMonth(w.base + SPAN));
-  const nextOpen = (m: string): string => { let x = m; while (closed.has(x)) x = calendarMonth(Date.parse(`${x}-01T00:00:00Z`) / 1000 + 32 * 86400); return x; };
+  const nextOpen = (m: string, arrived: number): string => { let x = m; while ((closed.get(x) ?? Infinity) < arrived) x = calendarMonth(Date.parse(`${x}-01T00:00:00Z`) / 1000 + 32 * 86400); return x; };
   const onTime = new Map<string, Set<number>>();
   const late = new Map<string, Set<number>>();
   for (const r of recs) {
     const k = [r.tenant, r.workspace, r.node, r.resource, r.quantity].join('|');
     for (let s = Math.floor(r.from / 1000); s < Math.floor(r.to / 1000); s++) {
       const closedAt = closed.get(monthOf(s));
-      const [map, key] = closedAt !== undefined && r.receivedAt! > closedAt ? [late, `${k}|${nextOpen(monthOf(s))}`] : [onTime, k];
+      const [map, key] = closedAt !== undefined && r.receivedAt! > closedAt ? [late, `${k}|${nextOpen(monthOf(s), r.receivedAt!)}`] : [onTime, k];
       if (!map.has(key)) map.set(key, new Set());
       map.get(key)!.add(s);
     }
@@ -269,11 +275,13 @@ function expectedResources(w: World, recs: ResourceInterval[], lists: PriceList[
     }
   };
   for (const [k, set] of onTime) billRuns(k, runsOf(set, true), monthOf, false);
-  for (const [lk, set] of late) {
+  const billedBefore = new Map<string, Set<number>>();
+  for (const [lk, set] of [...late].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const parts = lk.split('|');
     const target = parts.pop()!;
     const k = parts.join('|');
-    const own = onTime.get(k) ?? new Set<number>();
+    const own = new Set([...(onTime.get(k) ?? []), ...(billedBefore.get(k) ?? [])]);
+    billedBefore.set(k, new Set([...own, ...set]));
     billRuns(k, runsOf(new Set([...set].filter((s) => !own.has(s))), false), () => target, true);
   }
   for (const c of counts.values()) {
@@ -295,6 +303,10 @@ describe('rate() against an independent second-by-second invoice', () => {
         const lists = priceLists(w);
         const closed = new Map<string, number>();
         if (w.closeAfter !== undefined) closed.set(firstMonth(w), (monthEndAfter(w) + w.closeAfter) * 1000);
+        if (w.closeAfter !== undefined && w.closeSecondAfter !== undefined) {
+          const second = new Date((monthEndAfter(w) + 1) * 1000).toISOString().slice(0, 7);
+          closed.set(second, (monthEndAfter(w) + w.closeAfter + w.closeSecondAfter) * 1000);
+        }
         const { gpu: recs, resources } = deliveries(w);
         const priceListOf = (t: string): string => (t === w.minuteTenant ? 'minute' : 'default');
         const lines = rate(recs, lists, { closedMonths: closed, priceListOf, resources });

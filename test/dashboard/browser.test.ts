@@ -158,11 +158,17 @@ describeIf(available, 'chromium', 'apt-get install -y chromium (playwright-core 
     expect(download.suggestedFilename()).toBe(`invoice-acme-${month}.csv`);
     const csv = readFileSync((await download.path()) ?? '', 'utf8');
     expect(csv).toBe(await api());
-    expect(csv.split('\r\n')[0]).toBe('tenant,month,workspace,gpu_model,price_period_from,late,seconds,gpu_hours,unit_price,amount,currency,measured_utilization_percent_not_billed,resource,quantity,unit');
+    expect(csv.split('\r\n')[0]).toBe('tenant,month,workspace,gpu_model,price_period_from,late,seconds,gpu_hours,unit_price,amount,currency,measured_utilization_percent_not_billed,resource,quantity,unit,unpriced');
     const json = (await (await fetch(`${hub.url}/api/v1/tenants/acme/invoices/${month}`, { headers: { authorization: `Bearer ${hub.admin}` } })).json()) as { totals: { amount: string }; currency: string };
     expect(await page.getByTestId('invoice-total').textContent()).toBe(`${json.totals.amount} ${json.currency}`);
     expect(Number(json.totals.amount)).toBeGreaterThan(0);
     await shot(page, '07-billing');
+    // GPU time of a model no price list prices: an unpriced line with its reason (amount 0), and for the admin the alert
+    const from = Math.max(Date.parse(`${month}-01T00:00:00Z`), Date.now() - 60_000);
+    hub.store.ingest([{ node: 'gpu-01', seq: 1_000_000_000, kind: 'usage', payload: { kind: 'gpu-allocation', version: 1, node: 'gpu-01', workspace: 'acme-web', tenant: 'acme', gpuUuid: 'GPU-ffffffff-0000-0000-0000-000000000000', gpuModel: 'NVIDIA B200', from, to: from + 10_000 } }]);
+    await page.getByRole('button', { name: 'Show' }).click();
+    await expect.poll(async () => page.getByTestId('alert-UNPRICED').textContent()).toBe('UNPRICED: 1 line of GPU time without a price (amount 0): add the price to the price list');
+    expect(await page.getByRole('row').filter({ hasText: 'NVIDIA B200' }).first().textContent()).toMatch(/acme-web.*NVIDIA B200.*—0\.00 \(unpriced: no price for gpu model "NVIDIA B200" in price list default/);
   });
 
   it('creates a join token and shows the exact install command; lists nodes by enrollment state', async () => {
@@ -232,6 +238,9 @@ describeIf(available, 'chromium', 'apt-get install -y chromium (playwright-core 
     await tp.getByRole('link', { name: 'Billing' }).click();
     await tp.getByTestId('invoice-total').waitFor();
     expect(await tp.getByLabel('Tenant').locator('option').allTextContents()).toEqual(['ACME (acme)']);
+    // the unpriced line is the tenant's to see; the admin alert is not
+    await tp.getByRole('row').filter({ hasText: 'NVIDIA B200' }).first().waitFor();
+    expect(await tp.getByTestId('alert-UNPRICED').count()).toBe(0);
     await shot(tp, '15-tenant-billing');
     // An API token made in the page acts as the tenant, no more.
     await tp.getByRole('link', { name: 'API tokens' }).click();

@@ -32,6 +32,8 @@ beforeAll(async () => {
   usage('acme-b', 'acme', 1, '2026-01-31T23:30:00Z', '2026-02-01T00:30:00Z', { model: null });
   // globex: half an hour: 2.49 / 2 = 1.245 → 1.25 (half up, once per line)
   usage('globex-x', 'globex', 1, '2026-01-12T00:00:00Z', '2026-01-12T00:30:00Z');
+  // globex: a model the price list does not price (an agent reports it; no Node file declares it) in December
+  usage('globex-x', 'globex', 1, '2025-12-12T00:00:00Z', '2025-12-12T01:00:00Z', { model: 'NVIDIA B200' });
 }, 60_000);
 afterAll(async () => hub?.close());
 
@@ -53,11 +55,27 @@ describeBuilt('billing API', () => {
     const a = await hub.call('GET', '/api/v1/tenants/globex/invoices/2026-01?format=csv', { tenant: 'globex' });
     expect(a.headers['content-type']).toBe('text/csv; charset=utf-8');
     expect(a.text).toBe(
-      'tenant,month,workspace,gpu_model,price_period_from,late,seconds,gpu_hours,unit_price,amount,currency,measured_utilization_percent_not_billed,resource,quantity,unit\r\n' +
-        'globex,2026-01,globex-x,NVIDIA H100 80GB HBM3,2026-01-01T00:00:00Z,false,1800,0.500000,2.49,1.25,EUR,,gpu,0.500000,GPU-hour\r\n',
+      'tenant,month,workspace,gpu_model,price_period_from,late,seconds,gpu_hours,unit_price,amount,currency,measured_utilization_percent_not_billed,resource,quantity,unit,unpriced\r\n' +
+        'globex,2026-01,globex-x,NVIDIA H100 80GB HBM3,2026-01-01T00:00:00Z,false,1800,0.500000,2.49,1.25,EUR,,gpu,0.500000,GPU-hour,\r\n',
     );
     const b = await hub.call('GET', '/api/v1/tenants/globex/invoices/2026-01', { headers: { accept: 'text/csv' } });
     expect(b.text).toBe(a.text);
+  });
+
+  it('shows GPU time without a price as an unpriced line (never a refused invoice); the alert only to admins', async () => {
+    const why = 'no price before the first period of price list default (2026-01-01T00:00:00Z)';
+    const asTenant = await hub.call('GET', '/api/v1/tenants/globex/invoices/2025-12', { tenant: 'globex' });
+    expect(asTenant.status).toBe(200);
+    expect(asTenant.json.lines).toEqual([
+      { workspace: 'globex-x', resource: 'gpu', gpuModel: 'NVIDIA B200', periodFrom: '', late: false, seconds: 3600, gpuHours: '1.000000', quantity: '1.000000', unit: 'GPU-hour', unitPrice: '', amount: '0.00', measuredUtilization: null, unpriced: why },
+    ]);
+    expect(asTenant.json.unpriced).toEqual([{ workspace: 'globex-x', gpuModel: 'NVIDIA B200', late: false, seconds: 3600, reason: why }]);
+    expect(asTenant.json.alerts).toBeUndefined();
+    const asAdmin = await hub.call('GET', '/api/v1/tenants/globex/invoices/2025-12');
+    expect(asAdmin.json.alerts).toEqual([{ code: 'UNPRICED', count: 1, message: '1 line of GPU time without a price (amount 0): add the price to the price list' }]);
+    expect((await hub.call('GET', '/api/v1/tenants/globex/usage?month=2025-12', { tenant: 'globex' })).json).toMatchObject({ total: '0.00', unpriced: 1 });
+    // counted once for admins' alerting, however often the invoice is read
+    expect((await hub.call('GET', '/metrics')).text).toContain('foundry_hub_billing_alerts_total{code="UNPRICED"} 1\n');
   });
 
   it('refuses a tenant asking for another tenant\'s invoices or usage, and bad months', async () => {
@@ -77,7 +95,7 @@ describeBuilt('billing API', () => {
     expect((await hub.call('POST', '/api/v1/billing/months/2099-01/close')).status).toBe(409);
     const c = await hub.call('POST', '/api/v1/billing/months/2026-01/close');
     expect(c.status).toBe(200);
-    expect(c.json.invoices).toEqual([{ tenant: 'acme', total: '3.74', currency: 'EUR' }, { tenant: 'globex', total: '1.25', currency: 'EUR' }]);
+    expect(c.json.invoices).toEqual([{ tenant: 'acme', total: '3.74', currency: 'EUR', alerts: 0 }, { tenant: 'globex', total: '1.25', currency: 'EUR', alerts: 0 }]);
     expect((await hub.call('POST', '/api/v1/billing/months/2026-01/close')).json.message).toBe('month 2026-01 is already closed');
     await new Promise((r) => setTimeout(r, 5));
     // an agent that was offline delivers ten minutes of January now

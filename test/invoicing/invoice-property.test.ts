@@ -2,7 +2,8 @@
  * Property: what the hub invoices from its store equals an independent second-by-second count of the
  * generated ground truth, to the cent, whatever the duplicates (same seq resent, same interval under a
  * new seq), the arrival order and the month boundaries. Runs through the real store (SQLite) and the
- * hub's conversion, coalescing and rating.
+ * hub's conversion, coalescing and rating. Second property: with late records across several month
+ * closes, in any order of arrivals and closes, every second is billed on exactly one invoice.
  */
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
@@ -18,6 +19,7 @@ const APRIL = Date.UTC(2026, 3, 1);
 
 const repo = repoOf([
   { kind: 'Tenant', metadata: { name: 'acme' }, spec: { displayName: 'ACME' } },
+  // GPU-3 is declared nowhere: records without a model for it make unpriced lines
   { kind: 'Node', metadata: { name: 'n1' }, spec: { profile: 'gpu-node', gpus: [{ uuid: 'GPU-1', model: MODEL }, { uuid: 'GPU-2', model: MODEL }] } },
   { kind: 'PriceList', metadata: { name: 'default' }, spec: { currency: 'EUR', periods: [{ effectiveFrom: '2026-01-01T00:00:00Z', gpuHour: { [MODEL]: '2.49' } }] } },
 ]);
@@ -77,6 +79,79 @@ describe('hub invoice from stored records (property)', () => {
         }
       }),
       { numRuns: 60 },
+    );
+  });
+});
+
+/** A stretch anywhere from January to April 2026 (seconds from January 1st), on a priced or an unpriced GPU. */
+const lateStretch = fc.record({ ws: fc.constantFrom('w1', 'w2'), gpu: fc.constantFrom('GPU-1', 'GPU-2', 'GPU-3'), start: fc.integer({ min: 0, max: 120 * 86_400 - 1 }), len: fc.integer({ min: 1, max: 2 * 3600 }) });
+const JAN = Date.UTC(2026, 0, 1);
+const CLOSABLE = ['2026-01', '2026-02', '2026-03', '2026-04'];
+const MONTHS = [...CLOSABLE, '2026-05'];
+
+describe('late records across several month closes (property)', () => {
+  it('bill every distinct second exactly once over all invoices, whatever the order of arrivals and closes', () => {
+    fc.assert(
+      fc.property(
+        fc.array(lateStretch, { minLength: 1, maxLength: 10 }),
+        // resends (same seq, and the same interval under a new seq): many, so some land after two closes
+        fc.array(fc.integer({ min: 0, max: 1000 }), { maxLength: 40 }),
+        fc.integer(),
+        // where each close happens in the arrival sequence (0..1 of the way), and in which order the months close
+        fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 4, maxLength: 4 }),
+        fc.shuffledSubarray(CLOSABLE, { minLength: 0, maxLength: 4 }),
+        (stretches, dupPicks, seed, closeAt, closeOrder) => {
+          const now = Date.UTC(2026, 5, 1);
+          const store = new HubStore(':memory:', { now: () => new Date(now) });
+          try {
+            const truth = new Set<string>();
+            const items: Array<{ node: string; seq: number; kind: 'usage'; payload: unknown }> = [];
+            let seq = 0;
+            for (const s of stretches) {
+              for (let t = s.start; t < s.start + s.len; t++) truth.add(`${s.ws}/${s.gpu}/${t}`);
+              for (let from = s.start; from < s.start + s.len; from += 600) {
+                const to = Math.min(from + 600, s.start + s.len);
+                items.push({ node: 'n1', seq: ++seq, kind: 'usage', payload: { workspace: s.ws, tenant: 'acme', gpuUuid: s.gpu, gpuModel: s.gpu === 'GPU-3' || seq % 3 === 0 ? null : MODEL, from: JAN + from * 1000, to: JAN + to * 1000 } });
+              }
+            }
+            let x = seed >>> 0;
+            for (let i = items.length - 1; i > 0; i--) {
+              x = (x * 1103515245 + 12345) >>> 0;
+              const j = x % (i + 1);
+              [items[i], items[j]] = [items[j]!, items[i]!];
+            }
+            // resends come after a reconnect: later than the original, so often after one more close
+            const originals = items.length;
+            for (const p of dupPicks) {
+              const it = items[p % originals]!;
+              items.push({ ...it });
+              items.push({ ...it, seq: ++seq });
+            }
+            const invoicer = new Invoicer(new BillingStore(store.db), () => now);
+            const closes = closeOrder.map((month, i) => ({ month, at: Math.floor(closeAt[i]! * items.length) })).sort((a, b) => a.at - b.at);
+            let c = 0;
+            items.forEach((it, i) => {
+              while (c < closes.length && closes[c]!.at <= i) invoicer.close(repo, closes[c++]!.month, 'admin');
+              store.ingest([it]);
+            });
+            while (c < closes.length) invoicer.close(repo, closes[c++]!.month, 'admin');
+
+            let priced = 0;
+            let unpriced = 0;
+            for (const month of MONTHS) {
+              for (const l of invoicer.invoice(repo, 'acme', month).invoice.lines) {
+                if (l.unpriced === undefined) priced += l.seconds;
+                else unpriced += l.seconds;
+              }
+            }
+            const want = [...truth].reduce((acc, k) => (k.includes('/GPU-3/') ? { ...acc, unpriced: acc.unpriced + 1 } : { ...acc, priced: acc.priced + 1 }), { priced: 0, unpriced: 0 });
+            expect({ priced, unpriced }).toEqual(want);
+          } finally {
+            store.close();
+          }
+        },
+      ),
+      { numRuns: 40 },
     );
   });
 });

@@ -48,11 +48,11 @@ describe('hub invoice with vCPU, memory and storage lines', () => {
         ['gpu-ws', 'memory', 7200, '64.000000', 'GiB-hour', '0.004', '0.26'],
       ]);
       expect(march.invoice.totals).toEqual({ seconds: 7200, gpuHours: '2.000000', amount: '19.85', amountMinor: '1985' });
-      expect(march.csv.split('\r\n')[1]).toBe('acme,2026-03,cpu-ws,,2026-01-01T00:00:00Z,false,864000,0.000000,0.012,5.76,EUR,,vcpu,480.000000,vCPU-hour');
+      expect(march.csv.split('\r\n')[1]).toBe('acme,2026-03,cpu-ws,,2026-01-01T00:00:00Z,false,864000,0.000000,0.012,5.76,EUR,,vcpu,480.000000,vCPU-hour,');
       expect(invoicer.usage(repo, 'acme', '2026-03')).toMatchObject({ total: '19.85', byWorkspace: { 'cpu-ws': '14.51', 'gpu-ws': '5.34' }, seconds: 7200 });
 
       now = at('2026-04-01T06:00:00Z');
-      expect(invoicer.close(repo, '2026-03', 'admin').invoices).toEqual([{ tenant: 'acme', total: '19.85', currency: 'EUR' }]);
+      expect(invoicer.close(repo, '2026-03', 'admin').invoices).toEqual([{ tenant: 'acme', total: '19.85', currency: 'EUR', alerts: 0 }]);
       // after the close: a resend of billed time costs nothing, new March time moves to April, marked late
       now = at('2026-04-02T00:00:00Z');
       put(resRec('cpu-ws', '2026-03-10T00:00:00Z', '2026-03-20T00:00:00Z', { milliVcpus: 2000, memoryBytes: 8 * GIB, storageBytes: 40 * GIB }));

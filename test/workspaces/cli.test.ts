@@ -65,7 +65,7 @@ describeBuilt('foundry workspace / node / hub invoice', () => {
     expect(j.stderr).toBe('');
     expect(JSON.parse(j.stdout)).toMatchObject({ tenant: 'acme', month: '2026-03', currency: 'EUR', totals: { seconds: 7200, amount: '4.98' }, frozen: false });
     const c = await foundry(['hub', 'invoice', '--tenant', 'acme', '--month', '2026-03', '--csv', '--data-dir', hub.dir]);
-    expect(c.stdout.split('\r\n')[1]).toBe('acme,2026-03,acme-cli,NVIDIA H100 80GB HBM3,2026-01-01T00:00:00Z,false,7200,2.000000,2.49,4.98,EUR,,gpu,2.000000,GPU-hour');
+    expect(c.stdout.split('\r\n')[1]).toBe('acme,2026-03,acme-cli,NVIDIA H100 80GB HBM3,2026-01-01T00:00:00Z,false,7200,2.000000,2.49,4.98,EUR,,gpu,2.000000,GPU-hour,');
     expect((await foundry(['hub', 'invoice', '--tenant', 'acme', '--month', '2026-3', '--data-dir', hub.dir])).code).toBe(2);
   }, 60_000);
 });

@@ -1,6 +1,7 @@
 // Billing: per tenant and month, the invoice lines and totals (allocated GPU time; measured
 // utilization shown beside it, labelled, never in the amount), the running cost of the month so far,
-// and the CSV download.
+// and the CSV download. GPU time without a price shows as an unpriced line (amount 0, the reason);
+// admins also see the invoice's alerts (unpriced lines, usage records excluded from the amount).
 import { api } from '../api.js';
 import { h, fill, table, errorBox } from '../dom.js';
 
@@ -35,10 +36,12 @@ export async function render(main, { me }) {
           h('li.tile', {}, h('span.tile-v', { 'data-testid': 'running-total' }, `${usage.total} ${usage.currency}`), h('span.tile-k', {}, inv.frozen ? 'total (frozen)' : `as of ${new Date(usage.asOf).toLocaleTimeString()}`)),
           h('li.tile', {}, h('span.tile-v', {}, usage.gpuHours), h('span.tile-k', {}, 'GPU-hours allocated')),
           h('li.tile', {}, h('span.tile-v', {}, `${usage.quota.gpusHeld}${usage.quota.maxGpus === null ? '' : ` / ${usage.quota.maxGpus}`}`), h('span.tile-k', {}, 'GPUs held / quota')))),
+      ...(inv.alerts ?? []).map((a) => h('p.error', { role: 'alert', 'data-testid': `alert-${a.code}` }, `${a.code}: ${a.message}`,
+        ...(a.records ?? []).map((r) => h('span', {}, h('br'), `${r.node} #${r.seq}: ${r.reason}`)))),
       h('section', { 'aria-labelledby': 'h-invoice' }, h('h2#h-invoice', {}, `Invoice ${inv.displayName ?? inv.tenant}, ${inv.month}`),
         h('p', {}, h('a.button', { href: csvHref, download: `invoice-${tenant}-${month}.csv`, 'data-testid': 'csv-link' }, 'Download CSV')),
         table(`Invoice lines of ${tenant} for ${month}`, ['Workspace', 'Resource', 'Price from', 'Quantity', 'Unit price', 'Amount', 'Measured utilization (not billed)'],
-          inv.lines.map((l) => [l.workspace, resourceLabel(l), l.periodFrom.replace('T', ' ').replace('Z', ' UTC'), `${l.quantity ?? l.gpuHours} ${l.unit ?? 'GPU-hour'}s`, `${l.unitPrice} / ${l.unit ?? 'GPU-hour'}`, l.amount, l.measuredUtilization ? `${l.measuredUtilization.percent}%` : '—']),
+          inv.lines.map((l) => [l.workspace, resourceLabel(l), l.periodFrom.replace('T', ' ').replace('Z', ' UTC'), `${l.quantity ?? l.gpuHours} ${l.unit ?? 'GPU-hour'}s`, l.unpriced ? '—' : `${l.unitPrice} / ${l.unit ?? 'GPU-hour'}`, l.unpriced ? `${l.amount} (unpriced: ${l.unpriced})` : l.amount, l.measuredUtilization ? `${l.measuredUtilization.percent}%` : '—']),
           'Nothing billed in this month.'),
         h('p.total', {}, 'Total: ', h('strong', { 'data-testid': 'invoice-total' }, `${inv.totals.amount} ${inv.currency}`), ` (GPU time: ${inv.totals.gpuHours} GPU-hours)`)));
   }
@@ -50,6 +53,6 @@ const RESOURCE_NAMES = { vcpu: 'vCPUs', memory: 'Memory', storage: 'Storage' };
 
 /** What a line bills: the GPU model for GPU time, else the resource; late records (after the month closed) say so. */
 function resourceLabel(l) {
-  const what = l.resource === undefined || l.resource === 'gpu' ? l.gpuModel || 'GPU' : RESOURCE_NAMES[l.resource] ?? l.resource;
+  const what = l.resource === undefined || l.resource === 'gpu' ? l.gpuModel || 'GPU (model unknown)' : RESOURCE_NAMES[l.resource] ?? l.resource;
   return l.late ? `${what} (late)` : what;
 }
