@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -97,6 +97,10 @@ describeIf(toolsPresent('sh', 'systemd-analyze'), 'systemd-analyze', 'apt-get in
       expect(unit.status).toBe(0);
       const file = join(dir, 'foundry-agent.service');
       writeFileSync(file, unit.stdout);
+      // verify checks that ExecStart's program exists: put the bundle's runtime where install.sh would.
+      const runtimeBin = join(dir, 'root', 'opt', 'foundry', 'current', 'runtime', 'bin');
+      mkdirSync(runtimeBin, { recursive: true });
+      symlinkSync(process.execPath, join(runtimeBin, 'node'));
       const verify = spawnSync('systemd-analyze', ['verify', file], { encoding: 'utf8' });
       expect(verify.status).toBe(0);
       // verify exits 0 on unknown keys but says so: any line about our unit is a finding.
