@@ -37,6 +37,8 @@ async function shot(page: Page, name: string): Promise<void> {
 /** First login through the UI: one-time password, then a new password and the TOTP code computed from the shown secret. */
 async function firstLogin(page: Page, user: string, shots = false): Promise<void> {
   await page.goto(`${hub.url}/`);
+  // The login page says how to get an account.
+  expect(await page.getByTestId('account-help').textContent()).toBe('No account yet? An admin creates one with foundry hub user add NAME --role admin|tenant and gives you its one-time password. On a machine running npm start, the first admin user, admin, and its one-time password were printed in the terminal at the first start.');
   await page.getByLabel('User name').fill(user);
   await page.getByLabel('Password', { exact: true }).fill('one-time-password-1');
   if (shots) await shot(page, '01-login');
