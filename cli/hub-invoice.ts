@@ -44,7 +44,7 @@ export function registerHubInvoice(hub: Command): void {
       const [{ BillingStore }, { Invoicer }] = await Promise.all([import('../hub/invoicing/billing-store.js'), import('../hub/invoicing/invoicer.js')]);
       await withHubStore(dataDir, (store) => {
         const r = new Invoicer(new BillingStore(store.db)).invoice(repo, o.tenant, o.month);
-        process.stdout.write(o.csv === true ? r.csv : `${JSON.stringify({ ...r.invoice, frozen: r.frozen, unpriced: r.unpriced }, null, 2)}\n`);
+        process.stdout.write(o.csv === true ? r.csv : `${JSON.stringify({ ...r.invoice, frozen: r.frozen, unpriced: r.unpriced, ...(r.emptyReason === undefined ? {} : { emptyReason: r.emptyReason }) }, null, 2)}\n`);
       });
     });
 }

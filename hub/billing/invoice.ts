@@ -44,8 +44,12 @@ export interface Invoice {
   periodEnd: string;
   currency: string;
   lines: InvoiceDocLine[];
-  /** seconds and gpuHours: GPU lines only; amount: every line. */
-  totals: { seconds: number; gpuHours: string; amount: string; amountMinor: string };
+  /**
+   * gpuSeconds and gpuHours: GPU time of the GPU lines only (vCPU, memory and storage lines carry their
+   * own quantity and unit); seconds: the same as gpuSeconds, kept for readers of the older name.
+   * amount: every line.
+   */
+  totals: { seconds: number; gpuSeconds: number; gpuHours: string; amount: string; amountMinor: string };
 }
 
 /** Options of buildInvoice(). */
@@ -111,7 +115,7 @@ function invoiceOf(tenant: string, month: string, lines: InvoiceLine[], opts: In
       amount: l.amount,
       measuredUtilization: l.utilization === undefined ? null : { label: UTILIZATION_LABEL, percent: l.utilization },
     })),
-    totals: { seconds, gpuHours: hoursFromSeconds(BigInt(seconds)), amount: formatMinor(minor, currency), amountMinor: minor.toString() },
+    totals: { seconds, gpuSeconds: seconds, gpuHours: hoursFromSeconds(BigInt(seconds)), amount: formatMinor(minor, currency), amountMinor: minor.toString() },
   };
   if (opts.displayName !== undefined) invoice.displayName = opts.displayName;
   return invoice;

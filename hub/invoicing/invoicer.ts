@@ -13,6 +13,7 @@ import { rate, type InvoiceLine } from '../billing/rate.js';
 import { monthEnd, monthOf, monthStart } from '../billing/usage.js';
 import type { BillingStore } from './billing-store.js';
 import { toIntervals, type Converted } from './usage-intervals.js';
+import { emptyInvoiceReason } from './empty-reason.js';
 
 /** An invoice answer: the document, its CSV, whether it is frozen, and records that could not be priced. */
 export interface InvoiceAnswer {
@@ -20,6 +21,8 @@ export interface InvoiceAnswer {
   csv: string;
   frozen: boolean;
   unpriced: Converted['unpriced'];
+  /** Why the invoice has no line (absent when it has lines). */
+  emptyReason?: string;
 }
 
 function modelIndex(repo: InfraRepo): (uuid: string) => string | undefined {
@@ -33,7 +36,7 @@ export class Invoicer {
   constructor(private readonly store: BillingStore, private readonly now: () => number = () => Date.now()) {}
 
   /** Rated lines of `tenant` up to the end of `month` (every month before it too). */
-  lines(repo: InfraRepo, tenant: string, month: string, closed = this.store.closedMonths()): { lines: InvoiceLine[]; unpriced: Converted['unpriced'] } {
+  lines(repo: InfraRepo, tenant: string, month: string, closed = this.store.closedMonths()): { lines: InvoiceLine[]; unpriced: Converted['unpriced']; usage: Converted } {
     const conv = toIntervals(this.store.usage(tenant, monthEnd(month) * 1000), modelIndex(repo));
     const priceLists = [...repo.priceLists.values()].map((l) => l.doc);
     const lines = rate(coalesce(conv.intervals, closed), priceLists, {
@@ -41,23 +44,28 @@ export class Invoicer {
       closedMonths: closed,
       resources: coalesceResources(conv.resources, closed),
     });
-    return { lines, unpriced: conv.unpriced };
+    return { lines, unpriced: conv.unpriced, usage: conv };
   }
 
   /** The invoice of `tenant` for `month`: frozen when the month is closed, computed now otherwise. */
   invoice(repo: InfraRepo, tenant: string, month: string): InvoiceAnswer {
     monthStart(month);
     const frozen = this.store.frozen(tenant, month);
-    if (frozen !== undefined) return { invoice: JSON.parse(frozen.json) as Invoice, csv: frozen.csv, frozen: true, unpriced: [] };
+    const closedEmpty = `month ${month} was closed with nothing billed to ${tenant}`;
+    if (frozen !== undefined) {
+      const invoice = JSON.parse(frozen.json) as Invoice;
+      return { invoice, csv: frozen.csv, frozen: true, unpriced: [], ...(invoice.lines.length === 0 ? { emptyReason: closedEmpty } : {}) };
+    }
     if (this.store.closedMonths().has(month)) {
       // closed with no usage of this tenant at the time: an empty invoice, frozen too
       const invoice = buildInvoice(tenant, month, [], { displayName: repo.tenants.get(tenant)?.doc.spec.displayName });
-      return { invoice, csv: invoiceCsv(invoice), frozen: true, unpriced: [] };
+      return { invoice, csv: invoiceCsv(invoice), frozen: true, unpriced: [], emptyReason: closedEmpty };
     }
-    const { lines, unpriced } = this.lines(repo, tenant, month);
+    const { lines, unpriced, usage } = this.lines(repo, tenant, month);
     const currency = this.currencyOf(repo, tenant);
     const invoice = buildInvoice(tenant, month, lines, { displayName: repo.tenants.get(tenant)?.doc.spec.displayName, currency });
-    return { invoice, csv: invoiceCsv(invoice), frozen: false, unpriced };
+    const emptyReason = invoice.lines.length === 0 ? emptyInvoiceReason(repo, tenant, month, usage) : undefined;
+    return { invoice, csv: invoiceCsv(invoice), frozen: false, unpriced, ...(emptyReason === undefined ? {} : { emptyReason }) };
   }
 
   /** Running cost of the month so far per workspace, with the tenant's quota and GPUs held now. */

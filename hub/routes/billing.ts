@@ -48,7 +48,7 @@ export function billingRoutes(app: FastifyInstance, opts: { now?: () => number }
       const r = invoicer.invoice(await repo(), tenant, month);
       const csv = req.query.format === 'csv' || (req.query.format === undefined && (req.headers.accept ?? '').includes('text/csv'));
       if (csv) return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="invoice-${tenant}-${month}.csv"`).send(r.csv);
-      return { ...r.invoice, frozen: r.frozen, unpriced: r.unpriced };
+      return { ...r.invoice, frozen: r.frozen, unpriced: r.unpriced, ...(r.emptyReason === undefined ? {} : { emptyReason: r.emptyReason }) };
     } catch (err) {
       return sendError(reply, err);
     }
