@@ -76,6 +76,15 @@ describeIf(podmanAvailable(), 'podman', PODMAN_HOW)('foundry dev (npm start)', (
       expect(status.conditions.find((c) => c.type === 'Ready')).toMatchObject({ status: 'True', reason: 'ReconciliationSucceeded' });
       expect(status.resources.filter((r) => r.phase === 'Stalled')).toEqual([]);
       expect(first.out().match(/agent local: ready at/g)).toHaveLength(1);
+      // The dashboard's view of it: connected, Ready, online, with the revision it applied.
+      const fleet = await waitFor(async () => {
+        const body = (await (await fetch(`${url}/api/v1/fleet/nodes`, auth)).json()) as { nodes: Array<{ name: string; state: string; connected: boolean; ready: { status: string } | null; appliedRevision: string | null; desiredRevision: string | null }> };
+        const n = body.nodes.find((x) => x.name === 'local');
+        return n?.appliedRevision !== null && n?.ready?.status === 'True' ? n : undefined;
+      }, 30_000, 'the local node applied on the dashboard');
+      expect(fleet).toMatchObject({ state: 'online', connected: true, profile: 'dev-node' });
+      expect(fleet.appliedRevision).toMatch(/^[0-9a-f]{40}$/);
+      expect(status.lastAppliedRevision).toBe(fleet.appliedRevision);
       // The first sign-in to the dashboard: user admin and a one-time password that works once.
       const password = /sign in: +user admin, one-time password \(shown once\): (\S+)/.exec(first.out())?.[1] as string;
       expect(password).toMatch(/^\S{20}$/);
