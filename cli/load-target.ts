@@ -54,7 +54,11 @@ export async function loadTarget(target: string, opts: TargetOptions): Promise<I
     try {
       fetched = await source.fetch();
     } catch (err) {
-      if (isFoundryError(err)) throw new FoundryError(err.code, `cannot fetch the infra repo: ${err.message}`, { resource: err.resource, retry: 'wait', cause: err });
+      // The repo wants credentials and none were sent: say how to give them (never in the URL).
+      const tokenSet = (process.env.FOUNDRY_TOKEN ?? '') !== '';
+      const advice = !tokenSet ? 'set FOUNDRY_TOKEN to send a token as a header' : hubAuthHeader(target) === undefined ? 'FOUNDRY_TOKEN is sent only to the hub: set FOUNDRY_HUB_URL to its URL' : 'the hub refused FOUNDRY_TOKEN';
+      const hint = isFoundryError(err) && /could not read Username|Authentication failed/i.test(err.message) ? `; ${advice}` : '';
+      if (isFoundryError(err)) throw new FoundryError(err.code, `cannot fetch the infra repo: ${err.message}${hint}`, { resource: err.resource, retry: 'wait', cause: err });
       throw err;
     }
     return await loadInfraDir(fetched.root, { revision: fetched.revision, subPath: opts.path });

@@ -60,7 +60,18 @@ describe('foundry validate <the hub repo URL>', () => {
   it('without a token fails at once with git\'s meaningful line, never asking for a user name', async () => {
     const r = await foundry(['validate', `${hub.url}/git/infra.git`], { FOUNDRY_HUB_URL: hub.url });
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/^foundry: cannot fetch the infra repo: fetching http:\/\/127\.0\.0\.1:\d+\/git\/infra\.git failed: could not read Username for 'http:\/\/127\.0\.0\.1:\d+': terminal prompts disabled\n/);
+    expect(r.stderr).toMatch(/^foundry: cannot fetch the infra repo: fetching http:\/\/127\.0\.0\.1:\d+\/git\/infra\.git failed: could not read Username for 'http:\/\/127\.0\.0\.1:\d+': terminal prompts disabled; set FOUNDRY_TOKEN to send a token as a header\n/);
+  }, 60_000);
+
+  it('says when the hub refused the token, or the token was not sent to that URL, without showing the token', async () => {
+    const wrong = 'fat_wrongwrongwrongwrongwrongwrongwrongwrongwr';
+    const refused = await foundry(['validate', `${hub.url}/git/infra.git`], { FOUNDRY_TOKEN: wrong, FOUNDRY_HUB_URL: hub.url });
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(/; the hub refused FOUNDRY_TOKEN\n$/);
+    expect(refused.stderr).not.toContain(wrong);
+    const elsewhere = await foundry(['validate', `${hub.url}/git/infra.git`], { FOUNDRY_TOKEN: token, FOUNDRY_HUB_URL: 'http://127.0.0.1:1' });
+    expect(elsewhere.code).toBe(3);
+    expect(elsewhere.stderr).toMatch(/; FOUNDRY_TOKEN is sent only to the hub: set FOUNDRY_HUB_URL to its URL\n$/);
   }, 60_000);
 
   it('sends the token only to the hub, never to another host or inside a URL with credentials', () => {
