@@ -27,7 +27,39 @@ interface DevFlags {
   podmanSocket?: string;
 }
 
-/** nodes/local.yaml: this machine as a gpu-node (it hosts workspaces; GPUs are reported live by the agent). */
+/** The dashboard user `npm start` creates on its first start. */
+export const DEV_ADMIN_USER = 'admin';
+
+/** The profile of the local node: what `npm start` seeds as profiles/dev-node.yaml. */
+export const DEV_PROFILE = 'dev-node';
+
+/**
+ * profiles/dev-node.yaml: a gpu-node without the built-in node-exporter container. That container's
+ * image comes from quay.io, so on a machine without a registry the local node would stay Stalled; the
+ * agent reports host metrics itself, so nothing is lost for development. A repo profile, not a
+ * built-in: an admin sees it in the infra repo and may add containers to it.
+ */
+export function devProfileYaml(): string {
+  return [
+    '# yaml-language-server: $schema=../../schemas/node-profile.schema.json',
+    '# The profile of the machine that runs `npm start` (foundry dev), added by it. Like the built-in',
+    '# gpu-node, but without its node-exporter container: that image comes from quay.io, and `npm start`',
+    '# must work on a machine without a registry (the agent reports host metrics itself). Containers added',
+    '# here run on the local node; their images must be present locally or pullable.',
+    'apiVersion: foundry.cloud/v1',
+    'kind: NodeProfile',
+    'metadata:',
+    `  name: ${DEV_PROFILE}`,
+    'spec:',
+    '  description: The local development node of npm start. Hosts workspaces and reports GPUs; runs no profile containers.',
+    '  hostsWorkspaces: true',
+    '  reportsGpus: true',
+    '  reportsStorage: false',
+    '',
+  ].join('\n');
+}
+
+/** nodes/local.yaml: this machine as a dev-node (it hosts workspaces; GPUs are reported live by the agent). */
 export function localNodeYaml(host: string): string {
   const label = host.toLowerCase().replace(/[^a-z0-9.-]/g, '-').replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '').slice(0, 63) || 'localhost';
   return [
@@ -38,12 +70,34 @@ export function localNodeYaml(host: string): string {
     'metadata:',
     `  name: ${LOCAL_NODE}`,
     'spec:',
-    '  profile: gpu-node',
+    `  profile: ${DEV_PROFILE}`,
     '  labels:',
     `    hostname: ${label}`,
     '    role: dev',
     '',
   ].join('\n');
+}
+
+/** The dashboard's first user: on a hub with no user yet, an admin with a one-time password (shown once by the caller). */
+async function firstDashboardUser(hub: RunningHub): Promise<{ name: string; password: string } | undefined> {
+  const [{ createUser, listUsers }, { randomPassword }] = await Promise.all([import('../hub/auth/users.js'), import('../hub/auth/passwords.js')]);
+  if (listUsers(hub.store.db).length > 0) return undefined;
+  const password = randomPassword();
+  await createUser(hub.store.db, { name: DEV_ADMIN_USER, role: 'admin' }, password, new Date());
+  hub.store.audit('foundry-dev', 'user.create', DEV_ADMIN_USER, { role: 'admin' });
+  return { name: DEV_ADMIN_USER, password };
+}
+
+/** How to sign in to the dashboard: the first user's one-time password once, afterwards how to add a user. */
+export function signInLines(first: { name: string; password: string } | undefined, dataDir: string): string[] {
+  const add = `node bin/foundry.js hub user add NAME --role admin --data-dir ${join(dataDir, 'hub')}`;
+  if (first !== undefined) {
+    return [
+      `  sign in:    user ${first.name}, one-time password (shown once): ${first.password}`,
+      '              at the first sign-in you set a new password and an authenticator app (TOTP)',
+    ];
+  }
+  return [`  sign in:    with your dashboard user (the first, ${DEV_ADMIN_USER}, got its one-time password at the first start); another: ${add}`];
 }
 
 /** Starts a private Podman API service when Podman is installed but no socket answers; undefined otherwise. */
@@ -73,13 +127,21 @@ function localCredential(hub: RunningHub, agentDir: string): string {
   return file;
 }
 
-/** One line for the terminal: ready or not, why (a revision-level refusal says what to do), and the first stalled resource. */
+/**
+ * A resource's error without what changes on every retry ("create failed: " on the attempt, "(backing
+ * off: retry N at T)" while waiting), so that an unchanged error gives an unchanged line.
+ */
+function stableMessage(message: string): string {
+  return message.replace(/^(create|recreate|start|stop|remove) failed: /, '').replace(/ \(backing off: retry \d+ at [^)]*\)$/, '');
+}
+
+/** One line for the terminal: ready or not, why (a revision-level refusal says what to do), and the first stalled resource. Printed only when it changes. */
 export function readyLine(status: AgentStatus): string {
   const ready = status.conditions.find((c) => c.type === 'Ready');
   const stalled = status.resources.filter((r) => r.phase === 'Stalled');
   const revisionLevel = ready?.status === 'False' && ready.reason !== 'ProgressingWithRetry' && ready.message !== '';
   const head = `agent ${LOCAL_NODE}: ${ready?.status === 'True' ? 'ready' : 'not ready'} at ${status.observedRevision?.slice(0, 12) ?? '-'} (${ready?.reason ?? '?'}${revisionLevel ? `: ${ready.message}` : ''})`;
-  return stalled.length === 0 ? head : `${head}; ${stalled.length} stalled, e.g. ${stalled[0]?.id}: ${stalled[0]?.message}`;
+  return stalled.length === 0 ? head : `${head}; ${stalled.length} stalled, e.g. ${stalled[0]?.id}: ${stableMessage(stalled[0]?.message ?? '')}`;
 }
 
 async function runDev(flags: DevFlags): Promise<void> {
@@ -95,6 +157,8 @@ async function runDev(flags: DevFlags): Promise<void> {
   const seed = mkdtempSync(join(tmpdir(), 'foundry-dev-seed-'));
   cpSync(EXAMPLE_INFRA_DIR, seed, { recursive: true });
   writeFileSync(join(seed, 'nodes', `${LOCAL_NODE}.yaml`), localNodeYaml(hostname()));
+  mkdirSync(join(seed, 'profiles'), { recursive: true });
+  writeFileSync(join(seed, 'profiles', `${DEV_PROFILE}.yaml`), devProfileYaml());
   let hub: RunningHub;
   try {
     hub = await startHub({ dataDir: join(dataDir, 'hub'), port, host: flags.host, seedFrom: seed, logger: { level: 'info', file: join(logDir, 'hub.log') } });
@@ -103,6 +167,7 @@ async function runDev(flags: DevFlags): Promise<void> {
   }
 
   const firstAdmin = hub.store.adminTokenCount() === 0 ? hub.store.createAdminToken('dev-admin', 'foundry-dev') : undefined;
+  const firstUser = await firstDashboardUser(hub);
   const agentDir = join(dataDir, 'agent');
   const credentialFile = localCredential(hub, agentDir);
   const podman = ensurePodman(dataDir, flags.podmanSocket);
@@ -138,6 +203,7 @@ async function runDev(flags: DevFlags): Promise<void> {
     `FoundryCloud is running (hub and a local agent). Data: ${dataDir}`,
     `  hub:        ${hub.url}   (health ${hub.url}/healthz, metrics ${hub.url}/metrics with the admin token)`,
     `  dashboard:  ${hub.url}/ui/`,
+    ...signInLines(firstUser, dataDir),
     `  infra repo: ${hub.url}/git/infra.git  (seeded from fixtures/example-infra + nodes/${LOCAL_NODE}.yaml)`,
     firstAdmin !== undefined
       ? `  admin token (shown once, stored hashed): ${firstAdmin}`

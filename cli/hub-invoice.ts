@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { FoundryError } from '../common/errors.js';
 import { loadInfraDir } from '../common/infra/load.js';
@@ -37,12 +37,14 @@ export function registerHubInvoice(hub: Command): void {
     .option('--repo <dir>', 'a checkout of the infra repo (default: the hosted infra.git in the data dir)')
     .action(async (o: { tenant: string; month: string; csv?: boolean; dataDir: string; repo?: string }) => {
       if (!/^[0-9]{4}-(0[1-9]|1[0-2])$/.test(o.month)) throw new FoundryError('CLI_USAGE', `invalid --month ${JSON.stringify(o.month)}: expected YYYY-MM`);
-      if (!existsSync(join(o.dataDir, 'hub.db'))) throw new FoundryError('CLI_USAGE', `no hub.db in ${o.dataDir}: pass --data-dir`);
-      const repo = await repoOf(o.dataDir, o.repo);
+      // Absolute: the hosted repo is cloned from a temporary folder, where a relative path names nothing.
+      const dataDir = resolve(o.dataDir);
+      if (!existsSync(join(dataDir, 'hub.db'))) throw new FoundryError('CLI_USAGE', `no hub.db in ${dataDir}: pass --data-dir`);
+      const repo = await repoOf(dataDir, o.repo);
       const [{ BillingStore }, { Invoicer }] = await Promise.all([import('../hub/invoicing/billing-store.js'), import('../hub/invoicing/invoicer.js')]);
-      await withHubStore(o.dataDir, (store) => {
+      await withHubStore(dataDir, (store) => {
         const r = new Invoicer(new BillingStore(store.db)).invoice(repo, o.tenant, o.month);
-        process.stdout.write(o.csv === true ? r.csv : `${JSON.stringify({ ...r.invoice, frozen: r.frozen, unpriced: r.unpriced }, null, 2)}\n`);
+        process.stdout.write(o.csv === true ? r.csv : `${JSON.stringify({ ...r.invoice, frozen: r.frozen, unpriced: r.unpriced, ...(r.emptyReason === undefined ? {} : { emptyReason: r.emptyReason }) }, null, 2)}\n`);
       });
     });
 }

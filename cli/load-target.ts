@@ -18,6 +18,27 @@ export interface TargetOptions {
   revision?: string;
 }
 
+/**
+ * The Authorization header for a git URL of the hub: `Bearer $FOUNDRY_TOKEN` when the URL lies on the
+ * hub (FOUNDRY_HUB_URL, default http://127.0.0.1:8080, as the other hub commands) and carries no
+ * credentials of its own. Other hosts never see the hub's token.
+ */
+export function hubAuthHeader(target: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const token = env.FOUNDRY_TOKEN;
+  if (token === undefined || token === '') return undefined;
+  let url: URL;
+  let hub: URL;
+  try {
+    url = new URL(target);
+    hub = new URL(env.FOUNDRY_HUB_URL ?? 'http://127.0.0.1:8080');
+  } catch {
+    return undefined;
+  }
+  if (!/^https?:$/.test(url.protocol) || url.username !== '' || url.password !== '') return undefined;
+  const base = hub.pathname.replace(/\/+$/, '');
+  return url.origin === hub.origin && (url.pathname === base || url.pathname.startsWith(`${base}/`)) ? `Bearer ${token}` : undefined;
+}
+
 /** Loads `target`; fetch failures become non-terminal errors (exit 3), a missing folder a usage error (exit 2). */
 export async function loadTarget(target: string, opts: TargetOptions): Promise<InfraRepo> {
   const useGit = isRemoteUrl(target) || opts.branch !== undefined || opts.revision !== undefined;
@@ -28,12 +49,16 @@ export async function loadTarget(target: string, opts: TargetOptions): Promise<I
   }
   const cacheDir = await mkdtemp(join(tmpdir(), 'foundry-cli-git-'));
   try {
-    const source = new GitSource({ url: target, branch: opts.branch, revision: opts.revision, path: opts.path, cacheDir });
+    const source = new GitSource({ url: target, branch: opts.branch, revision: opts.revision, path: opts.path, cacheDir, authHeader: hubAuthHeader(target) });
     let fetched;
     try {
       fetched = await source.fetch();
     } catch (err) {
-      if (isFoundryError(err)) throw new FoundryError(err.code, `cannot fetch the infra repo: ${err.message}`, { resource: err.resource, retry: 'wait', cause: err });
+      // The repo wants credentials and none were sent: say how to give them (never in the URL).
+      const tokenSet = (process.env.FOUNDRY_TOKEN ?? '') !== '';
+      const advice = !tokenSet ? 'set FOUNDRY_TOKEN to send a token as a header' : hubAuthHeader(target) === undefined ? 'FOUNDRY_TOKEN is sent only to the hub: set FOUNDRY_HUB_URL to its URL' : 'the hub refused FOUNDRY_TOKEN';
+      const hint = isFoundryError(err) && /could not read Username|Authentication failed/i.test(err.message) ? `; ${advice}` : '';
+      if (isFoundryError(err)) throw new FoundryError(err.code, `cannot fetch the infra repo: ${err.message}${hint}`, { resource: err.resource, retry: 'wait', cause: err });
       throw err;
     }
     return await loadInfraDir(fetched.root, { revision: fetched.revision, subPath: opts.path });

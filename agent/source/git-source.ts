@@ -9,6 +9,7 @@ import { mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { FoundryError, errorMessage } from '../../common/errors.js';
+import { gitErrorText } from '../../common/git-message.js';
 import { isInside } from '../../common/infra/files.js';
 import { isRemoteUrl, redact, splitCredentials, type SplitUrl } from './credentials.js';
 
@@ -166,7 +167,6 @@ export class GitSource {
   }
 
   private clean(message: string): string {
-    const lines = redact(message, this.remote.secrets).split('\n').map((l) => l.trim()).filter((l) => l !== '' && !/^hint:/.test(l));
-    return (lines.find((l) => /^(fatal|error):/.test(l)) ?? lines[0] ?? 'git failed').replace(/^(fatal|error):\s*/, '');
+    return gitErrorText(redact(message, this.remote.secrets));
   }
 }

@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FoundryError } from '../../common/errors.js';
+import { gitErrorText } from '../../common/git-message.js';
 
 /** What verification needs. */
 export interface SignaturePolicy {
@@ -51,7 +52,7 @@ function isolatedEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 /** The kind of signature a commit carries, read from its gpgsig header; undefined when unsigned. */
 export async function signatureKind(repoDir: string, revision: string): Promise<'ssh' | 'gpg' | 'x509' | undefined> {
   const r = await run('git', ['-C', repoDir, 'cat-file', 'commit', revision], isolatedEnv());
-  if (r.code !== 0) throw new FoundryError('GIT_REVISION', `cannot read commit ${revision}: ${r.stderr.trim()}`, { resource: revision });
+  if (r.code !== 0) throw new FoundryError('GIT_REVISION', `cannot read commit ${revision}: ${gitErrorText(r.stderr)}`, { resource: revision });
   const header = r.stdout.split('\n\n')[0] ?? '';
   if (/^gpgsig -----BEGIN SSH SIGNATURE-----/m.test(header)) return 'ssh';
   if (/^gpgsig -----BEGIN PGP SIGNATURE-----/m.test(header)) return 'gpg';

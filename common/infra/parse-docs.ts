@@ -6,7 +6,7 @@ import { LineCounter, parseAllDocuments, type Document } from 'yaml';
 import { validatorFor } from '../schema.js';
 import { INFRA_KINDS, type InfraIssue, type InfraKind, type Located, type SourcePosition } from './model.js';
 import { schemaIssues } from './schema-issues.js';
-import { locatorFor } from './yaml-locate.js';
+import { locatorFor, yamlErrorAt } from './yaml-locate.js';
 import type { RepoFile } from './files.js';
 
 /** A schema-valid document with its kind and name. */
@@ -20,6 +20,7 @@ export interface LoadedDoc {
 export type InvalidNames = Set<string>;
 
 const API_VERSION = 'foundry.cloud/v1';
+const OVER_INDENTED_MESSAGE = 'line indented more than its siblings, under a key whose value is already on the line above (implicit keys need to be on a single line)';
 
 /** Schema file of a kind: WorkspaceTemplate → workspace-template.schema.json. */
 export function schemaKeyOf(kind: InfraKind): string {
@@ -32,20 +33,26 @@ export function parseRepoFile(file: RepoFile, issues: InfraIssue[], invalid: Inv
   const docs = parseAllDocuments(file.text, { lineCounter, prettyErrors: true, uniqueKeys: true, merge: true });
   const out: LoadedDoc[] = [];
   for (const doc of docs) {
-    const loaded = parseDocument(doc, file.file, lineCounter, issues, invalid, builtin);
+    const loaded = parseDocument(doc, file, lineCounter, issues, invalid, builtin);
     if (loaded !== undefined) out.push(loaded);
   }
   return out;
 }
 
-function parseDocument(doc: Document, file: string, lineCounter: LineCounter, issues: InfraIssue[], invalid: InvalidNames, builtin: boolean): LoadedDoc | undefined {
+function parseDocument(doc: Document, repoFile: RepoFile, lineCounter: LineCounter, issues: InfraIssue[], invalid: InvalidNames, builtin: boolean): LoadedDoc | undefined {
+  const file = repoFile.file;
   const startOffset = doc.contents?.range?.[0] ?? doc.range?.[0] ?? 0;
   const start = lineCounter.linePos(startOffset);
   const source: SourcePosition = { file, line: start.line, column: start.col };
   if (doc.errors.length > 0) {
+    const seen = new Set<string>();
     for (const err of doc.errors) {
-      const pos = err.linePos?.[0] ?? lineCounter.linePos(err.pos[0]);
-      issues.push({ code: 'INFRA_YAML', file, line: pos.line, column: pos.col, path: '', message: yamlMessage(err.message) });
+      const at = yamlErrorAt(repoFile.text, err, lineCounter);
+      const message = at.overIndented ? OVER_INDENTED_MESSAGE : yamlMessage(err.message);
+      // The library reports an over-indented line twice (two codes); one issue says it.
+      if (seen.has(`${at.line}:${at.column}:${message}`)) continue;
+      seen.add(`${at.line}:${at.column}:${message}`);
+      issues.push({ code: 'INFRA_YAML', file, line: at.line, column: at.column, path: '', message });
     }
     return undefined;
   }

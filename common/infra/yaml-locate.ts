@@ -2,7 +2,7 @@
  * Source positions inside a parsed YAML document: walks the AST by a field path so that every issue
  * points at the exact line and column of the offending key or value.
  */
-import { isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node as YamlNode } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node as YamlNode, type YAMLError } from 'yaml';
 import type { Locator, PathSegment, SourcePosition } from './model.js';
 
 interface Found {
@@ -71,4 +71,28 @@ export function pointerToPath(doc: Document, pointer: string): PathSegment[] {
     out.push(/^[0-9]+$/.test(seg) && isSeqAt(doc, out) ? Number(seg) : seg);
   }
   return out;
+}
+
+/** Errors of a line indented under a key whose value already stands on the line above. */
+const OVER_INDENTED = new Set(['BLOCK_AS_IMPLICIT_KEY', 'MULTILINE_IMPLICIT_KEY']);
+
+/**
+ * Where a YAML syntax error is. The yaml library reports an over-indented line (`state: running`
+ * followed by `    node: gpu-01`) at the value on the line above it, and some indentation errors at
+ * a blank or comment line before the culprit; both are moved to the first character of the next
+ * line with content, the line to fix. Other errors keep the library's position.
+ */
+export function yamlErrorAt(text: string, err: YAMLError, lineCounter: LineCounter): { line: number; column: number; overIndented: boolean } {
+  const start = err.linePos?.[0] ?? lineCounter.linePos(err.pos[0]);
+  const overIndented = OVER_INDENTED.has(err.code);
+  const lines = text.split('\n');
+  const content = (i: number): number => {
+    const l = lines[i] ?? '';
+    return l.trimStart().startsWith('#') ? -1 : l.search(/\S/);
+  };
+  if (!overIndented && content(start.line - 1) >= 0) return { line: start.line, column: start.col, overIndented };
+  for (let i = overIndented ? start.line : start.line - 1; i < lines.length; i++) {
+    if (content(i) >= 0) return { line: i + 1, column: content(i) + 1, overIndented };
+  }
+  return { line: start.line, column: start.col, overIndented };
 }

@@ -33,13 +33,13 @@ describe('buildInvoice', () => {
         { workspace: 'alice', resource: 'gpu', gpuModel: H100, periodFrom: '2026-03-15T00:00:00Z', late: false, seconds: 7200, gpuHours: '2.000000', quantity: '2.000000', unit: 'GPU-hour', unitPrice: '2.29', amount: '4.58', measuredUtilization: { label: UTILIZATION_LABEL, percent: 40 } },
         { workspace: 'bob', resource: 'gpu', gpuModel: 'Tesla T4, "PCIe"', periodFrom: '2026-01-01T00:00:00Z', late: false, seconds: 36000, gpuHours: '10.000000', quantity: '10.000000', unit: 'GPU-hour', unitPrice: '0.35', amount: '3.50', measuredUtilization: null },
       ],
-      totals: { seconds: 50400, gpuHours: '14.000000', amount: '13.06', amountMinor: '1306' },
+      totals: { seconds: 50400, gpuSeconds: 50400, gpuHours: '14.000000', amount: '13.06', amountMinor: '1306' },
     });
     expect(JSON.parse(JSON.stringify(inv))).toEqual(inv);
   });
 
   it('gives an empty invoice with zero totals for a month without usage', () => {
-    expect(buildInvoice('acme', '2026-02', lines).totals).toEqual({ seconds: 0, gpuHours: '0.000000', amount: '0.00', amountMinor: '0' });
+    expect(buildInvoice('acme', '2026-02', lines).totals).toEqual({ seconds: 0, gpuSeconds: 0, gpuHours: '0.000000', amount: '0.00', amountMinor: '0' });
   });
 
   it('renders RFC 4180 CSV: header, CRLF, quoted fields', () => {

@@ -57,8 +57,12 @@ export interface Invoice {
   periodEnd: string;
   currency: string;
   lines: InvoiceDocLine[];
-  /** seconds and gpuHours: priced GPU lines only; amount: every line. */
-  totals: { seconds: number; gpuHours: string; amount: string; amountMinor: string };
+  /**
+   * gpuSeconds and gpuHours: GPU time of the priced GPU lines only (vCPU, memory and storage lines carry
+   * their own quantity and unit); seconds: the same as gpuSeconds, kept for readers of the older name.
+   * amount: every line.
+   */
+  totals: { seconds: number; gpuSeconds: number; gpuHours: string; amount: string; amountMinor: string };
   /** Admin-visible notes (absent when there is nothing to look at); the API shows them to admins only. */
   alerts?: InvoiceAlert[];
 }
@@ -134,7 +138,7 @@ function invoiceOf(tenant: string, month: string, lines: InvoiceLine[], opts: In
       measuredUtilization: l.utilization === undefined ? null : { label: UTILIZATION_LABEL, percent: l.utilization },
       ...(l.unpriced === undefined ? {} : { unpriced: l.unpriced }),
     })),
-    totals: { seconds, gpuHours: hoursFromSeconds(BigInt(seconds)), amount: formatMinor(minor, currency), amountMinor: minor.toString() },
+    totals: { seconds, gpuSeconds: seconds, gpuHours: hoursFromSeconds(BigInt(seconds)), amount: formatMinor(minor, currency), amountMinor: minor.toString() },
   };
   if (opts.displayName !== undefined) invoice.displayName = opts.displayName;
   const alerts: InvoiceAlert[] = [];

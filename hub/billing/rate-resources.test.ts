@@ -134,7 +134,7 @@ describe('invoices with resource lines', () => {
       ['alice', 'storage', '', 7200, '0.000000', '0.277778', 'GiB-month', '0.08', '0.02'],
       ['cpu-only', 'vcpu', '', 36000, '0.000000', '10.000000', 'vCPU-hour', '0.012', '0.12'],
     ]);
-    expect(inv.totals).toEqual({ seconds: 7200, gpuHours: '2.000000', amount: '5.48', amountMinor: '548' });
+    expect(inv.totals).toEqual({ seconds: 7200, gpuSeconds: 7200, gpuHours: '2.000000', amount: '5.48', amountMinor: '548' });
     expect(runningCost('acme', '2026-03', lines)).toEqual({ currency: 'EUR', total: '5.48', byWorkspace: { alice: '5.36', 'cpu-only': '0.12' } });
   });
 

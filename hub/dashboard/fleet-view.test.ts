@@ -21,7 +21,7 @@ const node = (name: string, lastSeenAt: string | null = '2026-11-27T11:59:00Z', 
 const sample = (uuid: string, util: number | null) => ({ uuid, utilizationGpuPct: util, memoryUsedMiB: 100, memoryTotalMiB: 81559, powerDrawW: 70, temperatureC: 30 });
 
 describe('fleetView', () => {
-  it('derives online, degraded, offline and draining, counts GPUs and raises alerts with reasons', () => {
+  it('derives online, degraded, offline, never-connected and draining, counts GPUs and raises alerts with reasons', () => {
     const v = fleetView(input({
       nodes: [node('gpu-01', undefined, ['G1', 'G2']), node('gpu-02', undefined, ['G3']), node('gpu-03', '2026-11-27T10:00:00Z', ['G4']), node('gpu-04', undefined, []), node('ceph-01', null), { ...node('gone'), revoked: true }],
       connected: new Set(['gpu-01', 'gpu-02', 'gpu-04']),
@@ -31,10 +31,10 @@ describe('fleetView', () => {
     }));
     expect(v.nodes.map((n) => [n.name, n.state, n.reasons])).toEqual([
       ['gpu-01', 'online', []],
-      ['gpu-02', 'degraded', ['stalled: ws.x.main ImageMissing']],
+      ['gpu-02', 'degraded', ['not ready: ApplyFailed', 'stalled: ws.x.main ImageMissing']],
       ['gpu-03', 'offline', ['agent not connected']],
       ['gpu-04', 'draining', []],
-      ['ceph-01', 'offline', ['never connected']],
+      ['ceph-01', 'never-connected', ['never connected']],
     ]);
     expect(v.gpus).toEqual({ total: 4, allocated: 1, free: 3, busy: 2 });
     expect(v.nodes[0]?.gpus.map((g) => [g.uuid, g.workspace, g.utilizationPct])).toEqual([['G1', 'acme-a', 90], ['G2', null, 3]]);
@@ -42,8 +42,47 @@ describe('fleetView', () => {
       { severity: 'warning', kind: 'reconcile-stalled', node: 'gpu-02', message: 'gpu-02: reconcile stalled (ws.x.main: ImageMissing)' },
       { severity: 'critical', kind: 'node-offline', node: 'gpu-03', message: 'gpu-03 is offline since 2026-11-27T10:00:00Z' },
     ]);
-    expect(countByProfile(v.nodes)).toEqual({ 'gpu-node': { online: 1, degraded: 1, offline: 1, draining: 1 }, 'ceph-node': { online: 0, degraded: 0, offline: 1, draining: 0 } });
+    expect(countByProfile(v.nodes)).toEqual({ 'gpu-node': { online: 1, degraded: 1, offline: 1, 'never-connected': 0, draining: 1 }, 'ceph-node': { online: 0, degraded: 0, offline: 0, 'never-connected': 1, draining: 0 } });
     expect(v.nodes[0]).toMatchObject({ profile: 'gpu-node', labels: { zone: 'fsn1' }, desiredRevision: 'a'.repeat(40), appliedRevision: 'b'.repeat(40) });
+  });
+
+  it('shows a connected node that reports Ready=False as degraded, never online, with connection and readiness apart', () => {
+    const ready = { type: 'Ready', status: 'False', reason: 'RuntimeUnavailable', message: 'podman socket /run/podman/podman.sock does not answer' };
+    const v = fleetView(input({ nodes: [node('gpu-01')], connected: new Set(['gpu-01']), statuses: new Map([['gpu-01', { conditions: [ready], resources: [], observedRevision: 'c'.repeat(40), lastAppliedRevision: null }]]) }));
+    expect(v.nodes[0]).toMatchObject({ state: 'degraded', connected: true, ready, reasons: ['not ready: RuntimeUnavailable'] });
+    // Ready=True and Ready=Unknown (reconciling) leave a connected node online.
+    for (const status of ['True', 'Unknown']) {
+      const ok = fleetView(input({ nodes: [node('gpu-01')], connected: new Set(['gpu-01']), statuses: new Map([['gpu-01', { conditions: [{ ...ready, status, reason: 'ReconciliationSucceeded' }], resources: [] }]]) }));
+      expect(ok.nodes[0]?.state).toBe('online');
+    }
+  });
+
+  it('counts nodes declared in Git that no agent ever enrolled or connected, as never-connected', () => {
+    const v = fleetView(input({
+      nodes: [node('gpu-01')],
+      connected: new Set(['gpu-01']),
+      repo: repo([{ name: 'gpu-01', profile: 'gpu-node' }, { name: 'gpu-09', profile: 'gpu-node', gpus: ['G9'] }, { name: 'svc-01', profile: 'service-node' }]),
+    }));
+    expect(v.nodes.map((n) => [n.name, n.state, n.connected, n.reasons])).toEqual([
+      ['gpu-01', 'online', true, []],
+      ['gpu-09', 'never-connected', false, ['never connected: declared in Git, no agent enrolled']],
+      ['svc-01', 'never-connected', false, ['never connected: declared in Git, no agent enrolled']],
+    ]);
+    expect(countByProfile(v.nodes)).toEqual({
+      'gpu-node': { online: 1, degraded: 0, offline: 0, 'never-connected': 1, draining: 0 },
+      'service-node': { online: 0, degraded: 0, offline: 0, 'never-connected': 1, draining: 0 },
+    });
+    // Its declared GPUs count as capacity, as the scheduler sees them, without a sample error (nothing to sample).
+    expect(v.nodes[1]?.gpus.map((g) => [g.uuid, g.error])).toEqual([['G9', null]]);
+    expect(v.alerts).toEqual([]);
+  });
+
+  it('shows the revision applied completely, from the status or the agent\'s hello, and the one it works on', () => {
+    const withStatus = (st: Record<string, unknown>, hello: string | null) =>
+      fleetView(input({ nodes: [{ ...node('gpu-01'), appliedRevision: hello }], connected: new Set(['gpu-01']), statuses: new Map([['gpu-01', { conditions: [], resources: [], ...st }]]) })).nodes[0];
+    expect(withStatus({ lastAppliedRevision: 'c'.repeat(40), observedRevision: 'c'.repeat(40) }, null)).toMatchObject({ appliedRevision: 'c'.repeat(40), observedRevision: 'c'.repeat(40) });
+    expect(withStatus({ lastAppliedRevision: null, observedRevision: 'd'.repeat(40) }, 'b'.repeat(40))).toMatchObject({ appliedRevision: 'b'.repeat(40), observedRevision: 'd'.repeat(40) });
+    expect(withStatus({ lastAppliedRevision: null, observedRevision: 'd'.repeat(40) }, null)).toMatchObject({ appliedRevision: null, observedRevision: 'd'.repeat(40) });
   });
 
   it('flags a connected node whose GPUs stopped reporting (stale or missing samples) as degraded with a gpu-error alert', () => {

@@ -29,8 +29,15 @@ export interface StorageSample {
   error?: string;
 }
 
-/** A node's state on the overview. */
-export type NodeState = 'online' | 'degraded' | 'offline' | 'draining';
+/**
+ * A node's state on the overview. online: connected and nothing wrong; degraded: connected but not
+ * Ready, stalled or with GPUs not reporting; offline: connected before, not now; never-connected:
+ * declared in Git or enrolled, but no agent ever connected; draining: drain set in Git.
+ */
+export type NodeState = 'online' | 'degraded' | 'offline' | 'never-connected' | 'draining';
+
+/** Every state, in the order the overview lists them. */
+export const NODE_STATES: readonly NodeState[] = ['online', 'degraded', 'offline', 'never-connected', 'draining'];
 
 /** One GPU as the Nodes page shows it. */
 export interface GpuView { uuid: string; model: string | null; utilizationPct: number | null; memoryUsedMiB: number | null; memoryTotalMiB: number | null; powerW: number | null; temperatureC: number | null; workspace: string | null; error: string | null }
@@ -38,7 +45,10 @@ export interface GpuView { uuid: string; model: string | null; utilizationPct: n
 /** One node as the dashboard shows it. */
 export interface NodeView {
   name: string; profile: string | null; labels: Record<string, string>; state: NodeState; connected: boolean; agentVersion: string | null; lastSeenAt: string | null;
-  desiredRevision: string | null; appliedRevision: string | null; conditions: Condition[]; resources: Array<{ id: string; conditions: Condition[] }>; gpus: GpuView[]; reasons: string[];
+  /** The agent's Ready condition as it reported it (null: none reported), apart from the connection. */
+  ready: Condition | null;
+  /** desired: the repo tip; applied: the last revision the agent applied completely; observed: the last one it worked on. */
+  desiredRevision: string | null; appliedRevision: string | null; observedRevision: string | null; conditions: Condition[]; resources: Array<{ id: string; conditions: Condition[] }>; gpus: GpuView[]; reasons: string[];
   /** Storage capacity from the node's recent telemetry (Ceph nodes); null when none or stale. */
   storage: (StorageSample & { at: number }) | null;
 }
@@ -83,7 +93,13 @@ export function fleetView(input: FleetInput): { nodes: NodeView[]; gpus: GpuCoun
   const holders = gpuHolders(input.repo);
   const alerts: Alert[] = [];
   const gpus: GpuCounts = { total: 0, allocated: 0, free: 0, busy: 0 };
-  const nodes = input.nodes.filter((n) => !n.revoked).map((n): NodeView => {
+  const rows = input.nodes.filter((n) => !n.revoked);
+  // Nodes declared in Git that no agent has enrolled as yet: the scheduler counts them, so do we.
+  const known = new Set(input.nodes.map((n) => n.name));
+  for (const name of input.repo?.nodes.keys() ?? []) {
+    if (!known.has(name)) rows.push({ name, status: 'never-seen', lastSeenAt: null, agentVersion: null, appliedRevision: null, revoked: false, inventory: null });
+  }
+  const nodes = rows.map((n): NodeView => {
     const doc = input.repo?.nodes.get(n.name)?.doc;
     const enrolled = input.enrollments.get(n.name);
     const status = input.statuses.get(n.name);
@@ -104,12 +120,17 @@ export function fleetView(input: FleetInput): { nodes: NodeView[]; gpus: GpuCoun
     const stalled = [isTrue(status?.conditions, 'Stalled'), ...(status?.resources ?? []).map((r) => (isTrue(r.conditions, 'Stalled') === undefined ? undefined : { ...isTrue(r.conditions, 'Stalled'), id: r.id }))].filter((c) => c !== undefined);
     // Runtime conditions (e.g. PodmanCapabilities False: no pause binary, no name resolution): the node cannot serve workspaces fully.
     const runtimeProblems = connected ? (status?.conditions ?? []).filter((c) => !['Ready', 'Reconciling', 'Stalled'].includes(c.type) && c.status === 'False') : [];
-    if (!connected) reasons.push(n.lastSeenAt === null ? 'never connected' : 'agent not connected');
+    const neverConnected = !connected && n.lastSeenAt === null;
+    if (!connected) reasons.push(neverConnected ? (known.has(n.name) ? 'never connected' : 'never connected: declared in Git, no agent enrolled') : 'agent not connected');
+    // Connected is not ready: an agent reports Ready=False (e.g. RuntimeUnavailable) while its link is up.
+    const ready = status?.conditions?.find((c) => c.type === 'Ready') ?? null;
+    const notReady = connected && ready !== null && ready.status === 'False';
+    if (notReady) reasons.push(`not ready: ${ready.reason}`);
     for (const c of stalled) reasons.push(`stalled: ${'id' in c ? `${String(c.id)} ` : ''}${c.reason ?? ''}`.trim());
     for (const c of runtimeProblems) reasons.push(`${c.type}: ${c.reason}`);
     const gpuErrors = gpuViews.filter((g) => g.error !== null);
     if (gpuErrors.length > 0) reasons.push(`${gpuErrors.length} gpu${gpuErrors.length === 1 ? '' : 's'} not reporting`);
-    const state: NodeState = doc?.spec.drain === true ? 'draining' : !connected ? 'offline' : stalled.length > 0 || gpuErrors.length > 0 || runtimeProblems.length > 0 ? 'degraded' : 'online';
+    const state: NodeState = doc?.spec.drain === true ? 'draining' : neverConnected ? 'never-connected' : !connected ? 'offline' : notReady || stalled.length > 0 || gpuErrors.length > 0 || runtimeProblems.length > 0 ? 'degraded' : 'online';
     if (!connected && n.lastSeenAt !== null) alerts.push({ severity: 'critical', kind: 'node-offline', node: n.name, message: `${n.name} is offline since ${n.lastSeenAt}` });
     if (stalled.length > 0) alerts.push({ severity: 'warning', kind: 'reconcile-stalled', node: n.name, message: `${n.name}: reconcile stalled (${stalled.map((c) => ('id' in c ? `${String(c.id)}: ${c.reason ?? ''}` : (c.reason ?? ''))).join('; ')})` });
     for (const c of runtimeProblems) alerts.push({ severity: 'warning', kind: 'runtime-capability', node: n.name, message: `${n.name}: ${c.type} ${c.reason}${c.message ? ` (${c.message})` : ''}` });
@@ -127,8 +148,10 @@ export function fleetView(input: FleetInput): { nodes: NodeView[]; gpus: GpuCoun
       connected,
       agentVersion: n.agentVersion,
       lastSeenAt: n.lastSeenAt,
+      ready,
       desiredRevision: input.repo?.revision ?? null,
       appliedRevision: status?.lastAppliedRevision ?? n.appliedRevision,
+      observedRevision: status?.observedRevision ?? null,
       conditions: status?.conditions ?? [],
       resources: status?.resources ?? [],
       gpus: gpuViews,
@@ -160,7 +183,7 @@ export function storageSummary(nodes: readonly NodeView[]): StorageSummary {
 export function countByProfile(nodes: readonly NodeView[]): Record<string, Record<NodeState, number>> {
   const out: Record<string, Record<NodeState, number>> = {};
   for (const n of nodes) {
-    const p = (out[n.profile ?? 'unknown'] ??= { online: 0, degraded: 0, offline: 0, draining: 0 });
+    const p = (out[n.profile ?? 'unknown'] ??= Object.fromEntries(NODE_STATES.map((s) => [s, 0])) as Record<NodeState, number>);
     p[n.state] += 1;
   }
   return out;

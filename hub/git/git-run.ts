@@ -1,6 +1,7 @@
 /** Runs git with an argv array (never a shell string) and collects its output. */
 import { spawn } from 'node:child_process';
 import { FoundryError } from '../../common/errors.js';
+import { gitErrorText } from '../../common/git-message.js';
 
 /** Output of a finished git command. */
 export interface GitResult {
@@ -28,6 +29,6 @@ export function runGit(args: readonly string[], options: { cwd?: string; env?: N
 /** Runs git and returns stdout, throwing a FoundryError naming `what` when it fails. */
 export async function git(args: readonly string[], what: string, options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<string> {
   const r = await runGit(args, options);
-  if (r.code !== 0) throw new FoundryError('GIT_REVISION', `${what} failed: ${r.stderr.trim().split('\n').at(-1) ?? ''}`.trim());
+  if (r.code !== 0) throw new FoundryError('GIT_REVISION', `${what} failed: ${gitErrorText(r.stderr)}`);
   return r.stdout;
 }

@@ -6,8 +6,9 @@
  * carrying the hook's messages. Commits are serialized: one at a time per writer.
  */
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, posix } from 'node:path';
+import { dirname, isAbsolute, join, posix, resolve } from 'node:path';
 import { FoundryError } from '../../common/errors.js';
+import { gitErrorText } from '../../common/git-message.js';
 import { runGit, type GitResult } from '../git/git-run.js';
 
 /** One file to write (content) or delete (null), relative to the repo root with '/' separators. */
@@ -72,7 +73,7 @@ export class InfraRepoWriter {
   async tip(): Promise<string> {
     await this.init();
     const r = await this.git(['ls-remote', 'origin', `refs/heads/${this.branch}`]);
-    if (r.code !== 0) throw new FoundryError('GIT_FETCH', `cannot read the infra repo's ${this.branch}: ${lastLine(r.stderr)}`);
+    if (r.code !== 0) throw new FoundryError('GIT_FETCH', `cannot read the infra repo's ${this.branch}: ${gitErrorText(r.stderr)}`);
     return r.stdout.split(/\s/)[0] ?? '';
   }
 
@@ -102,11 +103,11 @@ export class InfraRepoWriter {
       const text = `${push.stdout}\n${push.stderr}`;
       if (/hook declined/.test(text)) {
         const messages = hookMessages(push.stderr);
-        throw new FoundryError('GIT_PUSH_REJECTED', `the infra repo refused the commit "${plan.message.split('\n')[0]}": ${messages.join('; ') || lastLine(push.stderr)}`, {
+        throw new FoundryError('GIT_PUSH_REJECTED', `the infra repo refused the commit "${plan.message.split('\n')[0]}": ${messages.join('; ') || gitErrorText(push.stderr)}`, {
           details: { messages },
         });
       }
-      if (!REJECTED_RACE.test(text)) throw new FoundryError('GIT_FETCH', `push to the infra repo failed: ${lastLine(push.stderr)}`);
+      if (!REJECTED_RACE.test(text)) throw new FoundryError('GIT_FETCH', `push to the infra repo failed: ${gitErrorText(push.stderr)}`);
       if (attempt >= max) throw new FoundryError('GIT_PUSH_CONFLICT', `push to the infra repo still lost to concurrent pushes after ${max} attempts`);
       const cap = Math.min((this.opts.backoffMs ?? 50) * 2 ** (attempt - 1), 1000);
       await new Promise((r) => setTimeout(r, Math.floor(random() * cap)));
@@ -118,7 +119,7 @@ export class InfraRepoWriter {
     await this.init();
     const fetch = await this.git(['fetch', '--quiet', '--no-tags', 'origin', `+refs/heads/${this.branch}:refs/remotes/origin/${this.branch}`]);
     if (fetch.code !== 0) {
-      if (!/couldn't find remote ref/i.test(fetch.stderr)) throw new FoundryError('GIT_FETCH', `cannot fetch the infra repo: ${lastLine(fetch.stderr)}`);
+      if (!/couldn't find remote ref/i.test(fetch.stderr)) throw new FoundryError('GIT_FETCH', `cannot fetch the infra repo: ${gitErrorText(fetch.stderr)}`);
       // empty repo: start an orphan branch with an empty tree
       await this.mustGit(['symbolic-ref', 'HEAD', `refs/heads/${this.branch}`], 'git symbolic-ref');
       await this.git(['update-ref', '-d', `refs/heads/${this.branch}`]);
@@ -138,7 +139,10 @@ export class InfraRepoWriter {
       if (existsSync(join(dir, '.git'))) return;
       mkdirSync(dir, { recursive: true });
       await this.mustGit(['init', '--quiet', `--initial-branch=${this.branch}`, '.'], 'git init');
-      await this.mustGit(['remote', 'add', 'origin', this.opts.repoDir], 'git remote add');
+      // A local repo given relative to the caller's folder is made absolute: git resolves a relative
+      // remote from the clone's folder, where it names nothing.
+      const remote = existsSync(this.opts.repoDir) ? resolve(this.opts.repoDir) : this.opts.repoDir;
+      await this.mustGit(['remote', 'add', 'origin', remote], 'git remote add');
     })();
     this.ready.catch(() => (this.ready = undefined));
     return this.ready;
@@ -176,13 +180,9 @@ export class InfraRepoWriter {
 
   private async mustGit(args: string[], what: string): Promise<string> {
     const r = await this.git(args);
-    if (r.code !== 0) throw new FoundryError('GIT_FETCH', `${what} in the hub's infra clone failed: ${lastLine(r.stderr)}`);
+    if (r.code !== 0) throw new FoundryError('GIT_FETCH', `${what} in the hub's infra clone failed: ${gitErrorText(r.stderr)}`);
     return r.stdout;
   }
-}
-
-function lastLine(text: string): string {
-  return text.trim().split('\n').at(-1)?.trim() ?? '';
 }
 
 /** The hook's own lines from push stderr ("remote: ..."), without git's framing. */

@@ -17,6 +17,7 @@ import { monthEnd, monthOf, monthStart } from '../billing/usage.js';
 import type { BillingStore } from './billing-store.js';
 import { checkStoredRecord } from './record-checks.js';
 import { toIntervals, type ExcludedRecord } from './usage-intervals.js';
+import { emptyInvoiceReason } from './empty-reason.js';
 
 /** One unpriced line as the API lists it beside the invoice. */
 export interface UnpricedEntry {
@@ -33,6 +34,8 @@ export interface InvoiceAnswer {
   csv: string;
   frozen: boolean;
   unpriced: UnpricedEntry[];
+  /** Why the invoice has no line (absent when it has lines). */
+  emptyReason?: string;
 }
 
 /** Where the invoicer reports what an admin must look at (pino's logger fits). */
@@ -97,17 +100,21 @@ export class Invoicer {
   invoice(repo: InfraRepo, tenant: string, month: string): InvoiceAnswer {
     monthStart(month);
     const frozen = this.store.frozen(tenant, month);
+    const closedEmpty = `month ${month} was closed with nothing billed to ${tenant}`;
     if (frozen !== undefined) {
       const invoice = JSON.parse(frozen.json) as Invoice;
-      return { invoice, csv: frozen.csv, frozen: true, unpriced: unpricedOf(invoice) };
+      return { invoice, csv: frozen.csv, frozen: true, unpriced: unpricedOf(invoice), ...(invoice.lines.length === 0 ? { emptyReason: closedEmpty } : {}) };
     }
     if (this.store.closedMonths().has(month)) {
       // closed with no usage of this tenant at the time: an empty invoice, frozen too
       const invoice = buildInvoice(tenant, month, [], { displayName: repo.tenants.get(tenant)?.doc.spec.displayName });
-      return { invoice, csv: invoiceCsv(invoice), frozen: true, unpriced: [] };
+      return { invoice, csv: invoiceCsv(invoice), frozen: true, unpriced: [], emptyReason: closedEmpty };
     }
     const { invoice } = this.compute(repo, tenant, month);
-    return { invoice, csv: invoiceCsv(invoice), frozen: false, unpriced: unpricedOf(invoice) };
+    const emptyReason = invoice.lines.length === 0
+      ? emptyInvoiceReason(repo, tenant, month, toIntervals(this.store.usage(tenant, monthEnd(month) * 1000), modelIndex(repo)))
+      : undefined;
+    return { invoice, csv: invoiceCsv(invoice), frozen: false, unpriced: unpricedOf(invoice), ...(emptyReason === undefined ? {} : { emptyReason }) };
   }
 
   /** Running cost of the month so far per workspace, with the tenant's quota and GPUs held now. */

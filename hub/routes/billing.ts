@@ -56,7 +56,7 @@ export function billingRoutes(app: FastifyInstance, opts: { now?: () => number }
       const csv = req.query.format === 'csv' || (req.query.format === undefined && (req.headers.accept ?? '').includes('text/csv'));
       if (csv) return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="invoice-${tenant}-${month}.csv"`).send(r.csv);
       const { alerts, ...doc } = r.invoice;
-      return { ...doc, ...(req.principal?.role === 'admin' && alerts !== undefined ? { alerts } : {}), frozen: r.frozen, unpriced: r.unpriced };
+      return { ...doc, ...(req.principal?.role === 'admin' && alerts !== undefined ? { alerts } : {}), frozen: r.frozen, unpriced: r.unpriced, ...(r.emptyReason === undefined ? {} : { emptyReason: r.emptyReason }) };
     } catch (err) {
       return sendError(reply, err);
     }

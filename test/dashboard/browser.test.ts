@@ -37,6 +37,8 @@ async function shot(page: Page, name: string): Promise<void> {
 /** First login through the UI: one-time password, then a new password and the TOTP code computed from the shown secret. */
 async function firstLogin(page: Page, user: string, shots = false): Promise<void> {
   await page.goto(`${hub.url}/`);
+  // The login page says how to get an account.
+  expect(await page.getByTestId('account-help').textContent()).toBe('No account yet? An admin creates one with foundry hub user add NAME --role admin|tenant and gives you its one-time password. On a machine running npm start, the first admin user, admin, and its one-time password were printed in the terminal at the first start.');
   await page.getByLabel('User name').fill(user);
   await page.getByLabel('Password', { exact: true }).fill('one-time-password-1');
   if (shots) await shot(page, '01-login');
@@ -89,7 +91,9 @@ describeIf(available, 'chromium', 'apt-get install -y chromium (playwright-core 
     await firstLogin(page, 'ada', true);
     await expect.poll(() => page.getByTestId('gpus-total').textContent(), { timeout: 15_000 }).toBe('1');
     await page.getByRole('row', { name: /gpu-node/ }).waitFor();
-    expect(await page.getByRole('row', { name: /gpu-node/ }).locator('td').allTextContents()).toEqual(['1', '0', '0', '0']);
+    // online, degraded, offline, never connected, draining
+    expect(await page.getByRole('row', { name: /gpu-node/ }).locator('td').allTextContents()).toEqual(['1', '0', '0', '0', '0']);
+    expect(await page.getByRole('region', { name: 'Nodes by profile and state' }).getByRole('columnheader').allTextContents()).toEqual(['Profile', 'Online', 'Degraded', 'Offline', 'Never connected', 'Draining']);
     await expect.poll(() => page.getByTestId('gpus-busy').textContent(), { timeout: 15_000 }).toBe('1');
     await page.locator('.uplot').waitFor({ timeout: 15_000 });
     // ceph-01's agent reports ceph df: the cluster's totals, once (not summed over Ceph nodes).
@@ -108,6 +112,10 @@ describeIf(available, 'chromium', 'apt-get install -y chromium (playwright-core 
     expect(await gpuRow.textContent()).toContain(H100);
     expect(await node.textContent()).toContain('zone=fsn1');
     expect(await node.textContent()).toMatch(/Agent\d+\.\d+\.\d+/);
+    // Connection and readiness apart, and the revision it applied.
+    expect(await page.getByTestId('connection-gpu-01').textContent()).toBe('connected now');
+    await expect.poll(() => page.getByTestId('ready-gpu-01').textContent(), { timeout: 15_000 }).toMatch(/^Ready=True /);
+    await expect.poll(() => page.getByTestId('revision-gpu-01').textContent(), { timeout: 15_000 }).toMatch(/^desired [0-9a-f]{12}, applied [0-9a-f]{12}/);
     // Sparklines fill as samples arrive (live updates, no reload).
     await expect.poll(async () => (await gpuRow.locator('path.spark-line').count()), { timeout: 15_000 }).toBe(4);
     await shot(page, '05-nodes');
@@ -161,6 +169,13 @@ describeIf(available, 'chromium', 'apt-get install -y chromium (playwright-core 
     expect(csv.split('\r\n')[0]).toBe('tenant,month,workspace,gpu_model,price_period_from,late,seconds,gpu_hours,unit_price,amount,currency,measured_utilization_percent_not_billed,resource,quantity,unit,unpriced');
     const json = (await (await fetch(`${hub.url}/api/v1/tenants/acme/invoices/${month}`, { headers: { authorization: `Bearer ${hub.admin}` } })).json()) as { totals: { amount: string }; currency: string };
     expect(await page.getByTestId('invoice-total').textContent()).toBe(`${json.totals.amount} ${json.currency}`);
+    // An empty invoice says why.
+    await page.getByLabel('Month').fill('2020-01');
+    await page.getByRole('button', { name: 'Show' }).click();
+    await expect.poll(() => page.getByText(/^Nothing billed in this month/).textContent()).toBe('Nothing billed in this month: no running workspace of acme was measured in 2020-01: only running workspaces are billed, for the time their node reported.');
+    await page.getByLabel('Month').fill(month);
+    await page.getByRole('button', { name: 'Show' }).click();
+    await page.getByRole('rowheader', { name: 'acme-web' }).first().waitFor();
     expect(Number(json.totals.amount)).toBeGreaterThan(0);
     await shot(page, '07-billing');
     // GPU time of a model no price list prices: an unpriced line with its reason (amount 0), and for the admin the alert
@@ -292,7 +307,7 @@ describeIf(available, 'chromium', 'apt-get install -y chromium (playwright-core 
     const alert = page.locator('.alerts li', { hasText: 'gpu-01 is offline since' });
     await alert.waitFor({ timeout: 15_000 });
     expect(await alert.textContent()).toMatch(/^critical gpu-01 is offline since \d{4}-\d\d-\d\dT/);
-    expect(await page.getByRole('row', { name: /gpu-node/ }).locator('td').allTextContents()).toEqual(['0', '0', '1', '0']);
+    expect(await page.getByRole('row', { name: /gpu-node/ }).locator('td').allTextContents()).toEqual(['0', '0', '1', '0', '0']);
     expect(await page.getByTestId('gpus-busy').textContent()).toBe('0');
     await shot(page, '16-overview-node-offline');
   });

@@ -22,7 +22,7 @@ describe('overview endpoints', () => {
 
   it('reports the offline node, its stalled reconcile and its GPU, and leaves the revoked node out', async () => {
     const o = await get('/api/v1/overview');
-    expect(o.nodes).toEqual({ total: 2, byProfile: { unknown: { online: 0, degraded: 0, offline: 2, draining: 0 } } });
+    expect(o.nodes).toEqual({ total: 2, byProfile: { unknown: { online: 0, degraded: 0, offline: 1, 'never-connected': 1, draining: 0 } } });
     expect(o.gpus).toEqual({ total: 1, allocated: 0, free: 1, busy: 0 });
     expect(o.alerts).toEqual([
       { severity: 'critical', kind: 'node-offline', node: 'gpu-01', message: expect.stringMatching(/^gpu-01 is offline since 20\d\d-/) },
@@ -30,7 +30,7 @@ describe('overview endpoints', () => {
     ]);
     expect(o.storage).toEqual({ cephNodes: 0, reported: false, source: null, totalBytes: null, usedBytes: null, availableBytes: null, pools: [], nodes: [], errors: [] });
     const { nodes } = (await get('/api/v1/fleet/nodes')) as { nodes: Array<Record<string, unknown>> };
-    expect(nodes.map((n) => [n.name, n.state, n.reasons])).toEqual([['gpu-01', 'offline', ['agent not connected', 'stalled: PruneRefused']], ['gpu-02', 'offline', ['never connected']]]);
+    expect(nodes.map((n) => [n.name, n.state, n.reasons])).toEqual([['gpu-01', 'offline', ['agent not connected', 'stalled: PruneRefused']], ['gpu-02', 'never-connected', ['never connected']]]);
     expect(nodes[0]).toMatchObject({
       agentVersion: '0.1.0', appliedRevision: 'r1', desiredRevision: null,
       conditions: [{ type: 'Stalled', status: 'True', reason: 'PruneRefused', message: 'would remove 9 of 10' }],

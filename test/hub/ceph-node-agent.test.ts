@@ -1,7 +1,7 @@
 /**
  * Issue 10 through the whole agent: `startNodeAgent` (the composition root `foundry agent run` uses) of a
  * node whose repo file names the built-in ceph-node profile reads the profile from its last good desired
- * state, runs `ceph df` (a stand-in on PATH) and sends it with its telemetry over the real link; the hub's
+ * state, runs `ceph df` (a stand-in on PATH that replays real ceph 16 output from fixtures/ceph/) and sends it with its telemetry over the real link; the hub's
  * overview shows the cluster totals. Podman points at a socket that does not exist, so the Ceph containers
  * are never started (the revision still renders, which is all storage reporting needs).
  */
@@ -9,16 +9,15 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { PACKAGE_ROOT } from '../../common/paths.js';
 import { startNodeAgent, type NodeAgent } from '../../agent/node-agent.js';
 import { resolveConfig } from '../../agent/config/load-config.js';
 import { createJoinToken, reserveEnrollment } from '../../hub/enroll/join-tokens.js';
 import { git } from '../agent/signing.js';
 import { startTestHub, tempDir, waitFor, type TestHub } from './support.js';
 
-const CEPH_DF = {
-  stats: { total_bytes: 6_000_000_000_000, total_avail_bytes: 5_100_000_000_000, total_used_bytes: 890_000_000_000, total_used_raw_bytes: 900_000_000_000, total_used_raw_ratio: 0.15, num_osds: 3 },
-  pools: [{ name: 'rbd', id: 2, stats: { stored: 300_000_000_000, objects: 1, bytes_used: 900_000_000_000, percent_used: 0.15, max_avail: 1_600_000_000_000 } }],
-};
+// Real `ceph df --format json` of ceph 16.2.15 (fixtures/ceph/SOURCES.md), replayed by a `ceph` on PATH.
+const CEPH_DF = join(PACKAGE_ROOT, 'fixtures', 'ceph', 'df-pacific-16.2.15.json');
 
 let hub: TestHub;
 let dir: string;
@@ -53,8 +52,7 @@ describe('a ceph-node agent', () => {
 
     const bin = join(dir, 'bin');
     mkdirSync(bin);
-    writeFileSync(join(bin, 'ceph-df.json'), JSON.stringify(CEPH_DF));
-    writeFileSync(join(bin, 'ceph'), `#!/bin/sh\n[ "$*" = "df --format json" ] || { echo "unexpected: $*" >&2; exit 2; }\nexec cat "${join(bin, 'ceph-df.json')}"\n`);
+    writeFileSync(join(bin, 'ceph'), `#!/bin/sh\n[ "$*" = "df --format json" ] || { echo "unexpected: $*" >&2; exit 2; }\nexec cat "${CEPH_DF}"\n`);
     chmodSync(join(bin, 'ceph'), 0o755);
     process.env.PATH = `${bin}:${savedPath ?? ''}`;
 
@@ -72,8 +70,8 @@ describe('a ceph-node agent', () => {
     const get = async (path: string) => (await fetch(`${hub.url}${path}`, { headers: { authorization: `Bearer ${admin}` } })).json() as Promise<Record<string, unknown>>;
     const o = await waitFor(async () => { const x = await get('/api/v1/overview'); return (x.storage as { reported: boolean }).reported ? x : undefined; }, 20_000, 'storage on the overview');
     expect(o.storage).toEqual({
-      cephNodes: 1, reported: true, source: 'ceph', totalBytes: 6_000_000_000_000, usedBytes: 900_000_000_000, availableBytes: 5_100_000_000_000,
-      pools: [{ name: 'rbd', storedBytes: 300_000_000_000, maxAvailableBytes: 1_600_000_000_000 }], nodes: ['ceph-01'], errors: [],
+      cephNodes: 1, reported: true, source: 'ceph', totalBytes: 4294967296, usedBytes: 325304320, availableBytes: 3969662976,
+      pools: [{ name: 'device_health_metrics', storedBytes: 0, maxAvailableBytes: 3754914560 }, { name: 'rbd', storedBytes: 20971520, maxAvailableBytes: 3754914560 }], nodes: ['ceph-01'], errors: [],
     });
   });
 });

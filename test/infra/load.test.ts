@@ -62,6 +62,16 @@ describe('loadInfraDir', () => {
     ]);
   });
 
+  it('points at an over-indented line itself, once (not at the value on the line above)', async () => {
+    await put('cluster.yaml', CLUSTER);
+    // Line 9 is indented under `state: running`: the mistake is on line 9, column 5.
+    await put('workspaces/alice.yaml', 'apiVersion: foundry.cloud/v1\nkind: Workspace\nmetadata:\n  name: acme-alice\nspec:\n  tenant: acme\n  template: ai-stack\n  state: running\n    node: gpu-01\n  gpus:\n    count: 1\n');
+    // Over-indented after a blank and a comment line: the library names the blank line; the culprit is line 9.
+    await put('workspaces/bob.yaml', 'apiVersion: foundry.cloud/v1\nkind: Workspace\nmetadata:\n  name: bob\nspec:\n  tenant: acme\n\n  # why\n     template: ai-stack\n');
+    const why = 'line indented more than its siblings, under a key whose value is already on the line above (implicit keys need to be on a single line)';
+    expect(await issues()).toEqual([`workspaces/alice.yaml:9:5: ${why}`, 'workspaces/bob.yaml:9:6: all mapping items must start at the same column']);
+  });
+
   it('maps schema errors to the exact node with a dotted path and what was expected', async () => {
     await put('cluster.yaml', CLUSTER);
     await put('t.yaml', [

@@ -46,7 +46,7 @@ describeBuilt('billing API', () => {
       { workspace: 'acme-a', resource: 'gpu', gpuModel: H100, periodFrom: '2026-01-01T00:00:00Z', late: false, seconds: 3600, gpuHours: '1.000000', quantity: '1.000000', unit: 'GPU-hour', unitPrice: '2.49', amount: '2.49', measuredUtilization: { label: 'measured utilization (not billed)', percent: 50 } },
       { workspace: 'acme-b', resource: 'gpu', gpuModel: H100, periodFrom: '2026-01-01T00:00:00Z', late: false, seconds: 1800, gpuHours: '0.500000', quantity: '0.500000', unit: 'GPU-hour', unitPrice: '2.49', amount: '1.25', measuredUtilization: null },
     ]);
-    expect(r.json.totals).toEqual({ seconds: 5400, gpuHours: '1.500000', amount: '3.74', amountMinor: '374' });
+    expect(r.json.totals).toEqual({ seconds: 5400, gpuSeconds: 5400, gpuHours: '1.500000', amount: '3.74', amountMinor: '374' });
     const feb = await hub.call('GET', '/api/v1/tenants/acme/invoices/2026-02');
     expect(feb.json.lines.map((l: { workspace: string; seconds: number }) => [l.workspace, l.seconds])).toEqual([['acme-b', 1800]]);
   });

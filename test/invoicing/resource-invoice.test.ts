@@ -47,7 +47,7 @@ describe('hub invoice with vCPU, memory and storage lines', () => {
         ['gpu-ws', 'vcpu', 7200, '8.000000', 'vCPU-hour', '0.012', '0.10'],
         ['gpu-ws', 'memory', 7200, '64.000000', 'GiB-hour', '0.004', '0.26'],
       ]);
-      expect(march.invoice.totals).toEqual({ seconds: 7200, gpuHours: '2.000000', amount: '19.85', amountMinor: '1985' });
+      expect(march.invoice.totals).toEqual({ seconds: 7200, gpuSeconds: 7200, gpuHours: '2.000000', amount: '19.85', amountMinor: '1985' });
       expect(march.csv.split('\r\n')[1]).toBe('acme,2026-03,cpu-ws,,2026-01-01T00:00:00Z,false,864000,0.000000,0.012,5.76,EUR,,vcpu,480.000000,vCPU-hour,');
       expect(invoicer.usage(repo, 'acme', '2026-03')).toMatchObject({ total: '19.85', byWorkspace: { 'cpu-ws': '14.51', 'gpu-ws': '5.34' }, seconds: 7200 });
 

@@ -42,7 +42,7 @@ export async function render(main, { me }) {
         h('p', {}, h('a.button', { href: csvHref, download: `invoice-${tenant}-${month}.csv`, 'data-testid': 'csv-link' }, 'Download CSV')),
         table(`Invoice lines of ${tenant} for ${month}`, ['Workspace', 'Resource', 'Price from', 'Quantity', 'Unit price', 'Amount', 'Measured utilization (not billed)'],
           inv.lines.map((l) => [l.workspace, resourceLabel(l), l.periodFrom.replace('T', ' ').replace('Z', ' UTC'), `${l.quantity ?? l.gpuHours} ${l.unit ?? 'GPU-hour'}s`, l.unpriced ? '—' : `${l.unitPrice} / ${l.unit ?? 'GPU-hour'}`, l.unpriced ? `${l.amount} (unpriced: ${l.unpriced})` : l.amount, l.measuredUtilization ? `${l.measuredUtilization.percent}%` : '—']),
-          'Nothing billed in this month.'),
+          inv.emptyReason ? `Nothing billed in this month: ${inv.emptyReason}.` : 'Nothing billed in this month.'),
         h('p.total', {}, 'Total: ', h('strong', { 'data-testid': 'invoice-total' }, `${inv.totals.amount} ${inv.currency}`), ` (GPU time: ${inv.totals.gpuHours} GPU-hours)`)));
   }
   await refresh();

@@ -21,7 +21,11 @@ export function renderLogin(main, { onLogin }) {
     field('Authenticator code or recovery code', { name: 'code', autocomplete: 'one-time-code', inputmode: 'numeric', 'aria-describedby': 'code-help' }),
     h('p#code-help.muted', {}, 'Leave empty at your first login: you will set up your authenticator next.'),
     msg,
-    h('button', { type: 'submit' }, 'Log in'));
+    h('button', { type: 'submit' }, 'Log in'),
+    h('p#account-help.muted', { 'data-testid': 'account-help' },
+      'No account yet? An admin creates one with ', h('code', {}, 'foundry hub user add NAME --role admin|tenant'),
+      ' and gives you its one-time password. On a machine running ', h('code', {}, 'npm start'),
+      ', the first admin user, ', h('code', {}, 'admin'), ', and its one-time password were printed in the terminal at the first start.'));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const data = Object.fromEntries(new FormData(form));

@@ -30,6 +30,27 @@ function gpuRows(n) {
   });
 }
 
+/** Connection and readiness are separate facts: an agent may be connected and not Ready. */
+function connection(n) {
+  if (n.connected) return 'connected now';
+  if (n.lastSeenAt === null) return 'never connected';
+  return `not connected (last seen ${ago(n.lastSeenAt)})`;
+}
+
+function readiness(n) {
+  if (n.ready === null) return h('span.muted', { 'data-testid': `ready-${n.name}` }, 'not reported');
+  const kind = n.ready.status === 'True' ? 'good' : n.ready.status === 'False' ? 'bad' : 'neutral';
+  return h('span', { 'data-testid': `ready-${n.name}` }, badge(`Ready=${n.ready.status}`, kind), ' ', n.ready.reason,
+    n.ready.message ? h('span.muted', {}, ` — ${n.ready.message}`) : null, !n.connected ? h('span.muted', {}, ' (last report; the agent is not connected)') : null);
+}
+
+/** The applied revision; when none was applied completely yet, the one the agent works on. */
+function applied(n) {
+  if (n.appliedRevision) return h('code', {}, short(n.appliedRevision));
+  if (n.observedRevision) return h('span', {}, 'none completely yet (working on ', h('code', {}, short(n.observedRevision)), ')');
+  return h('code', {}, '—');
+}
+
 function nodeSection(n) {
   const labels = Object.entries(n.labels);
   const revs = n.desiredRevision && n.appliedRevision && n.desiredRevision !== n.appliedRevision ? badge('behind', 'warn') : null;
@@ -40,8 +61,9 @@ function nodeSection(n) {
       h('dt', {}, 'Profile'), h('dd', {}, n.profile ?? '—'),
       h('dt', {}, 'Labels'), h('dd', {}, labels.length === 0 ? '—' : labels.map(([k, v]) => h('code.label', {}, `${k}=${v}`))),
       h('dt', {}, 'Agent'), h('dd', {}, n.agentVersion ?? '—'),
-      h('dt', {}, 'Last seen'), h('dd', {}, n.connected ? 'connected now' : ago(n.lastSeenAt)),
-      h('dt', {}, 'Revision'), h('dd', {}, 'desired ', h('code', {}, short(n.desiredRevision)), ', applied ', h('code', {}, short(n.appliedRevision)), ' ', revs),
+      h('dt', {}, 'Connection'), h('dd', { 'data-testid': `connection-${n.name}` }, connection(n)),
+      h('dt', {}, 'Readiness'), h('dd', {}, readiness(n)),
+      h('dt', {}, 'Revision'), h('dd', { 'data-testid': `revision-${n.name}` }, 'desired ', h('code', {}, short(n.desiredRevision)), ', applied ', applied(n), ' ', revs),
       n.storage ? h('dt', {}, 'Storage') : null,
       n.storage ? h('dd', { 'data-testid': `storage-${n.name}` }, `${bytes(n.storage.usedBytes)} used of ${bytes(n.storage.totalBytes)}, ${bytes(n.storage.availableBytes)} free (${n.storage.source === 'ceph' ? 'ceph df, whole cluster' : 'mounts'})`, n.storage.error ? h('span.muted', {}, ` — ${n.storage.error}`) : null) : null),
     h('h3', {}, 'Conditions'),

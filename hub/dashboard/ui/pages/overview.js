@@ -4,7 +4,9 @@ import { api } from '../api.js';
 import { h, fill, table, badge, bytes } from '../dom.js';
 import { lineChart } from '../charts.js';
 
-const STATES = ['online', 'degraded', 'offline', 'draining'];
+// never-connected: declared in Git (or enrolled) but no agent connected yet; the scheduler counts them too.
+const STATES = ['online', 'degraded', 'offline', 'never-connected', 'draining'];
+const stateTitle = (s) => (s[0].toUpperCase() + s.slice(1)).replace('-', ' ');
 
 function storageSection(s) {
   const nodes = `${s.cephNodes} Ceph node${s.cephNodes === 1 ? '' : 's'}`;
@@ -43,7 +45,7 @@ export async function render(main) {
       h('section', { 'aria-labelledby': 'h-util' }, h('h2#h-util', {}, 'Fleet GPU utilization, last hour (measured)'),
         o.utilization.points.length === 0 ? h('p.muted', {}, 'No samples in the last hour.') : chartBox),
       h('section', { 'aria-labelledby': 'h-nodes' }, h('h2#h-nodes', {}, `Nodes (${o.nodes.total})`),
-        table('Nodes by profile and state', ['Profile', ...STATES.map((s) => s[0].toUpperCase() + s.slice(1))], profiles.map(([p, c]) => [p, ...STATES.map((s) => String(c[s]))]), 'No nodes yet: enroll one on the Enrollment page.')),
+        table('Nodes by profile and state', ['Profile', ...STATES.map(stateTitle)], profiles.map(([p, c]) => [p, ...STATES.map((s) => String(c[s]))]), 'No nodes yet: enroll one on the Enrollment page.')),
       h('section', { 'aria-labelledby': 'h-storage' }, h('h2#h-storage', {}, 'Storage'), storage));
     if (o.utilization.points.length > 0) {
       chart?.dispose();
