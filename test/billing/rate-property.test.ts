@@ -334,5 +334,6 @@ describe('rate() against an independent second-by-second invoice', () => {
       }),
       { numRuns: 120 },
     );
-  });
+    // the independent invoice walks every second of every run: ~30 s alone on a 2-core VM, over 60 s beside the suite
+  }, 240_000);
 });

@@ -72,7 +72,8 @@ afterAll(async () => {
 describe('per-GPU Prometheus metrics from telemetry', () => {
   it('exports each GPU with node, uuid, model, workspace and tenant; follows the workspace; forgets the node on disconnect', async () => {
     const l = link('gpu-01', hub.store.issueNodeCredential('gpu-01'));
-    await waitFor(() => hub.app.hub.gateway.connectedNodes().includes('gpu-01'), 5000, 'connection');
+    // both ends: the hub registers the node at the upgrade, the link's socket opens a moment later
+    await waitFor(() => l.connected && hub.app.hub.gateway.connectedNodes().includes('gpu-01'), 5000, 'connection');
     let stats: GpuStats = { at: 1_000, available: true, processes: [], gpus: [reading('GPU-a', 87.5), reading('GPU-b', null, { powerDrawW: null, temperatureC: null })] };
     let allocations: WorkspaceAllocation[] = [{ workspace: 'acme-alice', tenant: 'acme', gpus: [{ uuid: 'GPU-a', model: H100 }], running: true }];
     const loop = new TelemetryLoop({ node: 'gpu-01', gpu: { stats: async () => stats }, host: async () => host, send: (b) => { if (!l.sendTelemetry(b)) throw new Error('not connected'); }, allocations: () => allocations });
@@ -138,7 +139,7 @@ describe('Ceph storage capacity on the overview', () => {
     process.env.PATH = `${bin}:${savedPath ?? ''}`;
 
     const l = link('ceph-01', credential);
-    await waitFor(() => hub.app.hub.gateway.connectedNodes().includes('ceph-01'), 5000, 'connection');
+    await waitFor(() => l.connected && hub.app.hub.gateway.connectedNodes().includes('ceph-01'), 5000, 'connection');
     const loop = new TelemetryLoop({
       node: 'ceph-01',
       gpu: { stats: async () => ({ at: Date.now(), available: false, reason: 'nvidia-smi not found', gpus: [], processes: [] }) },
