@@ -5,6 +5,7 @@
 import { lstat, readdir, readFile, readlink, realpath } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import type { InfraIssue } from './model.js';
+import { byteIssues } from './yaml-hygiene.js';
 
 /** Default size limit of one YAML file: 1 MiB. */
 export const DEFAULT_MAX_FILE_BYTES = 1024 * 1024;
@@ -68,7 +69,12 @@ export async function readRepoFiles(root: string, subPath: string | undefined, m
     await Promise.all(paths.slice(i, i + READ_BATCH).map(async (p, k) => {
       const { size } = await lstat(p.full);
       if (size > maxFileBytes) issues.push(fileIssue(p.name, `file is too large (${size} bytes): expected at most ${maxFileBytes} bytes; split it into several files`));
-      else texts[i + k] = await readFile(p.full, 'utf8');
+      // Refused bytes (invalid UTF-8, NUL) are never decoded with silent replacement characters.
+      if (size > maxFileBytes) return;
+      const bytes = await readFile(p.full);
+      const bad = byteIssues(bytes, p.name);
+      if (bad.length > 0) issues.push(...bad);
+      else texts[i + k] = bytes.toString('utf8');
     }));
   }
   return paths.flatMap((p, i) => (texts[i] === undefined ? [] : [{ file: p.name, text: texts[i]! }]));

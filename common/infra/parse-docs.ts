@@ -7,6 +7,7 @@ import { validatorFor } from '../schema.js';
 import { INFRA_KINDS, type InfraIssue, type InfraKind, type Located, type SourcePosition } from './model.js';
 import { schemaIssues } from './schema-issues.js';
 import { locatorFor } from './yaml-locate.js';
+import { yamlHygieneIssues } from './yaml-hygiene.js';
 import type { RepoFile } from './files.js';
 
 /** A schema-valid document with its kind and name. */
@@ -29,16 +30,17 @@ export function schemaKeyOf(kind: InfraKind): string {
 /** Parses and validates every document of `file`; pushes issues, returns the valid documents. */
 export function parseRepoFile(file: RepoFile, issues: InfraIssue[], invalid: InvalidNames, builtin = false): LoadedDoc[] {
   const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(file.text, { lineCounter, prettyErrors: true, uniqueKeys: true, merge: true });
+  const docs = parseAllDocuments(file.text, { lineCounter, prettyErrors: true, uniqueKeys: false, merge: true });
   const out: LoadedDoc[] = [];
   for (const doc of docs) {
-    const loaded = parseDocument(doc, file.file, lineCounter, issues, invalid, builtin);
+    const loaded = parseDocument(doc, file, lineCounter, issues, invalid, builtin);
     if (loaded !== undefined) out.push(loaded);
   }
   return out;
 }
 
-function parseDocument(doc: Document, file: string, lineCounter: LineCounter, issues: InfraIssue[], invalid: InvalidNames, builtin: boolean): LoadedDoc | undefined {
+function parseDocument(doc: Document, repoFile: RepoFile, lineCounter: LineCounter, issues: InfraIssue[], invalid: InvalidNames, builtin: boolean): LoadedDoc | undefined {
+  const file = repoFile.file;
   const startOffset = doc.contents?.range?.[0] ?? doc.range?.[0] ?? 0;
   const start = lineCounter.linePos(startOffset);
   const source: SourcePosition = { file, line: start.line, column: start.col };
@@ -47,6 +49,12 @@ function parseDocument(doc: Document, file: string, lineCounter: LineCounter, is
       const pos = err.linePos?.[0] ?? lineCounter.linePos(err.pos[0]);
       issues.push({ code: 'INFRA_YAML', file, line: pos.line, column: pos.col, path: '', message: yamlMessage(err.message) });
     }
+    return undefined;
+  }
+  // Duplicate keys here, not by the library's uniqueKeys (quadratic in the keys of a mapping).
+  const hygiene = yamlHygieneIssues(doc, lineCounter, file, repoFile.text);
+  if (hygiene.length > 0) {
+    issues.push(...hygiene);
     return undefined;
   }
   let value: unknown;
