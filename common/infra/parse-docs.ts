@@ -45,6 +45,7 @@ function parseDocument(doc: Document, repoFile: RepoFile, lineCounter: LineCount
   const start = lineCounter.linePos(startOffset);
   const source: SourcePosition = { file, line: start.line, column: start.col };
   if (doc.errors.length > 0) {
+    if (repoFile.refused === true) return undefined;
     for (const err of doc.errors) {
       const pos = err.linePos?.[0] ?? lineCounter.linePos(err.pos[0]);
       issues.push({ code: 'INFRA_YAML', file, line: pos.line, column: pos.col, path: '', message: yamlMessage(err.message) });
@@ -52,11 +53,8 @@ function parseDocument(doc: Document, repoFile: RepoFile, lineCounter: LineCount
     return undefined;
   }
   // Duplicate keys here, not by the library's uniqueKeys (quadratic in the keys of a mapping).
-  const hygiene = yamlHygieneIssues(doc, lineCounter, file, repoFile.text);
-  if (hygiene.length > 0) {
-    issues.push(...hygiene);
-    return undefined;
-  }
+  const hygiene = repoFile.refused === true ? [] : yamlHygieneIssues(doc, lineCounter, file, repoFile.text);
+  issues.push(...hygiene);
   let value: unknown;
   try {
     value = doc.toJS({ maxAliasCount: 100 });
@@ -65,6 +63,7 @@ function parseDocument(doc: Document, repoFile: RepoFile, lineCounter: LineCount
     return undefined;
   }
   if (value === null || value === undefined) return undefined; // an empty document (e.g. a trailing ---)
+  if (repoFile.refused === true && (typeof value !== 'object' || Array.isArray(value))) return undefined;
   const locate = locatorFor(doc, lineCounter, file, source);
   if (typeof value !== 'object' || Array.isArray(value)) {
     issues.push({ code: 'INFRA_SCHEMA', file, line: source.line, column: source.column, path: '', message: `expected a mapping with apiVersion, kind, metadata and spec, got ${Array.isArray(value) ? 'a list' : 'a single value'}` });
@@ -73,6 +72,11 @@ function parseDocument(doc: Document, repoFile: RepoFile, lineCounter: LineCount
   const obj = value as Record<string, unknown>;
   const name = typeof (obj.metadata as Record<string, unknown> | undefined)?.name === 'string' ? String((obj.metadata as Record<string, unknown>).name) : undefined;
   const kind = obj.kind;
+  if (hygiene.length > 0 || repoFile.refused === true) {
+    // Already reported: only remember the name, so references to it are not reported as dangling.
+    if (typeof kind === 'string' && name !== undefined) invalid.add(`${kind}/${name}`);
+    return undefined;
+  }
   if (typeof kind !== 'string' || !(INFRA_KINDS as readonly string[]).includes(kind)) {
     const at = locate(['kind']);
     const what = kind === undefined ? 'missing kind' : `unknown kind ${JSON.stringify(kind)}`;
