@@ -7,6 +7,7 @@ import { issueAt, oneOf, positionOf, where } from './issue-at.js';
 import type { Container, InfraIssue, InfraKind, InfraRepo, Located, PathSegment, Workspace } from './model.js';
 import type { InvalidNames, LoadedDoc } from './parse-docs.js';
 import { profileChain, profileFlag } from './profile-chain.js';
+import { checkTemplatePolicy } from './template-policy.js';
 
 /** Runs every cross-document check; appends issues to repo.issues. `docs` are the repo's own valid documents in file order; `subPath` is where the infra files live in the repo. */
 export function crossCheck(repo: InfraRepo, docs: LoadedDoc[], invalid: InvalidNames, subPath = ''): void {
@@ -18,6 +19,7 @@ export function crossCheck(repo: InfraRepo, docs: LoadedDoc[], invalid: InvalidN
   checkGpus(repo, issues);
   checkContainers(repo, docs, issues);
   checkHostPorts(repo, issues);
+  checkTemplatePolicy(repo, docs, issues);
 }
 
 function checkDuplicates(docs: LoadedDoc[], issues: InfraIssue[]): void {
