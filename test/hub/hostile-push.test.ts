@@ -101,6 +101,30 @@ describe.runIf(built)('hostile pushes to the hosted repo', () => {
     }
   }, 60_000);
 
+  it('refuses a revision whose validation needs more memory than the limit, saying so', async () => {
+    await ensureHostedRepo(hub.repoDir!, { timeoutMs: 60_000, maxMemoryMb: 8 });
+    try {
+      writeFileSync(join(clone, 'nodes', 'gpu-01.yaml'), doc('Node', 'gpu-01', '  profile: gpu-node\n  drain: false\n'));
+      await git(['commit', '--quiet', '-am', 'undrain'], clone);
+      const push = await git(['push', 'origin', 'HEAD:main'], clone, bearer());
+      expect(push.code).not.toBe(0);
+      expect(push.stderr).toContain('remote:   validation needed more than 8 MiB of memory: the revision is refused');
+    } finally {
+      await ensureHostedRepo(hub.repoDir!, DEFAULT_VALIDATION_LIMITS);
+    }
+  }, 60_000);
+
+  it('refuses at push time a template that names a GPU device, with file:line', async () => {
+    mkdirSync(join(clone, 'templates'), { recursive: true });
+    writeFileSync(join(clone, 'templates', 'free.yaml'), doc('WorkspaceTemplate', 'free', '  containers:\n    - name: llm\n      image: docker.io/ollama/ollama:0.5.7\n      devices: [nvidia.com/gpu=all]\n'));
+    await git(['add', '-A'], clone);
+    await git(['commit', '--quiet', '-m', 'free gpus'], clone);
+    const push = await git(['push', 'origin', 'HEAD:main'], clone, bearer());
+    expect(push.code).not.toBe(0);
+    expect(push.stderr).toContain('remote:   templates/free.yaml:9:17: spec.containers[0].devices[0]: device nvidia.com/gpu=all is a GPU: a workspace template gets GPUs only through gpus: true');
+    await git(['reset', '--quiet', '--hard', 'HEAD~1'], clone);
+  }, 60_000);
+
   it('validates tags like branches and refuses other refs', async () => {
     writeFileSync(join(clone, 'nodes', 'gpu-01.yaml'), doc('Node', 'gpu-01', '  profile: gpu-node\n  drain: maybe\n'));
     await git(['commit', '--quiet', '-am', 'bad drain'], clone);
