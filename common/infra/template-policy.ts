@@ -2,8 +2,8 @@
  * What a workspace template may take from its node beyond what the workspace pays for. Devices: no GPU in
  * `devices` (only `gpus: true` hands out the workspace's own GPUs), other CDI devices only when the Cluster
  * lists them in spec.templateDevices. VMs: PCI passthrough (`hostDevices`) only of devices the node lists in
- * spec.allowedHostDevices and never one of its GPUs; base images only from the image directory, for every
- * VM (templates and services). Services and profiles are written by admins and may name any device.
+ * spec.allowedHostDevices and never one of its GPUs; host paths read-only (shared by every tenant); base
+ * images only from the image directory, for every VM (templates and services). Services and profiles are written by admins and may name any device.
  */
 import { posix } from 'node:path';
 import { issueAt, oneOf } from './issue-at.js';
@@ -45,6 +45,12 @@ export function checkTemplatePolicy(repo: InfraRepo, docs: LoadedDoc[], issues: 
 
 function checkTemplateDevices(loc: Located<WorkspaceTemplate>, allowed: Set<string>, issues: InfraIssue[]): void {
   (loc.doc.spec.containers ?? []).forEach((c, i) => {
+    // A host path is shared by every workspace of every tenant made from the template: read-only only.
+    (c.volumes ?? []).forEach((v, k) => {
+      if (v.hostPath !== undefined && v.readOnly !== true) {
+        issues.push(issueAt('INFRA_CONFLICT', loc, ['spec', 'containers', i, 'volumes', k, 'hostPath'], `host path ${v.hostPath} is mounted writable in a workspace template: every workspace of every tenant would share it; expected readOnly: true (a Service may mount it writable)`));
+      }
+    });
     (c.devices ?? []).forEach((device, k) => {
       const path: PathSegment[] = ['spec', 'containers', i, 'devices', k];
       if (isGpuDevice(device)) {
