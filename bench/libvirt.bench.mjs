@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { git, newRepo, writeInfraRepo } from './infra-repo.mjs';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 
@@ -35,13 +35,13 @@ async function commitToRunning(dir, prefix, base, quick) {
   if (virsh(['net-create', netXml]).status !== 0) throw new Error(`cannot create libvirt network ${network}`);
   const repo = newRepo(join(dir, 'repo'));
   const write = (workspaces) => {
-    writeInfraRepo(repo, { node, template: { vm: { name: 'vm', driver: 'libvirt', vcpus: 1, memory: '64Mi', disk: { baseImage: base }, network } }, workspaces, workspaceSpec: { reclaimPolicy: 'Delete' } });
+    writeInfraRepo(repo, { node, template: { vm: { name: 'vm', driver: 'libvirt', vcpus: 1, memory: '64Mi', disk: { baseImage: basename(base) }, network } }, workspaces, workspaceSpec: { reclaimPolicy: 'Delete' } });
     git(repo, ['add', '-A']);
   };
   write([]);
   git(repo, ['commit', '-q', '-m', 'empty']);
   const config = join(dir, 'agent.yaml');
-  writeFileSync(config, [`node: ${node}`, `repo: { url: ${repo}, branch: main, pollInterval: 1h }`, `stateDir: ${join(dir, 'state')}`, `cacheDir: ${join(dir, 'cache')}`, `podman: { socketPath: ${join(dir, 'no-podman.sock')} }`, `libvirt: { uri: ${URI}, diskDir: ${join(dir, 'disks')}, shutdownTimeout: 0s }`, 'log: { level: warn }', ''].join('\n'));
+  writeFileSync(config, [`node: ${node}`, `repo: { url: ${repo}, branch: main, pollInterval: 1h }`, `stateDir: ${join(dir, 'state')}`, `cacheDir: ${join(dir, 'cache')}`, `podman: { socketPath: ${join(dir, 'no-podman.sock')} }`, `libvirt: { uri: ${URI}, diskDir: ${join(dir, 'disks')}, imageDir: ${dirname(base)}, shutdownTimeout: 0s }`, 'log: { level: warn }', ''].join('\n'));
   const agent = spawn(process.execPath, [join(root, 'bin', 'foundry.js'), 'agent', 'run', '--config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   agent.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
@@ -85,7 +85,7 @@ export async function run({ quick = false } = {}) {
   const node = `${prefix}-node`;
   const base = join(dir, 'base.qcow2');
   spawnSync('qemu-img', ['create', '-q', '-f', 'qcow2', base, '64M']);
-  const driver = new LibvirtDriver({ uri: URI, diskDir: dir, defaultNetwork: null, shutdownTimeoutMs: 0, pollMs: 50 });
+  const driver = new LibvirtDriver({ uri: URI, diskDir: dir, imageDir: dir, defaultNetwork: null, shutdownTimeoutMs: 0, pollMs: 50 });
   const vm = (i) => {
     const spec = { driver: 'libvirt', vcpus: 1, memoryBytes: 64 * 1024 * 1024, disk: { baseImage: base, sizeBytes: undefined }, network: undefined, userData: '#cloud-config\n', hostDevices: [], gpuUuids: [], openstack: undefined };
     return { kind: 'vm', id: `ws.${prefix}.vm.v${i}`, name: `${prefix}-v${i}`, owner: { node }, spec, specHash: specHash(spec), reclaimPolicy: 'Delete', run: true };

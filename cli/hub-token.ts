@@ -34,6 +34,7 @@ interface CreateFlags {
   ttl: string;
   uses: string;
   profile: string;
+  node?: string;
   labels?: string;
   hubUrl?: string;
   tlsCert?: string;
@@ -49,6 +50,7 @@ export function registerHubToken(hub: Command): void {
     .option('--ttl <duration>', 'how long it is valid (e.g. 30m, 1h, at most 168h)', TOKEN_DEFAULTS.ttl)
     .option('--uses <n>', 'how many nodes may enroll with it', String(TOKEN_DEFAULTS.uses))
     .option('--profile <name>', 'node profile of the nodes it enrolls', TOKEN_DEFAULTS.profile)
+    .option('--node <name>', 'the one node name it may enroll (needed for a node the infra repo already declares)')
     .option('--labels <k=v,...>', 'labels written into each enrolled node file')
     .option('--hub-url <url>', 'hub URL nodes use (default: the one the hub saved when it started)')
     .option('--tls-cert <file>', "the hub's PEM certificate, to pin (default: the pin the hub saved)")
@@ -65,6 +67,7 @@ export function registerHubToken(hub: Command): void {
       const uses = Number(o.uses);
       if (!Number.isInteger(uses) || uses < 1 || uses > 1000) throw new FoundryError('CLI_USAGE', `invalid --uses ${o.uses}: a whole number from 1 to 1000`);
       if (!NAME.test(o.profile)) throw new FoundryError('CLI_USAGE', `invalid --profile ${o.profile}`);
+      if (o.node !== undefined && !NAME.test(o.node)) throw new FoundryError('CLI_USAGE', `invalid --node ${o.node}`);
       if (o.hubUrl !== undefined && !/^https?:\/\/\S+$/.test(o.hubUrl)) throw new FoundryError('CLI_USAGE', `invalid --hub-url ${o.hubUrl}`);
       const labels = parseLabels(o.labels);
       const [{ createJoinToken, hubIdentity }, { pinOfPem }, { installCommand }] = await enrollModules();
@@ -72,13 +75,13 @@ export function registerHubToken(hub: Command): void {
         const identity = hubIdentity(store.db);
         const pin = o.tlsCert !== undefined ? pinOfPem(readFileSync(o.tlsCert)) : identity.pin;
         const hubUrl = o.hubUrl?.replace(/\/+$/, '') ?? identity.url;
-        const created = createJoinToken(store.db, { ttlMs, uses, profile: o.profile, labels, createdBy: 'cli' }, new Date());
-        store.audit('cli', 'join-token.create', created.id, { profile: o.profile, uses, expiresAt: created.expiresAt });
+        const created = createJoinToken(store.db, { ttlMs, uses, profile: o.profile, ...(o.node === undefined ? {} : { node: o.node }), labels, createdBy: 'cli' }, new Date());
+        store.audit('cli', 'join-token.create', created.id, { profile: o.profile, node: o.node ?? null, uses, expiresAt: created.expiresAt });
         const text = encodeJoinToken({ secret: created.secret, pin, hubUrl });
         const command = installCommand(hubUrl, text, pin);
-        if (o.json === true) process.stdout.write(`${JSON.stringify({ id: created.id, token: text, expiresAt: created.expiresAt, maxUses: uses, profile: o.profile, labels, hubUrl: hubUrl ?? null, pin: pin ?? null, installCommand: command })}\n`);
+        if (o.json === true) process.stdout.write(`${JSON.stringify({ id: created.id, token: text, expiresAt: created.expiresAt, maxUses: uses, profile: o.profile, node: o.node ?? null, labels, hubUrl: hubUrl ?? null, pin: pin ?? null, installCommand: command })}\n`);
         else process.stdout.write(`${text}\n`);
-        process.stderr.write(`join token ${created.id}: ${uses} use(s), profile ${o.profile}, expires ${created.expiresAt}${pin === undefined ? ', no TLS pin' : ''}\non the node, as root:\n  ${command}\n`);
+        process.stderr.write(`join token ${created.id}: ${uses} use(s), profile ${o.profile}${o.node === undefined ? '' : `, node ${o.node}`}, expires ${created.expiresAt}${pin === undefined ? ', no TLS pin' : ''}\non the node, as root:\n  ${command}\n`);
       });
     });
   token

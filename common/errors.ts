@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   RUNTIME_UNAVAILABLE: 'transient',
   RUNTIME_ACTION: 'transient',
   IMAGE_MISSING: 'wait',
+  IMAGE_REFUSED: 'terminal',
   // vms
   VM_ACTION: 'transient',
   OPENSTACK_AUTH: 'wait',

@@ -34,7 +34,7 @@ describe('agent config', () => {
 
   it('turns libvirt VMs on with defaults when the section is present', () => {
     const c = parseAgentConfig('node: gpu-01\nrepo:\n  url: https://git.example.eu/infra.git\nlibvirt:\n  shutdownTimeout: 30s\n', '/etc/foundry/agent.yaml');
-    expect(c.libvirt).toEqual({ uri: 'qemu:///system', diskDir: '/var/lib/libvirt/images/foundry', shutdownTimeoutMs: 30_000 });
+    expect(c.libvirt).toEqual({ uri: 'qemu:///system', diskDir: '/var/lib/libvirt/images/foundry', imageDir: '/var/lib/foundry/images', shutdownTimeoutMs: 30_000 });
     expect(parseAgentConfig('node: gpu-01\nrepo:\n  url: x\n', '/etc/foundry/agent.yaml').libvirt).toBeUndefined();
   });
 

@@ -43,7 +43,7 @@ export interface ResolvedAgentConfig {
   hubCredentialFile?: string;
   hubCaFile?: string;
   /** libvirt VMs on this node; undefined when off. */
-  libvirt?: { uri: string; diskDir: string; shutdownTimeoutMs: number };
+  libvirt?: { uri: string; diskDir: string; imageDir: string; shutdownTimeoutMs: number };
   /** OpenStack VMs on this node (the cloud's secrets stay in cloudsFile); undefined when off. */
   openstack?: { cloudsFile: string; cloud: string; hostTargeting: 'microversion' | 'availability-zone'; timeoutMs: number };
   verify: { mode: 'off' | 'ssh' | 'gpg'; allowedSignersFile: string | undefined; keyring: string | undefined };
@@ -108,7 +108,7 @@ export function resolveConfig(c: AgentConfig, file: string): ResolvedAgentConfig
     hubUrl: c.hub?.url,
     hubCredentialFile: c.hub?.credentialFile,
     hubCaFile: c.hub?.caFile,
-    libvirt: c.libvirt === undefined ? undefined : { uri: c.libvirt.uri ?? 'qemu:///system', diskDir: c.libvirt.diskDir ?? '/var/lib/libvirt/images/foundry', shutdownTimeoutMs: parseDuration(c.libvirt.shutdownTimeout ?? '60s') },
+    libvirt: c.libvirt === undefined ? undefined : { uri: c.libvirt.uri ?? 'qemu:///system', diskDir: c.libvirt.diskDir ?? '/var/lib/libvirt/images/foundry', imageDir: c.libvirt.imageDir ?? '/var/lib/foundry/images', shutdownTimeoutMs: parseDuration(c.libvirt.shutdownTimeout ?? '60s') },
     openstack:
       c.openstack === undefined
         ? undefined

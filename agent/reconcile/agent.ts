@@ -51,7 +51,7 @@ function hubRepoAccess(config: ResolvedAgentConfig): { authHeader?: string; caFi
 export function buildReconciler(config: ResolvedAgentConfig, logger: Logger, extraDrivers: RuntimeDriver[] = [], hooks: Pick<ReconcilerDeps, 'onResult'> = {}): Reconciler {
   const podman = new PodmanDriver({ socketPath: config.podman.socketPath, stopTimeoutS: Math.ceil(config.podman.stopTimeoutMs / 1000) });
   // VMs of driver libvirt, when the config turns them on (routed by runtimeKeyOf: vm/libvirt).
-  if (config.libvirt !== undefined) extraDrivers = [new LibvirtDriver({ uri: config.libvirt.uri, diskDir: config.libvirt.diskDir, shutdownTimeoutMs: config.libvirt.shutdownTimeoutMs }), ...extraDrivers];
+  if (config.libvirt !== undefined) extraDrivers = [new LibvirtDriver({ uri: config.libvirt.uri, diskDir: config.libvirt.diskDir, imageDir: config.libvirt.imageDir, shutdownTimeoutMs: config.libvirt.shutdownTimeoutMs }), ...extraDrivers];
   if (config.openstack !== undefined) extraDrivers = [openStackDriver(config.openstack, logger), ...extraDrivers];
   const verify = config.verify.mode === 'off' ? undefined : { mode: config.verify.mode, allowedSignersFile: config.verify.allowedSignersFile, keyring: config.verify.keyring };
   return new Reconciler({ node: config.node, source: sourceFor(config), drivers: [podman, ...extraDrivers], stateDir: config.stateDir, verify, logger, backoff: config.retry, ...hooks });

@@ -15,7 +15,7 @@ const files: Record<string, string> = {
   'node.yaml': `${head('Node', 'n1')}  profile: bare\n`,
   'tenant.yaml': `${head('Tenant', 'acme')}  displayName: Acme\n`,
   'pricing.yaml': `${head('PriceList', 'default')}  currency: EUR\n  periods:\n    - effectiveFrom: "2026-01-01T00:00:00Z"\n      gpuHour: { "NVIDIA H100 80GB HBM3": "2.49" }\n`,
-  'desk.yaml': `${head('WorkspaceTemplate', 'desk')}  vm: { name: desk, driver: libvirt, memory: 64Mi, disk: { baseImage: /var/lib/foundry/base.qcow2 } }\n`,
+  'desk.yaml': `${head('WorkspaceTemplate', 'desk')}  vm: { name: desk, driver: libvirt, memory: 64Mi, disk: { baseImage: base.qcow2 } }\n`,
   'cloud.yaml': `${head('WorkspaceTemplate', 'cloud')}  vm: { name: srv, driver: openstack, openstack: { flavor: m1.small, image: ubuntu } }\n`,
   'ws-a.yaml': `${head('Workspace', 'ws-a')}  tenant: acme\n  template: desk\n  node: n1\n`,
   'ws-b.yaml': `${head('Workspace', 'ws-b')}  tenant: acme\n  template: cloud\n  node: n1\n`,

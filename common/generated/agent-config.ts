@@ -127,6 +127,10 @@ export interface AgentConfig {
      */
     diskDir?: string;
     /**
+     * The only folder VM base images are taken from (default /var/lib/foundry/images); a base image elsewhere, or a link out of it, is refused.
+     */
+    imageDir?: string;
+    /**
      * Time a guest gets to power off before it is destroyed (default 60s).
      */
     shutdownTimeout?: string;

@@ -38,6 +38,14 @@ export interface Cluster {
      */
     allowedHostPaths?: string[];
     /**
+     * Folder of VM base images on the nodes (default /var/lib/foundry/images): disk.baseImage names a file in it. The agent enforces its own libvirt.imageDir too.
+     */
+    vmImageDir?: string;
+    /**
+     * CDI devices (vendor/class=name) that workspace templates may name in devices. GPU devices are never allowed there (gpus: true hands out the workspace's own GPUs).
+     */
+    templateDevices?: string[];
+    /**
      * Allow a revision to prune more than half of what an agent manages. Set it only in the commit that means it, then remove it.
      */
     allowMassPrune?: boolean;

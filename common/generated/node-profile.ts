@@ -145,7 +145,7 @@ export interface Container {
    */
   gpus?: boolean;
   /**
-   * Extra CDI device names, e.g. nvidia.com/gpu=all.
+   * Extra CDI device names (vendor/class=name). GPUs only through gpus: true; in a workspace template only devices the Cluster lists in spec.templateDevices, never a GPU.
    */
   devices?: string[];
   healthcheck?: Healthcheck;

@@ -70,6 +70,12 @@ export interface Node {
       pciAddress?: string;
     }[];
     /**
+     * PCI devices (besides its GPUs) that VMs of workspace templates may pass through on this node (vm.hostDevices). Empty: none.
+     *
+     * Items: A PCI address in domain:bus:slot.function form, e.g. 0000:17:00.0.
+     */
+    allowedHostDevices?: string[];
+    /**
      * Allow a revision to prune more than half of what this node runs.
      */
     allowMassPrune?: boolean;

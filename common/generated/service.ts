@@ -48,7 +48,7 @@ export type Vm = {
    */
   disk?: {
     /**
-     * Absolute path of the base image on the node.
+     * Base image: a file name in the node's image directory (Cluster spec.vmImageDir, default /var/lib/foundry/images), or an absolute path inside it.
      */
     baseImage: string;
     /**
@@ -74,7 +74,7 @@ export type Vm = {
    */
   gpus?: boolean;
   /**
-   * Extra PCI devices to pass through (libvirt).
+   * Extra PCI devices to pass through (libvirt). In a workspace template only devices the workspace's node lists in spec.allowedHostDevices, never one of its GPUs (those come with gpus: true).
    *
    * Items: A PCI address in domain:bus:slot.function form, e.g. 0000:17:00.0.
    */
@@ -232,7 +232,7 @@ export interface Container {
    */
   gpus?: boolean;
   /**
-   * Extra CDI device names, e.g. nvidia.com/gpu=all.
+   * Extra CDI device names (vendor/class=name). GPUs only through gpus: true; in a workspace template only devices the Cluster lists in spec.templateDevices, never a GPU.
    */
   devices?: string[];
   healthcheck?: Healthcheck;

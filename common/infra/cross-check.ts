@@ -9,6 +9,7 @@ import type { Container, InfraIssue, InfraKind, InfraRepo, Located, PathSegment,
 import type { InvalidNames, LoadedDoc } from './parse-docs.js';
 import { checkPriceLists } from './price-checks.js';
 import { profileChain, profileFlag } from './profile-chain.js';
+import { checkTemplatePolicy } from './template-policy.js';
 
 /** Runs every cross-document check; appends issues to repo.issues. `docs` are the repo's own valid documents in file order; `subPath` is where the infra files live in the repo. */
 export function crossCheck(repo: InfraRepo, docs: LoadedDoc[], invalid: InvalidNames, subPath = ''): void {
@@ -21,6 +22,7 @@ export function crossCheck(repo: InfraRepo, docs: LoadedDoc[], invalid: InvalidN
   checkContainers(repo, docs, issues);
   checkHostPorts(repo, issues);
   checkPriceLists(repo, issues);
+  checkTemplatePolicy(repo, docs, issues);
 }
 
 function checkDuplicates(docs: LoadedDoc[], issues: InfraIssue[]): void {
@@ -134,10 +136,12 @@ function checkGpus(repo: InfraRepo, issues: InfraIssue[]): void {
       } else {
         claimed.set(uuid, { workspace: name, loc, index });
       }
-      const declared = node?.spec.gpus;
-      if (node !== undefined && declared !== undefined) {
+      // A node that lists no GPUs offers none: a claim there would be a GPU nobody placed or bills right.
+      const declared = node?.spec.gpus ?? [];
+      if (node !== undefined) {
         const gpu = declared.find((g) => g.uuid === uuid);
-        if (gpu === undefined) issues.push(issueAt('INFRA_REFERENCE', loc, path, `GPU ${uuid} is not among the GPUs of node ${nodeName}: expected ${oneOf(declared.map((g) => g.uuid))}`));
+        if (gpu === undefined && declared.length === 0) issues.push(issueAt('INFRA_REFERENCE', loc, path, `GPU ${uuid} is claimed on node ${nodeName}, which declares no GPUs: expected the node's GPUs in its spec.gpus first`));
+        else if (gpu === undefined) issues.push(issueAt('INFRA_REFERENCE', loc, path, `GPU ${uuid} is not among the GPUs of node ${nodeName}: expected ${oneOf(declared.map((g) => g.uuid))}`));
         else if (gpus?.model !== undefined && gpu.model !== gpus.model) issues.push(issueAt('INFRA_CONFLICT', loc, path, `GPU ${uuid} is model ${JSON.stringify(gpu.model)}: expected ${JSON.stringify(gpus.model)} as gpus.model asks`));
       }
     });

@@ -5,6 +5,7 @@
 import { lstat, readdir, readFile, readlink, realpath } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import type { InfraIssue } from './model.js';
+import { byteIssues } from './yaml-hygiene.js';
 
 /** Default size limit of one YAML file: 1 MiB. */
 export const DEFAULT_MAX_FILE_BYTES = 1024 * 1024;
@@ -13,6 +14,8 @@ export const DEFAULT_MAX_FILE_BYTES = 1024 * 1024;
 export interface RepoFile {
   file: string;
   text: string;
+  /** Its bytes were refused (invalid UTF-8, NUL) and reported: parsed only to learn its documents' names. */
+  refused?: true;
 }
 
 const YAML_FILE = /\.ya?ml$/;
@@ -64,14 +67,21 @@ export async function readRepoFiles(root: string, subPath: string | undefined, m
   await walk(realRoot, realStart, issues, paths);
   // Sizes first (oversized files are never read), then the texts, in parallel batches, keeping the sorted order.
   const texts: (string | undefined)[] = new Array(paths.length);
+  const refused = new Set<number>();
   for (let i = 0; i < paths.length; i += READ_BATCH) {
     await Promise.all(paths.slice(i, i + READ_BATCH).map(async (p, k) => {
       const { size } = await lstat(p.full);
       if (size > maxFileBytes) issues.push(fileIssue(p.name, `file is too large (${size} bytes): expected at most ${maxFileBytes} bytes; split it into several files`));
-      else texts[i + k] = await readFile(p.full, 'utf8');
+      // Refused bytes (invalid UTF-8, NUL) are never decoded with silent replacement characters.
+      if (size > maxFileBytes) return;
+      const bytes = await readFile(p.full);
+      const bad = byteIssues(bytes, p.name);
+      issues.push(...bad);
+      texts[i + k] = bytes.toString('utf8');
+      if (bad.length > 0) refused.add(i + k);
     }));
   }
-  return paths.flatMap((p, i) => (texts[i] === undefined ? [] : [{ file: p.name, text: texts[i]! }]));
+  return paths.flatMap((p, i) => (texts[i] === undefined ? [] : [{ file: p.name, text: texts[i]!, ...(refused.has(i) ? { refused: true as const } : {}) }]));
 }
 
 /** Files read at once. */

@@ -7,6 +7,7 @@ import { validatorFor } from '../schema.js';
 import { INFRA_KINDS, type InfraIssue, type InfraKind, type Located, type SourcePosition } from './model.js';
 import { schemaIssues } from './schema-issues.js';
 import { locatorFor, yamlErrorAt } from './yaml-locate.js';
+import { yamlHygieneIssues } from './yaml-hygiene.js';
 import type { RepoFile } from './files.js';
 
 /** A schema-valid document with its kind and name. */
@@ -30,7 +31,7 @@ export function schemaKeyOf(kind: InfraKind): string {
 /** Parses and validates every document of `file`; pushes issues, returns the valid documents. */
 export function parseRepoFile(file: RepoFile, issues: InfraIssue[], invalid: InvalidNames, builtin = false): LoadedDoc[] {
   const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(file.text, { lineCounter, prettyErrors: true, uniqueKeys: true, merge: true });
+  const docs = parseAllDocuments(file.text, { lineCounter, prettyErrors: true, uniqueKeys: false, merge: true });
   const out: LoadedDoc[] = [];
   for (const doc of docs) {
     const loaded = parseDocument(doc, file, lineCounter, issues, invalid, builtin);
@@ -45,6 +46,7 @@ function parseDocument(doc: Document, repoFile: RepoFile, lineCounter: LineCount
   const start = lineCounter.linePos(startOffset);
   const source: SourcePosition = { file, line: start.line, column: start.col };
   if (doc.errors.length > 0) {
+    if (repoFile.refused === true) return undefined;
     const seen = new Set<string>();
     for (const err of doc.errors) {
       const at = yamlErrorAt(repoFile.text, err, lineCounter);
@@ -56,6 +58,9 @@ function parseDocument(doc: Document, repoFile: RepoFile, lineCounter: LineCount
     }
     return undefined;
   }
+  // Duplicate keys here, not by the library's uniqueKeys (quadratic in the keys of a mapping).
+  const hygiene = repoFile.refused === true ? [] : yamlHygieneIssues(doc, lineCounter, file, repoFile.text);
+  issues.push(...hygiene);
   let value: unknown;
   try {
     value = doc.toJS({ maxAliasCount: 100 });
@@ -64,6 +69,7 @@ function parseDocument(doc: Document, repoFile: RepoFile, lineCounter: LineCount
     return undefined;
   }
   if (value === null || value === undefined) return undefined; // an empty document (e.g. a trailing ---)
+  if (repoFile.refused === true && (typeof value !== 'object' || Array.isArray(value))) return undefined;
   const locate = locatorFor(doc, lineCounter, file, source);
   if (typeof value !== 'object' || Array.isArray(value)) {
     issues.push({ code: 'INFRA_SCHEMA', file, line: source.line, column: source.column, path: '', message: `expected a mapping with apiVersion, kind, metadata and spec, got ${Array.isArray(value) ? 'a list' : 'a single value'}` });
@@ -72,6 +78,11 @@ function parseDocument(doc: Document, repoFile: RepoFile, lineCounter: LineCount
   const obj = value as Record<string, unknown>;
   const name = typeof (obj.metadata as Record<string, unknown> | undefined)?.name === 'string' ? String((obj.metadata as Record<string, unknown>).name) : undefined;
   const kind = obj.kind;
+  if (hygiene.length > 0 || repoFile.refused === true) {
+    // Already reported: only remember the name, so references to it are not reported as dangling.
+    if (typeof kind === 'string' && name !== undefined) invalid.add(`${kind}/${name}`);
+    return undefined;
+  }
   if (typeof kind !== 'string' || !(INFRA_KINDS as readonly string[]).includes(kind)) {
     const at = locate(['kind']);
     const what = kind === undefined ? 'missing kind' : `unknown kind ${JSON.stringify(kind)}`;

@@ -18,8 +18,15 @@ const PATTERN_MEANINGS: Record<string, string> = {
 
 type Schema = Record<string, unknown> | undefined;
 
+/**
+ * Schema errors explained per document; the rest are counted. Each explanation walks the document to the
+ * offending node, so tens of thousands of errors (one per key of a huge mapping) would cost seconds.
+ */
+export const MAX_SCHEMA_ERRORS = 200;
+
 /** Converts the errors of one document's validation into issues, grouped and de-duplicated. */
-export function schemaIssues(errors: ErrorObject[], doc: Document, locate: Locator, file: string): InfraIssue[] {
+export function schemaIssues(allErrors: ErrorObject[], doc: Document, locate: Locator, file: string): InfraIssue[] {
+  const errors = allErrors.slice(0, MAX_SCHEMA_ERRORS);
   const dropped = new Set<ErrorObject>();
   const extra = new Map<ErrorObject, string>();
   for (const e of errors) {
@@ -54,6 +61,10 @@ export function schemaIssues(errors: ErrorObject[], doc: Document, locate: Locat
     const id = `${issue.line}:${issue.column}:${issue.path}:${issue.message}`;
     if (!seen.has(id)) issues.push(issue);
     seen.add(id);
+  }
+  if (allErrors.length > errors.length) {
+    const at = locate([]);
+    issues.push({ code: 'INFRA_SCHEMA', file, line: at.line, column: at.column, path: '', message: `${allErrors.length - errors.length} more schema errors in this document not shown: fix the ones above first` });
   }
   return issues;
 }

@@ -10,7 +10,8 @@ import type { HubStore } from '../store/hub-store.js';
 import type { InfraRepoWriter } from '../gitops/repo-writer.js';
 import type { EnrollRequest } from '../../common/generated/http/enroll-request.js';
 import { decodeJoinToken } from './token-format.js';
-import { recordNodeFile, releaseEnrollment, reserveEnrollment } from './join-tokens.js';
+import { joinTokenScope, recordNodeFile, releaseEnrollment, reserveEnrollment } from './join-tokens.js';
+import { loadInfraDir } from '../../common/infra/load.js';
 import { nodeFilePath, renderNodeFile } from './node-file.js';
 
 /** Collaborators of enrollNode. */
@@ -33,12 +34,16 @@ export interface EnrollResult {
   nodeFile: { path: string; status: 'committed' | 'kept' | 'not-written'; revision: string | null };
 }
 
-/** Enrolls a node; throws JOIN_TOKEN, NODE_NAME_TAKEN or a git error (then nothing was enrolled). */
+/**
+ * Enrolls a node; throws JOIN_TOKEN (also for a token made for another node, or a node Git declares that
+ * the token was not made for), NODE_NAME_TAKEN or a git error (then nothing was enrolled).
+ */
 export async function enrollNode(deps: EnrollDeps, req: EnrollRequest, hubUrl: string): Promise<EnrollResult> {
   const { secret } = decodeJoinToken(req.token);
   const now = deps.now();
   const db = deps.store.db;
-  const r = reserveEnrollment(db, { secret, node: req.node, hostname: req.inventory.hostname, inventory: req.inventory }, now);
+  const declaredProfile = await declaredProfileOf(deps, secret, req.node);
+  const r = reserveEnrollment(db, { secret, node: req.node, hostname: req.inventory.hostname, inventory: req.inventory, declaredProfile }, now);
   const path = nodeFilePath(req.node);
   let nodeFile: EnrollResult['nodeFile'] = { path, status: 'not-written', revision: null };
   try {
@@ -65,4 +70,13 @@ export async function enrollNode(deps: EnrollDeps, req: EnrollRequest, hubUrl: s
     config: { node: req.node, repo: { url: deps.externalRepoUrl ?? `${base}/git/infra.git` }, hub: { url: base } },
     nodeFile,
   };
+}
+
+/**
+ * The profile the infra repo declares for `node` (undefined when Git has no such Node, or the hub writes
+ * no repo). Read only for a known token, so an unknown one costs no repo read.
+ */
+async function declaredProfileOf(deps: EnrollDeps, secret: string, node: string): Promise<string | undefined> {
+  if (deps.writer === undefined || joinTokenScope(deps.store.db, secret) === undefined) return undefined;
+  return deps.writer.read(async (dir, rev) => (await loadInfraDir(dir, { revision: rev })).nodes.get(node)?.doc.spec.profile);
 }

@@ -16,9 +16,19 @@ describe('join tokens in the store', () => {
     const t = createJoinToken(store.db, spec, T0);
     expect(JSON.stringify(store.db.prepare('SELECT * FROM join_tokens').all())).not.toContain(t.secret);
     expect(listJoinTokens(store.db, T0)).toEqual([
-      { id: t.id, profile: 'gpu-node', labels: { zone: 'fsn1' }, maxUses: 2, uses: 0, expiresAt: '2026-11-27T11:00:00.000Z', createdAt: T0.toISOString(), createdBy: 'test', revoked: false, state: 'active', nodes: [] },
+      { id: t.id, profile: 'gpu-node', labels: { zone: 'fsn1' }, maxUses: 2, uses: 0, expiresAt: '2026-11-27T11:00:00.000Z', createdAt: T0.toISOString(), createdBy: 'test', revoked: false, state: 'active', nodes: [], node: null },
     ]);
     expect(listJoinTokens(store.db, at(3600_000))[0]!.state).toBe('expired');
+  });
+
+  it('a token made for a node enrolls only that name; a node Git declares needs such a token of its profile', () => {
+    const any = createJoinToken(store.db, spec, T0);
+    const bound = createJoinToken(store.db, { ...spec, node: 'gpu-01' }, T0);
+    expect(() => reserveEnrollment(store.db, claim(bound.secret, 'gpu-02'), at(1000))).toThrow(`join token ${bound.id} is for node gpu-01, not gpu-02`);
+    expect(() => reserveEnrollment(store.db, { ...claim(any.secret, 'gpu-01'), declaredProfile: 'gpu-node' }, at(1000))).toThrow('node gpu-01 is declared in the infra repo: enrolling it needs a join token made for that node (--node gpu-01)');
+    expect(() => reserveEnrollment(store.db, { ...claim(bound.secret, 'gpu-01'), declaredProfile: 'ceph-node' }, at(1000))).toThrow(`node gpu-01 is declared in the infra repo with profile ceph-node, and join token ${bound.id} is for profile gpu-node`);
+    expect(store.db.prepare('SELECT count(*) AS n FROM nodes').get()).toEqual({ n: 0 });
+    expect(reserveEnrollment(store.db, { ...claim(bound.secret, 'gpu-01'), declaredProfile: 'gpu-node' }, at(1000))).toMatchObject({ node: 'gpu-01', tokenId: bound.id });
   });
 
   it('counts uses up to the limit, then refuses; creates the node with a working credential', () => {

@@ -14,6 +14,8 @@ export interface JoinTokenSpec {
   ttlMs: number;
   uses: number;
   profile: string;
+  /** The one node name it may enroll (needed to take over a node declared in Git); any name when absent. */
+  node?: string;
   labels: Record<string, string>;
   createdBy: string;
 }
@@ -22,6 +24,8 @@ export interface JoinTokenSpec {
 export interface JoinTokenRow {
   id: string;
   profile: string;
+  /** The node name it is made for, or null for any name. */
+  node: string | null;
   labels: Record<string, string>;
   maxUses: number;
   uses: number;
@@ -40,10 +44,11 @@ export function createJoinToken(db: Database.Database, spec: JoinTokenSpec, now:
   const secret = newJoinSecret();
   const id = randomBytes(6).toString('hex');
   const expiresAt = new Date(now.getTime() + spec.ttlMs).toISOString();
-  db.prepare('INSERT INTO join_tokens (id, token_hash, profile, labels, max_uses, expires_at, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
+  db.prepare('INSERT INTO join_tokens (id, token_hash, profile, node, labels, max_uses, expires_at, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
     id,
     hashSecret(secret),
     spec.profile,
+    spec.node ?? null,
     JSON.stringify(spec.labels),
     spec.uses,
     expiresAt,
@@ -64,6 +69,7 @@ export function listJoinTokens(db: Database.Database, now: Date): JoinTokenRow[]
     const row = {
       id: String(r.id),
       profile: String(r.profile),
+      node: (r.node as string | null) ?? null,
       labels: JSON.parse(String(r.labels)) as Record<string, string>,
       maxUses: Number(r.max_uses),
       uses: Number(r.uses),
@@ -94,6 +100,26 @@ export interface EnrollmentClaim {
   node: string;
   hostname: string;
   inventory: unknown;
+  /** The profile Git declares for this node name, when a Node of that name is in the infra repo. */
+  declaredProfile?: string;
+}
+
+/** What a token is for, to check a claim against Git before reserving; undefined for an unknown secret. */
+export function joinTokenScope(db: Database.Database, secret: string): { id: string; profile: string; node: string | null } | undefined {
+  const t = db.prepare('SELECT id, profile, node FROM join_tokens WHERE token_hash = ?').get(hashSecret(secret)) as { id: string; profile: string; node: string | null } | undefined;
+  return t === undefined ? undefined : { id: t.id, profile: t.profile, node: t.node ?? null };
+}
+
+/**
+ * Why a token may not enroll `node`, or undefined: a token made for one node name enrolls only that
+ * name; a node declared in Git needs a token made for its name and of its profile.
+ */
+export function scopeProblem(token: { id: string; profile: string; node: string | null }, node: string, declaredProfile: string | undefined): string | undefined {
+  if (token.node !== null && token.node !== node) return `join token ${token.id} is for node ${token.node}, not ${node}`;
+  if (declaredProfile === undefined) return undefined;
+  if (declaredProfile !== token.profile) return `node ${node} is declared in the infra repo with profile ${declaredProfile}, and join token ${token.id} is for profile ${token.profile}`;
+  if (token.node !== node) return `node ${node} is declared in the infra repo: enrolling it needs a join token made for that node (--node ${node})`;
+  return undefined;
 }
 
 /** A reserved enrollment: the node exists with this credential; the token's use is counted. */
@@ -106,8 +132,9 @@ export interface Reservation {
 }
 
 /**
- * Checks the token and the name and, in one transaction, counts the use and creates the node with a new
- * credential. Throws JOIN_TOKEN (unknown, revoked, expired, used up) or NODE_NAME_TAKEN; nothing changes then.
+ * Checks the token, its scope (see scopeProblem) and the name and, in one transaction, counts the use and
+ * creates the node with a new credential. Throws JOIN_TOKEN (unknown, revoked, expired, used up, made for
+ * another node or profile) or NODE_NAME_TAKEN; nothing changes then.
  */
 export function reserveEnrollment(db: Database.Database, claim: EnrollmentClaim, now: Date): Reservation {
   return db.transaction((): Reservation => {
@@ -119,6 +146,8 @@ export function reserveEnrollment(db: Database.Database, claim: EnrollmentClaim,
     if (db.prepare('SELECT 1 FROM nodes WHERE name = ?').get(claim.node) !== undefined) {
       throw new FoundryError('NODE_NAME_TAKEN', `node name ${claim.node} is already enrolled: pick another name (--name) or ask an admin`, { resource: claim.node });
     }
+    const problem = scopeProblem({ id, profile: String(t.profile), node: (t.node as string | null) ?? null }, claim.node, claim.declaredProfile);
+    if (problem !== undefined) throw new FoundryError('JOIN_TOKEN', problem, { resource: id });
     const credential = newSecret(NODE_CREDENTIAL_PREFIX);
     const at = now.toISOString();
     db.prepare('UPDATE join_tokens SET uses = uses + 1 WHERE id = ?').run(id);

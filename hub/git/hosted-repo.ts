@@ -7,18 +7,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../common/paths.js';
 import { git, runGit } from './git-run.js';
+import { DEFAULT_VALIDATION_LIMITS, type ValidationLimits } from './pre-receive.js';
 
 /** The hook runs the built validator script with the node binary running the hub. */
-function hookScript(): string {
+function hookScript(limits: ValidationLimits): string {
   const q = (s: string): string => `'${s.replaceAll("'", "'\\''")}'`;
-  return `#!/bin/sh\n# Installed by foundry hub: refuse pushes whose revision fails validation.\nexec ${q(process.execPath)} ${q(join(PACKAGE_ROOT, 'dist', 'hub', 'git', 'pre-receive-hook.js'))}\n`;
+  const args = ['--timeout-ms', String(limits.timeoutMs), '--max-memory-mb', String(limits.maxMemoryMb)].join(' ');
+  return `#!/bin/sh\n# Installed by foundry hub: refuse pushes whose revision fails validation.\nexec ${q(process.execPath)} ${q(join(PACKAGE_ROOT, 'dist', 'hub', 'git', 'pre-receive-hook.js'))} ${args}\n`;
 }
 
-/** Creates the bare repo if missing (default branch main) and (re)installs the pre-receive hook. */
-export async function ensureHostedRepo(dir: string): Promise<void> {
+/** Creates the bare repo if missing (default branch main) and (re)installs the pre-receive hook with its validation limits. */
+export async function ensureHostedRepo(dir: string, limits: ValidationLimits = DEFAULT_VALIDATION_LIMITS): Promise<void> {
   if (!existsSync(join(dir, 'HEAD'))) await git(['init', '--quiet', '--bare', '--initial-branch=main', dir], 'git init');
   const hook = join(dir, 'hooks', 'pre-receive');
-  writeFileSync(hook, hookScript());
+  writeFileSync(hook, hookScript(limits));
   chmodSync(hook, 0o755);
 }
 

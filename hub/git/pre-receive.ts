@@ -1,16 +1,29 @@
 /**
  * The hosted repo's pre-receive hook (run by git inside the hub's `git http-backend` child): checks out
- * each pushed branch revision into a temp dir, validates it like `foundry validate`, and refuses the push
- * with every issue as file:line:col, which `git push` prints as "remote: ..." lines.
+ * each pushed revision into a temp dir, validates it like `foundry validate`, and refuses the push with
+ * every issue as file:line:col, which `git push` prints as "remote: ..." lines. Validation runs in a worker
+ * thread with a memory limit and a deadline, so a hostile revision is refused instead of running unbounded.
  */
 import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { loadInfraDir } from '../../common/infra/load.js';
 import { formatIssue } from '../../common/infra/model.js';
 import { git } from './git-run.js';
 
 const ZERO = /^0+$/;
+
+/** Limits of one revision's validation. */
+export interface ValidationLimits {
+  /** Wall-clock deadline per revision (default 60 s). */
+  timeoutMs: number;
+  /** V8 old-generation heap of the validating worker (default 512 MiB). */
+  maxMemoryMb: number;
+}
+
+/** Defaults of the hook's limits: a 1 MiB file validates in about a second, a full repo in well under 10. */
+export const DEFAULT_VALIDATION_LIMITS: ValidationLimits = { timeoutMs: 60_000, maxMemoryMb: 512 };
 
 /** One ref update as git passes it on stdin. */
 export interface RefUpdate {
@@ -27,7 +40,7 @@ export function parseRefUpdates(input: string): RefUpdate[] {
   });
 }
 
-/** Validates one revision of the repo in `gitDir`; returns the formatted issues (empty when valid). */
+/** Validates one revision of the repo in `gitDir` in this thread; returns the formatted issues (empty when valid). */
 export async function validateRevision(gitDir: string, revision: string): Promise<string[]> {
   const tmp = mkdtempSync(join(tmpdir(), 'foundry-pre-receive-'));
   try {
@@ -44,13 +57,67 @@ export async function validateRevision(gitDir: string, revision: string): Promis
   }
 }
 
-/** Hook entry point: exit 1 (push refused) when any pushed branch fails validation. */
-export async function main(): Promise<void> {
+/**
+ * Validates one revision in a worker thread under `limits`. Resolves with the issues; a revision that
+ * exceeds the deadline or the memory limit resolves with one issue saying so (the worker is stopped).
+ */
+export function validateRevisionBounded(gitDir: string, revision: string, limits: ValidationLimits = DEFAULT_VALIDATION_LIMITS): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./validate-worker.js', import.meta.url), {
+      workerData: { gitDir, revision },
+      resourceLimits: { maxOldGenerationSizeMb: limits.maxMemoryMb },
+      env: process.env,
+      stdout: false,
+      stderr: false,
+    });
+    let settled = false;
+    const done = (fn: () => void): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      fn();
+    };
+    const timer = setTimeout(() => done(() => {
+      void worker.terminate();
+      resolve([`validation took longer than ${limits.timeoutMs / 1000} s: the revision is refused (split very large files, e.g. mappings with many thousands of keys)`]);
+    }), limits.timeoutMs);
+    worker.on('message', (issues: string[]) => done(() => resolve(issues)));
+    worker.on('error', (err: Error & { code?: string }) => done(() => {
+      if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') resolve([`validation needed more than ${limits.maxMemoryMb} MiB of memory: the revision is refused (split very large files)`]);
+      else reject(err);
+    }));
+    worker.on('exit', (code) => done(() => reject(new Error(`validation worker exited with code ${code} before answering`))));
+  });
+}
+
+/** Which pushed refs are validated; anything else under refs/ is refused (agents only follow branches and tags). */
+function refKind(ref: string): 'validate' | 'refuse' {
+  return ref.startsWith('refs/heads/') || ref.startsWith('refs/tags/') ? 'validate' : 'refuse';
+}
+
+/** Reads `--timeout-ms N --max-memory-mb N` from the hook's arguments over the defaults. */
+export function limitsFromArgs(argv: readonly string[]): ValidationLimits {
+  const num = (flag: string, fallback: number): number => {
+    const i = argv.indexOf(flag);
+    const v = i >= 0 ? Number(argv[i + 1]) : NaN;
+    return Number.isFinite(v) && v > 0 ? v : fallback;
+  };
+  return { timeoutMs: num('--timeout-ms', DEFAULT_VALIDATION_LIMITS.timeoutMs), maxMemoryMb: num('--max-memory-mb', DEFAULT_VALIDATION_LIMITS.maxMemoryMb) };
+}
+
+/** Hook entry point: exit 1 (push refused) when any pushed branch or tag fails validation, or another ref is pushed. */
+export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
   const gitDir = process.env.GIT_DIR ?? '.';
+  const limits = limitsFromArgs(argv);
   let refused = false;
   for (const u of parseRefUpdates(readFileSync(0, 'utf8'))) {
-    if (ZERO.test(u.newRev) || !u.ref.startsWith('refs/heads/')) continue;
-    const issues = await validateRevision(gitDir, u.newRev);
+    if (ZERO.test(u.newRev)) continue;
+    if (refKind(u.ref) === 'refuse') {
+      refused = true;
+      process.stderr.write(`foundry: push refused: ${u.ref}: only branches (refs/heads/...) and tags (refs/tags/...) may be pushed, and each is validated\n`);
+      continue;
+    }
+    const issues = await validateRevisionBounded(gitDir, u.newRev, limits);
     if (issues.length === 0) continue;
     refused = true;
     process.stderr.write(`foundry: push refused: ${u.ref} at ${u.newRev.slice(0, 12)} fails validation (${issues.length} issue${issues.length === 1 ? '' : 's'}):\n`);
@@ -58,4 +125,3 @@ export async function main(): Promise<void> {
   }
   process.exitCode = refused ? 1 : 0;
 }
-

@@ -26,6 +26,8 @@ interface SetupBody { ticket: string; newPassword?: string; code: string }
 
 const str = (max: number) => ({ type: 'string', minLength: 1, maxLength: max });
 const SETUP_TTL_MS = 10 * 60_000;
+/** What the audit log says instead of a user name that matches no user. */
+export const UNKNOWN_USER = '(unknown user)';
 
 /** Registers /api/v1/auth/* and /api/v1/api-tokens. */
 export function authRoutes(app: FastifyInstance, opts: AuthRouteOptions): void {
@@ -43,7 +45,9 @@ export function authRoutes(app: FastifyInstance, opts: AuthRouteOptions): void {
   };
   const refuse = (reply: FastifyReply, user: string, ip: string, why: string) => {
     limiter.fail(user, ip);
-    store.audit(`user:${user}`, 'auth.login.fail', user, { reason: why });
+    // A name that is no user is often a password typed into the wrong field: never store it.
+    const who = getUser(db, user) === undefined ? UNKNOWN_USER : user;
+    store.audit(`user:${who}`, 'auth.login.fail', who, { reason: why });
     return reply.code(401).send({ code: 'AUTH_FAILED', message: 'wrong user name, password or code' });
   };
   const limited = (reply: FastifyReply, waitMs: number) =>

@@ -85,9 +85,9 @@ export function enrollRoutes(app: FastifyInstance, opts: EnrollRouteOptions): vo
     const ttlMs = parseDuration(body.ttl ?? TOKEN_DEFAULTS.ttl);
     if (ttlMs <= 0 || ttlMs > TOKEN_DEFAULTS.maxTtlMs) return reply.code(400).send({ code: 'BAD_REQUEST', message: 'ttl must be more than 0 and at most 168h' });
     const actor = `${req.principal?.via ?? 'admin'}:${req.principal?.subject ?? '?'}`;
-    const spec = { ttlMs, uses: body.uses ?? TOKEN_DEFAULTS.uses, profile: body.profile ?? TOKEN_DEFAULTS.profile, labels: body.labels ?? {}, createdBy: actor };
+    const spec = { ttlMs, uses: body.uses ?? TOKEN_DEFAULTS.uses, profile: body.profile ?? TOKEN_DEFAULTS.profile, ...(body.node === undefined ? {} : { node: body.node }), labels: body.labels ?? {}, createdBy: actor };
     const created = createJoinToken(db, spec, now());
-    store.audit(actor, 'join-token.create', created.id, { profile: spec.profile, uses: spec.uses, expiresAt: created.expiresAt });
+    store.audit(actor, 'join-token.create', created.id, { profile: spec.profile, node: body.node ?? null, uses: spec.uses, expiresAt: created.expiresAt });
     const hubUrl = body.hubUrl ?? publicUrl ?? hubIdentity(db).url;
     const token = encodeJoinToken({ secret: created.secret, pin, hubUrl });
     return reply.code(201).send({
@@ -96,6 +96,7 @@ export function enrollRoutes(app: FastifyInstance, opts: EnrollRouteOptions): vo
       expiresAt: created.expiresAt,
       maxUses: spec.uses,
       profile: spec.profile,
+      node: body.node ?? null,
       labels: spec.labels,
       hubUrl: hubUrl ?? null,
       pin: pin ?? null,

@@ -63,9 +63,10 @@ export function snapshotFromInfra(repo: InfraRepo, live: ReadonlyMap<string, Liv
         memoryBytes: l?.memoryBytes ?? (spec.capacity?.memory === undefined ? Infinity : parseQuantity(spec.capacity.memory)),
       },
       reservations: { cpus: spec.reservations?.cpus ?? 0, memoryBytes: spec.reservations?.memory === undefined ? 0 : parseQuantity(spec.reservations.memory) },
-      // Git's list bounds what may be claimed (Node.spec.gpus): live GPUs outside it are not offered
+      // Git's list bounds what may be claimed (Node.spec.gpus): live GPUs outside it, or on a node that
+      // lists none, are not offered (validation refuses such claims too)
       gpus: (l?.gpus ?? (spec.gpus ?? []).map((g) => ({ uuid: g.uuid, model: g.model, healthy: true }))).filter(
-        (g) => spec.gpus === undefined || spec.gpus.some((d) => d.uuid === g.uuid),
+        (g) => spec.gpus !== undefined && spec.gpus.some((d) => d.uuid === g.uuid),
       ),
     };
   });

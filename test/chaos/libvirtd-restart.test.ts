@@ -37,7 +37,7 @@ describeIf(libvirtAvailable && process.getuid?.() === 0 && pidOf() !== undefined
 
   beforeAll(() => {
     sb = makeSandbox('chaos');
-    driver = new LibvirtDriver({ uri: URI, diskDir: sb.dir, shutdownTimeoutMs: 1500, pollMs: 100, defaultNetwork: null });
+    driver = new LibvirtDriver({ uri: URI, diskDir: sb.dir, imageDir: sb.dir, shutdownTimeoutMs: 1500, pollMs: 100, defaultNetwork: null });
     vm = desiredVm(sb, 'desk');
   });
   afterAll(async () => {

@@ -123,6 +123,15 @@ describe('dashboard auth over http', () => {
     expect(r.entries.every((e) => e.ip === '127.0.0.1')).toBe(true);
   });
 
+  it('never stores a password typed into the user-name field in the audit log', async () => {
+    const typo = 'Tr0ub4dor&3-horse-battery';
+    expect((await post(`${hub.url}/api/v1/auth/login`, { user: typo, password: 'x' })).status).toBe(401);
+    const r = (await (await get('/api/v1/audit?limit=500', { cookie: admin.cookie })).json()) as { entries: Array<{ actor: string; action: string; target: string | null }> };
+    expect(JSON.stringify(r.entries)).not.toContain(typo);
+    expect(JSON.stringify(hub.store.db.prepare('SELECT * FROM audit_log').all())).not.toContain(typo);
+    expect(r.entries[0]).toMatchObject({ actor: 'user:(unknown user)', action: 'auth.login.fail', target: '(unknown user)' });
+  });
+
   it('logs out: the cookie no longer works', async () => {
     const out = await post(`${hub.url}/api/v1/auth/logout`, {}, { cookie: admin.cookie, 'x-csrf-token': admin.csrf });
     expect(out.body).toEqual({ loggedOut: true });

@@ -9,6 +9,7 @@ import { rmSync } from 'node:fs';
 import { frame, rawClient, startTestHub, tempDir, waitFor, type TestHub } from '../hub/support.js';
 import { decodeJoinToken } from '../../hub/enroll/token-format.js';
 import { startHub } from '../../hub/server.js';
+import { api, newToken, startEnrollHub, type EnrollHub } from './support.js';
 
 const inventory = { hostname: 'n1.example', cpu: { model: 'x', cores: 8 }, memoryBytes: 2 ** 34, disks: [{ mount: '/', sizeBytes: 10 ** 11 }], gpus: [] };
 
@@ -82,6 +83,43 @@ describe('enrollment API', () => {
   });
 });
 
+describe('join tokens are bound to what they were made for (hub hosting the example infra repo)', () => {
+  let h: EnrollHub;
+  beforeAll(async () => {
+    h = await startEnrollHub();
+  });
+  afterAll(async () => h?.close());
+  const enroll = (token: string, node: string) => api(h, 'POST', '/api/v1/enroll', { token, node, inventory: { ...inventory, hostname: node } });
+  const usesOf = async (id: string): Promise<number> => ((await api(h, 'GET', '/api/v1/join-tokens')).body.tokens as Array<{ id: string; uses: number }>).find((t) => t.id === id)!.uses;
+
+  it('refuses a ceph-node token for gpu-01, a GPU node declared in Git, and enrolls nothing', async () => {
+    const t = await newToken(h, { profile: 'ceph-node' });
+    const r = await enroll(t.token, 'gpu-01');
+    expect(r).toEqual({ status: 403, body: { code: 'JOIN_TOKEN', message: `node gpu-01 is declared in the infra repo with profile gpu-node, and join token ${t.id} is for profile ceph-node` } });
+    expect(h.hub.store.db.prepare("SELECT name FROM nodes WHERE name = 'gpu-01'").get()).toBeUndefined();
+    expect(await usesOf(t.id)).toBe(0);
+  });
+
+  it('refuses a token of the right profile that was not made for the declared node', async () => {
+    const t = await newToken(h, { profile: 'gpu-node' });
+    expect(await enroll(t.token, 'gpu-01')).toEqual({ status: 403, body: { code: 'JOIN_TOKEN', message: 'node gpu-01 is declared in the infra repo: enrolling it needs a join token made for that node (--node gpu-01)' } });
+    // The same token still enrolls a name Git does not declare.
+    expect((await enroll(t.token, 'gpu-55')).status).toBe(201);
+  });
+
+  it('a token made for a node enrolls only that name; made for gpu-01 with its profile, it takes gpu-01 over', async () => {
+    const created = await api(h, 'POST', '/api/v1/join-tokens', { profile: 'gpu-node', node: 'gpu-01', uses: 2 });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ profile: 'gpu-node', node: 'gpu-01' });
+    const token = String(created.body.token);
+    expect(await enroll(token, 'gpu-02')).toEqual({ status: 403, body: { code: 'JOIN_TOKEN', message: `join token ${String(created.body.id)} is for node gpu-01, not gpu-02` } });
+    const ok = await enroll(token, 'gpu-01');
+    expect(ok.status).toBe(201);
+    expect(ok.body).toMatchObject({ node: 'gpu-01', nodeFile: { path: 'nodes/gpu-01.yaml', status: 'kept' } });
+    expect((await api(h, 'GET', '/api/v1/join-tokens')).body.tokens.find((t: { id: string }) => t.id === created.body.id)).toMatchObject({ node: 'gpu-01', uses: 1, nodes: ['gpu-01'] });
+  });
+});
+
 describe('foundry hub token (CLI on the data dir)', () => {
   it('creates with the pin and url the hub saved, lists with uses, revokes', async () => {
     const dir = tempDir('foundry-token-cli-');
@@ -89,9 +127,11 @@ describe('foundry hub token (CLI on the data dir)', () => {
       const running = await startHub({ dataDir: dir, port: 0, logger: false, publicUrl: 'https://hub.example.eu/' });
       await running.close();
       const cli = (...args: string[]) => spawnSync('node', ['bin/foundry.js', 'hub', 'token', ...args, '--data-dir', dir], { encoding: 'utf8' });
-      const created = cli('create', '--ttl', '30m', '--uses', '2', '--profile', 'service-node', '--labels', 'zone=fsn1,tier=edge', '--json');
+      const created = cli('create', '--ttl', '30m', '--uses', '2', '--profile', 'service-node', '--node', 'svc-09', '--labels', 'zone=fsn1,tier=edge', '--json');
       expect(created.status, created.stderr).toBe(0);
-      const out = JSON.parse(created.stdout) as { id: string; token: string; installCommand: string; labels: unknown; hubUrl: string };
+      const out = JSON.parse(created.stdout) as { id: string; token: string; installCommand: string; labels: unknown; hubUrl: string; node: string };
+      expect(out.node).toBe('svc-09');
+      expect(cli('create', '--node', 'Bad_Name').stderr).toBe('foundry: invalid --node Bad_Name\n');
       expect(decodeJoinToken(out.token)).toMatchObject({ hubUrl: 'https://hub.example.eu', pin: undefined });
       expect(out.labels).toEqual({ zone: 'fsn1', tier: 'edge' });
       expect(out.installCommand).toBe(`curl -fsSL --proto =https https://hub.example.eu/install.sh | sh -s -- --join ${out.token}`);

@@ -64,7 +64,8 @@ describeTls('enrollment against a TLS hub with a pinned self-signed certificate'
   });
 
   it('enrolls with the right pin, saves the hub certificate and points the config at it; the unit runs the installed agent', async () => {
-    const t = await newToken(h, { profile: 'service-node' });
+    // svc-01 is declared in the example infra repo: enrolling it needs a token made for it, of its profile.
+    const t = await newToken(h, { profile: 'service-node', node: 'svc-01' });
     const root = join(dir, 'ok');
     const r = await runInstall(['--join', t.token, '--prefix', root, '--no-systemd', '--name', 'svc-01']);
     expect(r.code, r.stderr).toBe(0);

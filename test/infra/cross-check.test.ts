@@ -132,6 +132,8 @@ describe('crossCheck', () => {
     ).toEqual([
       'templates/stack.yaml:9:20: spec.containers[0].hostNetwork: hostNetwork is not allowed in a workspace template: tenants must stay isolated from the node and each other (use a Service or NodeProfile)',
       'templates/stack.yaml:10:19: spec.containers[0].privileged: privileged is not allowed in a workspace template: tenants must stay isolated from the node and each other (use a Service or NodeProfile)',
+      'templates/stack.yaml:11:29: spec.containers[0].volumes[0].hostPath: host path /srv/foundry/models is mounted writable in a workspace template: every workspace of every tenant would share it; expected readOnly: true (a Service may mount it writable)',
+      'templates/stack.yaml:11:84: spec.containers[0].volumes[1].hostPath: host path /etc is mounted writable in a workspace template: every workspace of every tenant would share it; expected readOnly: true (a Service may mount it writable)',
       'templates/stack.yaml:11:84: spec.containers[0].volumes[1].hostPath: host path /etc is not allowed: expected a path under /srv/foundry (Cluster spec.allowedHostPaths)',
       'templates/stack.yaml:12:13: spec.containers[1].name: duplicate container name "web": also used by spec.containers[0]; expected unique names',
     ]);

@@ -39,7 +39,7 @@ describeIf(libvirtAvailable, 'libvirt', LIBVIRT_HOW)('libvirt driver (real qemu:
 
   beforeAll(() => {
     sb = makeSandbox('lv');
-    driver = new LibvirtDriver({ uri: URI, diskDir: sb.dir, shutdownTimeoutMs: 1500, pollMs: 100, defaultNetwork: null, run: recording });
+    driver = new LibvirtDriver({ uri: URI, diskDir: sb.dir, imageDir: sb.dir, shutdownTimeoutMs: 1500, pollMs: 100, defaultNetwork: null, run: recording });
     vm = desiredVm(sb, 'desk');
     // A domain without our metadata, and one with our metadata but for another node.
     foreign = `${sb.prefix}-foreign`;

@@ -19,6 +19,8 @@ export interface LibvirtDriverOptions {
   uri?: string;
   /** Where overlays and seeds live (default /var/lib/libvirt/images/foundry). */
   diskDir?: string;
+  /** The only folder base images are taken from (default /var/lib/foundry/images). */
+  imageDir?: string;
   /** Domain type (default kvm). */
   domainType?: 'kvm' | 'qemu' | 'test';
   /** CPU mode (default: libvirt's); host-passthrough is what GPU guests on bare metal want, nested KVM often refuses it. */
@@ -53,12 +55,12 @@ export class LibvirtDriver implements RuntimeDriver {
   readonly kinds = ['vm'] as const;
   readonly virsh: Virsh;
   readonly disks: VmDisks;
-  private readonly opts: Required<Omit<LibvirtDriverOptions, 'run' | 'uri' | 'diskDir' | 'cpuMode'>> & Pick<LibvirtDriverOptions, 'cpuMode'>;
+  private readonly opts: Required<Omit<LibvirtDriverOptions, 'run' | 'uri' | 'diskDir' | 'imageDir' | 'cpuMode'>> & Pick<LibvirtDriverOptions, 'cpuMode'>;
 
   constructor(options: LibvirtDriverOptions = {}) {
     const run = options.run ?? runCommand;
     this.virsh = new Virsh(run, options.uri ?? 'qemu:///system');
-    this.disks = new VmDisks(run, options.diskDir ?? '/var/lib/libvirt/images/foundry');
+    this.disks = new VmDisks(run, options.diskDir ?? '/var/lib/libvirt/images/foundry', options.imageDir);
     this.opts = {
       domainType: options.domainType ?? 'kvm',
       cpuMode: options.cpuMode,

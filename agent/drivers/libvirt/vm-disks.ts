@@ -3,9 +3,9 @@
  * on the base image (kept across recreation) and the cloud-init NoCloud seed ISO (rebuilt each time).
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import { FoundryError } from '../../../common/errors.js';
 import type { CommandRunner } from './process-runner.js';
 
@@ -23,12 +23,41 @@ export function metaDataFor(id: string, hostname: string): string {
   return `instance-id: ${JSON.stringify(id)}\nlocal-hostname: ${JSON.stringify(hostname)}\n`;
 }
 
-/** Creates and removes VM disk files in `dir`. */
+/** Default folder base images are taken from (agent config libvirt.imageDir). */
+export const DEFAULT_IMAGE_DIR = '/var/lib/foundry/images';
+
+/** Creates and removes VM disk files in `dir`; base images come only from `imageDir`. */
 export class VmDisks {
   constructor(
     private readonly run: CommandRunner,
     readonly dir: string,
+    readonly imageDir: string = DEFAULT_IMAGE_DIR,
   ) {}
+
+  /**
+   * The real path of a base image: a plain name in imageDir, or an absolute path that lies in imageDir
+   * once links are resolved. Anything else (another host file such as /etc/shadow, '..', a link out of
+   * the folder) is refused, whatever validation said: the infra repo is not trusted with host files.
+   */
+  resolveBaseImage(id: string, baseImage: string): string {
+    const refuse = (why: string): never => {
+      throw new FoundryError('IMAGE_REFUSED', `base image ${baseImage} refused: ${why}; expected a file in ${this.imageDir} (agent config libvirt.imageDir)`, { resource: id });
+    };
+    if (!isAbsolute(baseImage) && !/^[A-Za-z0-9_][A-Za-z0-9._+-]*$/.test(baseImage)) refuse('not a plain file name');
+    const candidate = isAbsolute(baseImage) ? baseImage : join(this.imageDir, baseImage);
+    if (candidate.split('/').some((s) => s === '..' || s === '.')) refuse("the path has '.' or '..' segments");
+    if (!existsSync(candidate)) throw new FoundryError('IMAGE_MISSING', `base image ${baseImage} not found on this node`, { resource: id });
+    let dir: string;
+    try {
+      dir = realpathSync(this.imageDir);
+    } catch {
+      return refuse('the image folder does not exist');
+    }
+    const real = realpathSync(candidate);
+    const rel = relative(dir, real);
+    if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) refuse(`it is outside the image folder${real === candidate ? '' : ` (resolves to ${real})`}`);
+    return real;
+  }
 
   /** Path of the overlay disk of resource `id`. */
   overlayPath(id: string): string {
@@ -40,13 +69,13 @@ export class VmDisks {
     return join(this.dir, `${fileBaseFor(id)}.seed.iso`);
   }
 
-  /** Creates the overlay on `baseImage` unless it exists (an existing disk is kept, whatever its base). Returns true when created. */
+  /** Creates the overlay on `baseImage` (see resolveBaseImage) unless it exists (an existing disk is kept, whatever its base). Returns true when created. */
   async ensureOverlay(id: string, baseImage: string, sizeBytes: number | undefined): Promise<boolean> {
     const overlay = this.overlayPath(id);
     if (existsSync(overlay)) return false;
-    if (!existsSync(baseImage)) throw new FoundryError('IMAGE_MISSING', `base image ${baseImage} not found on this node`, { resource: id });
+    const base = this.resolveBaseImage(id, baseImage);
     mkdirSync(this.dir, { recursive: true });
-    const args = ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', baseImage, overlay, ...(sizeBytes !== undefined ? [String(sizeBytes)] : [])];
+    const args = ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', base, overlay, ...(sizeBytes !== undefined ? [String(sizeBytes)] : [])];
     await this.mustRun('qemu-img', args, id);
     return true;
   }

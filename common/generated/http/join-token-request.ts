@@ -17,6 +17,10 @@ export interface JoinTokenRequest {
    */
   profile?: string;
   /**
+   * The one node name the token may enroll. Needed to enroll a node the infra repo already declares (its profile must match too). Default: any name not declared in Git.
+   */
+  node?: string;
+  /**
    * Labels written into each enrolled node's file (keys and values as in the Node kind).
    */
   labels?: {
