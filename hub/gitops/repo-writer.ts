@@ -6,9 +6,10 @@
  * carrying the hook's messages. Commits are serialized: one at a time per writer.
  */
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, posix } from 'node:path';
+import { dirname, join } from 'node:path';
 import { FoundryError } from '../../common/errors.js';
 import { runGit, type GitResult } from '../git/git-run.js';
+import { assertPlainPath, parseLsTree, repoRelative } from './safe-paths.js';
 
 /** One file to write (content) or delete (null), relative to the repo root with '/' separators. */
 export interface FileChange {
@@ -91,11 +92,17 @@ export class InfraRepoWriter {
       if (plan === undefined) return undefined;
       this.apply(plan.changes);
       await this.mustGit(['add', '-A', '--', '.'], 'git add');
-      if ((await this.git(['diff', '--cached', '--quiet'])).code === 0) return { revision: base };
+      if ((await this.git(['diff', '--cached', '--quiet'])).code === 0) {
+        // Nothing staged: fine only when the tip already holds exactly what was asked.
+        if (base !== '') await this.assertInTree(base, plan.changes);
+        return { revision: base };
+      }
       await this.mustGit(['-c', `user.name=${this.author.name}`, '-c', `user.email=${this.author.email}`, 'commit', '--quiet', '--no-verify', '-m', plan.message], 'git commit');
+      const revision = (await this.mustGit(['rev-parse', 'HEAD'], 'git rev-parse')).trim();
+      await this.assertInTree(revision, plan.changes);
       const push = await this.git(['push', '--porcelain', 'origin', `HEAD:refs/heads/${this.branch}`]);
       if (push.code === 0) {
-        const revision = (await this.mustGit(['rev-parse', 'HEAD'], 'git rev-parse')).trim();
+        await this.assertOnBranch(revision);
         this.opts.onPushed?.(revision);
         return { revision };
       }
@@ -144,12 +151,11 @@ export class InfraRepoWriter {
     return this.ready;
   }
 
+  /** Writes the changes into the clone; never through a link (a linked folder could lead out of the worktree). */
   private apply(changes: FileChange[]): void {
     for (const c of changes) {
-      const rel = posix.normalize(c.path);
-      if (isAbsolute(c.path) || rel.startsWith('../') || rel === '..' || rel === '.' || rel.split('/')[0] === '.git') {
-        throw new FoundryError('BAD_REQUEST', `refusing to write outside the infra repo: ${c.path}`, { resource: c.path });
-      }
+      const rel = repoRelative(c.path);
+      assertPlainPath(this.opts.workDir, rel);
       const abs = join(this.opts.workDir, rel);
       if (c.content === null) rmSync(abs, { force: true });
       else {
@@ -157,6 +163,26 @@ export class InfraRepoWriter {
         writeFileSync(abs, c.content);
       }
     }
+  }
+
+  /** Throws unless commit `revision` holds every change: the content as a regular file, or no entry for a deletion. */
+  private async assertInTree(revision: string, changes: FileChange[]): Promise<void> {
+    for (const c of changes) {
+      const rel = repoRelative(c.path);
+      const [entry] = parseLsTree(await this.mustGit(['ls-tree', '-z', '--full-tree', revision, '--', rel], 'git ls-tree'));
+      const landed =
+        c.content === null
+          ? entry === undefined
+          : entry !== undefined && entry.mode === '100644' && (await this.mustGit(['cat-file', 'blob', entry.object], 'git cat-file')) === c.content;
+      if (!landed) throw new FoundryError('GIT_PUSH_REJECTED', `the hub's change to ${rel} did not land in commit ${revision.slice(0, 12)}: nothing was written to the infra repo`, { resource: rel });
+    }
+  }
+
+  /** After a push: the remote branch must contain `revision` (a push that reported success elsewhere is not enough). */
+  private async assertOnBranch(revision: string): Promise<void> {
+    await this.mustGit(['fetch', '--quiet', '--no-tags', 'origin', `+refs/heads/${this.branch}:refs/remotes/origin/${this.branch}`], 'git fetch');
+    const r = await this.git(['merge-base', '--is-ancestor', revision, `refs/remotes/origin/${this.branch}`]);
+    if (r.code !== 0) throw new FoundryError('GIT_PUSH_REJECTED', `commit ${revision.slice(0, 12)} was pushed but ${this.branch} of the infra repo does not contain it`, { resource: revision });
   }
 
   private git(args: string[]): Promise<GitResult> {
