@@ -21,13 +21,20 @@ export function registerHub(program: Command): void {
     .option('--tls-cert <file>', 'PEM certificate (serve https and wss)')
     .option('--tls-key <file>', 'PEM private key of the certificate')
     .option('--repo-url <url>', 'use an external infra repo (GitLab) instead of hosting one; enable its webhook with FOUNDRY_HUB_WEBHOOK_SECRET')
+    .option('--repo-credential-file <file>', 'the hub\'s credential for --repo-url: USER:TOKEN (HTTP Basic) or a bearer token on the first line (or FOUNDRY_HUB_REPO_CREDENTIAL)')
+    .option('--repo-poll <seconds>', 'how often the hub re-reads the infra repo\'s branch tip (the webhook makes it re-read at once)', '2')
     .option('--log-level <level>', 'log level (fatal, error, warn, info, debug)', 'info')
     .option('--public-url <url>', 'URL nodes reach the hub at, put into join tokens (default: the listening address)')
-    .action(async (o: { dataDir: string; port: string; host: string; tlsCert?: string; tlsKey?: string; repoUrl?: string; logLevel: string; publicUrl?: string }) => {
+    .action(async (o: { dataDir: string; port: string; host: string; tlsCert?: string; tlsKey?: string; repoUrl?: string; repoCredentialFile?: string; repoPoll: string; logLevel: string; publicUrl?: string }) => {
       const port = Number.parseInt(o.port, 10);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new FoundryError('CLI_USAGE', `invalid port ${o.port}`);
+      const poll = Number(o.repoPoll);
+      if (!Number.isFinite(poll) || poll <= 0 || poll > 3600) throw new FoundryError('CLI_USAGE', `--repo-poll ${o.repoPoll}: expected seconds, more than 0 and at most 3600`);
+      if (o.repoCredentialFile !== undefined && o.repoUrl === undefined) throw new FoundryError('CLI_USAGE', '--repo-credential-file needs --repo-url (the hosted repo needs no credential)');
       // Imported here, not at the top: the agent's commands share this binary and must not load the hub.
       const { startHub } = await import('../hub/server.js');
+      const { readRepoCredential } = await import('../hub/gitops/repo-credential.js');
+      const repoCredential = o.repoUrl === undefined ? undefined : readRepoCredential(o.repoCredentialFile);
       const running = await startHub({
         dataDir: o.dataDir,
         port,
@@ -35,6 +42,8 @@ export function registerHub(program: Command): void {
         tlsCert: o.tlsCert,
         tlsKey: o.tlsKey,
         repoUrl: o.repoUrl,
+        repoCredential,
+        repoPollMs: Math.round(poll * 1000),
         publicUrl: o.publicUrl,
         webhookSecret: process.env.FOUNDRY_HUB_WEBHOOK_SECRET || undefined,
         logger: { level: o.logLevel, stream: process.stderr },

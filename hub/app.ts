@@ -28,6 +28,10 @@ export interface AppDeps {
   repoDir?: string;
   /** Secret of the GitLab push webhook; the webhook is off without it. */
   webhookSecret?: string;
+  /** External infra repo (instead of repoDir): its URL, git environment with the credential, the writer's clone. */
+  externalRepo?: { url: string; gitEnv?: Record<string, string>; workDir: string };
+  /** How often the hub re-reads the repo's tip and refreshes lifecycles (default 2 s; 0: only on demand). */
+  repoPollMs?: number;
   metrics?: HubMetrics;
   /** Protocol abuse limits and keepalive (tests shorten them). */
   badFrameLimit?: number;
@@ -84,10 +88,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Admins only: the per-GPU series name workspaces and tenants, which no tenant may see of another.
   app.get('/metrics', { preHandler: requirePrincipal(app, { role: 'admin' }) }, async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
   nodeRoutes(app, store, gateway);
-  installWorkspaces(app, { repoDir: deps.repoDir });
+  const ext = deps.externalRepo;
+  installWorkspaces(app, ext === undefined ? { repoDir: deps.repoDir, syncIntervalMs: deps.repoPollMs } : { repoDir: ext.url, workDir: ext.workDir, gitEnv: ext.gitEnv, syncIntervalMs: deps.repoPollMs });
   billingRoutes(app);
   enrollRoutes(app, { store, repoDir: deps.repoDir, tlsCert: deps.tls?.cert, ...deps.enroll });
-  if (deps.webhookSecret !== undefined) webhookRoutes(app, deps.webhookSecret, (rev, ref) => notifyRevision(rev, ref, 'webhook', 'gitlab-webhook'));
+  if (deps.webhookSecret !== undefined) {
+    webhookRoutes(app, deps.webhookSecret, (rev, ref) => {
+      // Re-read the repo now (place what an admin pushed unplaced, follow moves); polling is the fallback.
+      if (app.hasDecorator('gitops')) void app.gitops.workspaces.sync().catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'workspace sync after webhook failed'));
+      return notifyRevision(rev, ref, 'webhook', 'gitlab-webhook');
+    });
+  }
   if (deps.repoDir !== undefined) {
     const repoDir = deps.repoDir;
     await app.register(gitBackendPlugin, {

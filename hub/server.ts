@@ -11,6 +11,7 @@ import { HubStore } from './store/hub-store.js';
 import { ensureHostedRepo, seedHostedRepo } from './git/hosted-repo.js';
 import { createMetrics } from './metrics.js';
 import { FoundryError } from '../common/errors.js';
+import { assertNoUrlCredential, gitAuthEnv } from './gitops/repo-credential.js';
 
 /** Options of startHub. */
 export interface HubOptions {
@@ -24,6 +25,10 @@ export interface HubOptions {
   repoUrl?: string;
   /** Secret for the GitLab push webhook. */
   webhookSecret?: string;
+  /** The hub's credential for the external repo (USER:TOKEN for HTTP Basic, else a bearer token); never logged. */
+  repoCredential?: string;
+  /** How often the hub re-reads the repo's tip (default 2 s); the webhook makes it re-read at once. */
+  repoPollMs?: number;
   /** Seeds an empty hosted repo from this folder (npm start). */
   seedFrom?: string;
   /** URL nodes reach the hub at, put into join tokens (default: the listening address). */
@@ -47,6 +52,7 @@ export interface RunningHub {
 export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
   const dataDir = resolve(opts.dataDir ?? join('.foundry', 'hub'));
   if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) throw new FoundryError('CLI_USAGE', 'tls needs both --tls-cert and --tls-key');
+  if (opts.repoUrl !== undefined) assertNoUrlCredential(opts.repoUrl);
   const store = new HubStore(join(dataDir, 'hub.db'));
   const repoDir = opts.repoUrl === undefined ? join(dataDir, 'infra.git') : undefined;
   try {
@@ -55,7 +61,8 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
       if (opts.seedFrom !== undefined) await seedHostedRepo(repoDir, opts.seedFrom);
     }
     const tls = opts.tlsCert !== undefined && opts.tlsKey !== undefined ? { cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey) } : undefined;
-    const app = await buildApp({ store, repoDir, tls, webhookSecret: opts.webhookSecret, logger: opts.logger, metrics: createMetrics({ defaults: true }), enroll: { dataDir, publicUrl: opts.publicUrl, externalRepoUrl: opts.repoUrl } });
+    const externalRepo = opts.repoUrl === undefined ? undefined : { url: opts.repoUrl, gitEnv: gitAuthEnv(opts.repoUrl, opts.repoCredential), workDir: join(dataDir, 'work', 'gitops') };
+    const app = await buildApp({ store, repoDir, externalRepo, repoPollMs: opts.repoPollMs, tls, webhookSecret: opts.webhookSecret, logger: opts.logger, metrics: createMetrics({ defaults: true }), enroll: { dataDir, publicUrl: opts.publicUrl, externalRepoUrl: opts.repoUrl } });
     const host = opts.host ?? '127.0.0.1';
     await app.listen({ port: opts.port ?? 8080, host });
     // WAL checkpoints from a worker thread, so that no commit on the event loop pays for one.

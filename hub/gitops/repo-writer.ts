@@ -34,8 +34,10 @@ export interface InfraRepoWriterOptions {
   workDir: string;
   branch?: string;
   author?: { name: string; email: string };
-  /** Extra `git -c` settings (e.g. an http.extraHeader for an external repo); never logged. */
+  /** Extra `git -c` settings (on git's argv: nothing secret here). */
   gitConfig?: string[];
+  /** Extra environment of every git command: the external repo's credential (repo-credential.ts); never logged. */
+  gitEnv?: Record<string, string>;
   /** Called after every successful push with the new revision (the hub tells agents to sync). */
   onPushed?: (revision: string) => void;
   /** Tries per commit when pushes keep losing races (default 8). */
@@ -142,7 +144,8 @@ export class InfraRepoWriter {
   private init(): Promise<void> {
     this.ready ??= (async () => {
       const dir = this.opts.workDir;
-      if (existsSync(join(dir, '.git'))) return;
+      // An existing clone follows the configured repo (the URL may have changed between runs).
+      if (existsSync(join(dir, '.git'))) return void (await this.mustGit(['remote', 'set-url', 'origin', this.opts.repoDir], 'git remote set-url'));
       mkdirSync(dir, { recursive: true });
       await this.mustGit(['init', '--quiet', `--initial-branch=${this.branch}`, '.'], 'git init');
       await this.mustGit(['remote', 'add', 'origin', this.opts.repoDir], 'git remote add');
@@ -196,6 +199,7 @@ export class InfraRepoWriter {
       GIT_AUTHOR_EMAIL: this.author.email,
       GIT_COMMITTER_NAME: this.author.name,
       GIT_COMMITTER_EMAIL: this.author.email,
+      ...this.opts.gitEnv,
     };
     return runGit([...cfg, ...args], { cwd: this.opts.workDir, env });
   }
