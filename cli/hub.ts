@@ -50,6 +50,7 @@ export function registerHub(program: Command): void {
       });
       process.stdout.write(`foundry hub listening on ${running.url}\n`);
       if (running.repoUrl !== undefined) process.stdout.write(`infra repo: ${running.repoUrl}\n`);
+      process.stdout.write(`hub signing key (add this line to the agents' allowed signers file): ${running.signingKey}\n`);
       await new Promise<void>((resolve) => {
         const stop = (): void => {
           process.off('SIGINT', stop);
@@ -81,6 +82,15 @@ export function registerHub(program: Command): void {
       await withHubStore(o.dataDir, (store) => {
         if (!store.revokeNode(name)) throw new FoundryError('NOT_FOUND', `no node named ${name}`, { resource: name });
       });
+    });
+
+  hub
+    .command('signing-key')
+    .description('print the allowed-signers line of the ssh key the hub signs its commits with (generated at first start)')
+    .option('--data-dir <dir>', 'the hub data dir', DEFAULT_DATA_DIR)
+    .action(async (o: { dataDir: string }) => {
+      const { ensureSigningKey } = await import('../hub/gitops/signing-key.js');
+      process.stdout.write(`${ensureSigningKey(o.dataDir).allowedSigner}\n`);
     });
 
   registerHubToken(hub);

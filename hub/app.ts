@@ -16,6 +16,7 @@ import { installWorkspaces } from './routes/workspaces.js';
 import { billingRoutes } from './routes/billing.js';
 import { installDashboard, type DashboardOptions } from './dashboard/install.js';
 import { enrollRoutes, type EnrollRouteOptions } from './routes/enroll.js';
+import { signingGitConfig, type HubSigningKey } from './gitops/signing-key.js';
 
 /** Collaborators of the app; the caller owns the store (and closes it after the app). */
 export interface AppDeps {
@@ -32,6 +33,8 @@ export interface AppDeps {
   externalRepo?: { url: string; gitEnv?: Record<string, string>; workDir: string };
   /** How often the hub re-reads the repo's tip and refreshes lifecycles (default 2 s; 0: only on demand). */
   repoPollMs?: number;
+  /** The hub's SSH key: every commit it makes is signed with it, and GET /api/v1/hub/signing-key serves its line. */
+  signingKey?: HubSigningKey;
   metrics?: HubMetrics;
   /** Protocol abuse limits and keepalive (tests shorten them). */
   badFrameLimit?: number;
@@ -89,9 +92,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.get('/metrics', { preHandler: requirePrincipal(app, { role: 'admin' }) }, async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
   nodeRoutes(app, store, gateway);
   const ext = deps.externalRepo;
-  installWorkspaces(app, ext === undefined ? { repoDir: deps.repoDir, syncIntervalMs: deps.repoPollMs } : { repoDir: ext.url, workDir: ext.workDir, gitEnv: ext.gitEnv, syncIntervalMs: deps.repoPollMs });
+  const gitConfig = deps.signingKey === undefined ? undefined : signingGitConfig(deps.signingKey);
+  installWorkspaces(app, ext === undefined ? { repoDir: deps.repoDir, syncIntervalMs: deps.repoPollMs, gitConfig } : { repoDir: ext.url, workDir: ext.workDir, gitEnv: ext.gitEnv, syncIntervalMs: deps.repoPollMs, gitConfig });
   billingRoutes(app);
-  enrollRoutes(app, { store, repoDir: deps.repoDir, tlsCert: deps.tls?.cert, ...deps.enroll });
+  enrollRoutes(app, { store, repoDir: deps.repoDir, tlsCert: deps.tls?.cert, gitConfig, ...deps.enroll });
+  const signer = deps.signingKey?.allowedSigner;
+  // Public: the line admins add to the agents' allowed signers file (compare it with `foundry hub signing-key`).
+  if (signer !== undefined) app.get('/api/v1/hub/signing-key', async (_req, reply) => reply.type('text/plain; charset=utf-8').send(`${signer}\n`));
   if (deps.webhookSecret !== undefined) {
     webhookRoutes(app, deps.webhookSecret, (rev, ref) => {
       // Re-read the repo now (place what an admin pushed unplaced, follow moves); polling is the fallback.

@@ -12,6 +12,7 @@ import { ensureHostedRepo, seedHostedRepo } from './git/hosted-repo.js';
 import { createMetrics } from './metrics.js';
 import { FoundryError } from '../common/errors.js';
 import { assertNoUrlCredential, gitAuthEnv } from './gitops/repo-credential.js';
+import { ensureSigningKey } from './gitops/signing-key.js';
 
 /** Options of startHub. */
 export interface HubOptions {
@@ -44,6 +45,8 @@ export interface RunningHub {
   store: HubStore;
   /** The hosted repo's clone URL (absent in external-repo mode). */
   repoUrl: string | undefined;
+  /** The allowed-signers line of the key the hub signs its commits with. */
+  signingKey: string;
   /** Graceful stop: no new connections, commit and ack what arrived, close the store. */
   close(): Promise<void>;
 }
@@ -62,7 +65,8 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
     }
     const tls = opts.tlsCert !== undefined && opts.tlsKey !== undefined ? { cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey) } : undefined;
     const externalRepo = opts.repoUrl === undefined ? undefined : { url: opts.repoUrl, gitEnv: gitAuthEnv(opts.repoUrl, opts.repoCredential), workDir: join(dataDir, 'work', 'gitops') };
-    const app = await buildApp({ store, repoDir, externalRepo, repoPollMs: opts.repoPollMs, tls, webhookSecret: opts.webhookSecret, logger: opts.logger, metrics: createMetrics({ defaults: true }), enroll: { dataDir, publicUrl: opts.publicUrl, externalRepoUrl: opts.repoUrl } });
+    const signingKey = ensureSigningKey(dataDir);
+    const app = await buildApp({ store, repoDir, externalRepo, signingKey, repoPollMs: opts.repoPollMs, tls, webhookSecret: opts.webhookSecret, logger: opts.logger, metrics: createMetrics({ defaults: true }), enroll: { dataDir, publicUrl: opts.publicUrl, externalRepoUrl: opts.repoUrl } });
     const host = opts.host ?? '127.0.0.1';
     await app.listen({ port: opts.port ?? 8080, host });
     // WAL checkpoints from a worker thread, so that no commit on the event loop pays for one.
@@ -77,6 +81,7 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
       app,
       store,
       repoUrl: repoDir === undefined ? undefined : `${url}/git/infra.git`,
+      signingKey: signingKey.allowedSigner,
       close: () => (closed ??= app.close().then(() => checkpointer.stop()).then(() => store.close())),
     };
   } catch (err) {

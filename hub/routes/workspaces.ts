@@ -37,6 +37,8 @@ export interface WorkspaceRoutesOptions {
   workDir?: string;
   /** git environment for the external repo (its credential); never logged. */
   gitEnv?: Record<string, string>;
+  /** git settings of every commit (the hub's signing key). */
+  gitConfig?: string[];
   /** How often lifecycles and new revisions are checked (default 2 s; 0: only on demand). */
   syncIntervalMs?: number;
 }
@@ -67,6 +69,7 @@ export function installWorkspaces(app: FastifyInstance, opts: WorkspaceRoutesOpt
     repoDir: opts.repoDir,
     workDir: opts.workDir ?? join(dirname(opts.repoDir), 'gitops-work'),
     gitEnv: opts.gitEnv,
+    gitConfig: opts.gitConfig,
     onPushed: (rev) => {
       late.service?.notePushed(rev);
       app.hub.notifyRevision(rev, 'refs/heads/main', 'push', 'foundry-hub');
