@@ -211,7 +211,11 @@ export class InfraRepoWriter {
   }
 }
 
+/** git's last stderr line; an authentication failure says so plainly (git's own words are about a terminal prompt). */
 function lastLine(text: string): string {
+  if (/could not read (Username|Password)|Authentication failed|requested URL returned error: 40[13]/.test(text)) {
+    return 'the infra repo refused the hub\'s credential (authentication failed; check --repo-credential-file or FOUNDRY_HUB_REPO_CREDENTIAL)';
+  }
   return text.trim().split('\n').at(-1)?.trim() ?? '';
 }
 

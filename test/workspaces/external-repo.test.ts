@@ -17,6 +17,7 @@ import { HubLink } from '../../agent/link/hub-link.js';
 import { describeIf } from '../support/requires.js';
 import { LIGHTTPD_HOW, lighttpdAvailable, startGitHttpServer, type GitHttpServer } from '../support/git-http-server.js';
 import { fleetFiles, gpuUuid, writeFiles } from './git-fixture.js';
+import { PACKAGE_ROOT } from '../../common/paths.js';
 
 const HUB_SECRET = 'hub-Secret-4f9c2a77e1';
 const ADMIN_SECRET = 'admin-Secret-19ab03';
@@ -163,5 +164,44 @@ describeIf(lighttpdAvailable, 'lighttpd', LIGHTTPD_HOW)('external infra repo (li
     expect(file).toContain('# pushed by an admin');
     expect(file).toContain(gpuUuid('gpu-02', 1));
     expect(hub.store.auditLog().map((a) => a.action)).toContain('repo.webhook');
+  });
+
+  it('polls as a fallback: without the webhook, a hub with --repo-poll places what an admin pushed', async () => {
+    const polling = await startHub({ dataDir: join(dir, 'hub-poll'), port: 0, repoUrl: server.url, repoCredential: `foundry-hub:${HUB_SECRET}`, repoPollMs: 300, logger: false });
+    const link = new HubLink({ hubUrl: polling.url, node: 'gpu-02', credential: polling.store.issueNodeCredential('gpu-02'), stateDir: join(dir, 'agents-poll'), hello: () => ({ appliedRevision: null, inventory: { gpus: [], resources: [] } }) }).start();
+    try {
+      await until('agent online', () => polling.app.hub.gateway.connectedNodes().includes('gpu-02'));
+      const clone = join(dir, 'admin');
+      adminGit(['pull', '--quiet', 'origin', 'main'], clone);
+      writeFileSync(join(clone, 'workspaces', 'globex', 'globex-p.yaml'), 'apiVersion: foundry.cloud/v1\nkind: Workspace\nmetadata:\n  name: globex-p\nspec:\n  tenant: globex\n  template: tiny\n  gpus:\n    count: 0\n');
+      adminGit(['add', '-A'], clone);
+      adminGit(['commit', '--quiet', '-m', 'admin adds globex-p'], clone);
+      adminGit(['push', '--quiet', 'origin', 'HEAD:main'], clone);
+      await until('the polling hub to place globex-p', () => atMain('workspaces/globex/globex-p.yaml')?.includes('node: gpu-02') === true);
+    } finally {
+      await link.close();
+      await polling.close();
+    }
+  });
+
+  it('a wrong credential is an error that names the repo, never the secret; a credential in the URL is refused', async () => {
+    const wrong = await startHub({ dataDir: join(dir, 'hub-wrong'), port: 0, repoUrl: server.url, repoCredential: 'foundry-hub:not-the-Secret-9911', repoPollMs: 0, logger: false });
+    try {
+      const token = wrong.store.createAdminToken('t');
+      const res = await wrong.app.inject({ method: 'POST', url: '/api/v1/workspaces', headers: { authorization: `Bearer ${token}` }, payload: { tenant: 'acme', template: 'tiny', gpus: { count: 0 } } });
+      expect(res.statusCode).toBe(502);
+      expect(JSON.parse(res.body)).toMatchObject({ code: 'GIT_FETCH' });
+      expect(JSON.parse(res.body).message).toBe("cannot read the infra repo's main: the infra repo refused the hub's credential (authentication failed; check --repo-credential-file or FOUNDRY_HUB_REPO_CREDENTIAL)");
+      expect(res.body).not.toContain('not-the-Secret-9911');
+    } finally {
+      await wrong.close();
+    }
+    const cli = spawnSync(process.execPath, [join(PACKAGE_ROOT, 'bin', 'foundry.js'), 'hub', 'start', '--data-dir', join(dir, 'hub-cli'), '--port', '0', '--repo-url', server.url.replace('http://', `http://foundry-hub:${HUB_SECRET}@`)], { encoding: 'utf8', timeout: 30_000 });
+    expect(cli.status).toBe(2);
+    expect(cli.stderr).toContain(`--repo-url ${server.url}: remove the user and password from the URL; give the credential with --repo-credential-file or FOUNDRY_HUB_REPO_CREDENTIAL`);
+    expect(cli.stderr).not.toContain(HUB_SECRET);
+    const missing = spawnSync(process.execPath, [join(PACKAGE_ROOT, 'bin', 'foundry.js'), 'hub', 'start', '--data-dir', join(dir, 'hub-cli'), '--port', '0', '--repo-url', server.url, '--repo-credential-file', join(dir, 'nope')], { encoding: 'utf8', timeout: 30_000 });
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toContain(`--repo-credential-file ${join(dir, 'nope')}: cannot read it (ENOENT)`);
   });
 });
