@@ -3,9 +3,10 @@
 #   curl -fsSL https://HUB/install.sh | sh -s -- --join TOKEN
 # (for a hub with a self-signed certificate the hub prints the same line with --pinnedpubkey.)
 #
-# It checks the prerequisites, downloads the agent bundle from the hub and verifies its SHA-256, enrolls
-# the node (the Node.js side checks the hub's certificate against the token's pin before sending the
-# token), writes /etc/foundry/agent.yaml and /etc/foundry/credential (mode 0600), installs a hardened
+# It checks the prerequisites, checks that the agent bundle fits this node (architecture, C library),
+# downloads it from the hub and verifies its SHA-256 (it carries its own Node.js runtime: the node needs
+# none), enrolls the node (the Node.js side checks the hub's certificate against the token's pin before
+# sending the token), writes /etc/foundry/agent.yaml and /etc/foundry/credential (mode 0600), installs a hardened
 # systemd unit and starts it. Running it again changes and restarts nothing unless something changed.
 # This file is served by the hub byte for byte: nothing of any request is ever written into it.
 # See docs/enrollment.md.
@@ -23,8 +24,8 @@ PURGE=0
 DRY_RUN=0
 INSECURE=0
 PRINT_UNIT=0
-NODE_MIN_MAJOR=20
-NODE_MIN_MINOR=19
+# What --install-deps installs: the same set as CI (scripts/node-packages.txt; a test compares them).
+NODE_PACKAGES="podman runc catatonit netavark aardvark-dns git ca-certificates"
 
 usage() {
   cat <<'EOF'
@@ -34,7 +35,8 @@ usage: install.sh --join TOKEN [options]
   --join TOKEN      join token from `foundry hub token create` (or FOUNDRY_JOIN_TOKEN)
   --hub URL         hub URL (default: the one inside the token)
   --name NAME       node name (default: the host name)
-  --install-deps    install missing prerequisites with apt-get or dnf
+  --install-deps    install the node packages (podman runc catatonit netavark aardvark-dns git
+                    ca-certificates) with apt-get or dnf; Node.js comes with the agent bundle
   --no-systemd      do not install the systemd unit; print how to run the agent
   --insecure        allow plain http to a hub that is not on loopback
   --dry-run         print what would be done and change nothing
@@ -85,6 +87,7 @@ ETC=$PREFIX/etc/foundry
 VAR=$PREFIX/var/lib/foundry
 UNIT=$PREFIX/etc/systemd/system/foundry-agent.service
 LINK=$PREFIX/usr/local/bin/foundry
+RUNTIME=$OPT/current/runtime/bin/node
 CONFIG=$ETC/agent.yaml
 CREDENTIAL=$ETC/credential
 
@@ -100,7 +103,6 @@ run() {
 # The unit: root (rootful Podman and libvirt sockets), everything read-only but the agent's state and
 # the VM disk folder; sockets in /run are reachable read-only (connect() needs no writable mount).
 render_unit() {
-  node_bin=$(command -v node || printf '/usr/bin/node')
   cat <<EOF
 # FoundryCloud node agent, installed by install.sh. Edits are overwritten by the next install.
 [Unit]
@@ -110,7 +112,7 @@ After=network-online.target podman.socket libvirtd.service
 
 [Service]
 Type=simple
-ExecStart=$node_bin $OPT/current/bin/foundry.js agent run --config $CONFIG
+ExecStart=$RUNTIME $OPT/current/bin/foundry.js agent run --config $CONFIG
 ExecReload=/bin/kill -HUP \$MAINPID
 Restart=always
 RestartSec=5
@@ -244,57 +246,55 @@ else
   CURL_PIN=
 fi
 
-# --- prerequisites
-version_ok() {
-  major=${1%%.*}
-  minor=${1#*.}
-  minor=${minor%%.*}
-  [ "$major" -gt "$NODE_MIN_MAJOR" ] || { [ "$major" -eq "$NODE_MIN_MAJOR" ] && [ "$minor" -ge "$NODE_MIN_MINOR" ]; }
-}
-
+# --- prerequisites (no Node.js: the bundle carries its own runtime)
 missing_tools() {
   out=
-  for t in curl tar sha256sum base64 git podman; do
+  for t in curl tar gzip sha256sum base64 sed git podman; do
     command -v "$t" >/dev/null 2>&1 || out="$out $t"
   done
-  if ! command -v node >/dev/null 2>&1; then
-    out="$out node"
-  elif ! version_ok "$(node -p 'process.versions.node')"; then
-    out="$out node>=$NODE_MIN_MAJOR.$NODE_MIN_MINOR(have-$(node -p 'process.versions.node'))"
-  fi
   printf '%s' "$out"
+}
+
+# Installs NODE_PACKAGES (already installed ones are left as they are).
+install_packages() {
+  say "installing the node packages: $NODE_PACKAGES"
+  # NODE_PACKAGES is split into words on purpose: one package each.
+  # shellcheck disable=SC2086
+  if command -v apt-get >/dev/null 2>&1; then
+    run apt-get update -qq
+    run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $NODE_PACKAGES
+  elif command -v dnf >/dev/null 2>&1; then
+    run dnf install -y -q --setopt=install_weak_deps=False $NODE_PACKAGES
+  else
+    die "--install-deps knows apt-get and dnf only: install $NODE_PACKAGES yourself"
+  fi
 }
 
 if [ -z "$PREFIX" ] && [ "$(id -u)" != 0 ]; then
   die "run as root: curl -fsSL $HUB/install.sh | sudo sh -s -- --join TOKEN (or --prefix DIR for a private install)"
 fi
 
+if [ "$INSTALL_DEPS" = 1 ]; then install_packages; fi
 MISSING=$(missing_tools)
-if [ -n "$MISSING" ] && [ "$INSTALL_DEPS" = 1 ]; then
-  say "installing missing prerequisites:$MISSING"
-  if command -v apt-get >/dev/null 2>&1; then
-    run apt-get update -qq
-    run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ca-certificates curl tar coreutils git podman nodejs
-  elif command -v dnf >/dev/null 2>&1; then
-    run dnf install -y -q ca-certificates curl tar coreutils git podman nodejs
-  else
-    die "no apt-get or dnf: install$MISSING yourself"
-  fi
-  [ "$DRY_RUN" = 1 ] || MISSING=$(missing_tools)
-fi
-if [ -n "$MISSING" ]; then
-  die "missing prerequisites:$MISSING (rerun with --install-deps, or install them; Node.js >= $NODE_MIN_MAJOR.$NODE_MIN_MINOR may need NodeSource where the distribution's is older)"
+if [ -n "$MISSING" ] && { [ "$DRY_RUN" = 0 ] || [ "$INSTALL_DEPS" = 0 ]; }; then
+  die "missing prerequisites:$MISSING (rerun with --install-deps, or install them: $NODE_PACKAGES)"
 fi
 
 # --- talking to the hub: with a pin, curl checks the hub's key (-k only skips the CA chain)
-fetch() {
+hub_curl() {
   if [ -n "$CURL_PIN" ]; then
-    curl -fsS --proto =https -k --pinnedpubkey "$CURL_PIN" --connect-timeout 15 -o "$2" "$1"
+    curl -sS --proto =https -k --pinnedpubkey "$CURL_PIN" --connect-timeout 15 "$@"
   elif [ "$SCHEME" = https ]; then
-    curl -fsS --proto =https --connect-timeout 15 -o "$2" "$1"
+    curl -sS --proto =https --connect-timeout 15 "$@"
   else
-    curl -fsS --proto =http --connect-timeout 15 -o "$2" "$1"
+    curl -sS --proto =http --connect-timeout 15 "$@"
   fi
+}
+fetch() { hub_curl -f -o "$2" "$1"; }
+# An HTTP refusal with the hub's own JSON message: " (http 503: message)".
+refusal() {
+  msg=$(sed -n 's/.*"message":"\([^"]*\)".*/\1/p' "$2" | head -n 1)
+  printf ' (http %s%s)' "$1" "${msg:+: $msg}"
 }
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/foundry-install.XXXXXX")
@@ -306,22 +306,60 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-fetch "$HUB/agent/foundry-agent.tgz.sha256" "$TMP/bundle.sha256" || die "cannot fetch the bundle checksum from $HUB (wrong hub, or its certificate does not match the token's pin)"
+# The first request: curl reports a connection or pin failure itself; an answer that refuses says why.
+STATUS=$(hub_curl -o "$TMP/bundle.sha256" -w '%{http_code}' "$HUB/agent/foundry-agent.tgz.sha256") || die "cannot fetch the bundle checksum from $HUB (wrong hub, or its certificate does not match the token's pin)"
+case "$STATUS" in
+  2??) ;;
+  *) die "the hub cannot serve the agent bundle$(refusal "$STATUS" "$TMP/bundle.sha256")" ;;
+esac
 WANT=$(cut -c1-64 "$TMP/bundle.sha256")
 case "$WANT" in
   *[!0-9a-f]*) die "the hub published a malformed checksum" ;;
 esac
 [ ${#WANT} -eq 64 ] || die "the hub published a malformed checksum"
 
+# --- does the bundle fit this node? It carries the hub's Node.js runtime: same architecture, same C library.
+fetch "$HUB/agent/foundry-agent.platform" "$TMP/platform" || die "cannot fetch the agent bundle's platform from $HUB"
+platform_value() { sed -n "s/^$1=\([A-Za-z0-9_.-]*\)\$/\1/p" "$TMP/platform" | head -n 1; }
+B_MACHINE=$(platform_value machine)
+B_LIBC=$(platform_value libc)
+B_GLIBC=$(platform_value glibc)
+if [ -z "$B_MACHINE" ] || [ -z "$B_LIBC" ]; then die "the hub published a malformed agent bundle platform"; fi
+MACHINE=$(uname -m)
+if [ "$MACHINE" != "$B_MACHINE" ]; then
+  die "this node is $MACHINE but the hub's agent bundle is for $B_MACHINE (it carries the hub's own Node.js runtime): enroll $MACHINE nodes from a hub that runs on $MACHINE"
+fi
+# "glibc 2.36" (getconf is part of glibc), else musl or unknown.
+NODE_GLIBC=$(getconf GNU_LIBC_VERSION 2>/dev/null || true)
+NODE_GLIBC=${NODE_GLIBC#glibc }
+case "$NODE_GLIBC" in
+  [0-9]*.[0-9]*) NODE_LIBC=glibc ;;
+  *) if ldd --version 2>&1 | grep -qi musl; then NODE_LIBC=musl; else NODE_LIBC=unknown; fi ;;
+esac
+# True when dotted version $1 >= $2 (major.minor).
+version_ge() {
+  a1=${1%%.*}; a2=${1#*.}; a2=${a2%%.*}
+  b1=${2%%.*}; b2=${2#*.}; b2=${b2%%.*}
+  [ "$a1" -gt "$b1" ] || { [ "$a1" -eq "$b1" ] && [ "$a2" -ge "$b2" ]; }
+}
+if [ "$NODE_LIBC" != "$B_LIBC" ]; then
+  die "this node's C library is $NODE_LIBC but the hub's agent bundle needs $B_LIBC${B_GLIBC:+ >= $B_GLIBC}"
+fi
+if [ "$B_LIBC" = glibc ] && [ -n "$B_GLIBC" ] && ! version_ge "$NODE_GLIBC" "$B_GLIBC"; then
+  die "this node has glibc $NODE_GLIBC but the hub's agent bundle needs glibc >= $B_GLIBC"
+fi
+
 CHANGED=
 HAVE=
 if [ -f "$OPT/bundle.sha256" ]; then HAVE=$(cat "$OPT/bundle.sha256"); fi
-if [ "$HAVE" = "$WANT" ] && [ -f "$OPT/releases/$WANT/bin/foundry.js" ] && [ -L "$OPT/current" ]; then
+if [ "$HAVE" = "$WANT" ] && [ -f "$OPT/releases/$WANT/bin/foundry.js" ] && [ -x "$OPT/releases/$WANT/runtime/bin/node" ] && [ -L "$OPT/current" ]; then
   RUNNER=$OPT/current/bin/foundry.js
+  NODE=$RUNTIME
   say "agent bundle ${WANT%"${WANT#????????????}"} already installed"
 elif [ "$DRY_RUN" = 1 ]; then
   say "would download $HUB/agent/foundry-agent.tgz, check sha256 $WANT and install it into $OPT/releases/$WANT"
   RUNNER=
+  NODE=
 else
   say "downloading the agent bundle from $HUB"
   fetch "$HUB/agent/foundry-agent.tgz" "$TMP/bundle.tgz" || die "cannot download the agent bundle from $HUB"
@@ -332,8 +370,14 @@ else
   rm -rf "$STAGE"
   mkdir -p "$STAGE"
   tar -xzf "$TMP/bundle.tgz" -C "$STAGE" --no-same-owner || die "cannot unpack the agent bundle"
-  [ -f "$STAGE/bin/foundry.js" ] || die "the agent bundle has no bin/foundry.js"
+  if [ ! -f "$STAGE/bin/foundry.js" ] || [ ! -x "$STAGE/runtime/bin/node" ]; then die "the agent bundle has no bin/foundry.js or runtime/bin/node"; fi
   RUNNER=$STAGE/bin/foundry.js
+  NODE=$STAGE/runtime/bin/node
+  # The bundled runtime must start here and load the bundle's native addons (same ABI, enough C library).
+  if ! CHECK=$("$NODE" "$STAGE/runtime/check.cjs" 2>&1); then
+    die "the agent bundle's Node.js runtime does not run on this node: $(printf '%s\n' "$CHECK" | grep -m 1 -i 'error' || printf '%s\n' "$CHECK" | head -n 1)"
+  fi
+  say "bundled runtime: $CHECK"
   CHANGED="$CHANGED bundle"
 fi
 
@@ -349,7 +393,7 @@ else
   if [ -n "$NAME" ]; then set -- "$@" --name "$NAME"; fi
   if [ "$INSECURE" = 1 ]; then set -- "$@" --insecure; fi
   if [ -n "${FOUNDRY_NVIDIA_SMI:-}" ]; then set -- "$@" --nvidia-smi "$FOUNDRY_NVIDIA_SMI"; fi
-  if ! FOUNDRY_JOIN_TOKEN=$JOIN node "$RUNNER" "$@"; then
+  if ! FOUNDRY_JOIN_TOKEN=$JOIN "$NODE" "$RUNNER" "$@"; then
     rmdir "$ETC" "$VAR" 2>/dev/null || true
     die "enrollment failed (see above); nothing was installed"
   fi
@@ -368,16 +412,27 @@ if [ -n "$STAGE" ]; then
   done
   say "installed agent bundle $WANT"
 fi
-if [ "$DRY_RUN" = 0 ] && [ "$(readlink "$LINK" 2>/dev/null || true)" != "$OPT/current/bin/foundry.js" ]; then
+# /usr/local/bin/foundry: a launcher that runs the CLI with the bundled runtime (the node has no node).
+render_launcher() {
+  cat <<EOF
+#!/bin/sh
+# FoundryCloud CLI, written by install.sh: the agent bundle with its own Node.js runtime.
+exec "$RUNTIME" "$OPT/current/bin/foundry.js" "\$@"
+EOF
+}
+render_launcher >"$TMP/launcher"
+if [ "$DRY_RUN" = 0 ] && { [ -L "$LINK" ] || ! cmp -s "$TMP/launcher" "$LINK"; }; then
   mkdir -p "$(dirname "$LINK")"
-  ln -sfn "$OPT/current/bin/foundry.js" "$LINK"
-  CHANGED="$CHANGED link"
+  rm -f "$LINK"
+  cp "$TMP/launcher" "$LINK"
+  chmod 0755 "$LINK"
+  CHANGED="$CHANGED launcher"
 fi
 
 # --- systemd
 if [ "$NO_SYSTEMD" = 1 ]; then
   say "not installing a systemd unit (--no-systemd); run the agent with:"
-  say "  $(command -v node || printf node) $OPT/current/bin/foundry.js agent run --config $CONFIG"
+  say "  $RUNTIME $OPT/current/bin/foundry.js agent run --config $CONFIG"
 else
   render_unit >"$TMP/unit"
   if [ -f "$UNIT" ] && cmp -s "$TMP/unit" "$UNIT"; then

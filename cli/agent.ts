@@ -5,6 +5,7 @@ import { registerAgentGpus } from './agent-gpus.js';
 import { registerAgentRun } from './agent-run.js';
 import { registerAgentSync } from './agent-sync.js';
 import { registerAgentEnroll } from './agent-enroll.js';
+import { registerAgentStatus } from './agent-status.js';
 
 /** Registers the agent sub-commands. */
 export function registerAgent(program: Command): void {
@@ -13,5 +14,6 @@ export function registerAgent(program: Command): void {
   registerAgentGpus(agent);
   registerAgentRun(agent);
   registerAgentSync(agent);
+  registerAgentStatus(agent);
   registerAgentEnroll(agent);
 }

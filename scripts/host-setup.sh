@@ -1,20 +1,16 @@
 #!/usr/bin/env bash
 # Prepares this host for the integration tests (and for `npm start` with real runtimes):
-# Podman with runc and no default ulimits, libvirtd and virtlogd running. Idempotent; needs root.
+# Podman with runc, no default ulimits and the netavark network backend, libvirtd and virtlogd running.
+# Idempotent; needs root. `--check` changes nothing: it names what is missing (scripts/host-check.sh).
 # See ../shared/HOST-NOTES.md for why each step is needed on these machines.
 set -euo pipefail
 
-# Podman: crun fails on this host (cgroup v1/v2 hybrid); runc works. Default ulimits fail too.
-mkdir -p /etc/containers
-if ! grep -q 'runtime = "runc"' /etc/containers/containers.conf 2>/dev/null; then
-  cat > /etc/containers/containers.conf <<'CONF'
-[containers]
-default_ulimits = []
+if [ "${1:-}" = "--check" ]; then exec bash "$(dirname "$0")/host-check.sh"; fi
 
-[engine]
-runtime = "runc"
-CONF
-fi
+# Podman: crun fails on this host (cgroup v1/v2 hybrid); runc works. Default ulimits fail too. Pin the
+# network backend: storage that already holds images keeps CNI otherwise (no name resolution).
+mkdir -p /etc/containers
+bash "$(dirname "$0")/containers-conf.sh" /etc/containers/containers.conf
 echo "podman: $(podman --version 2>/dev/null || echo 'not installed')"
 # The local test image (no registry is reachable here), in the default storage for `npm start` demos;
 # the tests import it into their own private storage.
@@ -34,5 +30,5 @@ if command -v libvirtd >/dev/null 2>&1; then
   pgrep -x virtlogd >/dev/null || virtlogd -d
   pgrep -x libvirtd >/dev/null || libvirtd -d
   for _ in $(seq 1 50); do virsh -c qemu:///system version >/dev/null 2>&1 && break; sleep 0.2; done
-  echo "libvirt: $(virsh -c qemu:///system version --daemon 2>/dev/null | head -1 || echo 'not answering')"
+  echo "libvirt: $(virsh -c qemu:///system version --daemon 2>/dev/null | sed -n 1p || echo 'not answering')"
 fi

@@ -11,6 +11,25 @@ export interface ProbeResult {
   message: string;
 }
 
+/** A condition of the node a driver reports (Flux style: PascalCase reason, a message that says what to do). */
+export interface NodeCondition {
+  type: string;
+  status: 'True' | 'False';
+  reason: string;
+  message: string;
+}
+
+/** Optional capability: a driver that can tell whether its runtime can serve workloads (cheap, cached). */
+export interface ConditionReporter {
+  /** Node conditions about this runtime; empty when it cannot tell (e.g. unreachable). Never throws. */
+  conditions(): Promise<NodeCondition[]>;
+}
+
+/** True when the driver reports node conditions. */
+export function reportsConditions(d: RuntimeDriver): d is RuntimeDriver & ConditionReporter {
+  return typeof (d as Partial<ConditionReporter>).conditions === 'function';
+}
+
 /** A runtime the agent converges. */
 export interface RuntimeDriver {
   /** Short name: podman, libvirt, openstack. */

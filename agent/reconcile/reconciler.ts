@@ -7,7 +7,8 @@ import { parseDuration } from '../../common/units.js';
 import { Backoff } from './backoff.js';
 import { StopRun, recordError, type AgentMemory, type ReconcilerDeps, type RunContext } from './context.js';
 import { RUNBOOK } from './steps.js';
-import { conditionsFor, readStatus, writeStatus, type AgentStatus } from './status.js';
+import { conditionsFor, readStatus, writeStatus, type AgentStatus, type Condition } from './status.js';
+import { reportsConditions, type RuntimeDriver } from '../drivers/driver.js';
 
 /** The outcome of one run. */
 export interface ReconcileResult {
@@ -137,7 +138,7 @@ export class Reconciler {
       observedRevision: ctx.fetched?.revision,
       lastAppliedRevision: this.memory.lastAppliedRevision,
       desiredRevision: ctx.desired?.revision,
-      conditions: conditionsFor({ converged: ctx.converged, errors: ctx.errors, resources, desiredRevision: ctx.desired?.revision }),
+      conditions: [...conditionsFor({ converged: ctx.converged, errors: ctx.errors, resources, desiredRevision: ctx.desired?.revision }), ...(await runtimeConditions(this.deps.drivers))],
       resources,
       errors: ctx.errors,
       issues: ctx.issues,
@@ -162,4 +163,10 @@ export class Reconciler {
     );
     return { converged: ctx.converged, status };
   }
+}
+
+/** Conditions the drivers report about their runtimes (e.g. PodmanCapabilities); cached by each driver. */
+async function runtimeConditions(drivers: RuntimeDriver[]): Promise<Condition[]> {
+  const lists = await Promise.all(drivers.filter(reportsConditions).map((d) => d.conditions().catch(() => [])));
+  return lists.flat();
 }

@@ -27,9 +27,12 @@ export interface ResourceStatus {
   nextRetryAt?: string;
 }
 
-/** A condition of the whole agent. */
+/**
+ * A condition of the whole agent: Ready, Reconciling, Stalled from the run; runtime conditions such as
+ * PodmanCapabilities from the drivers that report them.
+ */
 export interface Condition {
-  type: 'Ready' | 'Reconciling' | 'Stalled';
+  type: 'Ready' | 'Reconciling' | 'Stalled' | (string & Record<never, never>);
   status: 'True' | 'False';
   reason: string;
   message: string;

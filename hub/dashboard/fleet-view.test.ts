@@ -54,6 +54,13 @@ describe('fleetView', () => {
     expect(v.gpus.busy).toBe(0);
   });
 
+  it('shows a connected node whose Podman cannot serve workspaces (PodmanCapabilities False) as degraded, with the reason and an alert saying what to install', () => {
+    const caps = { type: 'PodmanCapabilities', status: 'False', reason: 'NoPauseBinary', message: 'install it (apt-get install --no-install-recommends catatonit)' };
+    const v = fleetView(input({ nodes: [node('gpu-01'), node('gpu-02', '2026-11-27T10:00:00Z')], connected: new Set(['gpu-01']), statuses: new Map([['gpu-01', { conditions: [{ type: 'Ready', status: 'True', reason: 'ReconciliationSucceeded' }, caps] }], ['gpu-02', { conditions: [caps] }]]) }));
+    expect(v.nodes.map((n) => [n.name, n.state, n.reasons])).toEqual([['gpu-01', 'degraded', ['PodmanCapabilities: NoPauseBinary']], ['gpu-02', 'offline', ['agent not connected']]]);
+    expect(v.alerts.filter((a) => a.kind === 'runtime-capability')).toEqual([{ severity: 'warning', kind: 'runtime-capability', node: 'gpu-01', message: 'gpu-01: PodmanCapabilities NoPauseBinary (install it (apt-get install --no-install-recommends catatonit))' }]);
+  });
+
   it('takes profile and labels from the enrollment when the repo has no Node file yet', () => {
     const v = fleetView(input({ nodes: [node('n1')], enrollments: new Map([['n1', { profile: 'service-node', labels: { role: 'svc' } }]]) }));
     expect(v.nodes[0]).toMatchObject({ profile: 'service-node', labels: { role: 'svc' }, desiredRevision: null });

@@ -59,7 +59,7 @@ export interface StorageSummary {
 }
 
 /** An alert on the overview. */
-export interface Alert { severity: 'critical' | 'warning'; kind: 'node-offline' | 'reconcile-stalled' | 'gpu-error'; node: string; message: string }
+export interface Alert { severity: 'critical' | 'warning'; kind: 'node-offline' | 'reconcile-stalled' | 'gpu-error' | 'runtime-capability'; node: string; message: string }
 
 /** GPUs counted over the fleet. */
 export interface GpuCounts { total: number; allocated: number; free: number; busy: number }
@@ -102,13 +102,17 @@ export function fleetView(input: FleetInput): { nodes: NodeView[]; gpus: GpuCoun
       return { uuid, model: inv?.model ?? declared.get(uuid) ?? null, utilizationPct: t?.utilizationGpuPct ?? null, memoryUsedMiB: t?.memoryUsedMiB ?? null, memoryTotalMiB: t?.memoryTotalMiB ?? inv?.memoryTotalMiB ?? null, powerW: t?.powerDrawW ?? null, temperatureC: t?.temperatureC ?? null, workspace: holders.get(uuid) ?? null, error };
     });
     const stalled = [isTrue(status?.conditions, 'Stalled'), ...(status?.resources ?? []).map((r) => (isTrue(r.conditions, 'Stalled') === undefined ? undefined : { ...isTrue(r.conditions, 'Stalled'), id: r.id }))].filter((c) => c !== undefined);
+    // Runtime conditions (e.g. PodmanCapabilities False: no pause binary, no name resolution): the node cannot serve workspaces fully.
+    const runtimeProblems = connected ? (status?.conditions ?? []).filter((c) => !['Ready', 'Reconciling', 'Stalled'].includes(c.type) && c.status === 'False') : [];
     if (!connected) reasons.push(n.lastSeenAt === null ? 'never connected' : 'agent not connected');
     for (const c of stalled) reasons.push(`stalled: ${'id' in c ? `${String(c.id)} ` : ''}${c.reason ?? ''}`.trim());
+    for (const c of runtimeProblems) reasons.push(`${c.type}: ${c.reason}`);
     const gpuErrors = gpuViews.filter((g) => g.error !== null);
     if (gpuErrors.length > 0) reasons.push(`${gpuErrors.length} gpu${gpuErrors.length === 1 ? '' : 's'} not reporting`);
-    const state: NodeState = doc?.spec.drain === true ? 'draining' : !connected ? 'offline' : stalled.length > 0 || gpuErrors.length > 0 ? 'degraded' : 'online';
+    const state: NodeState = doc?.spec.drain === true ? 'draining' : !connected ? 'offline' : stalled.length > 0 || gpuErrors.length > 0 || runtimeProblems.length > 0 ? 'degraded' : 'online';
     if (!connected && n.lastSeenAt !== null) alerts.push({ severity: 'critical', kind: 'node-offline', node: n.name, message: `${n.name} is offline since ${n.lastSeenAt}` });
     if (stalled.length > 0) alerts.push({ severity: 'warning', kind: 'reconcile-stalled', node: n.name, message: `${n.name}: reconcile stalled (${stalled.map((c) => ('id' in c ? `${String(c.id)}: ${c.reason ?? ''}` : (c.reason ?? ''))).join('; ')})` });
+    for (const c of runtimeProblems) alerts.push({ severity: 'warning', kind: 'runtime-capability', node: n.name, message: `${n.name}: ${c.type} ${c.reason}${c.message ? ` (${c.message})` : ''}` });
     for (const g of gpuErrors) alerts.push({ severity: 'warning', kind: 'gpu-error', node: n.name, message: `${n.name} ${g.uuid}: ${g.error ?? ''}` });
     for (const g of gpuViews) {
       gpus.total += 1;

@@ -1,31 +1,40 @@
 /**
  * The agent bundle nodes install: a gzipped tarball of this package as it runs on the hub (dist/, bin/,
  * schemas/, node-profiles/, package.json, package-lock.json and the production node_modules, chosen from
- * package-lock.json), so a node needs only Node.js and the hub, no npm registry. Built once per package
- * content into a cache folder with its SHA-256 in a separate file; deterministic (sorted, zero mtimes and
- * owners, gzip without a timestamp), so a rebuilt bundle of the same package has the same checksum.
+ * package-lock.json) plus runtime/: the hub's own Node.js binary, its license, the `platform` it needs
+ * and a check script (agent-runtime.ts). A node needs no Node.js, no npm registry and no compiler, only
+ * the hub. Built once per package content and runtime into a cache folder with its SHA-256 and platform
+ * in separate files; deterministic (sorted, zero mtimes and owners, gzip without a timestamp), so a
+ * rebuilt bundle of the same package and runtime has the same checksum.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { FoundryError, errorMessage } from '../../common/errors.js';
+import { checkScript, describeRuntime, formatPlatform, nativeAddons, runtimeLicense } from './agent-runtime.js';
 
 /** File names the hub serves under /agent/. */
 export const BUNDLE_FILE = 'foundry-agent.tgz';
 export const BUNDLE_SHA_FILE = `${BUNDLE_FILE}.sha256`;
+/** What a node must be to run the bundle (key=value lines; agent-runtime.ts). */
+export const BUNDLE_PLATFORM_FILE = 'foundry-agent.platform';
 
 const TOP_LEVEL = ['bin', 'dist', 'schemas', 'node-profiles', 'package.json', 'package-lock.json'];
 
-/** A built bundle: its file, checksum file and SHA-256 hex. */
+/** A built bundle: its file, checksum file, SHA-256 hex and platform file. */
 export interface AgentBundle {
   file: string;
   shaFile: string;
   sha256: string;
+  platformFile: string;
 }
+
+// Build leftovers of native addons: the agent loads only the compiled *.node files.
+const EXCLUDES = ['*.tsbuildinfo', '*.test.js', 'node_modules/.bin', '*/build/Release/obj', '*/build/Release/obj.target', '*/build/Release/.deps', '*/build/deps', '*/build/Release/test_extension.node', '*/build/Release/*.a', 'node_modules/better-sqlite3/deps', 'node_modules/better-sqlite3/src'];
 
 /** The production packages of package-lock.json that are installed, outermost only (tar recurses). */
 export function productionPackages(packageRoot: string): string[] {
@@ -48,9 +57,11 @@ function ancestors(path: string): string[] {
   return out;
 }
 
-/** A key that changes when the package content that goes into the bundle changes. */
-export function bundleKey(packageRoot: string): string {
+/** A key that changes when the package content or the runtime that go into the bundle change. */
+export function bundleKey(packageRoot: string, runtime: string = process.execPath): string {
   const h = createHash('sha256');
+  const rs = statSync(runtime);
+  h.update(`runtime\0${runtime}\0${rs.size}\0${rs.mtimeMs}\n`);
   h.update(readFileSync(join(packageRoot, 'package.json')));
   h.update(readFileSync(join(packageRoot, 'package-lock.json')));
   const walk = (dir: string): void => {
@@ -67,28 +78,62 @@ export function bundleKey(packageRoot: string): string {
   return h.digest('hex');
 }
 
-/** Builds the bundle of `packageRoot` into `outDir` unless the cached one is of the same package content. */
-export async function ensureAgentBundle(packageRoot: string, outDir: string): Promise<AgentBundle> {
+/**
+ * Builds the bundle of `packageRoot` with the Node.js binary `runtime` (default: the one running) into
+ * `outDir`, unless the cached one is of the same package content and runtime. Refuses a runtime that a
+ * bare node could not run or whose ABI the package's addons do not match.
+ */
+export async function ensureAgentBundle(packageRoot: string, outDir: string, runtime: string = process.execPath): Promise<AgentBundle> {
   const file = join(outDir, BUNDLE_FILE);
   const shaFile = join(outDir, BUNDLE_SHA_FILE);
+  const platformFile = join(outDir, BUNDLE_PLATFORM_FILE);
   const keyFile = join(outDir, 'bundle.key');
-  const key = bundleKey(packageRoot);
-  if (existsSync(file) && existsSync(shaFile) && existsSync(keyFile) && readFileSync(keyFile, 'utf8') === key) {
-    return { file, shaFile, sha256: readFileSync(shaFile, 'utf8').split(/\s/)[0] ?? '' };
-  }
-  if (!existsSync(join(packageRoot, 'dist', 'cli', 'foundry.js'))) {
+  if (!existsSync(join(packageRoot, 'dist', 'cli', 'foundry.js')) || !existsSync(join(packageRoot, 'package-lock.json'))) {
     throw new FoundryError('RUNTIME_UNAVAILABLE', 'cannot build the agent bundle: the package is not built (run npm run build)', { resource: packageRoot });
   }
+  const key = bundleKey(packageRoot, runtime);
+  if ([file, shaFile, platformFile, keyFile].every((f) => existsSync(f)) && readFileSync(keyFile, 'utf8') === key) {
+    return { file, shaFile, platformFile, sha256: readFileSync(shaFile, 'utf8').split(/\s/)[0] ?? '' };
+  }
   mkdirSync(outDir, { recursive: true });
-  const sha256 = await writeTarball(packageRoot, [...TOP_LEVEL.filter((p) => existsSync(join(packageRoot, p))), ...productionPackages(packageRoot)], `${file}.tmp`);
-  renameSync(`${file}.tmp`, file);
-  writeFileSync(shaFile, `${sha256}  ${BUNDLE_FILE}\n`);
-  writeFileSync(keyFile, key);
-  return { file, shaFile, sha256 };
+  const packages = productionPackages(packageRoot);
+  const stage = join(outDir, 'stage');
+  const platform = stageRuntime(packageRoot, packages, runtime, stage);
+  try {
+    const sha256 = await writeTarball(packageRoot, [...TOP_LEVEL.filter((p) => existsSync(join(packageRoot, p))), ...packages], stage, `${file}.tmp`);
+    renameSync(`${file}.tmp`, file);
+    writeFileSync(shaFile, `${sha256}  ${BUNDLE_FILE}\n`);
+    writeFileSync(platformFile, platform);
+    writeFileSync(keyFile, key);
+    return { file, shaFile, platformFile, sha256 };
+  } finally {
+    rmSync(stage, { recursive: true, force: true });
+  }
 }
 
-async function writeTarball(root: string, paths: string[], out: string): Promise<string> {
-  const args = ['-c', '-f', '-', '-C', root, '--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '--exclude=*.tsbuildinfo', '--exclude=*.test.js', '--exclude=node_modules/.bin', '--', ...paths];
+/** Writes runtime/ (node binary, license, platform, check script) into `stage`, checks it, returns the platform text. */
+function stageRuntime(packageRoot: string, packages: string[], runtime: string, stage: string): string {
+  const addons = nativeAddons(packageRoot, packages);
+  const platform = formatPlatform(describeRuntime(runtime, addons.map((a) => join(packageRoot, a))));
+  rmSync(stage, { recursive: true, force: true });
+  mkdirSync(join(stage, 'runtime', 'bin'), { recursive: true });
+  copyFileSync(runtime, join(stage, 'runtime', 'bin', 'node'));
+  chmodSync(join(stage, 'runtime', 'bin', 'node'), 0o755);
+  const license = runtimeLicense(runtime);
+  if (license !== undefined) copyFileSync(license, join(stage, 'runtime', 'LICENSE'));
+  writeFileSync(join(stage, 'runtime', 'platform'), platform);
+  writeFileSync(join(stage, 'runtime', 'check.cjs'), checkScript(addons));
+  for (const f of ['platform', 'check.cjs', ...(license === undefined ? [] : ['LICENSE'])]) chmodSync(join(stage, 'runtime', f), 0o644);
+  // The addons must load in the runtime that ships with them (same ABI): checked here, and again on the node.
+  const r = spawnSync(runtime, [join(stage, 'runtime', 'check.cjs'), packageRoot], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    throw new FoundryError('RUNTIME_UNAVAILABLE', `cannot build the agent bundle: the native addons do not load in ${runtime}: ${(r.stderr || String(r.error)).trim().split('\n').find((l) => /Error/.test(l)) ?? ''}`);
+  }
+  return platform;
+}
+
+async function writeTarball(root: string, paths: string[], stage: string, out: string): Promise<string> {
+  const args = ['-c', '-f', '-', '--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', ...EXCLUDES.map((e) => `--exclude=${e}`), '-C', root, ...paths, '-C', stage, 'runtime'];
   const tar = spawn('tar', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   tar.stderr.on('data', (d: Buffer) => (stderr += d.toString()));

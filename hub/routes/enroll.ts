@@ -1,7 +1,7 @@
 /**
  * Enrollment routes: join tokens (admin: create, list, revoke), POST /api/v1/enroll (authenticated by the
  * join token itself), the installer GET /install.sh (a static file, never templated with request input)
- * and the agent bundle with its checksum under /agent/. A listening hub saves its URL and certificate pin
+ * and the agent bundle with its checksum and platform under /agent/. A listening hub saves its URL and certificate pin
  * so `foundry hub token create` can put them in tokens.
  */
 import { createReadStream, readFileSync } from 'node:fs';
@@ -20,7 +20,7 @@ import { createJoinToken, hubIdentity, listJoinTokens, revokeJoinToken, saveHubI
 import { TOKEN_DEFAULTS, curlPin, encodeJoinToken } from '../enroll/token-format.js';
 import { pinOfPem } from '../enroll/tls-pin.js';
 import { enrollNode } from '../enroll/enroll-node.js';
-import { BUNDLE_FILE, BUNDLE_SHA_FILE, ensureAgentBundle, type AgentBundle } from '../enroll/agent-bundle.js';
+import { BUNDLE_FILE, BUNDLE_PLATFORM_FILE, BUNDLE_SHA_FILE, ensureAgentBundle, type AgentBundle } from '../enroll/agent-bundle.js';
 
 /** Options of the enrollment routes. */
 export interface EnrollRouteOptions {
@@ -144,6 +144,15 @@ export function enrollRoutes(app: FastifyInstance, opts: EnrollRouteOptions): vo
     try {
       const b = await bundle();
       return await reply.type('text/plain; charset=utf-8').header('cache-control', 'no-store').send(readFileSync(b.shaFile));
+    } catch (err) {
+      return sendError(reply, err);
+    }
+  });
+  // What a node must be to run the bundle (architecture, C library): install.sh reads it before the download.
+  app.get(`/agent/${BUNDLE_PLATFORM_FILE}`, async (_req, reply) => {
+    try {
+      const b = await bundle();
+      return await reply.type('text/plain; charset=utf-8').header('cache-control', 'no-store').send(readFileSync(b.platformFile));
     } catch (err) {
       return sendError(reply, err);
     }

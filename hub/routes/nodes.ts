@@ -1,5 +1,5 @@
 /**
- * Admin API for nodes: list them, revoke one (its connection is dropped at once). Any admin credential
+ * Admin API for nodes: list them (with the conditions of their last status), revoke one (its connection is dropped at once). Any admin credential
  * (admin token, admin API token, admin dashboard session with its CSRF header); tenants get 403.
  */
 import type { FastifyInstance } from 'fastify';
@@ -16,7 +16,9 @@ export function nodeRoutes(app: FastifyInstance, store: HubStore, gateway: Agent
     const enrolled = enrollments(store.db);
     // state: pending (never connected), active, revoked; enrollment: how it joined (null when added by hand).
     const state = (n: { revoked: boolean; status: string }): string => (n.revoked ? 'revoked' : n.status === 'never-seen' ? 'pending' : 'active');
-    return { nodes: store.nodes().map((n) => ({ ...n, state: state(n), connected: connected.has(n.name), enrollment: enrolled.get(n.name) ?? null })) };
+    // conditions: the node's own (Ready, Stalled, runtime ones such as PodmanCapabilities) from its last status.
+    const conditionsOf = (name: string): unknown[] => ((store.nodeStatus(name)?.payload as { conditions?: unknown[] } | undefined)?.conditions ?? []);
+    return { nodes: store.nodes().map((n) => ({ ...n, state: state(n), connected: connected.has(n.name), enrollment: enrolled.get(n.name) ?? null, conditions: conditionsOf(n.name) })) };
   });
   app.post<{ Params: { name: string } }>('/api/v1/nodes/:name/revoke', { preHandler }, async (req, reply) => {
     if (!store.revokeNode(req.params.name, actorOf(req.principal))) return reply.code(404).send({ code: 'NOT_FOUND', message: `no node named ${req.params.name}` });

@@ -4,7 +4,7 @@
  * keeps the oldest records (seqs 1..k, contiguous) and passes SQLite's integrity check; the newer
  * records wait in memory. Once the tmpfs grows and the hub is up, every record is delivered exactly once.
  */
-import { afterAll, describe, expect, it, type TestContext } from 'vitest';
+import { afterAll, expect, it, type TestContext } from 'vitest';
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { HubStore } from '../../hub/store/hub-store.js';
 import { tempDir, waitFor } from '../hub/support.js';
 import { collectLines, freePort, killAll, seqRange, startHubProcess, stopProcess, track } from './procs.js';
 import { happened, tried } from './record.js';
+import { describeIf } from '../support/requires.js';
 
 const SLOTS = 600;
 const START = Date.parse('2026-11-30T22:00:00Z');
@@ -49,7 +50,7 @@ function outbox(): { integrity: string; seqs: number[] } {
   }
 }
 
-describe.runIf(root && existsSync(join(PACKAGE_ROOT, 'dist', 'agent', 'link', 'hub-link.js')))('disk full on the outbox directory', () => {
+describeIf(root && existsSync(join(PACKAGE_ROOT, 'dist', 'agent', 'link', 'hub-link.js')), 'root (tmpfs) and a build (dist/)', 'run npm run chaos as root; it builds first')('disk full on the outbox directory', () => {
   it('says so, keeps the oldest records uncorrupted, and delivers everything exactly once when space returns', async (ctx: TestContext) => {
     tried(ctx, 'disk full on the node\'s outbox directory', `the agent's state dir is a tmpfs mounted with size=256k, the hub is down; a real agent process (HubLink + UsageEmitter) emits ${SLOTS} slots of usage for 4 GPUs; when it is full, the tmpfs is remounted with 16 MiB and the hub started`);
     mkdirSync(mnt, { recursive: true });

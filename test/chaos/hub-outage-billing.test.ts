@@ -4,8 +4,8 @@
  * early and kept down for more than half the run. Afterwards both hubs store the same records, each seq
  * exactly once, and billing (coalesce → rate → invoices, CSV) is identical to the cent.
  */
-import { afterAll, describe, expect, it } from 'vitest';
-import { existsSync, rmSync } from 'node:fs';
+import { afterAll, expect, it } from 'vitest';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { PACKAGE_ROOT } from '../../common/paths.js';
@@ -18,10 +18,11 @@ import type { PriceList } from '../../common/generated/price-list.js';
 import { tempDir, waitFor } from '../hub/support.js';
 import { collectLines, freePort, killAll, seqRange, startHubProcess, stopProcess, track } from './procs.js';
 import { happened, tried } from './record.js';
+import { describeIfBuilt } from '../support/requires.js';
 
 const SLOTS = 1440; // 4 h of 10 s slots, from 22:00 on Nov 30 into December (a month cut)
 const TICK_MS = 20;
-const built = existsSync(join(PACKAGE_ROOT, 'dist', 'agent', 'usage', 'usage-emitter.js'));
+const describeBuilt = describeIfBuilt('dist/agent/usage/usage-emitter.js');
 const dir = tempDir('foundry-outage-');
 afterAll(async () => {
   await killAll();
@@ -78,7 +79,7 @@ function billing(hubDir: string): { seqs: number[]; payloads: string[]; csv: str
   }
 }
 
-describe.runIf(built)('hub outage while the agent keeps buffering', () => {
+describeBuilt('hub outage while the agent keeps buffering', () => {
   it('bills exactly what a run without the outage bills', async (ctx) => {
     tried(ctx, 'hub down for a long stretch while the agent buffers usage', `two real agent processes emit the same 4 simulated hours of usage (3 workspaces, 4 GPUs, 2 tenants, a price change and a month end; ${SLOTS} slots of 10 s, one slot per ${TICK_MS} ms); hub B is SIGKILLed after 5 s and kept down for 20 s (about 2.5 simulated hours), then restarted; hub A stays up`);
     const [a, b] = await Promise.all([side('steady'), side('outage')]);

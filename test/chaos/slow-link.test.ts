@@ -4,7 +4,7 @@
  * kernel has it; otherwise nftables loss + tbf + a userspace delay proxy, see test/support/netns.ts),
  * with the cable pulled (veth down) for 5 s in the middle. Every record arrives exactly once.
  */
-import { afterAll, describe, expect, it, type TestContext } from 'vitest';
+import { afterAll, expect, it, type TestContext } from 'vitest';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -15,6 +15,7 @@ import { createNetns, netnsAvailable, type NetNs } from '../support/netns.js';
 import { startDelayProxy, type DelayProxy } from './delay-proxy.js';
 import { collectLines, freePort, killAll, seqRange, startHubProcess, stopProcess, track } from './procs.js';
 import { happened, tried } from './record.js';
+import { describeIf } from '../support/requires.js';
 
 const SLOTS = 200;
 const START = Date.parse('2026-11-30T22:00:00Z');
@@ -39,7 +40,7 @@ function expectedKeys(): string[] {
   return keys.sort();
 }
 
-describe.runIf(netnsAvailable() && existsSync(join(PACKAGE_ROOT, 'dist', 'agent', 'link', 'hub-link.js')))('slow and lossy link in a network namespace', () => {
+describeIf(netnsAvailable() && existsSync(join(PACKAGE_ROOT, 'dist', 'agent', 'link', 'hub-link.js')), 'network namespaces (root, iproute2) and a build (dist/)', 'run npm run chaos as root with iproute2 installed; it builds first')('slow and lossy link in a network namespace', () => {
   it('delivers every record exactly once over 200 ms, 10 % loss, 1 Mbit/s and a pulled cable', async (ctx: TestContext) => {
     tried(ctx, 'network: slow link (network namespace, delay and loss)', `an agent process in its own network namespace (veth pair, 10.251.77.0/30) sends ${SLOTS} slots of usage to a hub process over a link of 200 ms each way, 10 % TCP packet loss each way and 1 Mbit/s; after 6 s the namespace's veth is set down for 5 s, then up`);
     ns = createNetns('sl', 77, { delayMs: 200, lossPct: 10, rateKbit: 1024 });

@@ -1,15 +1,16 @@
 /** `foundry hub user add|list|reset-2fa` as real processes on a data dir, then a login with what they printed. */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../common/paths.js';
 import { HubStore } from '../../hub/store/hub-store.js';
 import { checkPassword, getUser, recoveryCodesLeft } from '../../hub/auth/users.js';
 import { tempDir, startTestHub } from '../hub/support.js';
 import { firstLogin } from './support.js';
+import { describeIfBuilt } from '../support/requires.js';
 
-const built = existsSync(join(PACKAGE_ROOT, 'dist', 'cli', 'hub-user.js'));
+const describeBuilt = describeIfBuilt('dist/cli/hub-user.js');
 const bin = join(PACKAGE_ROOT, 'bin', 'foundry.js');
 const dir = tempDir('foundry-hub-user-');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -35,7 +36,7 @@ async function withStore<T>(fn: (s: HubStore) => Promise<T>): Promise<T> {
   }
 }
 
-describe.runIf(built)('foundry hub user (cli)', () => {
+describeBuilt('foundry hub user (cli)', () => {
   it('adds users with a printed or piped one-time password, lists them, and refuses bad input', async () => {
     const add = await foundry(['hub', 'user', 'add', 'ada', '--role', 'admin', '--data-dir', dir]);
     expect(add.code).toBe(0);

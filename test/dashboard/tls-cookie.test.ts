@@ -1,11 +1,11 @@
 /** Under TLS the session cookie is also Secure (a real https hub with a throwaway openssl certificate). */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { startTestHub, tempDir, type TestHub } from '../hub/support.js';
-import { commandWorks } from '../support/requires.js';
+import { commandWorks, describeIf } from '../support/requires.js';
 import { addUser, code, secretOf } from './support.js';
 
 function post(url: string, ca: Buffer, body: unknown): Promise<{ status: number; body: Record<string, unknown>; cookie: string }> {
@@ -20,7 +20,7 @@ function post(url: string, ca: Buffer, body: unknown): Promise<{ status: number;
   });
 }
 
-describe.runIf(commandWorks('openssl', ['version']))('session cookie under tls', () => {
+describeIf(commandWorks('openssl', ['version']), 'openssl', 'apt-get install -y openssl')('session cookie under tls', () => {
   const dir = tempDir('foundry-dash-tls-');
   let hub: TestHub;
   let ca: Buffer;

@@ -5,12 +5,12 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { describeIf } from '../support/requires.js';
-import { waitFor } from '../hub/support.js';
+import { startTestHub, waitFor } from '../hub/support.js';
 import { api, filesUnder, newToken, runInstall, snapshot, startEnrollHub, toolsPresent, INSTALL_SH, FAKE_SMI, type EnrollHub, type Json } from './support.js';
 import { createJoinToken } from '../../hub/enroll/join-tokens.js';
 import { encodeJoinToken } from '../../hub/enroll/token-format.js';
@@ -18,10 +18,21 @@ import { encodeJoinToken } from '../../hub/enroll/token-format.js';
 const tools = ['sh', 'curl', 'tar', 'sha256sum', 'base64', 'git', 'podman'];
 const describeInstall = describeIf(toolsPresent(...tools), tools.join(', '), 'apt-get install -y curl git podman (install.sh checks for them)');
 
+const uname = (): string => spawnSync('uname', ['-m'], { encoding: 'utf8' }).stdout.trim();
+
 describeInstall('install.sh against a loopback hub', () => {
   let h: EnrollHub;
   let roots: string;
   const root = (name: string): string => join(roots, name);
+  /** A folder of stand-in commands that print the given text (an empty text: fail), to put first in PATH. */
+  const fakeBin = (fakes: Record<string, string>): string => {
+    const dir = mkdtempSync(join(roots, 'fake-bin-'));
+    for (const [name, out] of Object.entries(fakes)) {
+      writeFileSync(join(dir, name), out === '' ? '#!/bin/sh\nexit 1\n' : `#!/bin/sh\necho '${out}'\n`);
+      chmodSync(join(dir, name), 0o755);
+    }
+    return dir;
+  };
 
   beforeAll(async () => {
     h = await startEnrollHub();
@@ -42,7 +53,8 @@ describeInstall('install.sh against a loopback hub', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('enrolled as gpu-07; nodes/gpu-07.yaml committed');
-    expect(r.stdout).toContain('done (changed: bundle enrollment link)');
+    expect(r.stdout).toMatch(/bundled runtime: node \d+\.\d+\.\d+ \S+ abi \d+\n/);
+    expect(r.stdout).toContain('done (changed: bundle enrollment launcher)');
 
     const etc = join(root('a'), 'etc', 'foundry');
     expect(statSync(join(etc, 'agent.yaml')).mode & 0o777).toBe(0o600);
@@ -58,9 +70,12 @@ describeInstall('install.sh against a loopback hub', () => {
     const credential = readFileSync(join(etc, 'credential'), 'utf8').trim();
     expect(h.hub.store.authenticateNode(credential)).toEqual({ ok: true, node: 'gpu-07' });
 
-    // The installed CLI runs from the bundle, through the link.
-    const version = spawnSync('node', [join(root('a'), 'usr', 'local', 'bin', 'foundry'), '--version'], { encoding: 'utf8' });
+    // The installed CLI runs from the bundle with the bundled runtime, through the launcher.
+    const opt = join(root('a'), 'opt', 'foundry');
+    expect(readFileSync(join(root('a'), 'usr', 'local', 'bin', 'foundry'), 'utf8')).toContain(`\nexec "${opt}/current/runtime/bin/node" "${opt}/current/bin/foundry.js" "$@"\n`);
+    const version = spawnSync(join(root('a'), 'usr', 'local', 'bin', 'foundry'), ['--version'], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
     expect(version.stdout.trim()).toBe(JSON.parse(readFileSync('package.json', 'utf8')).version);
+    expect(spawnSync(join(opt, 'current', 'runtime', 'bin', 'node'), ['-p', 'process.version'], { encoding: 'utf8' }).stdout.trim()).toBe(process.version);
 
     expect(git('log', '-1', '--format=%an|%s', '--', 'nodes/gpu-07.yaml')).toBe(`foundry-hub|enroll node gpu-07 (profile gpu-node, join token ${t.id})`);
     const nodeDoc = parse(git('show', 'HEAD:nodes/gpu-07.yaml'));
@@ -94,7 +109,7 @@ describeInstall('install.sh against a loopback hub', () => {
     const config = { ...parse(readFileSync(join(root('a'), 'etc', 'foundry', 'agent.yaml'), 'utf8')), podman: { socketPath: join(roots, 'no-podman.sock') } };
     const configFile = join(roots, 'agent-no-podman.yaml');
     writeFileSync(configFile, stringify(config), { mode: 0o600 });
-    const agent = spawn('node', [join(root('a'), 'usr', 'local', 'bin', 'foundry'), 'agent', 'run', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const agent = spawn(join(root('a'), 'usr', 'local', 'bin', 'foundry'), ['agent', 'run', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
     agent.stdout.on('data', (d: Buffer) => (log += d.toString()));
     agent.stderr.on('data', (d: Buffer) => (log += d.toString()));
@@ -109,6 +124,72 @@ describeInstall('install.sh against a loopback hub', () => {
       agent.kill('SIGTERM');
       await new Promise((r) => agent.on('close', r));
     }
+  });
+
+  it('an install by an older installer (a symlink to foundry.js) gets the launcher; foundry.js stays as it is', async () => {
+    const link = join(root('a'), 'usr', 'local', 'bin', 'foundry');
+    const cli = join(root('a'), 'opt', 'foundry', 'current', 'bin', 'foundry.js');
+    const before = readFileSync(cli);
+    rmSync(link);
+    symlinkSync(cli, link);
+    const r = await runInstall(['--join', 'fjt_unused', '--hub', h.hub.url, '--prefix', root('a'), '--no-systemd']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('done (changed: launcher)');
+    expect(lstatSync(link).isSymbolicLink()).toBe(false);
+    expect(readFileSync(cli).equals(before)).toBe(true);
+  });
+
+  it('the bundle carries the runtime, its platform and the agent\'s one native addon, without build leftovers', async () => {
+    const dir = join(h.dir, 'hub', 'agent-bundle');
+    const list = spawnSync('tar', ['-tzf', join(dir, 'foundry-agent.tgz')], { encoding: 'utf8', maxBuffer: 64 << 20 }).stdout.split('\n');
+    expect(list).toEqual(expect.arrayContaining(['runtime/bin/node', 'runtime/platform', 'runtime/check.cjs', 'bin/foundry.js', 'node_modules/better-sqlite3/build/Release/better_sqlite3.node']));
+    expect(list.filter((f) => f.endsWith('.node'))).toEqual(['node_modules/better-sqlite3/build/Release/better_sqlite3.node']);
+    expect(list.filter((f) => /better-sqlite3\/(deps|src)\/|\/obj(\.target)?\/|\.a$/.test(f))).toEqual([]);
+    const platform = readFileSync(join(dir, 'foundry-agent.platform'), 'utf8');
+    expect(platform).toMatch(new RegExp(`^os=linux\nmachine=${uname()}\narch=${process.arch}\nlibc=glibc\nglibc=2\\.\\d+\nnode=${process.versions.node}\nmodules=${process.versions.modules}\n$`));
+    const res = await fetch(`${h.hub.url}/agent/foundry-agent.platform`);
+    expect(await res.text()).toBe(platform);
+  });
+
+  it('refuses a node of another architecture or C library before downloading anything, naming both', async () => {
+    const platform = readFileSync(join(h.dir, 'hub', 'agent-bundle', 'foundry-agent.platform'), 'utf8');
+    const glibc = /^glibc=(.*)$/m.exec(platform)![1];
+    const cases: Array<[Record<string, string>, string]> = [
+      [{ uname: 'aarch64' }, `this node is aarch64 but the hub's agent bundle is for ${uname()} (it carries the hub's own Node.js runtime): enroll aarch64 nodes from a hub that runs on aarch64`],
+      [{ getconf: 'glibc 2.17' }, `this node has glibc 2.17 but the hub's agent bundle needs glibc >= ${glibc}`],
+      [{ getconf: '', ldd: 'musl libc (x86_64)' }, `this node's C library is musl but the hub's agent bundle needs glibc >= ${glibc}`],
+    ];
+    for (const [fakes, message] of cases) {
+      const t = await newToken(h);
+      const r = await runInstall(['--join', t.token, '--prefix', root('arch'), '--no-systemd', '--name', 'arch-1'], { PATH: `${fakeBin(fakes)}:${process.env.PATH}` });
+      expect(r.stderr).toBe(`install.sh: error: ${message}\n`);
+      expect(r.code).toBe(1);
+      expect(existsSync(root('arch'))).toBe(false);
+      expect(await tokenUses(t.id)).toBe(0);
+    }
+  });
+
+  it("says why a hub cannot serve the bundle, with the hub's own message", async () => {
+    const broken = await startTestHub({ enroll: { dataDir: join(roots, 'broken-hub'), packageRoot: join(roots, 'not-a-package') } });
+    try {
+      const r = await runInstall(['--join', 'fjt_x', '--hub', broken.url, '--prefix', root('broken'), '--no-systemd']);
+      expect(r.stderr).toBe(`install.sh: error: the hub cannot serve the agent bundle (http 503: cannot build the agent bundle: the package is not built (run npm run build))\n`);
+      expect(r.code).toBe(1);
+      expect(existsSync(root('broken'))).toBe(false);
+    } finally {
+      await broken.close();
+    }
+  });
+
+  it('--install-deps installs exactly scripts/node-packages.txt (no nodejs), with --no-install-recommends', async () => {
+    const listed = readFileSync('scripts/node-packages.txt', 'utf8').split('\n').map((l) => l.replace(/#.*/, '').trim()).filter((l) => l !== '');
+    const declared = /^NODE_PACKAGES="([^"]*)"$/m.exec(readFileSync(INSTALL_SH, 'utf8'))![1]!.split(' ');
+    expect(declared).toEqual(listed);
+    expect(listed).not.toContain('nodejs');
+    const t = await newToken(h);
+    const r = await runInstall(['--join', t.token, '--prefix', root('deps'), '--install-deps', '--dry-run'], { PATH: `${fakeBin({ 'apt-get': '' })}:${process.env.PATH}` });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`would run: env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ${listed.join(' ')}\n`);
   });
 
   it('refuses a replayed token on another node and leaves that node untouched', async () => {

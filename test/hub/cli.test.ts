@@ -1,5 +1,5 @@
 /** `foundry hub ...` as real processes: credentials from the CLI, start printing its URL, graceful SIGTERM, TLS. */
-import { describe, it, expect, afterAll } from 'vitest';
+import { it, expect, afterAll } from 'vitest';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,8 +8,9 @@ import { HubLink } from '../../agent/link/hub-link.js';
 import { HubStore } from '../../hub/store/hub-store.js';
 import { PACKAGE_ROOT } from '../../common/paths.js';
 import { tempDir, waitFor } from './support.js';
+import { describeIfBuilt } from '../support/requires.js';
 
-const built = existsSync(join(PACKAGE_ROOT, 'dist', 'cli', 'hub.js'));
+const describeBuilt = describeIfBuilt('dist/cli/hub.js');
 const bin = join(PACKAGE_ROOT, 'bin', 'foundry.js');
 const dir = tempDir('foundry-hub-cli-');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -33,7 +34,7 @@ async function start(args: string[]): Promise<{ child: ChildProcess; url: string
   return { child, url, exited };
 }
 
-describe.runIf(built)('foundry hub (cli)', () => {
+describeBuilt('foundry hub (cli)', () => {
   it('creates credentials, serves an agent, and stops gracefully on SIGTERM with nothing lost', async () => {
     const data = join(dir, 'plain');
     const add = await foundry(['hub', 'node', 'add', 'gpu-01', '--data-dir', data]);

@@ -1,13 +1,13 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFile } from 'node:child_process';
-import { mkdirSync, writeFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { HubLink, type HubCommand } from '../../agent/link/hub-link.js';
-import { PACKAGE_ROOT } from '../../common/paths.js';
 import { startTestHub, waitFor, tempDir, type TestHub } from './support.js';
+import { describeIfBuilt } from '../support/requires.js';
 
 // The pre-receive hook runs the built validator (dist/): `npm test` builds first.
-const built = existsSync(join(PACKAGE_ROOT, 'dist', 'hub', 'git', 'pre-receive-hook.js'));
+const describeBuilt = describeIfBuilt('dist/hub/git/pre-receive-hook.js');
 
 let hub: TestHub;
 let work: string;
@@ -50,7 +50,7 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-describe.runIf(built)('hosted infra repo', () => {
+describeBuilt('hosted infra repo', () => {
   it('accepts a valid push from an admin and tells agents to sync now', async () => {
     const clone = join(work, 'admin');
     expect((await git(['clone', '--quiet', repoUrl(), clone], work, bearer(admin))).code).toBe(0);

@@ -1,11 +1,9 @@
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../../common/paths.js';
+import { it, expect, beforeAll, afterAll } from 'vitest';
 import { fleetFiles, gpuUuid } from '../workspaces/git-fixture.js';
 import { startWsHub, type WsHub } from '../workspaces/hub-fixture.js';
+import { describeIfBuilt } from '../support/requires.js';
 
-const built = existsSync(join(PACKAGE_ROOT, 'dist', 'hub', 'git', 'pre-receive-hook.js'));
+const describeBuilt = describeIfBuilt('dist/hub/git/pre-receive-hook.js');
 const H100 = 'NVIDIA H100 80GB HBM3';
 const T = (iso: string): number => Date.parse(iso);
 
@@ -37,7 +35,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => hub?.close());
 
-describe.runIf(built)('billing API', () => {
+describeBuilt('billing API', () => {
   it('rates stored usage into the tenant\'s invoice: duplicates once, month cut at the second, model from the Node file', async () => {
     const r = await hub.call('GET', '/api/v1/tenants/acme/invoices/2026-01', { tenant: 'acme' });
     expect(r.status).toBe(200);

@@ -4,9 +4,9 @@
  * transitions. Afterwards the hub's store must hold every seq the agent ever assigned, exactly once, with
  * the payload the agent produced. Duration: FOUNDRY_CHAOS_SECONDS (default 30).
  */
-import { describe, it, expect, afterAll } from 'vitest';
+import { it, expect, afterAll } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { PACKAGE_ROOT } from '../../common/paths.js';
@@ -14,9 +14,10 @@ import { HubStore } from '../../hub/store/hub-store.js';
 import { tempDir, waitFor } from '../hub/support.js';
 import { freePort, track, startHubProcess, stopProcess, killAll } from '../chaos/procs.js';
 import { startProxy, type CuttableProxy } from './tcp-proxy.js';
+import { describeIfBuilt } from '../support/requires.js';
 
 const SECONDS = Number(process.env.FOUNDRY_CHAOS_SECONDS ?? 30);
-const built = existsSync(join(PACKAGE_ROOT, 'dist', 'agent', 'link', 'hub-link.js'));
+const describeBuilt = describeIfBuilt('dist/agent/link/hub-link.js');
 const dir = tempDir('foundry-chaos-');
 const hubDir = join(dir, 'hub');
 const agentDir = join(dir, 'agent');
@@ -59,7 +60,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe.runIf(built)('exactly-once delivery under chaos', () => {
+describeBuilt('exactly-once delivery under chaos', () => {
   it(`loses nothing and stores nothing twice across ${SECONDS} s of kills and cuts`, async () => {
     const seed = Number(process.env.FOUNDRY_CHAOS_SEED ?? Date.now() % 100_000);
     const random = prng(seed);

@@ -5,11 +5,15 @@
  * because netavark bridges and subnets are host-wide.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { onPath } from './requires.js';
+
+/** Where Debian's podman is, for instances started with a PATH of their own. */
+const PODMAN_BIN = '/usr/bin/podman';
 
 /** The local test image (busybox-static; see scripts/build-test-image.sh). */
 export const TEST_IMAGE = 'localhost/foundry-test:1';
@@ -17,22 +21,11 @@ const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** True when rootful Podman with runc can run here (what the integration tests need). A PATH lookup, not a spawn: a loaded machine must not turn a slow `podman --version` into skipped tests. */
 export function podmanAvailable(): boolean {
-  return process.getuid?.() === 0 && onPath('podman') && onPath('runc') && existsSync('/bin/busybox');
-}
-
-function onPath(cmd: string): boolean {
-  return (process.env.PATH ?? '').split(delimiter).some((dir) => {
-    try {
-      accessSync(join(dir, cmd), constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
+  return process.getuid?.() === 0 && onPath('podman', 'runc') && existsSync('/bin/busybox');
 }
 
 /** How to get Podman, for describeIf. */
-export const PODMAN_HOW = 'run as root with podman, runc and busybox-static installed (apt-get install -y podman runc busybox-static; see scripts/host-setup.sh)';
+export const PODMAN_HOW = 'run as root with podman and what it needs installed (apt-get install -y --no-install-recommends podman runc catatonit netavark aardvark-dns busybox-static), then sudo bash scripts/host-setup.sh (--check names what is missing)';
 
 /** A running private Podman API service. */
 export interface PrivatePodman {
@@ -58,8 +51,8 @@ export function testImageTar(): string {
   return tar;
 }
 
-/** The containers.conf of a private instance: runc, no default ulimits, private network config and tmp dir. */
-export function containersConf(dir: string, subnetBase: string): string {
+/** The containers.conf of a private instance: runc, no default ulimits, private network config and tmp dir; `extra` lines per section. */
+export function containersConf(dir: string, subnetBase: string, extra: PrivatePodmanOptions = {}): string {
   return [
     '[containers]',
     'default_ulimits = []',
@@ -68,34 +61,47 @@ export function containersConf(dir: string, subnetBase: string): string {
     'runtime = "runc"',
     `tmp_dir = "${join(dir, 'tmp')}"`,
     'events_logger = "file"',
+    ...(extra.engine ?? []),
     '',
     '[network]',
     `network_config_dir = "${join(dir, 'networks')}"`,
     `default_subnet_pools = [{"base" = "${subnetBase}", "size" = 24}]`,
+    ...(extra.network ?? []),
     '',
   ].join('\n');
 }
 
+/** Variations of a private instance (e.g. a broken one, for the capability probe). */
+export interface PrivatePodmanOptions {
+  /** Extra lines of containers.conf's [engine] section (e.g. helper_binaries_dir). */
+  engine?: string[];
+  /** Extra lines of its [network] section (e.g. network_backend = "cni"). */
+  network?: string[];
+  /** PATH of the service and CLI calls (podman itself is run by its full path). */
+  path?: string;
+}
+
 /** Starts a private Podman API service with the test image imported. Call stop() in afterAll. */
-export async function startPrivatePodman(): Promise<PrivatePodman> {
+export async function startPrivatePodman(options: PrivatePodmanOptions = {}): Promise<PrivatePodman> {
   const release = await acquireLock();
   const dir = mkdtempSync(join(tmpdir(), 'fc-podman-'));
   let service: ChildProcess | undefined;
   try {
     for (const sub of ['root', 'runroot', 'tmp', 'networks']) mkdirSync(join(dir, sub), { recursive: true });
     const conf = join(dir, 'containers.conf');
-    writeFileSync(conf, containersConf(dir, '10.213.0.0/16'));
-    const env = { ...process.env, CONTAINERS_CONF: conf };
+    writeFileSync(conf, containersConf(dir, '10.213.0.0/16', options));
+    const env = { ...process.env, CONTAINERS_CONF: conf, ...(options.path === undefined ? {} : { PATH: options.path }) };
+    const bin = options.path === undefined ? 'podman' : PODMAN_BIN;
     const flags = ['--root', join(dir, 'root'), '--runroot', join(dir, 'runroot')];
     const socketPath = join(dir, 'podman.sock');
     const podman = (args: string[], options: { allowFail?: boolean; timeoutMs?: number } = {}): { stdout: string; stderr: string; status: number } => {
-      const r = spawnSync('podman', [...flags, ...args], { env, encoding: 'utf8', timeout: options.timeoutMs ?? 60_000 });
+      const r = spawnSync(bin, [...flags, ...args], { env, encoding: 'utf8', timeout: options.timeoutMs ?? 60_000 });
       const out = { stdout: r.stdout ?? '', stderr: r.stderr ?? '', status: r.status ?? -1 };
       if (out.status !== 0 && options.allowFail !== true) throw new Error(`podman ${args.join(' ')} failed (${out.status}): ${out.stderr}`);
       return out;
     };
     podman(['import', '--change', 'CMD ["/bin/sh"]', '--change', 'ENV PATH=/bin', testImageTar(), TEST_IMAGE]);
-    service = spawn('podman', [...flags, 'system', 'service', '--time=0', `unix://${socketPath}`], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    service = spawn(bin, [...flags, 'system', 'service', '--time=0', `unix://${socketPath}`], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     let serviceErr = '';
     service.stderr?.on('data', (d: Buffer) => (serviceErr = (serviceErr + d.toString()).slice(-4000)));
     await waitForPing(socketPath, 30_000, () => serviceErr);

@@ -1,13 +1,13 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- responses are JSON checked by value */
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { it, expect, beforeAll, afterAll } from 'vitest';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../../common/paths.js';
 import { fleetFiles, gitSync, gpuUuid, showAtTip } from './git-fixture.js';
 import { startWsHub, type WsHub } from './hub-fixture.js';
+import { describeIfBuilt } from '../support/requires.js';
 
 // Pushes run the pre-receive hook from dist/: `npm test` builds first.
-const built = existsSync(join(PACKAGE_ROOT, 'dist', 'hub', 'git', 'pre-receive-hook.js'));
+const describeBuilt = describeIfBuilt('dist/hub/git/pre-receive-hook.js');
 const H100 = 'NVIDIA H100 80GB HBM3';
 
 let hub: WsHub;
@@ -28,7 +28,7 @@ async function syncUntil(done: () => boolean, ms = 60_000): Promise<void> {
 
 const lastCommit = (): string => gitSync(['--git-dir', hub.repoDir, 'log', '-1', '--format=%an|%s', 'main'], hub.dir).stdout.trim();
 
-describe.runIf(built)('workspaces API', () => {
+describeBuilt('workspaces API', () => {
   it('places a request, commits the workspace file as foundry-hub and answers 201 with the placement', async () => {
     const r = await hub.call('POST', '/api/v1/workspaces', { tenant: 'acme', body: { tenant: 'acme', template: 'tiny', gpus: { count: 1, model: H100 }, name: 'acme-a', labels: { owner: 'alice' } } });
     expect(r.status).toBe(201);

@@ -1,13 +1,13 @@
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../common/paths.js';
 import { fleetFiles, gpuUuid, showAtTip } from './git-fixture.js';
 import { startWsHub, type WsHub } from './hub-fixture.js';
+import { describeIfBuilt } from '../support/requires.js';
 
 // Spawns the built CLI (npm test builds first).
-const built = existsSync(join(PACKAGE_ROOT, 'dist', 'cli', 'workspace.js'));
+const describeBuilt = describeIfBuilt('dist/cli/workspace.js');
 
 let hub: WsHub;
 beforeAll(async () => {
@@ -26,7 +26,7 @@ function foundry(args: string[], env: Record<string, string> = {}): Promise<{ co
   });
 }
 
-describe.runIf(built)('foundry workspace / node / hub invoice', () => {
+describeBuilt('foundry workspace / node / hub invoice', () => {
   it('creates, lists, stops, starts and deletes a workspace through the hub, never printing the token', async () => {
     const c = await foundry(['workspace', 'create', '--tenant', 'acme', '--template', 'tiny', '--gpus', '1', '--name', 'acme-cli', '--label', 'owner=alice']);
     expect(c.stderr).toBe('');

@@ -1,13 +1,13 @@
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { it, expect, beforeAll, afterAll } from 'vitest';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../../common/paths.js';
 import { loadInfraDir } from '../../common/infra/load.js';
 import { fleetFiles, gitSync, gpuNode, gpuUuid, type RepoFiles } from './git-fixture.js';
 import { startWsHub, type WsHub } from './hub-fixture.js';
+import { describeIfBuilt } from '../support/requires.js';
 
-const built = existsSync(join(PACKAGE_ROOT, 'dist', 'hub', 'git', 'pre-receive-hook.js'));
+const describeBuilt = describeIfBuilt('dist/hub/git/pre-receive-hook.js');
 
 /** 3 nodes × 4 GPUs, 9 of them already held: 3 free GPUs, one per node. */
 function nearlyFull(): RepoFiles {
@@ -26,7 +26,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => hub?.close());
 
-describe.runIf(built)('100 concurrent requests at a nearly full fleet', () => {
+describeBuilt('100 concurrent requests at a nearly full fleet', () => {
   it('never hands a GPU out twice and explains every refusal, while an admin pushes meanwhile', async () => {
     const admin = join(hub.dir, 'admin');
     gitSync(['clone', '--quiet', hub.repoDir, admin], hub.dir);

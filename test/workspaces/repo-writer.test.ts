@@ -1,14 +1,14 @@
-import { describe, it, expect, beforeEach, afterEach } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { it, expect, beforeEach, afterEach } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InfraRepoWriter } from '../../hub/gitops/repo-writer.js';
 import { FoundryError } from '../../common/errors.js';
-import { PACKAGE_ROOT } from '../../common/paths.js';
 import { fleetFiles, gitSync, hostedRepo, showAtTip } from './git-fixture.js';
+import { describeIfBuilt } from '../support/requires.js';
 
 // The pre-receive hook runs the built validator (dist/): `npm test` builds first.
-const built = existsSync(join(PACKAGE_ROOT, 'dist', 'hub', 'git', 'pre-receive-hook.js'));
+const describeBuilt = describeIfBuilt('dist/hub/git/pre-receive-hook.js');
 
 let dir: string;
 let repoDir: string;
@@ -26,7 +26,7 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 const tip = (): string => gitSync(['--git-dir', repoDir, 'rev-parse', 'refs/heads/main'], dir).stdout.trim();
 const note = (path: string, text: string) => async () => ({ changes: [{ path, content: text }], message: `add ${path}` });
 
-describe.runIf(built)('InfraRepoWriter', () => {
+describeBuilt('InfraRepoWriter', () => {
   it('commits as foundry-hub, pushes and reports the revision', async () => {
     const before = tip();
     const r = await writer.commit(async (d, rev) => {

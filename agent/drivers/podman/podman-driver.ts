@@ -5,7 +5,8 @@
  */
 import { FoundryError } from '../../../common/errors.js';
 import type { Action, DesiredContainer, DesiredNetwork, DesiredVolume, ObservedResource, ResourceKind } from '../../desired.js';
-import type { ProbeResult, RuntimeDriver } from '../driver.js';
+import type { ConditionReporter, NodeCondition, ProbeResult, RuntimeDriver } from '../driver.js';
+import { capabilitiesCondition, findHelpers } from './capabilities.js';
 import { LABELS, MANAGED_BY, ownerFromLabels, ownershipLabels } from '../../labels.js';
 import { compatCreateBody, libpodCreateBody } from './container-body.js';
 import { EngineClient } from './engine-client.js';
@@ -25,16 +26,21 @@ export interface PodmanDriverOptions {
   stopTimeoutS?: number;
   /** Timeout of one image pull (default 30 min). */
   pullTimeoutMs?: number;
+  /** Environment Podman runs with, for where it finds its helper binaries (CONTAINERS_CONF, PATH; default: the agent's). */
+  capabilityEnv?: NodeJS.ProcessEnv;
+  /** How long a capability probe is reused (default 5 min). */
+  capabilityProbeMs?: number;
 }
 
 /** The RuntimeDriver for Podman (and Docker Engine) containers, networks and volumes. */
-export class PodmanDriver implements RuntimeDriver {
+export class PodmanDriver implements RuntimeDriver, ConditionReporter {
   readonly name = 'podman';
   readonly kinds: readonly ResourceKind[] = ['network', 'volume', 'container'];
   private readonly engine: EngineClient;
   private readonly stopTimeoutS: number;
   private readonly pullTimeoutMs: number;
   private flavorCache: Flavor | undefined;
+  private capabilityCache: { at: number; conditions: NodeCondition[] } | undefined;
 
   constructor(private readonly options: PodmanDriverOptions) {
     this.engine = new EngineClient({ socketPath: options.socketPath, timeoutMs: options.timeoutMs ?? 60_000 });
@@ -51,6 +57,29 @@ export class PodmanDriver implements RuntimeDriver {
     } catch (err) {
       return { available: false, message: `${engineError(err, 'connect', this.options.socketPath).message}: start it with \`podman system service --time=0 unix://${this.options.socketPath}\`` };
     }
+  }
+
+  /**
+   * PodmanCapabilities: whether this Podman can serve workspaces (netavark backend, aardvark-dns, pause
+   * binary; see capabilities.ts). Read-only and cached (default 5 min); empty for Docker Engine or an
+   * engine that does not answer (the Ready condition says that). Never throws.
+   */
+  async conditions(): Promise<NodeCondition[]> {
+    const now = Date.now();
+    if (this.capabilityCache !== undefined && now - this.capabilityCache.at < (this.options.capabilityProbeMs ?? 5 * 60_000)) return this.capabilityCache.conditions;
+    let conditions: NodeCondition[] = [];
+    try {
+      if ((await this.flavor()) === 'podman') {
+        const info = await this.engine.call<{ host?: { networkBackend?: string } }>('GET', '/v4.0.0/libpod/info', { timeoutMs: 10_000 });
+        conditions = [capabilitiesCondition({ networkBackend: info?.host?.networkBackend, ...findHelpers(this.options.capabilityEnv ?? process.env) })];
+      }
+    } catch {
+      // Unreachable now: probe again next time, keep nothing stale.
+      this.capabilityCache = undefined;
+      return [];
+    }
+    this.capabilityCache = { at: now, conditions };
+    return conditions;
   }
 
   /** Our containers, networks and volumes on `node`, nothing else. */

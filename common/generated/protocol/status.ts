@@ -46,7 +46,7 @@ export interface StatusMessage {
      */
     conditions: {
       /**
-       * Condition type: Ready, Reconciling, Stalled, Degraded...
+       * Condition type: Ready, Reconciling, Stalled, or a runtime condition such as PodmanCapabilities (False when Podman lacks netavark, aardvark-dns or the pause binary); any other type is stored as sent.
        */
       type: string;
       /**

@@ -10,7 +10,9 @@ const num = (v, unit) => (typeof v === 'number' ? `${Math.round(v * 10) / 10} ${
 
 function conditionList(conds) {
   if (conds.length === 0) return h('span.muted', {}, 'none reported');
-  return h('ul.conds', {}, conds.map((c) => h('li', {}, badge(`${c.type}=${c.status}`, c.status === 'True' ? (c.type === 'Stalled' ? 'bad' : 'good') : 'neutral'), ' ', c.reason, c.message ? h('span.muted', {}, ` — ${c.message}`) : null)));
+  // Stalled=True is bad; Reconciling is neither; any other condition False (Ready, PodmanCapabilities...) is bad.
+  const kind = (c) => (c.type === 'Stalled' ? (c.status === 'True' ? 'bad' : 'neutral') : c.type === 'Reconciling' ? 'neutral' : c.status === 'True' ? 'good' : c.status === 'False' ? 'bad' : 'neutral');
+  return h('ul.conds', {}, conds.map((c) => h('li', {}, badge(`${c.type}=${c.status}`, kind(c)), ' ', c.reason, c.message ? h('span.muted', {}, ` — ${c.message}`) : null)));
 }
 
 function gpuRows(n) {
