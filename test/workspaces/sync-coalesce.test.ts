@@ -2,15 +2,15 @@
  * WorkspaceService.sync() asked for while a pass runs: that pass may have read the branch tip before the
  * revision the caller wants seen (a webhook's, a test's push), so the caller gets one more pass after it.
  */
-import { it, expect, beforeAll, afterAll, describe } from 'vitest';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { it, expect, beforeAll, afterAll } from 'vitest';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../../common/paths.js';
+import { describeIfBuilt } from '../support/requires.js';
 import { fleetFiles, gitSync, showAtTip } from './git-fixture.js';
 import { startWsHub, type WsHub } from './hub-fixture.js';
 
-const built = existsSync(join(PACKAGE_ROOT, 'dist', 'hub', 'git', 'pre-receive-hook.js'));
-if (process.env.CI === 'true' && !built) throw new Error('dist/ is missing: run npm run build before the tests');
+// Pushes run the pre-receive hook from dist/: `npm test` builds first (in CI a missing build fails).
+const describeBuilt = describeIfBuilt('dist/hub/git/pre-receive-hook.js');
 
 let hub: WsHub;
 beforeAll(async () => {
@@ -18,7 +18,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => hub?.close());
 
-describe.runIf(built)('workspace sync while a pass runs', () => {
+describeBuilt('workspace sync while a pass runs', () => {
   it('a sync called during a pass that read the old tip runs one more pass, which places what was pushed meanwhile', async () => {
     const ws = hub.app.gitops.workspaces;
     await ws.sync();
