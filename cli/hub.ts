@@ -22,10 +22,11 @@ export function registerHub(program: Command): void {
     .option('--tls-key <file>', 'PEM private key of the certificate')
     .option('--repo-url <url>', 'use an external infra repo (GitLab) instead of hosting one; enable its webhook with FOUNDRY_HUB_WEBHOOK_SECRET')
     .option('--repo-credential-file <file>', 'the hub\'s credential for --repo-url: USER:TOKEN (HTTP Basic) or a bearer token on the first line (or FOUNDRY_HUB_REPO_CREDENTIAL)')
+    .option('--allowed-signers <file>', 'the agents\' allowed signers file: the hub commits only on top of a branch tip signed by one of them (or by itself)')
     .option('--repo-poll <seconds>', 'how often the hub re-reads the infra repo\'s branch tip (the webhook makes it re-read at once)', '2')
     .option('--log-level <level>', 'log level (fatal, error, warn, info, debug)', 'info')
     .option('--public-url <url>', 'URL nodes reach the hub at, put into join tokens (default: the listening address)')
-    .action(async (o: { dataDir: string; port: string; host: string; tlsCert?: string; tlsKey?: string; repoUrl?: string; repoCredentialFile?: string; repoPoll: string; logLevel: string; publicUrl?: string }) => {
+    .action(async (o: { dataDir: string; port: string; host: string; tlsCert?: string; tlsKey?: string; repoUrl?: string; repoCredentialFile?: string; repoPoll: string; allowedSigners?: string; logLevel: string; publicUrl?: string }) => {
       const port = Number.parseInt(o.port, 10);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new FoundryError('CLI_USAGE', `invalid port ${o.port}`);
       const poll = Number(o.repoPoll);
@@ -44,6 +45,7 @@ export function registerHub(program: Command): void {
         repoUrl: o.repoUrl,
         repoCredential,
         repoPollMs: Math.round(poll * 1000),
+        allowedSignersFile: o.allowedSigners,
         publicUrl: o.publicUrl,
         webhookSecret: process.env.FOUNDRY_HUB_WEBHOOK_SECRET || undefined,
         logger: { level: o.logLevel, stream: process.stderr },

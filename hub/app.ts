@@ -35,6 +35,8 @@ export interface AppDeps {
   repoPollMs?: number;
   /** The hub's SSH key: every commit it makes is signed with it, and GET /api/v1/hub/signing-key serves its line. */
   signingKey?: HubSigningKey;
+  /** Checks the branch tip before the hub commits on top of it (tipVerifier: allowed signers). */
+  verifyBase?: (dir: string, revision: string) => Promise<void>;
   metrics?: HubMetrics;
   /** Protocol abuse limits and keepalive (tests shorten them). */
   badFrameLimit?: number;
@@ -93,9 +95,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   nodeRoutes(app, store, gateway);
   const ext = deps.externalRepo;
   const gitConfig = deps.signingKey === undefined ? undefined : signingGitConfig(deps.signingKey);
-  installWorkspaces(app, ext === undefined ? { repoDir: deps.repoDir, syncIntervalMs: deps.repoPollMs, gitConfig } : { repoDir: ext.url, workDir: ext.workDir, gitEnv: ext.gitEnv, syncIntervalMs: deps.repoPollMs, gitConfig });
+  const verifyBase = deps.verifyBase;
+  installWorkspaces(app, ext === undefined ? { repoDir: deps.repoDir, syncIntervalMs: deps.repoPollMs, gitConfig, verifyBase } : { repoDir: ext.url, workDir: ext.workDir, gitEnv: ext.gitEnv, syncIntervalMs: deps.repoPollMs, gitConfig, verifyBase });
   billingRoutes(app);
-  enrollRoutes(app, { store, repoDir: deps.repoDir, tlsCert: deps.tls?.cert, gitConfig, ...deps.enroll });
+  enrollRoutes(app, { store, repoDir: deps.repoDir, tlsCert: deps.tls?.cert, gitConfig, verifyBase, ...deps.enroll });
   const signer = deps.signingKey?.allowedSigner;
   // Public: the line admins add to the agents' allowed signers file (compare it with `foundry hub signing-key`).
   if (signer !== undefined) app.get('/api/v1/hub/signing-key', async (_req, reply) => reply.type('text/plain; charset=utf-8').send(`${signer}\n`));

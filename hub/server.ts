@@ -12,7 +12,7 @@ import { ensureHostedRepo, seedHostedRepo } from './git/hosted-repo.js';
 import { createMetrics } from './metrics.js';
 import { FoundryError } from '../common/errors.js';
 import { assertNoUrlCredential, gitAuthEnv } from './gitops/repo-credential.js';
-import { ensureSigningKey } from './gitops/signing-key.js';
+import { ensureSigningKey, tipVerifier } from './gitops/signing-key.js';
 
 /** Options of startHub. */
 export interface HubOptions {
@@ -30,6 +30,8 @@ export interface HubOptions {
   repoCredential?: string;
   /** How often the hub re-reads the repo's tip (default 2 s); the webhook makes it re-read at once. */
   repoPollMs?: number;
+  /** The agents' allowed signers file: the hub then commits only on top of a tip signed by one of them (or itself). */
+  allowedSignersFile?: string;
   /** Seeds an empty hosted repo from this folder (npm start). */
   seedFrom?: string;
   /** URL nodes reach the hub at, put into join tokens (default: the listening address). */
@@ -66,7 +68,8 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
     const tls = opts.tlsCert !== undefined && opts.tlsKey !== undefined ? { cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey) } : undefined;
     const externalRepo = opts.repoUrl === undefined ? undefined : { url: opts.repoUrl, gitEnv: gitAuthEnv(opts.repoUrl, opts.repoCredential), workDir: join(dataDir, 'work', 'gitops') };
     const signingKey = ensureSigningKey(dataDir);
-    const app = await buildApp({ store, repoDir, externalRepo, signingKey, repoPollMs: opts.repoPollMs, tls, webhookSecret: opts.webhookSecret, logger: opts.logger, metrics: createMetrics({ defaults: true }), enroll: { dataDir, publicUrl: opts.publicUrl, externalRepoUrl: opts.repoUrl } });
+    const verifyBase = opts.allowedSignersFile === undefined ? undefined : tipVerifier(signingKey, resolve(opts.allowedSignersFile), join(dataDir, 'signing', 'effective_allowed_signers'));
+    const app = await buildApp({ store, repoDir, externalRepo, signingKey, verifyBase, repoPollMs: opts.repoPollMs, tls, webhookSecret: opts.webhookSecret, logger: opts.logger, metrics: createMetrics({ defaults: true }), enroll: { dataDir, publicUrl: opts.publicUrl, externalRepoUrl: opts.repoUrl } });
     const host = opts.host ?? '127.0.0.1';
     await app.listen({ port: opts.port ?? 8080, host });
     // WAL checkpoints from a worker thread, so that no commit on the event loop pays for one.

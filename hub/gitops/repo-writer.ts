@@ -38,6 +38,8 @@ export interface InfraRepoWriterOptions {
   gitConfig?: string[];
   /** Extra environment of every git command: the external repo's credential (repo-credential.ts); never logged. */
   gitEnv?: Record<string, string>;
+  /** Checked on the branch tip before each commit on top of it (the hub's signature policy); throws to refuse. */
+  verifyBase?: (dir: string, revision: string) => Promise<void>;
   /** Called after every successful push with the new revision (the hub tells agents to sync). */
   onPushed?: (revision: string) => void;
   /** Tries per commit when pushes keep losing races (default 8). */
@@ -92,6 +94,7 @@ export class InfraRepoWriter {
       const base = await this.sync();
       const plan = await build(this.opts.workDir, base);
       if (plan === undefined) return undefined;
+      if (base !== '') await this.opts.verifyBase?.(this.opts.workDir, base);
       this.apply(plan.changes);
       await this.mustGit(['add', '-A', '--', '.'], 'git add');
       if ((await this.git(['diff', '--cached', '--quiet'])).code === 0) {

@@ -5,9 +5,10 @@
  * the public key to the agents' allowed signers file (`foundry hub signing-key` prints the line).
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FoundryError } from '../../common/errors.js';
+import { runGit } from '../git/git-run.js';
 
 /** The principal the hub signs as in allowed-signers lines. */
 export const HUB_SIGNER = 'foundry-hub';
@@ -51,4 +52,27 @@ export function ensureSigningKey(dataDir: string): HubSigningKey {
 /** git settings that sign every commit with the key (on argv: a path, nothing secret). */
 export function signingGitConfig(key: HubSigningKey): string[] {
   return ['gpg.format=ssh', `user.signingkey=${key.privateKeyFile}`, 'commit.gpgsign=true'];
+}
+
+/**
+ * A check of the branch tip before the hub commits on top of it: with `allowedSignersFile` (the agents'
+ * allowed signers), the tip must carry a good SSH signature by one of them or by the hub itself. Otherwise
+ * the hub's signed commit would carry an unsigned one past every agent that verifies only the tip.
+ * Throws GIT_SIGNATURE; the file is re-read on every check (admins add keys while the hub runs).
+ */
+export function tipVerifier(key: HubSigningKey, allowedSignersFile: string, workFile: string): (dir: string, revision: string) => Promise<void> {
+  return async (dir, revision) => {
+    let allowed: string;
+    try {
+      allowed = readFileSync(allowedSignersFile, 'utf8');
+    } catch (err) {
+      throw new FoundryError('GIT_SIGNATURE', `cannot read the allowed signers file ${allowedSignersFile} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { resource: allowedSignersFile });
+    }
+    writeFileSync(workFile, `${allowed.trimEnd()}\n${key.allowedSigner}\n`, { mode: 0o600 });
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', LC_ALL: 'C' };
+    const r = await runGit(['-C', dir, '-c', 'gpg.format=ssh', '-c', `gpg.ssh.allowedSignersFile=${workFile}`, 'verify-commit', revision], { env });
+    if (r.code !== 0) {
+      throw new FoundryError('GIT_SIGNATURE', `the infra repo's tip ${revision.slice(0, 12)} is not signed by an allowed key: the hub does not commit on top of it (its signature would carry that commit past the agents' verification); push a signed commit first`, { resource: revision });
+    }
+  };
 }

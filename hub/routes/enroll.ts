@@ -37,6 +37,8 @@ export interface EnrollRouteOptions {
   externalRepoUrl?: string;
   /** git settings of the node-file commits (the hub's signing key). */
   gitConfig?: string[];
+  /** Checks the tip before the hub commits on top of it (signature policy). */
+  verifyBase?: (dir: string, revision: string) => Promise<void>;
   /** Package whose bundle nodes install (default: this one). */
   packageRoot?: string;
   now?: () => Date;
@@ -68,6 +70,7 @@ export function enrollRoutes(app: FastifyInstance, opts: EnrollRouteOptions): vo
           repoDir: opts.repoDir,
           workDir: join(opts.dataDir, 'work', 'enroll'),
           gitConfig: opts.gitConfig,
+          verifyBase: opts.verifyBase,
           onPushed: (revision) => app.hub.notifyRevision(revision, 'refs/heads/main', 'push', 'foundry-hub'),
         });
   let publicUrl = opts.publicUrl?.replace(/\/+$/, '');

@@ -39,6 +39,8 @@ export interface WorkspaceRoutesOptions {
   gitEnv?: Record<string, string>;
   /** git settings of every commit (the hub's signing key). */
   gitConfig?: string[];
+  /** Checks the tip before the hub commits on top of it (signature policy). */
+  verifyBase?: (dir: string, revision: string) => Promise<void>;
   /** How often lifecycles and new revisions are checked (default 2 s; 0: only on demand). */
   syncIntervalMs?: number;
 }
@@ -70,6 +72,7 @@ export function installWorkspaces(app: FastifyInstance, opts: WorkspaceRoutesOpt
     workDir: opts.workDir ?? join(dirname(opts.repoDir), 'gitops-work'),
     gitEnv: opts.gitEnv,
     gitConfig: opts.gitConfig,
+    verifyBase: opts.verifyBase,
     onPushed: (rev) => {
       late.service?.notePushed(rev);
       app.hub.notifyRevision(rev, 'refs/heads/main', 'push', 'foundry-hub');

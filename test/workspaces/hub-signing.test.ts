@@ -45,7 +45,9 @@ describeIf(podmanAvailable(), 'podman', PODMAN_HOW)('the hub signs its commits; 
     files['nodes/sig-01.yaml'] = 'apiVersion: foundry.cloud/v1\nkind: Node\nmetadata:\n  name: sig-01\nspec:\n  profile: sig-node\n';
     files['templates/plain.yaml'] = `apiVersion: foundry.cloud/v1\nkind: WorkspaceTemplate\nmetadata:\n  name: plain\nspec:\n  containers:\n    - name: main\n      image: ${TEST_IMAGE}\n      pullPolicy: Never\n      command: [sleep, "600"]\n`;
     writeFiles(seed, files);
-    hub = await startHub({ dataDir: join(dir, 'hub'), port: 0, seedFrom: seed, repoPollMs: 0, logger: false });
+    allowed = join(dir, 'allowed_signers');
+    // the hub re-reads this file at each commit: written below, once the hub's key exists
+    hub = await startHub({ dataDir: join(dir, 'hub'), port: 0, seedFrom: seed, repoPollMs: 0, allowedSignersFile: allowed, logger: false });
     repoDir = join(dir, 'hub', 'infra.git');
     admin = hub.store.createAdminToken('test');
     link = new HubLink({ hubUrl: hub.url, node: 'sig-01', credential: hub.store.issueNodeCredential('sig-01'), stateDir: join(dir, 'link'), hello: () => ({ appliedRevision: null, inventory: { gpus: [], resources: [] } }) }).start();
@@ -56,7 +58,6 @@ describeIf(podmanAvailable(), 'podman', PODMAN_HOW)('the hub signs its commits; 
     }
     // the allowed signers: the admin's key, and the hub's line as the hub serves it
     const served = await fetch(`${hub.url}/api/v1/hub/signing-key`).then((r) => r.text());
-    allowed = join(dir, 'allowed_signers');
     writeFileSync(allowed, `${readFileSync(keys.allowedSigners, 'utf8')}${served}`);
     agent = testAgent(pm, repoDir, 'sig-01', { mode: 'ssh', allowedSignersFile: allowed });
     clone = join(dir, 'admin');
@@ -131,5 +132,13 @@ describeIf(podmanAvailable(), 'podman', PODMAN_HOW)('the hub signs its commits; 
     expect(r.status.lastAppliedRevision).toBe(applied);
     expect((await managedContainers(pm, 'sig-01')).ids).toEqual(before);
     expect((await managedContainers(pm, 'sig-01')).lines).toEqual(['fc-ws-sig-admin-main running', 'fc-ws-sig-hub-main running']);
+    // nor does the hub sign on top of it (its signature would carry the unsigned commit past the agents)
+    const res = await hub.app.inject({ method: 'POST', url: '/api/v1/workspaces', headers: { authorization: `Bearer ${admin}` }, payload: { tenant: 'acme', template: 'plain', gpus: { count: 0 }, name: 'sig-late' } });
+    expect(res.statusCode).toBe(409);
+    expect(JSON.parse(res.body)).toMatchObject({
+      code: 'GIT_SIGNATURE',
+      message: `the infra repo's tip ${unsigned.slice(0, 12)} is not signed by an allowed key: the hub does not commit on top of it (its signature would carry that commit past the agents' verification); push a signed commit first`,
+    });
+    expect(gitSync(['--git-dir', repoDir, 'rev-parse', 'refs/heads/main'], dir).stdout.trim()).toBe(unsigned);
   });
 });
