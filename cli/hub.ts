@@ -52,7 +52,7 @@ export function registerHub(program: Command): void {
       });
       process.stdout.write(`foundry hub listening on ${running.url}\n`);
       if (running.repoUrl !== undefined) process.stdout.write(`infra repo: ${running.repoUrl}\n`);
-      process.stdout.write(`hub signing key (add this line to the agents' allowed signers file): ${running.signingKey}\n`);
+      if (running.signingKey !== undefined) process.stdout.write(`hub signing key (add this line to the agents' allowed signers file): ${running.signingKey}\n`);
       await new Promise<void>((resolve) => {
         const stop = (): void => {
           process.off('SIGINT', stop);

@@ -12,7 +12,7 @@ import { ensureHostedRepo, seedHostedRepo } from './git/hosted-repo.js';
 import { createMetrics } from './metrics.js';
 import { FoundryError } from '../common/errors.js';
 import { assertNoUrlCredential, gitAuthEnv } from './gitops/repo-credential.js';
-import { ensureSigningKey, tipVerifier } from './gitops/signing-key.js';
+import { ensureSigningKey, tipVerifier, type HubSigningKey } from './gitops/signing-key.js';
 
 /** Options of startHub. */
 export interface HubOptions {
@@ -47,8 +47,8 @@ export interface RunningHub {
   store: HubStore;
   /** The hosted repo's clone URL (absent in external-repo mode). */
   repoUrl: string | undefined;
-  /** The allowed-signers line of the key the hub signs its commits with. */
-  signingKey: string;
+  /** The allowed-signers line of the key the hub signs its commits with (undefined: it could not make one). */
+  signingKey: string | undefined;
   /** Graceful stop: no new connections, commit and ack what arrived, close the store. */
   close(): Promise<void>;
 }
@@ -67,9 +67,19 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
     }
     const tls = opts.tlsCert !== undefined && opts.tlsKey !== undefined ? { cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey) } : undefined;
     const externalRepo = opts.repoUrl === undefined ? undefined : { url: opts.repoUrl, gitEnv: gitAuthEnv(opts.repoUrl, opts.repoCredential), workDir: join(dataDir, 'work', 'gitops') };
-    const signingKey = ensureSigningKey(dataDir);
-    const verifyBase = opts.allowedSignersFile === undefined ? undefined : tipVerifier(signingKey, resolve(opts.allowedSignersFile), join(dataDir, 'signing', 'effective_allowed_signers'));
+    // Without ssh-keygen the hub still runs, unsigned (agents verifying signatures then refuse its commits),
+    // unless it was asked to check signatures itself.
+    let signingKey: HubSigningKey | undefined;
+    let signingError: unknown;
+    try {
+      signingKey = ensureSigningKey(dataDir);
+    } catch (err) {
+      if (opts.allowedSignersFile !== undefined) throw err;
+      signingError = err;
+    }
+    const verifyBase = opts.allowedSignersFile === undefined || signingKey === undefined ? undefined : tipVerifier(signingKey, resolve(opts.allowedSignersFile), join(dataDir, 'signing', 'effective_allowed_signers'));
     const app = await buildApp({ store, repoDir, externalRepo, signingKey, verifyBase, repoPollMs: opts.repoPollMs, tls, webhookSecret: opts.webhookSecret, logger: opts.logger, metrics: createMetrics({ defaults: true }), enroll: { dataDir, publicUrl: opts.publicUrl, externalRepoUrl: opts.repoUrl } });
+    if (signingError !== undefined) app.log.warn({ event: 'signing-key-unavailable', err: signingError instanceof Error ? signingError.message : String(signingError) }, 'the hub cannot sign its commits (is ssh-keygen installed?): agents that verify signatures will refuse them');
     const host = opts.host ?? '127.0.0.1';
     await app.listen({ port: opts.port ?? 8080, host });
     // WAL checkpoints from a worker thread, so that no commit on the event loop pays for one.
@@ -84,7 +94,7 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
       app,
       store,
       repoUrl: repoDir === undefined ? undefined : `${url}/git/infra.git`,
-      signingKey: signingKey.allowedSigner,
+      signingKey: signingKey?.allowedSigner,
       close: () => (closed ??= app.close().then(() => checkpointer.stop()).then(() => store.close())),
     };
   } catch (err) {
