@@ -21,13 +21,21 @@ export function registerHub(program: Command): void {
     .option('--tls-cert <file>', 'PEM certificate (serve https and wss)')
     .option('--tls-key <file>', 'PEM private key of the certificate')
     .option('--repo-url <url>', 'use an external infra repo (GitLab) instead of hosting one; enable its webhook with FOUNDRY_HUB_WEBHOOK_SECRET')
+    .option('--repo-credential-file <file>', 'the hub\'s credential for --repo-url: USER:TOKEN (HTTP Basic) or a bearer token on the first line (or FOUNDRY_HUB_REPO_CREDENTIAL)')
+    .option('--allowed-signers <file>', 'the agents\' allowed signers file: the hub commits only on top of a branch tip signed by one of them (or by itself)')
+    .option('--repo-poll <seconds>', 'how often the hub re-reads the infra repo\'s branch tip (the webhook makes it re-read at once)', '2')
     .option('--log-level <level>', 'log level (fatal, error, warn, info, debug)', 'info')
     .option('--public-url <url>', 'URL nodes reach the hub at, put into join tokens (default: the listening address)')
-    .action(async (o: { dataDir: string; port: string; host: string; tlsCert?: string; tlsKey?: string; repoUrl?: string; logLevel: string; publicUrl?: string }) => {
+    .action(async (o: { dataDir: string; port: string; host: string; tlsCert?: string; tlsKey?: string; repoUrl?: string; repoCredentialFile?: string; repoPoll: string; allowedSigners?: string; logLevel: string; publicUrl?: string }) => {
       const port = Number.parseInt(o.port, 10);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new FoundryError('CLI_USAGE', `invalid port ${o.port}`);
+      const poll = Number(o.repoPoll);
+      if (!Number.isFinite(poll) || poll <= 0 || poll > 3600) throw new FoundryError('CLI_USAGE', `--repo-poll ${o.repoPoll}: expected seconds, more than 0 and at most 3600`);
+      if (o.repoCredentialFile !== undefined && o.repoUrl === undefined) throw new FoundryError('CLI_USAGE', '--repo-credential-file needs --repo-url (the hosted repo needs no credential)');
       // Imported here, not at the top: the agent's commands share this binary and must not load the hub.
       const { startHub } = await import('../hub/server.js');
+      const { readRepoCredential } = await import('../hub/gitops/repo-credential.js');
+      const repoCredential = o.repoUrl === undefined ? undefined : readRepoCredential(o.repoCredentialFile);
       const running = await startHub({
         dataDir: o.dataDir,
         port,
@@ -35,12 +43,16 @@ export function registerHub(program: Command): void {
         tlsCert: o.tlsCert,
         tlsKey: o.tlsKey,
         repoUrl: o.repoUrl,
+        repoCredential,
+        repoPollMs: Math.round(poll * 1000),
+        allowedSignersFile: o.allowedSigners,
         publicUrl: o.publicUrl,
         webhookSecret: process.env.FOUNDRY_HUB_WEBHOOK_SECRET || undefined,
         logger: { level: o.logLevel, stream: process.stderr },
       });
       process.stdout.write(`foundry hub listening on ${running.url}\n`);
       if (running.repoUrl !== undefined) process.stdout.write(`infra repo: ${running.repoUrl}\n`);
+      if (running.signingKey !== undefined) process.stdout.write(`hub signing key (add this line to the agents' allowed signers file): ${running.signingKey}\n`);
       await new Promise<void>((resolve) => {
         const stop = (): void => {
           process.off('SIGINT', stop);
@@ -72,6 +84,15 @@ export function registerHub(program: Command): void {
       await withHubStore(o.dataDir, (store) => {
         if (!store.revokeNode(name)) throw new FoundryError('NOT_FOUND', `no node named ${name}`, { resource: name });
       });
+    });
+
+  hub
+    .command('signing-key')
+    .description('print the allowed-signers line of the ssh key the hub signs its commits with (generated at first start)')
+    .option('--data-dir <dir>', 'the hub data dir', DEFAULT_DATA_DIR)
+    .action(async (o: { dataDir: string }) => {
+      const { ensureSigningKey } = await import('../hub/gitops/signing-key.js');
+      process.stdout.write(`${ensureSigningKey(o.dataDir).allowedSigner}\n`);
     });
 
   registerHubToken(hub);

@@ -16,6 +16,7 @@ import { installWorkspaces } from './routes/workspaces.js';
 import { billingRoutes } from './routes/billing.js';
 import { installDashboard, type DashboardOptions } from './dashboard/install.js';
 import { enrollRoutes, type EnrollRouteOptions } from './routes/enroll.js';
+import { signingGitConfig, type HubSigningKey } from './gitops/signing-key.js';
 
 /** Collaborators of the app; the caller owns the store (and closes it after the app). */
 export interface AppDeps {
@@ -28,6 +29,14 @@ export interface AppDeps {
   repoDir?: string;
   /** Secret of the GitLab push webhook; the webhook is off without it. */
   webhookSecret?: string;
+  /** External infra repo (instead of repoDir): its URL, git environment with the credential, the writer's clone. */
+  externalRepo?: { url: string; gitEnv?: Record<string, string>; workDir: string };
+  /** How often the hub re-reads the repo's tip and refreshes lifecycles (default 2 s; 0: only on demand). */
+  repoPollMs?: number;
+  /** The hub's SSH key: every commit it makes is signed with it, and GET /api/v1/hub/signing-key serves its line. */
+  signingKey?: HubSigningKey;
+  /** Checks the branch tip before the hub commits on top of it (tipVerifier: allowed signers). */
+  verifyBase?: (dir: string, revision: string) => Promise<void>;
   metrics?: HubMetrics;
   /** Protocol abuse limits and keepalive (tests shorten them). */
   badFrameLimit?: number;
@@ -84,10 +93,22 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Admins only: the per-GPU series name workspaces and tenants, which no tenant may see of another.
   app.get('/metrics', { preHandler: requirePrincipal(app, { role: 'admin' }) }, async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
   nodeRoutes(app, store, gateway);
-  installWorkspaces(app, { repoDir: deps.repoDir });
+  const ext = deps.externalRepo;
+  const gitConfig = deps.signingKey === undefined ? undefined : signingGitConfig(deps.signingKey);
+  const verifyBase = deps.verifyBase;
+  installWorkspaces(app, ext === undefined ? { repoDir: deps.repoDir, syncIntervalMs: deps.repoPollMs, gitConfig, verifyBase } : { repoDir: ext.url, workDir: ext.workDir, gitEnv: ext.gitEnv, syncIntervalMs: deps.repoPollMs, gitConfig, verifyBase });
   billingRoutes(app);
-  enrollRoutes(app, { store, repoDir: deps.repoDir, tlsCert: deps.tls?.cert, ...deps.enroll });
-  if (deps.webhookSecret !== undefined) webhookRoutes(app, deps.webhookSecret, (rev, ref) => notifyRevision(rev, ref, 'webhook', 'gitlab-webhook'));
+  enrollRoutes(app, { store, repoDir: deps.repoDir, tlsCert: deps.tls?.cert, gitConfig, verifyBase, ...deps.enroll });
+  const signer = deps.signingKey?.allowedSigner;
+  // Public: the line admins add to the agents' allowed signers file (compare it with `foundry hub signing-key`).
+  if (signer !== undefined) app.get('/api/v1/hub/signing-key', async (_req, reply) => reply.type('text/plain; charset=utf-8').send(`${signer}\n`));
+  if (deps.webhookSecret !== undefined) {
+    webhookRoutes(app, deps.webhookSecret, (rev, ref) => {
+      // Re-read the repo now (place what an admin pushed unplaced, follow moves); polling is the fallback.
+      if (app.hasDecorator('gitops')) void app.gitops.workspaces.sync().catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'workspace sync after webhook failed'));
+      return notifyRevision(rev, ref, 'webhook', 'gitlab-webhook');
+    });
+  }
   if (deps.repoDir !== undefined) {
     const repoDir = deps.repoDir;
     await app.register(gitBackendPlugin, {

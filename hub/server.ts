@@ -11,6 +11,8 @@ import { HubStore } from './store/hub-store.js';
 import { ensureHostedRepo, seedHostedRepo } from './git/hosted-repo.js';
 import { createMetrics } from './metrics.js';
 import { FoundryError } from '../common/errors.js';
+import { assertNoUrlCredential, gitAuthEnv } from './gitops/repo-credential.js';
+import { ensureSigningKey, tipVerifier, type HubSigningKey } from './gitops/signing-key.js';
 
 /** Options of startHub. */
 export interface HubOptions {
@@ -24,6 +26,12 @@ export interface HubOptions {
   repoUrl?: string;
   /** Secret for the GitLab push webhook. */
   webhookSecret?: string;
+  /** The hub's credential for the external repo (USER:TOKEN for HTTP Basic, else a bearer token); never logged. */
+  repoCredential?: string;
+  /** How often the hub re-reads the repo's tip (default 2 s); the webhook makes it re-read at once. */
+  repoPollMs?: number;
+  /** The agents' allowed signers file: the hub then commits only on top of a tip signed by one of them (or itself). */
+  allowedSignersFile?: string;
   /** Seeds an empty hosted repo from this folder (npm start). */
   seedFrom?: string;
   /** URL nodes reach the hub at, put into join tokens (default: the listening address). */
@@ -39,6 +47,8 @@ export interface RunningHub {
   store: HubStore;
   /** The hosted repo's clone URL (absent in external-repo mode). */
   repoUrl: string | undefined;
+  /** The allowed-signers line of the key the hub signs its commits with (undefined: it could not make one). */
+  signingKey: string | undefined;
   /** Graceful stop: no new connections, commit and ack what arrived, close the store. */
   close(): Promise<void>;
 }
@@ -47,6 +57,7 @@ export interface RunningHub {
 export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
   const dataDir = resolve(opts.dataDir ?? join('.foundry', 'hub'));
   if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) throw new FoundryError('CLI_USAGE', 'tls needs both --tls-cert and --tls-key');
+  if (opts.repoUrl !== undefined) assertNoUrlCredential(opts.repoUrl);
   const store = new HubStore(join(dataDir, 'hub.db'));
   const repoDir = opts.repoUrl === undefined ? join(dataDir, 'infra.git') : undefined;
   try {
@@ -55,7 +66,20 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
       if (opts.seedFrom !== undefined) await seedHostedRepo(repoDir, opts.seedFrom);
     }
     const tls = opts.tlsCert !== undefined && opts.tlsKey !== undefined ? { cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey) } : undefined;
-    const app = await buildApp({ store, repoDir, tls, webhookSecret: opts.webhookSecret, logger: opts.logger, metrics: createMetrics({ defaults: true }), enroll: { dataDir, publicUrl: opts.publicUrl, externalRepoUrl: opts.repoUrl } });
+    const externalRepo = opts.repoUrl === undefined ? undefined : { url: opts.repoUrl, gitEnv: gitAuthEnv(opts.repoUrl, opts.repoCredential), workDir: join(dataDir, 'work', 'gitops') };
+    // Without ssh-keygen the hub still runs, unsigned (agents verifying signatures then refuse its commits),
+    // unless it was asked to check signatures itself.
+    let signingKey: HubSigningKey | undefined;
+    let signingError: unknown;
+    try {
+      signingKey = ensureSigningKey(dataDir);
+    } catch (err) {
+      if (opts.allowedSignersFile !== undefined) throw err;
+      signingError = err;
+    }
+    const verifyBase = opts.allowedSignersFile === undefined || signingKey === undefined ? undefined : tipVerifier(signingKey, resolve(opts.allowedSignersFile), join(dataDir, 'signing', 'effective_allowed_signers'));
+    const app = await buildApp({ store, repoDir, externalRepo, signingKey, verifyBase, repoPollMs: opts.repoPollMs, tls, webhookSecret: opts.webhookSecret, logger: opts.logger, metrics: createMetrics({ defaults: true }), enroll: { dataDir, publicUrl: opts.publicUrl, externalRepoUrl: opts.repoUrl } });
+    if (signingError !== undefined) app.log.warn({ event: 'signing-key-unavailable', err: signingError instanceof Error ? signingError.message : String(signingError) }, 'the hub cannot sign its commits (is ssh-keygen installed?): agents that verify signatures will refuse them');
     const host = opts.host ?? '127.0.0.1';
     await app.listen({ port: opts.port ?? 8080, host });
     // WAL checkpoints from a worker thread, so that no commit on the event loop pays for one.
@@ -70,6 +94,7 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
       app,
       store,
       repoUrl: repoDir === undefined ? undefined : `${url}/git/infra.git`,
+      signingKey: signingKey?.allowedSigner,
       close: () => (closed ??= app.close().then(() => checkpointer.stop()).then(() => store.close())),
     };
   } catch (err) {

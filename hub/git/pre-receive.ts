@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { loadInfraDir } from '../../common/infra/load.js';
-import { formatIssue } from '../../common/infra/model.js';
+import { formatIssue, type InfraIssue } from '../../common/infra/model.js';
+import { HUB_WRITTEN_FOLDERS, linksInHubFolders, parseLsTree } from '../gitops/safe-paths.js';
 import { git } from './git-run.js';
 
 const ZERO = /^0+$/;
@@ -51,10 +52,26 @@ export async function validateRevision(gitDir: string, revision: string): Promis
     await git(['--git-dir', gitDir, 'read-tree', revision], 'git read-tree', { env });
     await git(['--git-dir', gitDir, '--work-tree', tmp, 'checkout-index', '--all', '--force', `--prefix=${join(tmp, 'tree')}/`], 'git checkout-index', { env });
     const repo = await loadInfraDir(join(tmp, 'tree'), { revision });
-    return repo.issues.map(formatIssue);
+    return [...(await linkIssues(gitDir, revision)), ...repo.issues].map(formatIssue);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/**
+ * Symbolic links and submodules in the folders the hub writes to (workspaces/, nodes/): a linked folder
+ * could steer the hub's own writes out of its checkout, so they are refused wherever they point.
+ */
+export async function linkIssues(gitDir: string, revision: string): Promise<InfraIssue[]> {
+  const entries = parseLsTree(await git(['--git-dir', gitDir, 'ls-tree', '-r', '-z', '--full-tree', revision, '--', ...HUB_WRITTEN_FOLDERS], 'git ls-tree'));
+  return linksInHubFolders(entries).map((e) => ({
+    code: 'INFRA_FILE',
+    file: e.path,
+    line: 1,
+    column: 1,
+    path: '',
+    message: `${e.mode === '120000' ? 'symbolic link' : 'submodule'} refused in a folder the hub writes to (${HUB_WRITTEN_FOLDERS.map((f) => `${f}/`).join(', ')}): expected a regular file or folder`,
+  }));
 }
 
 /**

@@ -6,10 +6,11 @@
  * carrying the hook's messages. Commits are serialized: one at a time per writer.
  */
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, posix, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { FoundryError } from '../../common/errors.js';
 import { gitErrorText } from '../../common/git-message.js';
 import { runGit, type GitResult } from '../git/git-run.js';
+import { assertPlainPath, parseLsTree, repoRelative } from './safe-paths.js';
 
 /** One file to write (content) or delete (null), relative to the repo root with '/' separators. */
 export interface FileChange {
@@ -34,8 +35,12 @@ export interface InfraRepoWriterOptions {
   workDir: string;
   branch?: string;
   author?: { name: string; email: string };
-  /** Extra `git -c` settings (e.g. an http.extraHeader for an external repo); never logged. */
+  /** Extra `git -c` settings (on git's argv: nothing secret here). */
   gitConfig?: string[];
+  /** Extra environment of every git command: the external repo's credential (repo-credential.ts); never logged. */
+  gitEnv?: Record<string, string>;
+  /** Checked on the branch tip before each commit on top of it (the hub's signature policy); throws to refuse. */
+  verifyBase?: (dir: string, revision: string) => Promise<void>;
   /** Called after every successful push with the new revision (the hub tells agents to sync). */
   onPushed?: (revision: string) => void;
   /** Tries per commit when pushes keep losing races (default 8). */
@@ -73,7 +78,7 @@ export class InfraRepoWriter {
   async tip(): Promise<string> {
     await this.init();
     const r = await this.git(['ls-remote', 'origin', `refs/heads/${this.branch}`]);
-    if (r.code !== 0) throw new FoundryError('GIT_FETCH', `cannot read the infra repo's ${this.branch}: ${gitErrorText(r.stderr)}`);
+    if (r.code !== 0) throw new FoundryError('GIT_FETCH', `cannot read the infra repo's ${this.branch}: ${gitFailure(r.stderr)}`);
     return r.stdout.split(/\s/)[0] ?? '';
   }
 
@@ -90,24 +95,31 @@ export class InfraRepoWriter {
       const base = await this.sync();
       const plan = await build(this.opts.workDir, base);
       if (plan === undefined) return undefined;
+      if (base !== '') await this.opts.verifyBase?.(this.opts.workDir, base);
       this.apply(plan.changes);
       await this.mustGit(['add', '-A', '--', '.'], 'git add');
-      if ((await this.git(['diff', '--cached', '--quiet'])).code === 0) return { revision: base };
+      if ((await this.git(['diff', '--cached', '--quiet'])).code === 0) {
+        // Nothing staged: fine only when the tip already holds exactly what was asked.
+        if (base !== '') await this.assertInTree(base, plan.changes);
+        return { revision: base };
+      }
       await this.mustGit(['-c', `user.name=${this.author.name}`, '-c', `user.email=${this.author.email}`, 'commit', '--quiet', '--no-verify', '-m', plan.message], 'git commit');
+      const revision = (await this.mustGit(['rev-parse', 'HEAD'], 'git rev-parse')).trim();
+      await this.assertInTree(revision, plan.changes);
       const push = await this.git(['push', '--porcelain', 'origin', `HEAD:refs/heads/${this.branch}`]);
       if (push.code === 0) {
-        const revision = (await this.mustGit(['rev-parse', 'HEAD'], 'git rev-parse')).trim();
+        await this.assertOnBranch(revision);
         this.opts.onPushed?.(revision);
         return { revision };
       }
       const text = `${push.stdout}\n${push.stderr}`;
       if (/hook declined/.test(text)) {
         const messages = hookMessages(push.stderr);
-        throw new FoundryError('GIT_PUSH_REJECTED', `the infra repo refused the commit "${plan.message.split('\n')[0]}": ${messages.join('; ') || gitErrorText(push.stderr)}`, {
+        throw new FoundryError('GIT_PUSH_REJECTED', `the infra repo refused the commit "${plan.message.split('\n')[0]}": ${messages.join('; ') || gitFailure(push.stderr)}`, {
           details: { messages },
         });
       }
-      if (!REJECTED_RACE.test(text)) throw new FoundryError('GIT_FETCH', `push to the infra repo failed: ${gitErrorText(push.stderr)}`);
+      if (!REJECTED_RACE.test(text)) throw new FoundryError('GIT_FETCH', `push to the infra repo failed: ${gitFailure(push.stderr)}`);
       if (attempt >= max) throw new FoundryError('GIT_PUSH_CONFLICT', `push to the infra repo still lost to concurrent pushes after ${max} attempts`);
       const cap = Math.min((this.opts.backoffMs ?? 50) * 2 ** (attempt - 1), 1000);
       await new Promise((r) => setTimeout(r, Math.floor(random() * cap)));
@@ -119,7 +131,7 @@ export class InfraRepoWriter {
     await this.init();
     const fetch = await this.git(['fetch', '--quiet', '--no-tags', 'origin', `+refs/heads/${this.branch}:refs/remotes/origin/${this.branch}`]);
     if (fetch.code !== 0) {
-      if (!/couldn't find remote ref/i.test(fetch.stderr)) throw new FoundryError('GIT_FETCH', `cannot fetch the infra repo: ${gitErrorText(fetch.stderr)}`);
+      if (!/couldn't find remote ref/i.test(fetch.stderr)) throw new FoundryError('GIT_FETCH', `cannot fetch the infra repo: ${gitFailure(fetch.stderr)}`);
       // empty repo: start an orphan branch with an empty tree
       await this.mustGit(['symbolic-ref', 'HEAD', `refs/heads/${this.branch}`], 'git symbolic-ref');
       await this.git(['update-ref', '-d', `refs/heads/${this.branch}`]);
@@ -136,7 +148,8 @@ export class InfraRepoWriter {
   private init(): Promise<void> {
     this.ready ??= (async () => {
       const dir = this.opts.workDir;
-      if (existsSync(join(dir, '.git'))) return;
+      // An existing clone follows the configured repo (the URL may have changed between runs).
+      if (existsSync(join(dir, '.git'))) return void (await this.mustGit(['remote', 'set-url', 'origin', this.opts.repoDir], 'git remote set-url'));
       mkdirSync(dir, { recursive: true });
       await this.mustGit(['init', '--quiet', `--initial-branch=${this.branch}`, '.'], 'git init');
       // A local repo given relative to the caller's folder is made absolute: git resolves a relative
@@ -148,12 +161,11 @@ export class InfraRepoWriter {
     return this.ready;
   }
 
+  /** Writes the changes into the clone; never through a link (a linked folder could lead out of the worktree). */
   private apply(changes: FileChange[]): void {
     for (const c of changes) {
-      const rel = posix.normalize(c.path);
-      if (isAbsolute(c.path) || rel.startsWith('../') || rel === '..' || rel === '.' || rel.split('/')[0] === '.git') {
-        throw new FoundryError('BAD_REQUEST', `refusing to write outside the infra repo: ${c.path}`, { resource: c.path });
-      }
+      const rel = repoRelative(c.path);
+      assertPlainPath(this.opts.workDir, rel);
       const abs = join(this.opts.workDir, rel);
       if (c.content === null) rmSync(abs, { force: true });
       else {
@@ -161,6 +173,26 @@ export class InfraRepoWriter {
         writeFileSync(abs, c.content);
       }
     }
+  }
+
+  /** Throws unless commit `revision` holds every change: the content as a regular file, or no entry for a deletion. */
+  private async assertInTree(revision: string, changes: FileChange[]): Promise<void> {
+    for (const c of changes) {
+      const rel = repoRelative(c.path);
+      const [entry] = parseLsTree(await this.mustGit(['ls-tree', '-z', '--full-tree', revision, '--', rel], 'git ls-tree'));
+      const landed =
+        c.content === null
+          ? entry === undefined
+          : entry !== undefined && entry.mode === '100644' && (await this.mustGit(['cat-file', 'blob', entry.object], 'git cat-file')) === c.content;
+      if (!landed) throw new FoundryError('GIT_PUSH_REJECTED', `the hub's change to ${rel} did not land in commit ${revision.slice(0, 12)}: nothing was written to the infra repo`, { resource: rel });
+    }
+  }
+
+  /** After a push: the remote branch must contain `revision` (a push that reported success elsewhere is not enough). */
+  private async assertOnBranch(revision: string): Promise<void> {
+    await this.mustGit(['fetch', '--quiet', '--no-tags', 'origin', `+refs/heads/${this.branch}:refs/remotes/origin/${this.branch}`], 'git fetch');
+    const r = await this.git(['merge-base', '--is-ancestor', revision, `refs/remotes/origin/${this.branch}`]);
+    if (r.code !== 0) throw new FoundryError('GIT_PUSH_REJECTED', `commit ${revision.slice(0, 12)} was pushed but ${this.branch} of the infra repo does not contain it`, { resource: revision });
   }
 
   private git(args: string[]): Promise<GitResult> {
@@ -174,15 +206,24 @@ export class InfraRepoWriter {
       GIT_AUTHOR_EMAIL: this.author.email,
       GIT_COMMITTER_NAME: this.author.name,
       GIT_COMMITTER_EMAIL: this.author.email,
+      ...this.opts.gitEnv,
     };
     return runGit([...cfg, ...args], { cwd: this.opts.workDir, env });
   }
 
   private async mustGit(args: string[], what: string): Promise<string> {
     const r = await this.git(args);
-    if (r.code !== 0) throw new FoundryError('GIT_FETCH', `${what} in the hub's infra clone failed: ${gitErrorText(r.stderr)}`);
+    if (r.code !== 0) throw new FoundryError('GIT_FETCH', `${what} in the hub's infra clone failed: ${gitFailure(r.stderr)}`);
     return r.stdout;
   }
+}
+
+/** git's meaningful stderr line(s); an authentication failure says so plainly (git's own words are about a terminal prompt). */
+function gitFailure(text: string): string {
+  if (/could not read (Username|Password)|Authentication failed|requested URL returned error: 40[13]/.test(text)) {
+    return 'the infra repo refused the hub\'s credential (authentication failed; check --repo-credential-file or FOUNDRY_HUB_REPO_CREDENTIAL)';
+  }
+  return gitErrorText(text);
 }
 
 /** The hook's own lines from push stderr ("remote: ..."), without git's framing. */

@@ -35,6 +35,10 @@ export interface EnrollRouteOptions {
   publicUrl?: string;
   /** External infra repo URL (then no node file is committed; admins add it). */
   externalRepoUrl?: string;
+  /** git settings of the node-file commits (the hub's signing key). */
+  gitConfig?: string[];
+  /** Checks the tip before the hub commits on top of it (signature policy). */
+  verifyBase?: (dir: string, revision: string) => Promise<void>;
   /** Package whose bundle nodes install (default: this one). */
   packageRoot?: string;
   now?: () => Date;
@@ -65,6 +69,8 @@ export function enrollRoutes(app: FastifyInstance, opts: EnrollRouteOptions): vo
       : new InfraRepoWriter({
           repoDir: opts.repoDir,
           workDir: join(opts.dataDir, 'work', 'enroll'),
+          gitConfig: opts.gitConfig,
+          verifyBase: opts.verifyBase,
           onPushed: (revision) => app.hub.notifyRevision(revision, 'refs/heads/main', 'push', 'foundry-hub'),
         });
   let publicUrl = opts.publicUrl?.replace(/\/+$/, '');

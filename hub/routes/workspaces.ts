@@ -31,10 +31,16 @@ declare module 'fastify' {
 
 /** Options of installWorkspaces. */
 export interface WorkspaceRoutesOptions {
-  /** The hosted bare repo (or a remote URL). Without it there is no placement (external repo not wired yet). */
+  /** The hosted bare repo, or the external repo's URL. Without it there is no placement. */
   repoDir: string | undefined;
-  /** The writer's private clone (default: gitops-work next to the repo). */
+  /** The writer's private clone (default: gitops-work next to the hosted repo; required for a URL). */
   workDir?: string;
+  /** git environment for the external repo (its credential); never logged. */
+  gitEnv?: Record<string, string>;
+  /** git settings of every commit (the hub's signing key). */
+  gitConfig?: string[];
+  /** Checks the tip before the hub commits on top of it (signature policy). */
+  verifyBase?: (dir: string, revision: string) => Promise<void>;
   /** How often lifecycles and new revisions are checked (default 2 s; 0: only on demand). */
   syncIntervalMs?: number;
 }
@@ -64,6 +70,9 @@ export function installWorkspaces(app: FastifyInstance, opts: WorkspaceRoutesOpt
   const writer = new InfraRepoWriter({
     repoDir: opts.repoDir,
     workDir: opts.workDir ?? join(dirname(opts.repoDir), 'gitops-work'),
+    gitEnv: opts.gitEnv,
+    gitConfig: opts.gitConfig,
+    verifyBase: opts.verifyBase,
     onPushed: (rev) => {
       late.service?.notePushed(rev);
       app.hub.notifyRevision(rev, 'refs/heads/main', 'push', 'foundry-hub');

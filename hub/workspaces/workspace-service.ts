@@ -59,6 +59,7 @@ export class WorkspaceService {
   private seenRevision: string | undefined;
   private liveSignature = '';
   private syncing: Promise<void> | undefined;
+  private again: Promise<void> | undefined;
   private readonly now: () => Date;
 
   constructor(private readonly deps: WorkspaceServiceDeps) {
@@ -202,10 +203,21 @@ export class WorkspaceService {
     return r !== undefined;
   }
 
-  /** Level-triggered pass: after a new revision re-read Git, place unplaced workspaces; then refresh every lifecycle. */
+  /**
+   * Level-triggered pass: after a new revision re-read Git, place unplaced workspaces; then refresh every
+   * lifecycle. A call while a pass runs gets one more pass after it (that pass may have read the tip
+   * before what the caller wants seen, e.g. a webhook's revision); concurrent callers share it.
+   */
   sync(): Promise<void> {
-    this.syncing ??= this.syncOnce().finally(() => (this.syncing = undefined));
-    return this.syncing;
+    if (this.syncing === undefined) {
+      this.syncing = this.syncOnce().finally(() => (this.syncing = undefined));
+      return this.syncing;
+    }
+    this.again ??= this.syncing.catch(() => undefined).then(() => {
+      this.again = undefined;
+      return this.sync();
+    });
+    return this.again;
   }
 
   /** The planner caches its fleet state: a node that came online or went away (or new GPU inventory) makes it re-read. */

@@ -16,6 +16,16 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => hub?.close());
 
+/** Runs the hub's sync pass until `done` holds (a generous deadline: under load a pass can take seconds). */
+async function syncUntil(done: () => boolean, ms = 60_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > end) throw new Error('the hub did not sync the pushed revision in time');
+    await hub.app.gitops.workspaces.sync().catch(() => undefined);
+    if (!done()) await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 const lastCommit = (): string => gitSync(['--git-dir', hub.repoDir, 'log', '-1', '--format=%an|%s', 'main'], hub.dir).stdout.trim();
 
 describeBuilt('workspaces API', () => {
@@ -146,15 +156,19 @@ describeBuilt('workspaces API', () => {
     await hub.connect('gpu-02');
   });
 
-  it('places a workspace an admin pushed without a node, and follows an admin\'s move', async () => {
+  it('places a workspace an admin pushed without a node, and follows an admin\'s move', { timeout: 120_000 }, async () => {
     const clone = join(hub.dir, 'admin');
     gitSync(['clone', '--quiet', hub.repoDir, clone], hub.dir);
     mkdirSync(join(clone, 'workspaces', 'globex'), { recursive: true });
     writeFileSync(join(clone, 'workspaces', 'globex', 'globex-g.yaml'), '# pushed by an admin\napiVersion: foundry.cloud/v1\nkind: Workspace\nmetadata:\n  name: globex-g\nspec:\n  tenant: globex\n  template: tiny\n  gpus:\n    count: 1\n');
     gitSync(['add', '-A'], clone);
     gitSync(['commit', '--quiet', '-m', 'admin adds globex-g'], clone);
+    // what load makes likely: a periodic sync pass is already running (it read the old tip) when the push lands
+    void hub.app.gitops.workspaces.sync();
+    await hub.app.gitops.writer.tip();
     gitSync(['push', '--quiet', 'origin', 'HEAD:main'], clone);
-    await hub.app.gitops.workspaces.sync();
+    // The hub places it on its next sync pass: wait for that (a pass already running may predate the push).
+    await syncUntil(() => showAtTip(hub.repoDir, 'workspaces/globex/globex-g.yaml')?.includes('node: gpu-02') === true);
     const file = showAtTip(hub.repoDir, 'workspaces/globex/globex-g.yaml')!;
     expect(file).toContain('# pushed by an admin');
     expect(file).toContain('node: gpu-02');
@@ -168,7 +182,8 @@ describeBuilt('workspaces API', () => {
     writeFileSync(path, readFileSync(path, 'utf8').replace('node: gpu-01', 'node: gpu-02').replace(gpuUuid('gpu-01', 0), gpuUuid('gpu-02', 1)));
     gitSync(['commit', '--quiet', '-am', 'admin moves acme-a'], clone);
     gitSync(['push', '--quiet', 'origin', 'HEAD:main'], clone);
-    await hub.app.gitops.workspaces.sync();
+    // a sync pass that saw the move has refreshed the planner before it records the new node
+    await syncUntil(() => hub.app.gitops.lifecycle.get('acme-a')?.node === 'gpu-02');
     expect((await hub.call('GET', '/api/v1/workspaces/acme-a')).json).toMatchObject({ node: 'gpu-02', status: { phase: 'Placed' } });
     const h = await hub.call('POST', '/api/v1/workspaces', { body: { tenant: 'globex', template: 'tiny', gpus: { count: 1 }, name: 'globex-h' } });
     expect(h.json).toMatchObject({ node: 'gpu-01', gpus: { uuids: [gpuUuid('gpu-01', 0)] } });
