@@ -16,6 +16,10 @@ import { installWorkspaces } from './routes/workspaces.js';
 import { billingRoutes } from './routes/billing.js';
 import { installDashboard, type DashboardOptions } from './dashboard/install.js';
 import { enrollRoutes, type EnrollRouteOptions } from './routes/enroll.js';
+import { usageRefusalRoutes } from './routes/usage-refusals.js';
+import { PlacementHistory } from './usage/placement-history.js';
+import { UsageGate } from './usage/usage-gate.js';
+import type { AdmissionLimits } from './usage/admission.js';
 
 /** Collaborators of the app; the caller owns the store (and closes it after the app). */
 export interface AppDeps {
@@ -37,6 +41,8 @@ export interface AppDeps {
   telemetryFlushMs?: number;
   /** Dashboard tuning (poll interval, login limits, clock); TLS decides Secure cookies. */
   dashboard?: Omit<DashboardOptions, 'secure'>;
+  /** Usage admission tolerances (clock skew, sync grace, longest record); defaults in hub/usage/admission.ts. */
+  usageLimits?: AdmissionLimits;
   /** Enrollment: data dir (bundle cache, writer clone), public URL, external repo URL. */
   enroll?: Pick<EnrollRouteOptions, 'dataDir' | 'publicUrl' | 'externalRepoUrl' | 'packageRoot' | 'now'>;
 }
@@ -64,12 +70,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { store } = deps;
   const metrics = deps.metrics ?? createMetrics();
   const queue = new IngestQueue(store, metrics, app.log, undefined, deps.telemetryFlushMs);
-  const gateway = new AgentGateway({ store, queue, metrics, log: app.log, badFrameLimit: deps.badFrameLimit, badFrameWindowMs: deps.badFrameWindowMs, heartbeatMs: deps.heartbeatMs });
+  // Usage is admitted against the Git history of placements; a hub without a repo has none to check against.
+  const history = deps.repoDir === undefined ? undefined : new PlacementHistory({ gitDir: deps.repoDir });
+  const usage = history === undefined ? undefined : new UsageGate({ history, db: store.db, limits: deps.usageLimits });
+  if (usage === undefined) app.log.warn('usage admission is off: this hub has no infra repo to check placements against');
+  const gateway = new AgentGateway({ store, queue, metrics, log: app.log, usage, badFrameLimit: deps.badFrameLimit, badFrameWindowMs: deps.badFrameWindowMs, heartbeatMs: deps.heartbeatMs });
   let stopping = false;
 
   const notifyRevision = (revision: string, ref: string | undefined, source: 'push' | 'webhook', actor: string): number => {
     store.recordRevision(revision, ref, source);
     store.audit(actor, `repo.${source}`, ref, { revision });
+    history?.refresh().catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'placement history not refreshed'));
     // First version: every connected agent syncs; agents whose rendered state did not change do nothing.
     const n = gateway.broadcast({ name: 'sync-now', revision, reason: `new revision ${revision.slice(0, 12)} (${source})` });
     app.log.info({ revision, ref, source, agents: n }, 'sent sync-now');
@@ -86,6 +97,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   nodeRoutes(app, store, gateway);
   installWorkspaces(app, { repoDir: deps.repoDir });
   billingRoutes(app);
+  usageRefusalRoutes(app);
   enrollRoutes(app, { store, repoDir: deps.repoDir, tlsCert: deps.tls?.cert, ...deps.enroll });
   if (deps.webhookSecret !== undefined) webhookRoutes(app, deps.webhookSecret, (rev, ref) => notifyRevision(rev, ref, 'webhook', 'gitlab-webhook'));
   if (deps.repoDir !== undefined) {

@@ -4,6 +4,7 @@ import { sql as joinTokens } from './0010-join-tokens.js';
 import { sql as users } from './0020-users.js';
 import { sql as workspaces } from './0030-workspaces.js';
 import { sql as billing } from './0031-billing.js';
+import { sql as usageRefusals } from './0036-usage-refusals.js';
 
 /** One schema migration. */
 export interface Migration {
@@ -19,4 +20,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 20, name: 'users', sql: users },
   { version: 30, name: 'workspaces', sql: workspaces },
   { version: 31, name: 'billing', sql: billing },
+  { version: 36, name: 'usage-refusals', sql: usageRefusals },
 ];
