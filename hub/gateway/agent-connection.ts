@@ -49,9 +49,13 @@ export class AgentConnection implements AckTarget {
     this.deps.metrics.messagesOut.inc({ type });
   }
 
-  /** Acks seqs committed by the ingest queue; refused ones are named with their reason. */
+  /**
+   * Acks seqs committed by the ingest queue. Refused ones are acked like the rest, then named with their
+   * reason in a second ack: an agent older than `refused` rejects only that frame, and still drains.
+   */
   ack(seqs: number[], refused: RefusedSeq[] = []): void {
-    this.send('ack', refused.length === 0 ? { seqs } : { seqs, refused });
+    this.send('ack', { seqs });
+    if (refused.length > 0) this.send('ack', { seqs: refused.map((r) => r.seq), refused });
   }
 
   /** The commit failed: close so the agent reconnects and resends what is unacked. */
