@@ -1,4 +1,3 @@
-/* eslint-disable @typescript-eslint/no-explicit-any -- responses are JSON checked by value */
 /**
  * End to end through the production path: API request → placement committed to the hosted repo → the
  * node agent's composition root (`startNodeAgent`, as `foundry agent run` starts it: real git, real
