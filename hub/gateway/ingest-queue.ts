@@ -178,7 +178,7 @@ export class IngestQueue {
       const acks = byTarget.get(p.target) ?? { seqs: [], refused: [] };
       acks.seqs.push(p.item.seq);
       const r = p.item.refusal;
-      if (p.item.kind === 'usage-refused' && r !== undefined) acks.refused.push(r.field === undefined ? { seq: p.item.seq, reason: r.reason } : { seq: p.item.seq, reason: r.reason, field: r.field.slice(0, 128) });
+      if (p.item.kind === 'usage-refused' && r !== undefined && !this.store.hasUsage(p.item.node, p.item.seq)) acks.refused.push(r.field === undefined ? { seq: p.item.seq, reason: r.reason } : { seq: p.item.seq, reason: r.reason, field: r.field.slice(0, 128) });
       byTarget.set(p.target, acks);
       this.metrics.ingestSeconds.observe((now - p.receivedAt) / 1000);
     }

@@ -69,6 +69,7 @@ export class HubStore {
       insertRefusal: db.prepare(
         'INSERT OR IGNORE INTO usage_refusals (node, seq, reason, field, message, record, received_at) SELECT ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM usage_records WHERE node = ? AND seq = ?)',
       ),
+      hasUsage: db.prepare('SELECT 1 FROM usage_records WHERE node = ? AND seq = ?'),
       insertStatus: db.prepare('INSERT OR IGNORE INTO status_events (node, seq, payload, received_at) VALUES (?, ?, ?, ?)'),
       upsertStatus: db.prepare(
         'INSERT INTO node_status (node, seq, payload, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(node) DO UPDATE SET seq = excluded.seq, payload = excluded.payload, updated_at = excluded.updated_at WHERE excluded.seq > node_status.seq',
@@ -169,6 +170,11 @@ export class HubStore {
       }
     })();
     return fresh;
+  }
+
+  /** True when (node, seq) is stored as admitted usage (a refused resend of it then stays admitted). */
+  hasUsage(node: string, seq: number): boolean {
+    return this.stmts.hasUsage.get(node, seq) !== undefined;
   }
 
   /** Stores telemetry samples: the latest per node and per-minute rollups (the only history kept). */
