@@ -74,6 +74,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const history = deps.repoDir === undefined ? undefined : new PlacementHistory({ gitDir: deps.repoDir });
   const usage = history === undefined ? undefined : new UsageGate({ history, db: store.db, limits: deps.usageLimits });
   if (usage === undefined) app.log.warn('usage admission is off: this hub has no infra repo to check placements against');
+  // read the history now, so the first records do not wait for it
+  history?.refresh().catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'placement history not read yet'));
   const gateway = new AgentGateway({ store, queue, metrics, log: app.log, usage, badFrameLimit: deps.badFrameLimit, badFrameWindowMs: deps.badFrameWindowMs, heartbeatMs: deps.heartbeatMs });
   let stopping = false;
 

@@ -102,6 +102,11 @@ export class PlacementHistory implements PlacementLookup {
     }
   }
 
+  /** Resolves when no refresh is in flight (at once when none is). */
+  async settled(): Promise<void> {
+    await this.refreshing;
+  }
+
   /** Reads new commits now (single-flight with other refreshes). */
   refresh(): Promise<void> {
     return this.freshSince(this.now());

@@ -47,7 +47,9 @@ export class UsageGate {
     const info = this.nodeInfo(node);
     if (info === undefined) return { ok: false, reason: 'wrong-node', message: `node ${node} is not enrolled` };
     const { history } = this.deps;
+    // a refresh under way (the one at start, after a push) may hold what this record needs
     if (history.startedAt === -Infinity) await history.freshSince(arrived);
+    else await history.settled();
     const limits = this.deps.limits ?? DEFAULT_ADMISSION_LIMITS;
     let a = admitUsage(d.record, history, info, this.now(), limits);
     if (!a.ok && HISTORY_REASONS.has(a.reason) && history.startedAt < arrived) {
