@@ -31,6 +31,8 @@ export interface ConnectionDeps {
 /** The hub side of one agent connection. */
 export class AgentConnection implements AckTarget {
   private readonly bad: BadFrameCounter;
+  /** Refusals logged per minute: a node that sends only forged records cannot flood the log (the counter counts all). */
+  private readonly refusalLog = new BadFrameCounter(20, 60_000);
   helloSeen = false;
 
   constructor(
@@ -122,7 +124,7 @@ export class AgentConnection implements AckTarget {
         return;
       }
       metrics.usageRefused.inc({ reason: a.reason });
-      log.warn({ node: this.node, seq, reason: a.reason, field: a.field }, `usage refused: ${a.message}`);
+      if (!this.refusalLog.record()) log.warn({ node: this.node, seq, reason: a.reason, field: a.field }, `usage refused: ${a.message}`);
       queue.add(this, { node: this.node, seq, kind: 'usage-refused', payload: record, refusal: a.field === undefined ? { reason: a.reason, message: a.message } : { reason: a.reason, message: a.message, field: a.field } });
     } catch (err) {
       // the placement history could not be read: nothing is decided; the agent resends after reconnecting
