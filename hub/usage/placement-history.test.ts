@@ -75,6 +75,18 @@ describe('PlacementHistory (real git)', () => {
     expect(view(h, 'alice')).toEqual([[null, '', true, 1000, 2000], ['gpu-01', 'GPU-a', true, 2000, 5000], ['gpu-02', '', true, 5000, null]]);
   });
 
+  it('starts new spans for the workspaces of a template whose limits change, and only for them', async () => {
+    const r = repo();
+    const other = TEMPLATE.replace('name: tiny', 'name: other');
+    r.commit(1000, { 'templates/tiny.yaml': TEMPLATE, 'templates/other.yaml': other, 'a.yaml': ws('a', '  node: gpu-01\n'), 'b.yaml': ws('b', '  node: gpu-01\n').replace('template: tiny', 'template: other') });
+    r.commit(2000, { 'templates/tiny.yaml': TEMPLATE.replace('cpus: 1.5', 'cpus: 4') });
+    r.commit(3000, { 'templates/tiny.yaml': TEMPLATE.replace('cpus: 1.5', 'cpus: 4').replace('image: x', 'image: y') }); // nothing billable changed
+    const h = new PlacementHistory({ gitDir: r.bare, minRefreshMs: 0 });
+    await h.refresh();
+    expect(h.spans('a').map((s) => [s.limits.milliVcpus, s.from / 1000, s.to === null ? null : s.to / 1000])).toEqual([[3500, 1000, 2000], [6000, 2000, null]]);
+    expect(h.spans('b').map((s) => [s.limits.milliVcpus, s.from / 1000, s.to])).toEqual([[3500, 1000, null]]);
+  });
+
   it('single-flights refreshes and throttles them', async () => {
     const r = repo();
     r.commit(1000, { 'w.yaml': ws('bob', '  node: gpu-01\n') });

@@ -8,7 +8,7 @@
 import { FoundryError } from '../../common/errors.js';
 import { git, runGit, runGitBytes } from '../git/git-run.js';
 import type { PlacementLookup, PlacementSpan } from './admission.js';
-import { declaredGpuModels, parsePlacementDocs, placementsOf, samePlacement, type Placement, type PlacementDoc } from './placements.js';
+import { declaredGpuModels, parsePlacementDocs, placementOf, samePlacement, templateOf, type Placement, type PlacementDoc } from './placements.js';
 
 /** Options of PlacementHistory. */
 export interface PlacementHistoryOptions {
@@ -71,7 +71,10 @@ export class PlacementHistory implements PlacementLookup {
   private tip: string | undefined;
   private readonly paths = new Map<string, string>();
   private parsed = new Map<string, PlacementDoc[]>();
-  private current = new Map<string, Placement>();
+  private readonly current = new Map<string, Placement>();
+  /** The tip's Workspace documents and template specs, by name (kept in step with `paths`). */
+  private readonly workspaces = new Map<string, PlacementDoc>();
+  private readonly templates = new Map<string, Record<string, unknown>>();
   private readonly byWorkspace = new Map<string, PlacementSpan[]>();
   private models = new Map<string, Map<string, string>>();
   private lastTime = -Infinity;
@@ -145,7 +148,9 @@ export class PlacementHistory implements PlacementLookup {
   private reset(): void {
     this.tip = undefined;
     this.paths.clear();
-    this.current = new Map();
+    this.current.clear();
+    this.workspaces.clear();
+    this.templates.clear();
     this.byWorkspace.clear();
     this.lastTime = -Infinity;
   }
@@ -164,30 +169,52 @@ export class PlacementHistory implements PlacementLookup {
     return [...this.paths.values()].flatMap((b) => this.parsed.get(b) ?? []);
   }
 
-  /** Applies one commit: file changes, then the placements it leads to, as span ends and starts at its time. */
+  /**
+   * Applies one commit: its YAML file changes, then the new placement of every workspace they touch (its
+   * document changed, or its template did) as a span end and start at the commit's time. Work is per
+   * changed document, not per document of the repo.
+   */
   private apply(c: Commit): void {
-    let touched = false;
+    const touched = new Set<string>();
+    const templates = new Set<string>();
+    const index = (blob: string | undefined, add: boolean): void => {
+      for (const d of blob === undefined ? [] : (this.parsed.get(blob) ?? [])) {
+        if (d.kind === 'Workspace') {
+          touched.add(d.name);
+          if (add) this.workspaces.set(d.name, d);
+          else if (this.workspaces.get(d.name) === d) this.workspaces.delete(d.name);
+        } else if (d.kind === 'WorkspaceTemplate') {
+          templates.add(d.name);
+          if (add) this.templates.set(d.name, d.spec);
+          else if (this.templates.get(d.name) === d.spec) this.templates.delete(d.name);
+        }
+      }
+    };
     for (const ch of c.changes) {
       if (!YAML.test(ch.path)) continue;
-      touched = true;
+      index(this.paths.get(ch.path), false);
       if (ch.blob === null) this.paths.delete(ch.path);
       else this.paths.set(ch.path, ch.blob);
+      index(ch.blob ?? undefined, true);
     }
-    if (!touched) return;
+    if (templates.size > 0) for (const [name, w] of this.workspaces) if (templates.has(templateOf(w))) touched.add(name);
+    if (touched.size === 0) return;
     // commit times may go backwards (an admin's clock): spans stay ordered
     const t = Math.max(c.time, this.lastTime);
     this.lastTime = t;
-    const next = placementsOf(this.docs());
-    for (const name of new Set([...this.current.keys(), ...next.keys()])) {
+    for (const name of touched) {
+      const doc = this.workspaces.get(name);
+      const after = doc === undefined ? undefined : placementOf(doc, this.templates);
       const before = this.current.get(name);
-      const after = next.get(name);
       if (before !== undefined && after !== undefined && samePlacement(before, after)) continue;
+      if (before === undefined && after === undefined) continue;
       const list = this.byWorkspace.get(name) ?? [];
       const open = list.at(-1);
       if (open !== undefined && open.to === null) open.to = t;
       if (after !== undefined) list.push({ workspace: name, tenant: after.tenant, node: after.node, gpuUuids: after.gpuUuids, running: after.running, limits: after.limits, from: t, to: null });
       this.byWorkspace.set(name, list);
+      if (after === undefined) this.current.delete(name);
+      else this.current.set(name, after);
     }
-    this.current = next;
   }
 }

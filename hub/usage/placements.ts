@@ -80,6 +80,25 @@ export function templateLimits(spec: Record<string, unknown> | undefined): Templ
   return { milliVcpus: Math.round(cpus * 1000), memoryBytes: Math.round(memoryBytes), storageBytes: Math.round(bytes(obj(vm.disk).size)) };
 }
 
+/** The template a Workspace document names ('' when none). */
+export function templateOf(w: PlacementDoc): string {
+  return str(w.spec.template) ?? '';
+}
+
+/** The placement of one Workspace document, with the limits of its template (templates by name). */
+export function placementOf(w: PlacementDoc, templates: ReadonlyMap<string, Record<string, unknown>>): Placement {
+  const template = templateOf(w);
+  const uuids = obj(w.spec.gpus).uuids;
+  return {
+    tenant: str(w.spec.tenant) ?? '',
+    node: str(w.spec.node),
+    gpuUuids: Array.isArray(uuids) ? uuids.filter((u): u is string => typeof u === 'string').sort() : [],
+    running: (str(w.spec.state) ?? 'running') === 'running',
+    template,
+    limits: templateLimits(templates.get(template)),
+  };
+}
+
 /** Every workspace of a revision and its placement, by workspace name. */
 export function placementsOf(docs: Iterable<PlacementDoc>): Map<string, Placement> {
   const templates = new Map<string, Record<string, unknown>>();
@@ -88,20 +107,7 @@ export function placementsOf(docs: Iterable<PlacementDoc>): Map<string, Placemen
     if (d.kind === 'WorkspaceTemplate') templates.set(d.name, d.spec);
     else if (d.kind === 'Workspace') workspaces.push(d);
   }
-  const out = new Map<string, Placement>();
-  for (const w of workspaces) {
-    const template = str(w.spec.template) ?? '';
-    const uuids = obj(w.spec.gpus).uuids;
-    out.set(w.name, {
-      tenant: str(w.spec.tenant) ?? '',
-      node: str(w.spec.node),
-      gpuUuids: Array.isArray(uuids) ? uuids.filter((u): u is string => typeof u === 'string').sort() : [],
-      running: (str(w.spec.state) ?? 'running') === 'running',
-      template,
-      limits: templateLimits(templates.get(template)),
-    });
-  }
-  return out;
+  return new Map(workspaces.map((w) => [w.name, placementOf(w, templates)]));
 }
 
 /** GPU models each Node document declares: node → (uuid → model). */
