@@ -4,16 +4,37 @@
 // stops at the first step where p99 ack latency reaches 100 ms or a usage record is lost.
 // Quick mode (CI): 20 agents, 1 s / 2 s intervals, 6 s.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HubStore } from '../dist/hub/store/hub-store.js';
+import { ensureHostedRepo, seedHostedRepo } from '../dist/hub/git/hosted-repo.js';
 import { newSecret, hashSecret, NODE_CREDENTIAL_PREFIX } from '../dist/hub/auth/secrets.js';
 import { cpuSeconds } from './proc.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
+
+/**
+ * The hosted infra repo of the bench fleet: workspace w-<node> of tenant bench placed on each node with
+ * GPU GPU-<node>, so the simulated agents' usage passes the hub's admission (docs/billing.md).
+ */
+async function seedRepo(dataDir, creds) {
+  const src = mkdtempSync(join(tmpdir(), 'foundry-hub-bench-repo-'));
+  try {
+    mkdirSync(join(src, 'workspaces'));
+    writeFileSync(join(src, 'template.yaml'), 'apiVersion: foundry.cloud/v1\nkind: WorkspaceTemplate\nmetadata:\n  name: bench\nspec:\n  containers:\n    - name: main\n      image: localhost/foundry-test:1\n');
+    for (const { node } of creds) {
+      writeFileSync(join(src, 'workspaces', `${node}.yaml`), `apiVersion: foundry.cloud/v1\nkind: Workspace\nmetadata:\n  name: w-${node}\nspec:\n  tenant: bench\n  template: bench\n  node: ${node}\n  gpus:\n    count: 1\n    uuids: [GPU-${node}]\n`);
+    }
+    const repo = join(dataDir, 'infra.git');
+    await ensureHostedRepo(repo);
+    await seedHostedRepo(repo, src, 'bench fleet');
+  } finally {
+    rmSync(src, { recursive: true, force: true });
+  }
+}
 
 /** Creates `n` nodes in one transaction (the CLI path commits one by one) and returns their credentials. */
 function createNodes(dataDir, n) {
@@ -93,6 +114,7 @@ export async function run({ quick = false } = {}) {
   let failed = false;
   try {
     const { creds, adminToken } = createNodes(join(dir, 'hub'), Math.max(...steps));
+    await seedRepo(join(dir, 'hub'), creds);
     const hub = await startHub(join(dir, 'hub'));
     try {
       for (const n of steps) {

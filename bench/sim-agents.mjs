@@ -39,7 +39,14 @@ function startAgent({ node, credential }) {
         if (stopping || ws.readyState !== 1) return;
         c.seq += 1;
         c.pending.set(c.seq, now());
-        ws.send(frame('usage', { node, record: { workspace: 'bench', gpus: 1, seconds: usageMs / 1000 } }, c.seq));
+        // a GPU record of the workspace bench/hub.bench.mjs placed on this node, ending at the last whole second
+        const to = Math.floor(Date.now() / 1000) * 1000;
+        const from = to - Math.ceil(usageMs / 1000) * 1000;
+        const record = {
+          kind: 'gpu-allocation', version: 1, key: `${node}/w-${node}/GPU-${node}/${from}`, node, workspace: `w-${node}`, tenant: 'bench', gpuUuid: `GPU-${node}`, gpuModel: 'NVIDIA H100 80GB HBM3',
+          from, to, fromIso: new Date(from).toISOString(), toIso: new Date(to).toISOString(), seconds: (to - from) / 1000, measuredAvgUtilizationPct: 50, measuredSamples: 1,
+        };
+        ws.send(frame('usage', { node, record }, c.seq));
         stats.usageSent += 1;
       };
       // Stagger: each agent starts its intervals at a random offset so load is spread evenly.

@@ -17,6 +17,10 @@ import { billingRoutes } from './routes/billing.js';
 import { installDashboard, type DashboardOptions } from './dashboard/install.js';
 import { enrollRoutes, type EnrollRouteOptions } from './routes/enroll.js';
 import { signingGitConfig, type HubSigningKey } from './gitops/signing-key.js';
+import { usageRefusalRoutes } from './routes/usage-refusals.js';
+import { PlacementHistory } from './usage/placement-history.js';
+import { UsageGate } from './usage/usage-gate.js';
+import type { AdmissionLimits } from './usage/admission.js';
 
 /** Collaborators of the app; the caller owns the store (and closes it after the app). */
 export interface AppDeps {
@@ -46,6 +50,8 @@ export interface AppDeps {
   telemetryFlushMs?: number;
   /** Dashboard tuning (poll interval, login limits, clock); TLS decides Secure cookies. */
   dashboard?: Omit<DashboardOptions, 'secure'>;
+  /** Usage admission tolerances (clock skew, sync grace, longest record); defaults in hub/usage/admission.ts. */
+  usageLimits?: AdmissionLimits;
   /** Enrollment: data dir (bundle cache, writer clone), public URL, external repo URL. */
   enroll?: Pick<EnrollRouteOptions, 'dataDir' | 'publicUrl' | 'externalRepoUrl' | 'packageRoot' | 'now'>;
 }
@@ -73,12 +79,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { store } = deps;
   const metrics = deps.metrics ?? createMetrics();
   const queue = new IngestQueue(store, metrics, app.log, undefined, deps.telemetryFlushMs);
-  const gateway = new AgentGateway({ store, queue, metrics, log: app.log, badFrameLimit: deps.badFrameLimit, badFrameWindowMs: deps.badFrameWindowMs, heartbeatMs: deps.heartbeatMs });
+  // Usage is admitted against the Git history of placements; a hub without a repo has none to check against.
+  const history = deps.repoDir === undefined ? undefined : new PlacementHistory({ gitDir: deps.repoDir });
+  const usage = history === undefined ? undefined : new UsageGate({ history, db: store.db, limits: deps.usageLimits });
+  if (usage === undefined) app.log.warn('usage admission is off: this hub has no infra repo to check placements against');
+  // read the history now, so the first records do not wait for it
+  history?.refresh().catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'placement history not read yet'));
+  const gateway = new AgentGateway({ store, queue, metrics, log: app.log, usage, badFrameLimit: deps.badFrameLimit, badFrameWindowMs: deps.badFrameWindowMs, heartbeatMs: deps.heartbeatMs });
   let stopping = false;
 
   const notifyRevision = (revision: string, ref: string | undefined, source: 'push' | 'webhook', actor: string): number => {
     store.recordRevision(revision, ref, source);
     store.audit(actor, `repo.${source}`, ref, { revision });
+    history?.refresh().catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'placement history not refreshed'));
     // First version: every connected agent syncs; agents whose rendered state did not change do nothing.
     const n = gateway.broadcast({ name: 'sync-now', revision, reason: `new revision ${revision.slice(0, 12)} (${source})` });
     app.log.info({ revision, ref, source, agents: n }, 'sent sync-now');
@@ -98,6 +111,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const verifyBase = deps.verifyBase;
   installWorkspaces(app, ext === undefined ? { repoDir: deps.repoDir, syncIntervalMs: deps.repoPollMs, gitConfig, verifyBase } : { repoDir: ext.url, workDir: ext.workDir, gitEnv: ext.gitEnv, syncIntervalMs: deps.repoPollMs, gitConfig, verifyBase });
   billingRoutes(app);
+  usageRefusalRoutes(app);
   enrollRoutes(app, { store, repoDir: deps.repoDir, tlsCert: deps.tls?.cert, gitConfig, verifyBase, ...deps.enroll });
   const signer = deps.signingKey?.allowedSigner;
   // Public: the line admins add to the agents' allowed signers file (compare it with `foundry hub signing-key`).

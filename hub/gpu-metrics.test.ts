@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
-import { GpuMetrics } from './gpu-metrics.js';
+import { Counter } from 'prom-client';
+import { GpuMetrics, implausible } from './gpu-metrics.js';
 import type { TelemetryMessage } from '../common/protocol/codec.js';
 
 type Gpu = TelemetryMessage['body']['gpus'][number];
@@ -79,5 +80,34 @@ describe('GpuMetrics', () => {
     const lines = await series(registry);
     expect(lines).toHaveLength(64);
     expect(lines[0]).toBe(`foundry_gpu_utilization_percent${L('gpu-01', 'GPU-00', 'H100', 'alice', 'acme')} 1`);
+  });
+});
+
+describe('telemetry range checks', () => {
+  it('says why a reading is implausible', () => {
+    expect(implausible(gpu('a'))).toBeUndefined();
+    expect(implausible(gpu('a', { utilizationGpuPct: null, memoryUsedMiB: null, powerDrawW: null, temperatureC: null }))).toBeUndefined();
+    expect(implausible(gpu('a', { utilizationGpuPct: 100.5 }))).toBe('utilization-range');
+    expect(implausible(gpu('a', { utilizationGpuPct: -1 }))).toBe('utilization-range');
+    expect(implausible(gpu('a', { utilizationMemoryPct: 101 }))).toBe('utilization-range');
+    expect(implausible(gpu('a', { memoryUsedMiB: 81560 }))).toBe('memory-over-total');
+    expect(implausible(gpu('a', { memoryTotalMiB: 2 ** 40 }))).toBe('memory-range');
+    expect(implausible(gpu('a', { powerDrawW: 1e6 }))).toBe('power-range');
+    expect(implausible(gpu('a', { temperatureC: 500 }))).toBe('temperature-range');
+  });
+
+  it('drops bad readings and undeclared GPUs before the gauges, counting each by reason', async () => {
+    const registry = new Registry();
+    const dropped = new Counter<'reason'>({ name: 'dropped_total', help: 'h', labelNames: ['reason'], registers: [registry] });
+    const m = new GpuMetrics(registry, { dropped });
+    m.declare('gpu-01', ['GPU-a', 'GPU-b']);
+    m.observe({ node: 'gpu-01', at: 1, host, gpus: [gpu('GPU-a'), gpu('GPU-b', { utilizationGpuPct: 900 }), gpu('GPU-x')] });
+    const lines = await series(registry);
+    expect(lines.some((l) => l.includes('GPU-a'))).toBe(true);
+    expect(lines.some((l) => l.includes('GPU-b') || l.includes('GPU-x'))).toBe(false);
+    expect((await registry.getSingleMetricAsString('dropped_total')).split('\n').filter((l) => l.startsWith('dropped_total'))).toEqual(['dropped_total{reason="utilization-range"} 1', 'dropped_total{reason="undeclared-gpu"} 1']);
+    // a node that declared no GPU is not checked for UUIDs (older agents, or an inventory nvidia-smi could not read)
+    m.observe({ node: 'gpu-02', at: 1, host, gpus: [gpu('GPU-y')] });
+    expect((await series(registry)).some((l) => l.includes('GPU-y'))).toBe(true);
   });
 });

@@ -6,7 +6,7 @@
  * sample (about 50 us per 8-GPU sample when the gauges were set on ingest; now a map write); the gauges are
  * filled when scraped.
  */
-import { Gauge, type Registry } from 'prom-client';
+import { Gauge, type Counter, type Registry } from 'prom-client';
 import type { TelemetryMessage } from '../common/protocol/codec.js';
 
 type Sample = TelemetryMessage['body'];
@@ -29,6 +29,24 @@ const GAUGES: Array<{ name: string; help: string; read: (g: GpuReading) => numbe
   { name: 'foundry_gpu_temperature_celsius', help: 'GPU temperature in degrees Celsius, from agent telemetry.', read: (g) => g.temperatureC },
 ];
 
+/** Plausible ranges: readings outside them are dropped (counted) before they reach /metrics. */
+export const TELEMETRY_RANGES = { utilizationPct: [0, 100], memoryMiB: [0, 16 * 1024 * 1024], powerW: [0, 5000], temperatureC: [-40, 150] } as const;
+
+const within = (v: number | null | undefined, [lo, hi]: readonly [number, number]): boolean => v === null || v === undefined || (Number.isFinite(v) && v >= lo && v <= hi);
+
+/**
+ * Range-checks one GPU reading: the reason to drop it, or undefined when every value is plausible
+ * (utilization 0-100, memory used <= total, power and temperature within TELEMETRY_RANGES).
+ */
+export function implausible(g: GpuReading): string | undefined {
+  if (!within(g.utilizationGpuPct, TELEMETRY_RANGES.utilizationPct) || !within(g.utilizationMemoryPct, TELEMETRY_RANGES.utilizationPct)) return 'utilization-range';
+  if (!within(g.memoryUsedMiB, TELEMETRY_RANGES.memoryMiB) || !within(g.memoryTotalMiB, TELEMETRY_RANGES.memoryMiB)) return 'memory-range';
+  if (typeof g.memoryUsedMiB === 'number' && typeof g.memoryTotalMiB === 'number' && g.memoryUsedMiB > g.memoryTotalMiB) return 'memory-over-total';
+  if (!within(g.powerDrawW, TELEMETRY_RANGES.powerW)) return 'power-range';
+  if (!within(g.temperatureC, TELEMETRY_RANGES.temperatureC)) return 'temperature-range';
+  return undefined;
+}
+
 /**
  * Per-GPU gauges of the connected nodes' latest telemetry. A sample is only kept on ingest (a map write);
  * the gauges are rebuilt from the kept samples when scraped, so a series exists exactly while its node's
@@ -37,8 +55,10 @@ const GAUGES: Array<{ name: string; help: string; read: (g: GpuReading) => numbe
 export class GpuMetrics {
   /** node → its latest sample and when it arrived. */
   private readonly nodes = new Map<string, { at: number; sample: Sample }>();
+  /** node → the GPU UUIDs it declared (hello inventory); a node without a declaration is not checked. */
+  private readonly declared = new Map<string, ReadonlySet<string>>();
 
-  constructor(registry: Registry, private readonly o: { staleMs?: number; now?: () => number } = {}) {
+  constructor(registry: Registry, private readonly o: { staleMs?: number; now?: () => number; dropped?: Counter<'reason'> } = {}) {
     for (const def of GAUGES) {
       const gauge: Gauge<(typeof GPU_LABELS)[number]> = new Gauge({
         name: def.name, help: def.help, labelNames: [...GPU_LABELS], registers: [registry],
@@ -47,14 +67,31 @@ export class GpuMetrics {
     }
   }
 
-  /** Keeps one telemetry sample of a node (its previous one is replaced). */
+  /** Records the GPUs a node declares (its hello inventory): telemetry of other UUIDs is dropped. Empty: unchecked. */
+  declare(node: string, uuids: Iterable<string>): void {
+    const set = new Set(uuids);
+    if (set.size === 0) this.declared.delete(node);
+    else this.declared.set(node, set);
+  }
+
+  /**
+   * Keeps one telemetry sample of a node (its previous one is replaced), without the readings that are
+   * out of range or of a GPU the node did not declare: each dropped reading is counted by reason.
+   */
   observe(sample: Sample): void {
-    this.nodes.set(sample.node, { at: (this.o.now ?? Date.now)(), sample });
+    const declared = this.declared.get(sample.node);
+    const gpus = sample.gpus.filter((g) => {
+      const why = declared !== undefined && !declared.has(g.uuid) ? 'undeclared-gpu' : implausible(g);
+      if (why !== undefined) this.o.dropped?.inc({ reason: why });
+      return why === undefined;
+    });
+    this.nodes.set(sample.node, { at: (this.o.now ?? Date.now)(), sample: gpus.length === sample.gpus.length ? sample : { ...sample, gpus } });
   }
 
   /** Forgets `node` (it disconnected): its series are gone from the next scrape on. */
   removeNode(node: string): void {
     this.nodes.delete(node);
+    this.declared.delete(node);
   }
 
   /** Forgets nodes that sent nothing for staleMs (default 120 s). */

@@ -12,6 +12,10 @@ export interface HubMetrics {
   ingestSeconds: Histogram;
   reconcileResults: Counter<'result'>;
   outboxItems: Counter<'outcome'>;
+  /** Usage records refused by the admission gate, by reason (never billed). */
+  usageRefused: Counter<'reason'>;
+  /** Telemetry readings dropped before /metrics as out of range, by reason. */
+  telemetryDropped: Counter<'reason'>;
   /** Per-GPU gauges from telemetry (foundry_gpu_*). */
   gpus: GpuMetrics;
 }
@@ -21,6 +25,7 @@ export function createMetrics(options: { defaults?: boolean; gpuStaleMs?: number
   const registry = new Registry();
   if (options.defaults === true) collectDefaultMetrics({ register: registry, prefix: 'foundry_hub_' });
   const registers = [registry];
+  const telemetryDropped = new Counter<'reason'>({ name: 'foundry_hub_telemetry_dropped_total', help: 'GPU telemetry readings dropped before /metrics because they are out of range or name a GPU the node does not declare, by reason.', labelNames: ['reason'], registers });
   return {
     registry,
     connectedAgents: new Gauge({ name: 'foundry_hub_connected_agents', help: 'Agents connected over the WebSocket now.', registers }),
@@ -35,6 +40,8 @@ export function createMetrics(options: { defaults?: boolean; gpuStaleMs?: number
     }),
     reconcileResults: new Counter({ name: 'foundry_hub_reconcile_results_total', help: 'Reconcile outcomes reported by agents in status messages.', labelNames: ['result'], registers }),
     outboxItems: new Counter({ name: 'foundry_hub_outbox_items_total', help: 'Usage records and status transitions committed, new or duplicate (a resend after a lost ack).', labelNames: ['outcome'], registers }),
-    gpus: new GpuMetrics(registry, { staleMs: options.gpuStaleMs, now: options.now }),
+    usageRefused: new Counter({ name: 'foundry_hub_usage_refused_total', help: 'Usage records refused by the admission gate (acked as refused, never billed), by reason.', labelNames: ['reason'], registers }),
+    telemetryDropped,
+    gpus: new GpuMetrics(registry, { staleMs: options.gpuStaleMs, now: options.now, dropped: telemetryDropped }),
   };
 }

@@ -229,6 +229,9 @@ export class HubLink extends EventEmitter {
     }
     const msg = d.msg;
     if (msg.type === 'ack') {
+      // refused seqs are in seqs too: the hub will never bill them, so they leave the outbox like the rest
+      for (const r of msg.body.refused ?? []) this.log.warn({ seq: r.seq, reason: r.reason, field: r.field }, 'hub refused a usage record; it will not be billed');
+      if (msg.body.refused !== undefined && msg.body.refused.length > 0) this.emit('refused', msg.body.refused);
       this.outbox.ack(msg.body.seqs);
       msg.body.seqs.forEach((s) => this.inFlight.delete(s));
       this.emit('acked', msg.body.seqs);

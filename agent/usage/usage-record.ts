@@ -5,34 +5,14 @@
  * Next to them, ResourceUsageRecord (kind resource-allocation) says what else a running workspace held:
  * the vCPUs, memory and storage its running containers and VM declare.
  */
+import type { GpuAllocationRecord } from '../../common/generated/protocol/usage-record-gpu-allocation.js';
+import type { ResourceAllocationRecord } from '../../common/generated/protocol/usage-record-resource-allocation.js';
 
-/** One GPU held by one running workspace over one contiguous interval. Field names are the wire format. */
-export interface UsageRecord {
-  /** Record kind and version, so billing can evolve the format. */
-  kind: 'gpu-allocation';
-  version: 1;
-  /** Deterministic id: `${node}/${workspace}/${gpuUuid}/${from}`; the same interval always gets the same key. */
-  key: string;
-  node: string;
-  workspace: string;
-  tenant: string;
-  gpuUuid: string;
-  /** Model name as nvidia-smi reports it (e.g. "NVIDIA H100 80GB HBM3"); null when unknown. */
-  gpuModel: string | null;
-  /** Start, epoch ms, aligned to the resolution; inclusive. */
-  from: number;
-  /** End, epoch ms, aligned to the resolution; exclusive. */
-  to: number;
-  /** The same instants as RFC 3339 UTC strings, for people reading the records. */
-  fromIso: string;
-  toIso: string;
-  /** Billable allocated seconds: (to - from) / 1000, an integer. */
-  seconds: number;
-  /** Mean of the measured GPU utilization samples in the interval (percent); null when none (e.g. MIG). Informational only. */
-  measuredAvgUtilizationPct: number | null;
-  /** How many utilization samples the mean is over. */
-  measuredSamples: number;
-}
+/**
+ * One GPU held by one running workspace over one contiguous interval. The wire format is the JSON Schema
+ * schemas/protocol/usage-record-gpu-allocation.schema.json; the hub decodes and admits records against it.
+ */
+export type UsageRecord = GpuAllocationRecord;
 
 /** Declared vCPUs, memory and storage, in integer units. */
 export interface HeldResources {
@@ -42,23 +22,8 @@ export interface HeldResources {
   storageBytes: number;
 }
 
-/** The vCPUs, memory and storage one running workspace held over one contiguous interval. Field names are the wire format. */
-export interface ResourceUsageRecord extends HeldResources {
-  kind: 'resource-allocation';
-  version: 1;
-  /** Deterministic id: `${node}/${workspace}/resources/${from}`. */
-  key: string;
-  node: string;
-  workspace: string;
-  tenant: string;
-  /** Start (inclusive) and end (exclusive), epoch ms, aligned to the resolution. */
-  from: number;
-  to: number;
-  fromIso: string;
-  toIso: string;
-  /** (to - from) / 1000, an integer. */
-  seconds: number;
-}
+/** What one running workspace held besides GPUs over one interval (schemas/protocol/usage-record-resource-allocation.schema.json). */
+export type ResourceUsageRecord = ResourceAllocationRecord;
 
 /** Any record the usage emitter produces. */
 export type AnyUsageRecord = UsageRecord | ResourceUsageRecord;

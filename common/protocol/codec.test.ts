@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { decodeFrame, encodeFrame, BadFrameCounter, MAX_FRAME_BYTES, AGENT_TO_HUB } from './codec.js';
+import { decodeFrame, decodeUsageRecord, encodeFrame, BadFrameCounter, MAX_FRAME_BYTES, AGENT_TO_HUB } from './codec.js';
 
 const usage = (over: Record<string, unknown> = {}): string =>
   JSON.stringify({ v: 1, type: 'usage', id: 'm1', seq: 3, ts: '2026-11-27T10:00:00.000Z', body: { node: 'gpu-01', record: { workspace: 'w' } }, ...over });
@@ -54,5 +54,21 @@ describe('BadFrameCounter', () => {
     expect(c.record()).toBe(false);
     expect(c.record()).toBe(false);
     expect(c.record()).toBe(true);
+  });
+});
+
+describe('decodeUsageRecord', () => {
+  const rec = { kind: 'resource-allocation', version: 1, key: 'n/w/resources/0', node: 'gpu-01', workspace: 'w', tenant: 'acme', milliVcpus: 500, memoryBytes: 1, storageBytes: 0, from: 0, to: 10_000, fromIso: '1970-01-01T00:00:00.000Z', toIso: '1970-01-01T00:00:10.000Z', seconds: 10 };
+
+  it('accepts a record of a known kind', () => {
+    expect(decodeUsageRecord(rec)).toEqual({ ok: true, record: rec });
+  });
+
+  it('names the field of a bad record, under /body/record', () => {
+    expect(decodeUsageRecord({ ...rec, storageBytes: -1 })).toMatchObject({ ok: false, error: { code: 'PROTOCOL_FRAME', field: '/body/record/storageBytes', refType: 'usage' } });
+    expect(decodeUsageRecord({ ...rec, extra: 1 })).toMatchObject({ ok: false, error: { field: '/body/record/extra', message: 'usage record (resource-allocation): /body/record/extra is not allowed' } });
+    expect(decodeUsageRecord({ ...rec, kind: 'toString' })).toMatchObject({ ok: false, error: { field: '/body/record/kind' } });
+    expect(decodeUsageRecord({ workspace: 'w' })).toMatchObject({ ok: false, error: { field: '/body/record/kind' } });
+    expect(decodeUsageRecord(null)).toMatchObject({ ok: false, error: { field: '/body/record/kind' } });
   });
 });

@@ -4,6 +4,7 @@
  * throws: a bad frame becomes an error body naming the message type and the field.
  */
 import { randomUUID } from 'node:crypto';
+import type { ValidateFunction } from 'ajv';
 import { validatorFor } from '../schema.js';
 import type { HelloMessage } from '../generated/protocol/hello.js';
 import type { StatusMessage } from '../generated/protocol/status.js';
@@ -12,8 +13,18 @@ import type { UsageMessage } from '../generated/protocol/usage.js';
 import type { AckMessage } from '../generated/protocol/ack.js';
 import type { CommandMessage } from '../generated/protocol/command.js';
 import type { ErrorMessage } from '../generated/protocol/error.js';
+import type { GpuAllocationRecord } from '../generated/protocol/usage-record-gpu-allocation.js';
+import type { ResourceAllocationRecord } from '../generated/protocol/usage-record-resource-allocation.js';
 
-export type { HelloMessage, StatusMessage, TelemetryMessage, UsageMessage, AckMessage, CommandMessage, ErrorMessage };
+export type { HelloMessage, StatusMessage, TelemetryMessage, UsageMessage, AckMessage, CommandMessage, ErrorMessage, GpuAllocationRecord, ResourceAllocationRecord };
+
+/** A usage record of any kind, as the wire carries it in a usage message's body.record. */
+export type UsageRecordWire = GpuAllocationRecord | ResourceAllocationRecord;
+/** Schema file of each usage record kind (under schemas/protocol/). */
+export const USAGE_RECORD_SCHEMAS: Readonly<Record<UsageRecordWire['kind'], string>> = {
+  'gpu-allocation': 'protocol/usage-record-gpu-allocation.schema.json',
+  'resource-allocation': 'protocol/usage-record-resource-allocation.schema.json',
+};
 
 /** Path of the agents' WebSocket on the hub. */
 export const AGENT_WS_PATH = '/api/v1/agent/ws';
@@ -84,12 +95,35 @@ export function decodeFrame<T extends MessageType>(raw: string | Buffer, accept:
   }
   const validate = validatorFor(`protocol/${type}.schema.json`);
   if (!validate(data)) {
-    const first = validate.errors?.[0];
-    const field = first === undefined ? '' : first.keyword === 'additionalProperties' ? `${first.instancePath}/${String((first.params as { additionalProperty?: string }).additionalProperty)}` : first.instancePath;
-    const why = first?.keyword === 'additionalProperties' ? 'is not allowed' : (first?.message ?? 'is invalid');
+    const { field, why } = firstError(validate.errors, '');
     return fail(`${type} message: ${field === '' ? '(root)' : field} ${why}`, field, type, id);
   }
   return { ok: true, msg: data as MessageByType[T] };
+}
+
+/** The first ajv error of `validate` as a JSON pointer field and a message (the field prefixed with `base`). */
+function firstError(errors: ValidateFunction['errors'], base: string): { field: string; why: string } {
+  const first = errors?.[0];
+  const rel = first === undefined ? '' : first.keyword === 'additionalProperties' ? `${first.instancePath}/${String((first.params as { additionalProperty?: string }).additionalProperty)}` : first.instancePath;
+  const why = first?.keyword === 'additionalProperties' ? 'is not allowed' : (first?.message ?? 'is invalid');
+  return { field: `${base}${rel}`, why };
+}
+
+/**
+ * Decodes the record of a usage message against the schema of its kind (schemas/protocol/usage-record-*).
+ * Never throws: a bad record becomes an error body naming the field (e.g. `/body/record/to`).
+ */
+export function decodeUsageRecord(record: unknown): { ok: true; record: UsageRecordWire } | { ok: false; error: ProtocolErrorBody } {
+  const base = '/body/record';
+  const kind = typeof record === 'object' && record !== null ? (record as { kind?: unknown }).kind : undefined;
+  const key = typeof kind === 'string' && Object.hasOwn(USAGE_RECORD_SCHEMAS, kind) ? USAGE_RECORD_SCHEMAS[kind as UsageRecordWire['kind']] : undefined;
+  if (key === undefined) {
+    return fail(`usage record: ${base}/kind must be one of ${Object.keys(USAGE_RECORD_SCHEMAS).join(', ')}`, `${base}/kind`, 'usage');
+  }
+  const validate = validatorFor(key);
+  if (validate(record)) return { ok: true, record: record as UsageRecordWire };
+  const e = firstError(validate.errors, base);
+  return fail(`usage record (${String(kind)}): ${e.field} ${e.why}`, e.field, 'usage');
 }
 
 /** Builds a frame (a JSON string) of `type` with a fresh id and the current time. */

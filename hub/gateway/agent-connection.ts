@@ -8,7 +8,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import { decodeFrame, encodeFrame, AGENT_TO_HUB, BadFrameCounter, type MessageByType, type HubToAgent, type ProtocolErrorBody } from '../../common/protocol/codec.js';
 import type { HubStore } from '../store/hub-store.js';
 import type { HubMetrics } from '../metrics.js';
-import type { IngestQueue, AckTarget } from './ingest-queue.js';
+import type { IngestQueue, AckTarget, RefusedSeq } from './ingest-queue.js';
+import type { UsageGate } from '../usage/usage-gate.js';
 import { errorMessage } from '../../common/errors.js';
 
 /** Close codes the hub uses. */
@@ -20,6 +21,8 @@ export interface ConnectionDeps {
   queue: IngestQueue;
   metrics: HubMetrics;
   log: FastifyBaseLogger;
+  /** The usage admission gate; absent only in a hub without an infra repo (no placements to check against). */
+  usage?: UsageGate;
   /** Bad frames tolerated per window before disconnecting. */
   badFrameLimit?: number;
   badFrameWindowMs?: number;
@@ -28,6 +31,8 @@ export interface ConnectionDeps {
 /** The hub side of one agent connection. */
 export class AgentConnection implements AckTarget {
   private readonly bad: BadFrameCounter;
+  /** Refusals logged per minute: a node that sends only forged records cannot flood the log (the counter counts all). */
+  private readonly refusalLog = new BadFrameCounter(20, 60_000);
   helloSeen = false;
 
   constructor(
@@ -46,9 +51,13 @@ export class AgentConnection implements AckTarget {
     this.deps.metrics.messagesOut.inc({ type });
   }
 
-  /** Acks seqs committed by the ingest queue. */
-  ack(seqs: number[]): void {
+  /**
+   * Acks seqs committed by the ingest queue. Refused ones are acked like the rest, then named with their
+   * reason in a second ack: an agent older than `refused` rejects only that frame, and still drains.
+   */
+  ack(seqs: number[], refused: RefusedSeq[] = []): void {
     this.send('ack', { seqs });
+    if (refused.length > 0) this.send('ack', { seqs: refused.map((r) => r.seq), refused });
   }
 
   /** The commit failed: close so the agent reconnects and resends what is unacked. */
@@ -105,11 +114,31 @@ export class AgentConnection implements AckTarget {
     }
   }
 
+  /** Runs the admission gate, then queues the record as usage or as refused; a gate failure acks nothing. */
+  private async admit(gate: UsageGate, seq: number, record: Record<string, unknown>): Promise<void> {
+    const { queue, metrics, log } = this.deps;
+    try {
+      const a = await gate.admit(this.node, record);
+      if (a.ok) {
+        queue.add(this, { node: this.node, seq, kind: 'usage', payload: record });
+        return;
+      }
+      metrics.usageRefused.inc({ reason: a.reason });
+      if (!this.refusalLog.record()) log.warn({ node: this.node, seq, reason: a.reason, field: a.field }, `usage refused: ${a.message}`);
+      queue.add(this, { node: this.node, seq, kind: 'usage-refused', payload: record, refusal: a.field === undefined ? { reason: a.reason, message: a.message } : { reason: a.reason, message: a.message, field: a.field } });
+    } catch (err) {
+      // the placement history could not be read: nothing is decided; the agent resends after reconnecting
+      log.error({ node: this.node, seq, err: errorMessage(err) }, 'usage admission failed; nothing acked');
+      this.commitFailed();
+    }
+  }
+
   private dispatch(msg: MessageByType['hello' | 'status' | 'telemetry' | 'usage']): void {
     const { store, queue, metrics } = this.deps;
     switch (msg.type) {
       case 'hello':
         this.helloSeen = true;
+        metrics.gpus.declare(this.node, msg.body.inventory.gpus.map((g) => g.uuid));
         queue.defer(() => store.recordHello(this.node, msg.body));
         return;
       case 'telemetry':
@@ -117,7 +146,8 @@ export class AgentConnection implements AckTarget {
         queue.addTelemetry(msg.body);
         return;
       case 'usage':
-        queue.add(this, { node: this.node, seq: msg.seq, kind: 'usage', payload: msg.body.record });
+        if (this.deps.usage === undefined) queue.add(this, { node: this.node, seq: msg.seq, kind: 'usage', payload: msg.body.record });
+        else void this.admit(this.deps.usage, msg.seq, msg.body.record);
         return;
       case 'status':
         if (msg.body.reconcile !== undefined) metrics.reconcileResults.inc({ result: msg.body.reconcile.result });

@@ -38,6 +38,23 @@ describe('IngestQueue', () => {
     store.close();
   });
 
+  it('stores a refused usage record apart, acks it with its reason, and never makes it usage', async () => {
+    const { store, queue } = setup();
+    const acks: Array<[number[], unknown[]]> = [];
+    const t: AckTarget = { ack: (s, r) => acks.push([s, r]), commitFailed: () => undefined };
+    queue.add(t, { node: 'a', seq: 1, kind: 'usage', payload: { ok: true } });
+    queue.add(t, { node: 'a', seq: 2, kind: 'usage-refused', payload: { x: 'y'.repeat(5000) }, refusal: { reason: 'in-future', message: 'too late', field: '/body/record/to' } });
+    // a resend of an admitted seq that is refused now (the history moved on) stays admitted
+    queue.add(t, { node: 'a', seq: 1, kind: 'usage-refused', payload: { ok: true }, refusal: { reason: 'unknown-workspace', message: 'gone' } });
+    await turn();
+    expect(acks).toEqual([[[1, 2, 1], [{ seq: 2, reason: 'in-future', field: '/body/record/to' }]]]);
+    expect(store.usageRecords().map((r) => r.seq)).toEqual([1]);
+    const rows = store.db.prepare('SELECT seq, reason, field, length(record) AS n FROM usage_refusals').all();
+    expect(rows).toEqual([{ seq: 2, reason: 'in-future', field: '/body/record/to', n: 4096 }]);
+    queue.close();
+    store.close();
+  });
+
   it('writes telemetry in chunks across turns, and everything on close', async () => {
     const { store, queue } = setup();
     for (let i = 0; i < 600; i++) queue.addTelemetry(sample(i));

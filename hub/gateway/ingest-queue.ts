@@ -15,10 +15,17 @@ import { errorMessage } from '../../common/errors.js';
 export const TELEMETRY_RETENTION_MS = 7 * 24 * 3600_000;
 const PRUNE_EVERY_MS = 3600_000;
 
+/** A usage record the admission gate refused, as the ack reports it. */
+export interface RefusedSeq {
+  seq: number;
+  reason: string;
+  field?: string;
+}
+
 /** Whoever receives the acks of the items it queued. */
 export interface AckTarget {
-  /** Called after the commit with the seqs now durable. */
-  ack(seqs: number[]): void;
+  /** Called after the commit with the seqs now durable; `refused` lists those of them stored as refused. */
+  ack(seqs: number[], refused: RefusedSeq[]): void;
   /** Called when the commit failed: nothing of this batch is acked; the peer must resend. */
   commitFailed(err: unknown): void;
 }
@@ -155,7 +162,7 @@ export class IngestQueue {
   }
 
   private commit(batch: Pending[]): void {
-    const byTarget = new Map<AckTarget, number[]>();
+    const byTarget = new Map<AckTarget, { seqs: number[]; refused: RefusedSeq[] }>();
     this.lastCommit = this.clock();
     try {
       const fresh = this.store.ingest(batch.map((p) => p.item));
@@ -168,11 +175,13 @@ export class IngestQueue {
     }
     const now = this.clock();
     for (const p of batch) {
-      const seqs = byTarget.get(p.target) ?? [];
-      seqs.push(p.item.seq);
-      byTarget.set(p.target, seqs);
+      const acks = byTarget.get(p.target) ?? { seqs: [], refused: [] };
+      acks.seqs.push(p.item.seq);
+      const r = p.item.refusal;
+      if (p.item.kind === 'usage-refused' && r !== undefined && !this.store.hasUsage(p.item.node, p.item.seq)) acks.refused.push(r.field === undefined ? { seq: p.item.seq, reason: r.reason } : { seq: p.item.seq, reason: r.reason, field: r.field.slice(0, 128) });
+      byTarget.set(p.target, acks);
       this.metrics.ingestSeconds.observe((now - p.receivedAt) / 1000);
     }
-    byTarget.forEach((seqs, target) => target.ack(seqs));
+    byTarget.forEach((acks, target) => target.ack(acks.seqs, acks.refused));
   }
 }

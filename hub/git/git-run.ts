@@ -32,3 +32,18 @@ export async function git(args: readonly string[], what: string, options: { cwd?
   if (r.code !== 0) throw new FoundryError('GIT_REVISION', `${what} failed: ${gitErrorText(r.stderr)}`);
   return r.stdout;
 }
+
+/** Runs `git args...` feeding `input` on stdin; stdout comes back as bytes (for `cat-file --batch`). */
+export function runGitBytes(args: readonly string[], input: string): Promise<{ code: number; stdout: Buffer; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const chunks: Buffer[] = [];
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => chunks.push(d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', (err) => reject(new FoundryError('INTERNAL', 'cannot run git', { cause: err })));
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout: Buffer.concat(chunks), stderr }));
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(input);
+  });
+}

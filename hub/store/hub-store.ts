@@ -17,8 +17,10 @@ import { TelemetryBuffer, type TelemetrySample, type TelemetryRollup } from './t
 export interface InboxItem {
   node: string;
   seq: number;
-  kind: 'usage' | 'status';
+  kind: 'usage' | 'status' | 'usage-refused';
   payload: unknown;
+  /** For usage-refused: why (never billed; see hub/usage/admission.ts). */
+  refusal?: { reason: string; field?: string; message: string };
 }
 
 /** A node row as the API and CLI see it (never the credential hash). */
@@ -64,6 +66,10 @@ export class HubStore {
     const db = this.db;
     this.stmts = {
       insertUsage: db.prepare('INSERT OR IGNORE INTO usage_records (node, seq, payload, received_at) VALUES (?, ?, ?, ?)'),
+      insertRefusal: db.prepare(
+        'INSERT OR IGNORE INTO usage_refusals (node, seq, reason, field, message, record, received_at) SELECT ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM usage_records WHERE node = ? AND seq = ?)',
+      ),
+      hasUsage: db.prepare('SELECT 1 FROM usage_records WHERE node = ? AND seq = ?'),
       insertStatus: db.prepare('INSERT OR IGNORE INTO status_events (node, seq, payload, received_at) VALUES (?, ?, ?, ?)'),
       upsertStatus: db.prepare(
         'INSERT INTO node_status (node, seq, payload, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(node) DO UPDATE SET seq = excluded.seq, payload = excluded.payload, updated_at = excluded.updated_at WHERE excluded.seq > node_status.seq',
@@ -152,7 +158,11 @@ export class HubStore {
       for (const it of items) {
         const payload = JSON.stringify(it.payload);
         if (it.kind === 'usage') fresh += this.stmts.insertUsage.run(it.node, it.seq, payload, at).changes;
-        else {
+        else if (it.kind === 'usage-refused') {
+          // a refused record is kept for admins (truncated: it is whatever the peer sent), never billed
+          const r = it.refusal ?? { reason: 'malformed', message: 'refused' };
+          fresh += this.stmts.insertRefusal.run(it.node, it.seq, r.reason, r.field ?? null, r.message, payload.slice(0, 4096), at, it.node, it.seq).changes;
+        } else {
           const n = this.stmts.insertStatus.run(it.node, it.seq, payload, at).changes;
           fresh += n;
           if (n > 0) this.stmts.upsertStatus.run(it.node, it.seq, payload, at);
@@ -160,6 +170,11 @@ export class HubStore {
       }
     })();
     return fresh;
+  }
+
+  /** True when (node, seq) is stored as admitted usage (a refused resend of it then stays admitted). */
+  hasUsage(node: string, seq: number): boolean {
+    return this.stmts.hasUsage.get(node, seq) !== undefined;
   }
 
   /** Stores telemetry samples: the latest per node and per-minute rollups (the only history kept). */

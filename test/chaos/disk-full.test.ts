@@ -13,6 +13,7 @@ import { PACKAGE_ROOT } from '../../common/paths.js';
 import { HubStore } from '../../hub/store/hub-store.js';
 import { tempDir, waitFor } from '../hub/support.js';
 import { collectLines, freePort, killAll, seqRange, startHubProcess, stopProcess, track } from './procs.js';
+import { prepareChaosHub } from './chaos-fleet.js';
 import { happened, tried } from './record.js';
 import { describeIf } from '../support/requires.js';
 
@@ -34,9 +35,9 @@ function expectedKeys(): string[] {
   const keys: string[] = [];
   for (let i = 0; i < SLOTS; i++) {
     const from = START + i * 10_000;
-    if (i % 360 < 300) keys.push(`gpu-01/acme/alice/GPU-0/${from}`, `gpu-01/acme/alice/GPU-1/${from}`);
-    if (i >= 500 && i < 1500) keys.push(`gpu-01/acme/carol/GPU-2/${from}`);
-    if (i % 50 !== 7) keys.push(`gpu-01/globex/bob/GPU-3/${from}`);
+    if (i % 360 < 300) keys.push(`gpu-01/alice/GPU-0/${from}`, `gpu-01/alice/GPU-1/${from}`);
+    if (i >= 500 && i < 1500) keys.push(`gpu-01/carol/GPU-2/${from}`);
+    if (i % 50 !== 7) keys.push(`gpu-01/bob/GPU-3/${from}`);
   }
   return keys.sort();
 }
@@ -58,9 +59,8 @@ describeIf(root && existsSync(join(PACKAGE_ROOT, 'dist', 'agent', 'link', 'hub-l
     expect(m.status, m.stderr).toBe(0);
     mounted = true;
     const hubDir = join(dir, 'hub');
-    const setup = new HubStore(join(hubDir, 'hub.db'));
-    const cred = setup.issueNodeCredential('gpu-01');
-    setup.close();
+    // enrolled, and the workspaces placed in its repo, before the simulated clock starts: the hub admits the usage
+    const cred = await prepareChaosHub(hubDir);
     const port = await freePort();
     const agent: ChildProcess = track(process.execPath, [join(PACKAGE_ROOT, 'test', 'chaos', 'usage-agent.mjs')], {
       stdio: ['ignore', 'pipe', 'inherit'],

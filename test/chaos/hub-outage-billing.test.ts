@@ -17,6 +17,7 @@ import { intervalFromRecord, type AgentUsageRecordFields } from '../../hub/billi
 import type { PriceList } from '../../common/generated/price-list.js';
 import { tempDir, waitFor } from '../hub/support.js';
 import { collectLines, freePort, killAll, seqRange, startHubProcess, stopProcess, track } from './procs.js';
+import { prepareChaosHub } from './chaos-fleet.js';
 import { happened, tried } from './record.js';
 import { describeIfBuilt } from '../support/requires.js';
 
@@ -46,9 +47,8 @@ interface Side { name: string; hubDir: string; port: number; hub: ChildProcess; 
 
 async function side(name: string): Promise<Side> {
   const hubDir = join(dir, name, 'hub');
-  const setup = new HubStore(join(hubDir, 'hub.db'));
-  const cred = setup.issueNodeCredential('gpu-01');
-  setup.close();
+  // enrolled, and the workspaces placed in its repo, before the simulated clock starts: the hub admits the usage
+  const cred = await prepareChaosHub(hubDir);
   const port = await freePort();
   const hub = await startHubProcess(hubDir, port);
   const agent = track(process.execPath, [join(PACKAGE_ROOT, 'test', 'chaos', 'usage-agent.mjs')], {

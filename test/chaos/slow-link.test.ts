@@ -14,6 +14,7 @@ import { tempDir, waitFor } from '../hub/support.js';
 import { createNetns, netnsAvailable, type NetNs } from '../support/netns.js';
 import { startDelayProxy, type DelayProxy } from './delay-proxy.js';
 import { collectLines, freePort, killAll, seqRange, startHubProcess, stopProcess, track } from './procs.js';
+import { prepareChaosHub } from './chaos-fleet.js';
 import { happened, tried } from './record.js';
 import { describeIf } from '../support/requires.js';
 
@@ -34,8 +35,8 @@ function expectedKeys(): string[] {
   const keys: string[] = [];
   for (let i = 0; i < SLOTS; i++) {
     const from = START + i * 10_000;
-    if (i % 360 < 300) keys.push(`gpu-01/acme/alice/GPU-0/${from}`, `gpu-01/acme/alice/GPU-1/${from}`);
-    if (i % 50 !== 7) keys.push(`gpu-01/globex/bob/GPU-3/${from}`);
+    if (i % 360 < 300) keys.push(`gpu-01/alice/GPU-0/${from}`, `gpu-01/alice/GPU-1/${from}`);
+    if (i % 50 !== 7) keys.push(`gpu-01/bob/GPU-3/${from}`);
   }
   return keys.sort();
 }
@@ -46,9 +47,8 @@ describeIf(netnsAvailable() && existsSync(join(PACKAGE_ROOT, 'dist', 'agent', 'l
     ns = createNetns('sl', 77, { delayMs: 200, lossPct: 10, rateKbit: 1024 });
     happened(ctx, `link: ${ns.shaping}`);
     const hubDir = join(dir, 'hub');
-    const setup = new HubStore(join(hubDir, 'hub.db'));
-    const cred = setup.issueNodeCredential('gpu-01');
-    setup.close();
+    // enrolled, and the workspaces placed in its repo, before the simulated clock starts: the hub admits the usage
+    const cred = await prepareChaosHub(hubDir);
     const port = await freePort();
     const hub = await startHubProcess(hubDir, port);
     proxy = await startDelayProxy(ns.hostAddr, port, ns.netemDelay ? 0 : 200);

@@ -23,9 +23,9 @@ const link = new HubLink({ hubUrl: HUB_URL, node: NODE, credential: CRED, stateD
 /** What runs in slot i: a deterministic mix of starts, stops and GPU counts. */
 function fleet(i) {
   return [
-    { workspace: 'acme/alice', tenant: 'acme', gpus: [{ uuid: 'GPU-0', model: H100 }, { uuid: 'GPU-1', model: H100 }], running: i % 360 < 300 },
-    { workspace: 'acme/carol', tenant: 'acme', gpus: [{ uuid: 'GPU-2', model: H100 }], running: i >= 500 && i < 1500 },
-    { workspace: 'globex/bob', tenant: 'globex', gpus: [{ uuid: 'GPU-3', model: A100 }], running: i % 50 !== 7 },
+    { workspace: 'alice', tenant: 'acme', gpus: [{ uuid: 'GPU-0', model: H100 }, { uuid: 'GPU-1', model: H100 }], running: i % 360 < 300 },
+    { workspace: 'carol', tenant: 'acme', gpus: [{ uuid: 'GPU-2', model: H100 }], running: i >= 500 && i < 1500 },
+    { workspace: 'bob', tenant: 'globex', gpus: [{ uuid: 'GPU-3', model: A100 }], running: i % 50 !== 7 },
   ];
 }
 

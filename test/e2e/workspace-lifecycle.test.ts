@@ -1,115 +1,129 @@
 /**
- * End to end: API request → placement committed to the hosted repo → the agent's real reconciler (real
- * git, real Podman) creates the containers → its status, sent over the real agent link, makes the
- * workspace Running → usage records (the agent's UsageEmitter; the GPU itself is the one stand-in: no
- * NVIDIA GPU here, so "running and holding its GPUs" is observed from Podman and the Git placement) →
- * invoice lines → delete → containers pruned → billing stops.
+ * End to end through the production path: API request → placement committed to the hosted repo → the
+ * node agent's composition root (`startNodeAgent`, as `foundry agent run` starts it: real git, real
+ * Podman, the hub link) converges and reports status, so the workspace is Running → its telemetry tick
+ * computes the allocations (workspaceAllocations from the desired state, Podman's view and nvidia-smi's
+ * devices) and its UsageEmitter writes usage records into the durable outbox → the hub's admission gate
+ * admits them against the Git history of placements → invoice lines → delete → containers pruned →
+ * billing stops. Stand-ins, only for the NVIDIA GPU: the fake nvidia-smi (scripts/fake-nvidia-smi,
+ * replaying real captures) and a CDI spec in /var/run/cdi that gives the container a /dev/null device
+ * under the GPU's UUID.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { describeIf } from '../support/requires.js';
 import { PODMAN_HOW, podmanAvailable, startPrivatePodman, TEST_IMAGE, type PrivatePodman } from '../support/podman.js';
-import { managedContainers, testAgent, type TestAgent } from '../agent/agent-harness.js';
+import { managedContainers } from '../agent/agent-harness.js';
 import { PACKAGE_ROOT } from '../../common/paths.js';
-import { UsageEmitter } from '../../agent/usage/usage-emitter.js';
-import type { AgentStatus } from '../../agent/reconcile/status.js';
-import { fleetFiles, gpuUuid } from '../workspaces/git-fixture.js';
+import { resolveConfig } from '../../agent/config/load-config.js';
+import { startNodeAgent, type NodeAgent } from '../../agent/node-agent.js';
+import { fleetFiles } from '../workspaces/git-fixture.js';
 import { startWsHub, type WsHub } from '../workspaces/hub-fixture.js';
 
 const NODE = 'gpu-01';
+/** The GPU the fake nvidia-smi reports (its captures' UUID, made anonymous by whoever captured them). */
+const GPU = 'GPU-00000000-0000-0000-0000-000000000000';
+const MODEL = 'NVIDIA H100 80GB HBM3';
+const CDI_FILE = '/var/run/cdi/foundry-e2e-lifecycle.json';
 const built = existsSync(join(PACKAGE_ROOT, 'dist', 'hub', 'git', 'pre-receive-hook.js'));
 
-/** The agent's status in the protocol's shape (conditions per resource). */
-function protocolStatus(s: AgentStatus) {
-  return {
-    observedRevision: s.observedRevision ?? null,
-    lastAppliedRevision: s.lastAppliedRevision ?? null,
-    conditions: s.conditions.map((c) => ({ type: c.type, status: c.status, reason: c.reason, message: c.message })),
-    resources: s.resources.map((r) => ({
-      id: r.id,
-      conditions:
-        r.phase === 'Ready'
-          ? [{ type: 'Ready', status: 'True' as const, reason: r.reason }]
-          : [{ type: 'Ready', status: 'False' as const, reason: r.reason }, ...(r.phase === 'Stalled' ? [{ type: 'Stalled', status: 'True' as const, reason: r.reason, message: r.message }] : [])],
-    })),
-  };
-}
-
-describeIf(podmanAvailable() && built, 'podman', PODMAN_HOW)('workspace lifecycle end to end (real git, real podman, real agent link)', () => {
+describeIf(podmanAvailable() && built, 'podman', PODMAN_HOW)('workspace lifecycle end to end (real git, real podman, the node agent as foundry agent run starts it)', () => {
   let hub: WsHub;
   let pm: PrivatePodman;
-  let agent: TestAgent;
+  let node: NodeAgent | undefined;
+  let dir: string;
 
   beforeAll(async () => {
-    const files = fleetFiles({ nodes: 1, gpus: 2 });
-    // no `gpus: true` on the container: without an NVIDIA GPU there is no CDI spec to inject (the CDI path is tested in the podman driver tests)
-    files['templates/tiny.yaml'] = `apiVersion: foundry.cloud/v1\nkind: WorkspaceTemplate\nmetadata:\n  name: tiny\nspec:\n  containers:\n    - name: main\n      image: ${TEST_IMAGE}\n      pullPolicy: Never\n      command: [sleep, "600"]\n`;
-    // (allowMassPrune: deleting the only workspace removes everything the agent manages, which the guard refuses otherwise)
+    mkdirSync('/var/run/cdi', { recursive: true });
+    writeFileSync(CDI_FILE, JSON.stringify({ cdiVersion: '0.3.0', kind: 'nvidia.com/gpu', devices: [{ name: GPU, containerEdits: { deviceNodes: [{ path: '/dev/fake-nvidia0', hostPath: '/dev/null' }] } }] }));
+    const files = fleetFiles({ nodes: 1, gpus: 0 });
+    files['templates/tiny.yaml'] = `apiVersion: foundry.cloud/v1\nkind: WorkspaceTemplate\nmetadata:\n  name: tiny\nspec:\n  containers:\n    - name: main\n      image: ${TEST_IMAGE}\n      pullPolicy: Never\n      command: [sleep, "600"]\n      gpus: true\n`;
     // the built-in gpu-node profile runs node-exporter from quay.io, which cannot be pulled here: a profile without it
     files['profiles/e2e-gpu.yaml'] = 'apiVersion: foundry.cloud/v1\nkind: NodeProfile\nmetadata:\n  name: e2e-gpu\nspec:\n  description: gpu node without the exporter\n  hostsWorkspaces: true\n';
-    files[`nodes/${NODE}.yaml`] = files[`nodes/${NODE}.yaml`]!.replace('profile: gpu-node', 'profile: e2e-gpu\n  allowMassPrune: true');
-    hub = await startWsHub(files, [NODE]);
+    // (allowMassPrune: deleting the only workspace removes everything the agent manages, which the guard refuses otherwise)
+    files[`nodes/${NODE}.yaml`] = `apiVersion: foundry.cloud/v1\nkind: Node\nmetadata:\n  name: ${NODE}\nspec:\n  profile: e2e-gpu\n  allowMassPrune: true\n  gpus:\n    - uuid: ${GPU}\n      model: ${MODEL}\n`;
+    hub = await startWsHub(files);
     pm = await startPrivatePodman();
-    agent = testAgent(pm, hub.repoDir, NODE);
+    dir = mkdtempSync(join(tmpdir(), 'foundry-e2e-agent-'));
+    const credentialFile = join(dir, 'credential');
+    writeFileSync(credentialFile, `${hub.store.issueNodeCredential(NODE)}\n`, { mode: 0o600 });
+    const config = resolveConfig({
+      node: NODE,
+      // the hub's hosted repo over smart HTTP, read with the node credential (as `foundry dev` and enrolled nodes do)
+      repo: { url: `${hub.url}/git/infra.git`, branch: 'main' },
+      cacheDir: join(dir, 'cache'),
+      stateDir: join(dir, 'state'),
+      podman: { socketPath: pm.socketPath },
+      hub: { url: hub.url, credentialFile },
+    }, join(dir, 'agent.yaml'));
+    process.env.FAKE_NVIDIA_SMI_SCENARIO = 'h100-idle';
+    node = await startNodeAgent(config, pino({ level: process.env.E2E_AGENT_LOG === undefined ? 'silent' : 'debug' }, process.env.E2E_AGENT_LOG === undefined ? undefined : pino.destination(process.env.E2E_AGENT_LOG)), { nvidiaSmi: join(PACKAGE_ROOT, 'scripts', 'fake-nvidia-smi'), telemetryIntervalMs: 250, usageResolutionMs: 1000 });
+    const start = Date.now();
+    while (!hub.app.hub.gateway.connectedNodes().includes(NODE)) {
+      if (Date.now() - start > 20_000) throw new Error('the node agent did not connect');
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }, 600_000);
   afterAll(async () => {
+    await node?.stop();
     await pm?.stop();
-    agent?.cleanup();
     await hub?.close();
+    delete process.env.FAKE_NVIDIA_SMI_SCENARIO;
+    rmSync(CDI_FILE, { force: true });
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('request → commit → containers → Running → usage → invoice → delete → pruned → billing stops', async () => {
-    const link = hub.links.get(NODE)!;
-    const reconcile = async (): Promise<AgentStatus> => {
-      const r = await agent.reconciler.trigger('sync-now');
-      link.sendStatus(protocolStatus(r.status));
-      return r.status;
+  it('request → commit → containers → Running → usage through the admission gate → invoice → delete → pruned → billing stops', async () => {
+    const until = async <T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> => {
+      const end = Date.now() + ms;
+      for (;;) {
+        const v = await fn();
+        if (v !== undefined) return v;
+        if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
     };
-    const phase = async (name: string): Promise<string> => ((await hub.call('GET', `/api/v1/workspaces/${name}`)).json as { status: { phase: string } }).status.phase;
-    const waitPhase = async (name: string, want: string): Promise<void> => {
-      const end = Date.now() + 15_000;
-      while ((await phase(name)) !== want && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
-      expect(await phase(name)).toBe(want);
+    const phase = async (name: string): Promise<string> => ((await hub.call('GET', `/api/v1/workspaces/${name}`)).json as { status: { phase: string } | null }).status?.phase ?? 'none';
+    const month = new Date().toISOString().slice(0, 7);
+    const billed = async (): Promise<Array<{ workspace: string; gpuModel?: string; seconds: number; amount: string }>> =>
+      (await hub.call('GET', `/api/v1/tenants/acme/invoices/${month}`, { tenant: 'acme' })).json.lines;
+    const billedSeconds = async (): Promise<number> => (await billed()).reduce((s, l) => s + l.seconds, 0);
+    const storedSeconds = (): number => hub.store.usageRecords(NODE).reduce((s, r) => s + (r.payload as { seconds: number }).seconds, 0);
+    const drained = async (): Promise<void> => {
+      await until('outbox drained', async () => (node!.link!.pending() === 0 ? true : undefined), 20_000);
     };
 
-    // 1. request: placed and committed
+    // 1. request: placed on the GPU the agent reported (its hello inventory, from nvidia-smi) and committed
     const created = await hub.call('POST', '/api/v1/workspaces', { tenant: 'acme', body: { tenant: 'acme', template: 'tiny', gpus: { count: 1 }, name: 'acme-e2e' } });
     expect(created.status).toBe(201);
-    expect(created.json).toMatchObject({ node: NODE, gpus: { uuids: [gpuUuid(NODE, 0)] } });
-    expect(await phase('acme-e2e')).toBe('Placed');
+    expect(created.json).toMatchObject({ node: NODE, gpus: { uuids: [GPU] } });
 
-    // 2. the agent converges from the hosted repo: the container runs; its status makes the workspace Running
-    const s = await reconcile();
-    expect(s.lastAppliedRevision).toBe(created.json.revision);
-    expect((await managedContainers(pm, NODE)).lines).toEqual(['fc-ws-acme-e2e-main running']);
-    await waitPhase('acme-e2e', 'Running');
+    // 2. the agent follows the hub's sync-now: the container runs with the GPU's CDI device; its status makes the workspace Running
+    await until('container running', async () => ((await managedContainers(pm, NODE)).lines.includes('fc-ws-acme-e2e-main running') ? true : undefined));
+    await until('phase Running', async () => ((await phase('acme-e2e')) === 'Running' ? true : undefined));
 
-    // 3. usage: the emitter observes the running workspace holding its GPU for 30 s (injected clock)
-    let now = Math.ceil(Date.now() / 10_000) * 10_000;
-    const emitter = new UsageEmitter({ node: NODE, clock: () => now, sink: (r) => void link.enqueueUsage(r as unknown as Record<string, unknown>) });
-    const observe = async (): Promise<void> => {
-      const running = (await managedContainers(pm, NODE)).lines.some((l) => l === 'fc-ws-acme-e2e-main running');
-      emitter.observe(running ? [{ workspace: 'acme-e2e', tenant: 'acme', running: true, gpus: [{ uuid: gpuUuid(NODE, 0), model: 'NVIDIA H100 80GB HBM3' }] }] : []);
-    };
-    const t0 = now;
-    for (; now < t0 + 30_000; now += 5_000) await observe();
-    await emitter.tick();
-    const end = Date.now() + 10_000;
-    while (link.pending() > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
-    const month = new Date(t0).toISOString().slice(0, 7);
-    const inv = async (): Promise<{ lines: Array<{ workspace: string; seconds: number; amount: string }> }> =>
-      (await hub.call('GET', `/api/v1/tenants/acme/invoices/${month}`, { tenant: 'acme' })).json;
-    expect((await inv()).lines.map((l) => [l.workspace, l.seconds, l.amount])).toEqual([['acme-e2e', 30, '0.02']]);
+    // 3. usage: the agent's telemetry tick observes the workspace holding its GPU; its records pass the admission gate and are billed
+    await until('a few seconds billed', async () => ((await billedSeconds()) >= 3 ? true : undefined));
+    const lines = await billed();
+    expect(new Set(lines.map((l) => l.workspace))).toEqual(new Set(['acme-e2e']));
+    const records = hub.store.usageRecords(NODE).map((r) => r.payload as Record<string, unknown>);
+    expect(records.every((r) => r.kind === 'gpu-allocation' && r.workspace === 'acme-e2e' && r.tenant === 'acme' && r.gpuUuid === GPU && r.gpuModel === MODEL)).toBe(true);
+    expect((await hub.call('GET', '/api/v1/usage/refused')).json.refused).toEqual([]);
 
     // 4. delete: the file leaves Git, the agent prunes the container, the workspace is Deleted, billing stops
     expect((await hub.call('DELETE', '/api/v1/workspaces/acme-e2e', { tenant: 'acme' })).status).toBe(200);
-    await reconcile();
-    expect((await managedContainers(pm, NODE)).lines).toEqual([]);
-    await waitPhase('acme-e2e', 'Deleted');
-    for (; now < t0 + 60_000; now += 5_000) await observe();
-    await emitter.tick();
-    expect(link.pending()).toBe(0);
-    expect((await inv()).lines.map((l) => [l.workspace, l.seconds])).toEqual([['acme-e2e', 30]]);
+    await until('container pruned', async () => ((await managedContainers(pm, NODE)).lines.length === 0 ? true : undefined));
+    await until('phase Deleted', async () => ((await phase('acme-e2e')) === 'Deleted' ? true : undefined));
+    await new Promise((r) => setTimeout(r, 1500)); // the slot in which the container went away is emitted
+    await drained();
+    const final = await billedSeconds();
+    expect(final).toBe(storedSeconds());
+    await new Promise((r) => setTimeout(r, 3000)); // three more slots: nothing runs, nothing is billed
+    await drained();
+    expect(await billedSeconds()).toBe(final);
+    expect((await hub.call('GET', '/api/v1/usage/refused')).json.refused).toEqual([]);
   }, 300_000);
 });

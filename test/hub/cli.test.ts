@@ -54,7 +54,10 @@ describeBuilt('foundry hub (cli)', () => {
     expect(await hub.exited).toBe(0);
     await link.close();
     const store = new HubStore(join(data, 'hub.db'));
-    expect(store.usageRecords('gpu-01').map((r) => r.payload)).toEqual(Array.from({ length: 50 }, (_, i) => ({ i: i + 1 })));
+    // { i } is no usage record: the admission gate refused each, and kept it for admins; none is lost
+    const settled = store.db.prepare("SELECT reason, record FROM usage_refusals WHERE node = 'gpu-01' ORDER BY seq").all() as Array<{ reason: string; record: string }>;
+    expect(settled.map((r) => [r.reason, JSON.parse(r.record)])).toEqual(Array.from({ length: 50 }, (_, i) => ['malformed', { i: i + 1 }]));
+    expect(store.usageRecords('gpu-01')).toEqual([]);
     expect(store.nodes()).toMatchObject([{ name: 'gpu-01', status: 'disconnected' }]);
     store.close();
     // The WAL was checkpointed into the main file on close.

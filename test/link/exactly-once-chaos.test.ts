@@ -108,7 +108,9 @@ describeBuilt('exactly-once delivery under chaos', () => {
     await proxy.close();
 
     const store = new HubStore(join(hubDir, 'hub.db'));
-    const usage = store.db.prepare("SELECT seq, payload FROM usage_records WHERE node = 'chaos-01' ORDER BY seq").all() as Array<{ seq: number; payload: string }>;
+    // The chaos agent's records are not real usage (no placement in the hub's repo): the admission gate
+    // refuses them, and a refused record is settled like an admitted one, exactly once, in usage_refusals.
+    const usage = store.db.prepare("SELECT seq, payload FROM usage_records WHERE node = 'chaos-01' UNION ALL SELECT seq, record FROM usage_refusals WHERE node = 'chaos-01' ORDER BY seq").all() as Array<{ seq: number; payload: string }>;
     const status = store.db.prepare("SELECT seq FROM status_events WHERE node = 'chaos-01' ORDER BY seq").pluck().all() as number[];
     store.close();
 

@@ -5,6 +5,7 @@ import { sql as users } from './0020-users.js';
 import { sql as workspaces } from './0030-workspaces.js';
 import { sql as billing } from './0031-billing.js';
 import { sql as billingLateUsage } from './0035-billing-late-usage.js';
+import { sql as usageRefusals } from './0036-usage-refusals.js';
 import { sql as joinTokenNode } from './0037-join-token-node.js';
 
 /** One schema migration. */
@@ -22,5 +23,6 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 30, name: 'workspaces', sql: workspaces },
   { version: 31, name: 'billing', sql: billing },
   { version: 35, name: 'billing-late-usage', sql: billingLateUsage },
+  { version: 36, name: 'usage-refusals', sql: usageRefusals },
   { version: 37, name: 'join-token-node', sql: joinTokenNode },
 ];
