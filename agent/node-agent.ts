@@ -57,6 +57,9 @@ export function statusBody(status: AgentStatus, durationMs?: number): Omit<Param
     conditions: status.conditions.map((c) => ({ type: c.type, status: c.status, reason: c.reason, message: c.message.slice(0, 4096) })),
     resources: status.resources.map((r) => ({
       id: r.id,
+      kind: r.kind,
+      ...(r.workspace === undefined ? {} : { workspace: r.workspace }),
+      ...(r.service === undefined ? {} : { service: r.service }),
       conditions: [{ type: 'Ready', status: r.phase === 'Ready' ? 'True' : 'False', reason: r.reason, message: r.message.slice(0, 4096) }],
     })),
     reconcile: { result: status.conditions.some((c) => c.type === 'Ready' && c.status === 'True') ? 'success' : 'failure', ...(durationMs === undefined ? {} : { durationMs }) },

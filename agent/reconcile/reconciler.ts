@@ -131,7 +131,7 @@ export class Reconciler {
   /** Always the last step: build and write status.json, log the summary. */
   private async writeStatusStep(ctx: RunContext): Promise<ReconcileResult> {
     const finished = this.deps.now();
-    const resources = [...ctx.resources.values()].sort((a, b) => a.id.localeCompare(b.id));
+    const resources = [...ctx.resources.values()].sort((a, b) => a.id.localeCompare(b.id) || a.kind.localeCompare(b.kind));
     const status: AgentStatus = {
       node: this.deps.node,
       observedRevision: ctx.fetched?.revision,

@@ -15,6 +15,9 @@ export interface ResourceStatus {
   id: string;
   kind: ResourceKind;
   name: string;
+  /** The workspace or service the resource belongs to (absent for the profile's baseline). */
+  workspace?: string;
+  service?: string;
   phase: ResourcePhase;
   /** PascalCase: UpToDate, Created, Recreated, Started, Stopped, Pruned, Retained, ImageMissing, ActionFailed, BackingOff, PruneRefused... */
   reason: string;

@@ -19,24 +19,30 @@ export interface Observed {
 
 /** The part of a node's status report the lifecycle reads (protocol status body). */
 export interface NodeStatusBody {
-  resources?: Array<{ id: string; conditions: Array<{ type: string; status: string; reason: string; message?: string }> }>;
+  resources?: Array<{ id: string; kind?: string; workspace?: string; conditions: Array<{ type: string; status: string; reason: string; message?: string }> }>;
 }
 
-/** True for the agent's resource ids of workspace `name` that run something (containers and the VM). */
-function isWorkload(id: string, name: string): boolean {
-  const prefix = `ws.${name}.`;
-  if (!id.startsWith(prefix)) return false;
-  const rest = id.slice(prefix.length);
-  return rest !== 'net' && !rest.startsWith('vol.');
+/** True for the reported resources of workspace `name` that run something (containers and the VM), from their kind and workspace fields (ids are never parsed). */
+function isWorkload(r: { kind?: string; workspace?: string }, name: string): boolean {
+  return r.workspace === name && (r.kind === 'container' || r.kind === 'vm');
 }
 
-/** Derives the phase of a workspace from its Git document and the status its node last reported. */
-export function phaseOf(ws: Workspace | undefined, status: NodeStatusBody | undefined): Observed {
-  if (ws === undefined) return { phase: 'Deleted', reason: 'RemovedFromGit', message: 'the workspace file is gone from the infra repo', node: null };
+/**
+ * Derives the phase of a workspace from its Git document and the status its node last reported. A workspace
+ * gone from Git whose node (`name` and the status of the node it was on) still runs it because the agent
+ * refused the prune is Failed with reason PruneRefused and the agent's message (which says how to allow it).
+ */
+export function phaseOf(ws: Workspace | undefined, status: NodeStatusBody | undefined, name?: string, lastNode?: string | null): Observed {
+  if (ws === undefined) {
+    const held = name === undefined ? [] : (status?.resources ?? []).filter((r) => isWorkload(r, name) && r.conditions.some((c) => c.reason === 'PruneRefused'));
+    const why = held[0]?.conditions.find((c) => c.reason === 'PruneRefused')?.message?.replace(/^kept: /, '');
+    if (held.length > 0) return { phase: 'Failed', reason: 'PruneRefused', message: `removed from the infra repo, but node ${lastNode ?? '?'} keeps it running: ${why ?? 'the mass-prune guard refused the removal'}`, node: lastNode ?? null };
+    return { phase: 'Deleted', reason: 'RemovedFromGit', message: 'the workspace file is gone from the infra repo', node: null };
+  }
   const node = ws.spec.node ?? null;
   if (node === null) return { phase: 'Pending', reason: 'AwaitingPlacement', message: 'no node assigned yet', node };
   if ((ws.spec.state ?? 'running') === 'stopped') return { phase: 'Stopped', reason: 'StoppedInGit', message: 'spec.state is stopped', node };
-  const mine = (status?.resources ?? []).filter((r) => isWorkload(r.id, ws.metadata.name));
+  const mine = (status?.resources ?? []).filter((r) => isWorkload(r, ws.metadata.name));
   for (const r of mine) {
     const stalled = r.conditions.find((c) => c.type === 'Stalled' && c.status === 'True');
     if (stalled !== undefined) return { phase: 'Failed', reason: stalled.reason, message: `${r.id}: ${stalled.message ?? stalled.reason}`, node };

@@ -269,8 +269,10 @@ export class WorkspaceService {
       }
     }
     for (const row of this.deps.lifecycle.list()) {
-      if (seen.has(row.name) || row.phase === 'Deleted' || Date.parse(row.updatedAt) > loadedAt) continue;
-      if (this.deps.lifecycle.record(row.name, row.tenant, phaseOf(undefined, undefined), repo.revision)) this.deps.audit('foundry-hub', 'workspace.deleted', row.name);
+      // A removal the node's agent refused (PruneRefused) is looked at again until the node lets it go.
+      if (seen.has(row.name) || row.phase === 'Deleted' || (Date.parse(row.updatedAt) > loadedAt && row.reason !== 'PruneRefused')) continue;
+      const o = phaseOf(undefined, row.node === null ? undefined : this.deps.nodeStatus(row.node), row.name, row.node);
+      if (this.deps.lifecycle.record(row.name, row.tenant, o, repo.revision)) this.deps.audit('foundry-hub', `workspace.${o.phase === 'Deleted' ? 'deleted' : 'prune-refused'}`, row.name, { reason: o.reason });
     }
   }
 }
