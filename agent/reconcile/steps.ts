@@ -11,6 +11,7 @@ import { planActions } from '../plan.js';
 import { renderNodeState } from '../render.js';
 import { verifyCommitSignature } from '../source/verify-signature.js';
 import { StopRun, recordError, reject, type RunContext } from './context.js';
+import { nodeFactsOf, saveLastGood, type LastGood } from './last-good.js';
 import { reasonOfCode, type ResourceStatus } from './status.js';
 
 /** One step of the runbook. */
@@ -43,7 +44,7 @@ async function loadRevision(ctx: RunContext): Promise<void> {
   if (ctx.rejected || ctx.fetched === undefined) return;
   // Rendering is pure: the same revision gives the same desired state, so an unchanged revision is not parsed again.
   const good = ctx.memory.lastGood;
-  if (good !== undefined && good.revision === ctx.fetched.revision) {
+  if (good?.repo !== undefined && good.revision === ctx.fetched.revision) {
     ctx.candidate = good.repo;
     return;
   }
@@ -68,9 +69,17 @@ async function renderDesired(ctx: RunContext): Promise<void> {
   }
   try {
     ctx.desired = renderNodeState(ctx.candidate, ctx.deps.node);
-    ctx.memory.lastGood = { revision: ctx.candidate.revision, repo: ctx.candidate, desired: ctx.desired };
   } catch (err) {
     reject(ctx, 'render', err);
+    return;
+  }
+  const next: LastGood = { revision: ctx.candidate.revision, repo: ctx.candidate, desired: ctx.desired, facts: nodeFactsOf(ctx.candidate, ctx.deps.node), restored: false };
+  ctx.memory.lastGood = next;
+  // Kept across restarts: a restart with a bad tip or Git unreachable still repairs drift from it.
+  try {
+    await saveLastGood(ctx.deps.stateDir, next);
+  } catch (err) {
+    ctx.deps.logger.error({ event: 'last-good-write-failed', reason: err instanceof Error ? err.message : String(err) }, 'cannot persist the last good revision');
   }
 }
 
@@ -81,7 +90,7 @@ async function keepLastGood(ctx: RunContext): Promise<void> {
   if (good === undefined) throw new StopRun('no good revision yet: nothing is changed');
   ctx.desired = good.desired;
   ctx.usingFallback = true;
-  ctx.deps.logger.warn({ event: 'keep-last-good', revision: good.revision, refused: ctx.fetched?.revision }, `keeping the last good revision ${good.revision.slice(0, 12)}`);
+  ctx.deps.logger.warn({ event: 'keep-last-good', revision: good.revision, refused: ctx.fetched?.revision, restored: good.restored }, `keeping the last good revision ${good.revision.slice(0, 12)}${good.restored ? ' (restored from the state dir)' : ''}`);
 }
 
 /** List what the drivers manage on this node; a driver that cannot list leaves its kinds alone this run. */
