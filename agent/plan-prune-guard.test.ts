@@ -48,7 +48,7 @@ describe('the mass-prune guard', () => {
   it('refuses a revision that declares nothing for a node running two units (an emptied workspaces folder)', () => {
     const all = [...unit('w1'), container({ node: 'n1', service: 'search' }, 'web')];
     const r = planActions(state([]), all.map(running));
-    expect(r.pruneRefused).toMatchObject({ rule: 'units', removedUnits: [{ scope: 'workspace', name: 'w1' }, { scope: 'service', name: 'search' }] });
+    expect(r.pruneRefused).toMatchObject({ rule: 'units', removedUnits: [{ scope: 'service', name: 'search' }, { scope: 'workspace', name: 'w1' }] });
     expect(r.counts.remove).toBe(0);
   });
 

@@ -134,7 +134,7 @@ function massPruneCheck(desired: DesiredState, observed: ObservedResource[], act
   if (desired.allowMassPrune || workloads.length === 0 || prunes.length === 0) return undefined;
   const observedUnits = new Map(workloads.map((o) => [unitKey(unitOf(o.owner)), unitOf(o.owner)]));
   const keptUnits = new Set(desired.resources.filter((r) => WORKLOAD_KINDS.has(r.kind)).map((r) => unitKey(unitOf(r.owner))));
-  const removedUnits = [...observedUnits].filter(([k]) => !keptUnits.has(k)).map(([, u]) => u);
+  const removedUnits = [...observedUnits].filter(([k]) => !keptUnits.has(k)).map(([, u]) => u).sort((a, b) => a.scope.localeCompare(b.scope) || a.name.localeCompare(b.name));
   const prunesInKept = prunes.filter((a) => keptUnits.has(unitKey(unitOf(a.observed!.owner)))).length;
   const tooManyUnits = removedUnits.length >= 2 && removedUnits.length * 2 > observedUnits.size;
   const tooManyWorkloads = prunesInKept >= 2 && prunesInKept * 2 > workloads.length;
