@@ -103,7 +103,8 @@ export function fleetView(input: FleetInput): { nodes: NodeView[]; gpus: GpuCoun
     });
     const stalled = [isTrue(status?.conditions, 'Stalled'), ...(status?.resources ?? []).map((r) => (isTrue(r.conditions, 'Stalled') === undefined ? undefined : { ...isTrue(r.conditions, 'Stalled'), id: r.id }))].filter((c) => c !== undefined);
     if (!connected) reasons.push(n.lastSeenAt === null ? 'never connected' : 'agent not connected');
-    for (const c of stalled) reasons.push(`stalled: ${'id' in c ? `${String(c.id)} ` : ''}${c.reason ?? ''}`.trim());
+    // A refused prune says what was kept and how to allow it (spec.allowMassPrune): shown with it.
+    for (const c of stalled) reasons.push(`stalled: ${'id' in c ? `${String(c.id)} ` : ''}${c.reason ?? ''}${c.reason === 'PruneRefused' && c.message ? ` (${c.message})` : ''}`.trim());
     const gpuErrors = gpuViews.filter((g) => g.error !== null);
     if (gpuErrors.length > 0) reasons.push(`${gpuErrors.length} gpu${gpuErrors.length === 1 ? '' : 's'} not reporting`);
     const state: NodeState = doc?.spec.drain === true ? 'draining' : !connected ? 'offline' : stalled.length > 0 || gpuErrors.length > 0 ? 'degraded' : 'online';

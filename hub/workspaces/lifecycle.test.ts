@@ -36,6 +36,8 @@ describe('phaseOf', () => {
     const held = { id: 'ws.acme-a.main', kind: 'container', workspace: 'acme-a', conditions: [{ type: 'Ready', status: 'False', reason: 'PruneRefused', message }] };
     expect(phaseOf(undefined, { resources: [held] }, 'acme-a', 'gpu-01')).toEqual({ phase: 'Failed', reason: 'PruneRefused', message: `removed from the infra repo, but node gpu-01 keeps it running: ${message.slice('kept: '.length)}`, node: 'gpu-01' });
     expect(phaseOf(undefined, { resources: [held] }, 'acme-b', 'gpu-01').phase).toBe('Deleted');
+    expect(phaseOf(undefined, { resources: [ready('ws.acme-a.main')] }, 'acme-a', 'gpu-01')).toEqual({ phase: 'Running', reason: 'AwaitingRemoval', message: 'removed from the infra repo; node gpu-01 still runs it until its agent removes it', node: 'gpu-01' });
+    expect(phaseOf(undefined, { resources: [ready('ws.acme-a.net', 'network')] }, 'acme-a', 'gpu-01').phase).toBe('Deleted');
     expect(phaseOf(undefined, { resources: [] }, 'acme-a', 'gpu-01').phase).toBe('Deleted');
   });
 });

@@ -27,16 +27,22 @@ function isWorkload(r: { kind?: string; workspace?: string }, name: string): boo
   return r.workspace === name && (r.kind === 'container' || r.kind === 'vm');
 }
 
+/** Reasons of a workspace gone from Git that its node still runs (looked at again on every refresh). */
+export const REMOVAL_PENDING: ReadonlySet<string> = new Set(['PruneRefused', 'AwaitingRemoval']);
+
 /**
  * Derives the phase of a workspace from its Git document and the status its node last reported. A workspace
- * gone from Git whose node (`name` and the status of the node it was on) still runs it because the agent
- * refused the prune is Failed with reason PruneRefused and the agent's message (which says how to allow it).
+ * gone from Git (`name`, on `lastNode`) is Deleted once its node no longer reports its containers or VM;
+ * until then it is Running (AwaitingRemoval), or Failed (PruneRefused, with the agent's message, which says
+ * how to allow it) when the node's mass-prune guard refused the removal.
  */
 export function phaseOf(ws: Workspace | undefined, status: NodeStatusBody | undefined, name?: string, lastNode?: string | null): Observed {
   if (ws === undefined) {
-    const held = name === undefined ? [] : (status?.resources ?? []).filter((r) => isWorkload(r, name) && r.conditions.some((c) => c.reason === 'PruneRefused'));
-    const why = held[0]?.conditions.find((c) => c.reason === 'PruneRefused')?.message?.replace(/^kept: /, '');
-    if (held.length > 0) return { phase: 'Failed', reason: 'PruneRefused', message: `removed from the infra repo, but node ${lastNode ?? '?'} keeps it running: ${why ?? 'the mass-prune guard refused the removal'}`, node: lastNode ?? null };
+    const still = name === undefined ? [] : (status?.resources ?? []).filter((r) => isWorkload(r, name));
+    const refusal = still.flatMap((r) => r.conditions).find((c) => c.reason === 'PruneRefused');
+    const node = lastNode ?? null;
+    if (refusal !== undefined) return { phase: 'Failed', reason: 'PruneRefused', message: `removed from the infra repo, but node ${node ?? '?'} keeps it running: ${refusal.message?.replace(/^kept: /, '') ?? 'the mass-prune guard refused the removal'}`, node };
+    if (still.length > 0) return { phase: 'Running', reason: 'AwaitingRemoval', message: `removed from the infra repo; node ${node ?? '?'} still runs it until its agent removes it`, node };
     return { phase: 'Deleted', reason: 'RemovedFromGit', message: 'the workspace file is gone from the infra repo', node: null };
   }
   const node = ws.spec.node ?? null;

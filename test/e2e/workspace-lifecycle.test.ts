@@ -28,6 +28,8 @@ function protocolStatus(s: AgentStatus) {
     conditions: s.conditions.map((c) => ({ type: c.type, status: c.status, reason: c.reason, message: c.message })),
     resources: s.resources.map((r) => ({
       id: r.id,
+      kind: r.kind,
+      ...(r.workspace === undefined ? {} : { workspace: r.workspace }),
       conditions:
         r.phase === 'Ready'
           ? [{ type: 'Ready', status: 'True' as const, reason: r.reason }]
