@@ -122,7 +122,8 @@ export function planJson(report: PlanReport): Record<string, unknown> {
     observed: report.runtime ?? null,
     note: report.note ?? null,
     counts: plan.counts,
-    pruneRefused: plan.pruneRefused ?? null,
+    pruneRefused: plan.pruneRefused?.message ?? null,
+    pruneRefusal: plan.pruneRefused === undefined ? null : { rule: plan.pruneRefused.rule, removedUnits: plan.pruneRefused.removedUnits, held: plan.pruneRefused.held, managed: plan.pruneRefused.managed },
     actions: plan.actions.map((a) => ({ type: a.type, kind: a.kind, id: a.id, reason: a.reason, specHash: a.desired?.specHash ?? null })),
   };
 }

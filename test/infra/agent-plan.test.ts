@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { planNode, planText, type PlanObserver } from '../../cli/agent-plan.js';
+import { planJson, planNode, planText, type PlanObserver } from '../../cli/agent-plan.js';
 import { renderNodeState } from '../../agent/render.js';
 import { loadInfraDir } from '../../common/infra/load.js';
 import type { ObservedResource } from '../../agent/desired.js';
@@ -77,5 +77,14 @@ describe('agent plan', () => {
     const run = (...args: string[]) => spawnSync(process.execPath, [BIN, 'agent', 'plan', ...args], { encoding: 'utf8' });
     const none = run('--repo', EXAMPLE_INFRA_DIR, '--no-observe');
     expect([none.status, none.stderr]).toEqual([2, 'foundry: no node to plan for: pass --node, or --config with an agent configuration that names one\n']);
+  });
+
+  it('--json carries a refused prune as the message and its typed fields', async () => {
+    const gone = (ws: string): ObservedResource => ({ ...observed(`ws.${ws}.web`, 'container', 'x', 'running'), owner: { node: 'gpu-01', workspace: ws, tenant: 'acme' } });
+    const report = await planNode(EXAMPLE_INFRA_DIR, 'gpu-01', {}, async () => ({ runtime: 'fake', resources: [gone('old-a'), gone('old-b')] }));
+    const json = planJson(report) as { pruneRefused: string; pruneRefusal: unknown; actions: { type: string; id: string }[] };
+    expect(json.pruneRefused).toMatch(/^refusing to prune 2 of 2 workspaces and services of node gpu-01 at once \(workspace old-a, workspace old-b\)/);
+    expect(json.pruneRefusal).toEqual({ rule: 'units', removedUnits: [{ scope: 'workspace', name: 'old-a' }, { scope: 'workspace', name: 'old-b' }], held: 2, managed: 2 });
+    expect(json.actions.filter((a) => a.id.startsWith('ws.old-')).map((a) => a.type)).toEqual(['noop', 'noop']);
   });
 });
