@@ -39,5 +39,7 @@ describe('phaseOf', () => {
     expect(phaseOf(undefined, { resources: [ready('ws.acme-a.main')] }, 'acme-a', 'gpu-01')).toEqual({ phase: 'Running', reason: 'AwaitingRemoval', message: 'removed from the infra repo; node gpu-01 still runs it until its agent removes it', node: 'gpu-01' });
     expect(phaseOf(undefined, { resources: [ready('ws.acme-a.net', 'network')] }, 'acme-a', 'gpu-01').phase).toBe('Deleted');
     expect(phaseOf(undefined, { resources: [] }, 'acme-a', 'gpu-01').phase).toBe('Deleted');
+    const pruned = { id: 'ws.acme-a.main', kind: 'container', workspace: 'acme-a', conditions: [{ type: 'Ready', status: 'True', reason: 'Pruned', message: 'remove: no longer declared' }] };
+    expect(phaseOf(undefined, { resources: [pruned] }, 'acme-a', 'gpu-01').phase).toBe('Deleted');
   });
 });

@@ -38,7 +38,8 @@ export const REMOVAL_PENDING: ReadonlySet<string> = new Set(['PruneRefused', 'Aw
  */
 export function phaseOf(ws: Workspace | undefined, status: NodeStatusBody | undefined, name?: string, lastNode?: string | null): Observed {
   if (ws === undefined) {
-    const still = name === undefined ? [] : (status?.resources ?? []).filter((r) => isWorkload(r, name));
+    // A resource the agent reports as Pruned in its last run is gone.
+    const still = name === undefined ? [] : (status?.resources ?? []).filter((r) => isWorkload(r, name) && !r.conditions.some((c) => c.reason === 'Pruned'));
     const refusal = still.flatMap((r) => r.conditions).find((c) => c.reason === 'PruneRefused');
     const node = lastNode ?? null;
     if (refusal !== undefined) return { phase: 'Failed', reason: 'PruneRefused', message: `removed from the infra repo, but node ${node ?? '?'} keeps it running: ${refusal.message?.replace(/^kept: /, '') ?? 'the mass-prune guard refused the removal'}`, node };

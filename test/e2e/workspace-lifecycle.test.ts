@@ -47,10 +47,10 @@ describeIf(podmanAvailable() && built, 'podman', PODMAN_HOW)('workspace lifecycl
     const files = fleetFiles({ nodes: 1, gpus: 2 });
     // no `gpus: true` on the container: without an NVIDIA GPU there is no CDI spec to inject (the CDI path is tested in the podman driver tests)
     files['templates/tiny.yaml'] = `apiVersion: foundry.cloud/v1\nkind: WorkspaceTemplate\nmetadata:\n  name: tiny\nspec:\n  containers:\n    - name: main\n      image: ${TEST_IMAGE}\n      pullPolicy: Never\n      command: [sleep, "600"]\n`;
-    // (allowMassPrune: deleting the only workspace removes everything the agent manages, which the guard refuses otherwise)
+    // No allowMassPrune: deleting the only workspace of the node is a deliberate removal the guard lets through.
     // the built-in gpu-node profile runs node-exporter from quay.io, which cannot be pulled here: a profile without it
     files['profiles/e2e-gpu.yaml'] = 'apiVersion: foundry.cloud/v1\nkind: NodeProfile\nmetadata:\n  name: e2e-gpu\nspec:\n  description: gpu node without the exporter\n  hostsWorkspaces: true\n';
-    files[`nodes/${NODE}.yaml`] = files[`nodes/${NODE}.yaml`]!.replace('profile: gpu-node', 'profile: e2e-gpu\n  allowMassPrune: true');
+    files[`nodes/${NODE}.yaml`] = files[`nodes/${NODE}.yaml`]!.replace('profile: gpu-node', 'profile: e2e-gpu');
     hub = await startWsHub(files, [NODE]);
     pm = await startPrivatePodman();
     agent = testAgent(pm, hub.repoDir, NODE);
