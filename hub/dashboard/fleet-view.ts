@@ -13,7 +13,7 @@ export interface FleetInput {
   nodes: Array<{ name: string; status: string; lastSeenAt: string | null; agentVersion: string | null; appliedRevision: string | null; revoked: boolean; inventory: { gpus?: Array<{ uuid: string; model?: string | null; memoryTotalMiB?: number | null }> } | null }>;
   connected: ReadonlySet<string>;
   enrollments: ReadonlyMap<string, { profile: string; labels: Record<string, string> }>;
-  statuses: ReadonlyMap<string, { conditions?: Condition[]; resources?: Array<{ id: string; conditions: Condition[] }>; lastAppliedRevision?: string | null; observedRevision?: string | null }>;
+  statuses: ReadonlyMap<string, { conditions?: Condition[]; resources?: Array<{ id: string; kind?: string; workspace?: string; service?: string; conditions: Condition[] }>; lastAppliedRevision?: string | null; observedRevision?: string | null }>;
   telemetry: ReadonlyMap<string, { at: number; gpus: Array<{ uuid: string; utilizationGpuPct: number | null; memoryUsedMiB: number | null; memoryTotalMiB: number | null; powerDrawW?: number | null; temperatureC?: number | null }>; storage?: StorageSample }>;
   repo: InfraRepo | undefined;
   now: number;
@@ -38,7 +38,7 @@ export interface GpuView { uuid: string; model: string | null; utilizationPct: n
 /** One node as the dashboard shows it. */
 export interface NodeView {
   name: string; profile: string | null; labels: Record<string, string>; state: NodeState; connected: boolean; agentVersion: string | null; lastSeenAt: string | null;
-  desiredRevision: string | null; appliedRevision: string | null; conditions: Condition[]; resources: Array<{ id: string; conditions: Condition[] }>; gpus: GpuView[]; reasons: string[];
+  desiredRevision: string | null; appliedRevision: string | null; conditions: Condition[]; resources: Array<{ id: string; kind?: string; workspace?: string; service?: string; conditions: Condition[] }>; gpus: GpuView[]; reasons: string[];
   /** Storage capacity from the node's recent telemetry (Ceph nodes); null when none or stale. */
   storage: (StorageSample & { at: number }) | null;
 }
