@@ -4,8 +4,9 @@
  * plan(desired, observed) → Action[].
  */
 
-/** What a resource is, in the order they are created (networks and volumes before containers). */
-export type ResourceKind = 'network' | 'volume' | 'container' | 'vm';
+import { refKey, type ResourceKind, type ResourceRef } from '../common/infra/resource-ref.js';
+
+export type { ResourceKind, ResourceRef } from '../common/infra/resource-ref.js';
 
 /** Who a resource belongs to; carried in ownership labels / metadata on everything the agent creates. */
 export interface Owner {
@@ -82,7 +83,9 @@ export interface VmSpec {
 
 interface DesiredBase<K extends ResourceKind, S> {
   kind: K;
-  /** Stable id, unique on the node, e.g. ws.acme-alice.ollama. */
+  /** The resource's identity (kind, scope, owner, name): what the planner, status and back-off key on. */
+  ref: ResourceRef;
+  /** Display id, e.g. ws.acme-alice.ollama, for logs and status; two kinds may share one, so nothing keys on it alone. */
   id: string;
   /** Runtime name (container, network, volume or domain name). */
   name: string;
@@ -122,6 +125,9 @@ export type ObservedState = 'running' | 'stopped' | 'created' | 'paused' | 'fail
 /** A resource the agent finds on the node that carries its ownership marks. */
 export interface ObservedResource {
   kind: ResourceKind;
+  /** Identity from the ownership marks; absent on resources created before the marks carried it (matched by kind and display id). */
+  ref?: ResourceRef | undefined;
+  /** Display id from the ownership marks. */
   id: string;
   name: string;
   /** Runtime's own id (container id, domain UUID, server id). */
@@ -143,9 +149,27 @@ export type ActionType = 'create' | 'recreate' | 'start' | 'stop' | 'remove' | '
 export interface Action {
   type: ActionType;
   kind: ResourceKind;
+  /** Display id of the resource. */
   id: string;
+  /** Unique key of the resource (resourceKey): status and back-off are keyed on it. */
+  key: string;
   /** Why, e.g. "recreate: image changed from x:1 to x:2". */
   reason: string;
   desired: DesiredResource | undefined;
   observed: ObservedResource | undefined;
+  /** Set when the mass-prune guard held this removal back (the action is then a noop). */
+  held?: 'PruneRefused';
+}
+
+/**
+ * The unique key of a desired or observed resource: its ref's key; for an observed resource created before
+ * ownership marks carried a ref, its kind and display id (compared whole, never parsed).
+ */
+export function resourceKey(r: { kind: ResourceKind; id: string; ref?: ResourceRef | undefined }): string {
+  return r.ref !== undefined ? refKey(r.ref) : legacyKey(r.kind, r.id);
+}
+
+/** The key an observed resource without a ref is matched on: its kind and display id. */
+export function legacyKey(kind: ResourceKind, id: string): string {
+  return JSON.stringify(['legacy', kind, id]);
 }

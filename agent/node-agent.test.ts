@@ -42,11 +42,11 @@ describe('statusBody', () => {
     const status = {
       node: 'gpu-01', observedRevision: 'abc', lastAppliedRevision: 'abc', desiredRevision: 'abc',
       conditions: [{ type: 'Ready', status: 'True', reason: 'ReconciliationSucceeded', message: 'applied abc' }],
-      resources: [{ id: 'ws.alice.llm', kind: 'container', name: 'fc-ws-alice-llm', phase: 'Stalled', reason: 'ImageMissing', message: 'image x:1 is not present', action: 'create' }],
+      resources: [{ id: 'ws.alice.llm', kind: 'container', name: 'fc-ws-alice-llm', workspace: 'alice', phase: 'Stalled', reason: 'ImageMissing', message: 'image x:1 is not present', action: 'create' }],
       errors: [], issues: [],
     } as unknown as AgentStatus;
     const body = statusBody(status, 12);
-    expect(body.resources).toEqual([{ id: 'ws.alice.llm', conditions: [{ type: 'Ready', status: 'False', reason: 'ImageMissing', message: 'image x:1 is not present' }] }]);
+    expect(body.resources).toEqual([{ id: 'ws.alice.llm', kind: 'container', workspace: 'alice', conditions: [{ type: 'Ready', status: 'False', reason: 'ImageMissing', message: 'image x:1 is not present' }] }]);
     expect(body.reconcile).toEqual({ result: 'success', durationMs: 12 });
     const decoded = decodeFrame(encodeFrame('status', { ...body, node: 'gpu-01' }, { seq: 1 }), ['status']);
     expect(decoded).toMatchObject({ ok: true });

@@ -17,7 +17,7 @@ import { podmanLabelsLookup } from './gpu/podman-labels.js';
 import { TelemetryLoop } from './gpu/telemetry-loop.js';
 import type { GpuDevice } from './gpu/types.js';
 import { collectHostMetrics } from './host/host-metrics.js';
-import { cachedCephDf, storageConfigFor } from './host/storage-config.js';
+import { cachedCephDf, CEPH_FALLBACK_MOUNTS, storageConfigFor } from './host/storage-config.js';
 import { HubLink } from './link/hub-link.js';
 import { buildReconciler, startAgent, type RunningAgent } from './reconcile/agent.js';
 import type { AgentStatus } from './reconcile/status.js';
@@ -31,7 +31,7 @@ const GPU_REDISCOVERY_MS = 60_000;
 export interface NodeAgentOptions {
   /** nvidia-smi to run (default: the one on PATH). */
   nvidiaSmi?: string;
-  /** Telemetry interval (default 5 s). */
+  /** Telemetry interval (default: the Cluster's spec.telemetryInterval of the last good revision, else 5 s). */
   telemetryIntervalMs?: number;
   /** Usage record resolution (default 10 s). */
   usageResolutionMs?: number;
@@ -57,6 +57,9 @@ export function statusBody(status: AgentStatus, durationMs?: number): Omit<Param
     conditions: status.conditions.map((c) => ({ type: c.type, status: c.status, reason: c.reason, message: c.message.slice(0, 4096) })),
     resources: status.resources.map((r) => ({
       id: r.id,
+      kind: r.kind,
+      ...(r.workspace === undefined ? {} : { workspace: r.workspace }),
+      ...(r.service === undefined ? {} : { service: r.service }),
       conditions: [{ type: 'Ready', status: r.phase === 'Ready' ? 'True' : 'False', reason: r.reason, message: r.message.slice(0, 4096) }],
     })),
     reconcile: { result: status.conditions.some((c) => c.type === 'Ready' && c.status === 'True') ? 'success' : 'failure', ...(durationMs === undefined ? {} : { durationMs }) },
@@ -66,12 +69,30 @@ export function statusBody(status: AgentStatus, durationMs?: number): Omit<Param
 // What each workspace holds now (GPUs, running, vCPUs/memory/storage) is computed with the usage records.
 export { workspaceAllocations } from './usage/workspace-allocations.js';
 
+/** Why the Cluster's spec.hubUrl and the agent's configured hub URL disagree (different origins), or undefined when either is unset or they agree. */
+export function hubUrlMismatch(clusterUrl: string | undefined, configUrl: string | undefined): string | undefined {
+  if (clusterUrl === undefined || configUrl === undefined) return undefined;
+  let a: string;
+  let b: string;
+  try {
+    a = new URL(clusterUrl).origin;
+    b = new URL(configUrl).origin;
+  } catch {
+    return undefined;
+  }
+  return a === b ? undefined : `cluster.yaml spec.hubUrl is ${a} but this agent dials ${b} (hub.url in its configuration): one of them is stale`;
+}
+
 /** Starts the node agent from its configuration. */
 export async function startNodeAgent(config: ResolvedAgentConfig, logger: Logger, options: NodeAgentOptions = {}): Promise<NodeAgent> {
   let link: HubLink | undefined;
   let lastStatusKey = '';
+  let warnedHubUrl: string | undefined;
   const reconciler = buildReconciler(config, logger, options.extraDrivers ?? [], {
     onResult: (result) => {
+      const mismatch = hubUrlMismatch(reconciler.lastGood()?.facts.hubUrl, config.hubUrl);
+      if (mismatch !== undefined && mismatch !== warnedHubUrl) logger.warn({ event: 'hub-url-mismatch', cluster: reconciler.lastGood()?.facts.hubUrl, config: config.hubUrl }, mismatch);
+      warnedHubUrl = mismatch;
       if (link === undefined) return;
       const body = statusBody(result.status);
       // Only transitions go through the durable outbox: an unchanged status is not news.
@@ -131,9 +152,14 @@ export async function startNodeAgent(config: ResolvedAgentConfig, logger: Logger
   const telemetry = new TelemetryLoop({
     node: config.node,
     gpu,
-    intervalMs: options.telemetryIntervalMs,
+    intervalMs: () => options.telemetryIntervalMs ?? reconciler.lastGood()?.facts.telemetryIntervalMs,
     // Ceph nodes (profile reportsStorage) add storage capacity to the host sample.
-    host: () => collectHostMetrics({ storage: storageConfigFor(reconciler.lastGood()?.repo, config.node), cephDf }),
+    host: () => {
+      // A last good revision restored after a restart has no repo, only its facts.
+      const last = reconciler.lastGood();
+      const storage = last?.repo !== undefined ? storageConfigFor(last.repo, config.node) : last?.facts.reportsStorage === true ? { ceph: true, mounts: CEPH_FALLBACK_MOUNTS } : undefined;
+      return collectHostMetrics({ storage, cephDf });
+    },
     // GPUs no workspace declares are labelled with the workspace their processes belong to (Podman labels).
     attribute: async (stats, unheld) => {
       const processes = await attributeProcesses(stats.processes.filter((p) => p.gpuUuid !== null && unheld.has(p.gpuUuid)), { labelsOf });
@@ -145,7 +171,7 @@ export async function startNodeAgent(config: ResolvedAgentConfig, logger: Logger
     usage,
     allocations: async () => {
       const last = reconciler.lastGood();
-      const declared = new Map((last?.repo.nodes.get(config.node)?.doc.spec.gpus ?? []).map((g) => [g.uuid, g.model]));
+      const declared = new Map(Object.entries(last?.facts.gpuModels ?? {}));
       await refreshDevices();
       const observed = await listAll(reconciler.deps.drivers, config.node);
       return workspaceAllocations(last?.desired, declared, observed, devices);

@@ -7,7 +7,7 @@ const owner = { node: 'n1', workspace: 'w', tenant: 't' };
 
 function container(id: string, hash: string, image = 'img:1', run = true): DesiredContainer {
   return {
-    kind: 'container', id, name: `fc-${id}`, owner, specHash: hash, reclaimPolicy: 'Retain', run,
+    kind: 'container', ref: { kind: 'container', scope: 'workspace', owner: 'w', name: id }, id, name: `fc-${id}`, owner, specHash: hash, reclaimPolicy: 'Retain', run,
     spec: { image, command: undefined, args: undefined, env: {}, ports: [], mounts: [], cpus: undefined, memoryBytes: undefined, devices: [], healthcheck: undefined, restartPolicy: 'always', pullPolicy: 'IfNotPresent', labels: {}, user: undefined, workingDir: undefined, network: 'net', hostNetwork: false, privileged: false, aliases: [] },
   };
 }
@@ -15,14 +15,15 @@ function state(resources: DesiredResource[], allowMassPrune = false): DesiredSta
   return { node: 'n1', revision: 'abc123', profile: 'gpu-node', resources, allowMassPrune };
 }
 function seen(id: string, hash: string | undefined, st: ObservedResource['state'] = 'running', extra: Partial<ObservedResource> = {}): ObservedResource {
-  return { kind: 'container', id, name: `fc-${id}`, runtimeId: `rt-${id}`, owner, specHash: hash, state: st, reclaimPolicy: 'Retain', facts: { image: 'img:1' }, ...extra };
+  const kind = extra.kind ?? 'container';
+  return { kind, ref: { kind, scope: 'workspace', owner: 'w', name: id }, id, name: `fc-${id}`, runtimeId: `rt-${id}`, owner, specHash: hash, state: st, reclaimPolicy: 'Retain', facts: { image: 'img:1' }, ...extra };
 }
 const summary = (r: ReturnType<typeof planActions>) => r.actions.map((a) => `${a.type} ${a.id}: ${a.reason}`);
 
 describe('planActions', () => {
   it('creates what is missing, networks and volumes before containers', () => {
-    const net: DesiredResource = { kind: 'network', id: 'w.net', name: 'fc-w', owner, spec: { internal: false }, specHash: 'n', reclaimPolicy: 'Retain' };
-    const vol: DesiredResource = { kind: 'volume', id: 'w.vol.data', name: 'fc-w-data', owner, spec: {}, specHash: 'v', reclaimPolicy: 'Retain' };
+    const net: DesiredResource = { kind: 'network', ref: { kind: 'network', scope: 'workspace', owner: 'w', name: 'network' }, id: 'w.net', name: 'fc-w', owner, spec: { internal: false }, specHash: 'n', reclaimPolicy: 'Retain' };
+    const vol: DesiredResource = { kind: 'volume', ref: { kind: 'volume', scope: 'workspace', owner: 'w', name: 'data' }, id: 'w.vol.data', name: 'fc-w-data', owner, spec: {}, specHash: 'v', reclaimPolicy: 'Retain' };
     const r = planActions(state([container('w.a', 'h1'), vol, net]), []);
     expect(summary(r)).toEqual([
       'create w.net: create: declared and not present',
@@ -56,15 +57,17 @@ describe('planActions', () => {
     expect(r.pruneRefused).toBeUndefined();
   });
 
-  it('refuses a prune of more than half, or all, of the managed workloads unless allowed', () => {
+  it('refuses removing more than half of the workloads of the units that stay (a template edit) unless allowed', () => {
     const observed = [seen('w.a', 'h1'), seen('w.b', 'h1'), seen('w.c', 'h1')];
     const r = planActions(state([container('w.a', 'h1')]), observed);
-    expect(r.pruneRefused).toBe('refusing to prune 2 of 3 managed workloads (more than half) at abc123; set spec.allowMassPrune: true in cluster.yaml or nodes/n1.yaml in the revision that means it');
+    expect(r.pruneRefused).toMatchObject({ reason: 'PruneRefused', rule: 'workloads', removedUnits: [], held: 2, managed: 3 });
+    expect(r.pruneRefused?.message).toBe('refusing to prune 2 of 3 managed workloads (more than half) at abc123; set spec.allowMassPrune: true in cluster.yaml or nodes/n1.yaml in the revision that means it');
     expect(r.counts.remove).toBe(0);
-    expect(planActions(state([]), [seen('w.a', 'h1')]).pruneRefused).toContain('refusing to prune 1 of 1 managed workloads (all)');
+    expect(r.actions.filter((a) => a.held === 'PruneRefused').map((a) => a.id)).toEqual(['w.b', 'w.c']);
     expect(planActions(state([container('w.a', 'h1')], true), observed).counts.remove).toBe(2);
-    // exactly half is allowed
+    // exactly half is allowed, and so is one container alone
     expect(planActions(state([container('w.a', 'h1'), container('w.b', 'h1')]), [...observed, seen('w.d', 'h1')]).counts.remove).toBe(2);
+    expect(planActions(state([container('w.a', 'h1')]), observed.slice(0, 2)).counts.remove).toBe(1);
   });
 
   it('removes duplicates left by an interrupted run, keeping the one that matches', () => {

@@ -3,7 +3,30 @@
  * ordered actions that converge them, each with its reason. Pure and level-triggered: Git diffs decide
  * when to run, never what to do. The mass-prune guard lives here so that dry runs show it too.
  */
-import type { Action, ActionType, DesiredResource, DesiredState, ObservedResource, ResourceKind } from './desired.js';
+import type { ResourceScope } from '../common/infra/resource-ref.js';
+import { legacyKey, resourceKey, type Action, type ActionType, type DesiredResource, type DesiredState, type ObservedResource, type Owner, type ResourceKind } from './desired.js';
+
+/** A unit of the node: the profile's baseline, one service or one workspace (what a deliberate removal removes whole). */
+export interface PlanUnit {
+  scope: ResourceScope;
+  name: string;
+}
+
+/** Why the mass-prune guard held removals back (typed: status and the hub read the fields, never the message). */
+export interface PruneRefusal {
+  reason: 'PruneRefused';
+  /** Which rule refused: most units of the node removed at once, or most workloads of the units that stay. */
+  rule: 'units' | 'workloads';
+  /** Units the revision removes whole (their workloads are kept running). */
+  removedUnits: PlanUnit[];
+  /** Units with workloads on the node now. */
+  observedUnits: number;
+  /** Workload removals held back, and workloads managed now. */
+  held: number;
+  managed: number;
+  /** What an admin reads: what was refused and how to allow it (spec.allowMassPrune). */
+  message: string;
+}
 
 /** The outcome of planning: ordered actions, counts, and whether a mass prune was refused. */
 export interface PlanResult {
@@ -15,30 +38,33 @@ export interface PlanResult {
   /** Containers and VMs the agent manages now (what the mass-prune guard weighs). */
   managed: number;
   /** Set when removals were held back by the mass-prune guard. */
-  pruneRefused: string | undefined;
+  pruneRefused: PruneRefusal | undefined;
 }
 
 /** Resources that run: the ones the mass-prune guard counts. */
 const WORKLOAD_KINDS: ReadonlySet<ResourceKind> = new Set(['container', 'vm']);
 const KIND_ORDER: Record<ResourceKind, number> = { network: 0, volume: 1, container: 2, vm: 3 };
 
-/** Plans the actions that take `observed` to `desired`. */
+/** Plans the actions that take `observed` to `desired`. Resources are matched by identity (resourceKey), never by display id alone. */
 export function planActions(desired: DesiredState, observed: ObservedResource[]): PlanResult {
-  const byId = groupById(observed);
+  const byKey = groupByKey(observed);
   const actions: Action[] = [];
   const duplicates = new Set<Action>();
   for (const d of desired.resources) {
-    const found = byId.get(d.id) ?? [];
-    byId.delete(d.id);
+    const key = resourceKey(d);
+    // Resources created before ownership marks carried a ref are matched by kind and display id.
+    const found = [...(byKey.get(key) ?? []), ...(byKey.get(legacyKey(d.kind, d.id)) ?? [])];
+    byKey.delete(key);
+    byKey.delete(legacyKey(d.kind, d.id));
     const [keep, ...extras] = rankDuplicates(found, d);
     for (const extra of extras) {
-      const dup = action('remove', extra.kind, extra.id, `remove: duplicate of ${keep?.name ?? d.name} (left by an interrupted run)`, undefined, extra);
+      const dup = action('remove', extra, `remove: duplicate of ${keep?.name ?? d.name} (left by an interrupted run)`, undefined, extra);
       duplicates.add(dup);
       actions.push(dup);
     }
     actions.push(planOne(d, keep));
   }
-  for (const [, rest] of byId) {
+  for (const [, rest] of byKey) {
     for (const o of rest) actions.push(planOrphan(o));
   }
   const pruneRefused = massPruneCheck(desired, observed, actions.filter((a) => !duplicates.has(a)));
@@ -48,9 +74,12 @@ export function planActions(desired: DesiredState, observed: ObservedResource[])
   return { node: desired.node, revision: desired.revision, actions: ordered, counts, managed: observed.filter((o) => WORKLOAD_KINDS.has(o.kind)).length, pruneRefused };
 }
 
-function groupById(observed: ObservedResource[]): Map<string, ObservedResource[]> {
+function groupByKey(observed: ObservedResource[]): Map<string, ObservedResource[]> {
   const map = new Map<string, ObservedResource[]>();
-  for (const o of observed) map.set(o.id, [...(map.get(o.id) ?? []), o]);
+  for (const o of observed) {
+    const key = resourceKey(o);
+    map.set(key, [...(map.get(key) ?? []), o]);
+  }
   return map;
 }
 
@@ -61,19 +90,19 @@ function rankDuplicates(found: ObservedResource[], d: DesiredResource): Observed
 }
 
 function planOne(d: DesiredResource, o: ObservedResource | undefined): Action {
-  if (o === undefined) return action('create', d.kind, d.id, 'create: declared and not present', d, undefined);
+  if (o === undefined) return action('create', d, 'create: declared and not present', d, undefined);
   // Volumes hold data and networks carry no spec worth a disruption: both are only ever created.
-  if (d.kind === 'volume' || d.kind === 'network') return action('noop', d.kind, d.id, 'unchanged', d, o);
-  if (o.specHash !== d.specHash) return action('recreate', d.kind, d.id, `recreate: ${changeReason(d, o)}`, d, o);
-  if (d.run && o.state !== 'running') return action('start', d.kind, d.id, `start: found ${o.state}, expected running (stopped outside the agent or crashed)`, d, o);
-  if (!d.run && o.state === 'running') return action('stop', d.kind, d.id, 'stop: workspace state is stopped', d, o);
-  return action('noop', d.kind, d.id, 'unchanged', d, o);
+  if (d.kind === 'volume' || d.kind === 'network') return action('noop', d, 'unchanged', d, o);
+  if (o.specHash !== d.specHash) return action('recreate', d, `recreate: ${changeReason(d, o)}`, d, o);
+  if (d.run && o.state !== 'running') return action('start', d, `start: found ${o.state}, expected running (stopped outside the agent or crashed)`, d, o);
+  if (!d.run && o.state === 'running') return action('stop', d, 'stop: workspace state is stopped', d, o);
+  return action('noop', d, 'unchanged', d, o);
 }
 
 function planOrphan(o: ObservedResource): Action {
-  if (o.kind === 'volume' && o.reclaimPolicy !== 'Delete') return action('noop', o.kind, o.id, 'kept: no longer declared, volume retained (reclaimPolicy Retain)', undefined, o);
+  if (o.kind === 'volume' && o.reclaimPolicy !== 'Delete') return action('noop', o, 'kept: no longer declared, volume retained (reclaimPolicy Retain)', undefined, o);
   const data = o.kind === 'vm' ? (o.reclaimPolicy === 'Delete' ? ', disk deleted (reclaimPolicy Delete)' : ', disk kept') : '';
-  return action('remove', o.kind, o.id, `remove: no longer declared${data}`, undefined, o);
+  return action('remove', o, `remove: no longer declared${data}`, undefined, o);
 }
 
 /** Explains a spec change from the facts the runtime reports; falls back to the hashes. */
@@ -83,23 +112,48 @@ function changeReason(d: DesiredResource, o: ObservedResource): string {
   return `spec changed (hash ${o.specHash} -> ${d.specHash})`;
 }
 
-/** Refuses removing more than half (or all) of the running workloads unless the revision allows it; held-back removals become noops. */
-function massPruneCheck(desired: DesiredState, observed: ObservedResource[], actions: Action[]): string | undefined {
-  const managed = observed.filter((o) => WORKLOAD_KINDS.has(o.kind)).length;
+/** The unit a resource belongs to (from its owner; legacy resources without a ref have one too). */
+export function unitOf(owner: Owner): PlanUnit {
+  if (owner.workspace !== undefined) return { scope: 'workspace', name: owner.workspace };
+  if (owner.service !== undefined) return { scope: 'service', name: owner.service };
+  return { scope: 'profile', name: owner.profile ?? '' };
+}
+
+const unitKey = (u: PlanUnit): string => JSON.stringify([u.scope, u.name]);
+
+/**
+ * The mass-prune guard (docs/agent.md#the-mass-prune-guard). Without spec.allowMassPrune a revision may
+ * remove one unit (workspace or service) whole, or fewer than half of the units with workloads; it is refused
+ * when it removes two or more units and more than half of them (an emptied workspaces folder, most of a busy
+ * node), or when it removes two or more workloads of units that stay and more than half of all workloads.
+ * Held-back removals become noops marked `held`, with the networks and volumes they would take along.
+ */
+function massPruneCheck(desired: DesiredState, observed: ObservedResource[], actions: Action[]): PruneRefusal | undefined {
+  const workloads = observed.filter((o) => WORKLOAD_KINDS.has(o.kind));
   const prunes = actions.filter((a) => a.type === 'remove' && a.desired === undefined && WORKLOAD_KINDS.has(a.kind));
-  if (desired.allowMassPrune || managed === 0 || prunes.length === 0) return undefined;
-  if (prunes.length * 2 <= managed && prunes.length < managed) return undefined;
-  const why = prunes.length === managed ? 'all' : 'more than half';
-  const message = `refusing to prune ${prunes.length} of ${managed} managed workloads (${why}) at ${desired.revision}; set spec.allowMassPrune: true in cluster.yaml or nodes/${desired.node}.yaml in the revision that means it`;
+  if (desired.allowMassPrune || workloads.length === 0 || prunes.length === 0) return undefined;
+  const observedUnits = new Map(workloads.map((o) => [unitKey(unitOf(o.owner)), unitOf(o.owner)]));
+  const keptUnits = new Set(desired.resources.filter((r) => WORKLOAD_KINDS.has(r.kind)).map((r) => unitKey(unitOf(r.owner))));
+  const removedUnits = [...observedUnits].filter(([k]) => !keptUnits.has(k)).map(([, u]) => u).sort((a, b) => a.scope.localeCompare(b.scope) || a.name.localeCompare(b.name));
+  const prunesInKept = prunes.filter((a) => keptUnits.has(unitKey(unitOf(a.observed!.owner)))).length;
+  const tooManyUnits = removedUnits.length >= 2 && removedUnits.length * 2 > observedUnits.size;
+  const tooManyWorkloads = prunesInKept >= 2 && prunesInKept * 2 > workloads.length;
+  if (!tooManyUnits && !tooManyWorkloads) return undefined;
+  const allow = `set spec.allowMassPrune: true in cluster.yaml or nodes/${desired.node}.yaml in the revision that means it`;
+  const names = removedUnits.map((u) => `${u.scope} ${u.name}`).join(', ');
+  const message = tooManyUnits
+    ? `refusing to prune ${removedUnits.length} of ${observedUnits.size} workspaces and services of node ${desired.node} at once (${names}) at ${desired.revision}; remove one at a time, or ${allow}`
+    : `refusing to prune ${prunesInKept} of ${workloads.length} managed workloads (more than half) at ${desired.revision}; ${allow}`;
   const held = new Set(prunes);
   // Dependent networks and volumes of held-back workloads stay too.
   for (const a of actions) {
     if (held.has(a) || (a.type === 'remove' && a.desired === undefined && !WORKLOAD_KINDS.has(a.kind))) {
       a.type = 'noop';
       a.reason = `kept: ${message}`;
+      a.held = 'PruneRefused';
     }
   }
-  return message;
+  return { reason: 'PruneRefused', rule: tooManyUnits ? 'units' : 'workloads', removedUnits, observedUnits: observedUnits.size, held: prunes.length, managed: workloads.length, message };
 }
 
 /** Removals of workloads first, then networks and volumes, then workloads, then removals of networks and volumes; by id within a phase. */
@@ -109,11 +163,11 @@ function orderActions(actions: Action[]): Action[] {
     if (a.type === 'remove') return workload ? 0 : 3;
     return workload ? 2 : 1;
   };
-  return [...actions].sort((a, b) => phase(a) - phase(b) || KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || a.id.localeCompare(b.id));
+  return [...actions].sort((a, b) => phase(a) - phase(b) || KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || a.id.localeCompare(b.id) || a.key.localeCompare(b.key));
 }
 
-function action(type: ActionType, kind: ResourceKind, id: string, reason: string, desired: DesiredResource | undefined, observed: ObservedResource | undefined): Action {
-  return { type, kind, id, reason, desired, observed };
+function action(type: ActionType, r: DesiredResource | ObservedResource, reason: string, desired: DesiredResource | undefined, observed: ObservedResource | undefined): Action {
+  return { type, kind: r.kind, id: r.id, key: resourceKey(r), reason, desired, observed };
 }
 
 /** One line per action that changes something (and a summary), for the CLI and logs. */
@@ -123,6 +177,6 @@ export function formatPlan(plan: PlanResult, options: { showUnchanged?: boolean 
     .map((a) => `${a.type.padEnd(8)} ${a.kind.padEnd(9)} ${a.id}  (${a.reason})`);
   const c = plan.counts;
   lines.push(`plan for ${plan.node} at ${plan.revision}: ${c.create} to create, ${c.recreate} to recreate, ${c.start} to start, ${c.stop} to stop, ${c.remove} to remove, ${c.noop} unchanged`);
-  if (plan.pruneRefused !== undefined) lines.push(`warning: ${plan.pruneRefused}`);
+  if (plan.pruneRefused !== undefined) lines.push(`warning: ${plan.pruneRefused.message}`);
   return lines.join('\n');
 }

@@ -18,11 +18,15 @@ import type {
   Owner,
   RuntimeMount,
 } from './desired.js';
+import { SCOPE_NETWORK, type ResourceScope } from '../common/infra/resource-ref.js';
 import { resolveProfile } from './profiles.js';
 
 /** A group of containers that share one network and one volume namespace: a profile, a service or a workspace. */
 interface Unit {
-  /** Prefix of ids (node, svc.NAME, ws.NAME). */
+  /** What the unit is (the scope of its resources' refs) and its name. */
+  scope: ResourceScope;
+  scopeName: string;
+  /** Prefix of display ids (node, svc.NAME, ws.NAME). */
   idPrefix: string;
   /** Prefix of runtime names (fc-node, fc-svc-NAME, fc-ws-NAME). */
   namePrefix: string;
@@ -46,7 +50,7 @@ export function renderNodeState(repo: InfraRepo, nodeName: string): DesiredState
   const profile = resolveProfile(repo, node.spec.profile);
   const units = [profileUnit(nodeName, node, profile), ...serviceUnits(repo, nodeName, node), ...workspaceUnits(repo, nodeName)];
   const resources = units.flatMap((unit) => renderUnit(unit, node));
-  resources.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  resources.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0));
   return {
     node: nodeName,
     revision: repo.revision,
@@ -58,6 +62,8 @@ export function renderNodeState(repo: InfraRepo, nodeName: string): DesiredState
 
 function profileUnit(nodeName: string, node: Node, profile: NodeProfile): Unit {
   return {
+    scope: 'profile',
+    scopeName: node.spec.profile,
     idPrefix: 'node',
     namePrefix: 'fc-node',
     owner: { node: nodeName, profile: node.spec.profile },
@@ -80,6 +86,8 @@ function serviceUnits(repo: InfraRepo, nodeName: string, node: Node): Unit[] {
     const bySelector = placement.nodeSelector !== undefined && hostsServices && labelsMatch(placement.nodeSelector, node.spec.labels ?? {});
     if (!byName && !bySelector) continue;
     units.push({
+      scope: 'service',
+      scopeName: name,
       idPrefix: `svc.${name}`,
       namePrefix: `fc-svc-${name}`,
       owner: { node: nodeName, service: name },
@@ -103,6 +111,8 @@ function workspaceUnits(repo: InfraRepo, nodeName: string): Unit[] {
       throw new FoundryError('INFRA_REFERENCE', `workspace ${name} uses unknown template ${doc.spec.template}`, { resource: `workspace/${name}` });
     }
     units.push({
+      scope: 'workspace',
+      scopeName: name,
       idPrefix: `ws.${name}`,
       namePrefix: `fc-ws-${name}`,
       owner: { node: nodeName, workspace: name, tenant: doc.spec.tenant },
@@ -126,23 +136,24 @@ function renderUnit(unit: Unit, node: Node): DesiredResource[] {
   const out: DesiredResource[] = [];
   const needsNetwork = unit.containers.some((c) => c.hostNetwork !== true);
   const networkName = `${unit.namePrefix}`;
-  if (needsNetwork) out.push(resource<DesiredNetwork>('network', `${unit.idPrefix}.net`, networkName, unit, { internal: false }));
+  if (needsNetwork) out.push(resource<DesiredNetwork>('network', SCOPE_NETWORK, `${unit.idPrefix}.net`, networkName, unit, { internal: false }));
   const volumeNames = new Set(unit.containers.flatMap((c) => (c.volumes ?? []).flatMap((v) => (v.name === undefined ? [] : [v.name]))));
   for (const vol of [...volumeNames].sort()) {
-    out.push(resource<DesiredVolume>('volume', `${unit.idPrefix}.vol.${vol}`, `${unit.namePrefix}-${vol}`, unit, {}));
+    out.push(resource<DesiredVolume>('volume', vol, `${unit.idPrefix}.vol.${vol}`, `${unit.namePrefix}-${vol}`, unit, {}));
   }
   for (const c of unit.containers) {
     const spec = containerSpec(c, unit, needsNetwork ? networkName : undefined);
-    out.push({ ...resource<DesiredContainer>('container', `${unit.idPrefix}.${c.name}`, `${unit.namePrefix}-${c.name}`, unit, spec), run: unit.run } as DesiredContainer);
+    out.push({ ...resource<DesiredContainer>('container', c.name, `${unit.idPrefix}.${c.name}`, `${unit.namePrefix}-${c.name}`, unit, spec), run: unit.run } as DesiredContainer);
   }
   if (unit.vm !== undefined) {
-    out.push({ ...resource<DesiredVm>('vm', `${unit.idPrefix}.vm.${unit.vm.name}`, `${unit.namePrefix}-${unit.vm.name}`, unit, vmSpec(unit.vm, unit, node)), run: unit.run } as DesiredVm);
+    out.push({ ...resource<DesiredVm>('vm', unit.vm.name, `${unit.idPrefix}.vm.${unit.vm.name}`, `${unit.namePrefix}-${unit.vm.name}`, unit, vmSpec(unit.vm, unit, node)), run: unit.run } as DesiredVm);
   }
   return out;
 }
 
-function resource<R extends DesiredResource>(kind: R['kind'], id: string, name: string, unit: Unit, spec: R['spec']): R {
-  return { kind, id, name, owner: unit.owner, spec, specHash: specHash({ kind, name, spec }), reclaimPolicy: unit.reclaimPolicy } as R;
+/** One resource of `unit`: `declared` is its name in the repo (its ref's name), `id` its display id, `name` its runtime name. */
+function resource<R extends DesiredResource>(kind: R['kind'], declared: string, id: string, name: string, unit: Unit, spec: R['spec']): R {
+  return { kind, ref: { kind, scope: unit.scope, owner: unit.scopeName, name: declared }, id, name, owner: unit.owner, spec, specHash: specHash({ kind, name, spec }), reclaimPolicy: unit.reclaimPolicy } as R;
 }
 
 function containerSpec(c: Container, unit: Unit, network: string | undefined): ContainerSpec {

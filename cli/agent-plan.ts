@@ -1,29 +1,54 @@
 /**
  * `foundry agent plan --repo <dir|url> --node <name>`: what the agent would do on a node, with the
- * reason for each action. Loads and validates the repo, renders the node's desired state, observes
- * what runs (through the observer hook) and plans. Nothing is changed.
+ * reason for each action. Loads and validates the repo, renders the node's desired state, observes what
+ * runs on this machine's runtimes (the same agent configuration as `agent run`: Podman socket, libvirt
+ * URI, OpenStack cloud; list calls only) and plans. Nothing is changed.
  */
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
+import { pino } from 'pino';
 import { renderNodeState } from '../agent/render.js';
 import { formatPlan, planActions, type PlanResult } from '../agent/plan.js';
 import type { ObservedResource } from '../agent/desired.js';
-import { FoundryError, isFoundryError } from '../common/errors.js';
+import { DEFAULT_CONFIG_PATH, loadAgentConfig, resolveConfig } from '../agent/config/load-config.js';
+import { buildDrivers } from '../agent/reconcile/agent.js';
+import { driverKeys, runtimeKeyOf, type RuntimeDriver } from '../agent/drivers/driver.js';
+import { errorMessage, FoundryError, isFoundryError } from '../common/errors.js';
 import { formatIssue } from '../common/infra/model.js';
 import { EXIT } from './exit-codes.js';
 import { loadTarget, type TargetOptions } from './load-target.js';
 
-/** What an observer found on the node: the runtime's resources, or why no runtime could be reached. */
-export type Observation = { runtime: string; resources: ObservedResource[] } | { unavailable: string };
+/**
+ * What an observer found on the node: the resources of the runtimes it could list (`runtime` names them),
+ * with the routing keys (runtimeKeyOf) of those it could not; or why none could be reached.
+ */
+export type Observation = { runtime: string; resources: ObservedResource[]; unavailableKeys?: string[]; note?: string } | { unavailable: string };
 
-/** Observes what runs on `node`. The Podman/libvirt drivers install theirs with setPlanObserver. */
+/** Observes what runs on `node`, read-only. */
 export type PlanObserver = (node: string) => Promise<Observation>;
 
-const NO_RUNTIME: PlanObserver = async () => ({ unavailable: 'no runtime reachable' });
-let observer: PlanObserver = NO_RUNTIME;
+/** Plans against an empty node (`--no-observe`). */
+export const NO_OBSERVE: PlanObserver = async () => ({ unavailable: 'not observed (--no-observe)' });
 
-/** Hook for the runtime drivers: makes `agent plan` plan against what actually runs. */
-export function setPlanObserver(fn: PlanObserver | undefined): void {
-  observer = fn ?? NO_RUNTIME;
+/** An observer that lists `drivers` (list calls only: nothing is created, changed or removed). */
+export function driversObserver(drivers: RuntimeDriver[]): PlanObserver {
+  return async (node) => {
+    const found: ObservedResource[] = [];
+    const reached: string[] = [];
+    const failed: string[] = [];
+    const unavailableKeys: string[] = [];
+    for (const d of drivers) {
+      try {
+        found.push(...(await d.list(node)));
+        reached.push(d.name);
+      } catch (err) {
+        failed.push(`${d.name} unreachable (${errorMessage(err)})`);
+        unavailableKeys.push(...driverKeys(d));
+      }
+    }
+    if (reached.length === 0) return { unavailable: failed.join('; ') || 'no runtime configured' };
+    return { runtime: reached.join(', '), resources: found, unavailableKeys, ...(failed.length > 0 ? { note: `${failed.join('; ')}: its resources are planned against an empty runtime` } : {}) };
+  };
 }
 
 /** A plan with where the observed state came from. */
@@ -37,7 +62,7 @@ export interface PlanReport {
 }
 
 /** Loads the repo, refuses it when invalid, renders `node` and plans against the observer's findings. */
-export async function planNode(target: string, node: string, opts: TargetOptions, observe: PlanObserver = observer): Promise<PlanReport> {
+export async function planNode(target: string, node: string, opts: TargetOptions, observe: PlanObserver = NO_OBSERVE): Promise<PlanReport> {
   const repo = await loadTarget(target, opts);
   if (repo.issues.length > 0) {
     const list = repo.issues.map(formatIssue).join('\n');
@@ -54,7 +79,28 @@ export async function planNode(target: string, node: string, opts: TargetOptions
   if ('unavailable' in seen) {
     return { plan: planActions(desired, []), profile: desired.profile, runtime: undefined, note: `${seen.unavailable}: planning against an empty node` };
   }
-  return { plan: planActions(desired, seen.resources), profile: desired.profile, runtime: seen.runtime, note: undefined };
+  // Resources of a runtime that could not be listed are not "to remove": only what was listed is weighed.
+  const down = new Set(seen.unavailableKeys ?? []);
+  const observed = seen.resources.filter((o) => !down.has(runtimeKeyOf(o)));
+  return { plan: planActions(desired, observed), profile: desired.profile, runtime: seen.runtime, note: seen.note };
+}
+
+/** The observer of `agent plan`: none with --no-observe; else the drivers of the agent configuration (or Podman at its default socket when the default configuration file is absent). */
+async function observerFor(flags: { config?: string; observe?: boolean }): Promise<{ observe: PlanObserver; drivers: RuntimeDriver[]; node: string | undefined; note: string | undefined }> {
+  const logger = pino({ level: 'silent' });
+  const file = flags.config ?? DEFAULT_CONFIG_PATH;
+  if (flags.observe === false) {
+    // Not observing: the configuration, when given, still names the node.
+    return { observe: NO_OBSERVE, drivers: [], node: flags.config === undefined ? undefined : (await loadAgentConfig(file)).node, note: undefined };
+  }
+  if (flags.config === undefined && !existsSync(file)) {
+    const defaults = resolveConfig({ node: 'plan', repo: { url: '.' } }, file);
+    const drivers = buildDrivers(defaults, logger);
+    return { observe: driversObserver(drivers), drivers, node: undefined, note: `no agent configuration at ${file}: observing Podman at ${defaults.podman.socketPath}` };
+  }
+  const config = await loadAgentConfig(file);
+  const drivers = buildDrivers(config, logger);
+  return { observe: driversObserver(drivers), drivers, node: config.node, note: undefined };
 }
 
 /** The text of `agent plan`: a header, the note when planning against nothing, then every action with its reason. */
@@ -76,7 +122,8 @@ export function planJson(report: PlanReport): Record<string, unknown> {
     observed: report.runtime ?? null,
     note: report.note ?? null,
     counts: plan.counts,
-    pruneRefused: plan.pruneRefused ?? null,
+    pruneRefused: plan.pruneRefused?.message ?? null,
+    pruneRefusal: plan.pruneRefused === undefined ? null : { rule: plan.pruneRefused.rule, removedUnits: plan.pruneRefused.removedUnits, held: plan.pruneRefused.held, managed: plan.pruneRefused.managed },
     actions: plan.actions.map((a) => ({ type: a.type, kind: a.kind, id: a.id, reason: a.reason, specHash: a.desired?.specHash ?? null })),
   };
 }
@@ -87,14 +134,24 @@ export function registerAgentPlan(agent: Command): void {
     .command('plan')
     .description('print what the agent would do on a node: create, recreate, start, stop, remove or unchanged, each with its reason (changes nothing)')
     .requiredOption('--repo <repo>', 'folder of the infra repo, or a git URL')
-    .requiredOption('--node <name>', 'node to plan for (metadata.name of a Node)')
+    .option('--node <name>', 'node to plan for (metadata.name of a Node; default: the node of the agent configuration)')
+    .option('-c, --config <path>', `agent configuration whose runtimes are observed, read-only (default ${DEFAULT_CONFIG_PATH}; without it, Podman at its default socket)`)
+    .option('--no-observe', 'plan against an empty node instead of observing this machine')
     .option('--path <sub>', 'folder inside the repo that holds the infra files')
     .option('--branch <branch>', 'branch to fetch (git URL or local git repo)')
     .option('--revision <rev>', 'commit or tag to check out (git URL or local git repo)')
     .option('--json', 'print the plan as JSON')
-    .action(async (flags: TargetOptions & { repo: string; node: string; json?: boolean }) => {
-      const report = await planNode(flags.repo, flags.node, flags);
-      process.stdout.write(flags.json === true ? `${JSON.stringify(planJson(report), null, 2)}\n` : `${planText(report)}\n`);
-      process.exitCode = EXIT.OK;
+    .action(async (flags: TargetOptions & { repo: string; node?: string; json?: boolean; config?: string; observe?: boolean }) => {
+      const { observe, drivers, node, note } = await observerFor(flags);
+      try {
+        const target = flags.node ?? node;
+        if (target === undefined) throw new FoundryError('CLI_USAGE', 'no node to plan for: pass --node, or --config with an agent configuration that names one');
+        const report = await planNode(flags.repo, target, flags, observe);
+        if (note !== undefined) report.note = report.note === undefined ? note : `${note}; ${report.note}`;
+        process.stdout.write(flags.json === true ? `${JSON.stringify(planJson(report), null, 2)}\n` : `${planText(report)}\n`);
+        process.exitCode = EXIT.OK;
+      } finally {
+        for (const d of drivers) await d.close?.();
+      }
     });
 }

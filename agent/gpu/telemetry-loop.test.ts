@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { TelemetryLoop } from './telemetry-loop.js';
 import { UsageEmitter } from '../usage/usage-emitter.js';
 import { FoundryError } from '../../common/errors.js';
@@ -80,5 +80,28 @@ describe('TelemetryLoop', () => {
     release();
     await a;
     expect(polls).toBe(1);
+  });
+
+  it('reads its interval again before each tick (the Cluster telemetryInterval of the last good revision)', async () => {
+    vi.useFakeTimers();
+    try {
+      const setting: { interval: number | undefined } = { interval: undefined };
+      let ticks = 0;
+      const loop = new TelemetryLoop({ node: 'gpu-01', gpu: { stats: async () => sample(0) }, host: async () => host, send: () => { ticks++; }, intervalMs: () => setting.interval });
+      expect(loop.currentIntervalMs()).toBe(5_000);
+      loop.start();
+      await vi.advanceTimersByTimeAsync(5_000);
+      expect(ticks).toBe(1);
+      setting.interval = 2_000;
+      await vi.advanceTimersByTimeAsync(5_000); // the tick already scheduled fires at 10 s, then every 2 s
+      expect(ticks).toBe(2);
+      await vi.advanceTimersByTimeAsync(4_000);
+      expect(ticks).toBe(4);
+      loop.stop();
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(ticks).toBe(4);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -29,7 +29,8 @@ export interface TelemetryLoopOptions {
    * UUIDs of undeclared GPUs that have compute processes. Its answer labels the telemetry, nothing else.
    */
   attribute?: (gpu: GpuStats, unheld: ReadonlySet<string>) => Promise<ReadonlyMap<string, GpuHolder>>;
-  intervalMs?: number;
+  /** Interval between ticks (default 5 s); a function is read again before each tick (the Cluster's telemetryInterval may change). */
+  intervalMs?: number | (() => number | undefined);
   logger?: GpuLogger;
 }
 
@@ -51,13 +52,26 @@ export class TelemetryLoop {
   /** Starts ticking every intervalMs (default 5 s); the timer does not keep the process alive. */
   start(): void {
     if (this.timer !== undefined) return;
-    this.timer = setInterval(() => { void this.tickOnce().catch(() => undefined); }, this.o.intervalMs ?? 5_000);
+    this.schedule();
+  }
+
+  /** The interval the next tick waits (at least 100 ms). */
+  currentIntervalMs(): number {
+    const v = typeof this.o.intervalMs === 'function' ? this.o.intervalMs() : this.o.intervalMs;
+    return Math.max(100, v ?? 5_000);
+  }
+
+  private schedule(): void {
+    this.timer = setTimeout(() => {
+      void this.tickOnce().catch(() => undefined);
+      if (this.timer !== undefined) this.schedule();
+    }, this.currentIntervalMs());
     this.timer.unref();
   }
 
   /** Stops ticking (a tick in flight completes). */
   stop(): void {
-    if (this.timer !== undefined) clearInterval(this.timer);
+    if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
   }
 

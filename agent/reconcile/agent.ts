@@ -47,14 +47,20 @@ function hubRepoAccess(config: ResolvedAgentConfig): { authHeader?: string; caFi
   return { authHeader: `Bearer ${readFileSync(config.hubCredentialFile, 'utf8').trim()}`, ...(config.hubCaFile === undefined ? {} : { caFile: config.hubCaFile }) };
 }
 
-/** The reconciler for `config`, with the Podman driver (and `extraDrivers`, e.g. libvirt, when the caller adds them). */
-export function buildReconciler(config: ResolvedAgentConfig, logger: Logger, extraDrivers: RuntimeDriver[] = [], hooks: Pick<ReconcilerDeps, 'onResult'> = {}): Reconciler {
-  const podman = new PodmanDriver({ socketPath: config.podman.socketPath, stopTimeoutS: Math.ceil(config.podman.stopTimeoutMs / 1000) });
+/** The runtime drivers `config` turns on: Podman always, libvirt and OpenStack when configured (`agent run` and `agent plan` share them). */
+export function buildDrivers(config: Pick<ResolvedAgentConfig, 'podman' | 'libvirt' | 'openstack'>, logger: Logger): RuntimeDriver[] {
+  const drivers: RuntimeDriver[] = [new PodmanDriver({ socketPath: config.podman.socketPath, stopTimeoutS: Math.ceil(config.podman.stopTimeoutMs / 1000) })];
   // VMs of driver libvirt, when the config turns them on (routed by runtimeKeyOf: vm/libvirt).
-  if (config.libvirt !== undefined) extraDrivers = [new LibvirtDriver({ uri: config.libvirt.uri, diskDir: config.libvirt.diskDir, imageDir: config.libvirt.imageDir, shutdownTimeoutMs: config.libvirt.shutdownTimeoutMs }), ...extraDrivers];
-  if (config.openstack !== undefined) extraDrivers = [openStackDriver(config.openstack, logger), ...extraDrivers];
+  if (config.libvirt !== undefined) drivers.push(new LibvirtDriver({ uri: config.libvirt.uri, diskDir: config.libvirt.diskDir, imageDir: config.libvirt.imageDir, shutdownTimeoutMs: config.libvirt.shutdownTimeoutMs }));
+  if (config.openstack !== undefined) drivers.push(openStackDriver(config.openstack, logger));
+  return drivers;
+}
+
+/** The reconciler for `config`, with its drivers (buildDrivers) and `extraDrivers` the caller adds. */
+export function buildReconciler(config: ResolvedAgentConfig, logger: Logger, extraDrivers: RuntimeDriver[] = [], hooks: Pick<ReconcilerDeps, 'onResult'> = {}): Reconciler {
   const verify = config.verify.mode === 'off' ? undefined : { mode: config.verify.mode, allowedSignersFile: config.verify.allowedSignersFile, keyring: config.verify.keyring };
-  return new Reconciler({ node: config.node, source: sourceFor(config), drivers: [podman, ...extraDrivers], stateDir: config.stateDir, verify, logger, backoff: config.retry, ...hooks });
+  const [podman, ...configured] = buildDrivers(config, logger);
+  return new Reconciler({ node: config.node, source: sourceFor(config), drivers: [podman!, ...configured, ...extraDrivers], stateDir: config.stateDir, verify, logger, backoff: config.retry, ...hooks });
 }
 
 /** The OpenStack driver for the config's cloud; CONFIG_INVALID (naming file, cloud and key, never a secret) when the clouds.yaml is unusable. */

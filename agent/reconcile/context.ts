@@ -10,6 +10,7 @@ import type { RuntimeDriver } from '../drivers/driver.js';
 import type { PlanResult } from '../plan.js';
 import type { SignaturePolicy } from '../source/verify-signature.js';
 import type { Backoff } from './backoff.js';
+import type { LastGood } from './last-good.js';
 import type { AgentStatus, ResourceStatus, StepError } from './status.js';
 
 /** A fetched revision: its id, the folder with the infra files, and the git worktree (for signature checks). */
@@ -43,9 +44,9 @@ export interface ReconcilerDeps {
   onResult?: (result: { converged: boolean; status: AgentStatus }) => void;
 }
 
-/** What the agent remembers between runs (in memory; a restart rebuilds from labels and re-fetches). */
+/** What the agent remembers between runs: in memory, and the last good revision also in <stateDir>/last-good.json (last-good.ts). */
 export interface AgentMemory {
-  lastGood: { revision: string; repo: InfraRepo; desired: DesiredState } | undefined;
+  lastGood: LastGood | undefined;
   lastAppliedRevision: string | undefined;
   backoff: Backoff;
 }

@@ -51,7 +51,7 @@ export class FakeDriver implements RuntimeDriver {
       const run = d.kind === 'container' || d.kind === 'vm' ? d.run : true;
       const facts: Record<string, string> = d.kind === 'container' ? { image: d.spec.image } : d.kind === 'vm' ? { driver: this.name } : {};
       const state = d.kind === 'container' || d.kind === 'vm' ? (run ? 'running' : 'created') : 'created';
-      this.objects.set(runtimeId, { kind: d.kind, id: d.id, name: d.name, runtimeId, owner: d.owner, specHash: d.specHash, state, reclaimPolicy: d.reclaimPolicy, facts });
+      this.objects.set(runtimeId, { kind: d.kind, ref: d.ref, id: d.id, name: d.name, runtimeId, owner: d.owner, specHash: d.specHash, state, reclaimPolicy: d.reclaimPolicy, facts });
     }
     if (action.type === 'start' && o !== undefined) this.setState(o.runtimeId, 'running');
     if (action.type === 'stop' && o !== undefined) this.setState(o.runtimeId, 'stopped');

@@ -58,6 +58,7 @@ describe('Reconciler (fake driver, plain folder source)', () => {
       id: 'ws.ws-a.y',
       kind: 'container',
       name: 'fc-ws-ws-a-y',
+      workspace: 'ws-a',
       phase: 'Stalled',
       reason: 'ImageMissing',
       message: `create failed: image ${IMG} is not present on the node and pullPolicy is Never`,

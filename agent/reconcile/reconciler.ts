@@ -3,9 +3,9 @@
  * after it (however many triggers arrive). The final step always writes status.json and logs a summary.
  */
 import { loadInfraDir } from '../../common/infra/load.js';
-import { parseDuration } from '../../common/units.js';
 import { Backoff } from './backoff.js';
 import { StopRun, recordError, type AgentMemory, type ReconcilerDeps, type RunContext } from './context.js';
+import { loadLastGood } from './last-good.js';
 import { RUNBOOK } from './steps.js';
 import { conditionsFor, readStatus, writeStatus, type AgentStatus, type Condition } from './status.js';
 import { reportsConditions, type RuntimeDriver } from '../drivers/driver.js';
@@ -77,15 +77,28 @@ export class Reconciler {
 
   /** Poll interval the last good revision asks for (Cluster spec.pollInterval), if any. */
   repoPollIntervalMs(): number | undefined {
-    const v = this.memory.lastGood?.repo.cluster?.doc.spec.pollInterval;
-    return v === undefined ? undefined : parseDuration(v);
+    return this.memory.lastGood?.facts.pollIntervalMs;
+  }
+
+  /** At start: the last good revision persisted before a restart, so a refused tip or an unreachable Git still converges to it. */
+  private async restoreLastGood(): Promise<void> {
+    if (this.memory.lastGood !== undefined) return;
+    const found = await loadLastGood(this.deps.stateDir, this.deps.node);
+    if (found === undefined) return;
+    if ('problem' in found) {
+      this.deps.logger.warn({ event: 'last-good-unusable', reason: found.problem }, `ignoring the persisted last good revision: ${found.problem}`);
+      return;
+    }
+    this.memory.lastGood = found.good;
+    this.deps.logger.info({ event: 'last-good-restored', revision: found.good.revision }, `restored the last good revision ${found.good.revision.slice(0, 12)} from the state dir`);
   }
 
   private async runOnce(trigger: string, ignoreBackoff: boolean): Promise<ReconcileResult> {
     if (!this.seeded) {
-      // Only for display: what was applied before a restart. What runs is rebuilt from labels.
       this.seeded = true;
+      // For display: what was applied before a restart. What runs is rebuilt from labels.
       this.memory.lastAppliedRevision = (await readStatus(this.deps.stateDir))?.lastAppliedRevision;
+      await this.restoreLastGood();
     }
     const ctx: RunContext = {
       deps: this.deps,
@@ -132,13 +145,16 @@ export class Reconciler {
   /** Always the last step: build and write status.json, log the summary. */
   private async writeStatusStep(ctx: RunContext): Promise<ReconcileResult> {
     const finished = this.deps.now();
-    const resources = [...ctx.resources.values()].sort((a, b) => a.id.localeCompare(b.id));
+    const resources = [...ctx.resources.values()].sort((a, b) => a.id.localeCompare(b.id) || a.kind.localeCompare(b.kind));
+    const good = this.memory.lastGood;
+    const fallback = ctx.usingFallback && good !== undefined ? { revision: good.revision, restored: good.restored, reason: ctx.errors[0]?.message ?? 'the newest revision was refused' } : undefined;
     const status: AgentStatus = {
       node: this.deps.node,
       observedRevision: ctx.fetched?.revision,
       lastAppliedRevision: this.memory.lastAppliedRevision,
       desiredRevision: ctx.desired?.revision,
-      conditions: [...conditionsFor({ converged: ctx.converged, errors: ctx.errors, resources, desiredRevision: ctx.desired?.revision }), ...(await runtimeConditions(this.deps.drivers))],
+      ...(fallback === undefined ? {} : { runningFromLastGood: fallback }),
+      conditions: [...conditionsFor({ converged: ctx.converged, errors: ctx.errors, resources, desiredRevision: ctx.desired?.revision, fallback }), ...(await runtimeConditions(this.deps.drivers))],
       resources,
       errors: ctx.errors,
       issues: ctx.issues,

@@ -15,6 +15,9 @@ export interface ResourceStatus {
   id: string;
   kind: ResourceKind;
   name: string;
+  /** The workspace or service the resource belongs to (absent for the profile's baseline). */
+  workspace?: string;
+  service?: string;
   phase: ResourcePhase;
   /** PascalCase: UpToDate, Created, Recreated, Started, Stopped, Pruned, Retained, ImageMissing, ActionFailed, BackingOff, PruneRefused... */
   reason: string;
@@ -55,6 +58,8 @@ export interface AgentStatus {
   lastAppliedRevision: string | undefined;
   /** Revision whose desired state the last run converged towards (the last good one when a newer one was refused). */
   desiredRevision: string | undefined;
+  /** Set when the newest revision was refused (or could not be fetched) and the node runs from the last good one. */
+  runningFromLastGood?: FallbackInfo;
   conditions: Condition[];
   resources: ResourceStatus[];
   errors: StepError[];
@@ -70,15 +75,24 @@ export interface AgentStatus {
   };
 }
 
-/** Builds the three conditions from the outcome of a run. */
-export function conditionsFor(outcome: { converged: boolean; errors: StepError[]; resources: ResourceStatus[]; desiredRevision: string | undefined }): Condition[] {
+/** Running from the last good revision: which, whether it was restored from the state dir after a restart, and why. */
+export interface FallbackInfo {
+  revision: string;
+  restored: boolean;
+  reason: string;
+}
+
+/** Builds the three conditions from the outcome of a run; the Ready message says when the node runs from the last good revision. */
+export function conditionsFor(outcome: { converged: boolean; errors: StepError[]; resources: ResourceStatus[]; desiredRevision: string | undefined; fallback?: FallbackInfo | undefined }): Condition[] {
+  const fb = outcome.fallback;
+  const running = fb === undefined ? '' : `; running from the last good revision ${fb.revision.slice(0, 12)}${fb.restored ? ' (restored from the state dir after a restart)' : ''}`;
   const stalledRes = outcome.resources.filter((r) => r.phase === 'Stalled');
   const retrying = outcome.resources.filter((r) => r.phase === 'Reconciling');
   const first = outcome.errors[0];
   const ready: Condition = outcome.converged
     ? { type: 'Ready', status: 'True', reason: 'ReconciliationSucceeded', message: `applied revision ${outcome.desiredRevision ?? 'unknown'}` }
     : first !== undefined
-      ? { type: 'Ready', status: 'False', reason: reasonOfCode(first.code), message: first.message }
+      ? { type: 'Ready', status: 'False', reason: reasonOfCode(first.code), message: `${first.message}${running}` }
       : { type: 'Ready', status: 'False', reason: 'ProgressingWithRetry', message: `${stalledRes.length + retrying.length} resources not ready` };
   const stalled: Condition =
     stalledRes.length > 0 || outcome.errors.some((e) => e.code !== 'RUNTIME_UNAVAILABLE' && e.code !== 'GIT_FETCH')

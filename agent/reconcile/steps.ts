@@ -5,12 +5,13 @@
  */
 import { FoundryError, isFoundryError } from '../../common/errors.js';
 import { formatIssue } from '../../common/infra/model.js';
-import type { Action, ActionType, DesiredState, ResourceKind } from '../desired.js';
+import { resourceKey, type Action, type ActionType, type DesiredResource, type DesiredState, type ObservedResource, type Owner } from '../desired.js';
 import { driverKeys, runtimeKeyOf } from '../drivers/driver.js';
 import { planActions } from '../plan.js';
 import { renderNodeState } from '../render.js';
 import { verifyCommitSignature } from '../source/verify-signature.js';
 import { StopRun, recordError, reject, type RunContext } from './context.js';
+import { nodeFactsOf, saveLastGood, type LastGood } from './last-good.js';
 import { reasonOfCode, type ResourceStatus } from './status.js';
 
 /** One step of the runbook. */
@@ -43,7 +44,7 @@ async function loadRevision(ctx: RunContext): Promise<void> {
   if (ctx.rejected || ctx.fetched === undefined) return;
   // Rendering is pure: the same revision gives the same desired state, so an unchanged revision is not parsed again.
   const good = ctx.memory.lastGood;
-  if (good !== undefined && good.revision === ctx.fetched.revision) {
+  if (good?.repo !== undefined && good.revision === ctx.fetched.revision) {
     ctx.candidate = good.repo;
     return;
   }
@@ -68,9 +69,17 @@ async function renderDesired(ctx: RunContext): Promise<void> {
   }
   try {
     ctx.desired = renderNodeState(ctx.candidate, ctx.deps.node);
-    ctx.memory.lastGood = { revision: ctx.candidate.revision, repo: ctx.candidate, desired: ctx.desired };
   } catch (err) {
     reject(ctx, 'render', err);
+    return;
+  }
+  const next: LastGood = { revision: ctx.candidate.revision, repo: ctx.candidate, desired: ctx.desired, facts: nodeFactsOf(ctx.candidate, ctx.deps.node), restored: false };
+  ctx.memory.lastGood = next;
+  // Kept across restarts: a restart with a bad tip or Git unreachable still repairs drift from it.
+  try {
+    await saveLastGood(ctx.deps.stateDir, next);
+  } catch (err) {
+    ctx.deps.logger.error({ event: 'last-good-write-failed', reason: err instanceof Error ? err.message : String(err) }, 'cannot persist the last good revision');
   }
 }
 
@@ -81,7 +90,7 @@ async function keepLastGood(ctx: RunContext): Promise<void> {
   if (good === undefined) throw new StopRun('no good revision yet: nothing is changed');
   ctx.desired = good.desired;
   ctx.usingFallback = true;
-  ctx.deps.logger.warn({ event: 'keep-last-good', revision: good.revision, refused: ctx.fetched?.revision }, `keeping the last good revision ${good.revision.slice(0, 12)}`);
+  ctx.deps.logger.warn({ event: 'keep-last-good', revision: good.revision, refused: ctx.fetched?.revision, restored: good.restored }, `keeping the last good revision ${good.revision.slice(0, 12)}${good.restored ? ' (restored from the state dir)' : ''}`);
 }
 
 /** List what the drivers manage on this node; a driver that cannot list leaves its kinds alone this run. */
@@ -107,8 +116,8 @@ async function planChanges(ctx: RunContext): Promise<void> {
   const handled = new Set<string>(ctx.deps.drivers.flatMap(driverKeys));
   for (const r of desired.resources) {
     const key = runtimeKeyOf(r);
-    if (!handled.has(key)) setStatus(ctx, r.id, r.kind, r.name, 'create', 'Stalled', 'NoDriver', `no ${key} driver is configured on this node`);
-    else if (ctx.unavailableKinds.has(key)) setStatus(ctx, r.id, r.kind, r.name, 'noop', 'Reconciling', 'RuntimeUnavailable', `the ${key} runtime could not be listed; retried next run`);
+    if (!handled.has(key)) setStatus(ctx, r, 'create', 'Stalled', 'NoDriver', `no ${key} driver is configured on this node`);
+    else if (ctx.unavailableKinds.has(key)) setStatus(ctx, r, 'noop', 'Reconciling', 'RuntimeUnavailable', `the ${key} runtime could not be listed; retried next run`);
   }
   const usable = (k: string): boolean => handled.has(k) && !ctx.unavailableKinds.has(k);
   ctx.plan = planActions({ ...desired, resources: desired.resources.filter((r) => usable(runtimeKeyOf(r))) }, ctx.observed.filter((o) => usable(runtimeKeyOf(o))));
@@ -118,8 +127,8 @@ async function planChanges(ctx: RunContext): Promise<void> {
 async function guardMassPrune(ctx: RunContext): Promise<void> {
   const refused = ctx.plan?.pruneRefused;
   if (refused === undefined) return;
-  recordError(ctx, 'guard', new FoundryError('PRUNE_REFUSED', refused, { resource: `node/${ctx.deps.node}` }));
-  ctx.deps.logger.warn({ event: 'prune-refused', revision: ctx.desired?.revision }, refused);
+  recordError(ctx, 'guard', new FoundryError('PRUNE_REFUSED', refused.message, { resource: `node/${ctx.deps.node}` }));
+  ctx.deps.logger.warn({ event: 'prune-refused', revision: ctx.desired?.revision, rule: refused.rule, held: refused.held, managed: refused.managed }, refused.message);
 }
 
 const DONE_REASON: Record<ActionType, string> = { create: 'Created', recreate: 'Recreated', start: 'Started', stop: 'Stopped', remove: 'Pruned', noop: 'UpToDate' };
@@ -127,7 +136,7 @@ const DONE_REASON: Record<ActionType, string> = { create: 'Created', recreate: '
 /** Apply the actions phase by phase (removals, networks and volumes, workloads, their removals); the actions of a phase are independent and run a few at a time. A failure backs off that resource only. */
 async function applyActions(ctx: RunContext): Promise<void> {
   const plan = ctx.plan!;
-  ctx.memory.backoff.retain(new Set([...ctx.observed.map((o) => o.id), ...(ctx.desired?.resources ?? []).map((r) => r.id)]));
+  ctx.memory.backoff.retain(new Set([...ctx.observed.map(resourceKey), ...(ctx.desired?.resources ?? []).map(resourceKey)]));
   for (const phase of phases(plan.actions)) await pool(phase, ctx.deps.applyConcurrency ?? 4, (a) => applyOne(ctx, a));
 }
 
@@ -154,34 +163,33 @@ async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>
 }
 
 async function applyOne(ctx: RunContext, a: Action): Promise<void> {
-  const plan = ctx.plan!;
   const { logger, now } = ctx.deps;
   const { backoff } = ctx.memory;
-  const name = a.desired?.name ?? a.observed?.name ?? a.id;
+  const r = actionResource(a);
   if (a.type === 'noop') {
-    if (plan.pruneRefused !== undefined && a.reason === `kept: ${plan.pruneRefused}`) setStatus(ctx, a.id, a.kind, name, a.type, 'Stalled', 'PruneRefused', a.reason);
-    else setStatus(ctx, a.id, a.kind, name, a.type, 'Ready', a.reason.startsWith('kept:') ? 'Retained' : 'UpToDate', a.reason);
+    if (a.held !== undefined) setStatus(ctx, r, a.type, 'Stalled', a.held, a.reason);
+    else setStatus(ctx, r, a.type, 'Ready', a.reason.startsWith('kept:') ? 'Retained' : 'UpToDate', a.reason);
     return;
   }
   const hash = a.desired?.specHash;
-  const waiting = ctx.ignoreBackoff ? undefined : backoff.waiting(a.id, hash);
+  const waiting = ctx.ignoreBackoff ? undefined : backoff.waiting(a.key, hash);
   if (waiting !== undefined) {
     const at = new Date(waiting.nextAttemptAt).toISOString();
-    setStatus(ctx, a.id, a.kind, name, a.type, waiting.lastError.retry === 'transient' ? 'Reconciling' : 'Stalled', reasonOfCode(waiting.lastError.code), `${waiting.lastError.message} (backing off: retry ${waiting.failures + 1} at ${at})`, { failures: waiting.failures, nextRetryAt: at });
+    setStatus(ctx, r, a.type, waiting.lastError.retry === 'transient' ? 'Reconciling' : 'Stalled', reasonOfCode(waiting.lastError.code), `${waiting.lastError.message} (backing off: retry ${waiting.failures + 1} at ${at})`, { failures: waiting.failures, nextRetryAt: at });
     ctx.pending++;
     return;
   }
   const started = now();
   try {
     await driverFor(ctx, a).apply(a);
-    backoff.succeed(a.id);
-    setStatus(ctx, a.id, a.kind, name, a.type, 'Ready', DONE_REASON[a.type], a.reason);
+    backoff.succeed(a.key);
+    setStatus(ctx, r, a.type, 'Ready', DONE_REASON[a.type], a.reason);
     logger.info({ event: 'applied', action: a.type, kind: a.kind, id: a.id, revision: ctx.desired?.revision, durationMs: now() - started }, a.reason);
   } catch (err) {
     const fe = isFoundryError(err) ? err : new FoundryError('INTERNAL', String(err), { resource: a.id, cause: err });
-    const entry = backoff.fail(a.id, hash, { code: fe.code, message: fe.message, retry: fe.retry });
+    const entry = backoff.fail(a.key, hash, { code: fe.code, message: fe.message, retry: fe.retry });
     const at = new Date(entry.nextAttemptAt).toISOString();
-    setStatus(ctx, a.id, a.kind, name, a.type, fe.retry === 'transient' ? 'Reconciling' : 'Stalled', reasonOfCode(fe.code), `${a.type} failed: ${fe.message}`, { failures: entry.failures, nextRetryAt: at });
+    setStatus(ctx, r, a.type, fe.retry === 'transient' ? 'Reconciling' : 'Stalled', reasonOfCode(fe.code), `${a.type} failed: ${fe.message}`, { failures: entry.failures, nextRetryAt: at });
     logger.error({ event: 'apply-failed', action: a.type, kind: a.kind, id: a.id, code: fe.code, failures: entry.failures, nextRetryAt: at, revision: ctx.desired?.revision }, `${a.reason}: ${fe.message}`);
     ctx.pending++;
   }
@@ -197,7 +205,7 @@ async function checkConverged(ctx: RunContext): Promise<void> {
     const observed = (await Promise.all(ctx.deps.drivers.filter((d) => driverKeys(d).every((k) => handled.has(k))).map((d) => d.list(ctx.deps.node)))).flat();
     const desired = ctx.desired!;
     leftover = planActions({ ...desired, resources: desired.resources.filter((r) => handled.has(runtimeKeyOf(r))) }, observed).actions.filter((a) => a.type !== 'noop');
-    for (const a of leftover) setStatus(ctx, a.id, a.kind, a.desired?.name ?? a.observed?.name ?? a.id, a.type, 'Reconciling', 'Progressing', `still to do after apply: ${a.reason}`);
+    for (const a of leftover) setStatus(ctx, actionResource(a), a.type, 'Reconciling', 'Progressing', `still to do after apply: ${a.reason}`);
   }
   const notReady = [...ctx.resources.values()].filter((r) => r.phase !== 'Ready').length;
   ctx.converged = !ctx.rejected && ctx.errors.length === 0 && ctx.pending === 0 && leftover.length === 0 && notReady === 0;
@@ -211,8 +219,20 @@ function driverFor(ctx: RunContext, a: Action): { apply(a: Action): Promise<void
   return d;
 }
 
-function setStatus(ctx: RunContext, id: string, kind: ResourceKind, name: string, action: ActionType, phase: ResourceStatus['phase'], reason: string, message: string, extra: Partial<ResourceStatus> = {}): void {
-  ctx.resources.set(id, { id, kind, name, phase, reason, message, action, ...extra });
+/** The resource an action is about (desired when declared, observed otherwise). */
+function actionResource(a: Action): DesiredResource | ObservedResource {
+  return a.desired ?? a.observed!;
+}
+
+/** Records the status of resource `r`, keyed by its identity; the entry carries its kind and owning workspace or service, so readers never parse the id. */
+function setStatus(ctx: RunContext, r: DesiredResource | ObservedResource, action: ActionType, phase: ResourceStatus['phase'], reason: string, message: string, extra: Partial<ResourceStatus> = {}): void {
+  ctx.resources.set(resourceKey(r), { id: r.id, kind: r.kind, name: r.name, ...scopeOf(r.owner), phase, reason, message, action, ...extra });
+}
+
+function scopeOf(owner: Owner): Pick<ResourceStatus, 'workspace' | 'service'> {
+  if (owner.workspace !== undefined) return { workspace: owner.workspace };
+  if (owner.service !== undefined) return { service: owner.service };
+  return {};
 }
 
 /** The runbook, in order. */

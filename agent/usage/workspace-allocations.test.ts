@@ -72,3 +72,13 @@ describe('workspaceAllocations: vCPUs, memory and storage', () => {
     ]);
   });
 });
+
+describe('workspaceAllocations: identity', () => {
+  it('matches observed resources by their ref (as the drivers read it from labels) as well as by legacy kind and id', () => {
+    const withRefs = allRunning.map((o) => ({ ...o, ref: desired.resources.find((r) => r.kind === o.kind && r.id === o.id)!.ref }));
+    expect(workspaceAllocations(desired, declared, withRefs, [])).toEqual(workspaceAllocations(desired, declared, allRunning, []));
+    // A running resource of another kind with the same display id is not the container.
+    const imposter = allRunning.filter((o) => o.id !== 'ws.alice.llm').concat(seen('ws.alice.llm', 'running', 'volume'));
+    expect(workspaceAllocations(desired, declared, imposter, []).find((a) => a.workspace === 'alice')?.running).toBe(false);
+  });
+});

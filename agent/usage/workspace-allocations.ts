@@ -3,7 +3,7 @@
  * and the vCPUs, memory and storage its running containers and VM declare. Pure: desired state plus
  * what the runtimes observe.
  */
-import type { DesiredResource, DesiredState, ObservedResource } from '../desired.js';
+import { legacyKey, resourceKey, type DesiredResource, type DesiredState, type ObservedResource } from '../desired.js';
 import type { GpuDevice } from '../gpu/types.js';
 import type { HeldResources, WorkspaceAllocation } from './usage-record.js';
 
@@ -43,7 +43,11 @@ export function declaredResources(r: DesiredResource): HeldResources {
 export function workspaceAllocations(desired: DesiredState | undefined, declaredGpus: Map<string, string>, observed: ObservedResource[] | undefined, devices: GpuDevice[]): WorkspaceAllocation[] {
   if (desired === undefined) return [];
   const modelOf = new Map(devices.map((d) => [d.uuid, d.model]));
-  const runningIds = new Set((observed ?? []).filter((o) => o.state === 'running').map((o) => o.id));
+  // Keyed by identity (kind and ref), so a container named like its workspace's network is never taken for it;
+  // resources created before labels carried a ref are found by kind and display id.
+  const runningKeys = new Set((observed ?? []).filter((o) => o.state === 'running').map(resourceKey));
+  const isRunning = (r: DesiredResource): boolean => runningKeys.has(resourceKey(r)) || runningKeys.has(legacyKey(r.kind, r.id));
+  const byKey = new Map(desired.resources.map((r) => [resourceKey(r), r]));
   const byWorkspace = new Map<string, Entry>();
   for (const r of desired.resources) {
     const ws = r.owner.workspace;
@@ -51,15 +55,15 @@ export function workspaceAllocations(desired: DesiredState | undefined, declared
     const entry: Entry = byWorkspace.get(ws) ?? { tenant: r.owner.tenant ?? '', gpus: new Set<string>(), holders: [], all: [], run: r.run, declared: new Map() };
     const uuids = r.kind === 'vm' ? r.spec.gpuUuids : r.spec.devices.filter((d) => d.startsWith('nvidia.com/gpu=') && d !== 'nvidia.com/gpu=all').map((d) => d.slice('nvidia.com/gpu='.length));
     uuids.forEach((u) => entry.gpus.add(u));
-    if (uuids.length > 0) entry.holders.push(r.id);
-    entry.all.push(r.id);
+    if (uuids.length > 0) entry.holders.push(resourceKey(r));
+    entry.all.push(resourceKey(r));
     entry.run &&= r.run;
-    entry.declared.set(r.id, declaredResources(r));
+    entry.declared.set(resourceKey(r), declaredResources(r));
     byWorkspace.set(ws, entry);
   }
   return [...byWorkspace].map(([workspace, e]) => {
     const watch = e.holders.length > 0 ? e.holders : e.all;
-    const running = e.run && observed !== undefined && watch.every((id) => runningIds.has(id));
+    const running = e.run && observed !== undefined && watch.every((key) => isRunning(byKey.get(key)!));
     const alloc: WorkspaceAllocation = {
       workspace,
       tenant: e.tenant,
@@ -68,8 +72,8 @@ export function workspaceAllocations(desired: DesiredState | undefined, declared
     };
     if (running) {
       const held: HeldResources = { milliVcpus: 0, memoryBytes: 0, storageBytes: 0 };
-      for (const [id, d] of e.declared) {
-        if (!runningIds.has(id)) continue;
+      for (const [key, d] of e.declared) {
+        if (!isRunning(byKey.get(key)!)) continue;
         held.milliVcpus += d.milliVcpus;
         held.memoryBytes += d.memoryBytes;
         held.storageBytes += d.storageBytes;

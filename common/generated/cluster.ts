@@ -18,21 +18,21 @@ export interface Cluster {
    */
   spec: {
     /**
-     * URL agents dial (https:// in production; http:// only to loopback).
+     * Optional: the hub's URL as admins know it. Agents dial the URL in their own configuration (written at enrollment); an enrolled agent whose configured hub URL has another origin logs a hub-url-mismatch warning.
      */
-    hubUrl: string;
+    hubUrl?: string;
     /**
      * How often agents fetch the infra repo (default 60s, jittered).
      */
     pollInterval?: string;
     /**
-     * How often agents sample GPUs and the host (default 5s).
+     * How often agents sample GPUs and the host and send telemetry (default 5s; read from the last good revision before each tick). At most 10s: a usage slot without a tick is never billed.
      */
     telemetryInterval?: string;
     /**
-     * Length of one usage record for billing (default 10s).
+     * Length of one usage slot for billing: fixed at 10s (the agents' usage records and the hub's billing rules assume it). Accepted so that existing repos stay valid; any other value is refused.
      */
-    usageResolution?: string;
+    usageResolution?: "10s";
     /**
      * Host path prefixes that containers may bind-mount. Empty: no bind mounts.
      */

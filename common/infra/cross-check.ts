@@ -10,6 +10,7 @@ import type { InvalidNames, LoadedDoc } from './parse-docs.js';
 import { checkPriceLists } from './price-checks.js';
 import { profileChain, profileFlag } from './profile-chain.js';
 import { checkTemplatePolicy } from './template-policy.js';
+import { parseDuration } from '../units.js';
 
 /** Runs every cross-document check; appends issues to repo.issues. `docs` are the repo's own valid documents in file order; `subPath` is where the infra files live in the repo. */
 export function crossCheck(repo: InfraRepo, docs: LoadedDoc[], invalid: InvalidNames, subPath = ''): void {
@@ -23,6 +24,23 @@ export function crossCheck(repo: InfraRepo, docs: LoadedDoc[], invalid: InvalidN
   checkHostPorts(repo, issues);
   checkPriceLists(repo, issues);
   checkTemplatePolicy(repo, docs, issues);
+  checkTelemetryInterval(repo, issues);
+}
+
+/** Usage is billed in 10 s slots and a slot counts only when an observation falls in it: a telemetry tick may not be rarer. */
+const USAGE_SLOT_MS = 10_000;
+
+function checkTelemetryInterval(repo: InfraRepo, issues: InfraIssue[]): void {
+  const loc = repo.cluster;
+  const text = loc?.doc.spec.telemetryInterval;
+  if (loc === undefined || text === undefined) return;
+  let ms: number;
+  try {
+    ms = parseDuration(text);
+  } catch {
+    return; // the schema reports a malformed duration
+  }
+  if (ms > USAGE_SLOT_MS) issues.push(issueAt('INFRA_CONFLICT', loc, ['spec', 'telemetryInterval'], `telemetryInterval ${text} is longer than the 10s usage slot: expected at most 10s (a slot without a telemetry tick is never billed)`));
 }
 
 function checkDuplicates(docs: LoadedDoc[], issues: InfraIssue[]): void {

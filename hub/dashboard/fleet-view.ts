@@ -13,7 +13,7 @@ export interface FleetInput {
   nodes: Array<{ name: string; status: string; lastSeenAt: string | null; agentVersion: string | null; appliedRevision: string | null; revoked: boolean; inventory: { gpus?: Array<{ uuid: string; model?: string | null; memoryTotalMiB?: number | null }> } | null }>;
   connected: ReadonlySet<string>;
   enrollments: ReadonlyMap<string, { profile: string; labels: Record<string, string> }>;
-  statuses: ReadonlyMap<string, { conditions?: Condition[]; resources?: Array<{ id: string; conditions: Condition[] }>; lastAppliedRevision?: string | null; observedRevision?: string | null }>;
+  statuses: ReadonlyMap<string, { conditions?: Condition[]; resources?: Array<{ id: string; kind?: string; workspace?: string; service?: string; conditions: Condition[] }>; lastAppliedRevision?: string | null; observedRevision?: string | null }>;
   telemetry: ReadonlyMap<string, { at: number; gpus: Array<{ uuid: string; utilizationGpuPct: number | null; memoryUsedMiB: number | null; memoryTotalMiB: number | null; powerDrawW?: number | null; temperatureC?: number | null }>; storage?: StorageSample }>;
   repo: InfraRepo | undefined;
   now: number;
@@ -48,7 +48,7 @@ export interface NodeView {
   /** The agent's Ready condition as it reported it (null: none reported), apart from the connection. */
   ready: Condition | null;
   /** desired: the repo tip; applied: the last revision the agent applied completely; observed: the last one it worked on. */
-  desiredRevision: string | null; appliedRevision: string | null; observedRevision: string | null; conditions: Condition[]; resources: Array<{ id: string; conditions: Condition[] }>; gpus: GpuView[]; reasons: string[];
+  desiredRevision: string | null; appliedRevision: string | null; observedRevision: string | null; conditions: Condition[]; resources: Array<{ id: string; kind?: string; workspace?: string; service?: string; conditions: Condition[] }>; gpus: GpuView[]; reasons: string[];
   /** Storage capacity from the node's recent telemetry (Ceph nodes); null when none or stale. */
   storage: (StorageSample & { at: number }) | null;
 }
@@ -126,7 +126,8 @@ export function fleetView(input: FleetInput): { nodes: NodeView[]; gpus: GpuCoun
     const ready = status?.conditions?.find((c) => c.type === 'Ready') ?? null;
     const notReady = connected && ready !== null && ready.status === 'False';
     if (notReady) reasons.push(`not ready: ${ready.reason}`);
-    for (const c of stalled) reasons.push(`stalled: ${'id' in c ? `${String(c.id)} ` : ''}${c.reason ?? ''}`.trim());
+    // A refused prune says what was kept and how to allow it (spec.allowMassPrune): shown with it.
+    for (const c of stalled) reasons.push(`stalled: ${'id' in c ? `${String(c.id)} ` : ''}${c.reason ?? ''}${c.reason === 'PruneRefused' && c.message ? ` (${c.message})` : ''}`.trim());
     for (const c of runtimeProblems) reasons.push(`${c.type}: ${c.reason}`);
     const gpuErrors = gpuViews.filter((g) => g.error !== null);
     if (gpuErrors.length > 0) reasons.push(`${gpuErrors.length} gpu${gpuErrors.length === 1 ? '' : 's'} not reporting`);

@@ -12,6 +12,7 @@ import type { InfraRepo, Workspace } from '../../common/infra/model.js';
 import { actorOf, canAccessTenant, requirePrincipal } from '../auth/principal.js';
 import { InfraRepoWriter } from '../gitops/repo-writer.js';
 import { LifecycleStore, type LifecycleRow } from '../workspaces/lifecycle-store.js';
+import { REMOVAL_PENDING } from '../workspaces/lifecycle.js';
 import { liveFleet, nodeStatusOf } from '../workspaces/live-fleet.js';
 import { WorkspaceService } from '../workspaces/workspace-service.js';
 import { sendError } from '../workspaces/http-errors.js';
@@ -130,7 +131,12 @@ export function installWorkspaces(app: FastifyInstance, opts: WorkspaceRoutesOpt
         .filter(({ doc }) => (tenant === undefined ? p?.role === 'admin' : doc.spec.tenant === tenant))
         .sort((a, b) => (a.doc.metadata.name < b.doc.metadata.name ? -1 : 1))
         .map(({ doc, source }) => workspaceView(doc, lifecycle.get(doc.metadata.name), source.file));
-      return { revision: repo.revision, workspaces: items };
+      // Removed from Git but still run by their node (removal pending or refused by its prune guard): listed until gone.
+      const lingering = lifecycle.list()
+        .filter((row) => !repo.workspaces.has(row.name) && row.phase !== 'Deleted' && REMOVAL_PENDING.has(row.reason))
+        .filter((row) => (tenant === undefined ? p?.role === 'admin' : row.tenant === tenant))
+        .map((row) => workspaceView(undefined, row));
+      return { revision: repo.revision, workspaces: [...items, ...lingering] };
     });
   });
 

@@ -19,24 +19,37 @@ export interface Observed {
 
 /** The part of a node's status report the lifecycle reads (protocol status body). */
 export interface NodeStatusBody {
-  resources?: Array<{ id: string; conditions: Array<{ type: string; status: string; reason: string; message?: string }> }>;
+  resources?: Array<{ id: string; kind?: string; workspace?: string; conditions: Array<{ type: string; status: string; reason: string; message?: string }> }>;
 }
 
-/** True for the agent's resource ids of workspace `name` that run something (containers and the VM). */
-function isWorkload(id: string, name: string): boolean {
-  const prefix = `ws.${name}.`;
-  if (!id.startsWith(prefix)) return false;
-  const rest = id.slice(prefix.length);
-  return rest !== 'net' && !rest.startsWith('vol.');
+/** True for the reported resources of workspace `name` that run something (containers and the VM), from their kind and workspace fields (ids are never parsed). */
+function isWorkload(r: { kind?: string; workspace?: string }, name: string): boolean {
+  return r.workspace === name && (r.kind === 'container' || r.kind === 'vm');
 }
 
-/** Derives the phase of a workspace from its Git document and the status its node last reported. */
-export function phaseOf(ws: Workspace | undefined, status: NodeStatusBody | undefined): Observed {
-  if (ws === undefined) return { phase: 'Deleted', reason: 'RemovedFromGit', message: 'the workspace file is gone from the infra repo', node: null };
+/** Reasons of a workspace gone from Git that its node still runs (looked at again on every refresh). */
+export const REMOVAL_PENDING: ReadonlySet<string> = new Set(['PruneRefused', 'AwaitingRemoval']);
+
+/**
+ * Derives the phase of a workspace from its Git document and the status its node last reported. A workspace
+ * gone from Git (`name`, on `lastNode`) is Deleted once its node no longer reports its containers or VM;
+ * until then it is Running (AwaitingRemoval), or Failed (PruneRefused, with the agent's message, which says
+ * how to allow it) when the node's mass-prune guard refused the removal.
+ */
+export function phaseOf(ws: Workspace | undefined, status: NodeStatusBody | undefined, name?: string, lastNode?: string | null): Observed {
+  if (ws === undefined) {
+    // A resource the agent reports as Pruned in its last run is gone.
+    const still = name === undefined ? [] : (status?.resources ?? []).filter((r) => isWorkload(r, name) && !r.conditions.some((c) => c.reason === 'Pruned'));
+    const refusal = still.flatMap((r) => r.conditions).find((c) => c.reason === 'PruneRefused');
+    const node = lastNode ?? null;
+    if (refusal !== undefined) return { phase: 'Failed', reason: 'PruneRefused', message: `removed from the infra repo, but node ${node ?? '?'} keeps it running: ${refusal.message?.replace(/^kept: /, '') ?? 'the mass-prune guard refused the removal'}`, node };
+    if (still.length > 0) return { phase: 'Running', reason: 'AwaitingRemoval', message: `removed from the infra repo; node ${node ?? '?'} still runs it until its agent removes it`, node };
+    return { phase: 'Deleted', reason: 'RemovedFromGit', message: 'the workspace file is gone from the infra repo', node: null };
+  }
   const node = ws.spec.node ?? null;
   if (node === null) return { phase: 'Pending', reason: 'AwaitingPlacement', message: 'no node assigned yet', node };
   if ((ws.spec.state ?? 'running') === 'stopped') return { phase: 'Stopped', reason: 'StoppedInGit', message: 'spec.state is stopped', node };
-  const mine = (status?.resources ?? []).filter((r) => isWorkload(r.id, ws.metadata.name));
+  const mine = (status?.resources ?? []).filter((r) => isWorkload(r, ws.metadata.name));
   for (const r of mine) {
     const stalled = r.conditions.find((c) => c.type === 'Stalled' && c.status === 'True');
     if (stalled !== undefined) return { phase: 'Failed', reason: stalled.reason, message: `${r.id}: ${stalled.message ?? stalled.reason}`, node };

@@ -16,7 +16,7 @@ import { Planner } from '../scheduler/planner.js';
 import type { NoPlacement, Placement, PlaceOptions } from '../scheduler/place.js';
 import type { InfraRepoWriter } from '../gitops/repo-writer.js';
 import { requestFromWorkspace as requestOf, snapshotFromInfra, type LiveNode } from '../scheduler/from-infra.js';
-import { phaseOf, type NodeStatusBody } from './lifecycle.js';
+import { phaseOf, REMOVAL_PENDING, type NodeStatusBody } from './lifecycle.js';
 import type { LifecycleStore } from './lifecycle-store.js';
 import { removeDoc, setFields, workspaceFile, workspacePath } from './workspace-yaml.js';
 
@@ -281,8 +281,10 @@ export class WorkspaceService {
       }
     }
     for (const row of this.deps.lifecycle.list()) {
-      if (seen.has(row.name) || row.phase === 'Deleted' || Date.parse(row.updatedAt) > loadedAt) continue;
-      if (this.deps.lifecycle.record(row.name, row.tenant, phaseOf(undefined, undefined), repo.revision)) this.deps.audit('foundry-hub', 'workspace.deleted', row.name);
+      // A removal the node has not carried out yet (or refused) is looked at again until the node lets it go.
+      if (seen.has(row.name) || row.phase === 'Deleted' || (Date.parse(row.updatedAt) > loadedAt && !REMOVAL_PENDING.has(row.reason))) continue;
+      const o = phaseOf(undefined, row.node === null ? undefined : this.deps.nodeStatus(row.node), row.name, row.node);
+      if (this.deps.lifecycle.record(row.name, row.tenant, o, repo.revision)) this.deps.audit('foundry-hub', `workspace.${o.phase === 'Deleted' ? 'deleted' : o.reason === 'PruneRefused' ? 'prune-refused' : 'removing'}`, row.name, { reason: o.reason });
     }
   }
 }

@@ -24,9 +24,9 @@ export interface TestAgent {
   cleanup(): void;
 }
 
-/** Builds an agent for `node` reading the git repo at `repoDir` and talking to `pm`. */
-export function testAgent(pm: PrivatePodman, repoDir: string, node: string, verify?: SignaturePolicy): TestAgent {
-  const dir = mkdtempSync(join(tmpdir(), 'fc-agent-'));
+/** Builds an agent for `node` reading the git repo at `repoDir` and talking to `pm`; `restartOf` reuses an earlier agent's state and cache (a restarted process). */
+export function testAgent(pm: PrivatePodman, repoDir: string, node: string, verify?: SignaturePolicy, restartOf?: TestAgent): TestAgent {
+  const dir = restartOf?.dir ?? mkdtempSync(join(tmpdir(), 'fc-agent-'));
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {

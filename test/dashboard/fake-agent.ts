@@ -58,7 +58,7 @@ export async function startFakeAgent(o: { url: string; node: string; credential:
     link.sendStatus({
       observedRevision: revision, lastAppliedRevision: revision,
       conditions: [{ type: 'Ready', status: 'True', reason: 'ReconciliationSucceeded', message: `applied ${revision.slice(0, 12)}`, lastTransitionTime: at }],
-      resources: mine.map((w) => ({ id: `ws.${w.name}.main`, conditions: [{ type: 'Ready', status: 'True', reason: 'ContainerRunning', lastTransitionTime: at }] })),
+      resources: mine.map((w) => ({ id: `ws.${w.name}.main`, kind: 'container', workspace: w.name, conditions: [{ type: 'Ready', status: 'True', reason: 'ContainerRunning', lastTransitionTime: at }] })),
       reconcile: { result: 'success', durationMs: 12 },
     });
   };

@@ -30,7 +30,7 @@ describe('overview endpoints', () => {
     ]);
     expect(o.storage).toEqual({ cephNodes: 0, reported: false, source: null, totalBytes: null, usedBytes: null, availableBytes: null, pools: [], nodes: [], errors: [] });
     const { nodes } = (await get('/api/v1/fleet/nodes')) as { nodes: Array<Record<string, unknown>> };
-    expect(nodes.map((n) => [n.name, n.state, n.reasons])).toEqual([['gpu-01', 'offline', ['agent not connected', 'stalled: PruneRefused']], ['gpu-02', 'never-connected', ['never connected']]]);
+    expect(nodes.map((n) => [n.name, n.state, n.reasons])).toEqual([['gpu-01', 'offline', ['agent not connected', 'stalled: PruneRefused (would remove 9 of 10)']], ['gpu-02', 'never-connected', ['never connected']]]);
     expect(nodes[0]).toMatchObject({
       agentVersion: '0.1.0', appliedRevision: 'r1', desiredRevision: null,
       conditions: [{ type: 'Stalled', status: 'True', reason: 'PruneRefused', message: 'would remove 9 of 10' }],

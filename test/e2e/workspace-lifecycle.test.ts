@@ -43,8 +43,8 @@ describeIf(podmanAvailable() && built, 'podman', PODMAN_HOW)('workspace lifecycl
     files['templates/tiny.yaml'] = `apiVersion: foundry.cloud/v1\nkind: WorkspaceTemplate\nmetadata:\n  name: tiny\nspec:\n  containers:\n    - name: main\n      image: ${TEST_IMAGE}\n      pullPolicy: Never\n      command: [sleep, "600"]\n      gpus: true\n`;
     // the built-in gpu-node profile runs node-exporter from quay.io, which cannot be pulled here: a profile without it
     files['profiles/e2e-gpu.yaml'] = 'apiVersion: foundry.cloud/v1\nkind: NodeProfile\nmetadata:\n  name: e2e-gpu\nspec:\n  description: gpu node without the exporter\n  hostsWorkspaces: true\n';
-    // (allowMassPrune: deleting the only workspace removes everything the agent manages, which the guard refuses otherwise)
-    files[`nodes/${NODE}.yaml`] = `apiVersion: foundry.cloud/v1\nkind: Node\nmetadata:\n  name: ${NODE}\nspec:\n  profile: e2e-gpu\n  allowMassPrune: true\n  gpus:\n    - uuid: ${GPU}\n      model: ${MODEL}\n`;
+    // No allowMassPrune: deleting the only workspace of the node is a deliberate removal the guard lets through.
+    files[`nodes/${NODE}.yaml`] = `apiVersion: foundry.cloud/v1\nkind: Node\nmetadata:\n  name: ${NODE}\nspec:\n  profile: e2e-gpu\n  gpus:\n    - uuid: ${GPU}\n      model: ${MODEL}\n`;
     hub = await startWsHub(files);
     pm = await startPrivatePodman();
     dir = mkdtempSync(join(tmpdir(), 'foundry-e2e-agent-'));

@@ -98,6 +98,7 @@ export function desiredVm(sb: Sandbox, short: string, spec: Partial<VmSpec> = {}
   };
   return {
     kind: 'vm',
+    ref: { kind: 'vm', scope: 'workspace', owner: `${sb.prefix}-ws`, name: short },
     id: `ws.${sb.prefix}.vm.${short}`,
     name: `${sb.prefix}-${short}`,
     owner: { node: `${sb.prefix}-node`, workspace: `${sb.prefix}-ws`, tenant: 'acme' },

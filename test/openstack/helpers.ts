@@ -29,6 +29,7 @@ export function osVm(short: string, spec: Partial<VmSpec> = {}, extra: Partial<P
   };
   return {
     kind: 'vm',
+    ref: { kind: 'vm', scope: 'workspace', owner: 'acme-alice', name: short },
     id: `ws.acme-alice.vm.${short}`,
     name: `acme-alice-${short}`,
     owner: { node: 'n1', workspace: 'acme-alice', tenant: 'acme' },

@@ -44,7 +44,7 @@ describeIf(podmanAvailable(), 'podman', PODMAN_HOW)('agent safety rules (real po
     return { repo, agent, spec };
   }
 
-  it('refuses a prune of more than half, or all, of the managed workloads, reports it, and prunes once the revision allows it', async () => {
+  it('refuses a prune of most workspaces of the node, or all of them, reports it, and prunes once the revision allows it', async () => {
     const { repo, agent, spec } = setup('prune-01');
     commitRepo(repo, spec(['w1', 'w2', 'w3']), 'three workspaces');
     expect((await agent.reconciler.trigger('test')).converged).toBe(true);
@@ -53,16 +53,16 @@ describeIf(podmanAvailable(), 'podman', PODMAN_HOW)('agent safety rules (real po
     const r = await agent.reconciler.trigger('test');
     expect(r.converged).toBe(false);
     expect((await managedContainers(pm, 'prune-01')).lines).toEqual(['fc-ws-pw1-main running', 'fc-ws-pw2-main running', 'fc-ws-pw3-main running']);
-    const message = `refusing to prune 2 of 3 managed workloads (more than half) at ${rev}; set spec.allowMassPrune: true in cluster.yaml or nodes/prune-01.yaml in the revision that means it`;
+    const message = `refusing to prune 2 of 3 workspaces and services of node prune-01 at once (workspace pw2, workspace pw3) at ${rev}; remove one at a time, or set spec.allowMassPrune: true in cluster.yaml or nodes/prune-01.yaml in the revision that means it`;
     expect(r.status.errors).toEqual([{ step: 'guard', code: 'PRUNE_REFUSED', message, resource: 'node/prune-01' }]);
     expect(r.status.conditions[0]).toEqual({ type: 'Ready', status: 'False', reason: 'PruneRefused', message });
     expect(r.status.conditions[2]).toMatchObject({ type: 'Stalled', status: 'True', reason: 'PruneRefused' });
-    expect(r.status.resources.find((x) => x.id === 'ws.pw2.main')).toMatchObject({ phase: 'Stalled', reason: 'PruneRefused' });
+    expect(r.status.resources.find((x) => x.id === 'ws.pw2.main')).toMatchObject({ kind: 'container', workspace: 'pw2', phase: 'Stalled', reason: 'PruneRefused', message: `kept: ${message}` });
     expect(agent.logs.some((l) => l.event === 'prune-refused' && l.msg === message)).toBe(true);
 
     commitRepo(repo, spec([]), 'drop all');
     const all = await agent.reconciler.trigger('test');
-    expect(all.status.errors[0]?.message).toMatch(/^refusing to prune 3 of 3 managed workloads \(all\)/);
+    expect(all.status.errors[0]?.message).toMatch(/^refusing to prune 3 of 3 workspaces and services of node prune-01 at once/);
     expect((await managedContainers(pm, 'prune-01')).lines).toHaveLength(3);
 
     commitRepo(repo, spec(['w1'], { allowMassPrune: true }), 'drop two of three, meant');

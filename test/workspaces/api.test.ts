@@ -94,9 +94,9 @@ describeBuilt('workspaces API', () => {
   it('derives Running and Failed from the agents\' status reports', async () => {
     const link = hub.links.get('gpu-01')!;
     link.sendStatus({ conditions: [], resources: [
-      { id: 'ws.acme-a.net', conditions: [{ type: 'Ready', status: 'True', reason: 'UpToDate' }] },
-      { id: 'ws.acme-a.main', conditions: [{ type: 'Ready', status: 'True', reason: 'Created' }] },
-      { id: 'ws.globex-b.main', conditions: [{ type: 'Ready', status: 'False', reason: 'ImageMissing' }, { type: 'Stalled', status: 'True', reason: 'ImageMissing', message: 'image localhost/foundry-test:1 is not present' }] },
+      { id: 'ws.acme-a.net', kind: 'network', workspace: 'acme-a', conditions: [{ type: 'Ready', status: 'True', reason: 'UpToDate' }] },
+      { id: 'ws.acme-a.main', kind: 'container', workspace: 'acme-a', conditions: [{ type: 'Ready', status: 'True', reason: 'Created' }] },
+      { id: 'ws.globex-b.main', kind: 'container', workspace: 'globex-b', conditions: [{ type: 'Ready', status: 'False', reason: 'ImageMissing' }, { type: 'Stalled', status: 'True', reason: 'ImageMissing', message: 'image localhost/foundry-test:1 is not present' }] },
     ] });
     const until = Date.now() + 10_000;
     let a: any;

@@ -88,12 +88,13 @@ export class LibvirtDriver implements RuntimeDriver {
       const xml = await this.virsh.dumpXml(name);
       if (xml === undefined) return undefined; // undefined between list and dumpxml
       const dom = parseDomainXml(xml);
-      const own = dom.foundry === undefined ? undefined : ownerFromLabels(metadataToLabels(dom.foundry), node);
+      const own = dom.foundry === undefined ? undefined : ownerFromLabels(metadataToLabels(dom.foundry), node, 'vm');
       if (own === undefined) return undefined;
       const state = await this.virsh.domState(name);
       if (state === undefined) return undefined;
       const observed: ObservedResource = {
         kind: 'vm',
+        ref: own.ref,
         id: own.id,
         name: dom.name,
         runtimeId: dom.uuid,
@@ -173,7 +174,7 @@ export class LibvirtDriver implements RuntimeDriver {
       seedPath: seed,
       network: d.spec.network ?? this.opts.defaultNetwork ?? undefined,
       hostDevices: d.spec.hostDevices,
-      metadata: labelsToMetadata(ownershipLabels(d.id, d.owner, d.specHash, d.reclaimPolicy)),
+      metadata: labelsToMetadata(ownershipLabels(d.id, d.owner, d.specHash, d.reclaimPolicy, d.ref)),
     });
   }
 

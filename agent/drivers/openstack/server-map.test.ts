@@ -5,7 +5,7 @@ import { createServerRequest, labelsToNovaMetadata, mapServerStatus, novaMetadat
 import { Redactor } from './redact.js';
 
 const spec = { driver: 'openstack' as const, vcpus: 2, memoryBytes: undefined, disk: undefined, network: undefined, userData: undefined, hostDevices: [], gpuUuids: [], openstack: { flavor: 'f', image: 'i' } };
-const vm: DesiredVm = { kind: 'vm', id: 'svc.search.vm.a', name: 'search-a', owner: { node: 'n1', service: 'search' }, spec, specHash: specHash(spec), reclaimPolicy: 'Retain', run: true };
+const vm: DesiredVm = { kind: 'vm', ref: { kind: 'vm', scope: 'service', owner: 'search', name: 'a' }, id: 'svc.search.vm.a', name: 'search-a', owner: { node: 'n1', service: 'search' }, spec, specHash: specHash(spec), reclaimPolicy: 'Retain', run: true };
 
 describe('mapServerStatus', () => {
   it.each([
@@ -32,7 +32,7 @@ describe('ownership metadata', () => {
   it('reads back a server created from the request', () => {
     const { body } = createServerRequest(vm, { flavorId: '1', imageId: 'img', networkId: undefined }, 'microversion');
     const observed = serverToObserved({ id: 'u1', name: 'search-a', status: 'ACTIVE', metadata: body.server.metadata as Record<string, string> }, 'n1');
-    expect(observed).toEqual({ kind: 'vm', id: vm.id, name: 'search-a', runtimeId: 'u1', owner: { node: 'n1', service: 'search' }, specHash: vm.specHash, state: 'running', reclaimPolicy: 'Retain', facts: { driver: 'openstack', status: 'ACTIVE' } });
+    expect(observed).toEqual({ kind: 'vm', ref: vm.ref, id: vm.id, name: 'search-a', runtimeId: 'u1', owner: { node: 'n1', service: 'search' }, specHash: vm.specHash, state: 'running', reclaimPolicy: 'Retain', facts: { driver: 'openstack', status: 'ACTIVE' } });
     expect(serverToObserved({ id: 'u1', name: 'search-a', status: 'ACTIVE', metadata: body.server.metadata as Record<string, string> }, 'n2')).toBeUndefined();
     expect(serverToObserved({ id: 'u2', name: 'x', status: 'ACTIVE' }, 'n1')).toBeUndefined();
   });

@@ -58,13 +58,13 @@ export function isTransitional(server: NovaServer): boolean {
 
 /** Our view of a server when its metadata says it is ours for `node`; undefined otherwise, and for servers being deleted. */
 export function serverToObserved(server: NovaServer, node: string): ObservedResource | undefined {
-  const own = ownerFromLabels(novaMetadataToLabels(server.metadata), node);
+  const own = ownerFromLabels(novaMetadataToLabels(server.metadata), node, 'vm');
   if (own === undefined) return undefined;
   if (['DELETED', 'SOFT_DELETED'].includes(server.status.toUpperCase()) || server['OS-EXT-STS:task_state'] === 'deleting') return undefined;
   const facts: Record<string, string> = { driver: 'openstack', status: server.status };
   if (server.fault?.message !== undefined) facts.fault = server.fault.message;
   if (server['OS-EXT-AZ:availability_zone'] !== undefined) facts.availabilityZone = server['OS-EXT-AZ:availability_zone'];
-  return { kind: 'vm', id: own.id, name: server.name, runtimeId: server.id, owner: own.owner, specHash: own.specHash, state: mapServerStatus(server.status), reclaimPolicy: own.reclaim, facts };
+  return { kind: 'vm', ref: own.ref, id: own.id, name: server.name, runtimeId: server.id, owner: own.owner, specHash: own.specHash, state: mapServerStatus(server.status), reclaimPolicy: own.reclaim, facts };
 }
 
 /** References already resolved to ids. */
@@ -90,6 +90,6 @@ export function createServerRequest(d: DesiredVm, refs: ResolvedRefs, targeting:
   if (hostField) server.host = os?.host;
   if (os?.keyName !== undefined) server.key_name = os.keyName;
   if (d.spec.userData !== undefined) server.user_data = Buffer.from(d.spec.userData, 'utf8').toString('base64');
-  server.metadata = labelsToNovaMetadata(ownershipLabels(d.id, d.owner, d.specHash, d.reclaimPolicy));
+  server.metadata = labelsToNovaMetadata(ownershipLabels(d.id, d.owner, d.specHash, d.reclaimPolicy, d.ref));
   return { body: { server }, microversion };
 }

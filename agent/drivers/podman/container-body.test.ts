@@ -5,6 +5,7 @@ import type { DesiredContainer } from '../../desired.js';
 function container(overrides: Partial<DesiredContainer['spec']> = {}): DesiredContainer {
   return {
     kind: 'container',
+    ref: { kind: 'container', scope: 'workspace', owner: 'w1', name: 'app' },
     id: 'ws.w1.app',
     name: 'fc-ws-w1-app',
     owner: { node: 'n1', workspace: 'w1', tenant: 'acme' },
@@ -51,6 +52,7 @@ describe('compatCreateBody', () => {
         team: 'ml',
         'foundry.cloud/id': 'ws.w1.app',
         'foundry.cloud/managed-by': 'foundry-agent',
+        'foundry.cloud/name': 'app',
         'foundry.cloud/node': 'n1',
         'foundry.cloud/spec-hash': 'abc123',
         'foundry.cloud/reclaim': 'Retain',

@@ -13,7 +13,7 @@ const CPU_PERIOD_US = 100_000;
 
 /** User labels plus ownership labels (ownership wins, so a spec cannot forge them). */
 export function containerLabels(d: DesiredContainer): Record<string, string> {
-  return { ...d.spec.labels, ...ownershipLabels(d.id, d.owner, d.specHash, d.reclaimPolicy) };
+  return { ...d.spec.labels, ...ownershipLabels(d.id, d.owner, d.specHash, d.reclaimPolicy, d.ref) };
 }
 
 function envList(env: Record<string, string>): string[] {

@@ -36,13 +36,14 @@ function healthOf(status: string | undefined): string | undefined {
 
 /** An owned container from a `GET /containers/json?all=1` entry; undefined when not ours. */
 export function observeContainer(c: ContainerSummary, node: string): ObservedResource | undefined {
-  const own = ownerFromLabels(c.Labels ?? undefined, node);
+  const own = ownerFromLabels(c.Labels ?? undefined, node, 'container');
   if (own === undefined) return undefined;
   const facts: Record<string, string> = { image: c.Image, status: c.Status ?? '' };
   const health = healthOf(c.Status);
   if (health !== undefined) facts.health = health;
   return {
     kind: 'container',
+    ref: own.ref,
     id: own.id,
     name: (c.Names?.[0] ?? '').replace(/^\//, ''),
     runtimeId: c.Id,
@@ -56,14 +57,14 @@ export function observeContainer(c: ContainerSummary, node: string): ObservedRes
 
 /** An owned network from a `GET /networks` entry; undefined when not ours. */
 export function observeNetwork(n: NetworkSummary, node: string): ObservedResource | undefined {
-  const own = ownerFromLabels(n.Labels ?? undefined, node);
+  const own = ownerFromLabels(n.Labels ?? undefined, node, 'network');
   if (own === undefined) return undefined;
-  return { kind: 'network', id: own.id, name: n.Name, runtimeId: n.Id, owner: own.owner, specHash: own.specHash, state: 'created', reclaimPolicy: own.reclaim, facts: {} };
+  return { kind: 'network', ref: own.ref, id: own.id, name: n.Name, runtimeId: n.Id, owner: own.owner, specHash: own.specHash, state: 'created', reclaimPolicy: own.reclaim, facts: {} };
 }
 
 /** An owned volume from a `GET /volumes` entry; undefined when not ours. Volumes are addressed by name. */
 export function observeVolume(v: VolumeSummary, node: string): ObservedResource | undefined {
-  const own = ownerFromLabels(v.Labels ?? undefined, node);
+  const own = ownerFromLabels(v.Labels ?? undefined, node, 'volume');
   if (own === undefined) return undefined;
-  return { kind: 'volume', id: own.id, name: v.Name, runtimeId: v.Name, owner: own.owner, specHash: own.specHash, state: 'created', reclaimPolicy: own.reclaim, facts: {} };
+  return { kind: 'volume', ref: own.ref, id: own.id, name: v.Name, runtimeId: v.Name, owner: own.owner, specHash: own.specHash, state: 'created', reclaimPolicy: own.reclaim, facts: {} };
 }

@@ -150,7 +150,7 @@ export class PodmanDriver implements RuntimeDriver, ConditionReporter {
   }
 
   private async createNetwork(d: DesiredNetwork): Promise<void> {
-    const labels = ownershipLabels(d.id, d.owner, d.specHash, d.reclaimPolicy);
+    const labels = ownershipLabels(d.id, d.owner, d.specHash, d.reclaimPolicy, d.ref);
     // Podman's bridges reach each other unless isolated; Docker Engine isolates bridge networks by default.
     const options: Record<string, string> = (await this.flavor()) === 'podman' ? { isolate: 'true' } : {};
     try {
@@ -174,7 +174,7 @@ export class PodmanDriver implements RuntimeDriver, ConditionReporter {
   }
 
   private async createVolume(d: DesiredVolume): Promise<void> {
-    const labels = ownershipLabels(d.id, d.owner, d.specHash, d.reclaimPolicy);
+    const labels = ownershipLabels(d.id, d.owner, d.specHash, d.reclaimPolicy, d.ref);
     try {
       // Docker answers an existing name with the existing volume; Podman with a conflict.
       const v = await this.engine.createVolume({ Name: d.name, Labels: labels });

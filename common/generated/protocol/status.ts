@@ -73,9 +73,21 @@ export interface StatusMessage {
      */
     resources: {
       /**
-       * Resource id (kind/name).
+       * Display id of the resource, for people; two kinds may share one, so readers key on kind with workspace or service and never parse it.
        */
       id: string;
+      /**
+       * What the resource is.
+       */
+      kind?: "network" | "volume" | "container" | "vm";
+      /**
+       * Workspace the resource belongs to, when it belongs to one.
+       */
+      workspace?: string;
+      /**
+       * Service the resource belongs to, when it belongs to one.
+       */
+      service?: string;
       /**
        * @maxItems 32
        *

@@ -69,7 +69,8 @@ function nodeSection(n) {
     h('h3', {}, 'Conditions'),
     conditionList(n.conditions),
     n.resources.length === 0 ? null : h('details', {}, h('summary', {}, `Resources (${n.resources.length})`),
-      table(`Resources of ${n.name}`, ['Resource', 'Conditions'], n.resources.map((r) => [h('code', {}, r.id), conditionList(r.conditions)]))),
+      // The kind tells apart a container and a network that share a display id (a container called `net`).
+      table(`Resources of ${n.name}`, ['Resource', 'Conditions'], n.resources.map((r) => [h('span', {}, r.kind ? h('span.muted', {}, `${r.kind} `) : null, h('code', {}, r.id)), conditionList(r.conditions)]))),
     h('h3', {}, `GPUs (${n.gpus.length})`),
     table(`GPUs of ${n.name}`, ['GPU', 'Workspace', 'Utilization', 'Memory', 'Power', 'Temperature'], gpuRows(n), 'No GPUs reported.'));
 }

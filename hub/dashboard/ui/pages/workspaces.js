@@ -86,7 +86,9 @@ export async function render(main, { me }) {
       w.template ?? '—',
       w.node ?? h('span.muted', {}, 'not placed'),
       `${w.gpus.uuids.length || w.gpus.count}${w.gpus.model ? ` × ${w.gpus.model}` : ''}`,
-      h('span', { 'data-testid': `phase-${w.name}` }, badge(w.status?.phase ?? w.state ?? 'unknown'), w.status?.reason ? h('span.muted', {}, ` ${w.status.reason}`) : null),
+      h('span', { 'data-testid': `phase-${w.name}` }, badge(w.status?.phase ?? w.state ?? 'unknown'), w.status?.reason ? h('span.muted', {}, ` ${w.status.reason}`) : null,
+        // Removed from Git but still running: say why, and for a refused prune how to allow it.
+        w.status?.reason === 'PruneRefused' || w.status?.reason === 'AwaitingRemoval' ? h('p.muted', { 'data-testid': `removal-${w.name}` }, w.status.message) : null),
       w.status?.phase === 'Running' ? since(w.status.runningAt) : '—',
       h('span', { 'data-testid': `cost-${w.name}` }, cost(w)),
       actions(w, refresh, report),
