@@ -25,7 +25,7 @@ DRY_RUN=0
 INSECURE=0
 PRINT_UNIT=0
 # What --install-deps installs: the same set as CI (scripts/node-packages.txt; a test compares them).
-NODE_PACKAGES="podman runc catatonit netavark aardvark-dns git ca-certificates"
+NODE_PACKAGES="podman runc catatonit netavark aardvark-dns iptables git ca-certificates"
 
 usage() {
   cat <<'EOF'
@@ -35,7 +35,7 @@ usage: install.sh --join TOKEN [options]
   --join TOKEN      join token from `foundry hub token create` (or FOUNDRY_JOIN_TOKEN)
   --hub URL         hub URL (default: the one inside the token)
   --name NAME       node name (default: the host name)
-  --install-deps    install the node packages (podman runc catatonit netavark aardvark-dns git
+  --install-deps    install the node packages (podman runc catatonit netavark aardvark-dns iptables git
                     ca-certificates) with apt-get or dnf; Node.js comes with the agent bundle
   --no-systemd      do not install the systemd unit; print how to run the agent
   --insecure        allow plain http to a hub that is not on loopback

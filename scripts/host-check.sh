@@ -52,6 +52,9 @@ need_cmd runc runc
 need_helper catatonit catatonit "pause binary: without it 'podman pod create' fails" yes
 need_helper netavark netavark "network backend" no
 need_helper aardvark-dns aardvark-dns "name resolution on workspace networks" no
+if command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ]; then ok "iptables (netavark's firewall tool)"; else
+  miss "iptables (netavark sets up workspace networks with it: without it no container on a network starts)" "apt-get install -y --no-install-recommends iptables"
+fi
 if command -v podman >/dev/null 2>&1; then
   errf=$(mktemp)
   if info=$(podman info --format '{{.Host.NetworkBackend}} {{.Host.OCIRuntime.Name}}' 2>"$errf"); then

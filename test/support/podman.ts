@@ -25,7 +25,7 @@ export function podmanAvailable(): boolean {
 }
 
 /** How to get Podman, for describeIf. */
-export const PODMAN_HOW = 'run as root with podman and what it needs installed (apt-get install -y --no-install-recommends podman runc catatonit netavark aardvark-dns busybox-static), then sudo bash scripts/host-setup.sh (--check names what is missing)';
+export const PODMAN_HOW = 'run as root with podman and what it needs installed (apt-get install -y --no-install-recommends podman runc catatonit netavark aardvark-dns iptables busybox-static), then sudo bash scripts/host-setup.sh (--check names what is missing)';
 
 /** A running private Podman API service. */
 export interface PrivatePodman {

@@ -11,6 +11,13 @@ describe('capabilitiesCondition', () => {
     expect(capabilitiesCondition(ok)).toEqual({ type: 'PodmanCapabilities', status: 'True', reason: 'CapabilitiesPresent', message: 'network backend netavark, name resolution by /usr/lib/podman/aardvark-dns, pause binary /usr/bin/catatonit' });
   });
 
+  it('needs iptables for netavark when it was probed (Debian 12: no container on a network starts without it)', () => {
+    expect(capabilitiesCondition({ ...ok, iptables: '/usr/sbin/iptables' })).toMatchObject({ status: 'True', reason: 'CapabilitiesPresent' });
+    expect(capabilitiesCondition({ ...ok, iptables: undefined })).toMatchObject({ status: 'False', reason: 'NoFirewallTool', message: expect.stringContaining('(apt-get install --no-install-recommends iptables)') });
+    // CNI does not run netavark: its own problem is the reason
+    expect(capabilitiesCondition({ ...ok, networkBackend: 'cni', iptables: undefined })).toMatchObject({ reason: 'CniNetworkBackend' });
+  });
+
   it('names the first problem as the reason and every problem with its package', () => {
     expect(capabilitiesCondition({ ...ok, pauseBinary: undefined })).toMatchObject({ status: 'False', reason: 'NoPauseBinary', message: expect.stringContaining('install it (apt-get install --no-install-recommends catatonit)') });
     expect(capabilitiesCondition({ ...ok, aardvarkDns: undefined })).toMatchObject({ status: 'False', reason: 'NoNetworkNameResolution', message: expect.stringContaining('(apt-get install --no-install-recommends aardvark-dns)') });

@@ -1,7 +1,9 @@
 /**
  * Can this Podman serve workspaces? A read-only probe of what Debian's podman only *recommends*: the
  * netavark network backend (CNI gives no name resolution on workspace networks), aardvark-dns (netavark's
- * name server) and the pause binary catatonit (without it `podman pod create` fails). The backend comes
+ * name server), the pause binary catatonit (without it `podman pod create` fails) and iptables (Debian 12's
+ * netavark 1.4 sets up every network's NAT and firewall rules with it; without it no container on a
+ * network starts: "netavark: No such file or directory"). The backend comes
  * from the engine's own answer (GET /libpod/info); the helper binaries are looked up where Podman looks:
  * its helper_binaries_dir (from containers.conf, CONTAINERS_CONF when set) and, for the pause binary, PATH.
  * The result is the node condition PodmanCapabilities, with a reason and what to install.
@@ -21,6 +23,8 @@ export interface PodmanFacts {
   aardvarkDns: string | undefined;
   /** Where the pause binary catatonit is (undefined: not found). */
   pauseBinary: string | undefined;
+  /** Where iptables is, which netavark runs (undefined: not found; absent: not probed). */
+  iptables?: string | undefined;
   /** The dirs looked in. */
   helperDirs: string[];
 }
@@ -43,6 +47,12 @@ export function capabilitiesCondition(f: PodmanFacts): NodeCondition {
     problems.push({
       reason: 'NoNetworkNameResolution',
       message: `aardvark-dns is not in podman's helper dirs (${looked}): containers of a workspace network cannot resolve each other by name; install it (${INSTALL} aardvark-dns)`,
+    });
+  }
+  if (f.networkBackend === 'netavark' && 'iptables' in f && f.iptables === undefined) {
+    problems.push({
+      reason: 'NoFirewallTool',
+      message: `iptables is not on PATH nor in /usr/sbin or /sbin: netavark cannot set up workspace networks, so no container on a network starts; install it (${INSTALL} iptables)`,
     });
   }
   if (f.pauseBinary === undefined) {
@@ -105,9 +115,14 @@ function executableIn(dirs: string[], name: string): string | undefined {
   return undefined;
 }
 
-/** Looks up aardvark-dns and catatonit the way Podman does with `env` (its CONTAINERS_CONF and PATH). */
-export function findHelpers(env: NodeJS.ProcessEnv): Pick<PodmanFacts, 'aardvarkDns' | 'pauseBinary' | 'helperDirs'> {
+/** Looks up aardvark-dns, catatonit and iptables the way Podman and netavark do with `env` (its CONTAINERS_CONF and PATH). */
+export function findHelpers(env: NodeJS.ProcessEnv): Pick<PodmanFacts, 'aardvarkDns' | 'pauseBinary' | 'helperDirs' | 'iptables'> {
   const dirs = helperDirs(env);
   const path = (env.PATH ?? '').split(delimiter).filter((d) => d !== '');
-  return { helperDirs: dirs, aardvarkDns: executableIn(dirs, 'aardvark-dns'), pauseBinary: executableIn(dirs, 'catatonit') ?? executableIn(path, 'catatonit') };
+  return {
+    helperDirs: dirs,
+    aardvarkDns: executableIn(dirs, 'aardvark-dns'),
+    pauseBinary: executableIn(dirs, 'catatonit') ?? executableIn(path, 'catatonit'),
+    iptables: executableIn([...path, '/usr/sbin', '/sbin'], 'iptables'),
+  };
 }
