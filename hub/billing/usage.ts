@@ -9,6 +9,7 @@
  * maps one to a ResourceInterval per resource it holds.
  */
 import { FoundryError } from '../../common/errors.js';
+import type { GpuAllocationRecord } from '../../common/generated/protocol/usage-record-gpu-allocation.js';
 
 /** One stretch of time during which a workspace held one GPU while running. Instants are epoch ms, UTC. */
 export interface UsageInterval {
@@ -120,17 +121,8 @@ export function checkInterval(iv: UsageInterval): void {
   if (why !== undefined) throw new FoundryError('BILLING', `usage of workspace ${iv.workspace} on ${iv.gpuUuid}: ${why}`, { resource: iv.workspace });
 }
 
-/** The fields billing reads from an agent usage record (agent/usage/usage-record.ts, kind gpu-allocation v1). */
-export interface AgentUsageRecordFields {
-  node: string;
-  workspace: string;
-  tenant: string;
-  gpuUuid: string;
-  gpuModel: string | null;
-  from: number;
-  to: number;
-  measuredAvgUtilizationPct?: number | null;
-}
+/** The fields billing reads from an agent usage record (schemas/protocol/usage-record-gpu-allocation.schema.json). */
+export type AgentUsageRecordFields = Pick<GpuAllocationRecord, 'node' | 'workspace' | 'tenant' | 'gpuUuid' | 'gpuModel' | 'from' | 'to'> & Partial<Pick<GpuAllocationRecord, 'measuredAvgUtilizationPct'>>;
 
 /** Maps a stored agent usage record to a UsageInterval; a record without a GPU model is refused (BILLING), never billed as free. */
 export function intervalFromRecord(rec: AgentUsageRecordFields, receivedAt?: number): UsageInterval {

@@ -1,21 +1,9 @@
 /** Cross-document checks: each test breaks one thing in a valid repo and asserts the exact issues. */
-import { afterEach, describe, expect, it } from 'vitest';
-import { loadInfraDir } from '../../common/infra/load.js';
-import { formatIssue } from '../../common/infra/model.js';
+import { describe, expect, it } from 'vitest';
 import { hostPathAllowed } from '../../common/infra/cross-check.js';
-import { BASE, doc, tempRepo, type TempRepo } from './temp-repo.js';
+import { doc, repoIssues } from './temp-repo.js';
 
-let repo: TempRepo | undefined;
-afterEach(async () => {
-  await repo?.remove();
-  repo = undefined;
-});
-
-async function issuesOf(files: Record<string, string | undefined>): Promise<string[]> {
-  repo = await tempRepo();
-  for (const [rel, text] of Object.entries({ ...BASE, ...files })) if (text !== undefined) await repo.put(rel, text);
-  return (await loadInfraDir(repo.dir)).issues.map(formatIssue);
-}
+const issuesOf = repoIssues();
 
 describe('crossCheck', () => {
   it('accepts the base repo', async () => {

@@ -1,23 +1,11 @@
 /** Price-list checks at validate and push time: each test breaks one thing in a valid repo and asserts the exact issues (file:line:column). */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../common/paths.js';
-import { loadInfraDir } from '../../common/infra/load.js';
-import { formatIssue } from '../../common/infra/model.js';
-import { BASE, doc, tempRepo, type TempRepo } from './temp-repo.js';
+import { doc, repoIssues } from './temp-repo.js';
 
-let repo: TempRepo | undefined;
-afterEach(async () => {
-  await repo?.remove();
-  repo = undefined;
-});
-
-async function issuesOf(files: Record<string, string | undefined>): Promise<string[]> {
-  repo = await tempRepo();
-  for (const [rel, text] of Object.entries({ ...BASE, ...files })) if (text !== undefined) await repo.put(rel, text);
-  return (await loadInfraDir(repo.dir)).issues.map(formatIssue);
-}
+const issuesOf = repoIssues();
 
 const H100 = '"NVIDIA H100 80GB HBM3"';
 const list = (name: string, lines: string[]): string => doc('PriceList', name, ['  currency: EUR', ...lines]);
@@ -74,7 +62,7 @@ describe('price-list checks', () => {
 describe('foundry validate (a process) with a price list missing a declared model', () => {
   it('exits 1 naming the price list\'s file:line:column and the node that declares the model', async () => {
     await issuesOf({ 'nodes/gpu-02.yaml': gpu02 });
-    const r = spawnSync(process.execPath, [join(PACKAGE_ROOT, 'bin', 'foundry.js'), 'validate', repo!.dir], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, [join(PACKAGE_ROOT, 'bin', 'foundry.js'), 'validate', issuesOf.dir()], { encoding: 'utf8', timeout: 60_000 });
     expect(r.stderr).toBe('');
     expect(r.stdout.split('\n')[0]).toBe('pricing.yaml:9:16: spec.periods[0].gpuHour: no price for GPU model "NVIDIA L40S" (declared by node gpu-02 at nodes/gpu-02.yaml:8:64) in a price list used by tenant acme: expected a price for every declared GPU model in every period');
     expect(r.status).toBe(1);

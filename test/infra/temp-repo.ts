@@ -2,6 +2,9 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { afterEach } from 'vitest';
+import { loadInfraDir } from '../../common/infra/load.js';
+import { formatIssue } from '../../common/infra/model.js';
 
 /** A temp repo: write files relative to it, remove it afterwards. */
 export interface TempRepo {
@@ -53,3 +56,32 @@ export const BASE: Record<string, string> = {
     '  gpus: { count: 1, uuids: [GPU-aaaaaaaa-0000-0000-0000-000000000001] }',
   ]),
 };
+
+/** `issuesOf(files)` of repoIssues(); `dir()` is the folder of the repo it wrote last. */
+export interface RepoIssues {
+  (files: Record<string, string | undefined>): Promise<string[]>;
+  dir(): string;
+}
+
+/**
+ * `issuesOf(files)` for a test file: writes BASE plus `files` (undefined leaves a BASE file out) into a
+ * temp repo, loads it and returns the formatted issues; the repo is removed after each test.
+ */
+export function repoIssues(): RepoIssues {
+  let repo: TempRepo | undefined;
+  afterEach(async () => {
+    await repo?.remove();
+    repo = undefined;
+  });
+  const issuesOf = async (files: Record<string, string | undefined>): Promise<string[]> => {
+    repo = await tempRepo();
+    for (const [rel, text] of Object.entries({ ...BASE, ...files })) if (text !== undefined) await repo.put(rel, text);
+    return (await loadInfraDir(repo.dir)).issues.map(formatIssue);
+  };
+  return Object.assign(issuesOf, {
+    dir: (): string => {
+      if (repo === undefined) throw new Error('issuesOf() has not written a repo in this test');
+      return repo.dir;
+    },
+  });
+}

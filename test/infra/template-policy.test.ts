@@ -1,21 +1,9 @@
 /** The template policy: a workspace template cannot take GPUs, devices, PCI devices or host files it does not pay for. */
-import { afterEach, describe, expect, it } from 'vitest';
-import { loadInfraDir } from '../../common/infra/load.js';
-import { formatIssue } from '../../common/infra/model.js';
+import { describe, expect, it } from 'vitest';
 import { baseImageProblem, isGpuDevice } from '../../common/infra/template-policy.js';
-import { BASE, doc, tempRepo, type TempRepo } from './temp-repo.js';
+import { doc, repoIssues } from './temp-repo.js';
 
-let repo: TempRepo | undefined;
-afterEach(async () => {
-  await repo?.remove();
-  repo = undefined;
-});
-
-async function issuesOf(files: Record<string, string | undefined>): Promise<string[]> {
-  repo = await tempRepo();
-  for (const [rel, text] of Object.entries({ ...BASE, ...files })) if (text !== undefined) await repo.put(rel, text);
-  return (await loadInfraDir(repo.dir)).issues.map(formatIssue);
-}
+const issuesOf = repoIssues();
 
 const template = (lines: string[]): string => doc('WorkspaceTemplate', 'stack', lines);
 const vmTemplate = (vmLines: string[]): string => template(['  vm:', '    name: desk', '    driver: libvirt', '    memory: 4Gi', ...vmLines]);
