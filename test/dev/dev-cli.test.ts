@@ -22,7 +22,8 @@ let pm: PrivatePodman | undefined;
 interface Dev {
   child: ChildProcess;
   out: () => string;
-  exited: Promise<number | null>;
+  /** The exit code, or the signal's name when a signal ended it. */
+  exited: Promise<number | string | null>;
 }
 
 function startDev(socket: string): Dev {
@@ -30,11 +31,11 @@ function startDev(socket: string): Dev {
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const exited = new Promise<number | string | null>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal)));
   return { child, out: () => out, exited };
 }
 
-async function stop(dev: Dev): Promise<number | null> {
+async function stop(dev: Dev): Promise<number | string | null> {
   dev.child.kill('SIGINT');
   return dev.exited;
 }

@@ -4,16 +4,15 @@
  * validation exceeds the hook's deadline is refused with a clear message; refs other than branches and
  * tags are refused; a tag is validated like a branch.
  */
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { it, expect, beforeAll, afterAll } from 'vitest';
 import { execFile } from 'node:child_process';
-import { mkdirSync, writeFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../../common/paths.js';
 import { ensureHostedRepo } from '../../hub/git/hosted-repo.js';
 import { DEFAULT_VALIDATION_LIMITS } from '../../hub/git/pre-receive.js';
 import { startTestHub, tempDir, type TestHub } from './support.js';
+import { describeIfBuilt } from '../support/requires.js';
 
-const built = existsSync(join(PACKAGE_ROOT, 'dist', 'hub', 'git', 'validate-worker.js'));
 
 let hub: TestHub;
 let work: string;
@@ -67,7 +66,7 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-describe.runIf(built)('hostile pushes to the hosted repo', () => {
+describeIfBuilt('dist/hub/git/validate-worker.js')('hostile pushes to the hosted repo', () => {
   it('validates a 1 MiB file with 70,000 keys in one mapping in bounded time while /healthz keeps answering', async () => {
     const keys = Array.from({ length: 70_000 }, (_, i) => `    k${String(i).padStart(5, '0')}: v\n`).join('');
     const text = doc('Node', 'gpu-01', `  profile: gpu-node\n  labels:\n${keys}`);
@@ -75,15 +74,13 @@ describe.runIf(built)('hostile pushes to the hosted repo', () => {
     expect(text.length).toBeGreaterThan(900 * 1024);
     writeFileSync(join(clone, 'nodes', 'gpu-01.yaml'), text);
     await git(['commit', '--quiet', '-am', 'many labels'], clone);
-    const started = performance.now();
     const push = git(['push', 'origin', 'HEAD:main'], clone, bearer());
     const health = await slowestHealthz(push);
     const result = await push;
-    const took = performance.now() - started;
-    // Quadratic duplicate-key detection took about a minute for this file; linear takes a few seconds.
+    // Quadratic duplicate-key detection took about a minute for this file, past the hook's deadline (then
+    // the push is refused); linear takes a few seconds (bench/validate-cost.bench.mjs measures it).
     expect(result.stderr).not.toContain('push refused');
     expect(result.code).toBe(0);
-    expect(took).toBeLessThan(20_000);
     expect(health.count).toBeGreaterThan(0);
     expect(health.max).toBeLessThan(1000);
   }, 120_000);
