@@ -195,7 +195,7 @@ describeIf(lighttpdAvailable, 'lighttpd', LIGHTTPD_HOW)('external infra repo (li
     adminGit(['add', '-A'], clone);
     adminGit(['commit', '--quiet', '-m', 'admin places globex-direct by hand'], clone);
     adminGit(['push', '--quiet', 'origin', 'HEAD:main'], clone);
-    // at once (the hub's clone last fetched well under a second ago for the forged record): the gate fetches before refusing
+    // at once, no webhook (the hub's clone was fetched just before, for the forged record): the gate fetches again before refusing
     gpu02!.enqueueUsage(record('gpu-02', 'globex-direct', 'globex', gpuUuid('gpu-02', 1), slot()));
     await until('the legitimate record acked', () => gpu02!.pending() === 0, 20_000);
     expect(refused.map((r) => r.reason)).toEqual(['not-placed-on-node']);
