@@ -2,6 +2,7 @@
  * The hub's HTTP application: API, agents' WebSocket, hosted Git repo, health and metrics on one port.
  * `buildApp(deps)` only wires; `listen()` lives in server.ts, so tests can use the app in-process.
  */
+import { join } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { createMetrics, type HubMetrics } from './metrics.js';
 import type { HubStore } from './store/hub-store.js';
@@ -79,12 +80,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { store } = deps;
   const metrics = deps.metrics ?? createMetrics();
   const queue = new IngestQueue(store, metrics, app.log, undefined, deps.telemetryFlushMs);
+  const ext = deps.externalRepo;
   // Usage is admitted against the Git history of placements; a hub without a repo has none to check against.
-  const history = deps.repoDir === undefined ? undefined : new PlacementHistory({ gitDir: deps.repoDir });
+  // External repo: the writer's clone, fetched (throttled) before each read; the writer exists once the routes are installed.
+  const history =
+    deps.repoDir !== undefined
+      ? new PlacementHistory({ gitDir: deps.repoDir })
+      : ext !== undefined
+        ? new PlacementHistory({ gitDir: join(ext.workDir, '.git'), ref: 'refs/remotes/origin/main', beforeRead: () => app.gitops.writer.fetch() })
+        : undefined;
   const usage = history === undefined ? undefined : new UsageGate({ history, db: store.db, limits: deps.usageLimits });
   if (usage === undefined) app.log.warn('usage admission is off: this hub has no infra repo to check placements against');
-  // read the history now, so the first records do not wait for it
-  history?.refresh().catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'placement history not read yet'));
   const gateway = new AgentGateway({ store, queue, metrics, log: app.log, usage, badFrameLimit: deps.badFrameLimit, badFrameWindowMs: deps.badFrameWindowMs, heartbeatMs: deps.heartbeatMs });
   let stopping = false;
 
@@ -106,10 +112,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Admins only: the per-GPU series name workspaces and tenants, which no tenant may see of another.
   app.get('/metrics', { preHandler: requirePrincipal(app, { role: 'admin' }) }, async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
   nodeRoutes(app, store, gateway);
-  const ext = deps.externalRepo;
   const gitConfig = deps.signingKey === undefined ? undefined : signingGitConfig(deps.signingKey);
   const verifyBase = deps.verifyBase;
   installWorkspaces(app, ext === undefined ? { repoDir: deps.repoDir, syncIntervalMs: deps.repoPollMs, gitConfig, verifyBase } : { repoDir: ext.url, workDir: ext.workDir, gitEnv: ext.gitEnv, syncIntervalMs: deps.repoPollMs, gitConfig, verifyBase });
+  // read the history now (after the writer exists), so the first records do not wait for it
+  history?.refresh().catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'placement history not read yet'));
   billingRoutes(app);
   usageRefusalRoutes(app);
   enrollRoutes(app, { store, repoDir: deps.repoDir, tlsCert: deps.tls?.cert, gitConfig, verifyBase, ...deps.enroll });

@@ -69,7 +69,7 @@ export interface StorageSummary {
 }
 
 /** An alert on the overview. */
-export interface Alert { severity: 'critical' | 'warning'; kind: 'node-offline' | 'reconcile-stalled' | 'gpu-error' | 'runtime-capability'; node: string; message: string }
+export interface Alert { severity: 'critical' | 'warning'; kind: 'node-offline' | 'reconcile-stalled' | 'gpu-error' | 'runtime-capability' | 'usage-refused'; node: string; message: string }
 
 /** GPUs counted over the fleet. */
 export interface GpuCounts { total: number; allocated: number; free: number; busy: number }

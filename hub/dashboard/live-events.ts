@@ -9,7 +9,7 @@ import type { ServerResponse } from 'node:http';
 import type { GpuHistory, TelemetrySample } from './gpu-history.js';
 
 /** Topics a page can listen to. */
-export type Topic = 'nodes' | 'telemetry' | 'audit' | 'workspaces' | 'billing' | 'enrollment';
+export type Topic = 'nodes' | 'telemetry' | 'audit' | 'workspaces' | 'billing' | 'refused' | 'enrollment';
 
 const QUERIES: Record<Topic, string> = {
   nodes: "SELECT (SELECT group_concat(name || ':' || status || ':' || revoked, ',') FROM nodes) || '|' || (SELECT coalesce(sum(seq), 0) FROM node_status) AS sig",
@@ -17,6 +17,8 @@ const QUERIES: Record<Topic, string> = {
   audit: 'SELECT coalesce(max(id), 0) AS sig FROM audit_log',
   workspaces: "SELECT coalesce(max(updated_at), '') || ':' || count(*) AS sig FROM workspace_lifecycle",
   billing: 'SELECT coalesce(max(id), 0) AS sig FROM usage_records',
+  // refused usage (admins' Billing page and overview alerts); the name alone tells a tenant nothing it may not know
+  refused: "SELECT count(*) || ':' || coalesce(max(received_at), '') AS sig FROM usage_refusals",
   enrollment: "SELECT count(*) || ':' || coalesce(sum(uses), 0) || ':' || coalesce(sum(revoked), 0) AS sig FROM join_tokens",
 };
 

@@ -74,6 +74,25 @@ export class InfraRepoWriter {
     return this.serial(async () => fn(this.opts.workDir, await this.sync()));
   }
 
+  /** The clone's remote-tracking ref of the branch: every fetch of the writer (sync, `fetch`) updates it. */
+  get trackingRef(): string {
+    return `refs/remotes/origin/${this.branch}`;
+  }
+
+  /**
+   * Fetches the branch into `trackingRef` without touching the checkout (serialized with commits, so two
+   * fetches never race for the ref lock); returns its revision, '' when the branch does not exist yet.
+   */
+  fetch(): Promise<string> {
+    return this.serial(async () => {
+      await this.init();
+      const r = await this.git(['fetch', '--quiet', '--no-tags', 'origin', `+refs/heads/${this.branch}:${this.trackingRef}`]);
+      if (r.code === 0) return (await this.mustGit(['rev-parse', this.trackingRef], 'git rev-parse')).trim();
+      if (/couldn't find remote ref/i.test(r.stderr)) return '';
+      throw new FoundryError('GIT_FETCH', `cannot fetch the infra repo: ${gitFailure(r.stderr)}`);
+    });
+  }
+
   /** The branch tip's revision on the remote ('' when the branch does not exist yet). */
   async tip(): Promise<string> {
     await this.init();

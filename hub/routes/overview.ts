@@ -1,12 +1,13 @@
 /**
  * Read-only aggregate endpoints of the dashboard (admins only): the overview (nodes by profile and state,
- * GPU counts, fleet utilization of the last hour, storage, alerts), every node with its GPUs and
+ * GPU counts, fleet utilization of the last hour, storage, alerts with refused usage of the last 24 h), every node with its GPUs and
  * sparklines, node enrollment states, and the audit log. Plus the live-update stream /api/v1/events.
  */
 import type { FastifyInstance } from 'fastify';
 import type { InfraRepo } from '../../common/infra/model.js';
 import { requirePrincipal } from '../auth/principal.js';
-import { countByProfile, fleetView, storageSummary, type FleetInput } from '../dashboard/fleet-view.js';
+import { countByProfile, fleetView, storageSummary, type Alert, type FleetInput } from '../dashboard/fleet-view.js';
+import { refusalsSince, type RecentRefusals } from '../usage/refusals.js';
 import { GpuHistory } from '../dashboard/gpu-history.js';
 import { LiveEvents } from '../dashboard/live-events.js';
 
@@ -18,6 +19,17 @@ export interface OverviewRouteOptions {
 }
 
 type Json = Record<string, unknown>;
+const DAY_MS = 86_400_000;
+
+/** One warning per node whose usage records were refused in the last 24 h, with the count per reason. */
+function refusalAlerts(recent: readonly RecentRefusals[]): Alert[] {
+  return recent.map((r) => ({
+    severity: 'warning',
+    kind: 'usage-refused',
+    node: r.node,
+    message: `${r.node}: ${r.total} usage record${r.total === 1 ? '' : 's'} refused in the last 24 h, not billed (${Object.entries(r.byReason).map(([k, n]) => `${k} ${n}`).join(', ')}); see Billing, Refused usage`,
+  }));
+}
 const parse = <T>(s: string | null | undefined): T | undefined => (s === null || s === undefined ? undefined : (JSON.parse(s) as T));
 
 /** Registers the overview, nodes, audit and events routes; returns the live-event hub (for tests). */
@@ -62,13 +74,16 @@ export function overviewRoutes(app: FastifyInstance, opts: OverviewRouteOptions 
     const since = Math.floor((now() - 3600_000) / 60_000);
     const util = db.prepare('SELECT minute, sum(gpu_util_sum) AS s, sum(gpu_util_samples) AS n FROM telemetry_rollups WHERE minute >= ? GROUP BY minute ORDER BY minute').all(since) as Array<{ minute: number; s: number; n: number }>;
     const ceph = view.nodes.filter((n) => n.profile === 'ceph-node');
+    const recent = refusalsSince(db, new Date(now() - DAY_MS).toISOString());
     return {
       nodes: { total: view.nodes.length, byProfile: countByProfile(view.nodes) },
       gpus: view.gpus,
       utilization: { unit: 'percent, measured', points: util.filter((u) => u.n > 0).map((u) => [u.minute * 60, Math.round((u.s / u.n) * 10) / 10]) },
       // Ceph nodes (profile reportsStorage) send storage capacity with their telemetry.
       storage: { cephNodes: ceph.length, ...storageSummary(view.nodes) },
-      alerts: view.alerts,
+      alerts: [...view.alerts, ...refusalAlerts(recent)],
+      // Usage records the admission gate refused in the last 24 h (listed on the Billing page for admins).
+      usageRefused: { last24h: recent.reduce((a, r) => a + r.total, 0) },
     };
   });
 

@@ -110,4 +110,38 @@ describe('PlacementHistory (real git)', () => {
     const out = Buffer.concat([Buffer.from(`aaa blob ${body.length}\n`), body, Buffer.from('\nbbb missing\n')]);
     expect([...parseCatFileBatch(out)]).toEqual([['aaa', 'kind: Node # é\n']]);
   });
+
+  it('reads a clone\'s remote-tracking ref after fetching it (external repo mode): one fetch per refresh, throttled, a failed fetch fails the refresh', async () => {
+    const r = repo();
+    r.commit(1000, { 'templates/tiny.yaml': TEMPLATE, 'workspaces/acme/alice.yaml': ws('alice', '  node: gpu-01\n') });
+    // the work clone stands for the hub's clone: it reads refs/remotes/origin/main, which only a fetch moves
+    let fetches = 0;
+    let fail = false;
+    let t = 10_000;
+    const h = new PlacementHistory({
+      gitDir: join(r.work, '.git'), ref: 'refs/remotes/origin/main', now: () => t, minRefreshMs: 1000,
+      beforeRead: async () => {
+        fetches += 1;
+        if (fail) throw new Error('cannot fetch the infra repo');
+        sh(['fetch', '-q', 'origin', '+refs/heads/main:refs/remotes/origin/main'], r.work);
+      },
+    });
+    await h.refresh();
+    expect([fetches, view(h, 'alice')]).toEqual([1, [['gpu-01', '', true, 1000, null]]]);
+    // pushed from elsewhere: the branch moves on the remote, not in the clone
+    const other = join(r.work, '..', 'other');
+    sh(['clone', '-q', r.bare, other], join(r.work, '..'));
+    writeFileSync(join(other, 'bob.yaml'), ws('bob', '  node: gpu-01\n'));
+    sh(['add', '-A'], other);
+    sh(['commit', '-q', '-m', 'bob'], other, { GIT_COMMITTER_DATE: '@3000 +0000', GIT_AUTHOR_DATE: '@3000 +0000' });
+    sh(['push', '-q', 'origin', 'HEAD:main'], other);
+    // two callers within the throttle share one refresh, hence one fetch
+    t = 10_500;
+    await Promise.all([h.freshSince(10_500), h.freshSince(10_500)]);
+    expect([fetches, view(h, 'bob')]).toEqual([2, [['gpu-01', '', true, 3000, null]]]);
+    fail = true;
+    t = 12_000;
+    await expect(h.refresh()).rejects.toThrow('cannot fetch the infra repo');
+    expect(fetches).toBe(3);
+  });
 });

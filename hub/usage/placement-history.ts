@@ -3,7 +3,8 @@
  * commit time), which workspace was on which node, with which GPUs, tenant, state and template limits,
  * kept as spans per workspace. Built incrementally: a refresh reads only the commits since the last one
  * (one `git log --raw` for the file changes, one `git cat-file --batch` for the new YAML blobs, each blob
- * parsed once); a rewritten branch (force push) is read again from scratch.
+ * parsed once); a rewritten branch (force push) is read again from scratch. In external repo mode it reads
+ * the writer's clone, and each refresh first fetches (throttled with it: at most one fetch per `minRefreshMs`).
  */
 import { FoundryError } from '../../common/errors.js';
 import { git, runGit, runGitBytes } from '../git/git-run.js';
@@ -12,9 +13,13 @@ import { declaredGpuModels, parsePlacementDocs, placementOf, samePlacement, temp
 
 /** Options of PlacementHistory. */
 export interface PlacementHistoryOptions {
-  /** A git dir holding the branch (the hosted bare repo). */
+  /** A git dir holding the branch: the hosted bare repo, or the repo writer's clone (external repo mode). */
   gitDir: string;
   branch?: string;
+  /** The ref to read (default refs/heads/<branch>; a clone's remote-tracking ref in external repo mode). */
+  ref?: string;
+  /** Runs before each read, within the throttle: brings `ref` up to date (the writer's `git fetch`); a rejection fails the refresh. */
+  beforeRead?: () => Promise<unknown>;
   /** Hub clock, epoch ms. */
   now?: () => number;
   /** Least time between two refreshes started by `freshSince` (default 1 s): bounds the git work a flood of records can cause. */
@@ -124,7 +129,8 @@ export class PlacementHistory implements PlacementLookup {
 
   private async read(): Promise<void> {
     const dir = this.opts.gitDir;
-    const ref = `refs/heads/${this.opts.branch ?? 'main'}`;
+    await this.opts.beforeRead?.();
+    const ref = this.opts.ref ?? `refs/heads/${this.opts.branch ?? 'main'}`;
     const head = await runGit(['--git-dir', dir, 'rev-parse', '--verify', '--quiet', `${ref}^{commit}`]);
     if (head.code !== 0) return; // no commits yet: nothing is placed
     const tip = head.stdout.trim();

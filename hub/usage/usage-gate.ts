@@ -2,7 +2,8 @@
  * The hub's usage admission gate around the pure `admitUsage`: decodes the record against the schema of
  * its kind, looks up the node (enrollment time, declared GPU models) and the placement history, and
  * answers admitted or refused with a reason. A refusal that depends on placements is only final once
- * the history has been read after the record arrived (a placement committed a moment ago is not missed).
+ * the history has been read after the record arrived (a placement committed a moment ago is not missed);
+ * with an external repo that read starts with a fetch of the hub's clone (PlacementHistory's beforeRead).
  */
 import type Database from 'better-sqlite3';
 import { decodeUsageRecord } from '../../common/protocol/codec.js';

@@ -184,6 +184,13 @@ describeIf(available, 'chromium', 'apt-get install -y chromium (playwright-core 
     await page.getByRole('button', { name: 'Show' }).click();
     await expect.poll(async () => page.getByTestId('alert-UNPRICED').textContent()).toBe('UNPRICED: 1 line of GPU time without a price (amount 0): add the price to the price list');
     expect(await page.getByRole('row').filter({ hasText: 'NVIDIA B200' }).first().textContent()).toMatch(/acme-web.*NVIDIA B200.*—0\.00 \(unpriced: no price for gpu model "NVIDIA B200" in price list default/);
+    // a usage record the hub refused: listed for the admin on this page (live), and counted in the overview's alerts
+    hub.store.ingest([{ node: 'gpu-01', seq: 999_999_999, kind: 'usage-refused', payload: { workspace: 'globex-db', tenant: 'globex' }, refusal: { reason: 'not-placed-on-node', message: 'not placed on this node then', field: '/body/record/workspace' } }]);
+    await page.getByTestId('refused-gpu-01-999999999').waitFor({ timeout: 15_000 });
+    expect(await page.getByRole('row').filter({ has: page.getByTestId('refused-gpu-01-999999999') }).locator('th, td').allTextContents()).toEqual(['gpu-01', '999999999', 'globex-db', 'not-placed-on-node', '/body/record/workspace', expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/), 'not placed on this node then']);
+    await shot(page, '07b-billing-refused-usage');
+    await page.getByRole('link', { name: 'Overview' }).click();
+    await expect.poll(() => page.locator('.alerts li', { hasText: 'usage record refused' }).textContent()).toBe('warning gpu-01: 1 usage record refused in the last 24 h, not billed (not-placed-on-node 1); see Billing, Refused usage');
   });
 
   it('creates a join token and shows the exact install command; lists nodes by enrollment state', async () => {
@@ -256,6 +263,8 @@ describeIf(available, 'chromium', 'apt-get install -y chromium (playwright-core 
     // the unpriced line is the tenant's to see; the admin alert is not
     await tp.getByRole('row').filter({ hasText: 'NVIDIA B200' }).first().waitFor();
     expect(await tp.getByTestId('alert-UNPRICED').count()).toBe(0);
+    // refused usage is the admins' alone
+    expect(await tp.getByRole('heading', { name: /Refused usage/ }).count()).toBe(0);
     await shot(tp, '15-tenant-billing');
     // An API token made in the page acts as the tenant, no more.
     await tp.getByRole('link', { name: 'API tokens' }).click();

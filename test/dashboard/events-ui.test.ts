@@ -46,10 +46,14 @@ describe('live events and pages', () => {
     const s = await listen(`${hub.url}/api/v1/events`, { cookie: admin.cookie });
     expect(s.status).toBe(200);
     await waitFor(() => s.events.length > 0, 5000, 'hello');
-    expect(s.events[0]).toEqual({ event: 'hello', data: { topics: ['nodes', 'telemetry', 'audit', 'workspaces', 'billing', 'enrollment'] } });
+    expect(s.events[0]).toEqual({ event: 'hello', data: { topics: ['nodes', 'telemetry', 'audit', 'workspaces', 'billing', 'refused', 'enrollment'] } });
     hub.store.issueNodeCredential('gpu-09');
     const change = await waitFor(() => s.events.find((e) => e.event === 'change'), 5000, 'a change');
     expect((change.data as { topics: string[] }).topics.sort()).toEqual(['audit', 'nodes']);
+    // a refused usage record: the admins' Billing page and overview refetch
+    hub.store.ingest([{ node: 'gpu-09', seq: 1, kind: 'usage-refused', payload: { workspace: 'w' }, refusal: { reason: 'unknown-workspace', message: 'never declared' } }]);
+    const refused = await waitFor(() => s.events.filter((e) => e.event === 'change')[1], 5000, 'a second change');
+    expect((refused.data as { topics: string[] }).topics).toEqual(['refused']);
     s.close();
   });
 

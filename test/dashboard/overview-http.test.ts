@@ -40,6 +40,36 @@ describe('overview endpoints', () => {
     });
   });
 
+  it('counts usage refused in the last 24 h in the alerts, per node and reason; the refused list names the workspace', async () => {
+    const refuse = (node: string, seq: number, reason: string, payload: unknown) => ({ node, seq, kind: 'usage-refused' as const, payload, refusal: { reason, message: `refused ${seq}`, field: '/body/record/workspace' } });
+    // one batch: one receive time, so the list's order is by node, then newest seq first
+    hub.store.ingest([
+      refuse('gpu-01', 7, 'not-placed-on-node', { workspace: 'bob', tenant: 'globex' }),
+      refuse('gpu-01', 8, 'not-placed-on-node', { workspace: 'carol' }),
+      refuse('gpu-01', 9, 'in-future', { workspace: 'alice' }),
+      refuse('gpu-02', 3, 'malformed', { workspace: ['not', 'a', 'name'] }),
+    ]);
+    // a day and a minute ago: listed, but no longer in the alerts
+    hub.store.db.prepare("INSERT INTO usage_refusals (node, seq, reason, field, message, record, received_at) VALUES ('gpu-02', 1, 'too-long', NULL, 'old', '{\"workspace\":\"old-ws\"}', ?)").run(new Date(Date.now() - 86_460_000).toISOString());
+    // a record cut at 4 KiB is no JSON: listed without a workspace
+    hub.store.db.prepare("INSERT INTO usage_refusals (node, seq, reason, field, message, record, received_at) VALUES ('gpu-02', 2, 'malformed', NULL, 'cut', '{\"workspace\":\"cu', ?)").run(new Date(Date.now() - 86_470_000).toISOString());
+    const o = (await get('/api/v1/overview')) as { alerts: Array<Record<string, string>>; usageRefused: unknown };
+    expect(o.usageRefused).toEqual({ last24h: 4 });
+    expect(o.alerts.filter((a) => a.kind === 'usage-refused')).toEqual([
+      { severity: 'warning', kind: 'usage-refused', node: 'gpu-01', message: 'gpu-01: 3 usage records refused in the last 24 h, not billed (in-future 1, not-placed-on-node 2); see Billing, Refused usage' },
+      { severity: 'warning', kind: 'usage-refused', node: 'gpu-02', message: 'gpu-02: 1 usage record refused in the last 24 h, not billed (malformed 1); see Billing, Refused usage' },
+    ]);
+    const list = (await get('/api/v1/usage/refused')) as { refused: Array<{ node: string; seq: number; workspace: string | null; reason: string; field: string | null }> };
+    expect(list.refused.map((r) => [r.node, r.seq, r.workspace, r.reason, r.field])).toEqual([
+      ['gpu-01', 9, 'alice', 'in-future', '/body/record/workspace'],
+      ['gpu-01', 8, 'carol', 'not-placed-on-node', '/body/record/workspace'],
+      ['gpu-01', 7, 'bob', 'not-placed-on-node', '/body/record/workspace'],
+      ['gpu-02', 3, null, 'malformed', '/body/record/workspace'],
+      ['gpu-02', 1, 'old-ws', 'too-long', null],
+      ['gpu-02', 2, null, 'malformed', null],
+    ]);
+  });
+
   it('lists nodes by enrollment state', async () => {
     const { nodes } = (await get('/api/v1/fleet/enrollments')) as { nodes: Array<{ name: string; state: string; connected: boolean }> };
     expect(nodes.map((n) => [n.name, n.state, n.connected])).toEqual([['gpu-01', 'active', false], ['gpu-02', 'pending', false], ['old-01', 'revoked', false]]);

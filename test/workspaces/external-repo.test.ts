@@ -166,6 +166,46 @@ describeIf(lighttpdAvailable, 'lighttpd', LIGHTTPD_HOW)('external infra repo (li
     expect(hub.store.auditLog().map((a) => a.action)).toContain('repo.webhook');
   });
 
+  it('admits usage against the external repo: a forged record is refused, a placement an admin pushed a moment ago straight to the server is admitted and billed', async () => {
+    const [gpu01, gpu02] = links;
+    const refused: Array<{ seq: number; reason: string }> = [];
+    gpu01!.on('refused', (r: Array<{ seq: number; reason: string }>) => refused.push(...r));
+    gpu02!.on('refused', (r: Array<{ seq: number; reason: string }>) => refused.push(...r));
+    const record = (node: string, workspace: string, tenant: string, gpu: string, from: number) => ({
+      kind: 'gpu-allocation', version: 1, key: `${node}/${workspace}/${gpu}/${from}`, node, workspace, tenant, gpuUuid: gpu, gpuModel: 'NVIDIA H100 80GB HBM3',
+      from, to: from + 20_000, fromIso: new Date(from).toISOString(), toIso: new Date(from + 20_000).toISOString(), seconds: 20, measuredAvgUtilizationPct: 50, measuredSamples: 2,
+    });
+    const month = new Date().toISOString().slice(0, 7);
+    const lines = async (): Promise<Array<[string, number]>> => {
+      const inv = await call('GET', `/api/v1/tenants/globex/invoices/${month}`);
+      expect(inv.status).toBe(200);
+      return (inv.json.lines as Array<{ workspace: string; seconds: number }>).map((l) => [l.workspace, l.seconds]);
+    };
+    const before = await lines();
+    const slot = (): number => Math.floor((Date.now() - 40_000) / 1000) * 1000;
+    // forged: gpu-01 bills globex-w, which the hub placed on gpu-02 (admission was off here before)
+    gpu01!.enqueueUsage(record('gpu-01', 'globex-w', 'globex', gpuUuid('gpu-02', 1), slot()));
+    await until('the forged record acked', () => gpu01!.pending() === 0, 20_000);
+    expect(refused.map((r) => r.reason)).toEqual(['not-placed-on-node']);
+    // an admin frees gpu-02's second GPU and places globex-direct on it, pushing straight to the server (no hub, no webhook)
+    const clone = join(dir, 'admin');
+    adminGit(['pull', '--quiet', 'origin', 'main'], clone);
+    rmSync(join(clone, 'workspaces', 'globex', 'globex-w.yaml'));
+    writeFileSync(join(clone, 'workspaces', 'globex', 'globex-direct.yaml'), `apiVersion: foundry.cloud/v1\nkind: Workspace\nmetadata:\n  name: globex-direct\nspec:\n  tenant: globex\n  template: tiny\n  node: gpu-02\n  gpus:\n    count: 1\n    uuids: [${gpuUuid('gpu-02', 1)}]\n`);
+    adminGit(['add', '-A'], clone);
+    adminGit(['commit', '--quiet', '-m', 'admin places globex-direct by hand'], clone);
+    adminGit(['push', '--quiet', 'origin', 'HEAD:main'], clone);
+    // at once, no webhook (the hub's clone was fetched just before, for the forged record): the gate fetches again before refusing
+    gpu02!.enqueueUsage(record('gpu-02', 'globex-direct', 'globex', gpuUuid('gpu-02', 1), slot()));
+    await until('the legitimate record acked', () => gpu02!.pending() === 0, 20_000);
+    expect(refused.map((r) => r.reason)).toEqual(['not-placed-on-node']);
+    expect(hub.store.usageRecords().map((r) => [r.node, (r.payload as { workspace: string }).workspace])).toEqual([['gpu-02', 'globex-direct']]);
+    expect(await lines()).toEqual([...before, ['globex-direct', 20]]);
+    const list = await call('GET', '/api/v1/usage/refused?node=gpu-01');
+    expect(list.json.refused.map((r: { reason: string }) => r.reason)).toEqual(['not-placed-on-node']);
+    expect(logs).not.toContain('usage admission is off');
+  });
+
   it('polls as a fallback: without the webhook, a hub with --repo-poll places what an admin pushed', async () => {
     const polling = await startHub({ dataDir: join(dir, 'hub-poll'), port: 0, repoUrl: server.url, repoCredential: `foundry-hub:${HUB_SECRET}`, repoPollMs: 300, logger: false });
     const link = new HubLink({ hubUrl: polling.url, node: 'gpu-02', credential: polling.store.issueNodeCredential('gpu-02'), stateDir: join(dir, 'agents-poll'), hello: () => ({ appliedRevision: null, inventory: { gpus: [], resources: [] } }) }).start();

@@ -1,7 +1,8 @@
 // Billing: per tenant and month, the invoice lines and totals (allocated GPU time; measured
 // utilization shown beside it, labelled, never in the amount), the running cost of the month so far,
 // and the CSV download. GPU time without a price shows as an unpriced line (amount 0, the reason);
-// admins also see the invoice's alerts (unpriced lines, usage records excluded from the amount).
+// admins also see the invoice's alerts (unpriced lines, usage records excluded from the amount) and the
+// usage records the hub refused (node, seq, workspace, reason, field, received at).
 import { api } from '../api.js';
 import { h, fill, table, errorBox } from '../dom.js';
 
@@ -45,8 +46,23 @@ export async function render(main, { me }) {
           inv.emptyReason ? `Nothing billed in this month: ${inv.emptyReason}.` : 'Nothing billed in this month.'),
         h('p.total', {}, 'Total: ', h('strong', { 'data-testid': 'invoice-total' }, `${inv.totals.amount} ${inv.currency}`), ` (GPU time: ${inv.totals.gpuHours} GPU-hours)`)));
   }
-  await refresh();
-  return { topics: ['billing'], refresh };
+  // Admins only (the API answers a tenant 403): usage records the hub refused, never billed, of every tenant.
+  const refusedBox = me.role === 'admin' ? h('section', { 'aria-labelledby': 'h-refused' }) : null;
+  if (refusedBox) main.append(refusedBox);
+
+  async function refreshRefused() {
+    if (!refusedBox) return;
+    const r = await api('/api/v1/usage/refused?limit=100');
+    const counts = Object.entries(r.byReason).map(([k, n]) => `${k} ${n}`).join(', ');
+    fill(refusedBox, h('h2#h-refused', {}, `Refused usage (${r.refused.length}${r.refused.length === 100 ? '+' : ''})`),
+      h('p.muted', {}, 'Usage records the hub refused: acked so the node\'s outbox drains, never billed.', counts ? ` All time by reason: ${counts}.` : ''),
+      table('Refused usage records, newest first', ['Node', 'Seq', 'Workspace', 'Reason', 'Field', 'Received at', 'Message'],
+        r.refused.map((x) => [x.node, String(x.seq), x.workspace ?? '—', h('span', { 'data-testid': `refused-${x.node}-${x.seq}` }, x.reason), x.field ?? '—', x.receivedAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC'), x.message]),
+        'No usage record was refused.'));
+  }
+  const refreshAll = () => Promise.all([refresh(), refreshRefused()]);
+  await refreshAll();
+  return { topics: ['billing', 'refused'], refresh: refreshAll };
 }
 
 const RESOURCE_NAMES = { vcpu: 'vCPUs', memory: 'Memory', storage: 'Storage' };

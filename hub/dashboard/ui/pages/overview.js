@@ -53,5 +53,5 @@ export async function render(main) {
     }
   }
   await refresh();
-  return { topics: ['nodes', 'telemetry', 'workspaces'], refresh, dispose: () => chart?.dispose() };
+  return { topics: ['nodes', 'telemetry', 'workspaces', 'refused'], refresh, dispose: () => chart?.dispose() };
 }
