@@ -98,6 +98,7 @@ need_cmd nft nftables
 need_cmd pgrep procps
 need_cmd age age
 need_cmd debootstrap debootstrap
+need_cmd lighttpd lighttpd
 need_cmd ansible-pull ansible
 
 if [ "$missing" -ne 0 ]; then echo "host check: something is missing (see the lines above)" >&2; exit 1; fi
