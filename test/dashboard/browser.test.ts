@@ -13,6 +13,8 @@ import { PACKAGE_ROOT } from '../../common/paths.js';
 import { waitFor } from '../hub/support.js';
 import { code } from './support.js';
 import { CAPTURE_GPU, H100, startE2eHub, type E2eHub } from './e2e-hub.js';
+import { statusBody } from '../../agent/node-agent.js';
+import type { AgentStatus } from '../../agent/reconcile/status.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -319,6 +321,29 @@ describeIf(available, 'chromium', 'apt-get install -y chromium (playwright-core 
     expect(await page.getByRole('row', { name: /gpu-node/ }).locator('td').allTextContents()).toEqual(['0', '0', '1', '0', '0']);
     expect(await page.getByTestId('gpus-busy').textContent()).toBe('0');
     await shot(page, '16-overview-node-offline');
+  });
+
+  it('shows a connected node whose Podman cannot serve workspaces as degraded, with the reason, what to install and an alert', async () => {
+    const message = 'the pause binary catatonit is not in podman\'s helper dirs (/usr/lib/podman) nor on PATH: podman cannot create pods; install it (apt-get install --no-install-recommends catatonit)';
+    const status = {
+      node: 'ceph-01', observedRevision: 'r1', lastAppliedRevision: 'r1', desiredRevision: 'r1', resources: [], errors: [], issues: [],
+      conditions: [{ type: 'Ready', status: 'True', reason: 'ReconciliationSucceeded', message: 'applied revision r1' }, { type: 'PodmanCapabilities', status: 'False', reason: 'NoPauseBinary', message }],
+      lastReconcile: { trigger: 'start', startedAt: '2026-12-07T10:00:00.000Z', finishedAt: '2026-12-07T10:00:01.000Z', durationMs: 1000, converged: true, counts: undefined },
+    } as unknown as AgentStatus;
+    hub.ceph.link.sendStatus(statusBody(status));
+    await waitFor(() => hub.ceph.link.pending() === 0, 10_000, 'the status acked');
+    await page.goto(`${hub.url}/ui/#/overview`);
+    await page.reload();
+    const alert = page.locator('.alerts li', { hasText: 'ceph-01: PodmanCapabilities' });
+    await alert.waitFor({ timeout: 15_000 });
+    expect(await alert.textContent()).toBe(`warning ceph-01: PodmanCapabilities NoPauseBinary (${message})`);
+    expect(await page.getByRole('row', { name: /ceph-node/ }).locator('td').allTextContents()).toEqual(['0', '1', '0', '0', '0']);
+    await page.getByRole('link', { name: 'Nodes' }).click();
+    const node = page.locator('[data-node="ceph-01"]');
+    await expect.poll(() => node.locator('h2').textContent(), { timeout: 15_000 }).toBe('ceph-01 degraded');
+    expect(await node.textContent()).toContain('PodmanCapabilities: NoPauseBinary');
+    expect(await node.textContent()).toContain(message);
+    await shot(page, '18-nodes-podman-capabilities');
   });
 
   it('logged no console errors on any page', () => {
