@@ -81,6 +81,25 @@ describeBuilt('hosted infra repo', () => {
     expect(commands).toHaveLength(1);
   });
 
+  it('refuses at push time a price list without a price for a GPU model a node declares, naming its file:line:column', async () => {
+    const clone = join(work, 'admin');
+    const before = (await git(['--git-dir', hub.repoDir!, 'rev-parse', 'refs/heads/main'], work)).stdout.trim();
+    writeRepo(clone, 'false');
+    writeFileSync(join(clone, 'nodes', 'gpu-01.yaml'), `apiVersion: foundry.cloud/v1\nkind: Node\nmetadata:\n  name: gpu-01\nspec:\n  profile: gpu-node\n  drain: false\n  gpus:\n    - { uuid: GPU-aaaaaaaa-0000-0000-0000-000000000001, model: NVIDIA L40S }\n`);
+    mkdirSync(join(clone, 'tenants'), { recursive: true });
+    writeFileSync(join(clone, 'tenants', 'acme.yaml'), 'apiVersion: foundry.cloud/v1\nkind: Tenant\nmetadata:\n  name: acme\nspec:\n  displayName: ACME\n');
+    writeFileSync(join(clone, 'pricing.yaml'), 'apiVersion: foundry.cloud/v1\nkind: PriceList\nmetadata:\n  name: default\nspec:\n  currency: EUR\n  periods:\n    - effectiveFrom: 2026-01-01T00:00:00Z\n      gpuHour: { "NVIDIA H100 80GB HBM3": "2.49" }\n');
+    await git(['add', '-A'], clone);
+    await git(['commit', '--quiet', '-m', 'L40S node, no L40S price'], clone);
+    const push = await git(['push', 'origin', 'HEAD:main'], clone, bearer(admin));
+    expect(push.code).not.toBe(0);
+    expect(push.stderr).toContain('remote:   pricing.yaml:9:16: spec.periods[0].gpuHour: no price for GPU model "NVIDIA L40S" (declared by node gpu-01 at nodes/gpu-01.yaml:9:64) in a price list used by tenant acme');
+    expect(push.stderr).toContain('pre-receive hook declined');
+    expect((await git(['--git-dir', hub.repoDir!, 'rev-parse', 'refs/heads/main'], work)).stdout.trim()).toBe(before);
+    await git(['reset', '--quiet', '--hard', 'HEAD~1'], clone);
+    expect(commands).toHaveLength(1);
+  });
+
   it('lets a node read with its credential (HTTP Basic) but not push', async () => {
     const clone = join(work, 'node');
     expect((await git(['clone', '--quiet', basicUrl('gpu-01', nodeCred), clone], work)).code).toBe(0);

@@ -1,11 +1,12 @@
 /**
  * Issue 6 point 8 and issue 10 through the real link: agents' telemetry loops (stubbed GPU poll, real
- * host sample with a stand-in `ceph` CLI on PATH) send over the WebSocket to an in-process hub, which
+ * host sample with a stand-in `ceph` CLI on PATH replaying real ceph 16 output from fixtures/ceph/) send over the WebSocket to an in-process hub, which
  * exports per-GPU gauges at /metrics and Ceph storage capacity on the overview API.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../../common/paths.js';
 import { HubLink } from '../../agent/link/hub-link.js';
 import { TelemetryLoop } from '../../agent/gpu/telemetry-loop.js';
 import { collectHostMetrics, type HostMetrics } from '../../agent/host/host-metrics.js';
@@ -23,15 +24,8 @@ const reading = (uuid: string, util: number | null, extra: Partial<GpuSample> = 
   powerDrawW: 312.25, powerLimitW: 700, temperatureC: 41, smClockMHz: null, memClockMHz: null, ...extra,
 });
 
-// `ceph df --format json` as Reef prints it (numbers made up: no Ceph cluster runs here).
-const CEPH_DF = {
-  stats: { total_bytes: 12_000_138_625_024, total_avail_bytes: 9_600_110_900_019, total_used_bytes: 2_390_000_000_000, total_used_raw_bytes: 2_400_027_725_005, total_used_raw_ratio: 0.2, num_osds: 3, num_per_pool_osds: 3, num_per_pool_omap_osds: 3 },
-  stats_by_class: { ssd: { total_bytes: 12_000_138_625_024, total_avail_bytes: 9_600_110_900_019, total_used_bytes: 2_390_000_000_000, total_used_raw_bytes: 2_400_027_725_005, total_used_raw_ratio: 0.2 } },
-  pools: [
-    { name: '.mgr', id: 1, stats: { stored: 1_376_256, objects: 2, kb_used: 4032, bytes_used: 4_128_768, percent_used: 0, max_avail: 3_040_000_000_000 } },
-    { name: 'rbd', id: 2, stats: { stored: 790_000_000_000, objects: 190_000, kb_used: 2_314_453_125, bytes_used: 2_370_000_000_000, percent_used: 0.2, max_avail: 3_040_000_000_000 } },
-  ],
-};
+// Real `ceph df --format json` of ceph 16.2.15 (fixtures/ceph/SOURCES.md), replayed by a `ceph` on PATH.
+const CEPH_DF = join(PACKAGE_ROOT, 'fixtures', 'ceph', 'df-pacific-16.2.15.json');
 
 let hub: TestHub;
 let admin: string;
@@ -133,8 +127,7 @@ describe('Ceph storage capacity on the overview', () => {
     // A stand-in ceph CLI on PATH that answers `ceph df --format json` only.
     const bin = tempDir('foundry-ceph-bin-');
     dirs.push(bin);
-    writeFileSync(join(bin, 'ceph-df.json'), JSON.stringify(CEPH_DF));
-    writeFileSync(join(bin, 'ceph'), `#!/bin/sh\n[ "$*" = "df --format json" ] || { echo "unexpected: $*" >&2; exit 2; }\nexec cat "${join(bin, 'ceph-df.json')}"\n`);
+    writeFileSync(join(bin, 'ceph'), `#!/bin/sh\n[ "$*" = "df --format json" ] || { echo "unexpected: $*" >&2; exit 2; }\nexec cat "${CEPH_DF}"\n`);
     chmodSync(join(bin, 'ceph'), 0o755);
     process.env.PATH = `${bin}:${savedPath ?? ''}`;
 
@@ -151,12 +144,12 @@ describe('Ceph storage capacity on the overview', () => {
     const overview = await waitFor(async () => { const o = await get('/api/v1/overview'); return (o.storage as { reported: boolean }).reported ? o : undefined; }, 5000, 'storage on the overview');
     expect(overview.storage).toEqual({
       cephNodes: 1, reported: true, source: 'ceph',
-      totalBytes: 12_000_138_625_024, usedBytes: 2_400_027_725_005, availableBytes: 9_600_110_900_019,
-      pools: [{ name: '.mgr', storedBytes: 1_376_256, maxAvailableBytes: 3_040_000_000_000 }, { name: 'rbd', storedBytes: 790_000_000_000, maxAvailableBytes: 3_040_000_000_000 }],
+      totalBytes: 4_294_967_296, usedBytes: 325_304_320, availableBytes: 3_969_662_976,
+      pools: [{ name: 'device_health_metrics', storedBytes: 0, maxAvailableBytes: 3_754_914_560 }, { name: 'rbd', storedBytes: 20_971_520, maxAvailableBytes: 3_754_914_560 }],
       nodes: ['ceph-01'], errors: [],
     });
     const { nodes } = (await get('/api/v1/fleet/nodes')) as { nodes: Array<{ name: string; profile: string; storage: Record<string, unknown> | null }> };
-    expect(nodes.find((n) => n.name === 'ceph-01')).toMatchObject({ profile: 'ceph-node', storage: { source: 'ceph', totalBytes: 12_000_138_625_024, usedBytes: 2_400_027_725_005, availableBytes: 9_600_110_900_019 } });
+    expect(nodes.find((n) => n.name === 'ceph-01')).toMatchObject({ profile: 'ceph-node', storage: { source: 'ceph', totalBytes: 4_294_967_296, usedBytes: 325_304_320, availableBytes: 3_969_662_976 } });
 
     await l.close();
     await waitFor(async () => !((await get('/api/v1/overview')).storage as { reported: boolean }).reported, 5000, 'storage gone with the node');
