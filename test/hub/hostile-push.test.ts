@@ -122,6 +122,30 @@ describeIfBuilt('dist/hub/git/validate-worker.js')('hostile pushes to the hosted
     await git(['reset', '--quiet', '--hard', 'HEAD~1'], clone);
   }, 60_000);
 
+  it('refuses at push time a VM template with a host file as base image and a PCI device its node does not allow, and raw NUL bytes, with file:line while /healthz keeps answering', async () => {
+    mkdirSync(join(clone, 'templates'), { recursive: true });
+    mkdirSync(join(clone, 'tenants'), { recursive: true });
+    mkdirSync(join(clone, 'workspaces'), { recursive: true });
+    writeFileSync(join(clone, 'templates', 'desk.yaml'), doc('WorkspaceTemplate', 'desk', '  vm:\n    name: desk\n    driver: libvirt\n    memory: 4Gi\n    disk: { baseImage: /etc/shadow }\n    hostDevices: ["0000:3b:00.0"]\n'));
+    writeFileSync(join(clone, 'tenants', 'acme.yaml'), doc('Tenant', 'acme', '  displayName: ACME\n'));
+    writeFileSync(join(clone, 'tenants', 'evil.yaml'), doc('Tenant', 'evil', '  displayName: EV\u0000IL\n'));
+    writeFileSync(join(clone, 'workspaces', 'desk-1.yaml'), doc('Workspace', 'desk-1', '  tenant: acme\n  template: desk\n  node: gpu-01\n'));
+    await git(['add', '-A'], clone);
+    await git(['commit', '--quiet', '-m', 'host access'], clone);
+    const before = (await git(['--git-dir', hub.repoDir!, 'rev-parse', 'refs/heads/main'], work)).stdout;
+    const pushing = git(['push', 'origin', 'HEAD:main'], clone, bearer());
+    const health = await slowestHealthz(pushing);
+    const push = await pushing;
+    expect(push.code).not.toBe(0);
+    expect(push.stderr).toContain('remote:   templates/desk.yaml:10:24: spec.vm.disk.baseImage: base image /etc/shadow is outside the image directory: expected a file name in /var/lib/foundry/images (Cluster spec.vmImageDir) or a path inside it');
+    expect(push.stderr).toContain('remote:   templates/desk.yaml:11:19: spec.vm.hostDevices[0]: PCI device 0000:3b:00.0 is not allowed on node gpu-01 (workspace desk-1): expected none (Node spec.allowedHostDevices is empty)');
+    expect(push.stderr).toContain('remote:   tenants/evil.yaml:6:18: NUL byte in the file: expected UTF-8 text without NUL bytes');
+    expect((await git(['--git-dir', hub.repoDir!, 'rev-parse', 'refs/heads/main'], work)).stdout).toBe(before);
+    expect(health.count).toBeGreaterThan(0);
+    expect(health.max).toBeLessThan(1000);
+    await git(['reset', '--quiet', '--hard', 'HEAD~1'], clone);
+  }, 60_000);
+
   it('validates tags like branches and refuses other refs', async () => {
     writeFileSync(join(clone, 'nodes', 'gpu-01.yaml'), doc('Node', 'gpu-01', '  profile: gpu-node\n  drain: maybe\n'));
     await git(['commit', '--quiet', '-am', 'bad drain'], clone);
