@@ -3,7 +3,8 @@
  * that revision (Workspace, WorkspaceTemplate, Node). Tolerant: a document that does not parse or lacks
  * a field counts as absent (the pre-receive hook keeps invalid revisions out of the hosted repo anyway).
  */
-import { parseAllDocuments } from 'yaml';
+import { LineCounter, parseAllDocuments } from 'yaml';
+import { yamlHygieneIssues } from '../../common/infra/yaml-hygiene.js';
 import { parseQuantity } from '../../common/units.js';
 import type { TemplateLimits } from './admission.js';
 
@@ -41,16 +42,17 @@ const bytes = (v: unknown): number => {
 /** The Workspace, WorkspaceTemplate and Node documents of one YAML file (others and broken ones skipped). */
 export function parsePlacementDocs(text: string): PlacementDoc[] {
   const out: PlacementDoc[] = [];
+  const lineCounter = new LineCounter();
   let docs;
   try {
-    // uniqueKeys: false: the library's duplicate-key check is quadratic (a 1 MiB file of 70,000 keys stalled
-    // the hub); accepted revisions passed the push-time check, which finds duplicates in one linear pass
-    docs = parseAllDocuments(text, { uniqueKeys: false });
+    // Not the library's uniqueKeys: quadratic in the keys of a mapping, and this runs on the hub's event
+    // loop after each push (a 1 MiB file with 70,000 keys stalled it for minutes). The linear check instead.
+    docs = parseAllDocuments(text, { lineCounter, uniqueKeys: false });
   } catch {
     return out;
   }
   for (const d of Array.isArray(docs) ? docs : [docs]) {
-    if (d.errors.length > 0) continue;
+    if (d.errors.length > 0 || yamlHygieneIssues(d, lineCounter, '', text).length > 0) continue;
     let js: unknown;
     try {
       js = d.toJS();

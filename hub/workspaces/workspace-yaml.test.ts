@@ -25,4 +25,17 @@ describe('workspace yaml edits', () => {
     expect(out).toBe('apiVersion: foundry.cloud/v1\nkind: Workspace\nmetadata:\n  name: b\nspec:\n  tenant: acme\n  template: t\n');
     expect(removeDoc(out!, 'w.yaml', 'Workspace', 'b')).toBeNull();
   });
+
+  it('edits a file with tens of thousands of labels in linear time (the hub does it on its event loop)', () => {
+    const file = (n: number): string => `apiVersion: foundry.cloud/v1\nkind: Workspace\nmetadata:\n  name: a\nspec:\n  tenant: acme\n  template: t\n  labels:\n${Array.from({ length: n }, (_, i) => `    k${i}: v\n`).join('')}`;
+    const time = (n: number): number => {
+      const t = performance.now();
+      expect(setFields(file(n), 'w.yaml', 'Workspace', 'a', [[['spec', 'node'], 'gpu-02']])).toContain('\n  node: gpu-02\n');
+      return performance.now() - t;
+    };
+    time(1000);
+    // 8x the keys: the library's quadratic uniqueKeys costs 64x, linear parsing about 8x (generous bound for a shared machine).
+    const small = Math.max(time(5000), 5);
+    expect(time(40_000) / small).toBeLessThan(30);
+  });
 });

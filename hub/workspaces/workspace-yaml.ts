@@ -19,7 +19,7 @@ export function workspaceFile(ws: Workspace, comment?: string): string {
 }
 
 function docsOf(text: string, file: string): Document.Parsed[] {
-  // uniqueKeys: false: the library's duplicate-key check is quadratic; the push-time check finds duplicates linearly
+  // Not the library's uniqueKeys (quadratic in the keys of a mapping, on the hub's event loop); validation refuses duplicates.
   const docs = parseAllDocuments(text, { uniqueKeys: false });
   if (!Array.isArray(docs)) throw new FoundryError('INFRA_YAML', `${file}: not a yaml stream`, { resource: file });
   return docs;
