@@ -15,4 +15,19 @@ export default tseslint.config(
       eqeqeq: ['error', 'always'],
     },
   },
+  // Walls (STYLE.md): common/ imports nothing of ours; agent/ and hub/ never import each other; what both
+  // need lives in common/. Tests may cross them (an agent test may start a hub).
+  ...[
+    ['common', ['agent', 'hub', 'cli']],
+    ['agent', ['hub', 'cli']],
+    ['hub', ['agent', 'cli']],
+  ].map(([dir, banned]) => ({
+    files: [`${dir}/**/*.ts`],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{ group: banned.map((b) => `**/${b}/**`), message: `${dir}/ may not import ${banned.map((b) => `${b}/`).join(', ')}: what both sides need goes to common/ (STYLE.md, walls)` }],
+      }],
+    },
+  })),
 );

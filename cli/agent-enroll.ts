@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { FoundryError } from '../common/errors.js';
 import { decodeJoinToken } from '../hub/enroll/token-format.js';
-import { collectInventory, nodeNameFromHostname, requestEnrollment } from '../hub/enroll/enroll-client.js';
+import { collectInventory, nodeNameFromHostname, requestEnrollment } from '../agent/enroll/enroll-client.js';
 import { DEFAULT_CONFIG_PATH } from '../agent/config/load-config.js';
 
 interface EnrollFlags {

@@ -12,7 +12,7 @@ import { DEFAULT_DATA_DIR, withHubStore } from './hub-data.js';
 
 /** The hub's enrollment modules, loaded when a token command runs (see hub-data.ts). */
 async function enrollModules() {
-  return Promise.all([import('../hub/enroll/join-tokens.js'), import('../hub/enroll/tls-pin.js'), import('../hub/routes/enroll.js')]);
+  return Promise.all([import('../hub/enroll/join-tokens.js'), import('../common/tls-pin.js'), import('../hub/routes/enroll.js')]);
 }
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const LABEL_KEY = /^([a-z0-9.-]+\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;

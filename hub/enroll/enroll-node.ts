@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { HubStore } from '../store/hub-store.js';
 import type { InfraRepoWriter } from '../gitops/repo-writer.js';
 import type { EnrollRequest } from '../../common/generated/http/enroll-request.js';
+import type { EnrollResult } from '../../common/enroll-result.js';
 import { decodeJoinToken } from './token-format.js';
 import { joinTokenScope, recordNodeFile, releaseEnrollment, reserveEnrollment } from './join-tokens.js';
 import { loadInfraDir } from '../../common/infra/load.js';
@@ -22,16 +23,6 @@ export interface EnrollDeps {
   /** The repo URL agents clone when the hub does not host it (external mode). */
   externalRepoUrl: string | undefined;
   now: () => Date;
-}
-
-/** The answer to an enrolling node. */
-export interface EnrollResult {
-  node: string;
-  /** The node credential, shown once; the hub keeps only its hash. */
-  credential: string;
-  /** What the agent's configuration file should say. */
-  config: { node: string; repo: { url: string }; hub: { url: string } };
-  nodeFile: { path: string; status: 'committed' | 'kept' | 'not-written'; revision: string | null };
 }
 
 /**

@@ -18,7 +18,7 @@ import type { EnrollRequest } from '../../common/generated/http/enroll-request.j
 import type { JoinTokenRequest } from '../../common/generated/http/join-token-request.js';
 import { createJoinToken, hubIdentity, listJoinTokens, revokeJoinToken, saveHubIdentity } from '../enroll/join-tokens.js';
 import { TOKEN_DEFAULTS, curlPin, encodeJoinToken } from '../enroll/token-format.js';
-import { pinOfPem } from '../enroll/tls-pin.js';
+import { pinOfPem } from '../../common/tls-pin.js';
 import { enrollNode } from '../enroll/enroll-node.js';
 import { BUNDLE_FILE, BUNDLE_PLATFORM_FILE, BUNDLE_SHA_FILE, ensureAgentBundle, type AgentBundle } from '../enroll/agent-bundle.js';
 

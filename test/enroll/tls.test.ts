@@ -13,8 +13,8 @@ import { parse } from 'yaml';
 import { describeIf } from '../support/requires.js';
 import { api, filesUnder, newToken, runInstall, selfSignedCert, startEnrollHub, toolsPresent, INSTALL_SH, type EnrollHub } from './support.js';
 import { decodeJoinToken, encodeJoinToken } from '../../hub/enroll/token-format.js';
-import { pinOfPem } from '../../hub/enroll/tls-pin.js';
-import { hubRequest } from '../../hub/enroll/enroll-client.js';
+import { pinOfPem } from '../../common/tls-pin.js';
+import { hubRequest } from '../../agent/enroll/enroll-client.js';
 import { loadAgentConfig } from '../../agent/config/load-config.js';
 import { sourceFor } from '../../agent/reconcile/agent.js';
 

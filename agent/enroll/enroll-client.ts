@@ -11,11 +11,11 @@ import { cpus, hostname, totalmem, arch } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { FoundryError, errorMessage } from '../../common/errors.js';
 import { VERSION } from '../../common/version.js';
-import { NvidiaGpuPlugin } from '../../agent/gpu/nvidia-plugin.js';
-import { collectHostMetrics } from '../../agent/host/host-metrics.js';
+import { NvidiaGpuPlugin } from '../gpu/nvidia-plugin.js';
+import { collectHostMetrics } from '../host/host-metrics.js';
 import type { EnrollRequest } from '../../common/generated/http/enroll-request.js';
-import type { EnrollResult } from './enroll-node.js';
-import { pinOfDer } from './tls-pin.js';
+import type { EnrollResult } from '../../common/enroll-result.js';
+import { pinOfDer } from '../../common/tls-pin.js';
 
 /** True for hosts that never leave the machine (plain http is allowed to them). */
 export function isLoopback(host: string): boolean {
