@@ -5,15 +5,10 @@
 // library's own duplicate-key check (uniqueKeys: true, what the loader used before), quadratic.
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { median } from './stats.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = (p) => import(join(root, 'dist', p));
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 function timeSync(fn, runs) {
   fn();
