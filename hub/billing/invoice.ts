@@ -5,7 +5,7 @@
  */
 import { FoundryError } from '../../common/errors.js';
 import { formatMinor, hoursFromSeconds } from './money.js';
-import type { BilledResource, InvoiceLine } from './rate.js';
+import type { BilledResource, InvoiceLine } from './invoice-line.js';
 import { compareLines } from './rate.js';
 import { isoSecond, monthEnd, monthStart } from './usage.js';
 

@@ -13,7 +13,8 @@ import { amountMinorOf, formatMicros, formatMinor, quantityOf } from './money.js
 import { coalesce } from './coalesce.js';
 import type { CompiledPrices } from './prices.js';
 import { periodIndexAt } from './prices.js';
-import type { InvoiceLine } from './rate.js';
+import type { InvoiceLine } from './invoice-line.js';
+import { PRICE_UNIT } from './invoice-line.js';
 import { billableParts } from './sessions.js';
 import type { HeldResource, ResourceInterval, UsageInterval } from './usage.js';
 import { checkResourceInterval } from './usage.js';
@@ -30,8 +31,6 @@ export const UNITS_PER_PRICE_UNIT: Readonly<Record<HeldResource, bigint>> = {
   storage: GIB * BigInt(STORAGE_MONTH_SECONDS),
 };
 
-/** The unit each resource's quantity and unit price are in. */
-export const PRICE_UNIT = { gpu: 'GPU-hour', vcpu: 'vCPU-hour', memory: 'GiB-hour', storage: 'GiB-month' } as const;
 
 const MODEL_PREFIX = 'resource:';
 

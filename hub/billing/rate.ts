@@ -10,46 +10,11 @@ import { findPricesForTenant, periodIndexAt, pricesForTenant } from './prices.js
 import type { BillablePart } from './sessions.js';
 import type { UsageKey } from './sessions.js';
 import { billableParts, keyOf, lateTarget, sameKey } from './sessions.js';
-import { PRICE_UNIT, rateResources } from './rate-resources.js';
-import type { HeldResource, ResourceInterval, UsageInterval } from './usage.js';
+import type { BilledResource, InvoiceLine } from './invoice-line.js';
+import { PRICE_UNIT } from './invoice-line.js';
+import { rateResources } from './rate-resources.js';
+import type { ResourceInterval, UsageInterval } from './usage.js';
 import { checkInterval, splitByMonth, toSeconds } from './usage.js';
-
-/** What a line bills: GPU time, or one of the resources a running workspace holds besides GPUs. */
-export type BilledResource = 'gpu' | HeldResource;
-
-/** One invoice line. */
-export interface InvoiceLine {
-  tenant: string;
-  /** Invoice month, "YYYY-MM" (UTC). */
-  month: string;
-  workspace: string;
-  resource: BilledResource;
-  /** GPU model of a gpu line; '' for the other resources. */
-  gpuModel: string;
-  priceList: string;
-  currency: string;
-  /** Start of the price period the seconds were used in, UTC, normalized ("2026-03-15T12:00:00Z"). */
-  periodFrom: string;
-  /** True for time from a closed month moved to this one. */
-  late: boolean;
-  /** gpu: billed GPU-seconds (after increment and minimum charge), the exact quantity. Other resources: billed seconds held. */
-  seconds: number;
-  /** gpu: seconds / 3600 with 6 decimals (display); "0.000000" for the other resources. */
-  gpuHours: string;
-  /** Billed quantity in `unit`, 6 decimals (display): GPU-hours, vCPU-hours, GiB-hours or GiB-months. */
-  quantity: string;
-  unit: (typeof PRICE_UNIT)[BilledResource];
-  /** Price of one `unit` in micro-units, and as written. */
-  unitPriceMicros: bigint;
-  unitPrice: string;
-  /** Exact quantity × unit price, rounded half up once to the minor unit. */
-  amountMinor: bigint;
-  amount: string;
-  /** Time-weighted mean measured GPU utilization (percent) of the records that carried one; never billed. */
-  utilization?: number;
-  /** Set when the time could not be priced (why): amount 0, unitPrice "", shown so an admin adds the price. */
-  unpriced?: string;
-}
 
 /** Options of rate(). */
 export interface RateOptions {

@@ -6,6 +6,7 @@
 import { FoundryError } from '../../common/errors.js';
 import type { FleetSnapshot, NodeState } from './snapshot.js';
 import { FleetState, indexSnapshot } from './snapshot.js';
+import type { NoPlacement, Placement } from './placement.js';
 
 /** What a workspace asks for. */
 export interface PlacementRequest {
@@ -23,29 +24,8 @@ export interface PlaceOptions {
   strategy?: 'binpack' | 'spread';
 }
 
-/** A decision: the node, the GPUs, and why (first line is a commit subject). */
-export interface Placement {
-  ok: true;
-  workspace: string;
-  tenant: string;
-  node: string;
-  gpuUuids: string[];
-  gpuModel: string | undefined;
-  cpus: number;
-  memoryBytes: number;
-  /** True when the workspace already held this placement (nothing new to commit). */
-  existing: boolean;
-  explanation: string;
-}
-
-/** Nothing fits: the reasons, each with how many nodes it ruled out (0 for request-wide reasons like quota). */
-export interface NoPlacement {
-  ok: false;
-  workspace: string;
-  tenant: string;
-  reasons: Array<{ reason: string; nodes: number }>;
-  explanation: string;
-}
+/** The answers, declared beside the fleet state that applies them (placement.ts). */
+export type { NoPlacement, Placement } from './placement.js';
 
 /** Human form of a byte count for messages: 16Gi, 512Mi, else bytes. */
 export function formatBytes(n: number): string {

@@ -3,7 +3,7 @@
  * model, free CPU and memory, GPUs held per tenant). The hub builds the snapshot from Git (nodes,
  * profiles, workspaces with node and GPU UUIDs, tenants) and the agents' live inventory and health.
  */
-import type { Placement } from './place.js';
+import type { Placement } from './placement.js';
 
 /** One GPU of a node as the agent reports it. */
 export interface GpuSnapshot {
