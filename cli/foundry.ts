@@ -2,36 +2,63 @@
  * The foundry CLI: one binary, sub-commands per area. Each area registers its commands from its own
  * module so that areas stay independent. This is the composition root of every command.
  */
+import { setFlagsFromString } from 'node:v8';
 import { Command, CommanderError } from 'commander';
 import { EXIT } from './exit-codes.js';
 import { isFoundryError, errorMessage } from '../common/errors.js';
 import { VERSION } from '../common/version.js';
-import { registerValidate } from './validate.js';
-import { registerAgent } from './agent.js';
-import { registerHub } from './hub.js';
-import { registerDev } from './dev.js';
-import { registerWorkspace } from './workspace.js';
-import { registerNode } from './node.js';
 
-/** Builds the command tree (exported for tests, which run it in-process). */
-export function buildCli(): Command {
+type Register = (program: Command) => void;
+
+/**
+ * Each area's module, loaded only when its command runs: `foundry validate` must not load the hub's web
+ * server, nor `foundry agent run` the dashboard (start-up time and peak memory; bench/startup.mjs).
+ */
+const AREAS: ReadonlyArray<readonly [string, () => Promise<Register>]> = [
+  ['validate', async () => (await import('./validate.js')).registerValidate],
+  ['agent', async () => (await import('./agent.js')).registerAgent],
+  ['hub', async () => (await import('./hub.js')).registerHub],
+  ['dev', async () => (await import('./dev.js')).registerDev],
+  ['workspace', async () => (await import('./workspace.js')).registerWorkspace],
+  ['node', async () => (await import('./node.js')).registerNode],
+];
+
+/**
+ * Areas whose commands finish in well under a second (read files or call the hub once, then exit): V8's
+ * optimizing compiler would only cost memory there (about 10 MB of peak RSS for `foundry validate`), so it
+ * stays off. The agent, the hub and `foundry dev` run for days and keep it.
+ */
+const SHORT_LIVED = new Set(['validate', 'workspace', 'node']);
+
+/** The area a command line runs (its first word that is not an option), or undefined for help and version. */
+function areaOf(argv: readonly string[]): string | undefined {
+  const word = argv.slice(2).find((a) => !a.startsWith('-'));
+  return AREAS.some(([name]) => name === word) ? word : undefined;
+}
+
+/**
+ * Builds the command tree for a command line (exported for tests, which run it in-process): only the area
+ * argv names, or every area when it names none (top-level help, an unknown command).
+ */
+export async function buildCli(argv: readonly string[] = []): Promise<Command> {
   const program = new Command('foundry')
     .description('FoundryCloud control plane: GitOps agent for GPU nodes and the hub that bills and places workspaces')
     .version(VERSION)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  registerValidate(program);
-  registerAgent(program);
-  registerHub(program);
-  registerDev(program);
-  registerWorkspace(program);
-  registerNode(program);
+  const area = areaOf(argv);
+  const versionOnly = area === undefined && argv.slice(2).some((a) => a === '-V' || a === '--version');
+  for (const [name, load] of versionOnly ? [] : AREAS) {
+    if (area === undefined || area === name) (await load())(program);
+  }
   return program;
 }
 
 /** Runs the CLI with argv and exits with a meaningful code. */
 export async function main(argv: string[]): Promise<void> {
-  const program = buildCli();
+  const area = areaOf(argv);
+  if (area !== undefined && SHORT_LIVED.has(area)) setFlagsFromString('--no-opt');
+  const program = await buildCli(argv);
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -5,7 +5,6 @@
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GitSource } from '../agent/source/git-source.js';
 import { isRemoteUrl } from '../agent/source/credentials.js';
 import { FoundryError, isFoundryError } from '../common/errors.js';
 import { loadInfraDir } from '../common/infra/load.js';
@@ -49,6 +48,7 @@ export async function loadTarget(target: string, opts: TargetOptions): Promise<I
   }
   const cacheDir = await mkdtemp(join(tmpdir(), 'foundry-cli-git-'));
   try {
+    const { GitSource } = await import('../agent/source/git-source.js'); // simple-git only for a git target
     const source = new GitSource({ url: target, branch: opts.branch, revision: opts.revision, path: opts.path, cacheDir, authHeader: hubAuthHeader(target) });
     let fetched;
     try {

@@ -7,7 +7,6 @@ import { FoundryError } from '../common/errors.js';
 import { formatIssue, type InfraRepo } from '../common/infra/model.js';
 import { EXIT } from './exit-codes.js';
 import { describeRepo, loadTarget, type TargetOptions } from './load-target.js';
-import { watchInfra } from './validate-watch.js';
 import { isRemoteUrl } from '../agent/source/credentials.js';
 
 interface ValidateFlags extends TargetOptions {
@@ -57,6 +56,7 @@ export function registerValidate(program: Command): void {
         if (isRemoteUrl(target) || flags.branch !== undefined || flags.revision !== undefined) {
           throw new FoundryError('CLI_USAGE', '--watch needs a local folder (not a URL, --branch or --revision)');
         }
+        const { watchInfra } = await import('./validate-watch.js'); // chokidar only for --watch
         await watchInfra(target, { path: flags.path }, (repo) => {
           const stamp = new Date().toISOString().slice(11, 19);
           process.stdout.write(flags.json === true ? `${JSON.stringify(validationReport(repo))}\n` : `--- ${stamp} ---\n${validationText(repo)}\n`);

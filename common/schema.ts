@@ -1,17 +1,32 @@
 /**
- * One ajv instance holding every JSON Schema in schemas/ (infra kinds, protocol messages, HTTP bodies,
- * agent config). Validators are compiled once and shared.
+ * The validators of every JSON Schema in schemas/ (infra kinds, protocol messages, HTTP bodies, agent
+ * config). Built code uses the standalone validators `npm run build` compiles (scripts/gen-validators.mjs →
+ * dist/common/validators.cjs), so processes start without ajv's code generator; sources run by the tests
+ * compile the same schemas with one ajv instance, once, with the same options.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
-import { Ajv, type ValidateFunction, type ErrorObject } from 'ajv';
-import addFormatsImport from 'ajv-formats';
+import type { Ajv as AjvInstance, ValidateFunction, ErrorObject } from 'ajv';
 import { SCHEMA_DIR } from './paths.js';
 
-// ajv-formats ships CommonJS with a default export; normalise for NodeNext.
-const addFormats = addFormatsImport as unknown as (ajv: Ajv) => Ajv;
+const require = createRequire(import.meta.url);
 
-let instance: Ajv | undefined;
+let instance: AjvInstance | undefined;
+type Standalone = Record<string, ValidateFunction> & { SCHEMA_KEYS: Record<string, string> };
+let standalone: Standalone | null | undefined;
+
+/** The build's standalone validators next to this module, or null when running from the sources. */
+function standaloneValidators(): Standalone | null {
+  if (standalone !== undefined) return standalone;
+  try {
+    standalone = require('./validators.cjs') as Standalone;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
+    standalone = null;
+  }
+  return standalone;
+}
 
 function schemaFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -22,8 +37,11 @@ function schemaFiles(dir: string): string[] {
 }
 
 /** The shared ajv instance, with every schema under schemas/ registered by its path (e.g. "workspace.schema.json", "protocol/hello.schema.json"). */
-export function schemas(): Ajv {
+export function schemas(): AjvInstance {
   if (instance !== undefined) return instance;
+  // Loaded here, not at the top: built processes never need ajv's compiler (both packages are CommonJS).
+  const { Ajv } = require('ajv') as { Ajv: new (options: Record<string, unknown>) => AjvInstance };
+  const addFormats = require('ajv-formats') as unknown as (ajv: AjvInstance) => AjvInstance;
   // verbose: errors carry the failing schema and data, so the infra loader can explain what was expected.
   const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: false, allowUnionTypes: true, verbose: true });
   addFormats(ajv);
@@ -39,6 +57,9 @@ export function schemas(): Ajv {
 
 /** The compiled validator for a schema file under schemas/ (e.g. "workspace.schema.json"). */
 export function validatorFor<T = unknown>(key: string): ValidateFunction<T> {
+  const built = standaloneValidators();
+  const name = built?.SCHEMA_KEYS[key];
+  if (built && name !== undefined) return built[name] as ValidateFunction<T>;
   const fn = schemas().getSchema<T>(key);
   if (fn === undefined) throw new Error(`no schema registered as ${key}`);
   return fn;
