@@ -99,7 +99,7 @@ function storagePerRecord(records) {
   const ins = db.prepare('INSERT INTO usage_records (node, seq, payload, received_at) VALUES (?, ?, ?, ?)');
   db.transaction(() => {
     records.forEach((r, i) => {
-      // the agent's wire record (agent/usage/usage-record.ts), stored verbatim as JSON
+      // the agent's wire record (agent/usage/usage-types.ts), stored verbatim as JSON
       const rec = { kind: 'gpu-allocation', version: 1, key: `${r.node}/${r.workspace}/${r.gpuUuid}/${r.from}`, node: r.node, workspace: r.workspace, tenant: r.tenant,
         gpuUuid: r.gpuUuid, gpuModel: r.gpuModel, from: r.from, to: r.to, fromIso: new Date(r.from).toISOString(), toIso: new Date(r.to).toISOString(),
         seconds: (r.to - r.from) / 1000, measuredAvgUtilizationPct: r.utilization ?? null, measuredSamples: 2 };

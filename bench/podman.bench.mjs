@@ -139,7 +139,7 @@ async function commitToRunning(pm, dir, quick) {
 
 // ---- 2 and 3. no-change reconcile and idle memory with N managed containers
 async function manyContainers(pm, dir, quick, notes) {
-  const { buildReconciler } = await import('../dist/agent/reconcile/agent.js');
+  const { buildReconciler } = await import('../dist/agent/reconcile/gitops-loop.js');
   const { loadAgentConfig } = await import('../dist/agent/config/load-config.js');
   const { pino } = await import('pino');
   const node = 'bench-many';

@@ -5,7 +5,7 @@
 // would. Prints "ready" after the first tick; runs until killed. Env: INTERVAL_MS, STATE_DIR, FAKE_SMI.
 const { NvidiaGpuPlugin } = await import('../dist/agent/gpu/nvidia-plugin.js');
 const { SmiRunner } = await import('../dist/agent/gpu/smi-runner.js');
-const { TelemetryLoop } = await import('../dist/agent/gpu/telemetry-loop.js');
+const { TelemetryLoop } = await import('../dist/agent/telemetry-loop.js');
 const { UsageEmitter } = await import('../dist/agent/usage/usage-emitter.js');
 const { Outbox } = await import('../dist/agent/link/outbox.js');
 

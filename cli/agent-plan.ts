@@ -11,7 +11,7 @@ import { renderNodeState } from '../agent/render.js';
 import { formatPlan, planActions, type PlanResult } from '../agent/plan.js';
 import type { ObservedResource } from '../agent/desired.js';
 import { DEFAULT_CONFIG_PATH, loadAgentConfig, resolveConfig } from '../agent/config/load-config.js';
-import { buildDrivers } from '../agent/reconcile/agent.js';
+import { buildDrivers } from '../agent/reconcile/gitops-loop.js';
 import { driverKeys, runtimeKeyOf, type RuntimeDriver } from '../agent/drivers/driver.js';
 import { errorMessage, FoundryError, isFoundryError } from '../common/errors.js';
 import { formatIssue } from '../common/infra/model.js';

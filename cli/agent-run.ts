@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { pino, type Logger } from 'pino';
 import { DEFAULT_CONFIG_PATH, loadAgentConfig, type ResolvedAgentConfig } from '../agent/config/load-config.js';
-import { buildReconciler } from '../agent/reconcile/agent.js';
+import { buildReconciler } from '../agent/reconcile/gitops-loop.js';
 import { startNodeAgent } from '../agent/node-agent.js';
 import { startSyncServer, syncSocketPath } from '../agent/reconcile/triggers.js';
 import { EXIT } from './exit-codes.js';

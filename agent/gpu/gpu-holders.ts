@@ -3,7 +3,7 @@
  * state's workspaces and the GPU UUIDs they were placed on) first; for a GPU nobody declared, the one
  * workspace its processes (or its VM passthrough) are attributed to. Pure.
  */
-import type { WorkspaceAllocation } from '../usage/usage-record.js';
+import type { WorkspaceAllocation } from '../usage/usage-types.js';
 import type { GpuAttribution } from './attribution.js';
 import type { GpuHolder } from './telemetry-body.js';
 

@@ -8,23 +8,11 @@ import type { InfraRepo } from '../../common/infra/model.js';
 import type { DesiredState, ObservedResource } from '../desired.js';
 import type { RuntimeDriver } from '../drivers/driver.js';
 import type { PlanResult } from '../plan.js';
+import type { FetchedRevision, RevisionSource } from '../source/revision-source.js';
 import type { SignaturePolicy } from '../source/verify-signature.js';
 import type { Backoff } from './backoff.js';
 import type { LastGood } from './last-good.js';
 import type { AgentStatus, ResourceStatus, StepError } from './status.js';
-
-/** A fetched revision: its id, the folder with the infra files, and the git worktree (for signature checks). */
-export interface FetchedRevision {
-  revision: string;
-  dir: string;
-  /** Root of the git worktree holding the commit; absent for a plain directory. */
-  root?: string;
-}
-
-/** Where revisions come from: GitSource for git URLs and local repos, DirSource for a plain folder. */
-export interface RevisionSource {
-  fetch(): Promise<FetchedRevision>;
-}
 
 /** The collaborators of the reconciler (one composition root builds them; tests pass their own). */
 export interface ReconcilerDeps {

@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { FoundryError } from '../../common/errors.js';
 import { writeRepo, type RepoSpec } from '../../test/agent/infra-fixture.js';
-import { DirSource } from './dir-source.js';
-import { FakeDriver } from './fake-driver.js';
+import { DirSource } from '../source/dir-source.js';
+import { FakeDriver } from '../../test/support/fake-driver.js';
 import { lastGoodPath, loadLastGood } from './last-good.js';
 import { Reconciler } from './reconciler.js';
-import type { FetchedRevision, RevisionSource } from './context.js';
+import type { FetchedRevision, RevisionSource } from '../source/revision-source.js';
 
 const NODE = 'n1';
 const IMG = 'localhost/foundry-test:1';

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { FoundryError } from '../../common/errors.js';
 import { writeRepo, type RepoSpec } from '../../test/agent/infra-fixture.js';
-import { DirSource } from './dir-source.js';
-import { FakeDriver } from './fake-driver.js';
+import { DirSource } from '../source/dir-source.js';
+import { FakeDriver } from '../../test/support/fake-driver.js';
 import { Reconciler } from './reconciler.js';
 import type { AgentStatus } from './status.js';
 

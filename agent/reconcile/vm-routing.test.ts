@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { DirSource } from './dir-source.js';
-import { FakeDriver } from './fake-driver.js';
+import { DirSource } from '../source/dir-source.js';
+import { FakeDriver } from '../../test/support/fake-driver.js';
 import { Reconciler } from './reconciler.js';
 import { driverKeys, runtimeKeyOf } from '../drivers/driver.js';
 

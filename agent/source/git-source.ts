@@ -12,6 +12,7 @@ import { FoundryError, errorMessage } from '../../common/errors.js';
 import { gitErrorText } from '../../common/git-message.js';
 import { isInside } from '../../common/infra/files.js';
 import { isRemoteUrl, redact, splitCredentials, type SplitUrl } from './credentials.js';
+import type { FetchedRevision } from './revision-source.js';
 
 /** Where to fetch from and what to check out. */
 export interface GitSourceOptions {
@@ -33,17 +34,13 @@ export interface GitSourceOptions {
   caFile?: string;
 }
 
-/** A fetched revision: the full SHA, the folder with the infra files (sub-path included) and the worktree root. */
-export interface FetchedRevision {
-  revision: string;
-  dir: string;
-  root: string;
-}
+/** A revision fetched from git: always in a worktree (its root is known). */
+export type GitRevision = FetchedRevision & { root: string };
 
 const FETCHED_REF = 'refs/foundry/fetched';
 const REMOTE_HEAD = 'refs/foundry/remote-head';
 /** Fetches in progress per clone folder, so that overlapping calls run one after the other. */
-const inFlight = new Map<string, Promise<FetchedRevision>>();
+const inFlight = new Map<string, Promise<GitRevision>>();
 const SAFE_REF = /^(?!-)(?!.*\.\.)[A-Za-z0-9._/^~@{}-]+$/;
 
 /** A git-backed source of the infra repo. */
@@ -64,7 +61,7 @@ export class GitSource {
   }
 
   /** Fetches and checks out the wanted revision; returns its SHA and folder. Throws GIT_FETCH (transient) or GIT_REVISION (terminal). */
-  async fetch(): Promise<FetchedRevision> {
+  async fetch(): Promise<GitRevision> {
     const root = join(this.opts.cacheDir, 'repos', createHash('sha256').update(this.remote.url).digest('hex').slice(0, 16));
     // One git operation per clone at a time (a poll and a sync-now may overlap): they share the worktree.
     const previous = inFlight.get(root) ?? Promise.resolve();
@@ -77,7 +74,7 @@ export class GitSource {
     }
   }
 
-  private async fetchInto(root: string): Promise<FetchedRevision> {
+  private async fetchInto(root: string): Promise<GitRevision> {
     await mkdir(root, { recursive: true });
     const controller = new AbortController();
     const timeoutMs = this.opts.timeoutMs ?? 60_000;

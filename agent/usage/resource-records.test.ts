@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { validatorFor } from '../../common/schema.js';
 import { resourceRecords } from './resource-records.js';
-import type { AllocationObservation, HeldResources, WorkspaceAllocation } from './usage-record.js';
+import type { AllocationObservation, HeldResources, WorkspaceAllocation } from './usage-types.js';
 
 const held = (milliVcpus: number, memoryBytes = 0, storageBytes = 0): HeldResources => ({ milliVcpus, memoryBytes, storageBytes });
 const ws = (resources: HeldResources | undefined, running = true, tenant = 'acme'): WorkspaceAllocation => ({ workspace: 'bob', tenant, gpus: [], running, ...(resources === undefined ? {} : { resources }) });

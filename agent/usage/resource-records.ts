@@ -1,12 +1,12 @@
 /**
  * Pure: allocation observations over a window → resource usage records (vCPUs, memory, storage), by the
- * same slot rule as the GPU records (usage-records.ts): a workspace is billed for a slot only when the
+ * same slot rule as the GPU records (gpu-records.ts): a workspace is billed for a slot only when the
  * slot holds at least one observation and every observation in it shows the workspace running with
  * resources; the slot's quantities are the least seen in it (a start, stop or resize costs at most one
  * slot, in the customer's favour). Contiguous slots with the same tenant and quantities merge.
  */
-import { slotRuns, type UsageWindow } from './usage-records.js';
-import type { AllocationObservation, HeldResources, ResourceUsageRecord } from './usage-record.js';
+import { slotRuns, type UsageWindow } from './gpu-records.js';
+import type { AllocationObservation, HeldResources, ResourceUsageRecord } from './usage-types.js';
 
 interface Held extends HeldResources { workspace: string; tenant: string }
 

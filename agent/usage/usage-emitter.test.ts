@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UsageEmitter } from './usage-emitter.js';
-import type { UsageRecord, WorkspaceAllocation } from './usage-record.js';
+import type { UsageRecord, WorkspaceAllocation } from './usage-types.js';
 
 const running: WorkspaceAllocation[] = [{ workspace: 'alice', tenant: 'acme', gpus: [{ uuid: 'GPU-a', model: 'Tesla T4' }], running: true }];
 

@@ -6,8 +6,8 @@
  * from the first new observation: time nobody observed is not billed.
  */
 import { resourceRecords } from './resource-records.js';
-import { usageRecords, type UsageWindow } from './usage-records.js';
-import { DEFAULT_USAGE_RESOLUTION_MS, type AllocationObservation, type AnyUsageRecord, type UtilizationSample, type WorkspaceAllocation } from './usage-record.js';
+import { usageRecords, type UsageWindow } from './gpu-records.js';
+import { DEFAULT_USAGE_RESOLUTION_MS, type AllocationObservation, type AnyUsageRecord, type UtilizationSample, type WorkspaceAllocation } from './usage-types.js';
 
 /** GPU and resource records of a window, by start, then workspace, GPU records before the resource record. */
 export function windowRecords(w: UsageWindow): AnyUsageRecord[] {

@@ -3,7 +3,7 @@ import { renderNodeState } from '../render.js';
 import { repoOf } from '../../test/support/infra-repo.js';
 import type { ObservedResource } from '../desired.js';
 import { UsageEmitter } from './usage-emitter.js';
-import type { AnyUsageRecord } from './usage-record.js';
+import type { AnyUsageRecord } from './usage-types.js';
 import { workspaceAllocations } from './workspace-allocations.js';
 
 const GPU = 'GPU-11111111-2222-3333-4444-555555555555';

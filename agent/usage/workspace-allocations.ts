@@ -5,7 +5,7 @@
  */
 import { legacyKey, resourceKey, type DesiredResource, type DesiredState, type ObservedResource } from '../desired.js';
 import type { GpuDevice } from '../gpu/types.js';
-import type { HeldResources, WorkspaceAllocation } from './usage-record.js';
+import type { HeldResources, WorkspaceAllocation } from './usage-types.js';
 
 interface Entry {
   tenant: string;

@@ -156,7 +156,7 @@ export interface ResourceInterval {
   lateTo?: Readonly<Record<string, string>>;
 }
 
-/** The fields billing reads from an agent resource record (agent/usage/usage-record.ts, kind resource-allocation v1). */
+/** The fields billing reads from an agent resource record (agent/usage/usage-types.ts, kind resource-allocation v1). */
 export interface AgentResourceRecordFields {
   node: string;
   workspace: string;

@@ -67,7 +67,7 @@ export interface NodeState {
   freeGpus: number;
 }
 
-/** The indexed, mutable view of a snapshot: the Planner applies placements to it as they are committed. */
+/** The indexed, mutable view of a snapshot: the PlacementQueue applies placements to it as they are committed. */
 export class FleetState {
   /** Nodes sorted by name (the deterministic tie-break order). */
   readonly nodes: NodeState[];

@@ -1,5 +1,5 @@
 /**
- * The hub's workspace service: requests go through the one Planner (serialized: no GPU handed out
+ * The hub's workspace service: requests go through the one PlacementQueue (serialized: no GPU handed out
  * twice), every change is a commit through the InfraRepoWriter (whose build step re-reads Git and
  * re-checks the placement), and the lifecycle is derived from Git and the agents' status. Git is the
  * source of truth: what an admin pushes (a move, a new unplaced workspace, a drain) wins.
@@ -12,7 +12,7 @@ import { FoundryError } from '../../common/errors.js';
 import { loadInfraDir } from '../../common/infra/load.js';
 import type { InfraRepo, Workspace } from '../../common/infra/model.js';
 import type { WorkspaceCreateRequest } from '../../common/generated/http/workspace-create.js';
-import { Planner } from '../scheduler/planner.js';
+import { PlacementQueue } from '../scheduler/placement-queue.js';
 import type { NoPlacement, Placement, PlaceOptions } from '../scheduler/place.js';
 import type { InfraRepoWriter } from '../gitops/repo-writer.js';
 import { requestFromWorkspace as requestOf, snapshotFromInfra, type LiveNode } from '../scheduler/from-infra.js';
@@ -50,7 +50,7 @@ const conflict = (what: string, resource: string): FoundryError => new FoundryEr
 
 /** Places, changes and tracks workspaces through Git. */
 export class WorkspaceService {
-  readonly planner: Planner;
+  readonly placements: PlacementQueue;
   private cache: { revision: string; repo: InfraRepo; loadedAt: number } | undefined;
   private readonly creating = new Map<string, Workspace>();
   private readonly committed = new Map<string, string>();
@@ -64,7 +64,7 @@ export class WorkspaceService {
 
   constructor(private readonly deps: WorkspaceServiceDeps) {
     this.now = deps.now ?? (() => new Date());
-    this.planner = new Planner({ load: () => this.loadSnapshot(), commit: (p) => this.commitPlacement(p), options: deps.options });
+    this.placements = new PlacementQueue({ load: () => this.loadSnapshot(), commit: (p) => this.commitPlacement(p), options: deps.options });
   }
 
   /** The repo at the branch tip (cached per revision); `cached` skips asking for the tip when a load exists. */
@@ -75,7 +75,7 @@ export class WorkspaceService {
     return this.deps.writer.read(async (dir, rev) => this.remember(rev, await loadInfraDir(dir, { revision: rev })));
   }
 
-  /** A revision this hub pushed itself (its placements are already in the planner's state). */
+  /** A revision this hub pushed itself (its placements are already in the placement queue's state). */
   notePushed(revision: string): void {
     this.own.add(revision);
     if (this.own.size > 1000) this.own.delete(this.own.values().next().value as string);
@@ -111,13 +111,13 @@ export class WorkspaceService {
     this.creating.set(name, ws);
     try {
       await this.refreshIfLiveChanged(repo);
-      const result = await this.planner.request(requestOf(repo, ws));
+      const result = await this.placements.request(requestOf(repo, ws));
       if (!result.ok) {
         this.deps.audit(actor, 'workspace.refuse', name, { tenant: body.tenant, reasons: result.reasons });
         return { ok: false, refusal: result };
       }
       const revision = this.committed.get(name);
-      // The planner answers a workspace it already holds with its existing placement, without a commit:
+      // The placement queue answers a workspace it already holds with its existing placement, without a commit:
       // for a create that means the name is taken (the cached repo above may predate it).
       if (revision === undefined) throw new FoundryError('CONFLICT', `workspace ${name} already exists`, { resource: name });
       this.committed.delete(name);
@@ -130,7 +130,7 @@ export class WorkspaceService {
     }
   }
 
-  /** The planner's commit: re-read Git, re-check the GPUs, node and quota, write the file. */
+  /** The placement queue's commit: re-read Git, re-check the GPUs, node and quota, write the file. */
   private async commitPlacement(p: Placement): Promise<void> {
     const fresh = this.creating.get(p.workspace);
     const r = await this.deps.writer.commit(async (dir, rev) => {
@@ -183,7 +183,7 @@ export class WorkspaceService {
       const content = removeDoc(readFileSync(join(dir, file), 'utf8'), file, 'Workspace', name);
       return { changes: [{ path: file, content }], message: `delete workspace ${name}\n\nrequested by ${actor} through the hub api; volumes: reclaimPolicy ${policy}.` };
     });
-    await this.planner.release(name);
+    await this.placements.release(name);
     this.deps.audit(actor, 'workspace.delete', name, { revision: r?.revision });
   }
 
@@ -198,7 +198,7 @@ export class WorkspaceService {
       const why = drain ? 'no new workspaces are placed there; existing ones stay until moved or deleted' : 'it takes new workspaces again';
       return { changes: [{ path: file, content }], message: `${drain ? 'drain' : 'undrain'} node ${node}\n\nrequested by ${actor}: ${why}.` };
     });
-    await this.planner.refresh();
+    await this.placements.refresh();
     if (r !== undefined) this.deps.audit(actor, drain ? 'node.drain' : 'node.undrain', node, { revision: r.revision });
     return r !== undefined;
   }
@@ -220,12 +220,12 @@ export class WorkspaceService {
     return this.again;
   }
 
-  /** The planner caches its fleet state: a node that came online or went away (or new GPU inventory) makes it re-read. */
+  /** The placement queue caches its fleet state: a node that came online or went away (or new GPU inventory) makes it re-read. */
   private async refreshIfLiveChanged(repo: InfraRepo): Promise<void> {
     const sig = JSON.stringify([...this.deps.live(repo)].sort(([a], [b]) => (a < b ? -1 : 1)));
     if (sig === this.liveSignature) return;
     this.liveSignature = sig;
-    await this.planner.refresh();
+    await this.placements.refresh();
   }
 
   private async syncOnce(): Promise<void> {
@@ -233,7 +233,7 @@ export class WorkspaceService {
     await this.refreshIfLiveChanged(await this.repo({ cached: true }));
     if (tip !== this.seenRevision) {
       this.seenRevision = tip;
-      if (!this.own.has(tip)) await this.planner.refresh();
+      if (!this.own.has(tip)) await this.placements.refresh();
       await this.placeUnplaced(await this.repo());
     }
     this.refreshLifecycle(await this.repo());
@@ -244,7 +244,7 @@ export class WorkspaceService {
       const name = doc.metadata.name;
       if (doc.spec.node !== undefined || this.creating.has(name) || this.refused.get(name) === repo.revision) continue;
       try {
-        const r = await this.planner.request(requestOf(repo, doc));
+        const r = await this.placements.request(requestOf(repo, doc));
         if (r.ok) {
           this.deps.lifecycle.record(name, doc.spec.tenant, { phase: 'Placed', reason: 'Scheduled', message: r.explanation.split('\n')[0] ?? '', node: r.node }, this.committed.get(name) ?? null);
           this.committed.delete(name);

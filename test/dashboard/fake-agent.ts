@@ -7,9 +7,9 @@
 import { join } from 'node:path';
 import { HubLink } from '../../agent/link/hub-link.js';
 import { NvidiaGpuPlugin } from '../../agent/gpu/nvidia-plugin.js';
-import { TelemetryLoop } from '../../agent/gpu/telemetry-loop.js';
+import { TelemetryLoop } from '../../agent/telemetry-loop.js';
 import { UsageEmitter } from '../../agent/usage/usage-emitter.js';
-import type { WorkspaceAllocation } from '../../agent/usage/usage-record.js';
+import type { WorkspaceAllocation } from '../../agent/usage/usage-types.js';
 import type { HostMetrics } from '../../agent/host/host-metrics.js';
 import { PACKAGE_ROOT } from '../../common/paths.js';
 

@@ -16,7 +16,7 @@ import { decodeJoinToken, encodeJoinToken } from '../../hub/enroll/token-format.
 import { pinOfPem } from '../../common/tls-pin.js';
 import { hubRequest } from '../../agent/enroll/enroll-client.js';
 import { loadAgentConfig } from '../../agent/config/load-config.js';
-import { sourceFor } from '../../agent/reconcile/agent.js';
+import { sourceFor } from '../../agent/reconcile/gitops-loop.js';
 
 const tools = ['sh', 'curl', 'tar', 'sha256sum', 'base64', 'git', 'podman', 'openssl'];
 const describeTls = describeIf(toolsPresent(...tools), tools.join(', '), 'apt-get install -y curl git podman openssl');

@@ -8,13 +8,13 @@ import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../common/paths.js';
 import { HubLink } from '../../agent/link/hub-link.js';
-import { TelemetryLoop } from '../../agent/gpu/telemetry-loop.js';
+import { TelemetryLoop } from '../../agent/telemetry-loop.js';
 import { collectHostMetrics, type HostMetrics } from '../../agent/host/host-metrics.js';
 import { storageConfigFor } from '../../agent/host/storage-config.js';
 import { loadInfraDir } from '../../common/infra/load.js';
 import { createJoinToken, reserveEnrollment } from '../../hub/enroll/join-tokens.js';
 import type { GpuSample, GpuStats } from '../../agent/gpu/types.js';
-import type { WorkspaceAllocation } from '../../agent/usage/usage-record.js';
+import type { WorkspaceAllocation } from '../../agent/usage/usage-types.js';
 import { startTestHub, tempDir, waitFor, type TestHub } from './support.js';
 
 const H100 = 'NVIDIA H100 80GB HBM3';

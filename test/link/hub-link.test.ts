@@ -2,7 +2,7 @@ import { describe, it, expect, afterEach } from 'vitest';
 import { rmSync } from 'node:fs';
 import { HubLink } from '../../agent/link/hub-link.js';
 import { isFoundryError } from '../../common/errors.js';
-import type { UsageRecord } from '../../agent/usage/usage-record.js';
+import type { UsageRecord } from '../../agent/usage/usage-types.js';
 import { freePort, startTestHub, tempDir, waitFor, type TestHub } from '../hub/support.js';
 
 const cleanup: Array<() => Promise<void> | void> = [];

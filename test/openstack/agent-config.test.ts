@@ -13,7 +13,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { loadCloud, parseCloud } from '../../agent/drivers/openstack/clouds-yaml.js';
 import { parseAgentConfig } from '../../agent/config/load-config.js';
-import { buildReconciler } from '../../agent/reconcile/agent.js';
+import { buildReconciler } from '../../agent/reconcile/gitops-loop.js';
 import { commitRepo, initGitRepo } from '../agent/infra-fixture.js';
 import { FakeCloud, sample, SAMPLE_PROJECT } from './fake-cloud.js';
 

@@ -12,7 +12,7 @@ import pino from 'pino';
 import { PodmanDriver } from '../../agent/drivers/podman/podman-driver.js';
 import { Reconciler } from '../../agent/reconcile/reconciler.js';
 import { readStatus } from '../../agent/reconcile/status.js';
-import { DirSource } from '../../agent/reconcile/dir-source.js';
+import { DirSource } from '../../agent/source/dir-source.js';
 import { describeIf } from '../support/requires.js';
 import { podmanAvailable, PODMAN_HOW, startPrivatePodman, TEST_IMAGE, type PrivatePodman } from '../support/podman.js';
 

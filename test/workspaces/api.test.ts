@@ -146,7 +146,7 @@ describeBuilt('workspaces API', () => {
     expect((await hub.call('POST', '/api/v1/nodes/gpu-02/undrain')).json.changed).toBe(true);
   });
 
-  it('sees a node go offline and come back (the planner re-reads the live view)', async () => {
+  it('sees a node go offline and come back (the placement queue re-reads the live view)', async () => {
     await hub.links.get('gpu-02')!.close();
     const end = Date.now() + 10_000;
     while (hub.app.hub.gateway.connectedNodes().includes('gpu-02') && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
@@ -182,7 +182,7 @@ describeBuilt('workspaces API', () => {
     writeFileSync(path, readFileSync(path, 'utf8').replace('node: gpu-01', 'node: gpu-02').replace(gpuUuid('gpu-01', 0), gpuUuid('gpu-02', 1)));
     gitSync(['commit', '--quiet', '-am', 'admin moves acme-a'], clone);
     gitSync(['push', '--quiet', 'origin', 'HEAD:main'], clone);
-    // a sync pass that saw the move has refreshed the planner before it records the new node
+    // a sync pass that saw the move has refreshed the placement queue before it records the new node
     await syncUntil(() => hub.app.gitops.lifecycle.get('acme-a')?.node === 'gpu-02');
     expect((await hub.call('GET', '/api/v1/workspaces/acme-a')).json).toMatchObject({ node: 'gpu-02', status: { phase: 'Placed' } });
     const h = await hub.call('POST', '/api/v1/workspaces', { body: { tenant: 'globex', template: 'tiny', gpus: { count: 1 }, name: 'globex-h' } });

@@ -1,8 +1,8 @@
 /**
- * The one planner all placements go through: a single queue, so concurrent requests are decided one at
+ * The one placement queue all placements go through: a single queue, so concurrent requests are decided one at
  * a time against a state that already holds every earlier placement; no GPU is handed out twice.
  * The hub injects `load` (read the fleet snapshot) and `commit` (write the placement to Git and push);
- * a commit that fails with PLACEMENT_CONFLICT (someone pushed first) makes the planner re-read the
+ * a commit that fails with PLACEMENT_CONFLICT (someone pushed first) makes the queue re-read the
  * snapshot, decide again and retry.
  */
 import { FoundryError, isFoundryError } from '../../common/errors.js';
@@ -11,7 +11,7 @@ import { place } from './place.js';
 import type { FleetSnapshot } from './snapshot.js';
 import { FleetState } from './snapshot.js';
 
-/** Collaborators of the Planner. */
+/** Collaborators of the PlacementQueue. */
 export interface PlannerDeps {
   /** Reads the current fleet snapshot (Git + live inventory). */
   load: () => Promise<FleetSnapshot>;
@@ -23,7 +23,7 @@ export interface PlannerDeps {
 }
 
 /** Serializes placement decisions and commits. */
-export class Planner {
+export class PlacementQueue {
   private state: FleetState | undefined;
   private tail: Promise<unknown> = Promise.resolve();
 
@@ -34,7 +34,7 @@ export class Planner {
     return this.serial(() => this.decide(req));
   }
 
-  /** Frees a workspace's resources in the planner's state (after its deletion was committed). */
+  /** Frees a workspace's resources in the queue's state (after its deletion was committed). */
   release(workspace: string): Promise<void> {
     return this.serial(async () => {
       this.state?.release(workspace);

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { usageRecords } from './usage-records.js';
+import { usageRecords } from './gpu-records.js';
 import { validatorFor } from '../../common/schema.js';
-import type { AllocationObservation, WorkspaceAllocation } from './usage-record.js';
+import type { AllocationObservation, WorkspaceAllocation } from './usage-types.js';
 
 const H100 = { uuid: 'GPU-a', model: 'NVIDIA H100 80GB HBM3' };
 const T4 = { uuid: 'GPU-b', model: 'Tesla T4' };

@@ -4,8 +4,8 @@
  * for given resource ids. For tests of the reconciler and for dry runs; never used on a node.
  */
 import { FoundryError } from '../../common/errors.js';
-import type { Action, ObservedResource, ResourceKind } from '../desired.js';
-import type { ProbeResult, RuntimeDriver } from '../drivers/driver.js';
+import type { Action, ObservedResource, ResourceKind } from '../../agent/desired.js';
+import type { ProbeResult, RuntimeDriver } from '../../agent/drivers/driver.js';
 
 /** The in-memory runtime. */
 export class FakeDriver implements RuntimeDriver {

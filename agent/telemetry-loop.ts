@@ -4,14 +4,14 @@
  * hub link's outbox). A failing nvidia-smi costs that tick's GPU readings, never the host sample or the
  * usage observation: allocation is about what runs, not about whether nvidia-smi answered.
  */
-import { isFoundryError } from '../../common/errors.js';
-import { collectHostMetrics, type HostMetrics } from '../host/host-metrics.js';
-import { telemetryBody, type GpuHolder, type TelemetryBody } from './telemetry-body.js';
-import { declaredHolders } from './gpu-holders.js';
-import type { NvidiaGpuPlugin, GpuLogger } from './nvidia-plugin.js';
-import type { GpuStats } from './types.js';
-import type { UsageEmitter } from '../usage/usage-emitter.js';
-import type { WorkspaceAllocation } from '../usage/usage-record.js';
+import { isFoundryError } from '../common/errors.js';
+import { collectHostMetrics, type HostMetrics } from './host/host-metrics.js';
+import { telemetryBody, type GpuHolder, type TelemetryBody } from './gpu/telemetry-body.js';
+import { declaredHolders } from './gpu/gpu-holders.js';
+import type { NvidiaGpuPlugin, GpuLogger } from './gpu/nvidia-plugin.js';
+import type { GpuStats } from './gpu/types.js';
+import type { UsageEmitter } from './usage/usage-emitter.js';
+import type { WorkspaceAllocation } from './usage/usage-types.js';
 
 /** Collaborators of the loop. */
 export interface TelemetryLoopOptions {

@@ -4,7 +4,7 @@
  * (a full fetch and checkout costs several git processes, most of a no-change reconcile).
  */
 import { execFile } from 'node:child_process';
-import type { FetchedRevision, RevisionSource } from './context.js';
+import type { FetchedRevision, RevisionSource } from './revision-source.js';
 
 /** Wraps the real source of a local git repo at `repoPath`, following `branch` (default HEAD). */
 export class LocalRepoShortcut implements RevisionSource {

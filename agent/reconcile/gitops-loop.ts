@@ -1,6 +1,7 @@
 /**
- * Composition of the running agent from its configuration: the revision source, the drivers, the
- * reconciler and its triggers. `syncNow` is the one entry point for "reconcile now" (the sync socket
+ * The GitOps loop assembled from the agent's configuration: the revision source, the drivers, the
+ * reconciler and its triggers. The agent's one composition root (node-agent.ts) builds it and adds the hub
+ * link and the telemetry tick; `foundry agent run` without a hub runs this loop alone. `syncNow` is the one entry point for "reconcile now" (the sync socket
  * uses it; the hub's sync message will too).
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -13,9 +14,10 @@ import { loadCloud } from '../drivers/openstack/clouds-yaml.js';
 import { OpenStackDriver } from '../drivers/openstack/openstack-driver.js';
 import type { RuntimeDriver } from '../drivers/driver.js';
 import { GitSource } from '../source/git-source.js';
-import type { ReconcilerDeps, RevisionSource } from './context.js';
-import { DirSource } from './dir-source.js';
-import { LocalRepoShortcut } from './local-shortcut.js';
+import type { ReconcilerDeps } from './context.js';
+import type { RevisionSource } from '../source/revision-source.js';
+import { DirSource } from '../source/dir-source.js';
+import { LocalRepoShortcut } from '../source/local-shortcut.js';
 import { Reconciler, type ReconcileResult, type TriggerOptions } from './reconciler.js';
 import { startPolling, startSyncServer, syncSocketPath, watchLocalRepo, type Stoppable, type SyncReply } from './triggers.js';
 

@@ -1,12 +1,12 @@
 /**
- * The Planner under concurrency: 100 requests fired at once at a nearly full fleet, with a fake Git whose
+ * The PlacementQueue under concurrency: 100 requests fired at once at a nearly full fleet, with a fake Git whose
  * pushes sometimes conflict (another writer took GPUs first). No GPU may be held twice, quotas hold, and
  * every refusal is explained.
  */
 import { describe, expect, it } from 'vitest';
 import { FoundryError } from '../../common/errors.js';
 import type { NoPlacement, Placement, PlacementRequest } from '../../hub/scheduler/place.js';
-import { Planner } from '../../hub/scheduler/planner.js';
+import { PlacementQueue } from '../../hub/scheduler/placement-queue.js';
 import type { AllocationSnapshot, FleetSnapshot } from '../../hub/scheduler/snapshot.js';
 import { gpus, H100, L40, node } from './fleet-fixture.js';
 
@@ -45,13 +45,13 @@ function fakeRepo() {
   };
 }
 
-describe('Planner', () => {
+describe('PlacementQueue', () => {
   it('never double-allocates under 100 concurrent requests and explains every refusal', async () => {
     const repo = fakeRepo();
     const rand = rng(42);
     let commits = 0;
     let conflicts = 0;
-    const planner = new Planner({
+    const planner = new PlacementQueue({
       load: repo.load,
       commit: async (p: Placement) => {
         await new Promise((r) => setTimeout(r, rand() < 0.5 ? 0 : 1));
@@ -107,20 +107,20 @@ describe('Planner', () => {
 
   it('gives up after repeated conflicts with PLACEMENT_CONFLICT, and surfaces other commit errors', async () => {
     const repo = fakeRepo();
-    const always = new Planner({ load: repo.load, maxAttempts: 3, commit: async () => { throw new FoundryError('PLACEMENT_CONFLICT', 'push rejected'); } });
+    const always = new PlacementQueue({ load: repo.load, maxAttempts: 3, commit: async () => { throw new FoundryError('PLACEMENT_CONFLICT', 'push rejected'); } });
     await expect(always.request({ workspace: 't2/a', tenant: 't2', gpus: { count: 1 } })).rejects.toThrow('placement of t2/a still conflicted after 3 attempts');
     expect(repo.loads).toBe(3);
-    const broken = new Planner({ load: repo.load, commit: async () => { throw new Error('disk full'); } });
+    const broken = new PlacementQueue({ load: repo.load, commit: async () => { throw new Error('disk full'); } });
     await expect(broken.request({ workspace: 't2/b', tenant: 't2', gpus: { count: 1 } })).rejects.toThrow('disk full');
     // the queue keeps working after a failure
-    const ok = new Planner({ load: repo.load });
+    const ok = new PlacementQueue({ load: repo.load });
     await expect(broken.request({ workspace: 't2/c', tenant: 't2', gpus: { count: 0 } })).rejects.toThrow('disk full');
     expect((await ok.request({ workspace: 't2/c', tenant: 't2', gpus: { count: 1 } })).ok).toBe(true);
   });
 
   it('answers the same workspace twice with its existing placement and frees GPUs on release', async () => {
     const repo = fakeRepo();
-    const planner = new Planner({ load: repo.load });
+    const planner = new PlacementQueue({ load: repo.load });
     const ask: PlacementRequest = { workspace: 't2/x', tenant: 't2', gpus: { count: 2, model: H100 } };
     const [a, b] = await Promise.all([planner.request(ask), planner.request(ask)]);
     expect(a).toMatchObject({ ok: true, existing: false, node: 'gpu-01', gpuUuids: ['GPU-gpu-01-6', 'GPU-gpu-01-7'] });

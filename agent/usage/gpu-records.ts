@@ -5,7 +5,7 @@
  * observed (agent down, node gone) is never billed, and a start or stop costs at most one slot, in the
  * customer's favour. Contiguous slots merge into one record.
  */
-import type { AllocationObservation, UsageRecord, UtilizationSample } from './usage-record.js';
+import type { AllocationObservation, UsageRecord, UtilizationSample } from './usage-types.js';
 
 /** Input of usageRecords. */
 export interface UsageWindow {

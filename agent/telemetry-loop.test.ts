@@ -1,11 +1,11 @@
 import { describe, expect, it, vi } from 'vitest';
 import { TelemetryLoop } from './telemetry-loop.js';
-import { UsageEmitter } from '../usage/usage-emitter.js';
-import { FoundryError } from '../../common/errors.js';
-import type { HostMetrics } from '../host/host-metrics.js';
-import type { GpuStats } from './types.js';
-import type { TelemetryBody } from './telemetry-body.js';
-import type { UsageRecord } from '../usage/usage-record.js';
+import { UsageEmitter } from './usage/usage-emitter.js';
+import { FoundryError } from '../common/errors.js';
+import type { HostMetrics } from './host/host-metrics.js';
+import type { GpuStats } from './gpu/types.js';
+import type { TelemetryBody } from './gpu/telemetry-body.js';
+import type { UsageRecord } from './usage/usage-types.js';
 
 const host: HostMetrics = { at: 0, cpu: { cores: 2, loadPct: 1, load1: 0, load5: 0, load15: 0 }, memory: { totalBytes: 10, usedBytes: 5, availableBytes: 5 }, filesystems: [], network: [], uptimeSec: 1 };
 const sample = (at: number): GpuStats => ({

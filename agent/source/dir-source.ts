@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { FoundryError, errorMessage } from '../../common/errors.js';
-import type { FetchedRevision, RevisionSource } from './context.js';
+import type { FetchedRevision, RevisionSource } from './revision-source.js';
 
 /** Reads a local folder of YAML files. */
 export class DirSource implements RevisionSource {

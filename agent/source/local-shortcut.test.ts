@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalRepoShortcut } from './local-shortcut.js';
-import type { FetchedRevision, RevisionSource } from './context.js';
+import type { FetchedRevision, RevisionSource } from './revision-source.js';
 
 const git = (repo: string, args: string[]): string =>
   execFileSync('git', ['-C', repo, '-c', 'user.name=t', '-c', 'user.email=t@example.com', '-c', 'commit.gpgsign=false', ...args], { encoding: 'utf8', env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null' } }).trim();
