@@ -145,6 +145,12 @@ export interface ObservedResource {
 /** What the reconciler does to one resource. */
 export type ActionType = 'create' | 'recreate' | 'start' | 'stop' | 'remove' | 'noop';
 
+/**
+ * When an action runs: 0 removals of workloads, 1 networks and volumes, 2 workloads, 3 removals of
+ * networks and volumes. The planner orders by it and the reconciler applies one phase after the other.
+ */
+export type ActionPhase = 0 | 1 | 2 | 3;
+
 /** One step of a plan, with the reason shown in logs and status. */
 export interface Action {
   type: ActionType;
@@ -157,8 +163,12 @@ export interface Action {
   reason: string;
   desired: DesiredResource | undefined;
   observed: ObservedResource | undefined;
+  /** The phase the planner ordered this action into. */
+  phase: ActionPhase;
   /** Set when the mass-prune guard held this removal back (the action is then a noop). */
   held?: 'PruneRefused';
+  /** A noop that keeps an undeclared resource on purpose (a volume with reclaimPolicy Retain, a held removal). */
+  retained?: true;
 }
 
 /**

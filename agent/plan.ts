@@ -4,7 +4,7 @@
  * when to run, never what to do. The mass-prune guard lives here so that dry runs show it too.
  */
 import type { ResourceScope } from '../common/infra/resource-ref.js';
-import { legacyKey, resourceKey, type Action, type ActionType, type DesiredResource, type DesiredState, type ObservedResource, type Owner, type ResourceKind } from './desired.js';
+import { legacyKey, resourceKey, type Action, type ActionPhase, type ActionType, type DesiredResource, type DesiredState, type ObservedResource, type Owner, type ResourceKind } from './desired.js';
 
 /** A unit of the node: the profile's baseline, one service or one workspace (what a deliberate removal removes whole). */
 export interface PlanUnit {
@@ -100,7 +100,7 @@ function planOne(d: DesiredResource, o: ObservedResource | undefined): Action {
 }
 
 function planOrphan(o: ObservedResource): Action {
-  if (o.kind === 'volume' && o.reclaimPolicy !== 'Delete') return action('noop', o, 'kept: no longer declared, volume retained (reclaimPolicy Retain)', undefined, o);
+  if (o.kind === 'volume' && o.reclaimPolicy !== 'Delete') return { ...action('noop', o, 'kept: no longer declared, volume retained (reclaimPolicy Retain)', undefined, o), retained: true };
   const data = o.kind === 'vm' ? (o.reclaimPolicy === 'Delete' ? ', disk deleted (reclaimPolicy Delete)' : ', disk kept') : '';
   return action('remove', o, `remove: no longer declared${data}`, undefined, o);
 }
@@ -151,23 +151,26 @@ function massPruneCheck(desired: DesiredState, observed: ObservedResource[], act
       a.type = 'noop';
       a.reason = `kept: ${message}`;
       a.held = 'PruneRefused';
+      a.retained = true;
     }
   }
   return { reason: 'PruneRefused', rule: tooManyUnits ? 'units' : 'workloads', removedUnits, observedUnits: observedUnits.size, held: prunes.length, managed: workloads.length, message };
 }
 
-/** Removals of workloads first, then networks and volumes, then workloads, then removals of networks and volumes; by id within a phase. */
+/** The phase of an action (ActionPhase): removals of workloads, networks and volumes, workloads, removals of networks and volumes. */
+function phaseOf(type: ActionType, kind: ResourceKind): ActionPhase {
+  const workload = WORKLOAD_KINDS.has(kind);
+  if (type === 'remove') return workload ? 0 : 3;
+  return workload ? 2 : 1;
+}
+
+/** By phase, then kind, then id. */
 function orderActions(actions: Action[]): Action[] {
-  const phase = (a: Action): number => {
-    const workload = WORKLOAD_KINDS.has(a.kind);
-    if (a.type === 'remove') return workload ? 0 : 3;
-    return workload ? 2 : 1;
-  };
-  return [...actions].sort((a, b) => phase(a) - phase(b) || KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || a.id.localeCompare(b.id) || a.key.localeCompare(b.key));
+  return [...actions].sort((a, b) => a.phase - b.phase || KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || a.id.localeCompare(b.id) || a.key.localeCompare(b.key));
 }
 
 function action(type: ActionType, r: DesiredResource | ObservedResource, reason: string, desired: DesiredResource | undefined, observed: ObservedResource | undefined): Action {
-  return { type, kind: r.kind, id: r.id, key: resourceKey(r), reason, desired, observed };
+  return { type, kind: r.kind, id: r.id, key: resourceKey(r), reason, desired, observed, phase: phaseOf(type, r.kind) };
 }
 
 /** One line per action that changes something (and a summary), for the CLI and logs. */

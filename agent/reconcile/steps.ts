@@ -140,14 +140,12 @@ async function applyActions(ctx: RunContext): Promise<void> {
   for (const phase of phases(plan.actions)) await pool(phase, ctx.deps.applyConcurrency ?? 4, (a) => applyOne(ctx, a));
 }
 
-/** Splits the planner's ordered actions into runs of the same phase. */
+/** Splits the planner's ordered actions into runs of the same phase (the planner set each action's phase). */
 function phases(actions: Action[]): Action[][] {
-  const workload = (a: Action): boolean => a.kind === 'container' || a.kind === 'vm';
-  const key = (a: Action): number => (a.type === 'remove' ? (workload(a) ? 0 : 3) : workload(a) ? 2 : 1);
   const out: Action[][] = [];
   for (const a of actions) {
     const last = out[out.length - 1];
-    if (last !== undefined && key(last[0]!) === key(a)) last.push(a);
+    if (last !== undefined && last[0]!.phase === a.phase) last.push(a);
     else out.push([a]);
   }
   return out;
@@ -168,7 +166,7 @@ async function applyOne(ctx: RunContext, a: Action): Promise<void> {
   const r = actionResource(a);
   if (a.type === 'noop') {
     if (a.held !== undefined) setStatus(ctx, r, a.type, 'Stalled', a.held, a.reason);
-    else setStatus(ctx, r, a.type, 'Ready', a.reason.startsWith('kept:') ? 'Retained' : 'UpToDate', a.reason);
+    else setStatus(ctx, r, a.type, 'Ready', a.retained === true ? 'Retained' : 'UpToDate', a.reason);
     return;
   }
   const hash = a.desired?.specHash;

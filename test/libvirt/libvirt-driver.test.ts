@@ -115,7 +115,7 @@ describeIf(libvirtAvailable, 'libvirt', LIBVIRT_HOW)('libvirt driver (real qemu:
 
   it('refuses to take over a domain of the same name that is not ours', async () => {
     const clash = desiredVm(sb, 'foreign');
-    await expect(driver.apply({ type: 'create', kind: 'vm', id: clash.id, key: clash.id, reason: 'test', desired: clash, observed: undefined })).rejects.toMatchObject({ code: 'VM_ACTION', resource: clash.id });
+    await expect(driver.apply({ type: 'create', kind: 'vm', id: clash.id, key: clash.id, reason: 'test', desired: clash, observed: undefined, phase: 2 })).rejects.toMatchObject({ code: 'VM_ACTION', resource: clash.id });
     expect(dom(foreign).foundry).toBeUndefined();
   });
 

@@ -114,7 +114,7 @@ describe('keystone v3 auth (against the api-ref samples)', () => {
     await d.list('n1');
     cloud.failCreate = { status: 400, name: 'badRequest', message: `Invalid token ${SAMPLE_TOKEN} for password devstacker` };
     const vm = { kind: 'vm' as const, ref: { kind: 'vm' as const, scope: 'workspace' as const, owner: 'a', name: 'x' }, id: 'ws.a.vm.x', name: 'a-x', owner: { node: 'n1' }, spec: { driver: 'openstack' as const, vcpus: 1, memoryBytes: undefined, disk: undefined, network: undefined, userData: undefined, hostDevices: [], gpuUuids: [], openstack: { flavor: '1', image: '70a599e0-31e7-49b7-b260-868f441e862b' } }, specHash: 'h', reclaimPolicy: 'Retain' as const, run: true };
-    const err = await d.apply({ type: 'create', kind: 'vm', id: vm.id, key: vm.id, reason: 't', desired: vm, observed: undefined }).catch((e: unknown) => e);
+    const err = await d.apply({ type: 'create', kind: 'vm', id: vm.id, key: vm.id, reason: 't', desired: vm, observed: undefined, phase: 2 }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'OPENSTACK_REQUEST', resource: 'ws.a.vm.x' });
     for (const text of [String(err), JSON.stringify(err), JSON.stringify(d), inspect(d, { depth: 10 }), ...logs]) {
       expect(text).not.toContain(SAMPLE_TOKEN);

@@ -26,7 +26,7 @@ const OURS = (vm: DesiredVm, over: Record<string, string> = {}): Record<string, 
 describe('nova servers (against the api-ref samples)', () => {
   let cloud: FakeCloud;
   let driver: OpenStackDriver;
-  const create = (vm: DesiredVm): Action => ({ type: 'create', kind: 'vm', id: vm.id, key: vm.id, reason: 't', desired: vm, observed: undefined });
+  const create = (vm: DesiredVm): Action => ({ type: 'create', kind: 'vm', id: vm.id, key: vm.id, reason: 't', desired: vm, observed: undefined, phase: 2 });
   const posts = (): { headers: Record<string, string | undefined>; body: unknown }[] => cloud.requests.filter((r) => r.method === 'POST' && r.path === `${NOVA}/servers`);
   async function converge(resources: DesiredVm[]): Promise<PlanResult> {
     const plan = planActions({ node: 'n1', revision: 'r', profile: 'gpu-node', resources, allowMassPrune: true }, await driver.list('n1'));
@@ -174,7 +174,7 @@ describe('nova servers (against the api-ref samples)', () => {
   it('refuses to act on a server whose metadata is not ours', async () => {
     const foreign = cloud.servers[0] as { id: string };
     const observed = { kind: 'vm' as const, id: 'ws.acme-alice.vm.zz', name: 'new-server-test', runtimeId: foreign.id, owner: { node: 'n1' }, specHash: 'h', state: 'running' as const, reclaimPolicy: 'Retain' as const, facts: {} };
-    await expect(driver.apply({ type: 'remove', kind: 'vm', id: observed.id, key: observed.id, reason: 't', desired: undefined, observed })).rejects.toMatchObject({ code: 'VM_ACTION', resource: observed.id });
+    await expect(driver.apply({ type: 'remove', kind: 'vm', id: observed.id, key: observed.id, reason: 't', desired: undefined, observed, phase: 0 })).rejects.toMatchObject({ code: 'VM_ACTION', resource: observed.id });
     expect(cloud.requests.some((r) => r.method === 'DELETE')).toBe(false);
   });
 

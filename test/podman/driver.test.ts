@@ -139,7 +139,7 @@ describeIf(podmanAvailable(), 'podman', PODMAN_HOW)('podman driver (real podman)
     // Created but never started, exactly what a kill -9 between create and start leaves.
     // Through dockerode, an engine client independent of the driver's own.
     await docker.createContainer(compatCreateBody(half, { cdiViaDeviceRequests: false }) as Docker.ContainerCreateOptions);
-    await driver.apply({ type: 'create', kind: 'container', id: half.id, key: half.id, reason: 'test', desired: half, observed: undefined });
+    await driver.apply({ type: 'create', kind: 'container', id: half.id, key: half.id, reason: 'test', desired: half, observed: undefined, phase: 2 });
     const all = await docker.listContainers({ all: true, filters: { name: ['fc-ws-w1-half'] } });
     expect(all.map((c) => c.State)).toEqual(['running']);
   });

@@ -98,7 +98,7 @@ describeIf(virshAvailable, 'virsh (libvirt-clients)', 'apt-get install libvirt-c
   it('refuses to act on a domain of the same name that is not ours', async () => {
     const driver = new LibvirtDriver({ uri: `test://${join(dir, 'node.xml')}`, diskDir: dir });
     const observed = { kind: 'vm' as const, id: 'ws.x.vm.zz', name: 'foreign', runtimeId: 'u', owner: { node: 'n1' }, specHash: 'h', state: 'running' as const, reclaimPolicy: 'Delete' as const, facts: {} };
-    await expect(driver.apply({ type: 'remove', kind: 'vm', id: observed.id, key: observed.id, reason: 't', desired: undefined, observed })).rejects.toMatchObject({ code: 'VM_ACTION', resource: 'ws.x.vm.zz', message: expect.stringContaining('not created by the agent') });
+    await expect(driver.apply({ type: 'remove', kind: 'vm', id: observed.id, key: observed.id, reason: 't', desired: undefined, observed, phase: 0 })).rejects.toMatchObject({ code: 'VM_ACTION', resource: 'ws.x.vm.zz', message: expect.stringContaining('not created by the agent') });
   });
 });
 
