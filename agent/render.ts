@@ -19,7 +19,7 @@ import type {
   RuntimeMount,
 } from './desired.js';
 import { SCOPE_NETWORK, type ResourceScope } from '../common/infra/resource-ref.js';
-import { resolveProfile } from './profiles.js';
+import { resolveProfile } from '../common/infra/profile-chain.js';
 
 /** A group of containers that share one network and one volume namespace: a profile, a service or a workspace. */
 interface Unit {

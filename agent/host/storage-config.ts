@@ -5,7 +5,7 @@
  * answer (or failure) is reused for a minute rather than asked for on every 5 s telemetry tick.
  */
 import type { InfraRepo } from '../../common/infra/model.js';
-import { resolveProfile } from '../profiles.js';
+import { resolveProfile } from '../../common/infra/profile-chain.js';
 import type { StorageConfig } from './host-metrics.js';
 import { runCephDf } from './ceph-df.js';
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parseDuration } from '../../common/units.js';
 import type { InfraRepo } from '../../common/infra/model.js';
 import type { DesiredState } from '../desired.js';
-import { resolveProfile } from '../profiles.js';
+import { resolveProfile } from '../../common/infra/profile-chain.js';
 
 /** What the agent reads from a good revision besides the desired state (so a restored one needs no repo). */
 export interface NodeFacts {

@@ -1,7 +1,11 @@
 /**
- * Profile `extends` chains with the origin of every container, so cross-checks can point at the file
- * that declares a baseline container even when a repo profile inherits it from a built-in.
+ * Profile `extends`, resolved in this one place for the agent (render), the hub (scheduler) and the
+ * cross-checks: the chain, the effective containers with the origin of each (so cross-checks can point at
+ * the file that declares a baseline container even when a repo profile inherits it from a built-in), the
+ * nearest flag, and the effective profile. A child's flags win; a child container replaces the parent's
+ * of the same name; parents' containers come first.
  */
+import { FoundryError } from '../errors.js';
 import type { Container, InfraRepo, Located, NodeProfile, PathSegment } from './model.js';
 
 /** A container of a profile, unit or template with the document and path that declare it. */
@@ -40,11 +44,26 @@ export function profileContainers(repo: InfraRepo, name: string): ContainerRef[]
   return [...byName.values()];
 }
 
-/** Whether the effective profile `name` has `flag` set to false explicitly (the nearest setting in the chain wins). */
+/** The value of `flag` in the effective profile `name`: the nearest setting up the chain, undefined when none sets it. */
 export function profileFlag(repo: InfraRepo, name: string, flag: 'hostsWorkspaces' | 'hostsServices'): boolean | undefined {
   for (const pname of profileChain(repo, name).chain) {
     const value = repo.profiles.get(pname)?.doc.spec[flag];
     if (value !== undefined) return value;
   }
   return undefined;
+}
+
+/** The effective profile `name` (built-ins and repo profiles) with `extends` applied; throws INFRA_REFERENCE for an unknown name or a cycle. */
+export function resolveProfile(repo: InfraRepo, name: string): NodeProfile {
+  const { chain, cycle, missing } = profileChain(repo, name);
+  if (missing !== undefined) throw new FoundryError('INFRA_REFERENCE', `unknown node profile ${missing}`, { resource: `profile/${missing}` });
+  if (cycle) throw new FoundryError('INFRA_REFERENCE', `node profile ${chain.at(-1)!} extends itself (${chain.join(' -> ')})`, { resource: `profile/${chain.at(-1)!}` });
+  const own = repo.profiles.get(name)!.doc;
+  if (chain.length === 1) return own;
+  let spec = {} as NodeProfile['spec'];
+  for (const pname of [...chain].reverse()) spec = { ...spec, ...repo.profiles.get(pname)!.doc.spec };
+  const containers: Container[] = profileContainers(repo, name).map((ref) => ref.container);
+  spec = { ...spec, containers };
+  delete spec.extends;
+  return { ...own, spec };
 }

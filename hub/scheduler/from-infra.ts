@@ -2,7 +2,8 @@
  * Builds what placement needs from the loaded infra repo plus what the agents report: the fleet
  * snapshot, and a placement request from a Workspace document. Pure; the hub supplies the live view.
  */
-import type { InfraRepo, NodeProfile, Workspace } from '../../common/infra/model.js';
+import type { InfraRepo, Workspace } from '../../common/infra/model.js';
+import { profileFlag } from '../../common/infra/profile-chain.js';
 import { parseQuantity } from '../../common/units.js';
 import type { PlacementRequest } from './place.js';
 import type { AllocationSnapshot, FleetSnapshot, GpuSnapshot, NodeSnapshot } from './snapshot.js';
@@ -14,19 +15,6 @@ export interface LiveNode {
   memoryBytes?: number;
   /** The agent's GPU inventory with health, in nvidia-smi index order. */
   gpus?: GpuSnapshot[];
-}
-
-/** The nearest `hostsWorkspaces` up the profile's `extends` chain (false when none says true). */
-function hostsWorkspaces(repo: InfraRepo, profile: string): boolean {
-  const seen = new Set<string>();
-  let name: string | undefined = profile;
-  while (name !== undefined && !seen.has(name)) {
-    seen.add(name);
-    const p: NodeProfile | undefined = repo.profiles.get(name)?.doc;
-    if (p?.spec.hostsWorkspaces !== undefined) return p.spec.hostsWorkspaces;
-    name = p?.spec.extends;
-  }
-  return false;
 }
 
 /** CPU cores and memory bytes a workspace's template asks for: the sum over its containers and its VM. */
@@ -54,7 +42,7 @@ export function snapshotFromInfra(repo: InfraRepo, live: ReadonlyMap<string, Liv
     return {
       name: doc.metadata.name,
       profile: spec.profile,
-      hostsWorkspaces: hostsWorkspaces(repo, spec.profile),
+      hostsWorkspaces: profileFlag(repo, spec.profile, 'hostsWorkspaces') ?? false,
       labels: spec.labels ?? {},
       drain: spec.drain === true,
       online: l?.online === true,
