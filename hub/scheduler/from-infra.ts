@@ -17,7 +17,11 @@ export interface LiveNode {
   gpus?: GpuSnapshot[];
 }
 
-/** CPU cores and memory bytes a workspace's template asks for: the sum over its containers and its VM. */
+/**
+ * CPU cores and memory bytes a workspace's template takes from its node: the sum over its containers and
+ * its libvirt VM. An OpenStack VM runs on Nova's hosts, not on the node, so it takes none (the same rule as
+ * the agent's declaredResources, which bills what runs on the node; test/scheduler/declared-resources.test.ts).
+ */
 export function templateResources(repo: InfraRepo, template: string): { cpus: number; memoryBytes: number } {
   const t = repo.templates.get(template)?.doc;
   let cpus = 0;
@@ -27,7 +31,7 @@ export function templateResources(repo: InfraRepo, template: string): { cpus: nu
     memoryBytes += c.resources?.memory === undefined ? 0 : parseQuantity(c.resources.memory);
   }
   const vm = t?.spec.vm;
-  if (vm !== undefined) {
+  if (vm !== undefined && vm.driver !== 'openstack') {
     cpus += vm.vcpus ?? 0;
     memoryBytes += vm.memory === undefined ? 0 : parseQuantity(vm.memory);
   }
