@@ -2,7 +2,7 @@
  * Storage capacity of a Ceph cluster from `ceph df --format json` (run on a Ceph node). Pure parser plus
  * an argv runner with a timeout; when the ceph CLI is absent the node falls back to configured mounts.
  */
-import { execFile } from 'node:child_process';
+import { runCommand } from '../../common/run-command.js';
 import { FoundryError } from '../../common/errors.js';
 
 /** Cluster-wide raw capacity and per-pool usage, in bytes. */
@@ -40,12 +40,15 @@ export function parseCephDf(json: string): CephCapacity {
 }
 
 /** Runs `ceph df --format json` (argv, timeout); resolves undefined when the ceph CLI is not installed. */
-export function runCephDf(command = 'ceph', timeoutMs = 10_000): Promise<string | undefined> {
-  return new Promise((resolve, reject) => {
-    execFile(command, ['df', '--format', 'json'], { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 8 * 1024 * 1024 }, (err, stdout) => {
-      if (err === null) return resolve(stdout);
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return resolve(undefined);
-      reject(new FoundryError('RUNTIME_UNAVAILABLE', `ceph df failed: ${err.message.toLowerCase()}`, { resource: 'ceph df', cause: err }));
-    });
-  });
+export async function runCephDf(command = 'ceph', timeoutMs = 10_000): Promise<string | undefined> {
+  let r;
+  try {
+    r = await runCommand(command, ['df', '--format', 'json'], { timeoutMs });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new FoundryError('RUNTIME_UNAVAILABLE', `ceph df failed: cannot start ${command}: ${(err as Error).message.toLowerCase()}`, { resource: 'ceph df', cause: err });
+  }
+  if (r.timedOut) throw new FoundryError('RUNTIME_UNAVAILABLE', `ceph df failed: no answer within ${timeoutMs} ms`, { resource: 'ceph df' });
+  if (r.code !== 0) throw new FoundryError('RUNTIME_UNAVAILABLE', `ceph df failed: exit ${r.code}: ${r.stderr.trim().split('\n').at(-1)?.toLowerCase() ?? ''}`, { resource: 'ceph df' });
+  return r.stdout;
 }

@@ -3,7 +3,7 @@
  * since the last fetch; when it did not, the last fetched revision is reused instead of fetching again
  * (a full fetch and checkout costs several git processes, most of a no-change reconcile).
  */
-import { execFile } from 'node:child_process';
+import { runCommand } from '../../common/run-command.js';
 import type { FetchedRevision, RevisionSource } from './revision-source.js';
 
 /** Wraps the real source of a local git repo at `repoPath`, following `branch` (default HEAD). */
@@ -24,13 +24,10 @@ export class LocalRepoShortcut implements RevisionSource {
   }
 
   /** The commit the branch points at now, or undefined when git cannot tell (then a real fetch decides). */
-  private head(): Promise<string | undefined> {
+  private async head(): Promise<string | undefined> {
     const ref = this.branch === undefined ? 'HEAD' : `refs/heads/${this.branch}`;
-    return new Promise((resolve) => {
-      execFile('git', ['-C', this.repoPath, 'rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`], { timeout: 10_000, env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', LC_ALL: 'C' } }, (err, stdout) => {
-        const sha = String(stdout).trim();
-        resolve(err === null && /^[0-9a-f]{40}$/.test(sha) ? sha : undefined);
-      });
-    });
+    const r = await runCommand('git', ['-C', this.repoPath, 'rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`], { timeoutMs: 10_000, env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', LC_ALL: 'C' } }).catch(() => undefined);
+    const sha = r?.stdout.trim() ?? '';
+    return r?.code === 0 && /^[0-9a-f]{40}$/.test(sha) ? sha : undefined;
   }
 }

@@ -4,7 +4,7 @@
  * verify-commit` with a private GNUPGHOME that holds only the allowed public keys. The user's and the
  * system's git config are ignored, so nothing outside the agent's config can widen the trust.
  */
-import { execFile } from 'node:child_process';
+import { runCommand } from '../../common/run-command.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,19 +29,9 @@ export interface VerifiedSignature {
   key: string;
 }
 
-interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 30_000): Promise<RunResult> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { env, timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
-  });
+async function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 30_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  const r = await runCommand(cmd, args, { env, timeoutMs }).catch((err: Error) => ({ code: -1, stdout: '', stderr: err.message, timedOut: false }));
+  return { code: r.code ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** git's environment without the user's or the system's configuration. */

@@ -1,7 +1,10 @@
-/** Runs git with an argv array (never a shell string) and collects its output. */
-import { spawn } from 'node:child_process';
+/** Runs git with an argv array (never a shell string) and collects its output, through the one command runner. */
 import { FoundryError } from '../../common/errors.js';
+import { runCommand } from '../../common/run-command.js';
 import { gitErrorText } from '../../common/git-message.js';
+
+/** A git command that runs this long is killed (a hung remote, a lock): 10 minutes, longer than any honest push or fetch here. */
+const GIT_TIMEOUT_MS = 600_000;
 
 /** Output of a finished git command. */
 export interface GitResult {
@@ -11,19 +14,11 @@ export interface GitResult {
 }
 
 /** Runs `git args...`; resolves with the exit code and output (does not throw on a non-zero exit). */
-export function runGit(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<GitResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('git', args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', (err) => reject(new FoundryError('INTERNAL', 'cannot run git', { cause: err })));
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-    // git may exit before reading stdin (most commands never do): an EPIPE there is not an error.
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(options.input ?? '');
+export async function runGit(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<GitResult> {
+  const r = await runCommand('git', args, { cwd: options.cwd, env: options.env ?? process.env, input: options.input, timeoutMs: GIT_TIMEOUT_MS }).catch((err: unknown) => {
+    throw new FoundryError('INTERNAL', 'cannot run git', { cause: err });
   });
+  return { code: r.code ?? 1, stdout: r.stdout, stderr: r.timedOut ? `git ${args[0] ?? ''} timed out after ${GIT_TIMEOUT_MS / 1000} s` : r.stderr };
 }
 
 /** Runs git and returns stdout, throwing a FoundryError naming `what` when it fails. */
@@ -34,16 +29,9 @@ export async function git(args: readonly string[], what: string, options: { cwd?
 }
 
 /** Runs `git args...` feeding `input` on stdin; stdout comes back as bytes (for `cat-file --batch`). */
-export function runGitBytes(args: readonly string[], input: string): Promise<{ code: number; stdout: Buffer; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('git', args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    const chunks: Buffer[] = [];
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => chunks.push(d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', (err) => reject(new FoundryError('INTERNAL', 'cannot run git', { cause: err })));
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout: Buffer.concat(chunks), stderr }));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(input);
+export async function runGitBytes(args: readonly string[], input: string): Promise<{ code: number; stdout: Buffer; stderr: string }> {
+  const r = await runCommand('git', args, { env: process.env, input, timeoutMs: GIT_TIMEOUT_MS }).catch((err: unknown) => {
+    throw new FoundryError('INTERNAL', 'cannot run git', { cause: err });
   });
+  return { code: r.code ?? 1, stdout: r.stdoutBytes ?? Buffer.from(r.stdout), stderr: r.stderr };
 }

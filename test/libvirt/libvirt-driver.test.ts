@@ -9,7 +9,7 @@ import { planActions, type PlanResult } from '../../agent/plan.js';
 import type { DesiredVm } from '../../agent/desired.js';
 import { LibvirtDriver } from '../../agent/drivers/libvirt/libvirt-driver.js';
 import { parseDomainXml } from '../../agent/drivers/libvirt/domain-parse.js';
-import { runCommand, type CommandRunner } from '../../agent/drivers/libvirt/process-runner.js';
+import { runCommand, type CommandRunner } from '../../common/run-command.js';
 import { describeIf } from '../support/requires.js';
 import { virshDefine, desiredVm, libvirtAvailable, LIBVIRT_HOW, makeSandbox, sh, state, URI, virshTry, type Sandbox } from './helpers.js';
 

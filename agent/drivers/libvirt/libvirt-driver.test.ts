@@ -10,7 +10,7 @@ import { commandWorks, describeIf } from '../../../test/support/requires.js';
 import { buildDomainXml } from './domain-xml.js';
 import { parseDomainXml } from './domain-parse.js';
 import { LibvirtDriver, labelsToMetadata, metadataToLabels } from './libvirt-driver.js';
-import { runCommand, type CommandResult, type CommandRunner } from './process-runner.js';
+import { runCommand, type CommandResult, type CommandRunner } from '../../../common/run-command.js';
 import { ownershipLabels } from '../../labels.js';
 
 const virshAvailable = commandWorks('virsh', ['-c', 'test:///default', 'version']);

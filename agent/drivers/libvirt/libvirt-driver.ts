@@ -9,7 +9,7 @@ import { LABEL_PREFIX, ownerFromLabels, ownershipLabels } from '../../labels.js'
 import type { ProbeResult, RuntimeDriver } from '../driver.js';
 import { parseDomainXml, parseDomState, type ParsedDomain } from './domain-parse.js';
 import { buildDomainXml } from './domain-xml.js';
-import { runCommand, type CommandRunner } from './process-runner.js';
+import { runCommand, type CommandRunner } from '../../../common/run-command.js';
 import { Virsh } from './virsh.js';
 import { VmDisks } from './vm-disks.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Virsh } from './virsh.js';
-import type { CommandRunner } from './process-runner.js';
+import type { CommandRunner } from '../../../common/run-command.js';
 
 // virsh's own words when libvirtd is not running (captured from virsh 9.0 on Debian 12).
 const DOWN = "error: failed to connect to the hypervisor\nerror: Failed to connect socket to '/var/run/libvirt/libvirt-sock': No such file or directory\n";

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FoundryError } from '../../../common/errors.js';
-import type { CommandResult, CommandRunner } from './process-runner.js';
+import type { CommandResult, CommandRunner } from '../../../common/run-command.js';
 
 /** virsh's message when a domain does not exist (libvirt error VIR_ERR_NO_DOMAIN). */
 const NO_DOMAIN = /failed to get domain|Domain not found|no domain with matching/i;

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VmDisks } from './vm-disks.js';
-import { runCommand, type CommandRunner } from './process-runner.js';
+import { runCommand, type CommandRunner } from '../../../common/run-command.js';
 
 let root: string;
 let images: string;

@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative } from 'node:path';
 import { FoundryError } from '../../../common/errors.js';
-import type { CommandRunner } from './process-runner.js';
+import type { CommandRunner } from '../../../common/run-command.js';
 
 /** Tools that build an ISO 9660 image with the same mkisofs arguments, tried in order. */
 const ISO_TOOLS = ['genisoimage', 'mkisofs', 'xorrisofs'];
