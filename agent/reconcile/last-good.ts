@@ -4,9 +4,10 @@
  * mode 0600). After a restart with a bad revision at the branch tip or Git unreachable, the agent repairs
  * drift from it. It holds what Git holds for this node, never a credential or a decrypted secret.
  */
-import { open, readFile, rename } from 'node:fs/promises';
-import { mkdir } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+
 import { join } from 'node:path';
+import { writeFileAtomic } from '../../common/atomic-write.js';
 import { parseDuration } from '../../common/units.js';
 import type { InfraRepo } from '../../common/infra/model.js';
 import type { DesiredState } from '../desired.js';
@@ -65,18 +66,8 @@ export function nodeFactsOf(repo: InfraRepo, node: string): NodeFacts {
 
 /** Writes the last good revision atomically (temp file, fsync, rename): a crash leaves the old one or the new one. */
 export async function saveLastGood(stateDir: string, good: LastGood): Promise<void> {
-  await mkdir(stateDir, { recursive: true });
-  const file = lastGoodPath(stateDir);
-  const tmp = `${file}.${process.pid}.tmp`;
   const body = { version: VERSION, node: good.desired.node, revision: good.revision, savedAt: new Date().toISOString(), facts: good.facts, desired: good.desired };
-  const fh = await open(tmp, 'w', 0o600);
-  try {
-    await fh.writeFile(`${JSON.stringify(body)}\n`);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, file);
+  await writeFileAtomic(lastGoodPath(stateDir), `${JSON.stringify(body)}\n`, { mode: 0o600 });
 }
 
 /** Reads the persisted last good revision for `node`: the record, nothing (first start), or why it is unusable (then it is ignored). */

@@ -3,8 +3,9 @@
  * observedRevision and lastAppliedRevision, and one entry per resource with its own phase, reason and
  * message. Written as JSON to <stateDir>/status.json (atomically) after every reconcile.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../../common/atomic-write.js';
 import type { ActionType, ResourceKind } from '../desired.js';
 
 /** Phase of one resource. */
@@ -129,11 +130,7 @@ export function statusPath(stateDir: string): string {
 
 /** Writes the status atomically (temp file + rename), so readers never see half a file. */
 export async function writeStatus(stateDir: string, status: AgentStatus): Promise<void> {
-  await mkdir(stateDir, { recursive: true });
-  const file = statusPath(stateDir);
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(status, null, 2)}\n`);
-  await rename(tmp, file);
+  await writeFileAtomic(statusPath(stateDir), `${JSON.stringify(status, null, 2)}\n`);
 }
 
 /** Reads the last status, or undefined when there is none (first start) or it is unreadable. */
