@@ -5,7 +5,6 @@
  * drift from it. It holds what Git holds for this node, never a credential or a decrypted secret.
  */
 import { readFile } from 'node:fs/promises';
-
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../common/atomic-write.js';
 import { parseDuration } from '../../common/units.js';
