@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { FoundryError } from '../common/errors.js';
-import { decodeJoinToken } from '../hub/enroll/token-format.js';
+import { decodeJoinToken } from '../common/enroll/token-format.js';
 import { collectInventory, nodeNameFromHostname, requestEnrollment } from '../agent/enroll/enroll-client.js';
 import { DEFAULT_CONFIG_PATH } from '../agent/config/load-config.js';
 

@@ -7,12 +7,12 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { FoundryError } from '../common/errors.js';
 import { parseDuration } from '../common/units.js';
-import { TOKEN_DEFAULTS, encodeJoinToken } from '../hub/enroll/token-format.js';
+import { TOKEN_DEFAULTS, encodeJoinToken } from '../common/enroll/token-format.js';
 import { DEFAULT_DATA_DIR, withHubStore } from './hub-data.js';
 
 /** The hub's enrollment modules, loaded when a token command runs (see hub-data.ts). */
 async function enrollModules() {
-  return Promise.all([import('../hub/enroll/join-tokens.js'), import('../common/tls-pin.js'), import('../hub/routes/enroll.js')]);
+  return Promise.all([import('../hub/enroll/join-tokens.js'), import('../common/enroll/tls-pin.js'), import('../common/enroll/token-format.js')]);
 }
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const LABEL_KEY = /^([a-z0-9.-]+\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;

@@ -14,8 +14,8 @@ import { VERSION } from '../../common/version.js';
 import { NvidiaGpuPlugin } from '../gpu/nvidia-plugin.js';
 import { collectHostMetrics } from '../host/host-metrics.js';
 import type { EnrollRequest } from '../../common/generated/http/enroll-request.js';
-import type { EnrollResult } from '../../common/enroll-result.js';
-import { pinOfDer } from '../../common/tls-pin.js';
+import type { EnrollResult } from '../../common/enroll/enroll-result.js';
+import { pinOfDer } from '../../common/enroll/tls-pin.js';
 
 /** True for hosts that never leave the machine (plain http is allowed to them). */
 export function isLoopback(host: string): boolean {

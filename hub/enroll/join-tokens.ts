@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { FoundryError } from '../../common/errors.js';
 import { hashSecret, newSecret, NODE_CREDENTIAL_PREFIX } from '../auth/secrets.js';
-import { newJoinSecret } from './token-format.js';
+import { newJoinSecret } from '../../common/enroll/token-format.js';
 
 /** What a new token is for. */
 export interface JoinTokenSpec {

@@ -17,8 +17,8 @@ import { InfraRepoWriter } from '../gitops/repo-writer.js';
 import type { EnrollRequest } from '../../common/generated/http/enroll-request.js';
 import type { JoinTokenRequest } from '../../common/generated/http/join-token-request.js';
 import { createJoinToken, hubIdentity, listJoinTokens, revokeJoinToken, saveHubIdentity } from '../enroll/join-tokens.js';
-import { TOKEN_DEFAULTS, curlPin, encodeJoinToken } from '../enroll/token-format.js';
-import { pinOfPem } from '../../common/tls-pin.js';
+import { TOKEN_DEFAULTS, encodeJoinToken, installCommand } from '../../common/enroll/token-format.js';
+import { pinOfPem } from '../../common/enroll/tls-pin.js';
 import { enrollNode } from '../enroll/enroll-node.js';
 import { BUNDLE_FILE, BUNDLE_PLATFORM_FILE, BUNDLE_SHA_FILE, ensureAgentBundle, type AgentBundle } from '../enroll/agent-bundle.js';
 
@@ -169,12 +169,4 @@ export function enrollRoutes(app: FastifyInstance, opts: EnrollRouteOptions): vo
       return sendError(reply, err);
     }
   });
-}
-
-/** The one-liner an admin runs on the new node. */
-export function installCommand(hubUrl: string | undefined, token: string, pin?: string): string {
-  const base = hubUrl ?? 'https://HUB';
-  // With a pin, curl checks the hub's key itself (-k only skips the CA chain, which a self-signed hub lacks).
-  const tls = base.startsWith('https:') ? ` --proto =https${pin === undefined ? '' : ` -k --pinnedpubkey '${curlPin(pin)}'`}` : '';
-  return `curl -fsSL${tls} ${base}/install.sh | sh -s -- --join ${token}${hubUrl === undefined ? ' --hub https://HUB' : ''}`;
 }

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { frame, rawClient, startTestHub, tempDir, waitFor, type TestHub } from '../hub/support.js';
-import { decodeJoinToken } from '../../hub/enroll/token-format.js';
+import { decodeJoinToken } from '../../common/enroll/token-format.js';
 import { startHub } from '../../hub/server.js';
 import { api, newToken, startEnrollHub, type EnrollHub } from './support.js';
 

@@ -13,7 +13,7 @@ import { describeIf } from '../support/requires.js';
 import { startTestHub, waitFor } from '../hub/support.js';
 import { api, filesUnder, newToken, runInstall, snapshot, startEnrollHub, toolsPresent, INSTALL_SH, FAKE_SMI, type EnrollHub, type Json } from './support.js';
 import { createJoinToken } from '../../hub/enroll/join-tokens.js';
-import { encodeJoinToken } from '../../hub/enroll/token-format.js';
+import { encodeJoinToken } from '../../common/enroll/token-format.js';
 
 const tools = ['sh', 'curl', 'tar', 'sha256sum', 'base64', 'git', 'podman'];
 const describeInstall = describeIf(toolsPresent(...tools), tools.join(', '), 'apt-get install -y curl git podman (install.sh checks for them)');

@@ -1,6 +1,6 @@
 /** Certificate pins: base64url SHA-256 of a certificate's SubjectPublicKeyInfo (DER), as in join tokens. */
 import { createHash, X509Certificate } from 'node:crypto';
-import { FoundryError } from './errors.js';
+import { FoundryError } from '../errors.js';
 
 /** The pin of the first (leaf) certificate in a PEM bundle. */
 export function pinOfPem(pem: string | Buffer): string {

@@ -6,7 +6,7 @@
  * Pure; used by the hub (create), `foundry agent enroll` and mirrored by install.sh.
  */
 import { randomBytes } from 'node:crypto';
-import { FoundryError } from '../../common/errors.js';
+import { FoundryError } from '../errors.js';
 
 /** Defaults and limits of join tokens (the CLI and the HTTP API share them). */
 export const TOKEN_DEFAULTS = { ttl: '1h', maxTtlMs: 7 * 24 * 3600_000, uses: 1, profile: 'gpu-node' };
@@ -55,4 +55,12 @@ export function decodeJoinToken(text: string): JoinToken {
 /** The pin in curl's --pinnedpubkey form (`sha256//<base64>`). */
 export function curlPin(pin: string): string {
   return `sha256//${Buffer.from(pin, 'base64url').toString('base64')}`;
+}
+
+/** The one-liner an admin runs on the new node (the API and `foundry hub token create` print it). */
+export function installCommand(hubUrl: string | undefined, token: string, pin?: string): string {
+  const base = hubUrl ?? 'https://HUB';
+  // With a pin, curl checks the hub's key itself (-k only skips the CA chain, which a self-signed hub lacks).
+  const tls = base.startsWith('https:') ? ` --proto =https${pin === undefined ? '' : ` -k --pinnedpubkey '${curlPin(pin)}'`}` : '';
+  return `curl -fsSL${tls} ${base}/install.sh | sh -s -- --join ${token}${hubUrl === undefined ? ' --hub https://HUB' : ''}`;
 }
