@@ -3,12 +3,15 @@
  * back-to-back (or overlapping) records of the same workspace and GPU become one interval, which is what
  * rating needs. Lossless for billing: rate() of the result equals rate() of the input.
  */
-import { keyOf, lateTarget, sameKey } from './sessions.js';
+import { GPU_METER, lateTarget, type Meter, type MeteredInterval } from './sessions.js';
 import type { UsageInterval } from './usage.js';
 import { monthRangeOf, splitByMonth, toSeconds } from './usage.js';
 
-interface Run {
-  iv: UsageInterval;
+/** What coalescing needs of an interval: a metered span, optionally with a measured utilization. */
+type Coalescible = MeteredInterval & { utilization?: number };
+
+interface Run<T extends Coalescible> {
+  iv: T;
   /** Epoch second the run's UTC month ends: runs never grow past it, so receivedAt keeps its meaning per month. */
   monthEnd: number;
   lateClass: string;
@@ -17,7 +20,7 @@ interface Run {
 }
 
 /** Which months a record is late for and where each goes ('' for almost every record): records of different classes never merge. */
-function lateClassOf(iv: UsageInterval, closed: ReadonlyMap<string, number> | undefined): string {
+function lateClassOf(iv: Coalescible, closed: ReadonlyMap<string, number> | undefined): string {
   if ((closed === undefined || closed.size === 0) && iv.lateTo === undefined) return '';
   const out: string[] = [];
   for (const p of splitByMonth({ from: toSeconds(iv.from), to: Math.max(toSeconds(iv.to), toSeconds(iv.from) + 1) })) {
@@ -35,15 +38,20 @@ function lateClassOf(iv: UsageInterval, closed: ReadonlyMap<string, number> | un
  * with on-time ones, so lateness is preserved.
  */
 export function coalesce(records: Iterable<UsageInterval>, closedMonths?: ReadonlyMap<string, number>): UsageInterval[] {
-  const open = new Map<string, Run>();
-  const done: Run[] = [];
-  let last: Run | undefined;
+  return coalesceMetered(records, GPU_METER, closedMonths);
+}
+
+/** coalesce() for any meter (resource intervals: rate-resources.ts): the same rule, runs keyed by `meter`. */
+export function coalesceMetered<T extends Coalescible>(records: Iterable<T>, meter: Meter<T>, closedMonths?: ReadonlyMap<string, number>): T[] {
+  const open = new Map<string, Run<T>>();
+  const done: Run<T>[] = [];
+  let last: Run<T> | undefined;
   let lastKey = '';
   for (const r of records) {
     const cls = lateClassOf(r, closedMonths);
     // a GPU's records usually come in a row: try the last run before building a key
-    const hit = last !== undefined && sameKey(last.iv, r);
-    const k = hit ? lastKey : keyOf(r);
+    const hit = last !== undefined && meter.same(last.iv, r);
+    const k = hit ? lastKey : meter.key(r);
     const run = hit ? last : open.get(k);
     if (run !== undefined && run.lateClass === cls && r.from >= run.iv.from && r.from <= run.iv.to && toSeconds(r.to) <= run.monthEnd) {
       run.iv.to = Math.max(run.iv.to, r.to);

@@ -2,21 +2,21 @@
  * Rating of what a running workspace holds besides GPUs: vCPUs, memory and storage, at the price list's
  * optional vcpuHour, memoryGiBHour and storageGiBMonth. Pure, like rate().
  *
- * The session rules are the GPU rules (sessions.ts), reused as they are: a resource interval is seen by
- * them as a "meter" keyed (tenant, workspace, quantity@node, resource), so duplicates and overlaps count
+ * The session rules are the GPU rules (sessions.ts), reused as they are with the resource meter (runs
+ * keyed by tenant, workspace, node, resource and quantity, each in its own field), so duplicates and overlaps count
  * once, sessions are cut at month ends, late time moves to the first open month, and each part is rounded
  * up to the billing increment. The minimum charge applies to GPU sessions only. A resource with no price
  * in a period (or time before the first period) is free there: no line, never an error; so is every
  * resource of a tenant whose price list does not exist (its GPU time, if any, is refused by rate()).
  */
 import { amountMinorOf, formatMicros, formatMinor, quantityOf } from './money.js';
-import { coalesce } from './coalesce.js';
+import { coalesceMetered } from './coalesce.js';
 import type { CompiledPrices } from './prices.js';
 import { periodIndexAt } from './prices.js';
 import type { InvoiceLine } from './invoice-line.js';
 import { PRICE_UNIT } from './invoice-line.js';
-import { billableParts } from './sessions.js';
-import type { HeldResource, ResourceInterval, UsageInterval } from './usage.js';
+import { meteredParts, type Meter } from './sessions.js';
+import type { HeldResource, ResourceInterval } from './usage.js';
 import { checkResourceInterval } from './usage.js';
 
 /** Seconds in the month of a GiB-month: 30 days, whatever the calendar month's length. */
@@ -32,33 +32,15 @@ export const UNITS_PER_PRICE_UNIT: Readonly<Record<HeldResource, bigint>> = {
 };
 
 
-const MODEL_PREFIX = 'resource:';
-
-/** The session machinery's view of a resource interval: gpuUuid carries the meter (quantity@node), gpuModel the resource. */
-function meterInterval(r: ResourceInterval): UsageInterval {
-  const iv: UsageInterval = { workspace: r.workspace, tenant: r.tenant, node: r.node, gpuUuid: `${r.quantity}@${r.node}`, gpuModel: `${MODEL_PREFIX}${r.resource}`, from: r.from, to: r.to };
-  if (r.receivedAt !== undefined) iv.receivedAt = r.receivedAt;
-  if (r.lateTo !== undefined) iv.lateTo = r.lateTo;
-  return iv;
-}
-
-/** The meter's resource and quantity back from the session key. */
-function meterOf(k: { gpuUuid: string; gpuModel: string }): { resource: HeldResource; quantity: bigint } {
-  const at = k.gpuUuid.indexOf('@');
-  return { resource: k.gpuModel.slice(MODEL_PREFIX.length) as HeldResource, quantity: BigInt(k.gpuUuid.slice(0, at)) };
-}
+/** Resource time: one run per tenant, workspace, node, resource and quantity (a resize starts a new run). */
+export const RESOURCE_METER: Meter<ResourceInterval> = {
+  key: (r) => `${r.tenant}\u0000${r.workspace}\u0000${r.node}\u0000${r.resource}\u0000${r.quantity}`,
+  same: (a, b) => a.quantity === b.quantity && a.resource === b.resource && a.workspace === b.workspace && a.node === b.node && a.tenant === b.tenant,
+};
 
 /** coalesce() for resource intervals: joins back-to-back records of the same workspace, node, resource and quantity; lossless for rating. */
 export function coalesceResources(records: Iterable<ResourceInterval>, closedMonths?: ReadonlyMap<string, number>): ResourceInterval[] {
-  const metered: UsageInterval[] = [];
-  for (const r of records) metered.push(meterInterval(r));
-  return coalesce(metered, closedMonths).map((iv) => {
-    const m = meterOf(iv);
-    const r: ResourceInterval = { workspace: iv.workspace, tenant: iv.tenant, node: iv.node, resource: m.resource, quantity: Number(m.quantity), from: iv.from, to: iv.to };
-    if (iv.receivedAt !== undefined) r.receivedAt = iv.receivedAt;
-    if (iv.lateTo !== undefined) r.lateTo = iv.lateTo;
-    return r;
-  });
+  return coalesceMetered(records, RESOURCE_METER, closedMonths);
 }
 
 interface Acc {
@@ -80,20 +62,21 @@ interface Acc {
  * period (× late). `pricesOf(tenant)` is the tenant's compiled price list; undefined: nothing to bill.
  */
 export function rateResources(intervals: readonly ResourceInterval[], pricesOf: (tenant: string) => CompiledPrices | undefined, closedMonths?: ReadonlyMap<string, number>): InvoiceLine[] {
-  const byTenant = new Map<string, UsageInterval[]>();
+  const byTenant = new Map<string, ResourceInterval[]>();
   for (const r of intervals) {
     checkResourceInterval(r);
     const list = byTenant.get(r.tenant) ?? [];
-    list.push(meterInterval(r));
+    list.push(r);
     byTenant.set(r.tenant, list);
   }
   const accs = new Map<string, Acc>();
-  for (const [tenant, metered] of byTenant) {
+  for (const [tenant, held] of byTenant) {
     const prices = pricesOf(tenant);
     if (prices === undefined) continue;
-    const parts = billableParts(metered, { incrementSec: prices.incrementSec, minimumSec: 0, closedMonths });
+    const parts = meteredParts(held, RESOURCE_METER, { incrementSec: prices.incrementSec, minimumSec: 0, closedMonths });
     for (const p of parts) {
-      const { resource, quantity } = meterOf(p);
+      const { resource, workspace } = p.of;
+      const quantity = BigInt(p.of.quantity);
       let from = p.from;
       while (from < p.to) {
         const i = periodIndexAt(prices, from);
@@ -102,10 +85,10 @@ export function rateResources(intervals: readonly ResourceInterval[], pricesOf: 
         if (price !== undefined) {
           // the increment's added seconds are billed in the period the part ends in, as for GPUs
           const sec = to - from + (to === p.to ? p.extraSec : 0);
-          const k = `${tenant}\u0000${p.month}\u0000${p.workspace}\u0000${resource}\u0000${i}\u0000${p.late ? 1 : 0}`;
+          const k = `${tenant}\u0000${p.month}\u0000${workspace}\u0000${resource}\u0000${i}\u0000${p.late ? 1 : 0}`;
           let acc = accs.get(k);
           if (acc === undefined) {
-            acc = { tenant, month: p.month, workspace: p.workspace, resource, periodFrom: prices.periods[i]!.effectiveFrom, late: p.late, seconds: 0, units: 0n, unitPriceMicros: price, prices };
+            acc = { tenant, month: p.month, workspace, resource, periodFrom: prices.periods[i]!.effectiveFrom, late: p.late, seconds: 0, units: 0n, unitPriceMicros: price, prices };
             accs.set(k, acc);
           }
           acc.seconds += sec;

@@ -1,8 +1,11 @@
 /**
  * From raw usage intervals to billable parts: de-duplication, sessions, month cuts, late records.
+ * One machinery for every meter: GPU intervals (GPU_METER: tenant, workspace, GPU UUID and model) and
+ * resource intervals (RESOURCE_METER in rate-resources.ts: tenant, workspace, node, resource, quantity),
+ * each with its own fields — nothing is encoded into another's.
  *
- * A session is a maximal run of time during which one workspace held one GPU (same tenant, workspace,
- * GPU UUID and model): the union of its intervals, where overlapping or touching intervals (a.to ≥ b.from)
+ * A session is a maximal run of time during which one workspace held one meter (for GPUs: same tenant,
+ * workspace, GPU UUID and model): the union of its intervals, where overlapping or touching intervals (a.to ≥ b.from)
  * join. A gap of even one second starts a new session; so does a move to another GPU or node.
  * Each session is cut at UTC month boundaries into parts (one per invoice). Each part is rounded up to
  * the billing increment; only the part holding the session's real start is raised to the minimum charge,
@@ -11,7 +14,24 @@
 import type { Span, UsageInterval } from './usage.js';
 import { splitByMonth, nextMonth, toSeconds } from './usage.js';
 
-/** Identity of a run of usage: who held which GPU. */
+/** What the session machinery needs of an interval: its span in epoch ms and when it arrived (lateness). */
+export interface MeteredInterval {
+  tenant: string;
+  from: number;
+  to: number;
+  receivedAt?: number;
+  lateTo?: Readonly<Record<string, string>>;
+}
+
+/** A kind of usage: which intervals belong to one run of the same thing held (a GPU, or a quantity of a resource). */
+export interface Meter<T extends MeteredInterval> {
+  /** Unique key of the run an interval belongs to. */
+  key(iv: T): string;
+  /** key(a) === key(b), without building the strings (records of one run usually come in a row). */
+  same(a: T, b: T): boolean;
+}
+
+/** Identity of a run of GPU usage: who held which GPU. */
 export interface UsageKey {
   tenant: string;
   workspace: string;
@@ -19,7 +39,18 @@ export interface UsageKey {
   gpuModel: string;
 }
 
-/** One billable part: a contiguous span in one invoice month, plus seconds added by increment or minimum. */
+/** One billable part of a run: a contiguous span in one invoice month, plus seconds added by increment or minimum; `of` names the run (its first interval). */
+export interface MeteredPart<T> extends Span {
+  of: T;
+  /** Invoice month the part is billed in, "YYYY-MM". */
+  month: string;
+  /** True when the time lies in a closed month and was moved to this (open) month. */
+  late: boolean;
+  /** Seconds added on top of to − from by rounding up to the increment and by the minimum charge. */
+  extraSec: number;
+}
+
+/** One billable part of GPU time. */
 export interface BillablePart extends UsageKey, Span {
   /** Invoice month the part is billed in, "YYYY-MM". */
   month: string;
@@ -46,6 +77,9 @@ export function keyOf(k: UsageKey): string {
 export function sameKey(a: UsageKey, b: UsageKey): boolean {
   return a.gpuUuid === b.gpuUuid && a.workspace === b.workspace && a.tenant === b.tenant && a.gpuModel === b.gpuModel;
 }
+
+/** GPU time: one run per tenant, workspace, GPU UUID and model. */
+export const GPU_METER: Meter<UsageInterval> = { key: keyOf, same: sameKey };
 
 /** Union of spans: sorted, overlapping or touching spans joined. */
 export function unionSpans(spans: Span[]): Span[] {
@@ -91,7 +125,7 @@ function closedBefore(m: string, closed: ReadonlyMap<string, number>, at: number
  * Closes after the arrival change nothing. `iv.lateTo` (the hub's assignment persisted at arrival) wins;
  * without it, `closedMonths` and `receivedAt` decide (no receivedAt: on time).
  */
-export function lateTarget(iv: UsageInterval, month: string, closed: ReadonlyMap<string, number> | undefined): string | undefined {
+export function lateTarget(iv: Pick<MeteredInterval, 'receivedAt' | 'lateTo'>, month: string, closed: ReadonlyMap<string, number> | undefined): string | undefined {
   if (iv.lateTo !== undefined) return iv.lateTo[month];
   if (closed === undefined || iv.receivedAt === undefined) return undefined;
   const at = iv.receivedAt;
@@ -101,9 +135,6 @@ export function lateTarget(iv: UsageInterval, month: string, closed: ReadonlyMap
   return m;
 }
 
-function part(k: UsageKey, from: number, to: number, month: string, late: boolean, extraSec: number): BillablePart {
-  return { tenant: k.tenant, workspace: k.workspace, gpuUuid: k.gpuUuid, gpuModel: k.gpuModel, from, to, month, late, extraSec };
-}
 
 /** A piece of a usage interval inside one UTC month, with the invoice month it is billed in. */
 export interface RoutedPiece {
@@ -138,28 +169,28 @@ function roundUp(sec: number, inc: number): number {
   return Math.ceil(sec / inc) * inc;
 }
 
-interface Grouped {
-  key: UsageKey;
+interface Grouped<T> {
+  of: T;
   onTime: Span[];
   /** Late spans by the open month they move to. */
   late: Map<string, Span[]>;
 }
 
-/** Groups intervals by UsageKey, in whole seconds, each piece marked on-time or late (by target month). */
-function group(intervals: readonly UsageInterval[], closed: ReadonlyMap<string, number> | undefined): Map<string, Grouped> {
-  const groups = new Map<string, Grouped>();
-  let prev: Grouped | undefined;
+/** Groups intervals by their meter's key, in whole seconds, each piece marked on-time or late (by target month). */
+function group<T extends MeteredInterval>(intervals: readonly T[], meter: Meter<T>, closed: ReadonlyMap<string, number> | undefined): Map<string, Grouped<T>> {
+  const groups = new Map<string, Grouped<T>>();
+  let prev: Grouped<T> | undefined;
   for (const iv of intervals) {
     const from = toSeconds(iv.from);
     const to = toSeconds(iv.to);
     if (to <= from) continue;
-    // records of one GPU usually come in a row: reuse the previous group without building its key
-    let g = prev !== undefined && sameKey(prev.key, iv) ? prev : undefined;
+    // records of one run usually come in a row: reuse the previous group without building its key
+    let g = prev !== undefined && meter.same(prev.of, iv) ? prev : undefined;
     if (g === undefined) {
-      const k = keyOf(iv);
+      const k = meter.key(iv);
       g = groups.get(k);
       if (g === undefined) {
-        g = { key: { tenant: iv.tenant, workspace: iv.workspace, gpuUuid: iv.gpuUuid, gpuModel: iv.gpuModel }, onTime: [], late: new Map() };
+        g = { of: iv, onTime: [], late: new Map() };
         groups.set(k, g);
       }
       prev = g;
@@ -188,10 +219,11 @@ function group(intervals: readonly UsageInterval[], closed: ReadonlyMap<string, 
  * time assigned to an earlier invoice month (frozen before this record arrived). Each late run is rounded
  * up to the increment but never raised to the minimum charge (its session already paid it).
  */
-export function billableParts(intervals: readonly UsageInterval[], opts: SessionOptions): BillablePart[] {
-  const out: BillablePart[] = [];
+export function meteredParts<T extends MeteredInterval>(intervals: readonly T[], meter: Meter<T>, opts: SessionOptions): MeteredPart<T>[] {
+  const out: MeteredPart<T>[] = [];
   const inc = opts.incrementSec;
-  for (const g of group(intervals, opts.closedMonths).values()) {
+  const part = (of: T, from: number, to: number, month: string, late: boolean, extraSec: number): MeteredPart<T> => ({ of, from, to, month, late, extraSec });
+  for (const g of group(intervals, meter, opts.closedMonths).values()) {
     const onTime = unionSpans(g.onTime);
     for (const session of onTime) {
       const parts = splitByMonth(session);
@@ -199,7 +231,7 @@ export function billableParts(intervals: readonly UsageInterval[], opts: Session
         const p = parts[i] as Span & { month: string };
         const len = p.to - p.from;
         const billed = i === 0 ? Math.max(roundUp(len, inc), opts.minimumSec) : roundUp(len, inc);
-        out.push(part(g.key, p.from, p.to, p.month, false, billed - len));
+        out.push(part(g.of, p.from, p.to, p.month, false, billed - len));
       }
     }
     // ascending invoice month: each month's late time minus everything billed on an earlier invoice
@@ -208,10 +240,15 @@ export function billableParts(intervals: readonly UsageInterval[], opts: Session
       const spans = unionSpans(g.late.get(month) as Span[]);
       for (const run of subtractSpans(spans, billed)) {
         const len = run.to - run.from;
-        out.push(part(g.key, run.from, run.to, month, true, roundUp(len, inc) - len));
+        out.push(part(g.of, run.from, run.to, month, true, roundUp(len, inc) - len));
       }
       billed = unionSpans([...billed, ...spans]);
     }
   }
   return out;
+}
+
+/** meteredParts for GPU time, the parts flattened with their GPU key. */
+export function billableParts(intervals: readonly UsageInterval[], opts: SessionOptions): BillablePart[] {
+  return meteredParts(intervals, GPU_METER, opts).map(({ of, from, to, month, late, extraSec }) => ({ tenant: of.tenant, workspace: of.workspace, gpuUuid: of.gpuUuid, gpuModel: of.gpuModel, from, to, month, late, extraSec }));
 }
