@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fleet, gpus, H100, L40, node } from '../../test/scheduler/fleet-fixture.js';
 import type { PlacementRequest } from './place.js';
-import { formatBytes, place } from './place.js';
+import { formatBytes, place, recheckPlacement } from './place.js';
 
 const Gi = 1024 ** 3;
 const req = (more: Partial<PlacementRequest> = {}): PlacementRequest => ({ workspace: 'beta/new', tenant: 'beta', gpus: { count: 2, model: H100 }, ...more });
@@ -99,5 +99,30 @@ describe('place: determinism', () => {
   it('formats byte counts for messages', () => {
     expect([formatBytes(16 * Gi), formatBytes(512 * 1024 ** 2), formatBytes(1000)]).toEqual(['16Gi', '512Mi', '1000']);
     expect(node('x', { gpus: gpus('x', 1, H100) }).gpus[0]?.uuid).toBe('GPU-x-0');
+  });
+});
+
+describe('recheckPlacement: the commit judges the decision again with place() itself', () => {
+  const decided = () => {
+    const p = place(req(), fleet());
+    if (!p.ok) throw new Error('fixture must place');
+    return p;
+  };
+
+  it('accepts the decision on an unchanged fleet', () => {
+    expect(recheckPlacement(decided(), req(), fleet())).toBeUndefined();
+  });
+
+  it('refuses when a decided GPU was taken meanwhile, the node drained or is gone, or the quota filled', () => {
+    const p = decided();
+    const f = fleet();
+    const taken = { ...f, allocations: [...f.allocations, { workspace: 'alpha/late', tenant: 'alpha', node: p.node, gpuUuids: [p.gpuUuids[0]!], cpus: 0, memoryBytes: 0 }] };
+    expect(recheckPlacement(p, req(), taken)?.reasons).toEqual([{ reason: `not enough free ${H100} (need 2)`, nodes: 1 }]);
+    const drained = { ...f, nodes: f.nodes.map((n) => (n.name === p.node ? { ...n, drain: true } : n)) };
+    expect(recheckPlacement(p, req(), drained)?.reasons).toEqual([{ reason: 'draining', nodes: 1 }]);
+    const gone = { ...f, nodes: f.nodes.filter((n) => n.name !== p.node) };
+    expect(recheckPlacement(p, req(), gone)?.reasons).toEqual([{ reason: `node ${p.node} is gone`, nodes: 1 }]);
+    const full = { ...f, tenants: [...f.tenants.filter((t) => t.name !== 'beta'), { name: 'beta', maxGpus: 1 }] };
+    expect(recheckPlacement(p, req(), full)?.reasons[0]?.reason).toMatch(/^tenant beta: quota 1 GPU, holds \d+, asks 2$/);
   });
 });

@@ -4,7 +4,7 @@
  * the first free ones of the model in the node's GPU order. Every refusal is explained per reason and count.
  */
 import { FoundryError } from '../../common/errors.js';
-import type { FleetSnapshot, NodeState } from './snapshot.js';
+import type { FleetSnapshot, NodeSnapshot, NodeState } from './snapshot.js';
 import { FleetState, indexSnapshot } from './snapshot.js';
 import type { NoPlacement, Placement } from './placement.js';
 
@@ -150,4 +150,23 @@ export function place(req: PlacementRequest, snapshot: FleetSnapshot | FleetStat
   if (reasons.length > 0) lines.push(`ruled out: ${why}.`);
   if (quota !== undefined) lines.push(`quota: ${holds + count} of ${plural(quota, 'GPU')} after this placement.`);
   return { ok: true, workspace: req.workspace, tenant: req.tenant, node: st.node.name, gpuUuids, gpuModel: model, cpus, memoryBytes: mem, existing: false, explanation: lines.join('\n') };
+}
+
+/**
+ * Checks a decision again on a newer snapshot (the commit re-reads Git first): place() itself, on the fleet
+ * as it is now but with only the decided node and, on it, only the decided GPUs. So quota, drain, profile,
+ * health, capacity and GPUs taken meanwhile are judged by the one placer, never by a second copy of its
+ * rules. Undefined when the decision still holds; else place()'s refusal with its reasons.
+ */
+export function recheckPlacement(decided: Placement, req: PlacementRequest, now: FleetSnapshot): NoPlacement | undefined {
+  const pinned = new Set(decided.gpuUuids);
+  const node = now.nodes.find((n) => n.name === decided.node);
+  const only: NodeSnapshot[] = node === undefined ? [] : [{ ...node, gpus: node.gpus.filter((g) => pinned.has(g.uuid)) }];
+  const again = place({ ...req, gpus: { count: decided.gpuUuids.length, ...(decided.gpuModel === undefined ? {} : { model: decided.gpuModel }) } }, { ...now, nodes: only });
+  if (!again.ok) return node === undefined ? { ...again, reasons: [{ reason: `node ${decided.node} is gone`, nodes: 1 }], explanation: `no placement for ${req.workspace}: node ${decided.node} is gone` } : again;
+  if (again.existing || again.node !== decided.node || again.gpuUuids.join() !== decided.gpuUuids.join()) {
+    const reason = again.existing ? `${req.workspace} was placed meanwhile on ${again.node}` : `the decided GPUs on ${decided.node} are no longer the free ones`;
+    return { ok: false, workspace: req.workspace, tenant: req.tenant, reasons: [{ reason, nodes: 1 }], explanation: `no placement for ${req.workspace}: ${reason}` };
+  }
+  return undefined;
 }

@@ -16,6 +16,7 @@ import { PlacementQueue } from '../scheduler/placement-queue.js';
 import type { NoPlacement, Placement, PlaceOptions } from '../scheduler/place.js';
 import type { InfraRepoWriter } from '../gitops/repo-writer.js';
 import { requestFromWorkspace as requestOf, snapshotFromInfra, type LiveNode } from '../scheduler/from-infra.js';
+import { recheckPlacement } from '../scheduler/place.js';
 import { phaseOf, REMOVAL_PENDING, type NodeStatusBody } from './lifecycle.js';
 import type { LifecycleStore } from './lifecycle-store.js';
 import { removeDoc, setFields, workspaceFile, workspacePath } from './workspace-yaml.js';
@@ -35,16 +36,6 @@ export interface WorkspaceServiceDeps {
 
 /** Outcome of a create request. */
 export type CreateResult = { ok: true; placement: Placement; revision: string } | { ok: false; refusal: NoPlacement };
-
-/** GPU UUIDs held by placed workspaces other than `except`: uuid → workspace. */
-export function heldGpus(repo: InfraRepo, except?: string): Map<string, string> {
-  const held = new Map<string, string>();
-  for (const { doc } of repo.workspaces.values()) {
-    if (doc.metadata.name === except || doc.spec.node === undefined) continue;
-    for (const u of doc.spec.gpus?.uuids ?? []) held.set(u, doc.metadata.name);
-  }
-  return held;
-}
 
 const conflict = (what: string, resource: string): FoundryError => new FoundryError('PLACEMENT_CONFLICT', what, { resource });
 
@@ -135,15 +126,11 @@ export class WorkspaceService {
     const fresh = this.creating.get(p.workspace);
     const r = await this.deps.writer.commit(async (dir, rev) => {
       const repo = await loadInfraDir(dir, { revision: rev });
-      const held = heldGpus(repo, p.workspace);
-      const clash = p.gpuUuids.find((u) => held.has(u));
-      if (clash !== undefined) throw conflict(`${clash} is now held by ${held.get(clash)}`, p.workspace);
-      const node = repo.nodes.get(p.node)?.doc;
-      if (node === undefined || node.spec.drain === true) throw conflict(`node ${p.node} is gone or draining`, p.workspace);
-      const quota = repo.tenants.get(p.tenant)?.doc.spec.quota?.maxGpus;
-      const holds = [...held.values()].filter((w) => repo.workspaces.get(w)?.doc.spec.tenant === p.tenant).length;
-      if (quota !== undefined && holds + p.gpuUuids.length > quota) throw conflict(`tenant ${p.tenant} would exceed its quota`, p.workspace);
       const existing = repo.workspaces.get(p.workspace);
+      // The decision again, by place() itself, on the fleet as Git holds it now (GPUs taken, drain, quota, capacity).
+      const request = fresh !== undefined ? requestOf(repo, fresh) : existing !== undefined ? requestOf(repo, existing.doc) : undefined;
+      const refused = request === undefined ? undefined : recheckPlacement(p, request, snapshotFromInfra(repo, this.deps.live(repo)));
+      if (refused !== undefined) throw conflict(refused.reasons.map((r) => r.reason).join('; '), p.workspace);
       const gpuFields: Array<[string[], unknown]> = p.gpuUuids.length > 0 ? [[['spec', 'gpus', 'uuids'], p.gpuUuids]] : [];
       if (fresh !== undefined) {
         if (existing !== undefined) throw new FoundryError('CONFLICT', `workspace ${p.workspace} already exists`, { resource: p.workspace });
