@@ -6,7 +6,6 @@ import type { Command } from 'commander';
 import { pino, type Logger } from 'pino';
 import { DEFAULT_CONFIG_PATH, loadAgentConfig, type ResolvedAgentConfig } from '../agent/config/load-config.js';
 import { buildReconciler } from '../agent/reconcile/gitops-loop.js';
-import { startNodeAgent } from '../agent/node-agent.js';
 import { startSyncServer, syncSocketPath } from '../agent/reconcile/triggers.js';
 import { EXIT } from './exit-codes.js';
 
@@ -40,7 +39,9 @@ async function runOnce(config: ResolvedAgentConfig, logger: Logger): Promise<num
 }
 
 async function runLoop(config: ResolvedAgentConfig, logger: Logger, flags: RunFlags): Promise<number> {
-  // The full node agent: the loop, plus the hub link and telemetry when the node is enrolled.
+  // The full node agent: the loop, plus the hub link and telemetry when the node is enrolled. Loaded here:
+  // `--once` needs none of it (WebSocket, outbox store, host metrics), so its peak memory stays low.
+  const { startNodeAgent } = await import('../agent/node-agent.js');
   const node = await startNodeAgent(config, logger, { nvidiaSmi: flags.nvidiaSmi });
   const { agent } = node;
   const onHup = (): void => void agent.syncNow('signal');

@@ -7,7 +7,6 @@ import { existsSync } from 'node:fs';
 import { mkdir, unlink } from 'node:fs/promises';
 import { createConnection, createServer, type Server } from 'node:net';
 import { dirname, join } from 'node:path';
-import { watch } from 'chokidar';
 import { FoundryError } from '../../common/errors.js';
 
 /** Something that can be stopped. */
@@ -47,6 +46,7 @@ export function watchPaths(localPath: string): { paths: string[]; git: boolean }
 
 /** Watches a local repo and calls `fire` (debounced by `debounceMs`) when it changes. */
 export async function watchLocalRepo(localPath: string, fire: () => void, debounceMs = 50): Promise<Stoppable> {
+  const { watch } = await import('chokidar'); // only the long-running loop watches; `run --once` never loads it
   const { paths, git } = watchPaths(localPath);
   const watcher = watch(paths, {
     ignoreInitial: true,
