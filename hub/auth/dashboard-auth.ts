@@ -14,6 +14,10 @@ import { CSRF_HEADER, SESSION_COOKIE, findSession, pruneSessions, type Session }
 import { getUser, type User } from './users.js';
 
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route takes POSTs from another site (SAML ACS): no Origin check, and it must not rely on the session cookie. */
+    crossSitePost?: boolean;
+  }
   interface FastifyRequest {
     /** The dashboard session of the request's cookie, when live. */
     dashboardSession?: Session & { id: string };
@@ -79,6 +83,8 @@ export async function installDashboardAuth(app: FastifyInstance, options: Dashbo
       if (s !== undefined) req.dashboardSession = { ...s, id };
     }
     if (SAFE.has(req.method)) return;
+    // A route that receives posts from another site by design (SAML's HTTP-POST binding) says so; its body is its own proof.
+    if ((req.routeOptions.config as { crossSitePost?: boolean } | undefined)?.crossSitePost === true) return;
     if (!originMatches(req)) {
       await reply.code(403).send({ code: 'AUTH_CSRF', message: 'cross-origin request refused' });
       return;
