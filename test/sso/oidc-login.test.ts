@@ -145,6 +145,16 @@ describeIf(commandWorks(CHROMIUM), 'Chromium', 'apt-get install chromium')('OIDC
     await page.getByRole('navigation', { name: 'Main' }).waitFor();
     expect(await page.locator('#who-name').textContent()).toBe('carol.acme-sso (tenant acme, tenant admin)');
     expect(audit().filter((e) => e.action === 'auth.sso.step-up').at(-1)).toMatchObject({ target: 'carol.acme-sso', details: { provider: 'acme-sso', subject: 'sub-carol', enrol: true } });
+    // A tenant admin lists its tenant's users; a member may not.
+    const users = await page.evaluate(async () => (await fetch('/api/v1/tenants/acme/users')).json());
+    expect(users).toEqual({ users: [
+      { name: 'alice.acme-sso', tenantRole: 'member', provider: 'acme-sso', totpEnabled: false, createdAt: expect.any(String) },
+      { name: 'carol.acme-sso', tenantRole: 'admin', provider: 'acme-sso', totpEnabled: true, createdAt: expect.any(String) },
+    ] });
+    const member = await freshPage();
+    await signIn(member, 'alice', 'alice-pw');
+    await member.getByRole('navigation', { name: 'Main' }).waitFor();
+    expect(await member.evaluate(async () => (await fetch('/api/v1/tenants/acme/users')).status)).toBe(403);
   });
 
   it('gives a session user a short-lived API token; both end when the mapping goes away', async () => {
