@@ -115,6 +115,19 @@ describeIf(commandWorks(CHROMIUM), 'Chromium', 'apt-get install chromium')('OIDC
     expect(await text(forged)).toMatch(/identity provider acme-sso: the login could not be verified: .*invalid_grant/);
   });
 
+  it('bounds the logins in flight: a flood of starts is refused, not stored', async () => {
+    const later = new Date(Date.now() + 600_000).toISOString();
+    const insert = hub.store.db.prepare("INSERT INTO sso_logins (state_hash, provider, binding_hash, nonce, code_verifier, created_at, expires_at) VALUES (?, 'acme-sso', 'b', 'n', 'v', 'x', ?)");
+    hub.store.db.transaction(() => {
+      for (let i = 0; i < 10_000; i++) insert.run(`flood-${i}`, later);
+    })();
+    const r = await fetch(`${hub.url}/auth/oidc/acme-sso/start`, { redirect: 'manual' });
+    expect(r.status).toBe(503);
+    expect(await r.text()).toContain('too many sign-ins in progress: try again in a few minutes');
+    hub.store.db.prepare("DELETE FROM sso_logins WHERE state_hash LIKE 'flood-%'").run();
+    expect((await fetch(`${hub.url}/auth/oidc/acme-sso/start`, { redirect: 'manual' })).status).toBe(303);
+  });
+
   it('refuses a user whose groups map to nothing, and says why', async () => {
     const page = await freshPage();
     await signIn(page, 'bob', 'bob-pw');
