@@ -1,0 +1,63 @@
+/**
+ * SAML's caches in the hub store (migration 46), so they survive a hub restart: the AuthnRequest IDs the hub
+ * issued, as node-saml's CacheProvider (InResponseTo must name one of them, not yet used and not expired),
+ * and the IDs of the assertions already accepted (the replay cache).
+ */
+import type Database from 'better-sqlite3';
+import type { CacheItem, CacheProvider } from '@node-saml/node-saml';
+
+/** How long an AuthnRequest ID stays valid: the time a user has to sign in at the IdP. */
+export const REQUEST_ID_TTL_MS = 10 * 60_000;
+
+/**
+ * node-saml's CacheProvider for one provider's AuthnRequest IDs, backed by the saml_requests table.
+ * Entries older than `ttlMs` read as absent and are removed by the next save.
+ */
+export class DbRequestCache implements CacheProvider {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly provider: string,
+    private readonly now: () => Date = () => new Date(),
+    private readonly ttlMs = REQUEST_ID_TTL_MS,
+  ) {}
+
+  /** Records an issued request ID; `value` is node-saml's issue instant. */
+  async saveAsync(key: string, value: string): Promise<CacheItem | null> {
+    const at = this.now();
+    this.db.prepare('DELETE FROM saml_requests WHERE created_at < ?').run(new Date(at.getTime() - this.ttlMs).toISOString());
+    const r = this.db.prepare('INSERT OR IGNORE INTO saml_requests (provider, id, created_at) VALUES (?, ?, ?)').run(this.provider, key, at.toISOString());
+    return r.changes === 0 ? null : { value, createdAt: at.getTime() };
+  }
+
+  /** The request's issue instant when it is known and not expired, else null. */
+  async getAsync(key: string): Promise<string | null> {
+    const r = this.db.prepare('SELECT created_at FROM saml_requests WHERE provider = ? AND id = ?').get(this.provider, key) as { created_at: string } | undefined;
+    if (r === undefined || this.now().getTime() - Date.parse(r.created_at) >= this.ttlMs) return null;
+    return r.created_at;
+  }
+
+  /** Forgets a request ID (node-saml calls this once a response naming it was handled, accepted or not). */
+  async removeAsync(key: string | null): Promise<string | null> {
+    if (key === null) return null;
+    const r = this.db.prepare('DELETE FROM saml_requests WHERE provider = ? AND id = ? RETURNING created_at').get(this.provider, key) as { created_at: string } | undefined;
+    return r?.created_at ?? null;
+  }
+}
+
+/** True when an assertion with this ID was already accepted from `provider` (and is not expired yet). */
+export function assertionSeen(db: Database.Database, provider: string, id: string): boolean {
+  return db.prepare('SELECT 1 FROM saml_assertions WHERE provider = ? AND id = ?').get(provider, id) !== undefined;
+}
+
+/**
+ * Records an accepted assertion until `expiresAt` (its NotOnOrAfter); false when its ID was already
+ * recorded, i.e. the assertion is replayed. Expired entries are pruned here: an assertion past its
+ * NotOnOrAfter is refused by its validity window anyway.
+ */
+export function recordAssertion(db: Database.Database, entry: { provider: string; id: string; subject: string; expiresAt: Date }, now: Date): boolean {
+  db.prepare('DELETE FROM saml_assertions WHERE expires_at < ?').run(now.toISOString());
+  const r = db
+    .prepare('INSERT OR IGNORE INTO saml_assertions (provider, id, subject, expires_at, accepted_at) VALUES (?, ?, ?, ?, ?)')
+    .run(entry.provider, entry.id, entry.subject, entry.expiresAt.toISOString(), now.toISOString());
+  return r.changes === 1;
+}
