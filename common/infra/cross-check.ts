@@ -1,8 +1,10 @@
 /**
  * Checks that need the whole repo: duplicate names, exactly one Cluster, dangling references, GPU
  * claims, host port clashes, what workspace templates may not do, which host paths may be mounted, and
- * price lists that could break an invoice (price-checks.ts).
+ * price lists that could break an invoice (price-checks.ts) and identity-provider mappings
+ * (identity-provider-checks.ts).
  */
+import { checkIdentityProviders } from './identity-provider-checks.js';
 import { checkHostPorts, selectorMatches } from './host-ports.js';
 import { issueAt, oneOf, positionOf, where } from './issue-at.js';
 import type { Container, InfraIssue, InfraKind, InfraRepo, Located, PathSegment, Workspace } from './model.js';
@@ -25,6 +27,7 @@ export function crossCheck(repo: InfraRepo, docs: LoadedDoc[], invalid: InvalidN
   checkPriceLists(repo, issues);
   checkTemplatePolicy(repo, docs, issues);
   checkTelemetryInterval(repo, issues);
+  checkIdentityProviders(repo, invalid, issues);
 }
 
 /** Usage is billed in 10 s slots and a slot counts only when an observation falls in it: a telemetry tick may not be rarer. */

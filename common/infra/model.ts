@@ -10,11 +10,12 @@ import type { WorkspaceTemplate, Container, Vm } from '../generated/workspace-te
 import type { Tenant } from '../generated/tenant.js';
 import type { Workspace } from '../generated/workspace.js';
 import type { PriceList } from '../generated/price-list.js';
+import type { IdentityProvider } from '../generated/identity-provider.js';
 
-export type { Cluster, Node, NodeProfile, Service, WorkspaceTemplate, Container, Vm, Tenant, Workspace, PriceList };
+export type { Cluster, Node, NodeProfile, Service, WorkspaceTemplate, Container, Vm, Tenant, Workspace, PriceList, IdentityProvider };
 
 /** Every document kind of the infra repo. */
-export const INFRA_KINDS = ['Cluster', 'Node', 'NodeProfile', 'Service', 'WorkspaceTemplate', 'Tenant', 'Workspace', 'PriceList'] as const;
+export const INFRA_KINDS = ['Cluster', 'Node', 'NodeProfile', 'Service', 'WorkspaceTemplate', 'Tenant', 'Workspace', 'PriceList', 'IdentityProvider'] as const;
 
 /** One infra-repo kind name. */
 export type InfraKind = (typeof INFRA_KINDS)[number];
@@ -29,6 +30,7 @@ export interface InfraDocByKind {
   Tenant: Tenant;
   Workspace: Workspace;
   PriceList: PriceList;
+  IdentityProvider: IdentityProvider;
 }
 
 /** Where something is in the repo: a path relative to the repo root, 1-based line and column. */
@@ -83,6 +85,8 @@ export interface InfraRepo {
   /** Keyed by metadata.name; workspace names are unique across the repo. */
   workspaces: Map<string, Located<Workspace>>;
   priceLists: Map<string, Located<PriceList>>;
+  /** Single sign-on providers, platform-wide and per tenant. */
+  identityProviders: Map<string, Located<IdentityProvider>>;
   issues: InfraIssue[];
 }
 
@@ -115,6 +119,7 @@ export function emptyInfraRepo(revision: string, issues: InfraIssue[] = []): Inf
     tenants: new Map(),
     workspaces: new Map(),
     priceLists: new Map(),
+    identityProviders: new Map(),
     issues,
   };
 }

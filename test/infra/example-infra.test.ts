@@ -25,6 +25,8 @@ describe('fixtures/example-infra', () => {
       ['globex-bob', 'gpu-01', ['GPU-b24e7d10-58c3-4f6a-8e21-7c9d3a6b2f02']],
     ]);
     expect(repo.priceLists.get('default')?.doc.spec.currency).toBe('EUR');
+    expect([...repo.identityProviders.keys()].sort()).toEqual(['acme-entra', 'foundry-keycloak']);
+    expect(repo.identityProviders.get('acme-entra')?.doc.spec.tenant).toBe('acme');
   });
 
   it('pins every image by tag (never latest) and names a schema for editors in every file', async () => {

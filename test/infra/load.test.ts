@@ -154,7 +154,7 @@ describe('loadInfraDir', () => {
     await put('x.yaml', 'apiVersion: foundry.cloud/v2\nkind: Deployment\nmetadata: { name: x }\n---\n- a\n- b\n');
     expect(await issues()).toEqual([
       'x.yaml:1:13: apiVersion: expected "foundry.cloud/v1", got "foundry.cloud/v2"',
-      'x.yaml:2:7: kind: unknown kind "Deployment": expected one of Cluster, Node, NodeProfile, Service, WorkspaceTemplate, Tenant, Workspace, PriceList',
+      'x.yaml:2:7: kind: unknown kind "Deployment": expected one of Cluster, Node, NodeProfile, Service, WorkspaceTemplate, Tenant, Workspace, PriceList, IdentityProvider',
       'x.yaml:5:1: expected a mapping with apiVersion, kind, metadata and spec, got a list',
     ]);
   });
