@@ -14,6 +14,13 @@ import { CSRF_HEADER, SESSION_COOKIE, findSession, pruneSessions, type Session }
 import { getUser } from './users.js';
 
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * A POST that comes from another site by design (a SAML IdP's auto-submitted form to the ACS): no
+     * Origin or CSRF-header check; the route must authenticate what it receives itself.
+     */
+    crossSitePost?: boolean;
+  }
   interface FastifyRequest {
     /** The dashboard session of the request's cookie, when live. */
     dashboardSession?: Session & { id: string };
@@ -65,7 +72,7 @@ export async function installDashboardAuth(app: FastifyInstance, options: { now?
       const s = findSession(db, id, now());
       if (s !== undefined) req.dashboardSession = { ...s, id };
     }
-    if (SAFE.has(req.method)) return;
+    if (SAFE.has(req.method) || req.routeOptions.config.crossSitePost === true) return;
     if (!originMatches(req)) {
       await reply.code(403).send({ code: 'AUTH_CSRF', message: 'cross-origin request refused' });
       return;
