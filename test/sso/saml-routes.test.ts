@@ -86,6 +86,19 @@ describeIf(samlIdpAvailable, 'a SAML IdP (SimpleSAMLphp, apache2)', SAML_IDP_HOW
     expect(audit.map((a) => ({ ...a, details: JSON.parse(a.details) as Record<string, unknown> }))).toMatchObject([{ actor: 'sso:acme', target: 'acme', details: { protocol: 'saml', reason: 'replayed' } }]);
   });
 
+  it('bad input at the ACS is refused with a reason, never a server error', async () => {
+    const acs = (body: string, type = 'application/x-www-form-urlencoded') => fetch(`${url}/auth/saml/acme/acs`, { method: 'POST', body, headers: { 'content-type': type } });
+    const empty = await acs('');
+    expect(empty.status).toBe(403);
+    expect(await empty.text()).toContain('the IdP posted no SAMLResponse');
+    for (const junk of ['SAMLResponse=%%%', `SAMLResponse=${encodeURIComponent(Buffer.from('<not-saml/>').toString('base64'))}`, 'SAMLResponse=bm90IHhtbA==']) {
+      const res = await acs(junk);
+      expect(res.status, junk).toBe(403);
+      expect(await res.text()).toContain('the identity provider&#39;s answer was refused');
+    }
+    expect((await acs('{"SAMLResponse": 1}', 'application/json')).status).toBe(403);
+  });
+
   it('serves the SP metadata: entity ID, ACS with the HTTP-POST binding', async () => {
     const res = await fetch(`${url}/auth/saml/acme/metadata`);
     expect(res.status).toBe(200);
