@@ -1,6 +1,7 @@
 /**
  * API tokens for automation: `fapi_...`, scoped `admin` or `tenant` (one tenant), stored hashed, listed
- * without the secret, revocable. Used as `Authorization: Bearer <token>`; never subject to CSRF checks
+ * without the secret, revocable. Short-lived tokens of SSO users expire and name their user (whose
+ * access is checked again at each use). Used as `Authorization: Bearer <token>`; never subject to CSRF checks
  * because a browser never sends them on its own.
  */
 import { randomBytes } from 'node:crypto';
@@ -20,16 +21,20 @@ export interface ApiTokenRow {
   createdAt: string;
   lastUsedAt: string | null;
   revoked: boolean;
+  /** When a short-lived token stops working; null for long-lived tokens. */
+  expiresAt: string | null;
+  /** The user a short-lived token acts for; null for automation tokens. */
+  user: string | null;
 }
 
-type Raw = { id: string; label: string; role: 'admin' | 'tenant'; tenant: string | null; created_by: string; created_at: string; last_used_at: string | null; revoked: number };
-const toRow = (r: Raw): ApiTokenRow => ({ id: r.id, label: r.label, role: r.role, tenant: r.tenant, createdBy: r.created_by, createdAt: r.created_at, lastUsedAt: r.last_used_at, revoked: r.revoked === 1 });
+type Raw = { id: string; label: string; role: 'admin' | 'tenant'; tenant: string | null; created_by: string; created_at: string; last_used_at: string | null; revoked: number; expires_at: string | null; user: string | null };
+const toRow = (r: Raw): ApiTokenRow => ({ id: r.id, label: r.label, role: r.role, tenant: r.tenant, createdBy: r.created_by, createdAt: r.created_at, lastUsedAt: r.last_used_at, revoked: r.revoked === 1, expiresAt: r.expires_at, user: r.user });
 
 /** Creates a token; returns its row and the secret (shown once). */
-export function createApiToken(db: Database.Database, spec: { label: string; role: 'admin' | 'tenant'; tenant?: string; createdBy: string }, now: Date): { token: string; row: ApiTokenRow } {
+export function createApiToken(db: Database.Database, spec: { label: string; role: 'admin' | 'tenant'; tenant?: string; createdBy: string; expiresAt?: Date; user?: string }, now: Date): { token: string; row: ApiTokenRow } {
   const token = newSecret(API_TOKEN_PREFIX);
   const id = randomBytes(6).toString('hex');
-  db.prepare('INSERT INTO api_tokens (id, label, token_hash, role, tenant, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+  db.prepare('INSERT INTO api_tokens (id, label, token_hash, role, tenant, created_by, created_at, expires_at, user) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
     id,
     spec.label,
     hashSecret(token),
@@ -37,6 +42,8 @@ export function createApiToken(db: Database.Database, spec: { label: string; rol
     spec.role === 'tenant' ? (spec.tenant ?? null) : null,
     spec.createdBy,
     now.toISOString(),
+    spec.expiresAt?.toISOString() ?? null,
+    spec.user ?? null,
   );
   return { token, row: toRow(db.prepare('SELECT * FROM api_tokens WHERE id = ?').get(id) as Raw) };
 }
@@ -45,7 +52,7 @@ export function createApiToken(db: Database.Database, spec: { label: string; rol
 export function authenticateApiToken(db: Database.Database, token: string, now: Date): ApiTokenRow | undefined {
   if (!token.startsWith(`${API_TOKEN_PREFIX}_`)) return undefined;
   const r = db.prepare('SELECT * FROM api_tokens WHERE token_hash = ? AND revoked = 0').get(hashSecret(token)) as Raw | undefined;
-  if (r === undefined) return undefined;
+  if (r === undefined || (r.expires_at !== null && Date.parse(r.expires_at) <= now.getTime())) return undefined;
   if (r.last_used_at === null || now.getTime() - Date.parse(r.last_used_at) > 60_000) db.prepare('UPDATE api_tokens SET last_used_at = ? WHERE id = ?').run(now.toISOString(), r.id);
   return toRow(r);
 }

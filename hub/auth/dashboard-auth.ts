@@ -11,7 +11,7 @@ import type { Principal } from './principal.js';
 import { tokenFromAuthorization } from './secrets.js';
 import { authenticateApiToken } from './api-tokens.js';
 import { CSRF_HEADER, SESSION_COOKIE, findSession, pruneSessions, type Session } from './sessions.js';
-import { getUser } from './users.js';
+import { getUser, type User } from './users.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -46,9 +46,22 @@ function originMatches(req: FastifyRequest): boolean {
   }
 }
 
+/** Options of installDashboardAuth. */
+export interface DashboardAuthOptions {
+  now?: () => Date;
+  /** Whether a user still has access (SSO users: their provider's current mappings); without it SSO users have none. */
+  ssoAccess?: (user: User) => Promise<boolean>;
+}
+
+/** The principal of a user: admin, or tenant with its tenant role. */
+export function userPrincipal(user: User, via: Principal['via'], subject = user.name): Principal {
+  return user.role === 'admin' ? { role: 'admin', subject, via } : { role: 'tenant', subject, tenant: user.tenant ?? '', tenantRole: user.tenantRole, via };
+}
+
 /** Installs dashboard auth on `app` (call once, after installAuth). */
-export async function installDashboardAuth(app: FastifyInstance, options: { now?: () => Date } = {}): Promise<void> {
+export async function installDashboardAuth(app: FastifyInstance, options: DashboardAuthOptions = {}): Promise<void> {
   const now = options.now ?? (() => new Date());
+  const ssoAccess = options.ssoAccess ?? (async (user: User) => user.sso === undefined);
   const db = app.hub.store.db;
   await app.register(fastifyCookie);
 
@@ -87,17 +100,29 @@ export async function installDashboardAuth(app: FastifyInstance, options: { now?
   });
 
   app.authenticators.push(
-    (req): Principal | undefined => {
+    async (req): Promise<Principal | undefined> => {
       const token = tokenFromAuthorization(req.headers.authorization);
       const row = token === undefined ? undefined : authenticateApiToken(db, token, now());
       if (row === undefined) return undefined;
+      if (row.user !== null) {
+        // A short-lived token acts for its user, as long as that user keeps access.
+        const user = getUser(db, row.user);
+        if (user === undefined || !(await ssoAccess(user))) return undefined;
+        return userPrincipal(user, 'api-token');
+      }
       return row.role === 'admin' ? { role: 'admin', subject: `token:${row.label}`, via: 'api-token' } : { role: 'tenant', subject: `token:${row.label}`, tenant: row.tenant ?? '', via: 'api-token' };
     },
-    (req): Principal | undefined => {
+    async (req): Promise<Principal | undefined> => {
       const s = req.dashboardSession;
       const user = s === undefined ? undefined : getUser(db, s.user);
-      if (user === undefined || !user.totpEnabled) return undefined;
-      return user.role === 'admin' ? { role: 'admin', subject: user.name, via: 'session' } : { role: 'tenant', subject: user.name, tenant: user.tenant ?? '', via: 'session' };
+      if (s === undefined || user === undefined) return undefined;
+      if (user.sso !== undefined) {
+        // SSO sessions are checked against the provider's current mappings at each use.
+        if (s.ssoProvider !== user.sso.provider || !(await ssoAccess(user))) return undefined;
+        return userPrincipal(user, 'session');
+      }
+      if (!user.totpEnabled) return undefined;
+      return userPrincipal(user, 'session');
     },
   );
 }

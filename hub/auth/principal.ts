@@ -14,6 +14,8 @@ export interface Principal {
   subject: string;
   /** The tenant a tenant principal belongs to. */
   tenant?: string;
+  /** A tenant principal's role in its tenant (tenant admins manage its users and API tokens); member when absent. */
+  tenantRole?: 'admin' | 'member';
   via: 'admin-token' | 'api-token' | 'session';
 }
 
@@ -68,6 +70,11 @@ export function requirePrincipal(app: FastifyInstance, options: { role?: 'admin'
 /** Who did it, in audit entries and commit messages: role and subject (`admin:ada`, `tenant:token:acme-ci`), the same for every route. */
 export function actorOf(p: Principal | undefined): string {
   return p === undefined ? 'anonymous' : `${p.role}:${p.subject}`;
+}
+
+/** True when `p` may administer `tenant` (its users and API tokens): platform admins and that tenant's admins. */
+export function canAdministerTenant(p: Principal | undefined, tenant: string): boolean {
+  return p !== undefined && (p.role === 'admin' || (p.tenant === tenant && p.tenantRole === 'admin'));
 }
 
 /** True when `p` may see or act on `tenant`'s data: admins always, tenants only their own. */

@@ -1,6 +1,7 @@
 /**
  * Dashboard users in the hub store: create (with a one-time password to change at first login), the
- * password and TOTP checks of a login, TOTP enrolment, recovery codes (hashed, single use) and 2FA reset.
+ * password and TOTP checks of a login, TOTP enrolment, recovery codes (hashed, single use) and 2FA reset,
+ * and single sign-on users (linked by provider and subject, no password; see hub/sso/complete-login.ts).
  * Queries take the store's database; no secret is ever returned except the ones a caller must show once.
  */
 import { randomBytes } from 'node:crypto';
@@ -15,10 +16,20 @@ export interface User {
   name: string;
   role: 'admin' | 'tenant';
   tenant: string | null;
+  /** A tenant user's role in its tenant: member, or admin (manages its tenant's users and API tokens). */
+  tenantRole: TenantRole;
   mustChangePassword: boolean;
   totpEnabled: boolean;
   createdAt: string;
+  /** Single sign-on users: the identity provider and the subject there; absent for local users. */
+  sso?: { provider: string; subject: string; groups: string[] };
 }
+
+/** A tenant user's role in its tenant. */
+export type TenantRole = 'admin' | 'member';
+
+/** password_hash of SSO users: not a scrypt hash, so no password ever matches it. */
+const NO_PASSWORD = '!sso';
 
 interface UserRow {
   name: string;
@@ -30,26 +41,92 @@ interface UserRow {
   totp_enabled: number;
   totp_last_step: number;
   created_at: string;
+  tenant_role: TenantRole;
+  sso_provider: string | null;
+  sso_subject: string | null;
+  sso_groups: string | null;
 }
 
 /** User names: a DNS-label-like login name. */
 export const USER_NAME = /^[a-z0-9]([-a-z0-9._]{0,62}[a-z0-9])?$/;
 const RECOVERY_CODES = 10;
 
-const toUser = (r: UserRow): User => ({ name: r.name, role: r.role, tenant: r.tenant, mustChangePassword: r.must_change_password === 1, totpEnabled: r.totp_enabled === 1, createdAt: r.created_at });
+const toUser = (r: UserRow): User => ({
+  name: r.name,
+  role: r.role,
+  tenant: r.tenant,
+  tenantRole: r.tenant_role,
+  mustChangePassword: r.must_change_password === 1,
+  totpEnabled: r.totp_enabled === 1,
+  createdAt: r.created_at,
+  ...(r.sso_provider !== null && r.sso_subject !== null ? { sso: { provider: r.sso_provider, subject: r.sso_subject, groups: JSON.parse(r.sso_groups ?? '[]') as string[] } } : {}),
+});
 
 function row(db: Database.Database, name: string): UserRow | undefined {
   return db.prepare('SELECT * FROM users WHERE name = ?').get(name) as UserRow | undefined;
 }
 
 /** Creates a user with `password` (a one-time password: it must be changed at first login). */
-export async function createUser(db: Database.Database, u: { name: string; role: 'admin' | 'tenant'; tenant?: string }, password: string, now: Date): Promise<User> {
+export async function createUser(db: Database.Database, u: { name: string; role: 'admin' | 'tenant'; tenant?: string; tenantRole?: TenantRole }, password: string, now: Date): Promise<User> {
   if (!USER_NAME.test(u.name)) throw new FoundryError('BAD_REQUEST', `invalid user name ${JSON.stringify(u.name)}: lowercase letters, digits, '-', '.', '_'`, { resource: u.name });
   if ((u.role === 'tenant') !== (u.tenant !== undefined)) throw new FoundryError('BAD_REQUEST', u.role === 'tenant' ? 'a tenant user needs --tenant' : 'an admin has no tenant', { resource: u.name });
   if (row(db, u.name) !== undefined) throw new FoundryError('CONFLICT', `user ${u.name} already exists`, { resource: u.name });
   const hash = await hashPassword(password);
-  db.prepare('INSERT INTO users (name, role, tenant, password_hash, created_at) VALUES (?, ?, ?, ?, ?)').run(u.name, u.role, u.tenant ?? null, hash, now.toISOString());
+  db.prepare('INSERT INTO users (name, role, tenant, tenant_role, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(u.name, u.role, u.tenant ?? null, u.tenantRole ?? 'member', hash, now.toISOString());
   return toUser(row(db, u.name) as UserRow);
+}
+
+/** Where a single sign-on user belongs now: platform admin, or a tenant with its role there. */
+export type SsoPlacement = { role: 'admin' } | { role: 'tenant'; tenant: string; tenantRole: TenantRole };
+
+/** The user linked to (provider, subject), if any. */
+export function findSsoUser(db: Database.Database, provider: string, subject: string): User | undefined {
+  const r = db.prepare('SELECT * FROM users WHERE sso_provider = ? AND sso_subject = ?').get(provider, subject) as UserRow | undefined;
+  return r === undefined ? undefined : toUser(r);
+}
+
+/**
+ * Creates or updates the user of an SSO identity: role, tenant and groups as of this login. A new user's
+ * name comes from `nameHint` (made safe, suffixed with the provider, then -2, -3... when taken); it never
+ * takes over an existing user. Returns the user and whether it was created.
+ */
+export function upsertSsoUser(
+  db: Database.Database,
+  id: { provider: string; subject: string; nameHint: string; email?: string; displayName?: string; groups: string[] },
+  placement: SsoPlacement,
+  now: Date,
+): { user: User; created: boolean } {
+  return db.transaction(() => {
+    const tenant = placement.role === 'tenant' ? placement.tenant : null;
+    const tenantRole = placement.role === 'tenant' ? placement.tenantRole : 'member';
+    const groups = JSON.stringify(id.groups);
+    const existing = findSsoUser(db, id.provider, id.subject);
+    if (existing !== undefined) {
+      db.prepare('UPDATE users SET role = ?, tenant = ?, tenant_role = ?, sso_groups = ?, email = ?, display_name = ? WHERE name = ?').run(placement.role, tenant, tenantRole, groups, id.email ?? null, id.displayName ?? null, existing.name);
+      // A user moved to another tenant or role keeps no session of the old one.
+      if (existing.role !== placement.role || existing.tenant !== tenant || existing.tenantRole !== tenantRole) db.prepare('DELETE FROM sessions WHERE user = ?').run(existing.name);
+      return { user: toUser(row(db, existing.name) as UserRow), created: false };
+    }
+    const name = freeName(db, ssoUserName(id.nameHint, id.provider));
+    db.prepare(
+      'INSERT INTO users (name, role, tenant, tenant_role, password_hash, must_change_password, sso_provider, sso_subject, sso_groups, email, display_name, created_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)',
+    ).run(name, placement.role, tenant, tenantRole, NO_PASSWORD, id.provider, id.subject, groups, id.email ?? null, id.displayName ?? null, now.toISOString());
+    return { user: toUser(row(db, name) as UserRow), created: true };
+  })();
+}
+
+/** A safe user name from an IdP's hint (e-mail local part, preferred name): `alice.acme-entra`. */
+export function ssoUserName(hint: string, provider: string): string {
+  const local = hint.split('@')[0]!.toLowerCase().normalize('NFKD').replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '');
+  const base = (local === '' ? 'user' : local).slice(0, Math.max(8, 58 - provider.length)).replace(/[^a-z0-9]+$/, '');
+  return `${base === '' ? 'user' : base}.${provider}`.slice(0, 60).replace(/[^a-z0-9]+$/, '');
+}
+
+function freeName(db: Database.Database, name: string): string {
+  for (let i = 1; ; i++) {
+    const candidate = i === 1 ? name : `${name.slice(0, 60)}-${i}`;
+    if (row(db, candidate) === undefined) return candidate;
+  }
 }
 
 /** A user by name. */

@@ -1,6 +1,7 @@
 /**
  * Installs the dashboard on the hub app in one call: session and API-token auth with CSRF protection,
- * the login and token routes, the read-only overview routes with live events, and the static pages.
+ * the login and token routes, single sign-on (hub/sso/), the read-only overview routes with live events,
+ * and the static pages.
  */
 import type { FastifyInstance } from 'fastify';
 import { installDashboardAuth } from '../auth/dashboard-auth.js';
@@ -8,6 +9,8 @@ import type { LoginLimits } from '../auth/login-limiter.js';
 import { authRoutes } from '../routes/auth.js';
 import { overviewRoutes } from '../routes/overview.js';
 import { uiRoutes } from '../routes/ui.js';
+import { SsoDirectory, repoProviderSource, type ProviderSource } from '../sso/directory.js';
+import { installSso, type InstallSsoOptions } from '../sso/install.js';
 
 /** Dashboard options (tests shorten the poll and tighten the login limits). */
 export interface DashboardOptions {
@@ -17,13 +20,18 @@ export interface DashboardOptions {
   pollMs?: number;
   loginLimits?: LoginLimits;
   now?: () => Date;
+  /** Single sign-on: where the identity providers come from (default: the infra repo), OIDC tuning, the public URL. */
+  sso?: InstallSsoOptions & { providers?: ProviderSource };
 }
 
 /** Adds the dashboard to `app` (after installAuth, before other routes). */
 export async function installDashboard(app: FastifyInstance, opts: DashboardOptions): Promise<void> {
   const now = opts.now ?? (() => new Date());
-  await installDashboardAuth(app, { now });
+  const directory = new SsoDirectory(opts.sso?.providers ?? repoProviderSource(app), (msg, err) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, msg));
+  await installDashboardAuth(app, { now, ssoAccess: (user) => directory.stillMapped(user) });
   authRoutes(app, { secure: opts.secure, limits: opts.loginLimits, now });
+  const store = app.hub.store;
+  installSso(app, { db: store.db, audit: (...a) => store.audit(...a), directory, now, secure: opts.secure, log: app.log }, opts.sso);
   overviewRoutes(app, { pollMs: opts.pollMs, now: () => now().getTime() });
   uiRoutes(app);
 }

@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { actorOf, principalOf, requirePrincipal, type Principal } from '../auth/principal.js';
 import { LoginLimiter, type LoginLimits } from '../auth/login-limiter.js';
 import { passwordProblem } from '../auth/passwords.js';
-import { SESSION_COOKIE, SESSION_LIMITS, closeSession, openSession } from '../auth/sessions.js';
+import { SESSION_COOKIE, SESSION_LIMITS, openSession } from '../auth/sessions.js';
 import { totpUri, qrSvg } from '../auth/totp.js';
 import { checkPassword, checkSecondFactor, enableTotp, getUser, pendingTotpSecret, setPassword, type User } from '../auth/users.js';
 import { createApiToken, getApiToken, listApiTokens, revokeApiToken } from '../auth/api-tokens.js';
@@ -100,17 +100,9 @@ export function authRoutes(app: FastifyInstance, opts: AuthRouteOptions): void {
     },
   );
 
-  app.post('/api/v1/auth/logout', async (req, reply) => {
-    const s = req.dashboardSession;
-    if (s !== undefined) {
-      closeSession(db, s.id);
-      store.audit(`user:${s.user}`, 'auth.logout', s.user);
-    }
-    void reply.clearCookie(SESSION_COOKIE, { path: '/' });
-    return { loggedOut: s !== undefined };
-  });
+  // Logout lives with single sign-on (hub/sso/install.ts): it may end the IdP's session too.
 
-  const meOf = (p: Principal, req: FastifyRequest) => ({ subject: p.subject, role: p.role, tenant: p.tenant ?? null, via: p.via, csrfToken: req.dashboardSession?.csrfToken ?? null });
+  const meOf = (p: Principal, req: FastifyRequest) => ({ subject: p.subject, role: p.role, tenant: p.tenant ?? null, tenantRole: p.role === 'tenant' ? (p.tenantRole ?? 'member') : null, via: p.via, sso: req.dashboardSession?.ssoProvider ?? null, csrfToken: req.dashboardSession?.csrfToken ?? null });
   app.get('/api/v1/auth/me', { preHandler: anyone }, async (req) => meOf(req.principal as Principal, req));
   // The page's first question: 200 either way, so a logged-out visit logs no failed request in the console.
   app.get('/api/v1/auth/session', async (req) => {

@@ -38,7 +38,7 @@ describe('dashboard auth over http', () => {
     expect(cookie).not.toContain('Secure');
     admin = { cookie: cookie.split(';')[0] ?? '', csrf: String(setup.body.csrfToken), secret, recoveryCodes: setup.body.recoveryCodes as string[] };
     const me = await (await get('/api/v1/auth/me', { cookie: admin.cookie })).json();
-    expect(me).toEqual({ subject: 'ada', role: 'admin', tenant: null, via: 'session', csrfToken: admin.csrf });
+    expect(me).toEqual({ subject: 'ada', role: 'admin', tenant: null, tenantRole: null, via: 'session', sso: null, csrfToken: admin.csrf });
     // The one-time password is gone.
     expect((await post(`${hub.url}/api/v1/auth/login`, { user: 'ada', password: 'one-time-password-1' })).status).toBe(401);
   });
@@ -97,7 +97,7 @@ describe('dashboard auth over http', () => {
     const made = await post(`${hub.url}/api/v1/api-tokens`, { label: 'acme-ci' }, { cookie: tomCookie, 'x-csrf-token': csrf });
     expect(made.body).toMatchObject({ label: 'acme-ci', role: 'tenant', tenant: 'acme' });
     const bearer = { authorization: `Bearer ${String(made.body.token)}` };
-    expect(await (await get('/api/v1/auth/me', bearer)).json()).toEqual({ subject: 'token:acme-ci', role: 'tenant', tenant: 'acme', via: 'api-token', csrfToken: null });
+    expect(await (await get('/api/v1/auth/me', bearer)).json()).toEqual({ subject: 'token:acme-ci', role: 'tenant', tenant: 'acme', tenantRole: 'member', via: 'api-token', sso: null, csrfToken: null });
     // The node list is for admins: a tenant token gets 403, an admin session 200 (not only admin tokens).
     expect((await get('/api/v1/nodes', bearer)).status).toBe(403);
     expect((await get('/api/v1/nodes', { cookie: admin.cookie })).status).toBe(200);
@@ -134,7 +134,7 @@ describe('dashboard auth over http', () => {
 
   it('logs out: the cookie no longer works', async () => {
     const out = await post(`${hub.url}/api/v1/auth/logout`, {}, { cookie: admin.cookie, 'x-csrf-token': admin.csrf });
-    expect(out.body).toEqual({ loggedOut: true });
+    expect(out.body).toEqual({ loggedOut: true, redirect: '/ui/' });
     expect((await get('/api/v1/auth/me', { cookie: admin.cookie })).status).toBe(401);
   });
 

@@ -35,7 +35,8 @@ function showChrome() {
   document.getElementById('nav').hidden = me === null;
   document.getElementById('who').hidden = me === null;
   if (me === null) return;
-  fill(document.getElementById('who-name'), `${me.subject} (${me.role === 'admin' ? 'admin' : `tenant ${me.tenant}`})`);
+  const role = me.role === 'admin' ? 'admin' : `tenant ${me.tenant}${me.tenantRole === 'admin' ? ', tenant admin' : ''}`;
+  fill(document.getElementById('who-name'), `${me.subject} (${role})`);
   for (const li of document.querySelectorAll('#nav li[data-role="admin"]')) li.hidden = me.role !== 'admin';
 }
 
@@ -115,11 +116,14 @@ async function onLogin(session) {
 }
 
 document.getElementById('logout').addEventListener('click', async () => {
+  let next = '/ui/';
   try {
-    await api('/api/v1/auth/logout', { method: 'POST', body: {} });
+    next = (await api('/api/v1/auth/logout', { method: 'POST', body: {} })).redirect ?? next;
   } finally {
     logoutLocal();
   }
+  // A single sign-on session also ends at the identity provider, which then sends the browser back here.
+  if (next !== '/ui/') location.assign(next);
 });
 window.addEventListener('hashchange', () => void navigate());
 

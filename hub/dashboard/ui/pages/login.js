@@ -1,5 +1,6 @@
 /* global FormData, btoa */
-// Login: user, password and TOTP (or a recovery code) in one form. A new user (one-time password, no
+// Login: one button per single sign-on provider, and the local form (the break-glass admin): user,
+// password and TOTP (or a recovery code) in one form. A new user (one-time password, no
 // second factor yet) continues to setup: a new password, the QR code to scan, and a first code; the
 // recovery codes are then shown once.
 import { api } from '../api.js';
@@ -26,6 +27,8 @@ export function renderLogin(main, { onLogin }) {
       'No account yet? An admin creates one with ', h('code', {}, 'foundry hub user add NAME --role admin|tenant'),
       ' and gives you its one-time password. On a machine running ', h('code', {}, 'npm start'),
       ', the first admin user, ', h('code', {}, 'admin'), ', and its one-time password were printed in the terminal at the first start.'));
+  const sso = h('section.card.narrow', { 'aria-labelledby': 'sso-h', 'data-testid': 'sso-providers', hidden: true }, h('h2#sso-h', {}, 'Single sign-on'));
+  void renderProviders(sso);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const data = Object.fromEntries(new FormData(form));
@@ -39,8 +42,29 @@ export function renderLogin(main, { onLogin }) {
       fill(msg, errorBox(err.message));
     }
   });
-  fill(main, form);
+  fill(main, sso, form);
   form.querySelector('input').focus();
+}
+
+/** One button per identity provider (platform-wide first); a provider that cannot be used now says why. */
+async function renderProviders(section) {
+  let providers;
+  try {
+    providers = (await api('/api/v1/auth/providers')).providers;
+  } catch (err) {
+    section.append(errorBox(`single sign-on is unavailable: ${err.message}`));
+    section.hidden = false;
+    return;
+  }
+  if (providers.length === 0) return;
+  const list = h('ul.sso-list', {}, providers.map((p) => h('li', {},
+    p.problem === null
+      ? h('a.button', { href: p.start, 'data-testid': `sso-${p.name}` }, `Sign in with ${p.displayName}`)
+      : h('span.button.disabled', { 'aria-disabled': 'true', 'data-testid': `sso-${p.name}` }, `Sign in with ${p.displayName}`),
+    p.tenant === null ? null : h('span.muted', {}, ` (tenant ${p.tenant})`),
+    p.problem === null ? null : h('p.error', { role: 'alert', 'data-testid': `sso-problem-${p.name}` }, `Unavailable: ${p.problem}. Local accounts can still log in below.`))));
+  section.append(list);
+  section.hidden = false;
 }
 
 function renderSetup(main, r, onLogin) {

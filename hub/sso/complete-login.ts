@@ -1,0 +1,93 @@
+/**
+ * The end of every single sign-on login, whatever the protocol (OIDC here, SAML in hub/sso/saml*):
+ * map the identity's groups to a tenant and role by its provider's mappings, create or update the user
+ * (linked by provider and subject), refuse with a page that says why, ask a local TOTP step-up when the
+ * provider requires MFA the IdP did not assert, and open the same dashboard session as a password login.
+ * Every login, refusal, step-up and user creation is audit-logged with the IdP and the subject.
+ */
+import { randomBytes } from 'node:crypto';
+import type Database from 'better-sqlite3';
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
+import type { HubStore } from '../store/hub-store.js';
+import { hashSecret } from '../auth/secrets.js';
+import { SESSION_COOKIE, SSO_SESSION_MAX_MS, openSession } from '../auth/sessions.js';
+import { upsertSsoUser, type User } from '../auth/users.js';
+import type { SsoDirectory } from './directory.js';
+import { mapGroups } from './mapping.js';
+import { failurePage, refusalPage } from './pages.js';
+
+/** What SSO code needs of the hub. */
+export interface SsoContext {
+  db: Database.Database;
+  audit: HubStore['audit'];
+  directory: SsoDirectory;
+  now: () => Date;
+  /** Secure cookies (the hub serves TLS). */
+  secure: boolean;
+  log: FastifyBaseLogger;
+}
+
+/** A verified identity, as the protocol code hands it over (signature, audience, expiry already checked). */
+export interface SsoIdentity {
+  provider: string;
+  protocol: 'oidc' | 'saml';
+  subject: string;
+  email?: string;
+  name?: string;
+  groups: string[];
+  /** The IdP asserted multi-factor authentication (OIDC amr/acr, SAML AuthnContextClassRef). */
+  mfa: boolean;
+}
+
+/** Cookie of a pending TOTP step-up (its ticket; the ticket is stored hashed). */
+export const STEP_UP_COOKIE = 'foundry_sso_step_up';
+/** Path of the step-up page and form. */
+export const STEP_UP_PATH = '/auth/step-up';
+const STEP_UP_TTL_MS = 10 * 60_000;
+
+/**
+ * Completes an SSO login: answers the request with a redirect to the dashboard (session open), a
+ * redirect to the TOTP step-up, or a refusal page. Never throws for a refused user.
+ */
+export async function completeSsoLogin(ctx: SsoContext, identity: SsoIdentity, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  const { provider: name, subject } = identity;
+  const who = { provider: name, protocol: identity.protocol, subject };
+  const provider = await ctx.directory.get(name);
+  if (provider === undefined) {
+    ctx.audit(`sso:${name}`, 'auth.sso.refuse', subject, { ...who, reason: 'provider not configured' });
+    return failurePage(reply, 404, name, `identity provider ${name} is not configured on this hub (any more)`);
+  }
+  const mapped = mapGroups(provider, identity.groups);
+  if ('refused' in mapped) {
+    ctx.audit(`sso:${name}`, 'auth.sso.refuse', subject, { ...who, groups: identity.groups.slice(0, 50), reason: mapped.refused });
+    ctx.log.info({ provider: name, subject }, 'sso login refused: no mapping');
+    return refusalPage(reply, provider.spec.displayName, mapped.refused);
+  }
+  const hint = identity.email ?? identity.name ?? subject;
+  const { user, created } = upsertSsoUser(ctx.db, { provider: name, subject, nameHint: hint, email: identity.email, displayName: identity.name, groups: identity.groups }, mapped.placement, ctx.now());
+  if (created) ctx.audit(`sso:${name}`, 'user.create', user.name, { ...who, role: user.role, tenant: user.tenant, tenantRole: user.role === 'tenant' ? user.tenantRole : undefined });
+  if (provider.spec.mfaRequired === true && !identity.mfa) {
+    const ticket = randomBytes(32).toString('base64url');
+    const at = ctx.now();
+    ctx.db.prepare('DELETE FROM sso_step_ups WHERE expires_at <= ? OR user = ?').run(at.toISOString(), user.name);
+    ctx.db.prepare('INSERT INTO sso_step_ups (ticket_hash, user, provider, created_at, expires_at) VALUES (?, ?, ?, ?, ?)').run(hashSecret(ticket), user.name, name, at.toISOString(), new Date(at.getTime() + STEP_UP_TTL_MS).toISOString());
+    ctx.audit(`user:${user.name}`, 'auth.sso.step-up', user.name, { ...who, enrol: !user.totpEnabled });
+    // Lax: the browser arrives here through a redirect chain that started at the IdP.
+    void reply.setCookie(STEP_UP_COOKIE, ticket, { path: STEP_UP_PATH, httpOnly: true, sameSite: 'lax', secure: ctx.secure, maxAge: STEP_UP_TTL_MS / 1000 });
+    return reply.redirect(STEP_UP_PATH, 303);
+  }
+  return openSsoSession(ctx, user, identity, mapped.group, req, reply);
+}
+
+/** Opens the dashboard session of an SSO user (after the IdP, or after the step-up) and redirects to the dashboard. */
+export function openSsoSession(ctx: SsoContext, user: User, identity: Pick<SsoIdentity, 'provider' | 'protocol' | 'subject' | 'mfa'>, group: string | undefined, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  setSsoSession(ctx, user, identity, group, req, reply);
+  return reply.redirect('/ui/', 303);
+}
+
+/** Opens the session and sets its cookie on `reply`, without answering yet; audit-logs the login. */
+export function setSsoSession(ctx: SsoContext, user: User, identity: Pick<SsoIdentity, 'provider' | 'protocol' | 'subject' | 'mfa'>, group: string | undefined, req: FastifyRequest, reply: FastifyReply): void {
+  const s = openSession(ctx.db, user.name, req.ip, ctx.now(), { provider: identity.provider });
+  ctx.audit(`user:${user.name}`, 'auth.login', user.name, { provider: identity.provider, protocol: identity.protocol, subject: identity.subject, mfa: identity.mfa, group, role: user.role, tenant: user.tenant });
+  void reply.setCookie(SESSION_COOKIE, s.id, { path: '/', httpOnly: true, sameSite: 'strict', secure: ctx.secure, maxAge: SSO_SESSION_MAX_MS / 1000 });
+}
