@@ -1,5 +1,5 @@
 /**
- * Installs single sign-on on the hub: the OIDC routes, the TOTP step-up, the list
+ * Installs single sign-on on the hub: the OIDC and SAML routes, the TOTP step-up, the list
  * of providers for the login page (with a problem line when one cannot be used), logout that ends the
  * IdP's session where it supports it, and short-lived API tokens for session users.
  */
@@ -13,6 +13,7 @@ import type { SsoContext } from './complete-login.js';
 import { formRoutes } from './form-body.js';
 import { endSessionUrl, oidcConfig } from './oidc-client.js';
 import { baseUrl, oidcRoutes, type SsoRouteOptions } from './oidc-routes.js';
+import { samlProviderProblem, samlRoutes } from './saml-routes.js';
 import { stepUpRoutes } from './step-up.js';
 
 /** Why a provider cannot be used now (IdP unreachable, secret file missing), or undefined when it can. */
@@ -40,6 +41,7 @@ export interface InstallSsoOptions extends SsoRouteOptions {
 /** Registers the SSO routes on `app`. */
 export function installSso(app: FastifyInstance, ctx: SsoContext, opts: InstallSsoOptions = {}): void {
   oidcRoutes(app, ctx, opts);
+  samlRoutes(app, ctx, opts);
   formRoutes(app, (scope) => stepUpRoutes(scope, ctx));
   const probes: Partial<Record<'oidc' | 'saml', SsoProbe>> = {
     oidc: async (p) => {
@@ -50,6 +52,8 @@ export function installSso(app: FastifyInstance, ctx: SsoContext, opts: InstallS
         return err instanceof Error ? err.message : String(err);
       }
     },
+    // SAML needs no call to the IdP: its certificate or metadata file on the hub must be usable.
+    saml: samlProviderProblem,
     ...opts.probes,
   };
   const lastProbe = new Map<string, { at: number; problem: string | undefined }>();
