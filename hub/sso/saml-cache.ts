@@ -24,7 +24,7 @@ export class DbRequestCache implements CacheProvider {
   /** Records an issued request ID; `value` is node-saml's issue instant. */
   async saveAsync(key: string, value: string): Promise<CacheItem | null> {
     const at = this.now();
-    this.db.prepare('DELETE FROM saml_requests WHERE created_at < ?').run(new Date(at.getTime() - this.ttlMs).toISOString());
+    this.db.prepare('DELETE FROM saml_requests WHERE created_at <= ?').run(new Date(at.getTime() - this.ttlMs).toISOString());
     const r = this.db.prepare('INSERT OR IGNORE INTO saml_requests (provider, id, created_at) VALUES (?, ?, ?)').run(this.provider, key, at.toISOString());
     return r.changes === 0 ? null : { value, createdAt: at.getTime() };
   }

@@ -110,6 +110,18 @@ describeIf(samlIdpAvailable, 'a SAML IdP (SimpleSAMLphp, apache2)', SAML_IDP_HOW
     }
   });
 
+  it('requires the signature that `signed` names: assertion-only signing is refused when the response must be signed', async () => {
+    idp.setSps([{ ...baseSp, signAssertion: true, signResponse: false }]);
+    try {
+      let p = sp('response');
+      expect(await refusal(p.accept(await signIn(p)))).toMatchObject({ reason: 'signature' });
+      p = sp('assertion');
+      expect(await p.accept(await signIn(p))).toMatchObject({ subject: 'alice-0001' });
+    } finally {
+      idp.setSps([baseSp]);
+    }
+  });
+
   it('refuses a response with its signature stripped', async () => {
     const p = sp();
     const post = await signIn(p);
