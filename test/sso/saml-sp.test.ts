@@ -183,6 +183,22 @@ describeIf(samlIdpAvailable, 'a SAML IdP (SimpleSAMLphp, apache2)', SAML_IDP_HOW
     }
   });
 
+  it('follows an IdP key rotation once the certificate file on the hub names the new certificate (read at each sign-in)', async () => {
+    const oldCert = idp.certPem;
+    const certFile = join(dir, 'idp.crt');
+    const fromFile = () => new SamlServiceProvider({ provider: 'acme', trust: loadIdpTrust('acme', { entryPoint: idp.ssoUrl, idpCertFile: certFile }), urls: acme, db: store.db });
+    writeFileSync(certFile, oldCert);
+    const newCert = idp.rotateKey();
+    expect(newCert).not.toBe(oldCert);
+    // the hub still trusts only the old certificate: refused
+    let p = fromFile();
+    expect(await refusal(p.accept(await signIn(p)))).toMatchObject({ reason: 'signature' });
+    // both in the file (the rollover): accepted, nothing restarted
+    writeFileSync(certFile, `${oldCert}${newCert}`);
+    p = fromFile();
+    expect(await p.accept(await signIn(p))).toMatchObject({ subject: 'alice-0001' });
+  });
+
   it('refuses a response that answers no request of ours (IdP-initiated, or a request ID unknown here)', async () => {
     const p = sp();
     const post = await loginAtIdp(`${idp.ssoUrl}?spentityid=${encodeURIComponent(acme.entityId)}`, 'alice', 'alice-pw-1');

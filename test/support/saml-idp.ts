@@ -61,13 +61,15 @@ export interface SamlIdp {
   entityId: string;
   /** Single sign-on endpoint (HTTP-Redirect and HTTP-POST bindings). */
   ssoUrl: string;
-  /** The IdP's signing certificate (PEM) and its file. */
-  certPem: string;
+  /** The IdP's signing certificate (PEM, the current one) and its file. */
+  readonly certPem: string;
   certFile: string;
   /** The IdP's SAML metadata (XML), as served. */
   metadata(): Promise<string>;
   /** Replaces the SPs the IdP knows (read on the next request). */
   setSps(sps: SamlIdpSp[]): void;
+  /** Signs with a new key and certificate from the next request on; returns the new certificate (PEM). */
+  rotateKey(): string;
   /** Apache's and SimpleSAMLphp's logs, for failure messages. */
   logs(): string;
   close(): Promise<void>;
@@ -217,8 +219,13 @@ export async function startSamlIdp(users: SamlIdpUser[], sps: SamlIdpSp[]): Prom
   for (const d of ['config', 'metadata', 'cert', 'tmp', 'log', 'sessions', 'run']) mkdirSync(join(dir, d), { recursive: true });
   const key = join(dir, 'cert', 'idp.key');
   const certFile = join(dir, 'cert', 'idp.crt');
-  const gen = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', certFile, '-days', '2', '-subj', '/CN=foundry-test-idp'], { encoding: 'utf8' });
-  if (gen.status !== 0) throw new Error(`openssl: ${gen.stderr}`);
+  const newKey = (): string => {
+    const gen = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', certFile, '-days', '2', '-subj', '/CN=foundry-test-idp'], { encoding: 'utf8' });
+    if (gen.status !== 0) throw new Error(`openssl: ${gen.stderr}`);
+    if (asRoot) for (const f of [key, certFile]) chmodSync(f, 0o644);
+    return readFileSync(certFile, 'utf8');
+  };
+  newKey();
   writeFileSync(join(configDir, 'users.json'), JSON.stringify(users.map((u) => ({ ...u, authnContext: u.authnContext ?? AC.password }))));
   const writeSps = (list: SamlIdpSp[]) => writeFileSync(join(configDir, 'sps.json'), JSON.stringify(list));
   writeSps(sps);
@@ -229,7 +236,7 @@ export async function startSamlIdp(users: SamlIdpUser[], sps: SamlIdpSp[]): Prom
     // www-data must read the folder (a test key, made for this run) and write its temp, log and session dirs
     chmodSync(dir, 0o755);
     for (const d of ['config', 'metadata', 'cert', 'run']) chmodSync(join(dir, d), 0o755);
-    for (const f of [key, certFile, ...['users.json', 'sps.json', 'authsources.php'].map((f) => join(configDir, f))]) chmodSync(f, 0o644);
+    for (const f of ['users.json', 'sps.json', 'authsources.php'].map((f) => join(configDir, f))) chmodSync(f, 0o644);
     const www = spawnSync('id', ['-u', 'www-data'], { encoding: 'utf8' });
     const uid = Number(www.stdout.trim());
     for (const d of ['tmp', 'log', 'sessions']) chownSync(join(dir, d), uid, uid);
@@ -279,10 +286,13 @@ export async function startSamlIdp(users: SamlIdpUser[], sps: SamlIdpSp[]): Prom
       baseUrl,
       entityId,
       ssoUrl: `${baseUrl}saml2/idp/SSOService.php`,
-      certPem: readFileSync(certFile, 'utf8'),
+      get certPem() {
+        return readFileSync(certFile, 'utf8');
+      },
       certFile,
       metadata: async () => (await fetch(entityId)).text(),
       setSps: writeSps,
+      rotateKey: newKey,
       logs,
       close,
     };
