@@ -17,9 +17,17 @@ const SSP_WWW = '/usr/share/simplesamlphp/www';
 const MOD_PHP = '/usr/lib/apache2/modules/libphp8.2.so';
 const MODULES = '/usr/lib/apache2/modules';
 
-/** True when SimpleSAMLphp, apache2 with mod_php, PHP's XML extension and openssl are installed. */
+/**
+ * True when SimpleSAMLphp, apache2 with mod_php, PHP's DOM and mbstring extensions for mod_php (php-xml,
+ * php-mbstring: SimpleSAMLphp's package only recommends them) and openssl are installed. Looked up as
+ * files: the PHP command line is not needed and may be absent.
+ */
 export const samlIdpAvailable =
-  existsSync(SSP_WWW) && existsSync(MOD_PHP) && commandWorks('apache2', ['-v']) && commandWorks('php', ['-r', 'exit(class_exists("DOMDocument") ? 0 : 1);']) && commandWorks('openssl', ['version']);
+  existsSync(SSP_WWW) &&
+  existsSync(MOD_PHP) &&
+  ['20-dom.ini', '20-mbstring.ini'].every((f) => existsSync(`/etc/php/8.2/apache2/conf.d/${f}`)) &&
+  commandWorks('apache2', ['-v']) &&
+  commandWorks('openssl', ['version']);
 
 /** How to install what the IdP needs (for describeIf). */
 export const SAML_IDP_HOW = 'apt-get install -y simplesamlphp apache2 libapache2-mod-php php-xml php-mbstring openssl (see .ci/run)';
