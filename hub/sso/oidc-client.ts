@@ -148,10 +148,11 @@ function groupList(v: unknown): string[] {
   return v.filter((g): g is string => typeof g === 'string').slice(0, 1000);
 }
 
-/** A library error in words: its message, and the cause's code (ECONNREFUSED...) when there is one. */
+/** A library error in words: its message, the cause's message when it says more, and the code (ECONNREFUSED, OAUTH_...). */
 function describe(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
-  const cause = err.cause as { code?: string; message?: string } | undefined;
-  const detail = cause?.code ?? (cause?.message !== undefined && cause.message !== err.message ? cause.message : undefined);
-  return detail === undefined ? err.message : `${err.message} (${detail})`;
+  const cause = err.cause as { code?: string; message?: string; cause?: { code?: string } } | undefined;
+  const more = typeof cause?.message === 'string' && cause.message !== '' && cause.message !== err.message ? `: ${cause.message}` : '';
+  const code = (err as { code?: string }).code ?? cause?.code ?? cause?.cause?.code;
+  return `${err.message}${more}${code === undefined ? '' : ` (${code})`}`;
 }

@@ -23,7 +23,8 @@ ${body}
 
 /** Sends an HTML page with the dashboard's headers; never cached. */
 export function sendPage(reply: FastifyReply, status: number, title: string, body: string): FastifyReply {
-  return reply.code(status).headers(UI_HEADERS).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(page(title, body));
+  // same-origin referrer: with no-referrer, Chromium sends "Origin: null" on the step-up form's POST, which the CSRF check refuses.
+  return reply.code(status).headers(UI_HEADERS).header('referrer-policy', 'same-origin').header('cache-control', 'no-store').type('text/html; charset=utf-8').send(page(title, body));
 }
 
 const backToLogin = '<p><a href="/ui/" data-testid="back-to-login">Back to the login page</a></p>';

@@ -1,0 +1,197 @@
+/**
+ * OpenID Connect sign-in end to end: a real OpenID Provider (oidc-provider, its own process) and the hub
+ * in real headless Chromium. A mapped user signs in through the IdP's login page and lands on its
+ * tenant's dashboard; an unmapped one is refused with the reason; ID tokens with a foreign signature, a
+ * wrong audience, an expired one or a replayed nonce are refused, as is a replayed callback; the IdP
+ * rotates its keys and the next login works; MFA required without amr asks a TOTP step-up; a removed
+ * mapping ends the session; an unreachable IdP is explained on the login page while local login works.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { describeIf, commandWorks } from '../support/requires.js';
+import { signingKey } from '../support/oidc-provider.js';
+import { waitFor } from '../hub/support.js';
+import { addUser, code, firstLogin, post } from '../dashboard/support.js';
+import { acmeProvider, startOidcHub, type OidcHub } from './oidc-hub.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+let hub: OidcHub;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+
+async function freshPage(): Promise<Page> {
+  const ctx = await browser.newContext();
+  contexts.push(ctx);
+  return ctx.newPage();
+}
+
+/** From the hub's login page through the IdP's form; resolves once the browser is back at the hub. */
+async function signIn(page: Page, login: string, password: string): Promise<void> {
+  await page.goto(`${hub.url}/ui/`);
+  await page.getByTestId('sso-acme-sso').click();
+  await page.locator('#op-login').waitFor();
+  await page.locator('#op-login').fill(login);
+  await page.locator('#op-password').fill(password);
+  await page.locator('#op-submit').click();
+  await page.waitForURL((u) => u.href.startsWith(hub.url));
+}
+
+function audit(): Array<{ actor: string; action: string; target: string | null; details: Record<string, unknown> }> {
+  return (hub.store.db.prepare('SELECT actor, action, target, details FROM audit_log ORDER BY id').all() as Array<{ actor: string; action: string; target: string | null; details: string | null }>).map((r) => ({ ...r, details: JSON.parse(r.details ?? '{}') as Record<string, unknown> }));
+}
+
+describeIf(commandWorks(CHROMIUM), 'Chromium', 'apt-get install chromium')('OIDC sign-in against a real OpenID Provider', () => {
+  beforeAll(async () => {
+    hub = await startOidcHub();
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  }, 60_000);
+  afterAll(async () => {
+    for (const c of contexts) await c.close();
+    await browser?.close();
+    await hub?.close();
+  });
+
+  it('shows a button per provider, and why the unreachable one cannot be used', async () => {
+    const page = await freshPage();
+    await page.goto(`${hub.url}/ui/`);
+    await expect.poll(() => page.getByTestId('sso-acme-sso').textContent()).toBe('Sign in with ACME SSO');
+    expect(await page.getByTestId('sso-acme-sso').getAttribute('href')).toBe('/auth/oidc/acme-sso/start');
+    expect(await page.getByTestId('sso-problem-staff').textContent()).toMatch(/^Unavailable: identity provider staff: discovery at http:\/\/127\.0\.0\.1:1\/realms\/staff failed: .*\. Local accounts can still log in below\.$/);
+    expect(await page.getByTestId('sso-problem-acme-sso').count()).toBe(0);
+    // The local form stays (break-glass admin).
+    expect(await page.getByRole('button', { name: 'Log in' }).count()).toBe(1);
+  });
+
+  it("signs a mapped user in through the IdP's login page onto its tenant's dashboard; a replayed callback is refused", async () => {
+    const page = await freshPage();
+    let callback = '';
+    page.on('request', (r) => {
+      if (r.url().includes('/auth/oidc/acme-sso/callback')) callback = r.url();
+    });
+    await signIn(page, 'alice', 'alice-pw');
+    await page.getByRole('navigation', { name: 'Main' }).waitFor();
+    expect(page.url()).toBe(`${hub.url}/ui/#/workspaces`);
+    expect(await page.locator('#who-name').textContent()).toBe('alice.acme-sso (tenant acme)');
+    const me = await page.evaluate(async () => (await fetch('/api/v1/auth/me')).json());
+    expect(me).toMatchObject({ subject: 'alice.acme-sso', role: 'tenant', tenant: 'acme', tenantRole: 'member', via: 'session', sso: 'acme-sso' });
+    const entries = audit();
+    expect(entries.find((e) => e.action === 'user.create')).toMatchObject({ actor: 'sso:acme-sso', target: 'alice.acme-sso', details: { provider: 'acme-sso', protocol: 'oidc', subject: 'sub-alice', role: 'tenant', tenant: 'acme' } });
+    expect(entries.find((e) => e.action === 'auth.login')).toMatchObject({ actor: 'user:alice.acme-sso', details: { provider: 'acme-sso', subject: 'sub-alice', mfa: true, group: 'acme-users' } });
+    // The code and state of that callback were spent: the same URL again is refused.
+    expect(callback).toMatch(/[?&]state=/);
+    const replay = await (await freshPage()).context().newPage();
+    await replay.goto(callback);
+    expect(await replay.getByTestId('sso-error').textContent()).toBe('this sign-in was already used or has expired: start again from the login page');
+  });
+
+  it('refuses a user whose groups map to nothing, and says why', async () => {
+    const page = await freshPage();
+    await signIn(page, 'bob', 'bob-pw');
+    expect(await page.getByTestId('sso-refusal').textContent()).toBe('none of your groups is mapped to a tenant or role by ACME SSO (the provider sent groups sales; mapped: acme-admins, acme-users). Ask your administrator for access.');
+    expect(hub.store.db.prepare("SELECT COUNT(*) AS n FROM users WHERE sso_subject = 'sub-bob'").get()).toEqual({ n: 0 });
+    expect(audit().filter((e) => e.action === 'auth.sso.refuse').at(-1)).toMatchObject({ actor: 'sso:acme-sso', target: 'sub-bob', details: { provider: 'acme-sso', subject: 'sub-bob', groups: ['sales'] } });
+  });
+
+  it('refuses tampered ID tokens: foreign signature, wrong audience, expired, replayed nonce', async () => {
+    const foreign = await signingKey(hub.op.key.kid ?? 'k1');
+    const cases: Array<[string, NonNullable<typeof hub.op.tamper>, RegExp]> = [
+      ['foreign signature', () => ({ key: foreign }), /JWT signature verification failed|signature/i],
+      ['wrong audience', (c) => ({ claims: { ...c, aud: 'other-app' } }), /"aud"/],
+      ['expired', (c) => ({ claims: { ...c, iat: Math.floor(Date.now() / 1000) - 7200, exp: Math.floor(Date.now() / 1000) - 3600 } }), /"exp"|expired|timestamp/i],
+      ['replayed nonce', (_c, seen) => ({ token: seen[0] }), /"nonce"/],
+    ];
+    try {
+      for (const [what, tamper, message] of cases) {
+        hub.op.tamper = tamper;
+        const page = await freshPage();
+        await signIn(page, 'alice', 'alice-pw');
+        const error = (await page.getByTestId('sso-error').textContent()) ?? '';
+        expect(error, what).toMatch(/^identity provider acme-sso: the login could not be verified: /);
+        expect(error, what).toMatch(message);
+        expect(await page.evaluate(async () => (await fetch('/api/v1/auth/session')).json()), what).toEqual({ loggedIn: false });
+      }
+    } finally {
+      hub.op.tamper = undefined;
+    }
+  });
+
+  it('keeps working when the IdP rotates its signing keys', async () => {
+    const before = hub.op.key.kid;
+    await hub.op.rotateKeys();
+    expect(hub.op.key.kid).not.toBe(before);
+    const page = await freshPage();
+    await signIn(page, 'alice', 'alice-pw');
+    await page.getByRole('navigation', { name: 'Main' }).waitFor({ timeout: 10_000 }).catch(async (err: unknown) => {
+      throw new Error(`not on the dashboard: ${page.url()} ${await page.locator('body').textContent()}`, { cause: err });
+    });
+    expect(await page.locator('#who-name').textContent()).toBe('alice.acme-sso (tenant acme)');
+  });
+
+  it('asks a TOTP step-up when MFA is required and the IdP asserted none, enrolling a first authenticator', async () => {
+    const page = await freshPage();
+    await signIn(page, 'carol', 'carol-pw');
+    expect(page.url()).toBe(`${hub.url}/auth/step-up`);
+    expect(await page.evaluate(async () => (await fetch('/api/v1/auth/session')).json())).toEqual({ loggedIn: false });
+    const secret = (await page.getByTestId('totp-secret').textContent()) ?? '';
+    await page.getByLabel('Authenticator code').fill('000000');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    expect(await page.getByTestId('step-up-error').textContent()).toBe('wrong code: try again');
+    await page.getByLabel('Authenticator code').fill(code(secret));
+    await page.getByRole('button', { name: 'Continue' }).click();
+    expect(await page.getByTestId('recovery-codes').locator('li').count()).toBe(10);
+    await page.getByTestId('to-dashboard').click();
+    await page.getByRole('navigation', { name: 'Main' }).waitFor();
+    expect(await page.locator('#who-name').textContent()).toBe('carol.acme-sso (tenant acme, tenant admin)');
+    expect(audit().filter((e) => e.action === 'auth.sso.step-up').at(-1)).toMatchObject({ target: 'carol.acme-sso', details: { provider: 'acme-sso', subject: 'sub-carol', enrol: true } });
+  });
+
+  it('gives a session user a short-lived API token; both end when the mapping goes away', async () => {
+    const page = await freshPage();
+    await signIn(page, 'alice', 'alice-pw');
+    await page.getByRole('navigation', { name: 'Main' }).waitFor();
+    const token = await page.evaluate(async () => {
+      const me = (await (await fetch('/api/v1/auth/me')).json()) as { csrfToken: string };
+      const r = await fetch('/api/v1/auth/token', { method: 'POST', headers: { 'x-csrf-token': me.csrfToken } });
+      return { status: r.status, body: (await r.json()) as { token: string; expiresAt: string } };
+    });
+    expect(token.status).toBe(201);
+    expect(Date.parse(token.body.expiresAt) - Date.now()).toBeGreaterThan(3500_000);
+    const bearer = { authorization: `Bearer ${token.body.token}` };
+    expect(await (await fetch(`${hub.url}/api/v1/auth/me`, { headers: bearer })).json()).toMatchObject({ subject: 'alice.acme-sso', tenant: 'acme', via: 'api-token' });
+    hub.commit({ 'identity-providers/acme-sso.yaml': acmeProvider(hub.op.issuer, hub.secretFile, ['    - { group: acme-admins, tenant: acme, role: tenant-admin }']) }, 'acme-users lose access');
+    await waitFor(async () => (await fetch(`${hub.url}/api/v1/auth/me`, { headers: bearer })).status === 401, 15_000, 'token refused');
+    expect(await page.evaluate(async () => (await fetch('/api/v1/auth/me')).status)).toBe(401);
+    // And the next login is refused with the reason.
+    const again = await freshPage();
+    await signIn(again, 'alice', 'alice-pw');
+    expect(await again.getByTestId('sso-refusal').textContent()).toMatch(/^none of your groups is mapped .* \(the provider sent groups acme-users; mapped: acme-admins\)/);
+    hub.commit({ 'identity-providers/acme-sso.yaml': acmeProvider(hub.op.issuer, hub.secretFile) }, 'acme-users back');
+  });
+
+  it('logs out at the IdP too (RP-initiated logout) and lands on the login page', async () => {
+    const page = await freshPage();
+    await waitFor(async () => (await (await fetch(`${hub.url}/api/v1/auth/providers`)).json() as { providers: unknown[] }).providers.length === 2, 10_000, 'providers');
+    await signIn(page, 'alice', 'alice-pw');
+    await page.getByRole('navigation', { name: 'Main' }).waitFor();
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.waitForURL((u) => u.href.startsWith(`${hub.op.issuer}/session/end`));
+    await page.getByRole('button', { name: 'Yes, sign me out' }).click();
+    await page.waitForURL(`${hub.url}/ui/`);
+    await page.getByRole('button', { name: 'Log in' }).waitFor();
+    expect(audit().filter((e) => e.action === 'auth.logout').at(-1)).toMatchObject({ actor: 'user:alice.acme-sso', details: { provider: 'acme-sso' } });
+  });
+
+  it('explains an unreachable IdP at sign-in, while the local admin still logs in', async () => {
+    await addUser(hub.store, 'root', 'admin');
+    const local = await firstLogin(hub.url, 'root', 'one-time-password-1', 'root-new-password-1');
+    await hub.op.stopIdp();
+    const page = await freshPage();
+    await page.goto(`${hub.url}/auth/oidc/acme-sso/start`);
+    expect(await page.getByTestId('sso-error').textContent()).toMatch(new RegExp(`^identity provider acme-sso: discovery at ${hub.op.issuer.replace(/[.]/g, '\\.')} failed: `));
+    const t = Date.now() + 30_000;
+    const login = await post(`${hub.url}/api/v1/auth/login`, { user: 'root', password: 'root-new-password-1', code: code(local.secret, t) });
+    expect(login.status).toBe(200);
+  });
+});
