@@ -4,7 +4,8 @@
  *   POST /auth/saml/:provider/acs       the IdP's response (HTTP-POST): checked, then completeSsoLogin
  *   GET  /auth/saml/:provider/metadata  the SP's metadata (entity ID = this URL, ACS), for the IdP's admin
  * The provider's files (certificate or metadata) are read at every request, so a rotated certificate on
- * the hub takes effect at once, and a broken one is named on the page, on the login page and in the log.
+ * the hub takes effect at once, and a broken one is named on the page, on the login page and in the log
+ * (the SP metadata needs none of them).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { IdentityProvider } from '../../common/infra/model.js';
@@ -14,7 +15,7 @@ import { formRoutes } from './form-body.js';
 import { baseUrl, type SsoRouteOptions } from './oidc-routes.js';
 import { failurePage } from './pages.js';
 import { loadIdpTrust } from './saml-idp-trust.js';
-import { SamlServiceProvider, spUrls, type SamlIdentity } from './saml-sp.js';
+import { SamlServiceProvider, spMetadata, spUrls, type SamlIdentity } from './saml-sp.js';
 
 /** The problem with a SAML provider's files on this hub (unreadable, not a certificate, not metadata), if any. */
 export async function samlProviderProblem(p: IdentityProvider): Promise<string | undefined> {
@@ -56,10 +57,12 @@ export function samlRoutes(app: FastifyInstance, ctx: SsoContext, opts: SsoRoute
     return reply.header('cache-control', 'no-store').redirect(await got.sp.authorizeUrl('/ui/'), 303);
   });
 
+  // Served even while the IdP's files are missing: the IdP's admin needs it first.
   app.get<Params>('/auth/saml/:provider/metadata', async (req, reply) => {
-    const got = await spFor(req, reply);
-    if (!('sp' in got)) return got;
-    return reply.type('application/samlmetadata+xml; charset=utf-8').send(got.sp.metadata());
+    const name = req.params.provider;
+    const p = await ctx.directory.get(name);
+    if (p?.spec.saml === undefined) return fail(reply, 404, name, `no SAML provider ${name} is configured`);
+    return reply.type('application/samlmetadata+xml; charset=utf-8').send(spMetadata(spUrls(baseUrl(req, opts), name), p.spec.saml.signed));
   });
 
   // The IdP's page posts here from its own site: no Origin/CSRF-header check (crossSitePost); the

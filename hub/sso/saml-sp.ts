@@ -14,7 +14,7 @@
  * and returns the identity (subject, email, name, groups, mfa from AuthnContextClassRef).
  */
 import type Database from 'better-sqlite3';
-import { SAML, SamlStatusError, ValidateInResponseTo, type Profile } from '@node-saml/node-saml';
+import { SAML, SamlStatusError, ValidateInResponseTo, generateServiceProviderMetadata, type Profile } from '@node-saml/node-saml';
 import { XMLParser } from 'fast-xml-parser';
 import { FoundryError, errorMessage } from '../../common/errors.js';
 import { DbRequestCache, assertionSeen, recordAssertion, REQUEST_ID_TTL_MS } from './saml-cache.js';
@@ -70,6 +70,14 @@ const NAME_ATTRS = ['displayName', 'cn', 'name', 'urn:oid:2.16.840.1.113730.3.1.
 export function spUrls(publicUrl: string, provider: string): SpUrls {
   const base = `${publicUrl.replace(/\/+$/, '')}/auth/saml/${encodeURIComponent(provider)}`;
   return { entityId: `${base}/metadata`, acsUrl: `${base}/acs` };
+}
+
+/**
+ * The SP's SAML metadata for the IdP's admin: entity ID, ACS (HTTP-POST), whether assertions must be
+ * signed, no NameID format imposed. Needs nothing of the IdP, so it is served before the IdP is set up.
+ */
+export function spMetadata(urls: SpUrls, signed: SamlSigned = 'either'): string {
+  return generateServiceProviderMetadata({ issuer: urls.entityId, callbackUrl: urls.acsUrl, wantAssertionsSigned: signed === 'assertion', identifierFormat: null });
 }
 
 const peekParser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@_', removeNSPrefix: true, parseTagValue: false, processEntities: false });
@@ -138,11 +146,6 @@ export class SamlServiceProvider {
   /** The IdP URL that starts a sign-in (a fresh AuthnRequest, its ID kept for InResponseTo). */
   async authorizeUrl(relayState: string): Promise<string> {
     return this.saml.getAuthorizeUrlAsync(relayState, undefined, {});
-  }
-
-  /** The SP's SAML metadata (entity ID, ACS, signing wanted). */
-  metadata(): string {
-    return this.saml.generateServiceProviderMetadata(null, null);
   }
 
   /** Validates what the IdP posted to the ACS; the user's identity, or AUTH_FORBIDDEN with a `reason`. */

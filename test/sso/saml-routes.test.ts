@@ -130,6 +130,11 @@ describeIf(samlIdpAvailable, 'a SAML IdP (SimpleSAMLphp, apache2)', SAML_IDP_HOW
     expect(xml).toContain(`Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="${hub.url}/auth/saml/acme/acs"`);
     // 'either' by default: one of response or assertion must be signed, so the assertion alone is not demanded
     expect(xml).not.toContain('WantAssertionsSigned="true"');
+    // also while the IdP's files are broken: the IdP's admin needs it first
+    const broken = await fetch(`${hub.url}/auth/saml/broken/metadata`);
+    expect(broken.status).toBe(200);
+    expect(await broken.text()).toContain(`entityID="${hub.url}/auth/saml/broken/metadata"`);
+    expect((await fetch(`${hub.url}/auth/saml/nope/metadata`)).status).toBe(404);
   });
 
   it('a broken certificate file: named on the start page and in the login page\'s provider list; local login still answers', async () => {
