@@ -13,7 +13,7 @@ import type { SsoContext } from './complete-login.js';
 import { formRoutes } from './form-body.js';
 import { endSessionUrl, oidcConfig } from './oidc-client.js';
 import { baseUrl, oidcRoutes, type SsoRouteOptions } from './oidc-routes.js';
-import { samlProviderProblem, samlRoutes } from './saml-routes.js';
+import { samlLogoutUrl, samlProviderProblem, samlRoutes } from './saml-routes.js';
 import { stepUpRoutes } from './step-up.js';
 
 /** Why a provider cannot be used now (IdP unreachable, secret file missing), or undefined when it can. */
@@ -87,6 +87,10 @@ export function installSso(app: FastifyInstance, ctx: SsoContext, opts: InstallS
     closeSession(ctx.db, s.id);
     ctx.audit(`user:${s.user}`, 'auth.logout', s.user, s.ssoProvider === null ? undefined : { provider: s.ssoProvider });
     const p = s.ssoProvider === null ? undefined : await ctx.directory.get(s.ssoProvider);
+    if (p?.spec.saml !== undefined) {
+      const subject = getUser(ctx.db, s.user)?.sso?.subject;
+      return { loggedOut: true, redirect: subject === undefined ? '/ui/' : ((await samlLogoutUrl(ctx, p, subject, req, opts)) ?? '/ui/') };
+    }
     if (p?.spec.oidc === undefined) return { loggedOut: true, redirect: '/ui/' };
     try {
       const url = endSessionUrl(await oidcConfig(p, { ...opts.oidc, timeoutS: 3 }), `${baseUrl(req, opts)}/ui/`);

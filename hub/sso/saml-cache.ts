@@ -1,7 +1,8 @@
 /**
- * SAML's caches in the hub store (migration 46), so they survive a hub restart: the AuthnRequest IDs the hub
- * issued, as node-saml's CacheProvider (InResponseTo must name one of them, not yet used and not expired),
- * and the IDs of the assertions already accepted (the replay cache).
+ * SAML's state in the hub store, so it survives a hub restart: the AuthnRequest IDs the hub issued, as
+ * node-saml's CacheProvider (InResponseTo must name one of them, not yet used and not expired), and the
+ * IDs of the assertions already accepted (the replay cache), both migration 46; and the IdP session of
+ * each user's last sign-in, for single logout (migration 47).
  */
 import type Database from 'better-sqlite3';
 import type { CacheItem, CacheProvider } from '@node-saml/node-saml';
@@ -60,4 +61,30 @@ export function recordAssertion(db: Database.Database, entry: { provider: string
     .prepare('INSERT OR IGNORE INTO saml_assertions (provider, id, subject, expires_at, accepted_at) VALUES (?, ?, ?, ?, ?)')
     .run(entry.provider, entry.id, entry.subject, entry.expiresAt.toISOString(), now.toISOString());
   return r.changes === 1;
+}
+
+/** What a LogoutRequest names: the user's NameID as the IdP sent it, and the IdP's session. */
+export interface SamlSession {
+  nameID: string;
+  nameIDFormat: string | null;
+  nameQualifier: string | null;
+  spNameQualifier: string | null;
+  sessionIndex: string | null;
+}
+
+/** Remembers the IdP session of `subject`'s latest sign-in at `provider` (the last one wins). */
+export function rememberSamlSession(db: Database.Database, provider: string, s: SamlSession, now: Date): void {
+  db.prepare(
+    `INSERT INTO saml_sessions (provider, subject, name_id_format, name_qualifier, sp_name_qualifier, session_index, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (provider, subject) DO UPDATE SET name_id_format = excluded.name_id_format, name_qualifier = excluded.name_qualifier,
+       sp_name_qualifier = excluded.sp_name_qualifier, session_index = excluded.session_index, updated_at = excluded.updated_at`,
+  ).run(provider, s.nameID, s.nameIDFormat, s.nameQualifier, s.spNameQualifier, s.sessionIndex, now.toISOString());
+}
+
+/** The IdP session remembered for `subject` at `provider`, and forgets it (a logout uses it once). */
+export function takeSamlSession(db: Database.Database, provider: string, subject: string): SamlSession | undefined {
+  const r = db.prepare('DELETE FROM saml_sessions WHERE provider = ? AND subject = ? RETURNING name_id_format, name_qualifier, sp_name_qualifier, session_index').get(provider, subject) as
+    | { name_id_format: string | null; name_qualifier: string | null; sp_name_qualifier: string | null; session_index: string | null }
+    | undefined;
+  return r === undefined ? undefined : { nameID: subject, nameIDFormat: r.name_id_format, nameQualifier: r.name_qualifier, spNameQualifier: r.sp_name_qualifier, sessionIndex: r.session_index };
 }

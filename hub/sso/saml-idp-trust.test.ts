@@ -17,10 +17,11 @@ const file = (name: string, content: string) => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('IdP metadata', () => {
-  it('yields the signing certificate, the HTTP-Redirect SSO endpoint and the entity ID', () => {
+  it('yields the signing certificate, the HTTP-Redirect SSO and logout endpoints and the entity ID', () => {
     const t = parseIdpMetadata(METADATA, 'm');
     expect(t.entityId).toBe('http://127.0.0.1:44939/simplesaml/saml2/idp/metadata.php');
     expect(t.entryPoint).toBe('http://127.0.0.1:44939/simplesaml/saml2/idp/SSOService.php');
+    expect(t.logoutUrl).toBe('http://127.0.0.1:44939/simplesaml/saml2/idp/SingleLogoutService.php');
     expect(t.certs).toHaveLength(1); // the encryption key is not a signing key
     expect(new X509Certificate(t.certs[0] ?? '').subject).toBe('CN=foundry-test-idp');
   });

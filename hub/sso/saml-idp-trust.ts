@@ -25,6 +25,8 @@ export interface IdpTrust {
   entryPoint: string;
   /** The IdP's entity ID, when its metadata says; assertions must then carry it as Issuer. */
   entityId?: string;
+  /** The IdP's single logout endpoint (HTTP-Redirect), when its metadata names one. */
+  logoutUrl?: string;
 }
 
 const REDIRECT_BINDING = 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect';
@@ -71,7 +73,9 @@ export function parseIdpMetadata(xml: string, where: string): IdpTrust {
   const sso = list(idp.SingleSignOnService).find((s) => s['@_Binding'] === REDIRECT_BINDING);
   const entryPoint = typeof sso?.['@_Location'] === 'string' ? sso['@_Location'] : '';
   const entityId = typeof entity['@_entityID'] === 'string' ? entity['@_entityID'] : undefined;
-  return { certs, entryPoint, entityId };
+  const slo = list(idp.SingleLogoutService).find((s) => s['@_Binding'] === REDIRECT_BINDING);
+  const logoutUrl = typeof slo?.['@_Location'] === 'string' ? slo['@_Location'] : undefined;
+  return { certs, entryPoint, entityId, ...(logoutUrl === undefined ? {} : { logoutUrl }) };
 }
 
 function readText(file: string, what: string, provider: string): string {

@@ -3,6 +3,8 @@
  *   GET  /auth/saml/:provider/start     a fresh AuthnRequest, the browser sent to the IdP (HTTP-Redirect)
  *   POST /auth/saml/:provider/acs       the IdP's response (HTTP-POST): checked, then completeSsoLogin
  *   GET  /auth/saml/:provider/metadata  the SP's metadata (entity ID = this URL, ACS), for the IdP's admin
+ *   GET  /auth/saml/:provider/slo       back from the IdP's single logout (the hub session already ended)
+ * and samlLogoutUrl, the IdP's single logout for /auth/logout.
  * The provider's files (certificate or metadata) are read at every request, so a rotated certificate on
  * the hub takes effect at once, and a broken one is named on the page, on the login page and in the log
  * (the SP metadata needs none of them).
@@ -14,6 +16,7 @@ import { completeSsoLogin, type SsoContext } from './complete-login.js';
 import { formRoutes } from './form-body.js';
 import { baseUrl, type SsoRouteOptions } from './oidc-routes.js';
 import { failurePage } from './pages.js';
+import { takeSamlSession } from './saml-cache.js';
 import { loadIdpTrust } from './saml-idp-trust.js';
 import { SamlServiceProvider, spMetadata, spUrls, type SamlIdentity } from './saml-sp.js';
 
@@ -25,6 +28,25 @@ export async function samlProviderProblem(p: IdentityProvider): Promise<string |
     return undefined;
   } catch (err) {
     return errorMessage(err);
+  }
+}
+
+/**
+ * Where /auth/logout sends the browser to end the IdP's session of `subject` too (a LogoutRequest for its
+ * last sign-in), or undefined when the IdP has no single logout endpoint, no session is known, or its
+ * files are broken (logged: the hub's session is over either way).
+ */
+export async function samlLogoutUrl(ctx: SsoContext, p: IdentityProvider, subject: string, req: FastifyRequest, opts: SsoRouteOptions): Promise<string | undefined> {
+  const name = p.metadata.name;
+  if (p.spec.saml === undefined) return undefined;
+  const session = takeSamlSession(ctx.db, name, subject);
+  if (session === undefined) return undefined;
+  try {
+    const sp = new SamlServiceProvider({ provider: name, trust: loadIdpTrust(name, p.spec.saml), urls: spUrls(baseUrl(req, opts), name), db: ctx.db, now: ctx.now });
+    return await sp.logoutUrl(session, '/ui/');
+  } catch (err) {
+    ctx.log.warn({ provider: name }, `sso: logout at the identity provider skipped: ${errorMessage(err)}`);
+    return undefined;
   }
 }
 
@@ -63,6 +85,15 @@ export function samlRoutes(app: FastifyInstance, ctx: SsoContext, opts: SsoRoute
     const p = await ctx.directory.get(name);
     if (p?.spec.saml === undefined) return fail(reply, 404, name, `no SAML provider ${name} is configured`);
     return reply.type('application/samlmetadata+xml; charset=utf-8').send(spMetadata(spUrls(baseUrl(req, opts), name), p.spec.saml.signed));
+  });
+
+  // The IdP's answer to our LogoutRequest: the hub's session ended before the browser went there, so
+  // there is nothing left to do or to trust. A logout the IdP starts (SAMLRequest) is not supported.
+  app.get<Params & { Querystring: Record<string, string | undefined> }>('/auth/saml/:provider/slo', async (req, reply) => {
+    if (typeof req.query.SAMLRequest === 'string') {
+      return fail(reply, 501, req.params.provider, 'a logout started at the identity provider is not supported: sign out at the hub (its sessions also end on their own)');
+    }
+    return reply.redirect('/ui/', 303);
   });
 
   // The IdP's page posts here from its own site: no Origin/CSRF-header check (crossSitePost); the

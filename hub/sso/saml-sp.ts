@@ -10,14 +10,15 @@
  *   3. addressed  the signed assertion's SubjectConfirmation Recipient (and the response's Destination)
  *                 is our ACS; its Issuer is the IdP's entity ID when the metadata names it
  *   4. subject    a NameID that names the same user next time (a transient one is refused)
- *   5. record     the assertion ID goes into the replay cache until it expires
+ *   5. record     the assertion ID goes into the replay cache until it expires, the IdP session
+ *                 (NameID, SessionIndex) is kept for single logout
  * and returns the identity (subject, email, name, groups, mfa from AuthnContextClassRef).
  */
 import type Database from 'better-sqlite3';
 import { SAML, SamlStatusError, ValidateInResponseTo, generateServiceProviderMetadata, type Profile } from '@node-saml/node-saml';
 import { XMLParser } from 'fast-xml-parser';
 import { FoundryError, errorMessage } from '../../common/errors.js';
-import { DbRequestCache, assertionSeen, recordAssertion, REQUEST_ID_TTL_MS } from './saml-cache.js';
+import { DbRequestCache, assertionSeen, recordAssertion, rememberSamlSession, REQUEST_ID_TTL_MS, type SamlSession } from './saml-cache.js';
 import type { IdpTrust } from './saml-idp-trust.js';
 
 /** Which signature the SP requires: on the whole response, on the assertion, or either (never none). */
@@ -29,6 +30,8 @@ export interface SpUrls {
   entityId: string;
   /** Assertion consumer service (HTTP-POST). */
   acsUrl: string;
+  /** Where the IdP sends the browser back after single logout (HTTP-Redirect). */
+  sloUrl: string;
 }
 
 /** What a verified assertion says about the user. */
@@ -69,15 +72,15 @@ const NAME_ATTRS = ['displayName', 'cn', 'name', 'urn:oid:2.16.840.1.113730.3.1.
 /** The SP's entity ID and ACS for `provider` under the hub's public URL. */
 export function spUrls(publicUrl: string, provider: string): SpUrls {
   const base = `${publicUrl.replace(/\/+$/, '')}/auth/saml/${encodeURIComponent(provider)}`;
-  return { entityId: `${base}/metadata`, acsUrl: `${base}/acs` };
+  return { entityId: `${base}/metadata`, acsUrl: `${base}/acs`, sloUrl: `${base}/slo` };
 }
 
 /**
  * The SP's SAML metadata for the IdP's admin: entity ID, ACS (HTTP-POST), whether assertions must be
- * signed, no NameID format imposed. Needs nothing of the IdP, so it is served before the IdP is set up.
+ * signed, no NameID format imposed, the single logout return. Needs nothing of the IdP, so it is served before the IdP is set up.
  */
 export function spMetadata(urls: SpUrls, signed: SamlSigned = 'either'): string {
-  return generateServiceProviderMetadata({ issuer: urls.entityId, callbackUrl: urls.acsUrl, wantAssertionsSigned: signed === 'assertion', identifierFormat: null });
+  return generateServiceProviderMetadata({ issuer: urls.entityId, callbackUrl: urls.acsUrl, logoutCallbackUrl: urls.sloUrl, wantAssertionsSigned: signed === 'assertion', identifierFormat: null });
 }
 
 const peekParser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@_', removeNSPrefix: true, parseTagValue: false, processEntities: false });
@@ -130,6 +133,9 @@ export class SamlServiceProvider {
       issuer: opts.urls.entityId,
       audience: opts.urls.entityId,
       callbackUrl: opts.urls.acsUrl,
+      logoutCallbackUrl: opts.urls.sloUrl,
+      // node-saml falls back to the entry point; logoutUrl() below is only used when the IdP has one
+      logoutUrl: opts.trust.logoutUrl,
       // 'either': neither is demanded alone, and node-saml then requires a valid signature on one of them
       wantAuthnResponseSigned: signed === 'response',
       wantAssertionsSigned: signed === 'assertion',
@@ -146,6 +152,23 @@ export class SamlServiceProvider {
   /** The IdP URL that starts a sign-in (a fresh AuthnRequest, its ID kept for InResponseTo). */
   async authorizeUrl(relayState: string): Promise<string> {
     return this.saml.getAuthorizeUrlAsync(relayState, undefined, {});
+  }
+
+  /**
+   * The IdP URL that ends the user's session there (a LogoutRequest naming its NameID and SessionIndex),
+   * or undefined when the IdP's metadata names no single logout endpoint.
+   */
+  async logoutUrl(session: SamlSession, relayState: string): Promise<string | undefined> {
+    if (this.opts.trust.logoutUrl === undefined) return undefined;
+    const user: Profile = {
+      issuer: this.opts.trust.entityId ?? '',
+      nameID: session.nameID,
+      nameIDFormat: session.nameIDFormat ?? 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified',
+      ...(session.nameQualifier === null ? {} : { nameQualifier: session.nameQualifier }),
+      ...(session.spNameQualifier === null ? {} : { spNameQualifier: session.spNameQualifier }),
+      ...(session.sessionIndex === null ? {} : { sessionIndex: session.sessionIndex }),
+    };
+    return this.saml.getLogoutUrlAsync(user, relayState, {});
   }
 
   /** Validates what the IdP posted to the ACS; the user's identity, or AUTH_FORBIDDEN with a `reason`. */
@@ -182,6 +205,8 @@ export class SamlServiceProvider {
     const ends = [...confirmations.map((d) => d.NotOnOrAfter), first(kids(assertion, 'Conditions'))?.$?.NotOnOrAfter].filter((t): t is string => t !== undefined).map(Date.parse);
     const expiresAt = new Date(Math.max(now().getTime() + REQUEST_ID_TTL_MS, ...ends) + SAML_CLOCK_SKEW_MS);
     if (!recordAssertion(this.opts.db, { provider, id, subject: profile.nameID, expiresAt }, now())) throw refuse('replayed', `assertion ${id} was already used: a SAML response is accepted once`);
+    // kept for single logout: the IdP's session of this sign-in
+    rememberSamlSession(this.opts.db, provider, { nameID: profile.nameID, nameIDFormat: profile.nameIDFormat ?? null, nameQualifier: profile.nameQualifier ?? null, spNameQualifier: profile.spNameQualifier ?? null, sessionIndex: profile.sessionIndex ?? null }, now());
     return this.identityOf(profile, assertion);
   }
 

@@ -2,8 +2,8 @@
  * SAML single sign-on end to end in real headless Chromium: the IdentityProvider is declared in the hub's
  * hosted infra repo, the login page shows its button, SimpleSAMLphp's own login page (apache2, a real IdP
  * process) signs the user in, its page posts the response back, and the user lands on its tenant's
- * dashboard. A provider whose certificate file is broken is named on the login page, and the local login
- * form stays. Screenshots go to test-output/screenshots/.
+ * dashboard; logging out ends the IdP's session too (single logout). A provider whose certificate file is
+ * broken is named on the login page, and the local login form stays. Screenshots go to test-output/screenshots/.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -55,8 +55,7 @@ describeIf(available, 'a SAML IdP (SimpleSAMLphp, apache2) and Chromium', `${SAM
     await app.listen({ port: 0, host: '127.0.0.1' });
     const a = app.server.address();
     url = `http://127.0.0.1:${typeof a === 'object' && a !== null ? a.port : 0}`;
-    const sp = spUrls(url, 'acme-saml');
-    idp.setSps([{ entityId: sp.entityId, acsUrl: sp.acsUrl }]);
+    idp.setSps([spUrls(url, 'acme-saml')]);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
   });
   afterAll(async () => {
@@ -67,7 +66,7 @@ describeIf(available, 'a SAML IdP (SimpleSAMLphp, apache2) and Chromium', `${SAM
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('signs in through SimpleSAMLphp\'s login page and lands on the tenant\'s dashboard', async () => {
+  it('signs in through SimpleSAMLphp\'s login page, lands on the tenant\'s dashboard, and logs out at the hub and the IdP', async () => {
     const page = await browser.newPage();
     await page.goto(`${url}/`);
     // the login page: the provider's button, the broken one named with its problem, the local form
@@ -92,6 +91,20 @@ describeIf(available, 'a SAML IdP (SimpleSAMLphp, apache2) and Chromium', `${SAM
     await page.screenshot({ path: join(SHOTS, 'saml-03-dashboard.png'), fullPage: true });
     const me = (await (await page.request.get(`${url}/api/v1/auth/me`)).json()) as Record<string, unknown>;
     expect(me).toMatchObject({ role: 'tenant', tenant: 'acme', via: 'session' });
+    // Log out: the hub's session ends, the IdP's too (single logout), and the browser is back at the login page
+    const sloAt: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().startsWith(`${idp.baseUrl}saml2/idp/SingleLogoutService.php`)) sloAt.push(r.url());
+    });
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await expect.poll(async () => page.getByTestId('sso-acme-saml').isVisible()).toBe(true);
+    expect(page.url()).toBe(`${url}/ui/`);
+    expect(sloAt).toHaveLength(1);
+    expect((await page.request.get(`${url}/api/v1/auth/me`)).status()).toBe(401);
+    // signing in again asks for the password at the IdP
+    await page.getByTestId('sso-acme-saml').click();
+    await page.waitForURL(`${idp.baseUrl}**`);
+    expect(await page.title()).toBe('Enter your username and password');
     await page.close();
   });
 });

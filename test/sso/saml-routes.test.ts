@@ -14,7 +14,7 @@ import type { IdentityProvider } from '../../common/infra/model.js';
 import { spUrls } from '../../hub/sso/saml-sp.js';
 import { describeIf } from '../support/requires.js';
 import { startTestHub, type TestHub } from '../hub/support.js';
-import { AC, SAML_IDP_HOW, loginAtIdp, samlIdpAvailable, startSamlIdp, type IdpPost, type SamlIdp, type SamlIdpUser } from '../support/saml-idp.js';
+import { AC, IdpClient, SAML_IDP_HOW, idpPost, loginAtIdp, samlIdpAvailable, startSamlIdp, type IdpPost, type SamlIdp, type SamlIdpUser } from '../support/saml-idp.js';
 
 const USERS: SamlIdpUser[] = [
   { username: 'alice', password: 'alice-pw-1', attributes: { uid: ['alice-0001'], mail: ['alice@acme.test'], displayName: ['Alice A'], groups: ['acme-users'] }, authnContext: AC.mfa },
@@ -61,7 +61,7 @@ describeIf(samlIdpAvailable, 'a SAML IdP (SimpleSAMLphp, apache2)', SAML_IDP_HOW
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'foundry-saml-routes-'));
     hub = await startTestHub({ dashboard: { pollMs: 0, sso: { providers: async () => providers } } });
-    idp = await startSamlIdp(USERS, ['acme', 'broken'].map((p) => ({ entityId: spUrls(hub.url, p).entityId, acsUrl: spUrls(hub.url, p).acsUrl })));
+    idp = await startSamlIdp(USERS, ['acme', 'broken'].map((p) => spUrls(hub.url, p)));
     const metadataFile = join(dir, 'idp-metadata.xml');
     writeFileSync(metadataFile, await idp.metadata());
     const broken = join(dir, 'broken.crt');
@@ -92,6 +92,32 @@ describeIf(samlIdpAvailable, 'a SAML IdP (SimpleSAMLphp, apache2)', SAML_IDP_HOW
     expect(await again.text()).toContain('was already used: a SAML response is accepted once');
     expect(again.headers.get('set-cookie')).toBeNull();
     expect(audit('auth.sso.refuse')).toMatchObject([{ actor: 'sso:acme', details: { provider: 'acme', protocol: 'saml', reason: 'replayed' } }]);
+  });
+
+  it('logout ends the hub session and, by single logout, the session at the IdP', async () => {
+    const client = new IdpClient();
+    const startAt = async () => (await fetch(`${hub.url}/auth/saml/acme/start`, { redirect: 'manual' })).headers.get('location') ?? '';
+    const acs = await postAcs(await client.login(await startAt(), 'alice', 'alice-pw-1'));
+    const cookie = (acs.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    expect(cookie).toMatch(/^foundry_session=/);
+    // the IdP session is open: signing in again needs no password
+    expect(idpPost(await client.follow(await startAt()))).toBeDefined();
+    const out = await fetch(`${hub.url}/auth/logout`, { headers: { cookie }, redirect: 'manual' });
+    expect(out.status).toBe(303);
+    const slo = out.headers.get('location') ?? '';
+    expect(slo.startsWith(`${idp.baseUrl}saml2/idp/SingleLogoutService.php?SAMLRequest=`)).toBe(true);
+    // the IdP ends its session and sends the browser back to the hub's SLO return, then to the login page
+    const back = await client.follow(slo);
+    expect(back.url).toBe(`${hub.url}/ui/`);
+    expect((await fetch(`${hub.url}/api/v1/auth/me`, { headers: { cookie } })).status).toBe(401);
+    // the IdP asks for the password again
+    const page = await client.follow(await startAt());
+    expect(idpPost(page)).toBeUndefined();
+    expect(page.html).toContain('name="AuthState"');
+    // a logout the IdP starts is not supported, and says so
+    const idpStarted = await fetch(`${hub.url}/auth/saml/acme/slo?SAMLRequest=x`, { redirect: 'manual' });
+    expect(idpStarted.status).toBe(501);
+    expect(await idpStarted.text()).toContain('a logout started at the identity provider is not supported');
   });
 
   it('asks the local TOTP step-up when the provider requires MFA and the IdP asserted none', async () => {

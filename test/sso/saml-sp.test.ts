@@ -163,7 +163,7 @@ describeIf(samlIdpAvailable, 'a SAML IdP (SimpleSAMLphp, apache2)', SAML_IDP_HOW
     const other = spUrls(HUB, 'other');
     idp.setSps([baseSp, { entityId: other.entityId, acsUrl: acme.acsUrl }]);
     try {
-      const otherSp = new SamlServiceProvider({ provider: 'acme', trust: loadIdpTrust('acme', { entryPoint: idp.ssoUrl, idpCertFile: join(dir, 'idp.crt') }), urls: { entityId: other.entityId, acsUrl: acme.acsUrl }, db: store.db });
+      const otherSp = new SamlServiceProvider({ provider: 'acme', trust: loadIdpTrust('acme', { entryPoint: idp.ssoUrl, idpCertFile: join(dir, 'idp.crt') }), urls: { ...acme, entityId: other.entityId }, db: store.db });
       const post = await signIn(otherSp);
       expect(decode(post.SAMLResponse)).toContain(`<saml:Audience>${other.entityId}</saml:Audience>`);
       // the request ID was issued by this hub for provider acme, so only the audience is wrong

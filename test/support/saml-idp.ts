@@ -59,6 +59,8 @@ export interface SamlIdpSp {
   assertionLifetimeS?: number;
   /** Extra audiences besides the SP's entity ID. */
   audience?: string[];
+  /** The SP's single logout return (HTTP-Redirect); without it the IdP does no SLO with this SP. */
+  sloUrl?: string;
 }
 
 /** A running IdP. */
@@ -157,6 +159,7 @@ foreach (json_decode(file_get_contents(__DIR__ . '/../config/sps.json'), true) a
     'saml20.sign.response' => $sp['signResponse'] ?? true,
     'assertion.lifetime' => $sp['assertionLifetimeS'] ?? 300,
     'audience' => $sp['audience'] ?? [],
+    'SingleLogoutService' => isset($sp['sloUrl']) ? [['Binding' => 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect', 'Location' => $sp['sloUrl']]] : [],
     'NameIDFormat' => 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent',
     'simplesaml.nameidattribute' => 'uid',
   ];
@@ -318,27 +321,30 @@ export interface IdpPost {
 
 const attr = (html: string, re: RegExp): string | undefined => re.exec(html)?.[1]?.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#039;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>');
 
+/** A page the client ended on after following redirects. */
+export interface IdpPage {
+  url: string;
+  html: string;
+}
+
 /**
- * Signs in at the IdP without a browser, as a browser would: follows `url` (an SP-initiated redirect to the
- * IdP, or IdP-initiated SSO) with the IdP's cookies, fills in its login form, and returns what its
- * auto-submitting page would POST to the SP (the test decides whether, when and how to post it).
+ * A browser without a browser, for the IdP: a cookie jar (sent to every host it visits, which tests on
+ * loopback do not mind) and manual redirects, so tests can hold what the IdP's pages would post.
  */
-export async function loginAtIdp(url: string, username: string, password: string): Promise<IdpPost> {
-  const cookies = new Map<string, string>();
-  const remember = (res: Response) => {
-    for (const c of res.headers.getSetCookie()) {
-      const pair = c.split(';')[0] ?? '';
-      const i = pair.indexOf('=');
-      cookies.set(pair.slice(0, i).trim(), pair.slice(i + 1).trim());
-    }
-  };
-  const cookieHeader = () => [...cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-  const follow = async (start: string, init?: RequestInit): Promise<{ url: string; html: string }> => {
+export class IdpClient {
+  private readonly cookies = new Map<string, string>();
+
+  /** Follows `start` through redirects (any host) and returns the page it ends on. */
+  async follow(start: string, init?: RequestInit): Promise<IdpPage> {
     let current = start;
     let req: RequestInit | undefined = init;
     for (let hops = 0; hops < 10; hops++) {
-      const res = await fetch(current, { ...req, redirect: 'manual', headers: { ...(req?.headers as Record<string, string>), cookie: cookieHeader() } });
-      remember(res);
+      const res = await fetch(current, { ...req, redirect: 'manual', headers: { ...(req?.headers as Record<string, string>), cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ') } });
+      for (const c of res.headers.getSetCookie()) {
+        const pair = c.split(';')[0] ?? '';
+        const i = pair.indexOf('=');
+        this.cookies.set(pair.slice(0, i).trim(), pair.slice(i + 1).trim());
+      }
       const location = res.headers.get('location');
       if (res.status >= 300 && res.status < 400 && location !== null) {
         current = new URL(location, current).toString();
@@ -348,14 +354,36 @@ export async function loginAtIdp(url: string, username: string, password: string
       return { url: current, html: await res.text() };
     }
     throw new Error(`too many redirects from ${start}`);
-  };
-  const login = await follow(url);
-  const authState = attr(login.html, /name="AuthState" value="([^"]*)"/);
-  if (authState === undefined) throw new Error(`no login form at ${login.url}: ${login.html.slice(0, 800)}`);
-  const body = new URLSearchParams({ AuthState: authState, username, password });
-  const done = await follow(new URL('?', login.url).toString().replace(/\?$/, ''), { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
-  const SAMLResponse = attr(done.html, /name="SAMLResponse" value="([^"]*)"/);
-  const action = attr(done.html, /<form[^>]*action="([^"]*)"/);
-  if (SAMLResponse === undefined || action === undefined) throw new Error(`the IdP did not answer with a SAML response form: ${done.html.slice(0, 800)}`);
-  return { action, SAMLResponse, RelayState: attr(done.html, /name="RelayState" value="([^"]*)"/) };
+  }
+
+  /**
+   * Signs in at the IdP as a browser would: follows `url` (an SP-initiated redirect to the IdP, or
+   * IdP-initiated SSO), fills in its login form unless the IdP session is already open, and returns what its
+   * auto-submitting page would POST to the SP (the test decides whether, when and how to post it).
+   */
+  async login(url: string, username: string, password: string): Promise<IdpPost> {
+    let page = await this.follow(url);
+    if (idpPost(page) === undefined) {
+      const authState = attr(page.html, /name="AuthState" value="([^"]*)"/);
+      if (authState === undefined) throw new Error(`no login form at ${page.url}: ${page.html.slice(0, 800)}`);
+      const body = new URLSearchParams({ AuthState: authState, username, password });
+      page = await this.follow(new URL('?', page.url).toString().replace(/\?$/, ''), { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    }
+    const post = idpPost(page);
+    if (post === undefined) throw new Error(`the IdP did not answer with a SAML response form: ${page.html.slice(0, 800)}`);
+    return post;
+  }
+}
+
+/** The SAML response form of an IdP page (its auto-submitting POST to the SP), if it is one. */
+export function idpPost(page: IdpPage): IdpPost | undefined {
+  const SAMLResponse = attr(page.html, /name="SAMLResponse" value="([^"]*)"/);
+  const action = attr(page.html, /<form[^>]*action="([^"]*)"/);
+  if (SAMLResponse === undefined || action === undefined) return undefined;
+  return { action, SAMLResponse, RelayState: attr(page.html, /name="RelayState" value="([^"]*)"/) };
+}
+
+/** Signs in at the IdP with a fresh cookie jar (see IdpClient.login). */
+export async function loginAtIdp(url: string, username: string, password: string): Promise<IdpPost> {
+  return new IdpClient().login(url, username, password);
 }
