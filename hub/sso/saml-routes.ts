@@ -3,7 +3,8 @@
  *   GET  /auth/saml/:provider/start     a fresh AuthnRequest, the browser sent to the IdP (HTTP-Redirect)
  *   POST /auth/saml/:provider/acs       the IdP's response (HTTP-POST): checked, then completeSsoLogin
  *   GET  /auth/saml/:provider/metadata  the SP's metadata (entity ID = this URL, ACS), for the IdP's admin
- *   GET  /auth/saml/:provider/slo       back from the IdP's single logout (the hub session already ended)
+ *   GET  /auth/saml/:provider/slo       back from the IdP's single logout (the hub session already ended;
+ *                                       also POST, the binding node-saml's SP metadata names)
  * and samlLogoutUrl, the IdP's single logout for /auth/logout.
  * The provider's files (certificate or metadata) are read at every request, so a rotated certificate on
  * the hub takes effect at once, and a broken one is named on the page, on the login page and in the log
@@ -87,18 +88,21 @@ export function samlRoutes(app: FastifyInstance, ctx: SsoContext, opts: SsoRoute
     return reply.type('application/samlmetadata+xml; charset=utf-8').send(spMetadata(spUrls(baseUrl(req, opts), name), p.spec.saml.signed));
   });
 
-  // The IdP's answer to our LogoutRequest: the hub's session ended before the browser went there, so
-  // there is nothing left to do or to trust. A logout the IdP starts (SAMLRequest) is not supported.
-  app.get<Params & { Querystring: Record<string, string | undefined> }>('/auth/saml/:provider/slo', async (req, reply) => {
-    if (typeof req.query.SAMLRequest === 'string') {
+  // The IdP's answer to our LogoutRequest (HTTP-Redirect, or HTTP-POST as node-saml's SP metadata
+  // announces): the hub's session ended before the browser went there, so there is nothing left to do or to
+  // trust. A logout the IdP starts (SAMLRequest) is not supported.
+  const sloReturn = (req: FastifyRequest<Params>, reply: FastifyReply, fields: Record<string, unknown> | undefined) => {
+    if (typeof fields?.SAMLRequest === 'string') {
       return fail(reply, 501, req.params.provider, 'a logout started at the identity provider is not supported: sign out at the hub (its sessions also end on their own)');
     }
     return reply.redirect('/ui/', 303);
-  });
+  };
+  app.get<Params & { Querystring: Record<string, string | undefined> }>('/auth/saml/:provider/slo', async (req, reply) => sloReturn(req, reply, req.query));
 
   // The IdP's page posts here from its own site: no Origin/CSRF-header check (crossSitePost); the
   // signed response, its InResponseTo and the replay cache are what authenticate this request.
-  formRoutes(app, (scope) =>
+  formRoutes(app, (scope) => {
+    scope.post<Params & { Body: Record<string, unknown> | undefined }>('/auth/saml/:provider/slo', { config: { crossSitePost: true } }, async (req, reply) => sloReturn(req, reply, req.body));
     scope.post<Params & { Body: Record<string, unknown> | undefined }>('/auth/saml/:provider/acs', { config: { crossSitePost: true } }, async (req, reply) => {
       const got = await spFor(req, reply);
       if (!('sp' in got)) return got;
@@ -113,6 +117,6 @@ export function samlRoutes(app: FastifyInstance, ctx: SsoContext, opts: SsoRoute
         return fail(reply, 403, got.p.spec.displayName, `the identity provider's answer was refused: ${err.message}`);
       }
       return completeSsoLogin(ctx, { provider: name, protocol: 'saml', subject: identity.subject, email: identity.email, name: identity.name, groups: identity.groups, mfa: identity.mfa }, req, reply);
-    }),
-  );
+    });
+  });
 }

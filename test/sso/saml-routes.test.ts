@@ -118,6 +118,10 @@ describeIf(samlIdpAvailable, 'a SAML IdP (SimpleSAMLphp, apache2)', SAML_IDP_HOW
     const idpStarted = await fetch(`${hub.url}/auth/saml/acme/slo?SAMLRequest=x`, { redirect: 'manual' });
     expect(idpStarted.status).toBe(501);
     expect(await idpStarted.text()).toContain('a logout started at the identity provider is not supported');
+    // the return also takes the HTTP-POST binding the SP metadata names
+    const posted = await fetch(`${hub.url}/auth/saml/acme/slo`, { method: 'POST', body: new URLSearchParams({ SAMLResponse: 'eA==' }), redirect: 'manual', headers: { origin: idpOrigin() } });
+    expect(posted.status).toBe(303);
+    expect(posted.headers.get('location')).toBe('/ui/');
   });
 
   it('asks the local TOTP step-up when the provider requires MFA and the IdP asserted none', async () => {
