@@ -105,7 +105,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   };
   app.decorate('hub', { store, gateway, metrics, notifyRevision });
   installAuth(app, store);
-  await installDashboard(app, { secure: deps.tls !== undefined, ...deps.dashboard });
+  // SSO redirect URIs use the hub's public URL when it is known (behind a proxy the request's own may differ).
+  const ssoPublicUrl = deps.dashboard?.sso?.publicUrl ?? deps.enroll?.publicUrl;
+  await installDashboard(app, { secure: deps.tls !== undefined, ...deps.dashboard, sso: { ...deps.dashboard?.sso, ...(ssoPublicUrl === undefined ? {} : { publicUrl: ssoPublicUrl }) } });
 
   app.server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
   healthRoutes(app, store, () => stopping);

@@ -135,9 +135,10 @@ export function getUser(db: Database.Database, name: string): User | undefined {
   return r === undefined ? undefined : toUser(r);
 }
 
-/** Every user, by name. */
-export function listUsers(db: Database.Database): User[] {
-  return (db.prepare('SELECT * FROM users ORDER BY name').all() as UserRow[]).map(toUser);
+/** Every user, by name; only `tenant`'s when given. */
+export function listUsers(db: Database.Database, tenant?: string): User[] {
+  const rows = tenant === undefined ? db.prepare('SELECT * FROM users ORDER BY name').all() : db.prepare("SELECT * FROM users WHERE role = 'tenant' AND tenant = ? ORDER BY name").all(tenant);
+  return (rows as UserRow[]).map(toUser);
 }
 
 // A fixed hash to verify against when the user does not exist, so both cases cost one scrypt.

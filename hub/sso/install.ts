@@ -1,14 +1,15 @@
 /**
  * Installs single sign-on on the hub: the OIDC and SAML routes, the TOTP step-up, the list
  * of providers for the login page (with a problem line when one cannot be used), logout that ends the
- * IdP's session where it supports it, and short-lived API tokens for session users.
+ * IdP's session where it supports it, short-lived API tokens for session users, and the user list of a
+ * tenant for its tenant admins.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { IdentityProvider } from '../../common/infra/model.js';
-import { actorOf, requirePrincipal, type Principal } from '../auth/principal.js';
+import { actorOf, canAdministerTenant, requirePrincipal, type Principal } from '../auth/principal.js';
 import { createApiToken } from '../auth/api-tokens.js';
 import { SESSION_COOKIE, closeSession } from '../auth/sessions.js';
-import { getUser } from '../auth/users.js';
+import { getUser, listUsers } from '../auth/users.js';
 import type { SsoContext } from './complete-login.js';
 import { formRoutes } from './form-body.js';
 import { endSessionUrl, oidcConfig } from './oidc-client.js';
@@ -110,6 +111,14 @@ export function installSso(app: FastifyInstance, ctx: SsoContext, opts: InstallS
     const r = await logout(req);
     void reply.clearCookie(SESSION_COOKIE, { path: '/' });
     return reply.redirect(r.redirect, 303);
+  });
+
+  // A tenant's users (local and SSO, with their role there): platform admins and that tenant's admins only.
+  app.get<{ Params: { tenant: string } }>('/api/v1/tenants/:tenant/users', { preHandler: requirePrincipal(app) }, async (req, reply) => {
+    const p = req.principal as Principal;
+    if (!canAdministerTenant(p, req.params.tenant)) return reply.code(403).send({ code: 'AUTH_FORBIDDEN', message: `only an admin of tenant ${req.params.tenant} may list its users` });
+    const users = listUsers(ctx.db, req.params.tenant).map((u) => ({ name: u.name, tenantRole: u.tenantRole, provider: u.sso?.provider ?? null, totpEnabled: u.totpEnabled, createdAt: u.createdAt }));
+    return { users };
   });
 
   // A short-lived API token for the user of a dashboard session (SSO users have no long-lived secret of their own).

@@ -154,5 +154,8 @@ function describe(err: unknown): string {
   const cause = err.cause as { code?: string; message?: string; cause?: { code?: string } } | undefined;
   const more = typeof cause?.message === 'string' && cause.message !== '' && cause.message !== err.message ? `: ${cause.message}` : '';
   const code = (err as { code?: string }).code ?? cause?.code ?? cause?.cause?.code;
-  return `${err.message}${more}${code === undefined ? '' : ` (${code})`}`;
+  // An OAuth error answer (invalid_grant...) carries its own error and description.
+  const oauth = err as { error?: unknown; error_description?: unknown };
+  const answer = typeof oauth.error === 'string' ? `: ${oauth.error}${typeof oauth.error_description === 'string' ? ` (${oauth.error_description.slice(0, 300)})` : ''}` : '';
+  return `${err.message}${more}${answer}${code === undefined ? '' : ` (${code})`}`;
 }

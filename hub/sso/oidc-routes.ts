@@ -15,6 +15,8 @@ import { failurePage } from './pages.js';
 /** Cookie that binds a login in flight to the browser that started it. */
 export const LOGIN_COOKIE = 'foundry_sso_login';
 const LOGIN_TTL_MS = 10 * 60_000;
+/** Logins in flight (started, callback not yet seen) the hub keeps at most. */
+export const MAX_LOGINS_IN_FLIGHT = 10_000;
 
 /** Options of the SSO routes. */
 export interface SsoRouteOptions {
@@ -60,6 +62,10 @@ export function oidcRoutes(app: FastifyInstance, ctx: SsoContext, opts: SsoRoute
     const at = ctx.now();
     const stateHash = hashSecret(started.state);
     ctx.db.prepare('DELETE FROM sso_logins WHERE expires_at <= ?').run(at.toISOString());
+    // Anyone may start a login: a flood must not grow the table without bound (real logins finish in minutes).
+    if ((ctx.db.prepare('SELECT COUNT(*) AS n FROM sso_logins').get() as { n: number }).n >= MAX_LOGINS_IN_FLIGHT) {
+      return fail(reply, 503, p.spec.displayName, 'too many sign-ins in progress: try again in a few minutes');
+    }
     ctx.db.prepare('INSERT INTO sso_logins (state_hash, provider, binding_hash, nonce, code_verifier, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
       stateHash, name, hashSecret(binding), started.nonce, started.codeVerifier, at.toISOString(), new Date(at.getTime() + LOGIN_TTL_MS).toISOString(),
     );

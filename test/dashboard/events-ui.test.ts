@@ -79,6 +79,6 @@ describe('live events and pages', () => {
 
   it('answers /auth/session with 200 whether or not logged in', async () => {
     expect(await (await fetch(`${hub.url}/api/v1/auth/session`)).json()).toEqual({ loggedIn: false });
-    expect(await (await fetch(`${hub.url}/api/v1/auth/session`, { headers: { cookie: admin.cookie } })).json()).toEqual({ loggedIn: true, subject: 'ada', role: 'admin', tenant: null, via: 'session', csrfToken: admin.csrf });
+    expect(await (await fetch(`${hub.url}/api/v1/auth/session`, { headers: { cookie: admin.cookie } })).json()).toEqual({ loggedIn: true, subject: 'ada', role: 'admin', tenant: null, tenantRole: null, via: 'session', sso: null, csrfToken: admin.csrf });
   });
 });

@@ -86,6 +86,48 @@ describeIf(commandWorks(CHROMIUM), 'Chromium', 'apt-get install chromium')('OIDC
     expect(await replay.getByTestId('sso-error').textContent()).toBe('this sign-in was already used or has expired: start again from the login page');
   });
 
+  it('refuses a callback from another browser than the one that started the sign-in (login CSRF), and shows IdP errors', async () => {
+    const begin = async () => {
+      const r = await fetch(`${hub.url}/auth/oidc/acme-sso/start`, { redirect: 'manual' });
+      expect(r.status).toBe(303);
+      const auth = new URL(r.headers.get('location') ?? '');
+      expect(auth.origin).toBe(hub.op.issuer);
+      expect(Object.fromEntries(['response_type', 'client_id', 'code_challenge_method', 'scope'].map((k) => [k, auth.searchParams.get(k)]))).toEqual({ response_type: 'code', client_id: 'foundry', code_challenge_method: 'S256', scope: 'openid email profile groups' });
+      expect(auth.searchParams.get('nonce')).toMatch(/^[\w-]{40,}$/);
+      const cookie = (r.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+      expect(r.headers.get('set-cookie')).toMatch(/^foundry_sso_login=[\w-]{43}; Max-Age=600; Path=\/auth\/; HttpOnly; SameSite=Lax$/);
+      return { state: auth.searchParams.get('state') ?? '', cookie };
+    };
+    const text = async (r: Response) => (await r.text()).replace(/<[^>]+>/g, ' ');
+    const a = await begin();
+    const stranger = await fetch(`${hub.url}/auth/oidc/acme-sso/callback?code=x&state=${a.state}`, { redirect: 'manual' });
+    expect(stranger.status).toBe(400);
+    expect(await text(stranger)).toContain('this sign-in was started in another browser: start again from the login page');
+    const b = await begin();
+    const denied = await fetch(`${hub.url}/auth/oidc/acme-sso/callback?error=access_denied&error_description=${encodeURIComponent('<b>user cancelled</b>')}&state=${b.state}`, { redirect: 'manual', headers: { cookie: b.cookie } });
+    expect(denied.status).toBe(401);
+    const page = await denied.text();
+    expect(page).toContain('the identity provider answered access_denied: &lt;b&gt;user cancelled&lt;/b&gt;');
+    expect(page).not.toContain('<b>user cancelled');
+    const c = await begin();
+    const forged = await fetch(`${hub.url}/auth/oidc/acme-sso/callback?code=forged&state=${c.state}&iss=${encodeURIComponent(hub.op.issuer)}`, { redirect: 'manual', headers: { cookie: c.cookie } });
+    expect(forged.status).toBe(401);
+    expect(await text(forged)).toMatch(/identity provider acme-sso: the login could not be verified: .*invalid_grant/);
+  });
+
+  it('bounds the logins in flight: a flood of starts is refused, not stored', async () => {
+    const later = new Date(Date.now() + 600_000).toISOString();
+    const insert = hub.store.db.prepare("INSERT INTO sso_logins (state_hash, provider, binding_hash, nonce, code_verifier, created_at, expires_at) VALUES (?, 'acme-sso', 'b', 'n', 'v', 'x', ?)");
+    hub.store.db.transaction(() => {
+      for (let i = 0; i < 10_000; i++) insert.run(`flood-${i}`, later);
+    })();
+    const r = await fetch(`${hub.url}/auth/oidc/acme-sso/start`, { redirect: 'manual' });
+    expect(r.status).toBe(503);
+    expect(await r.text()).toContain('too many sign-ins in progress: try again in a few minutes');
+    hub.store.db.prepare("DELETE FROM sso_logins WHERE state_hash LIKE 'flood-%'").run();
+    expect((await fetch(`${hub.url}/auth/oidc/acme-sso/start`, { redirect: 'manual' })).status).toBe(303);
+  });
+
   it('refuses a user whose groups map to nothing, and says why', async () => {
     const page = await freshPage();
     await signIn(page, 'bob', 'bob-pw');
@@ -145,6 +187,16 @@ describeIf(commandWorks(CHROMIUM), 'Chromium', 'apt-get install chromium')('OIDC
     await page.getByRole('navigation', { name: 'Main' }).waitFor();
     expect(await page.locator('#who-name').textContent()).toBe('carol.acme-sso (tenant acme, tenant admin)');
     expect(audit().filter((e) => e.action === 'auth.sso.step-up').at(-1)).toMatchObject({ target: 'carol.acme-sso', details: { provider: 'acme-sso', subject: 'sub-carol', enrol: true } });
+    // A tenant admin lists its tenant's users; a member may not.
+    const users = await page.evaluate(async () => (await fetch('/api/v1/tenants/acme/users')).json());
+    expect(users).toEqual({ users: [
+      { name: 'alice.acme-sso', tenantRole: 'member', provider: 'acme-sso', totpEnabled: false, createdAt: expect.any(String) },
+      { name: 'carol.acme-sso', tenantRole: 'admin', provider: 'acme-sso', totpEnabled: true, createdAt: expect.any(String) },
+    ] });
+    const member = await freshPage();
+    await signIn(member, 'alice', 'alice-pw');
+    await member.getByRole('navigation', { name: 'Main' }).waitFor();
+    expect(await member.evaluate(async () => (await fetch('/api/v1/tenants/acme/users')).status)).toBe(403);
   });
 
   it('gives a session user a short-lived API token; both end when the mapping goes away', async () => {
