@@ -271,6 +271,10 @@ export async function startSamlIdp(users: SamlIdpUser[], sps: SamlIdpSp[]): Prom
     const child = spawn('apache2', ['-f', join(dir, 'httpd.conf'), '-DFOREGROUND'], { detached: true, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, APACHE_LOG_DIR: join(dir, 'log') } });
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    // Detached, it would outlive a test run that dies without close(): stop it when this process exits.
+    const onExit = () => child.kill('SIGTERM');
+    process.once('exit', onExit);
+    child.once('exit', () => process.removeListener('exit', onExit));
     const entityId = `${baseUrl}saml2/idp/metadata.php`;
     const stop = async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
