@@ -38,6 +38,24 @@ describe('AuthnRequest ID cache', () => {
   });
 });
 
+describe('AuthnRequest IDs bound to a browser', () => {
+  const at = () => new Date('2026-12-07T11:00:00Z');
+  const browser = 'b'.repeat(43);
+
+  it('reads an ID only with the binding it was issued with; unbound IDs read with any', async () => {
+    await new DbRequestCache(store.db, 'tls', at, browser).saveAsync('_b1', 'x');
+    expect(await new DbRequestCache(store.db, 'tls', at, browser).getAsync('_b1')).not.toBeNull();
+    const other = new DbRequestCache(store.db, 'tls', at, 'c'.repeat(43));
+    expect(await other.getAsync('_b1')).toBeNull();
+    expect(other.bindingMismatch).toBe(true);
+    const none = new DbRequestCache(store.db, 'tls', at);
+    expect(await none.getAsync('_b1')).toBeNull();
+    expect(none.bindingMismatch).toBe(true);
+    await none.saveAsync('_b2', 'x');
+    expect(await other.getAsync('_b2')).not.toBeNull();
+  });
+});
+
 describe('assertion replay cache', () => {
   const now = new Date('2026-12-07T10:00:00Z');
 

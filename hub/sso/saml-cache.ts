@@ -6,19 +6,27 @@
  */
 import type Database from 'better-sqlite3';
 import type { CacheItem, CacheProvider } from '@node-saml/node-saml';
+import { hashSecret } from '../auth/secrets.js';
 
 /** How long an AuthnRequest ID stays valid: the time a user has to sign in at the IdP. */
 export const REQUEST_ID_TTL_MS = 10 * 60_000;
 
 /**
  * node-saml's CacheProvider for one provider's AuthnRequest IDs, backed by the saml_requests table.
- * Entries older than `ttlMs` read as absent and are removed by the next save.
+ * Entries older than `ttlMs` read as absent and are removed by the next save. With a `binding` (a random
+ * value in a cookie of the browser that started the sign-in), saved IDs are bound to it, and an ID bound
+ * to another browser reads as absent (`bindingMismatch` then says why): a response obtained by someone
+ * else cannot be pushed into a victim's browser (login CSRF).
  */
 export class DbRequestCache implements CacheProvider {
+  /** Set when a lookup found the ID but bound to another browser (or to none sent). */
+  bindingMismatch = false;
+
   constructor(
     private readonly db: Database.Database,
     private readonly provider: string,
     private readonly now: () => Date = () => new Date(),
+    private readonly binding?: string,
     private readonly ttlMs = REQUEST_ID_TTL_MS,
   ) {}
 
@@ -26,14 +34,20 @@ export class DbRequestCache implements CacheProvider {
   async saveAsync(key: string, value: string): Promise<CacheItem | null> {
     const at = this.now();
     this.db.prepare('DELETE FROM saml_requests WHERE created_at <= ?').run(new Date(at.getTime() - this.ttlMs).toISOString());
-    const r = this.db.prepare('INSERT OR IGNORE INTO saml_requests (provider, id, created_at) VALUES (?, ?, ?)').run(this.provider, key, at.toISOString());
+    const r = this.db
+      .prepare('INSERT OR IGNORE INTO saml_requests (provider, id, binding_hash, created_at) VALUES (?, ?, ?, ?)')
+      .run(this.provider, key, this.binding === undefined ? null : hashSecret(this.binding), at.toISOString());
     return r.changes === 0 ? null : { value, createdAt: at.getTime() };
   }
 
-  /** The request's issue instant when it is known and not expired, else null. */
+  /** The request's issue instant when it is known, not expired and (if bound) bound to this browser, else null. */
   async getAsync(key: string): Promise<string | null> {
-    const r = this.db.prepare('SELECT created_at FROM saml_requests WHERE provider = ? AND id = ?').get(this.provider, key) as { created_at: string } | undefined;
+    const r = this.db.prepare('SELECT binding_hash, created_at FROM saml_requests WHERE provider = ? AND id = ?').get(this.provider, key) as { binding_hash: string | null; created_at: string } | undefined;
     if (r === undefined || this.now().getTime() - Date.parse(r.created_at) >= this.ttlMs) return null;
+    if (r.binding_hash !== null && (this.binding === undefined || hashSecret(this.binding) !== r.binding_hash)) {
+      this.bindingMismatch = true;
+      return null;
+    }
     return r.created_at;
   }
 

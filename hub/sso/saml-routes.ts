@@ -10,6 +10,7 @@
  * the hub takes effect at once, and a broken one is named on the page, on the login page and in the log
  * (the SP metadata needs none of them).
  */
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { IdentityProvider } from '../../common/infra/model.js';
 import { errorMessage, isFoundryError } from '../../common/errors.js';
@@ -17,7 +18,7 @@ import { completeSsoLogin, type SsoContext } from './complete-login.js';
 import { formRoutes } from './form-body.js';
 import { baseUrl, type SsoRouteOptions } from './oidc-routes.js';
 import { failurePage } from './pages.js';
-import { takeSamlSession } from './saml-cache.js';
+import { REQUEST_ID_TTL_MS, takeSamlSession } from './saml-cache.js';
 import { loadIdpTrust } from './saml-idp-trust.js';
 import { SamlServiceProvider, spMetadata, spUrls, type SamlIdentity } from './saml-sp.js';
 
@@ -53,6 +54,10 @@ export async function samlLogoutUrl(ctx: SsoContext, p: IdentityProvider, subjec
 
 type Params = { Params: { provider: string } };
 
+/** Cookie that binds a SAML sign-in to the browser that started it (under TLS only, see samlRoutes). */
+export const SAML_LOGIN_COOKIE = 'foundry_saml_login';
+const BINDING = /^[A-Za-z0-9_-]{43}$/;
+
 /** Registers the SAML start, ACS and metadata routes. */
 export function samlRoutes(app: FastifyInstance, ctx: SsoContext, opts: SsoRouteOptions): void {
   const fail = (reply: FastifyReply, status: number, provider: string, message: string) => {
@@ -61,22 +66,31 @@ export function samlRoutes(app: FastifyInstance, ctx: SsoContext, opts: SsoRoute
   };
 
   /** The provider's SP, or the answer already sent (unknown provider, broken files). */
-  const spFor = async (req: FastifyRequest<Params>, reply: FastifyReply): Promise<{ sp: SamlServiceProvider; p: IdentityProvider } | FastifyReply> => {
+  const spFor = async (req: FastifyRequest<Params>, reply: FastifyReply, binding?: string): Promise<{ sp: SamlServiceProvider; p: IdentityProvider } | FastifyReply> => {
     const name = req.params.provider;
     const p = await ctx.directory.get(name);
     if (p?.spec.saml === undefined) return fail(reply, 404, name, `no SAML provider ${name} is configured`);
     try {
       const trust = loadIdpTrust(name, p.spec.saml);
-      const sp = new SamlServiceProvider({ provider: name, trust, urls: spUrls(baseUrl(req, opts), name), signed: p.spec.saml.signed, groupsAttribute: p.spec.saml.groupsAttribute, db: ctx.db, now: ctx.now });
+      const sp = new SamlServiceProvider({ provider: name, trust, urls: spUrls(baseUrl(req, opts), name), signed: p.spec.saml.signed, groupsAttribute: p.spec.saml.groupsAttribute, db: ctx.db, now: ctx.now, binding });
       return { sp, p };
     } catch (err) {
       return fail(reply, 503, p.spec.displayName, `${errorMessage(err)}: this provider cannot be used until the file is fixed on the hub`);
     }
   };
 
+  // Under TLS the request is bound to this browser by a cookie the IdP's cross-site POST brings back
+  // (SameSite=None needs Secure); over plain HTTP such a cookie would not come back from another site, so
+  // sign-ins are not bound there (docs/sso-saml.md).
+  const bindingOf = (req: FastifyRequest): string | undefined => {
+    const b = req.cookies[SAML_LOGIN_COOKIE];
+    return b !== undefined && BINDING.test(b) ? b : undefined;
+  };
   app.get<Params>('/auth/saml/:provider/start', async (req, reply) => {
-    const got = await spFor(req, reply);
+    const binding = ctx.secure ? (bindingOf(req) ?? randomBytes(32).toString('base64url')) : undefined;
+    const got = await spFor(req, reply, binding);
     if (!('sp' in got)) return got;
+    if (binding !== undefined) void reply.setCookie(SAML_LOGIN_COOKIE, binding, { path: '/auth/saml/', httpOnly: true, sameSite: 'none', secure: true, maxAge: REQUEST_ID_TTL_MS / 1000 });
     return reply.header('cache-control', 'no-store').redirect(await got.sp.authorizeUrl('/ui/'), 303);
   });
 
@@ -104,7 +118,7 @@ export function samlRoutes(app: FastifyInstance, ctx: SsoContext, opts: SsoRoute
   formRoutes(app, (scope) => {
     scope.post<Params & { Body: Record<string, unknown> | undefined }>('/auth/saml/:provider/slo', { config: { crossSitePost: true } }, async (req, reply) => sloReturn(req, reply, req.body));
     scope.post<Params & { Body: Record<string, unknown> | undefined }>('/auth/saml/:provider/acs', { config: { crossSitePost: true } }, async (req, reply) => {
-      const got = await spFor(req, reply);
+      const got = await spFor(req, reply, bindingOf(req));
       if (!('sp' in got)) return got;
       const name = req.params.provider;
       let identity: SamlIdentity;

@@ -46,7 +46,7 @@ export interface SamlIdentity {
 }
 
 /** Why a SAML response was refused (the `reason` of the audit entry; the message goes to the user). */
-export type SamlRefusalReason = 'replayed' | 'signature' | 'in-response-to' | 'expired' | 'audience' | 'recipient' | 'issuer' | 'subject' | 'idp-status' | 'malformed';
+export type SamlRefusalReason = 'replayed' | 'signature' | 'in-response-to' | 'other-browser' | 'expired' | 'audience' | 'recipient' | 'issuer' | 'subject' | 'idp-status' | 'malformed';
 
 /** Clock skew accepted between hub and IdP on NotBefore / NotOnOrAfter. */
 export const SAML_CLOCK_SKEW_MS = 30_000;
@@ -114,6 +114,7 @@ const kids = (n: X2J | undefined, name: string): X2J[] => (n?.[name] as X2J[] | 
 /** One provider's service provider. */
 export class SamlServiceProvider {
   private readonly saml: SAML;
+  private readonly requests: DbRequestCache;
 
   constructor(
     private readonly opts: {
@@ -124,9 +125,12 @@ export class SamlServiceProvider {
       groupsAttribute?: string;
       db: Database.Database;
       now?: () => Date;
+      /** The browser's login binding (its cookie), when sign-ins are bound to the browser (under TLS). */
+      binding?: string;
     },
   ) {
     const signed = opts.signed ?? 'either';
+    this.requests = new DbRequestCache(opts.db, opts.provider, opts.now, opts.binding);
     this.saml = new SAML({
       entryPoint: opts.trust.entryPoint,
       idpCert: opts.trust.certs,
@@ -141,7 +145,7 @@ export class SamlServiceProvider {
       wantAssertionsSigned: signed === 'assertion',
       validateInResponseTo: ValidateInResponseTo.always,
       requestIdExpirationPeriodMs: REQUEST_ID_TTL_MS,
-      cacheProvider: new DbRequestCache(opts.db, opts.provider, opts.now),
+      cacheProvider: this.requests,
       acceptedClockSkewMs: SAML_CLOCK_SKEW_MS,
       // let the IdP pick the NameID format and the authentication; what it asserts decides (mfa)
       identifierFormat: null,
@@ -185,6 +189,7 @@ export class SamlServiceProvider {
     try {
       ({ profile } = await this.saml.validatePostResponseAsync({ SAMLResponse: body.SAMLResponse }));
     } catch (err) {
+      if (this.requests.bindingMismatch) throw refuse('other-browser', 'this sign-in was started in another browser (or this browser did not send its sign-in cookie back): start again from the login page', err);
       throw refuse(reasonOf(err), errorMessage(err), err);
     }
     if (profile === null || profile.getAssertion === undefined) throw refuse('malformed', 'the SAML response carries no assertion');

@@ -1,12 +1,13 @@
 /**
  * Migration 46: SAML's two caches, in the store so they hold across hub restarts (and, on a shared
  * database, across replicas): the AuthnRequest IDs the hub issued (a response's InResponseTo must name one,
- * once) and the IDs of assertions already accepted (a replayed assertion is refused until it expires).
+ * once; under TLS bound to the browser that started the sign-in) and the IDs of assertions already accepted (a replayed assertion is refused until it expires).
  */
 export const sql = `
 CREATE TABLE saml_requests (
   provider TEXT NOT NULL,
   id TEXT NOT NULL,
+  binding_hash TEXT,
   created_at TEXT NOT NULL,
   PRIMARY KEY (provider, id)
 );
