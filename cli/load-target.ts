@@ -67,7 +67,7 @@ export async function loadTarget(target: string, opts: TargetOptions): Promise<I
   }
 }
 
-/** One line of counts: "6 nodes, 4 services, 2 templates, 2 tenants, 3 workspaces, 1 price list". */
+/** One line of counts: "6 nodes, 4 services, 2 templates, 2 tenants, 3 workspaces, 1 price list, 2 identity providers". */
 export function describeRepo(repo: InfraRepo): string {
   const n = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
   const profiles = [...repo.profiles.values()].filter((p) => p.builtin !== true).length;
@@ -79,5 +79,6 @@ export function describeRepo(repo: InfraRepo): string {
     n(repo.tenants.size, 'tenant'),
     n(repo.workspaces.size, 'workspace'),
     n(repo.priceLists.size, 'price list'),
+    n(repo.identityProviders.size, 'identity provider'),
   ].join(', ');
 }

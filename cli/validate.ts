@@ -28,6 +28,7 @@ export function validationReport(repo: InfraRepo): Record<string, unknown> {
       tenants: repo.tenants.size,
       workspaces: repo.workspaces.size,
       priceLists: repo.priceLists.size,
+      identityProviders: repo.identityProviders.size,
     },
   };
 }

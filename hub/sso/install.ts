@@ -12,13 +12,13 @@ import { SESSION_COOKIE, closeSession } from '../auth/sessions.js';
 import { getUser, listUsers } from '../auth/users.js';
 import type { SsoContext } from './complete-login.js';
 import { formRoutes } from './form-body.js';
-import { endSessionUrl, oidcConfig } from './oidc-client.js';
+import { OidcError, endSessionUrl, oidcConfig } from './oidc-client.js';
 import { baseUrl, oidcRoutes, type SsoRouteOptions } from './oidc-routes.js';
 import { samlLogoutUrl, samlProviderProblem, samlRoutes } from './saml-routes.js';
 import { stepUpRoutes } from './step-up.js';
 
-/** Why a provider cannot be used now (IdP unreachable, secret file missing), or undefined when it can. */
-export type SsoProbe = (p: IdentityProvider) => Promise<string | undefined>;
+/** Why a provider cannot be used now (IdP unreachable, secret file missing; shown on the public login page, `logDetail` logged only), or undefined when it can. */
+export type SsoProbe = (p: IdentityProvider) => Promise<string | undefined | { problem: string; logDetail?: string }>;
 
 /** Lifetime of the API tokens a session user gets from POST /api/v1/auth/token. */
 export const SHORT_TOKEN_MS = 3600_000;
@@ -50,7 +50,7 @@ export function installSso(app: FastifyInstance, ctx: SsoContext, opts: InstallS
         await oidcConfig(p, { ...opts.oidc, timeoutS: 3 });
         return undefined;
       } catch (err) {
-        return err instanceof Error ? err.message : String(err);
+        return { problem: err instanceof Error ? err.message : String(err), logDetail: err instanceof OidcError ? err.logDetail : undefined };
       }
     },
     // SAML needs no call to the IdP: its certificate or metadata file on the hub must be usable.
@@ -62,8 +62,10 @@ export function installSso(app: FastifyInstance, ctx: SsoContext, opts: InstallS
     const key = `${p.metadata.name}:${JSON.stringify(p.spec)}`;
     const prev = lastProbe.get(key);
     if (prev !== undefined && ctx.now().getTime() - prev.at < PROBE_TTL_MS) return prev.problem;
-    const problem = await (probes[protocol]?.(p) ?? Promise.resolve(undefined));
-    if (problem !== undefined && prev?.problem !== problem) ctx.log.warn({ provider: p.metadata.name }, `sso: ${problem}`);
+    const found = await (probes[protocol]?.(p) ?? Promise.resolve(undefined));
+    const problem = typeof found === 'object' ? found.problem : found;
+    const detail = typeof found === 'object' ? found.logDetail : undefined;
+    if (problem !== undefined && prev?.problem !== problem) ctx.log.warn({ provider: p.metadata.name, ...(detail === undefined ? {} : { detail }) }, `sso: ${problem}`);
     lastProbe.set(key, { at: ctx.now().getTime(), problem });
     return problem;
   };

@@ -20,11 +20,13 @@ export interface OidcOptions {
   clockToleranceS?: number;
 }
 
-/** An OIDC failure with a message fit for the login page and the log (never a secret). */
+/** An OIDC failure with a message fit for the login page and the log (never a secret); `logDetail` is for the log only. */
 export class OidcError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
+  readonly logDetail: string | undefined;
+  constructor(message: string, options?: { cause?: unknown; logDetail?: string }) {
     super(message, options);
     this.name = 'OidcError';
+    this.logDetail = options?.logDetail;
   }
 }
 
@@ -41,10 +43,11 @@ async function clientSecret(name: string, file: string): Promise<string> {
     text = await readFile(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    throw new OidcError(`identity provider ${name}: cannot read its client secret file ${file} (${code})`);
+    // The login page is public: the file's path goes to the log only.
+    throw new OidcError(`identity provider ${name}: its client secret file cannot be read (${code})`, { logDetail: `file ${file}` });
   }
   const secret = text.trim();
-  if (secret === '') throw new OidcError(`identity provider ${name}: its client secret file ${file} is empty`);
+  if (secret === '') throw new OidcError(`identity provider ${name}: its client secret file is empty`, { logDetail: `file ${file}` });
   return secret;
 }
 
@@ -157,5 +160,6 @@ function describe(err: unknown): string {
   // An OAuth error answer (invalid_grant...) carries its own error and description.
   const oauth = err as { error?: unknown; error_description?: unknown };
   const answer = typeof oauth.error === 'string' ? `: ${oauth.error}${typeof oauth.error_description === 'string' ? ` (${oauth.error_description.slice(0, 300)})` : ''}` : '';
-  return `${err.message}${more}${answer}${code === undefined ? '' : ` (${code})`}`;
+  const coded = code === undefined || more.includes(code) ? '' : ` (${code})`;
+  return `${err.message}${more}${answer}${coded}`;
 }

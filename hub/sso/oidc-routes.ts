@@ -9,7 +9,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Configuration } from 'openid-client';
 import { hashSecret } from '../auth/secrets.js';
 import { completeSsoLogin, type SsoContext } from './complete-login.js';
-import { finishOidcLogin, oidcConfig, startOidcLogin, type OidcOptions } from './oidc-client.js';
+import { OidcError, finishOidcLogin, oidcConfig, startOidcLogin, type OidcOptions } from './oidc-client.js';
 import { failurePage } from './pages.js';
 
 /** Cookie that binds a login in flight to the browser that started it. */
@@ -41,8 +41,8 @@ export function oidcRoutes(app: FastifyInstance, ctx: SsoContext, opts: SsoRoute
     for (const [k, v] of configs) if (v.expires <= t) configs.delete(k);
     configs.set(stateHash, { config, expires: t + LOGIN_TTL_MS });
   };
-  const fail = (reply: FastifyReply, status: number, provider: string, message: string) => {
-    ctx.log.warn({ provider }, `sso: ${message}`);
+  const fail = (reply: FastifyReply, status: number, provider: string, message: string, logDetail?: string) => {
+    ctx.log.warn({ provider, ...(logDetail === undefined ? {} : { detail: logDetail }) }, `sso: ${message}`);
     return failurePage(reply, status, provider, message);
   };
 
@@ -54,7 +54,7 @@ export function oidcRoutes(app: FastifyInstance, ctx: SsoContext, opts: SsoRoute
     try {
       config = await oidcConfig(p, opts.oidc);
     } catch (err) {
-      return fail(reply, 502, p.spec.displayName, err instanceof Error ? err.message : String(err));
+      return fail(reply, 502, p.spec.displayName, err instanceof Error ? err.message : String(err), err instanceof OidcError ? err.logDetail : undefined);
     }
     let binding = req.cookies[LOGIN_COOKIE];
     if (binding === undefined || !/^[A-Za-z0-9_-]{43}$/.test(binding)) binding = randomBytes(32).toString('base64url');

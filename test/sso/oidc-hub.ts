@@ -50,6 +50,7 @@ export interface OidcHub {
 export async function startOidcHub(): Promise<OidcHub> {
   const dir = mkdtempSync(join(tmpdir(), 'foundry-oidc-'));
   const port = await freePort();
+  const deadIdp = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const secret = `client-secret-${Date.now()}-not-in-git`;
   const secretFile = join(dir, 'acme-sso.secret');
@@ -70,7 +71,7 @@ export async function startOidcHub(): Promise<OidcHub> {
     'tenants/acme.yaml': doc('Tenant', 'acme', '  displayName: ACME\n'),
     'pricing.yaml': doc('PriceList', 'default', '  currency: EUR\n  periods:\n    - effectiveFrom: "2026-01-01T00:00:00Z"\n      gpuHour: { "NVIDIA H100 80GB HBM3": "2.49" }\n'),
     'identity-providers/acme-sso.yaml': acmeProvider(op.issuer, secretFile),
-    'identity-providers/staff.yaml': doc('IdentityProvider', 'staff', '  displayName: Staff SSO\n  oidc:\n    issuer: http://127.0.0.1:1/realms/staff\n    clientId: foundry\n  mappings:\n    - { group: ops, role: platform-admin }\n'),
+    'identity-providers/staff.yaml': doc('IdentityProvider', 'staff', `  displayName: Staff SSO\n  oidc:\n    issuer: http://127.0.0.1:${deadIdp}/realms/staff\n    clientId: foundry\n  mappings:\n    - { group: ops, role: platform-admin }\n`),
   };
   const repoDir = await hostedRepo(dir, files);
   const store = new HubStore(join(dir, 'hub.db'));
