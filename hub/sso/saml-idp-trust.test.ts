@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../common/paths.js';
+import { isFoundryError } from '../../common/errors.js';
 import { loadIdpTrust, parseIdpMetadata } from './saml-idp-trust.js';
 
 // Metadata as SimpleSAMLphp 1.19 served it (captured from test/support/saml-idp.ts; a throwaway test certificate).
@@ -26,11 +27,25 @@ describe('IdP metadata', () => {
     expect(new X509Certificate(t.certs[0] ?? '').subject).toBe('CN=foundry-test-idp');
   });
 
-  it('names the file and the problem: not XML, not IdP metadata, no signing certificate, a broken one', () => {
-    expect(() => loadIdpTrust('acme', { idpMetadataFile: file('a.xml', '<md:EntityDescriptor') })).toThrow(/identity provider acme: idpMetadataFile .*a\.xml: not XML/);
-    expect(() => loadIdpTrust('acme', { idpMetadataFile: file('b.xml', '<html><body>login</body></html>') })).toThrow(/b\.xml: no EntityDescriptor with an IDPSSODescriptor/);
-    expect(() => loadIdpTrust('acme', { idpMetadataFile: file('c.xml', METADATA.replace(/<md:KeyDescriptor[\s\S]*<\/md:KeyDescriptor>/, '')) })).toThrow(/c\.xml: the IdP metadata has no signing certificate/);
-    expect(() => loadIdpTrust('acme', { idpMetadataFile: file('d.xml', METADATA.replace(/MIID[A-Za-z0-9+/]{40}/, 'MIIDbroken')) })).toThrow(/d\.xml: signing certificate 1: not a valid X\.509 certificate/);
+  it('names the field and the problem (not XML, not IdP metadata, no signing certificate, a broken one); the path only as resource', () => {
+    const fails = (content: string, name: string, message: RegExp) => {
+      const f = file(name, content);
+      const err = (() => {
+        try {
+          loadIdpTrust('acme', { idpMetadataFile: f });
+        } catch (e) {
+          return e;
+        }
+        throw new Error('loaded');
+      })();
+      expect(isFoundryError(err, 'CONFIG_INVALID') && err.resource).toBe(f);
+      expect((err as Error).message).toMatch(message);
+      expect((err as Error).message).not.toContain(dir); // the login page is public
+    };
+    fails('<md:EntityDescriptor', 'a.xml', /^identity provider acme: idpMetadataFile: not XML/);
+    fails('<html><body>login</body></html>', 'b.xml', /^identity provider acme: idpMetadataFile: no EntityDescriptor with an IDPSSODescriptor/);
+    fails(METADATA.replace(/<md:KeyDescriptor[\s\S]*<\/md:KeyDescriptor>/, ''), 'c.xml', /^identity provider acme: idpMetadataFile: the IdP metadata has no signing certificate$/);
+    fails(METADATA.replace(/MIID[A-Za-z0-9+/]{40}/, 'MIIDbroken'), 'd.xml', /^identity provider acme: idpMetadataFile: signing certificate 1: not a valid X\.509 certificate/);
   });
 
   it('takes the spec entryPoint over the metadata one', () => {
@@ -47,9 +62,9 @@ describe('IdP certificate file', () => {
   });
 
   it('refuses a missing file, a file without a certificate, a broken certificate, a missing entryPoint', () => {
-    expect(() => loadIdpTrust('acme', { entryPoint: 'https://idp.example/sso', idpCertFile: join(dir, 'nope.crt') })).toThrow(/identity provider acme: idpCertFile .*nope\.crt cannot be read \(ENOENT\)/);
-    expect(() => loadIdpTrust('acme', { entryPoint: 'https://idp.example/sso', idpCertFile: file('key.pem', '-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n') })).toThrow(/key\.pem: no PEM certificate in it/);
-    expect(() => loadIdpTrust('acme', { entryPoint: 'https://idp.example/sso', idpCertFile: file('bad.crt', pem.replace(/MIID[A-Za-z0-9+/]{40}/, 'MIIDbroken')) })).toThrow(/bad\.crt: not a valid X\.509 certificate/);
+    expect(() => loadIdpTrust('acme', { entryPoint: 'https://idp.example/sso', idpCertFile: join(dir, 'nope.crt') })).toThrow(/^identity provider acme: idpCertFile cannot be read \(ENOENT\)$/);
+    expect(() => loadIdpTrust('acme', { entryPoint: 'https://idp.example/sso', idpCertFile: file('key.pem', '-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n') })).toThrow(/^identity provider acme: idpCertFile: no PEM certificate in it$/);
+    expect(() => loadIdpTrust('acme', { entryPoint: 'https://idp.example/sso', idpCertFile: file('bad.crt', pem.replace(/MIID[A-Za-z0-9+/]{40}/, 'MIIDbroken')) })).toThrow(/^identity provider acme: idpCertFile: not a valid X\.509 certificate/);
     expect(() => loadIdpTrust('acme', { idpCertFile: file('ok.crt', pem) })).toThrow(/identity provider acme: no entryPoint/);
     expect(() => loadIdpTrust('acme', { entryPoint: 'ftp://idp.example/sso', idpCertFile: file('ok2.crt', pem) })).toThrow(/entryPoint is not an http\(s\) URL/);
   });

@@ -1,9 +1,9 @@
 /**
  * What the hub trusts of a SAML IdP: its signing certificates and SSO endpoint, read from the files an
  * IdentityProvider names on the hub (`idpCertFile`, a PEM certificate, or `idpMetadataFile`, the IdP's SAML
- * metadata). Every problem is a CONFIG_INVALID error naming the provider, the file and what is wrong, which
- * the login page shows beside the provider's button; the certificates are parsed here, so a broken one is
- * found when the provider is loaded, not at a user's sign-in.
+ * metadata). Every problem is a CONFIG_INVALID error naming the provider, the field and what is wrong
+ * (shown on the public login page), with the file's path as its `resource` (for the log only); the
+ * certificates are parsed here, so a broken one is found when the provider is loaded, not at a sign-in.
  */
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -38,38 +38,38 @@ const list = (v: unknown): Node[] => (v === undefined ? [] : Array.isArray(v) ? 
 const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : v !== null && typeof v === 'object' && '#text' in v ? String((v as Node)['#text']) : undefined);
 
 /** A PEM certificate from base64 DER (as metadata carries it), checked to parse as X.509. */
-function toPem(base64: string, where: string): string {
+function toPem(base64: string, where: string, file: string | undefined): string {
   const body = base64.replace(/\s+/g, '');
   const pem = `-----BEGIN CERTIFICATE-----\n${body.replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`;
-  checkCert(pem, where);
+  checkCert(pem, where, file);
   return pem;
 }
 
-function checkCert(pem: string, where: string): X509Certificate {
+function checkCert(pem: string, where: string, file: string | undefined): X509Certificate {
   try {
     return new X509Certificate(pem);
   } catch (err) {
-    throw new FoundryError('CONFIG_INVALID', `${where}: not a valid X.509 certificate (${errorMessage(err)})`, { resource: where, cause: err });
+    throw new FoundryError('CONFIG_INVALID', `${where}: not a valid X.509 certificate (${errorMessage(err)})`, { resource: file, cause: err });
   }
 }
 
-/** Parses IdP metadata XML: signing certificates, the HTTP-Redirect SSO endpoint, the entity ID. */
-export function parseIdpMetadata(xml: string, where: string): IdpTrust {
+/** Parses IdP metadata XML (from `file`): signing certificates, the HTTP-Redirect SSO and logout endpoints, the entity ID. */
+export function parseIdpMetadata(xml: string, where: string, file?: string): IdpTrust {
   let doc: Node;
   try {
     doc = parser.parse(xml, true) as Node;
   } catch (err) {
-    throw new FoundryError('CONFIG_INVALID', `${where}: not XML (${errorMessage(err)})`, { resource: where, cause: err });
+    throw new FoundryError('CONFIG_INVALID', `${where}: not XML (${errorMessage(err)})`, { resource: file, cause: err });
   }
   const entity = list(doc.EntityDescriptor)[0] ?? list(list(doc.EntitiesDescriptor)[0]?.EntityDescriptor)[0];
   const idp = list(entity?.IDPSSODescriptor)[0];
-  if (entity === undefined || idp === undefined) throw new FoundryError('CONFIG_INVALID', `${where}: no EntityDescriptor with an IDPSSODescriptor (is this the IdP's SAML metadata?)`, { resource: where });
+  if (entity === undefined || idp === undefined) throw new FoundryError('CONFIG_INVALID', `${where}: no EntityDescriptor with an IDPSSODescriptor (is this the IdP's SAML metadata?)`, { resource: file });
   const certs = list(idp.KeyDescriptor)
     .filter((k) => k['@_use'] === undefined || k['@_use'] === 'signing')
     .flatMap((k) => list(list(k.KeyInfo)[0]?.X509Data).flatMap((d) => list(d.X509Certificate).map(text)))
     .filter((c): c is string => c !== undefined && c !== '')
-    .map((c, i) => toPem(c, `${where}: signing certificate ${i + 1}`));
-  if (certs.length === 0) throw new FoundryError('CONFIG_INVALID', `${where}: the IdP metadata has no signing certificate`, { resource: where });
+    .map((c, i) => toPem(c, `${where}: signing certificate ${i + 1}`, file));
+  if (certs.length === 0) throw new FoundryError('CONFIG_INVALID', `${where}: the IdP metadata has no signing certificate`, { resource: file });
   const sso = list(idp.SingleSignOnService).find((s) => s['@_Binding'] === REDIRECT_BINDING);
   const entryPoint = typeof sso?.['@_Location'] === 'string' ? sso['@_Location'] : '';
   const entityId = typeof entity['@_entityID'] === 'string' ? entity['@_entityID'] : undefined;
@@ -83,7 +83,7 @@ function readText(file: string, what: string, provider: string): string {
     return readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new FoundryError('CONFIG_INVALID', `identity provider ${provider}: ${what} ${file} cannot be read (${code ?? errorMessage(err)})`, { resource: file, cause: err });
+    throw new FoundryError('CONFIG_INVALID', `identity provider ${provider}: ${what} cannot be read (${code ?? errorMessage(err)})`, { resource: file, cause: err });
   }
 }
 
@@ -94,12 +94,12 @@ function readText(file: string, what: string, provider: string): string {
 export function loadIdpTrust(provider: string, spec: SamlTrustSpec): IdpTrust {
   let trust: IdpTrust;
   if (spec.idpMetadataFile !== undefined) {
-    trust = parseIdpMetadata(readText(spec.idpMetadataFile, 'idpMetadataFile', provider), `identity provider ${provider}: idpMetadataFile ${spec.idpMetadataFile}`);
+    trust = parseIdpMetadata(readText(spec.idpMetadataFile, 'idpMetadataFile', provider), `identity provider ${provider}: idpMetadataFile`, spec.idpMetadataFile);
   } else if (spec.idpCertFile !== undefined) {
-    const where = `identity provider ${provider}: idpCertFile ${spec.idpCertFile}`;
+    const where = `identity provider ${provider}: idpCertFile`;
     const pems = readText(spec.idpCertFile, 'idpCertFile', provider).match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
     if (pems.length === 0) throw new FoundryError('CONFIG_INVALID', `${where}: no PEM certificate in it`, { resource: spec.idpCertFile });
-    pems.forEach((p, i) => checkCert(p, pems.length === 1 ? where : `${where} (certificate ${i + 1})`));
+    pems.forEach((p, i) => checkCert(p, pems.length === 1 ? where : `${where} (certificate ${i + 1})`, spec.idpCertFile));
     trust = { certs: pems.map((p) => `${p}\n`), entryPoint: '' };
   } else {
     throw new FoundryError('CONFIG_INVALID', `identity provider ${provider}: saml needs idpCertFile or idpMetadataFile`, { resource: provider });

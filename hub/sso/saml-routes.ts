@@ -22,14 +22,18 @@ import { REQUEST_ID_TTL_MS, takeSamlSession } from './saml-cache.js';
 import { loadIdpTrust } from './saml-idp-trust.js';
 import { SamlServiceProvider, spMetadata, spUrls, type SamlIdentity } from './saml-sp.js';
 
-/** The problem with a SAML provider's files on this hub (unreadable, not a certificate, not metadata), if any. */
-export async function samlProviderProblem(p: IdentityProvider): Promise<string | undefined> {
+/**
+ * The problem with a SAML provider's files on this hub (unreadable, not a certificate, not metadata), if
+ * any: for the public login page the field and the problem, for the log also the file's path.
+ */
+export async function samlProviderProblem(p: IdentityProvider): Promise<{ problem: string; logDetail?: string } | undefined> {
   if (p.spec.saml === undefined) return undefined;
   try {
     loadIdpTrust(p.metadata.name, p.spec.saml);
     return undefined;
   } catch (err) {
-    return errorMessage(err);
+    const file = isFoundryError(err) ? err.resource : undefined;
+    return { problem: errorMessage(err), ...(file === undefined ? {} : { logDetail: `file ${file}` }) };
   }
 }
 
@@ -75,7 +79,10 @@ export function samlRoutes(app: FastifyInstance, ctx: SsoContext, opts: SsoRoute
       const sp = new SamlServiceProvider({ provider: name, trust, urls: spUrls(baseUrl(req, opts), name), signed: p.spec.saml.signed, groupsAttribute: p.spec.saml.groupsAttribute, db: ctx.db, now: ctx.now, binding });
       return { sp, p };
     } catch (err) {
-      return fail(reply, 503, p.spec.displayName, `${errorMessage(err)}: this provider cannot be used until the file is fixed on the hub`);
+      // the page is public: the file's path goes to the log only
+      const file = isFoundryError(err) ? err.resource : undefined;
+      ctx.log.warn({ provider: name, ...(file === undefined ? {} : { detail: `file ${file}` }) }, `sso: ${errorMessage(err)}`);
+      return failurePage(reply, 503, p.spec.displayName, `${errorMessage(err)}: this provider cannot be used until its file is fixed on the hub`);
     }
   };
 

@@ -72,7 +72,7 @@ describeIf(available, 'a SAML IdP (SimpleSAMLphp, apache2) and Chromium', `${SAM
     // the login page: the provider's button, the broken one named with its problem, the local form
     const button = page.getByTestId('sso-acme-saml');
     await expect.poll(async () => button.textContent()).toBe('Sign in with ACME (SimpleSAMLphp)');
-    await expect.poll(async () => page.getByTestId('sso-problem-acme-old').textContent()).toMatch(/^Unavailable: identity provider acme-old: idpCertFile .*broken\.crt: no PEM certificate in it\. Local accounts can still log in below\.$/);
+    await expect.poll(async () => page.getByTestId('sso-problem-acme-old').textContent()).toBe('Unavailable: identity provider acme-old: idpCertFile: no PEM certificate in it. Local accounts can still log in below.');
     expect(await page.getByRole('button', { name: 'Log in' }).isVisible()).toBe(true);
     await page.screenshot({ path: join(SHOTS, 'saml-01-login.png'), fullPage: true });
     await button.click();
