@@ -203,14 +203,15 @@ describeIf(commandWorks(CHROMIUM), 'Chromium', 'apt-get install chromium')('OIDC
     const page = await freshPage();
     await signIn(page, 'alice', 'alice-pw');
     await page.getByRole('navigation', { name: 'Main' }).waitFor();
-    const token = await page.evaluate(async () => {
-      const me = (await (await fetch('/api/v1/auth/me')).json()) as { csrfToken: string };
-      const r = await fetch('/api/v1/auth/token', { method: 'POST', headers: { 'x-csrf-token': me.csrfToken } });
-      return { status: r.status, body: (await r.json()) as { token: string; expiresAt: string } };
-    });
-    expect(token.status).toBe(201);
-    expect(Date.parse(token.body.expiresAt) - Date.now()).toBeGreaterThan(3500_000);
-    const bearer = { authorization: `Bearer ${token.body.token}` };
+    await page.goto(`${hub.url}/ui/#/tokens`);
+    await page.getByRole('button', { name: 'Get a 1-hour token' }).click();
+    const token = (await page.getByTestId('api-token').textContent()) ?? '';
+    expect(token).toMatch(/^fapi_/);
+    const listed = (await page.evaluate(async () => (await fetch('/api/v1/api-tokens')).json())) as { tokens: Array<{ label: string; user: string; expiresAt: string }> };
+    const row = listed.tokens.find((t) => t.label === 'session:alice.acme-sso');
+    expect(row?.user).toBe('alice.acme-sso');
+    expect(Date.parse(row?.expiresAt ?? '') - Date.now()).toBeGreaterThan(3500_000);
+    const bearer = { authorization: `Bearer ${token}` };
     expect(await (await fetch(`${hub.url}/api/v1/auth/me`, { headers: bearer })).json()).toMatchObject({ subject: 'alice.acme-sso', tenant: 'acme', via: 'api-token' });
     hub.commit({ 'identity-providers/acme-sso.yaml': acmeProvider(hub.op.issuer, hub.secretFile, ['    - { group: acme-admins, tenant: acme, role: tenant-admin }']) }, 'acme-users lose access');
     await waitFor(async () => (await fetch(`${hub.url}/api/v1/auth/me`, { headers: bearer })).status === 401, 15_000, 'token refused');

@@ -1,6 +1,7 @@
 /* global FormData */
 // API tokens for automation: create (shown once), list, revoke. An admin makes admin tokens or tokens of
-// any tenant; a tenant user only tokens of its own tenant (the hub enforces both).
+// any tenant; a tenant user only tokens of its own tenant (the hub enforces both). A session user (single
+// sign-on users above all: they have no other secret) can also get a token of its own that lasts 1 hour.
 import { api } from '../api.js';
 import { h, fill, table, badge, ago, errorBox } from '../dom.js';
 
@@ -33,7 +34,22 @@ export async function render(main, { me }) {
       fill(result, errorBox(err.message));
     }
   });
-  fill(main, h('h1', {}, 'API tokens'), form, result, list);
+  const short = me.via === 'session'
+    ? h('section.card.inline', { 'aria-labelledby': 'h-short' }, h('h2#h-short', {}, 'Short-lived token'),
+      h('p.muted', {}, 'A token that acts as you for one hour, for the CLI or a script.'),
+      h('button', { type: 'button', onclick: async () => {
+        try {
+          const r = await api('/api/v1/auth/token', { method: 'POST', body: {} });
+          fill(result, h('section.card', { 'aria-labelledby': 'h-secret' }, h('h3#h-secret', {}, 'Your 1-hour token'),
+            h('p.muted', {}, `Shown only now; valid until ${new Date(r.expiresAt).toLocaleString()}. Use it as "Authorization: Bearer <token>".`),
+            h('pre', {}, h('code', { 'data-testid': 'api-token' }, r.token))));
+          await refresh();
+        } catch (err) {
+          fill(result, errorBox(err.message));
+        }
+      } }, 'Get a 1-hour token'))
+    : null;
+  fill(main, h('h1', {}, 'API tokens'), form, short, result, list);
 
   async function refresh() {
     const { tokens } = await api('/api/v1/api-tokens');
@@ -47,9 +63,14 @@ export async function render(main, { me }) {
     } }, 'Revoke');
     fill(list, h('section', { 'aria-labelledby': 'h-tokenlist' }, h('h2#h-tokenlist', {}, 'Tokens'),
       table('API tokens', ['Label', 'Scope', 'Created by', 'Created', 'Last used', 'State', ''],
-        tokens.map((t) => [t.label, t.role === 'admin' ? 'admin' : `tenant ${t.tenant}`, t.createdBy, ago(t.createdAt), ago(t.lastUsedAt), badge(t.revoked ? 'revoked' : 'active'), t.revoked ? '' : revoke(t)]),
+        tokens.map((t) => [t.label, t.role === 'admin' ? 'admin' : `tenant ${t.tenant}`, t.createdBy, ago(t.createdAt), ago(t.lastUsedAt), badge(state(t)), state(t) === 'active' ? revoke(t) : '']),
         'No API tokens yet.')));
   }
   await refresh();
   return { topics: ['audit'], refresh };
+}
+
+function state(t) {
+  if (t.revoked) return 'revoked';
+  return t.expiresAt !== null && t.expiresAt !== undefined && Date.parse(t.expiresAt) <= Date.now() ? 'expired' : 'active';
 }
