@@ -25,7 +25,7 @@ export function registerHub(program: Command): void {
     .option('--allowed-signers <file>', 'the agents\' allowed signers file: the hub commits only on top of a branch tip signed by one of them (or by itself)')
     .option('--repo-poll <seconds>', 'how often the hub re-reads the infra repo\'s branch tip (the webhook makes it re-read at once)', '2')
     .option('--log-level <level>', 'log level (fatal, error, warn, info, debug)', 'info')
-    .option('--public-url <url>', 'URL nodes reach the hub at, put into join tokens (default: the listening address)')
+    .option('--public-url <url>', 'URL nodes and browsers reach the hub at: join tokens, SSO redirect URIs, SAML entity IDs (default: the listening address; for SSO the request host)')
     .action(async (o: { dataDir: string; port: string; host: string; tlsCert?: string; tlsKey?: string; repoUrl?: string; repoCredentialFile?: string; repoPoll: string; allowedSigners?: string; logLevel: string; publicUrl?: string }) => {
       const port = Number.parseInt(o.port, 10);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new FoundryError('CLI_USAGE', `invalid port ${o.port}`);

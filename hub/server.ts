@@ -34,7 +34,7 @@ export interface HubOptions {
   allowedSignersFile?: string;
   /** Seeds an empty hosted repo from this folder (npm start). */
   seedFrom?: string;
-  /** URL nodes reach the hub at, put into join tokens (default: the listening address). */
+  /** URL nodes reach the hub at, put into join tokens (default: the listening address); also the base of SSO redirect URIs and SAML entity IDs (default: the request's host). */
   publicUrl?: string;
   logger?: FastifyServerOptions['logger'];
 }
@@ -78,7 +78,7 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
       signingError = err;
     }
     const verifyBase = opts.allowedSignersFile === undefined || signingKey === undefined ? undefined : tipVerifier(signingKey, resolve(opts.allowedSignersFile), join(dataDir, 'signing', 'effective_allowed_signers'));
-    const app = await buildApp({ store, repoDir, externalRepo, signingKey, verifyBase, repoPollMs: opts.repoPollMs, tls, webhookSecret: opts.webhookSecret, logger: opts.logger, metrics: createMetrics({ defaults: true }), enroll: { dataDir, publicUrl: opts.publicUrl, externalRepoUrl: opts.repoUrl } });
+    const app = await buildApp({ store, repoDir, externalRepo, signingKey, verifyBase, repoPollMs: opts.repoPollMs, tls, webhookSecret: opts.webhookSecret, logger: opts.logger, metrics: createMetrics({ defaults: true }), enroll: { dataDir, publicUrl: opts.publicUrl, externalRepoUrl: opts.repoUrl }, dashboard: { sso: { publicUrl: opts.publicUrl } } });
     if (signingError !== undefined) app.log.warn({ event: 'signing-key-unavailable', err: signingError instanceof Error ? signingError.message : String(signingError) }, 'the hub cannot sign its commits (is ssh-keygen installed?): agents that verify signatures will refuse them');
     const host = opts.host ?? '127.0.0.1';
     await app.listen({ port: opts.port ?? 8080, host });

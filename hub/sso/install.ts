@@ -1,5 +1,5 @@
 /**
- * Installs single sign-on on the hub: the OIDC routes, the TOTP step-up, the list
+ * Installs single sign-on on the hub: the OIDC and SAML routes, the TOTP step-up, the list
  * of providers for the login page (with a problem line when one cannot be used), logout that ends the
  * IdP's session where it supports it, short-lived API tokens for session users, and the user list of a
  * tenant for its tenant admins.
@@ -14,6 +14,7 @@ import type { SsoContext } from './complete-login.js';
 import { formRoutes } from './form-body.js';
 import { OidcError, endSessionUrl, oidcConfig } from './oidc-client.js';
 import { baseUrl, oidcRoutes, type SsoRouteOptions } from './oidc-routes.js';
+import { samlLogoutUrl, samlProviderProblem, samlRoutes } from './saml-routes.js';
 import { stepUpRoutes } from './step-up.js';
 
 /** Why a provider cannot be used now (IdP unreachable, secret file missing; shown on the public login page, `logDetail` logged only), or undefined when it can. */
@@ -41,6 +42,7 @@ export interface InstallSsoOptions extends SsoRouteOptions {
 /** Registers the SSO routes on `app`. */
 export function installSso(app: FastifyInstance, ctx: SsoContext, opts: InstallSsoOptions = {}): void {
   oidcRoutes(app, ctx, opts);
+  samlRoutes(app, ctx, opts);
   formRoutes(app, (scope) => stepUpRoutes(scope, ctx));
   const probes: Partial<Record<'oidc' | 'saml', SsoProbe>> = {
     oidc: async (p) => {
@@ -51,6 +53,8 @@ export function installSso(app: FastifyInstance, ctx: SsoContext, opts: InstallS
         return { problem: err instanceof Error ? err.message : String(err), logDetail: err instanceof OidcError ? err.logDetail : undefined };
       }
     },
+    // SAML needs no call to the IdP: its certificate or metadata file on the hub must be usable.
+    saml: samlProviderProblem,
     ...opts.probes,
   };
   const lastProbe = new Map<string, { at: number; problem: string | undefined }>();
@@ -86,6 +90,10 @@ export function installSso(app: FastifyInstance, ctx: SsoContext, opts: InstallS
     closeSession(ctx.db, s.id);
     ctx.audit(`user:${s.user}`, 'auth.logout', s.user, s.ssoProvider === null ? undefined : { provider: s.ssoProvider });
     const p = s.ssoProvider === null ? undefined : await ctx.directory.get(s.ssoProvider);
+    if (p?.spec.saml !== undefined) {
+      const subject = getUser(ctx.db, s.user)?.sso?.subject;
+      return { loggedOut: true, redirect: subject === undefined ? '/ui/' : ((await samlLogoutUrl(ctx, p, subject, req, opts)) ?? '/ui/') };
+    }
     if (p?.spec.oidc === undefined) return { loggedOut: true, redirect: '/ui/' };
     try {
       const url = endSessionUrl(await oidcConfig(p, { ...opts.oidc, timeoutS: 3 }), `${baseUrl(req, opts)}/ui/`);

@@ -25,7 +25,7 @@ describe('fixtures/example-infra', () => {
       ['globex-bob', 'gpu-01', ['GPU-b24e7d10-58c3-4f6a-8e21-7c9d3a6b2f02']],
     ]);
     expect(repo.priceLists.get('default')?.doc.spec.currency).toBe('EUR');
-    expect([...repo.identityProviders.keys()].sort()).toEqual(['acme-entra', 'foundry-keycloak']);
+    expect([...repo.identityProviders.keys()].sort()).toEqual(['acme-entra', 'foundry-keycloak', 'globex-adfs']);
     expect(repo.identityProviders.get('acme-entra')?.doc.spec.tenant).toBe('acme');
   });
 

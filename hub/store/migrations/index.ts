@@ -9,6 +9,8 @@ import { sql as usageRefusals } from './0036-usage-refusals.js';
 import { sql as joinTokenNode } from './0037-join-token-node.js';
 import { sql as ssoRoles } from './0044-sso-roles.js';
 import { sql as ssoLogins } from './0045-sso-logins.js';
+import { sql as samlCaches } from './0046-saml-caches.js';
+import { sql as samlSessions } from './0047-saml-sessions.js';
 
 /** One schema migration. */
 export interface Migration {
@@ -29,4 +31,6 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 37, name: 'join-token-node', sql: joinTokenNode },
   { version: 44, name: 'sso-roles', sql: ssoRoles },
   { version: 45, name: 'sso-logins', sql: ssoLogins },
+  { version: 46, name: 'saml-caches', sql: samlCaches },
+  { version: 47, name: 'saml-sessions', sql: samlSessions },
 ];
