@@ -154,7 +154,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Graceful stop: refuse new agents, commit and ack what arrived, close sockets; the server then stops.
   app.addHook('preClose', async () => {
     stopping = true;
-    consoles.close();
+    await consoles.close();
     await gateway.close();
   });
   return app;

@@ -78,6 +78,8 @@ export class ConsoleBroker {
   private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 4 * 1024 * 1024, handleProtocols: (p) => (p.has('binary') ? 'binary' : false) });
   private readonly pending = new Map<string, Pending>();
   private readonly live = new Set<WebSocket>();
+  /** Open consoles, settled once both ends closed and the close is audited. */
+  private readonly open = new Set<Promise<void>>();
 
   constructor(private readonly deps: ConsoleBrokerDeps) {}
 
@@ -178,11 +180,17 @@ export class ConsoleBroker {
     const done = peer.kind === 'ws'
       ? (peer.ws.once('close', (code: number) => (closeReason ||= `browser ${code}`)), spliceSockets(peer.ws, agentWs).then((x) => ({ toNode: x.aToB, fromNode: x.bToA })))
       : (peer.socket.once('close', () => (closeReason ||= 'guacd')), pipeSocket(agentWs, peer.socket).then((x) => ({ toNode: x.toWebSocket, fromNode: x.toSocket })));
-    void done.then((bytes) => {
+    const audited = done.then((bytes) => {
       const seconds = Math.round((this.now().getTime() - started) / 1000);
-      store.audit(p.grant.actor, 'desktop.close', p.grant.workspace, { ...details, seconds, bytesToNode: bytes.toNode, bytesFromNode: bytes.fromNode, closedBy: closeReason });
+      try {
+        store.audit(p.grant.actor, 'desktop.close', p.grant.workspace, { ...details, seconds, bytesToNode: bytes.toNode, bytesFromNode: bytes.fromNode, closedBy: closeReason });
+      } catch (err) {
+        log.error({ workspace: p.grant.workspace, err: err instanceof Error ? err.message : String(err) }, 'console close not audited');
+      }
       log.info({ workspace: p.grant.workspace, node: p.node, seconds }, 'console closed');
     });
+    this.open.add(audited);
+    void audited.finally(() => this.open.delete(audited));
   }
 
   private drop(tunnel: string): void {
@@ -196,13 +204,17 @@ export class ConsoleBroker {
     return this.deps.now?.() ?? new Date();
   }
 
-  /** Closes every console (hub stopping); browsers reconnect with a new ticket. */
-  close(): void {
+  /** Closes every console (hub stopping) and waits until their closes are audited; browsers reconnect with a new ticket. */
+  async close(): Promise<void> {
     for (const [t, p] of [...this.pending]) {
       if (p.peer.kind === 'tcp') p.peer.socket.destroy();
       this.drop(t);
     }
     for (const ws of this.live) ws.close(1001, 'hub shutting down');
     this.wss.close();
+    // a peer that does not answer the close handshake is cut after 2 s
+    const cut = setTimeout(() => this.live.forEach((ws) => ws.terminate()), 2000);
+    await Promise.all([...this.open]);
+    clearTimeout(cut);
   }
 }
