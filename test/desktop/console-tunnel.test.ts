@@ -3,7 +3,14 @@
  * guest's VNC stream (the RFB greeting of QEMU's VNC server arrives through the agent's second outbound
  * WebSocket); a replayed ticket, a ticket under another session, another tenant's user and a caller
  * without a session are refused; a node cannot answer another node's tunnel; open and close are audited.
+ * "Open in Guacamole": the link's encrypted JSON decrypts with openssl and its connection's one-time relay
+ * port reaches the guest's VNC server (as guacd would), once.
  */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { describeIf } from '../support/requires.js';
@@ -13,6 +20,26 @@ import { startDeskFleet, type DeskFleet } from './desk-fleet.js';
 import { AGENT_CONSOLE_PATH, TUNNEL_HEADER } from '../../common/protocol/codec.js';
 
 let f: DeskFleet;
+const GUAC_KEY = '6a1f0c2d9e8b7a6f5e4d3c2b1a098877';
+const keyDir = mkdtempSync(join(tmpdir(), 'ft-guac-key-'));
+const keyFile = join(keyDir, 'guacamole.key');
+
+/** Reads from a TCP connection until `n` bytes came (or it closed). */
+function readTcp(port: number, n: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ host: '127.0.0.1', port });
+    let got = Buffer.alloc(0);
+    s.on('data', (d: Buffer) => {
+      got = Buffer.concat([got, d]);
+      if (got.length >= n) {
+        s.destroy();
+        resolve(got);
+      }
+    });
+    s.once('close', () => resolve(got));
+    s.once('error', reject);
+  });
+}
 
 interface Ticket { ticket: string; path: string; protocolPrefix: string; node: string; expiresAt: string }
 
@@ -35,7 +62,8 @@ function openConsole(t: Ticket, cookie: string): Promise<{ ws: WebSocket; first:
 
 describeIf(libvirtAvailable, 'libvirt', LIBVIRT_HOW)('console tunnel to a real KVM guest', () => {
   beforeAll(async () => {
-    f = await startDeskFleet();
+    writeFileSync(keyFile, `${GUAC_KEY}\n`, { mode: 0o600 });
+    f = await startDeskFleet({ desktop: { guacamole: { url: 'https://desktops.example.test/guacamole/', keyFile } } });
   }, 120_000);
   afterAll(async () => {
     await f?.close();
@@ -104,5 +132,40 @@ describeIf(libvirtAvailable, 'libvirt', LIBVIRT_HOW)('console tunnel to a real K
     expect(await status({ [TUNNEL_HEADER]: 'AAAAAAAAAAAAAAAAAAAAAAAA' })).toBe(401);
     const other = f.store.issueNodeCredential('some-other-node');
     expect(await status({ authorization: `Bearer ${other}`, [TUNNEL_HEADER]: 'AAAAAAAAAAAAAAAAAAAAAAAA' })).toBe(404);
+  });
+
+  it('signs the user in to Guacamole with encrypted json whose connection reaches the guest through a one-time relay', async () => {
+    const r = await post(`${f.url}/api/v1/workspaces/${f.workspace}/desktop/guacamole`, {}, { cookie: f.tom.cookie, 'x-csrf-token': f.tom.csrf });
+    expect(r.status).toBe(200);
+    const url = String(r.body.url);
+    // the data rides in the fragment, which browsers never send to a server
+    expect(url.startsWith('https://desktops.example.test/guacamole/#/?data=')).toBe(true);
+    const data = decodeURIComponent(url.split('#/?data=')[1] ?? '');
+    const dec = spawnSync('openssl', ['enc', '-d', '-aes-128-cbc', '-K', GUAC_KEY, '-iv', '0'.repeat(32), '-nosalt', '-a', '-A'], { input: data });
+    expect(dec.status).toBe(0);
+    const body = dec.stdout.subarray(32);
+    const mac = spawnSync('openssl', ['dgst', '-sha256', '-mac', 'HMAC', '-macopt', `hexkey:${GUAC_KEY}`, '-binary'], { input: body });
+    expect(dec.stdout.subarray(0, 32)).toEqual(mac.stdout);
+    const json = JSON.parse(body.toString()) as { username: string; expires: number; connections: Record<string, { protocol: string; parameters: { hostname: string; port: string } }> };
+    expect(json.username).toBe('tom');
+    expect(json.expires - Date.now()).toBeGreaterThan(50_000);
+    expect(json.expires - Date.now()).toBeLessThanOrEqual(60_000);
+    const conn = json.connections[`${f.workspace} desktop`];
+    expect(conn).toMatchObject({ protocol: 'vnc', parameters: { hostname: '127.0.0.1' } });
+    // guacd's side: the relay port speaks the guest's VNC (through the agent's tunnel), and only once
+    const port = Number(conn?.parameters.port);
+    expect((await readTcp(port, 12)).toString('latin1')).toBe('RFB 003.008\n');
+    await expect(readTcp(port, 12)).rejects.toThrow(/ECONNREFUSED/);
+    await expect.poll(() => f.store.auditLog().filter((a) => a.target === f.workspace && a.action.startsWith('desktop.')).length).toBeGreaterThanOrEqual(4);
+    // another tenant's user gets nothing
+    expect((await post(`${f.url}/api/v1/workspaces/${f.workspace}/desktop/guacamole`, {}, { cookie: f.eve.cookie, 'x-csrf-token': f.eve.csrf })).status).toBe(404);
+  });
+
+  it('names the key file, never its content, when the guacamole key is unusable', async () => {
+    writeFileSync(keyFile, 'correct horse battery staple\n');
+    const r = await post(`${f.url}/api/v1/workspaces/${f.workspace}/desktop/guacamole`, {}, { cookie: f.tom.cookie, 'x-csrf-token': f.tom.csrf });
+    expect(r).toMatchObject({ status: 503, body: { code: 'GUACAMOLE_KEY', message: `${keyFile}: the guacamole key must be 32 hexadecimal digits (128 bits)` } });
+    expect(JSON.stringify(r.body)).not.toContain('horse');
+    writeFileSync(keyFile, GUAC_KEY);
   });
 });
