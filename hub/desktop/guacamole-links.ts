@@ -37,6 +37,17 @@ export interface GuacamoleRequest {
 /** Opens a console of `workspace` on `node` and splices it with `socket` (the broker's tunnel for a TCP peer). */
 export type TcpConsoleOpener = (socket: Socket, req: GuacamoleRequest) => void;
 
+/** Reads and parses the key file; throws GUACAMOLE_KEY naming the file (never its content). */
+export function checkGuacamoleKeyFile(keyFile: string): Buffer {
+  let hex: string;
+  try {
+    hex = readFileSync(keyFile, 'utf8');
+  } catch (err) {
+    throw new FoundryError('GUACAMOLE_KEY', `cannot read the guacamole key file ${keyFile}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { resource: keyFile });
+  }
+  return parseGuacamoleKey(hex, keyFile);
+}
+
 /** Builds Guacamole sign-in links with a one-time relay per connection. */
 export class GuacamoleLinks {
   constructor(
@@ -47,13 +58,7 @@ export class GuacamoleLinks {
 
   /** The sign-in link (and its parts, for tests and the dashboard) for one desktop. */
   async signIn(req: GuacamoleRequest): Promise<{ url: string; connection: string; expiresAt: string }> {
-    let hex: string;
-    try {
-      hex = readFileSync(this.opts.keyFile, 'utf8');
-    } catch (err) {
-      throw new FoundryError('GUACAMOLE_KEY', `cannot read the guacamole key file ${this.opts.keyFile}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { resource: this.opts.keyFile });
-    }
-    const key = parseGuacamoleKey(hex, this.opts.keyFile);
+    const key = checkGuacamoleKeyFile(this.opts.keyFile);
     const ttl = this.opts.ttlMs ?? 60_000;
     const port = await this.relay(req, ttl);
     const connection = `${req.workspace} desktop`;
