@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import WebSocket, { createWebSocketStream } from 'ws';
 import * as OTPAuth from 'otpauth';
 import { median } from './stats.mjs';
