@@ -8,13 +8,13 @@
 // - bandwidth: full-screen raw framebuffer updates back to back for a fixed time.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import WebSocket, { createWebSocketStream } from 'ws';
+import WebSocket, { WebSocketServer, createWebSocketStream } from 'ws';
 import * as OTPAuth from 'otpauth';
 import { median } from './stats.mjs';
 import { RfbClient } from './rfb-client.mjs';
@@ -100,6 +100,64 @@ async function bandwidth(client, p, ms) {
   const s = (performance.now() - t0) / 1000;
   p.full = false;
   return mb / s;
+}
+
+/**
+ * The tunnel's own latency, without QEMU's display refresh in it: 8 bytes through browser ws → splice →
+ * agent ws → TCP echo server and back, beside the same 8 bytes straight to the echo server (median of n).
+ */
+async function echoRow(n) {
+  const { ConsoleTunnels } = await dist('agent/console/console-tunnel.js');
+  const { spliceSockets } = await dist('hub/desktop/ws-splice.js');
+  const echo = createServer((s) => {
+    s.setNoDelay(true);
+    s.pipe(s);
+  });
+  await new Promise((r) => echo.listen(0, '127.0.0.1', r));
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  await new Promise((r) => wss.once('listening', r));
+  let browserSide;
+  let spliced;
+  const ready = new Promise((r) => (spliced = r));
+  wss.on('connection', (ws, req) => {
+    if (req.headers['x-foundry-tunnel'] === undefined) browserSide = ws;
+    else {
+      void spliceSockets(browserSide, ws);
+      spliced();
+    }
+  });
+  const url = `http://127.0.0.1:${wss.address().port}`;
+  const client = new WebSocket(`${url.replace('http', 'ws')}/browser`);
+  await new Promise((r) => client.once('open', r));
+  const tunnels = new ConsoleTunnels({ hubUrl: url, credential: 'bench', locate: async () => ({ host: '127.0.0.1', port: echo.address().port }), log: { debug() {}, info() {}, warn() {}, error() {} } });
+  await tunnels.handle({ tunnel: 'benchbenchbenchbench', workspace: 'bench', protocol: 'vnc' });
+  await ready;
+  const viaTunnel = createWebSocketStream(client);
+  const direct = connect({ host: '127.0.0.1', port: echo.address().port });
+  direct.setNoDelay(true);
+  const time = async (stream) => {
+    const xs = [];
+    for (let i = 0; i < n; i++) {
+      const t = performance.now();
+      const got = new Promise((r) => stream.once('data', r));
+      stream.write(Buffer.alloc(8, i));
+      await got;
+      xs.push(performance.now() - t);
+    }
+    return median(xs);
+  };
+  try {
+    await time(viaTunnel);
+    const tunnel = await time(viaTunnel);
+    const straight = await time(direct);
+    return { figure: '8 bytes there and back through the tunnel (TCP echo server instead of VNC)', median: tunnel, unit: 'ms', runs: n, peer: 'direct TCP', peerMedian: straight, ratio: `${(tunnel / straight).toFixed(2)}×` };
+  } finally {
+    tunnels.closeAll();
+    client.terminate();
+    direct.destroy();
+    echo.close();
+    await new Promise((r) => wss.close(r));
+  }
 }
 
 /** The benchmark: returns rows for bench/run.mjs. */
@@ -208,13 +266,15 @@ export async function run({ quick = false } = {}) {
     const ratio = (a, b) => `${(a / b).toFixed(2)}×`;
     const mRtt = { direct: median(rtt.direct), tunnel: median(rtt.tunnel) };
     const mBw = { direct: median(bw.direct), tunnel: median(bw.tunnel) };
+    const echo = await echoRow(quick ? 50 : 500);
     return {
       title: 'desktop console (real KVM guest, VNC)',
       rows: [
         { figure: 'key press → screen update, through the tunnel (browser ws → hub → agent ws → vnc)', median: mRtt.tunnel, unit: 'ms', runs: tries, peer: 'direct VNC', peerMedian: mRtt.direct, ratio: ratio(mRtt.tunnel, mRtt.direct) },
         { figure: `full-screen raw updates (${direct.width}×${direct.height}×${direct.bpp / 8} B) through the tunnel`, median: mBw.tunnel, unit: 'MB/s', runs: bw.tunnel.length, peer: 'direct VNC', peerMedian: mBw.direct, ratio: ratio(mBw.tunnel, mBw.direct) },
+        echo,
       ],
-      notes: ['round trip: SeaBIOS boot menu after ESC (guest reset before each try, tries alternate between the paths); bandwidth: non-incremental raw updates back to back, both paths in the same run, hub and agent in this process'],
+      notes: ['round trip: SeaBIOS boot menu after ESC (guest reset before each try, tries alternate between the paths); it includes when QEMU\'s VNC server next refreshes the display, which the echo row leaves out; bandwidth: non-incremental raw updates back to back; hub, agent and clients share this process'],
     };
   } finally {
     for (const c of cleanup) await c();
