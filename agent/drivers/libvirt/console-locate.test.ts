@@ -48,6 +48,10 @@ describe('locateConsole', () => {
     await expect(locateConsole(new Virsh(runner({ d: running }), 'qemu:///system'), 'gpu-02', 'acme-alice')).rejects.toThrow('no vm of workspace acme-alice on node gpu-02');
     const off = capture('dumpxml-running.xml').replace(/<domain type='kvm' id='\d+'>/, "<domain type='kvm'>");
     await expect(locateConsole(new Virsh(runner({ d: off }), 'qemu:///system'), 'gpu-01', 'acme-alice')).rejects.toThrow('the vm of workspace acme-alice (domain d) is not running');
+    // metadata that names the node and workspace but is not the agent's: not a console of ours
+    const foreign = running.replace(/<([a-z]+:)?managed-by>foundry-agent</, '<$1managed-by>someone-else<');
+    expect(foreign).not.toBe(running);
+    await expect(locateConsole(new Virsh(runner({ d: foreign }), 'qemu:///system'), 'gpu-01', 'acme-alice')).rejects.toThrow('no vm of workspace acme-alice on node gpu-01');
     const open = running.replaceAll("listen='127.0.0.1'", "listen='0.0.0.0'");
     await expect(locateConsole(new Virsh(runner({ d: open }), 'qemu:///system'), 'gpu-01', 'acme-alice')).rejects.toThrow('the vnc console of workspace acme-alice listens on 0.0.0.0, not on the loopback: refused');
   });

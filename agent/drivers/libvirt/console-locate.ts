@@ -1,10 +1,12 @@
 /**
- * Finds the VNC console of a workspace's VM on this node: the running domain that carries our metadata
- * for this node and that workspace, and its VNC listener from `virsh dumpxml`. Only a loopback listener is
+ * Finds the VNC console of a workspace's VM on this node: the running domain the agent manages for this
+ * node and that workspace (our metadata, as the driver's list reads it), and its VNC listener from `virsh dumpxml`. Only a loopback listener is
  * accepted: the console is reached through the agent's tunnel, never on an address others can reach.
  */
 import { FoundryError } from '../../../common/errors.js';
+import { ownerFromLabels } from '../../labels.js';
 import { parseDomainXml, parseVncListener, type VncListener } from './domain-parse.js';
+import { metadataToLabels } from './libvirt-driver.js';
 import type { Virsh } from './virsh.js';
 
 /** Addresses a console may listen on (the node's loopback). */
@@ -29,7 +31,9 @@ export async function locateConsole(virsh: Virsh, node: string, workspace: strin
     const xml = await virsh.dumpXml(name);
     if (xml === undefined) continue;
     const d = parseDomainXml(xml);
-    if (d.foundry?.node !== node || d.foundry.workspace !== workspace) continue;
+    // Only a domain the agent manages for this node, by the same ownership rule as the driver's list.
+    const own = d.foundry === undefined ? undefined : ownerFromLabels(metadataToLabels(d.foundry), node, 'vm');
+    if (own?.owner.workspace !== workspace) continue;
     if (!d.active) throw new FoundryError('CONSOLE_UNAVAILABLE', `the vm of workspace ${workspace} (domain ${name}) is not running`, { resource: workspace, retry: 'wait' });
     const vnc = parseVncListener(xml);
     if (vnc === undefined) throw new FoundryError('CONSOLE_UNAVAILABLE', `the vm of workspace ${workspace} (domain ${name}) has no vnc console`, { resource: workspace, retry: 'terminal' });
