@@ -17,6 +17,9 @@ import { describeIf } from '../support/requires.js';
 import { libvirtAvailable, LIBVIRT_HOW } from '../libvirt/helpers.js';
 import { post } from '../dashboard/support.js';
 import { startDeskFleet, type DeskFleet } from './desk-fleet.js';
+import { pino } from 'pino';
+import { startNodeAgent, type NodeAgent } from '../../agent/node-agent.js';
+import { resolveConfig } from '../../agent/config/load-config.js';
 import { AGENT_CONSOLE_PATH, TUNNEL_HEADER } from '../../common/protocol/codec.js';
 
 let f: DeskFleet;
@@ -168,4 +171,32 @@ describeIf(libvirtAvailable, 'libvirt', LIBVIRT_HOW)('console tunnel to a real K
     expect(JSON.stringify(r.body)).not.toContain('horse');
     writeFileSync(keyFile, GUAC_KEY);
   });
+
+  it('works through the whole agent: startNodeAgent (as foundry agent run) answers console-open with its libvirt section', async () => {
+    await f.link.close();
+    const credentialFile = join(keyDir, 'node-credential');
+    writeFileSync(credentialFile, `${f.store.issueNodeCredential(f.node)}\n`, { mode: 0o600 });
+    // The repo is unreachable on purpose: the agent plans nothing, so it never touches the test's guest.
+    const config = resolveConfig({
+      node: f.node,
+      repo: { url: join(f.dir, 'no-such-repo'), branch: 'main' },
+      cacheDir: join(f.dir, 'agent-cache'),
+      stateDir: join(f.dir, 'agent-state'),
+      podman: { socketPath: join(f.dir, 'no-podman.sock') },
+      libvirt: { uri: 'qemu:///system', diskDir: join(f.dir, 'disks'), imageDir: join(f.dir, 'images') },
+      hub: { url: f.url, credentialFile },
+    }, join(f.dir, 'agent.yaml'));
+    let agent: NodeAgent | undefined;
+    try {
+      agent = await startNodeAgent(config, pino({ level: 'silent' }), { nvidiaSmi: join(f.dir, 'no-nvidia-smi') });
+      await expect.poll(() => f.app.hub.gateway.connectedNodes(), { timeout: 15_000 }).toContain(f.node);
+      const t = (await ticket(f.tom)).body as unknown as Ticket;
+      const c = await openConsole(t, f.tom.cookie);
+      if (!('ws' in c)) throw new Error(`refused: ${c.status}`);
+      expect(c.first.toString('latin1')).toBe('RFB 003.008\n');
+      c.ws.close();
+    } finally {
+      await agent?.stop();
+    }
+  }, 60_000);
 });
