@@ -3,7 +3,8 @@
  * desktop from the dashboard and noVNC's canvas shows the guest's SeaBIOS screen; ESC pressed in the
  * browser reaches the guest (its VGA text memory then shows SeaBIOS's boot menu) and the canvas changes;
  * `virsh reset` changes the screen again; after a hub restart the page reconnects on its own with a new
- * ticket. Screenshots go to test-output/screenshots/desktop-*.png.
+ * ticket; with the VM stopped the page gives up after a few tries and says so. Screenshots go to
+ * test-output/screenshots/desktop-*.png.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -11,7 +12,8 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { describeIf, commandWorks } from '../support/requires.js';
 import { PACKAGE_ROOT } from '../../common/paths.js';
-import { libvirtAvailable, LIBVIRT_HOW } from '../libvirt/helpers.js';
+import { spawnSync } from 'node:child_process';
+import { libvirtAvailable, LIBVIRT_HOW, URI } from '../libvirt/helpers.js';
 import { startDeskFleet, type DeskFleet } from './desk-fleet.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -109,4 +111,15 @@ describeIf(available, 'libvirt and chromium', `${LIBVIRT_HOW}; apt-get install -
     await page.screenshot({ path: join(SHOTS, 'desktop-4-after-hub-restart.png') });
     expect(errors).toEqual([]);
   }, 60_000);
+
+  it('stops asking and says so when the VM does not run (the node closes every console at once)', async () => {
+    spawnSync('virsh', ['-q', '-c', URI, 'destroy', f.guest.domain]);
+    await page.reload();
+    const screen = page.getByTestId('desktop-screen');
+    await expect.poll(() => screen.getAttribute('data-state'), { timeout: 30_000 }).toBe('failed');
+    expect(await page.getByTestId('desktop-status').textContent()).toBe('The desktop does not answer.');
+    await page.getByRole('button', { name: 'Try again' }).waitFor();
+    await page.screenshot({ path: join(SHOTS, 'desktop-5-vm-not-running.png') });
+    expect(errors).toEqual([]);
+  }, 45_000);
 });

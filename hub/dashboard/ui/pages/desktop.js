@@ -8,6 +8,8 @@ import { api, ApiError } from '../api.js';
 import { h, fill, errorBox } from '../dom.js';
 
 const MAX_DELAY_MS = 5000;
+// Connections in a row that closed before the VNC handshake (the VM is not running, no console...): then stop asking.
+const MAX_FAILED = 5;
 
 /** Renders the desktop page of the workspace named in the hash (#/desktop?workspace=NAME). */
 export async function render(main) {
@@ -25,6 +27,7 @@ export async function render(main) {
   let attempt = 0;
   let timer = null;
   let connections = 0;
+  let failed = 0;
 
   const setState = (state, text) => {
     screen.dataset.state = state;
@@ -51,6 +54,18 @@ export async function render(main) {
     return b;
   }
 
+  function giveUp() {
+    setState('failed', 'The desktop does not answer.');
+    const again = h('button.small', { type: 'button' }, 'Try again');
+    again.addEventListener('click', () => {
+      failed = 0;
+      attempt = 0;
+      fill(msg);
+      void connect();
+    });
+    fill(msg, errorBox('The console closed before it showed anything: is the VM running? The audit log of the hub (desktop.close) records why the node closed it.'), again);
+  }
+
   async function connect() {
     if (disposed) return;
     let t;
@@ -73,8 +88,11 @@ export async function render(main) {
     rfb = new RFB(screen, ws);
     rfb.scaleViewport = true;
     rfb.focusOnClick = true;
+    let shown = false;
     rfb.addEventListener('connect', () => {
+      shown = true;
       attempt = 0;
+      failed = 0;
       connections += 1;
       screen.dataset.connections = String(connections);
       setState('connected', `Connected to ${name} on ${t.node}.`);
@@ -82,7 +100,8 @@ export async function render(main) {
     });
     rfb.addEventListener('disconnect', () => {
       rfb = null;
-      retry('Disconnected.');
+      if (!shown && ++failed >= MAX_FAILED) giveUp();
+      else retry('Disconnected.');
     });
   }
 
