@@ -19,6 +19,10 @@ import type { GpuDevice } from './gpu/types.js';
 import { collectHostMetrics } from './host/host-metrics.js';
 import { cachedCephDf, CEPH_FALLBACK_MOUNTS, storageConfigFor } from './host/storage-config.js';
 import { HubLink } from './link/hub-link.js';
+import { ConsoleTunnels } from './console/console-tunnel.js';
+import { locateConsole } from './drivers/libvirt/console-locate.js';
+import { Virsh } from './drivers/libvirt/virsh.js';
+import { runCommand } from '../common/run-command.js';
 import { buildReconciler, startAgent, type RunningAgent } from './reconcile/gitops-loop.js';
 import type { AgentStatus } from './reconcile/status.js';
 import { UsageEmitter } from './usage/usage-emitter.js';
@@ -86,6 +90,7 @@ export function hubUrlMismatch(clusterUrl: string | undefined, configUrl: string
 /** Starts the node agent from its configuration. */
 export async function startNodeAgent(config: ResolvedAgentConfig, logger: Logger, options: NodeAgentOptions = {}): Promise<NodeAgent> {
   let link: HubLink | undefined;
+  let consoles: ConsoleTunnels | undefined;
   let lastStatusKey = '';
   let warnedHubUrl: string | undefined;
   const reconciler = buildReconciler(config, logger, options.extraDrivers ?? [], {
@@ -114,13 +119,28 @@ export async function startNodeAgent(config: ResolvedAgentConfig, logger: Logger
 
   if (config.hubUrl !== undefined && config.hubCredentialFile !== undefined) {
     const credential = readFileSync(config.hubCredentialFile, 'utf8').trim();
+    const ca = config.hubCaFile === undefined ? undefined : readFileSync(config.hubCaFile);
+    // Consoles of this node's libvirt VMs, through a second outbound WebSocket per console (docs/desktops.md).
+    const libvirt = config.libvirt;
+    const virsh = libvirt === undefined ? undefined : new Virsh(runCommand, libvirt.uri);
+    consoles = new ConsoleTunnels({
+      hubUrl: config.hubUrl,
+      credential,
+      ca,
+      log: logger,
+      locate: async (workspace) => {
+        if (virsh === undefined) throw new Error('this node runs no libvirt vms (no libvirt section in its agent config)');
+        return locateConsole(virsh, config.node, workspace);
+      },
+    });
+    const tunnels = consoles;
     link = new HubLink({
       hubUrl: config.hubUrl,
       node: config.node,
       credential,
       stateDir: config.stateDir,
       agentVersion: VERSION,
-      ca: config.hubCaFile === undefined ? undefined : readFileSync(config.hubCaFile),
+      ca,
       hello: () => ({
         appliedRevision: reconciler.lastGood()?.revision ?? null,
         inventory: {
@@ -132,6 +152,7 @@ export async function startNodeAgent(config: ResolvedAgentConfig, logger: Logger
         // A hub sync does not bypass back-off: failing resources keep their retry schedule (an operator's `foundry agent sync` does bypass it).
         syncNow: () => void agent.syncNow('hub'),
         drain: (cmd) => logger.info({ event: 'drain', cmd }, 'hub asked to drain: no new workspaces will be placed here; running ones stay until moved'),
+        consoleOpen: (req) => tunnels.handle(req),
       },
       log: logger,
     }).start();
@@ -187,6 +208,7 @@ export async function startNodeAgent(config: ResolvedAgentConfig, logger: Logger
     stop: async () => {
       telemetry.stop();
       await agent.stop();
+      consoles?.closeAll();
       await link?.close();
     },
   };

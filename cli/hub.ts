@@ -26,11 +26,15 @@ export function registerHub(program: Command): void {
     .option('--repo-poll <seconds>', 'how often the hub re-reads the infra repo\'s branch tip (the webhook makes it re-read at once)', '2')
     .option('--log-level <level>', 'log level (fatal, error, warn, info, debug)', 'info')
     .option('--public-url <url>', 'URL nodes and browsers reach the hub at: join tokens, SSO redirect URIs, SAML entity IDs (default: the listening address; for SSO the request host)')
-    .action(async (o: { dataDir: string; port: string; host: string; tlsCert?: string; tlsKey?: string; repoUrl?: string; repoCredentialFile?: string; repoPoll: string; allowedSigners?: string; logLevel: string; publicUrl?: string }) => {
+    .option('--guacamole-url <url>', 'Apache Guacamole\'s public URL: desktops get "Open in Guacamole" (needs --guacamole-key-file)')
+    .option('--guacamole-key-file <file>', 'file with the 128-bit key (32 hex digits) Guacamole\'s json-secret-key holds')
+    .option('--guacamole-relay-host <address>', 'address the one-time console relay ports for guacd listen on (default 127.0.0.1)')
+    .action(async (o: { dataDir: string; port: string; host: string; tlsCert?: string; tlsKey?: string; repoUrl?: string; repoCredentialFile?: string; repoPoll: string; allowedSigners?: string; logLevel: string; publicUrl?: string; guacamoleUrl?: string; guacamoleKeyFile?: string; guacamoleRelayHost?: string }) => {
       const port = Number.parseInt(o.port, 10);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new FoundryError('CLI_USAGE', `invalid port ${o.port}`);
       const poll = Number(o.repoPoll);
       if (!Number.isFinite(poll) || poll <= 0 || poll > 3600) throw new FoundryError('CLI_USAGE', `--repo-poll ${o.repoPoll}: expected seconds, more than 0 and at most 3600`);
+      if ((o.guacamoleUrl === undefined) !== (o.guacamoleKeyFile === undefined)) throw new FoundryError('CLI_USAGE', 'guacamole needs both --guacamole-url and --guacamole-key-file');
       if (o.repoCredentialFile !== undefined && o.repoUrl === undefined) throw new FoundryError('CLI_USAGE', '--repo-credential-file needs --repo-url (the hosted repo needs no credential)');
       // Imported here, not at the top: the agent's commands share this binary and must not load the hub.
       const { startHub } = await import('../hub/server.js');
@@ -47,6 +51,7 @@ export function registerHub(program: Command): void {
         repoPollMs: Math.round(poll * 1000),
         allowedSignersFile: o.allowedSigners,
         publicUrl: o.publicUrl,
+        guacamole: o.guacamoleUrl === undefined || o.guacamoleKeyFile === undefined ? undefined : { url: o.guacamoleUrl, keyFile: o.guacamoleKeyFile, relayHost: o.guacamoleRelayHost },
         webhookSecret: process.env.FOUNDRY_HUB_WEBHOOK_SECRET || undefined,
         logger: { level: o.logLevel, stream: process.stderr },
       });

@@ -37,6 +37,10 @@ export const ERROR_CODES = {
   OPENSTACK_NO_VALID_HOST: 'wait',
   OPENSTACK_CONFLICT: 'transient',
   OPENSTACK_REQUEST: 'transient',
+  // desktops (consoles of vms)
+  CONSOLE_UNAVAILABLE: 'wait',
+  CONSOLE_TUNNEL: 'transient',
+  GUACAMOLE_KEY: 'terminal',
   // telemetry
   NVIDIA_SMI: 'transient',
   NVIDIA_SMI_TIMEOUT: 'transient',

@@ -22,6 +22,10 @@ import { usageRefusalRoutes } from './routes/usage-refusals.js';
 import { PlacementHistory } from './usage/placement-history.js';
 import { UsageGate } from './usage/usage-gate.js';
 import type { AdmissionLimits } from './usage/admission.js';
+import { ConsoleTickets } from './desktop/console-tickets.js';
+import { ConsoleBroker } from './desktop/console-broker.js';
+import { GuacamoleLinks, type GuacamoleOptions } from './desktop/guacamole-links.js';
+import { desktopRoutes } from './routes/desktops.js';
 
 /** Collaborators of the app; the caller owns the store (and closes it after the app). */
 export interface AppDeps {
@@ -53,6 +57,8 @@ export interface AppDeps {
   dashboard?: Omit<DashboardOptions, 'secure'>;
   /** Usage admission tolerances (clock skew, sync grace, longest record); defaults in hub/usage/admission.ts. */
   usageLimits?: AdmissionLimits;
+  /** Desktops: Apache Guacamole sign-in (off without it), how long an agent has to dial back a console (default 15 s). */
+  desktop?: { guacamole?: GuacamoleOptions; dialBackMs?: number };
   /** Enrollment: data dir (bundle cache, writer clone), public URL, external repo URL. */
   enroll?: Pick<EnrollRouteOptions, 'dataDir' | 'publicUrl' | 'externalRepoUrl' | 'packageRoot' | 'now'>;
 }
@@ -109,7 +115,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const ssoPublicUrl = deps.dashboard?.sso?.publicUrl ?? deps.enroll?.publicUrl;
   await installDashboard(app, { secure: deps.tls !== undefined, ...deps.dashboard, sso: { ...deps.dashboard?.sso, ...(ssoPublicUrl === undefined ? {} : { publicUrl: ssoPublicUrl }) } });
 
-  app.server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
+  // Consoles: the browser's and the agent's tunnel WebSockets meet in the broker; everything else is the agents' link.
+  const consoles = new ConsoleBroker({ store, gateway, tickets: new ConsoleTickets(), log: app.log, dialBackMs: deps.desktop?.dialBackMs });
+  app.server.on('upgrade', (req, socket, head) => {
+    if (ConsoleBroker.handles((req.url ?? '').split('?')[0] ?? '')) consoles.handleUpgrade(req, socket, head);
+    else gateway.handleUpgrade(req, socket, head);
+  });
   healthRoutes(app, store, () => stopping);
   // Admins only: the per-GPU series name workspaces and tenants, which no tenant may see of another.
   app.get('/metrics', { preHandler: requirePrincipal(app, { role: 'admin' }) }, async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
@@ -119,6 +130,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installWorkspaces(app, ext === undefined ? { repoDir: deps.repoDir, syncIntervalMs: deps.repoPollMs, gitConfig, verifyBase } : { repoDir: ext.url, workDir: ext.workDir, gitEnv: ext.gitEnv, syncIntervalMs: deps.repoPollMs, gitConfig, verifyBase });
   // read the history now (after the writer exists), so the first records do not wait for it
   history?.refresh().catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'placement history not read yet'));
+  const guac = deps.desktop?.guacamole;
+  desktopRoutes(app, { tickets: consoles.tickets, guacamole: guac === undefined ? undefined : new GuacamoleLinks(guac, (socket, req) => consoles.openTcp(socket, req)) });
   billingRoutes(app);
   usageRefusalRoutes(app);
   enrollRoutes(app, { store, repoDir: deps.repoDir, tlsCert: deps.tls?.cert, gitConfig, verifyBase, ...deps.enroll });
@@ -143,6 +156,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Graceful stop: refuse new agents, commit and ack what arrived, close sockets; the server then stops.
   app.addHook('preClose', async () => {
     stopping = true;
+    await consoles.close();
     await gateway.close();
   });
   return app;

@@ -10,6 +10,7 @@ import { startCheckpointer } from './store/checkpointer.js';
 import { HubStore } from './store/hub-store.js';
 import { ensureHostedRepo, seedHostedRepo } from './git/hosted-repo.js';
 import { createMetrics } from './metrics.js';
+import { checkGuacamoleKeyFile, type GuacamoleOptions } from './desktop/guacamole-links.js';
 import { FoundryError } from '../common/errors.js';
 import { assertNoUrlCredential, gitAuthEnv } from './gitops/repo-credential.js';
 import { ensureSigningKey, tipVerifier, type HubSigningKey } from './gitops/signing-key.js';
@@ -37,6 +38,8 @@ export interface HubOptions {
   /** URL nodes reach the hub at, put into join tokens (default: the listening address); also the base of SSO redirect URIs and SAML entity IDs (default: the request's host). */
   publicUrl?: string;
   logger?: FastifyServerOptions['logger'];
+  /** Apache Guacamole sign-in for desktops (docs/desktops.md); off when absent. */
+  guacamole?: GuacamoleOptions;
 }
 
 /** A running hub. */
@@ -58,6 +61,8 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
   const dataDir = resolve(opts.dataDir ?? join('.foundry', 'hub'));
   if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) throw new FoundryError('CLI_USAGE', 'tls needs both --tls-cert and --tls-key');
   if (opts.repoUrl !== undefined) assertNoUrlCredential(opts.repoUrl);
+  // A Guacamole key that cannot be read or parsed stops the start, naming the file (never its content).
+  if (opts.guacamole !== undefined) checkGuacamoleKeyFile(opts.guacamole.keyFile);
   const store = new HubStore(join(dataDir, 'hub.db'));
   const repoDir = opts.repoUrl === undefined ? join(dataDir, 'infra.git') : undefined;
   try {
@@ -78,7 +83,7 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
       signingError = err;
     }
     const verifyBase = opts.allowedSignersFile === undefined || signingKey === undefined ? undefined : tipVerifier(signingKey, resolve(opts.allowedSignersFile), join(dataDir, 'signing', 'effective_allowed_signers'));
-    const app = await buildApp({ store, repoDir, externalRepo, signingKey, verifyBase, repoPollMs: opts.repoPollMs, tls, webhookSecret: opts.webhookSecret, logger: opts.logger, metrics: createMetrics({ defaults: true }), enroll: { dataDir, publicUrl: opts.publicUrl, externalRepoUrl: opts.repoUrl }, dashboard: { sso: { publicUrl: opts.publicUrl } } });
+    const app = await buildApp({ store, repoDir, externalRepo, signingKey, verifyBase, repoPollMs: opts.repoPollMs, tls, webhookSecret: opts.webhookSecret, logger: opts.logger, metrics: createMetrics({ defaults: true }), desktop: opts.guacamole === undefined ? undefined : { guacamole: opts.guacamole }, enroll: { dataDir, publicUrl: opts.publicUrl, externalRepoUrl: opts.repoUrl }, dashboard: { sso: { publicUrl: opts.publicUrl } } });
     if (signingError !== undefined) app.log.warn({ event: 'signing-key-unavailable', err: signingError instanceof Error ? signingError.message : String(signingError) }, 'the hub cannot sign its commits (is ssh-keygen installed?): agents that verify signatures will refuse them');
     const host = opts.host ?? '127.0.0.1';
     await app.listen({ port: opts.port ?? 8080, host });

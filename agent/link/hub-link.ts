@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
-import { AGENT_WS_PATH, decodeFrame, encodeFrame, HUB_TO_AGENT, BadFrameCounter, MAX_WS_PAYLOAD_BYTES, type MessageByType, type AgentToHub, type CommandMessage, type HelloMessage, type StatusMessage, type TelemetryMessage } from '../../common/protocol/codec.js';
+import { AGENT_WS_PATH, decodeFrame, encodeFrame, HUB_TO_AGENT, BadFrameCounter, MAX_WS_PAYLOAD_BYTES, type MessageByType, type AgentToHub, type CommandMessage, type ConsoleOpenMessage, type HelloMessage, type StatusMessage, type TelemetryMessage } from '../../common/protocol/codec.js';
 import { FoundryError, errorMessage } from '../../common/errors.js';
 import { VERSION } from '../../common/version.js';
 import { Backoff } from './backoff.js';
@@ -15,6 +15,8 @@ import { Outbox, type OutboxKind } from './outbox.js';
 export type HubCommand = CommandMessage['body'];
 /** Handles a hub command (errors are logged, never thrown back). */
 export type CommandHandler = (cmd: HubCommand) => unknown;
+/** A console-open request as its handler receives it. */
+export type ConsoleOpen = ConsoleOpenMessage['body'];
 
 /** The logger the link writes to (pino-compatible). */
 export interface LinkLogger {
@@ -38,7 +40,7 @@ export interface HubLinkOptions {
   /** What goes into hello on each connect. */
   hello?: () => Omit<HelloMessage['body'], 'node' | 'agentVersion'>;
   /** Handlers of hub commands. */
-  handlers?: { syncNow?: CommandHandler; drain?: CommandHandler };
+  handlers?: { syncNow?: CommandHandler; drain?: CommandHandler; consoleOpen?: (req: ConsoleOpen) => unknown };
   /** PEM CA certificate to verify a hub with a private CA. */
   ca?: string | Buffer;
   /** Outbox entries sent but not yet acked, at most. */
@@ -239,9 +241,26 @@ export class HubLink extends EventEmitter {
     } else if (msg.type === 'error') {
       this.log.warn({ code: msg.body.code, refType: msg.body.refType, field: msg.body.field }, `hub refused a frame: ${msg.body.message}`);
       this.emit('hub-error', msg.body);
+    } else if (msg.type === 'console-open') {
+      this.openConsole(msg.body);
     } else {
       this.runCommand(msg.body);
     }
+  }
+
+  /** Hands a console-open request to its handler (agent/console); an agent without one logs and ignores it. */
+  private openConsole(req: ConsoleOpen): void {
+    const handler = this.opts.handlers?.consoleOpen;
+    if (handler === undefined) {
+      this.log.warn({ workspace: req.workspace }, 'console requested, but this agent has no console handler');
+      return;
+    }
+    try {
+      Promise.resolve(handler(req)).catch((err: unknown) => this.log.error({ workspace: req.workspace, err: errorMessage(err) }, 'console handler failed'));
+    } catch (err) {
+      this.log.error({ workspace: req.workspace, err: errorMessage(err) }, 'console handler failed');
+    }
+    this.emit('console-open', req);
   }
 
   private runCommand(cmd: HubCommand): void {

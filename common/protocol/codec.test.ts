@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { decodeFrame, decodeUsageRecord, encodeFrame, BadFrameCounter, MAX_FRAME_BYTES, AGENT_TO_HUB } from './codec.js';
+import { decodeFrame, decodeUsageRecord, encodeFrame, BadFrameCounter, MAX_FRAME_BYTES, AGENT_TO_HUB, HUB_TO_AGENT } from './codec.js';
 
 const usage = (over: Record<string, unknown> = {}): string =>
   JSON.stringify({ v: 1, type: 'usage', id: 'm1', seq: 3, ts: '2026-11-27T10:00:00.000Z', body: { node: 'gpu-01', record: { workspace: 'w' } }, ...over });
@@ -29,6 +29,17 @@ describe('decodeFrame', () => {
   it('requires seq on usage', () => {
     const d = decodeFrame(usage({ seq: undefined }), AGENT_TO_HUB);
     expect(d.ok ? '' : d.error.message).toBe("usage message: (root) must have required property 'seq'");
+  });
+
+  it('decodes console-open and names a bad tunnel id or workspace', () => {
+    const ok = decodeFrame(encodeFrame('console-open', { tunnel: 'Abcdefghijklmnop_-12', workspace: 'acme-desk', protocol: 'vnc' }), HUB_TO_AGENT);
+    expect(ok.ok && ok.msg.type === 'console-open' && ok.msg.body).toEqual({ tunnel: 'Abcdefghijklmnop_-12', workspace: 'acme-desk', protocol: 'vnc' });
+    const short = decodeFrame(encodeFrame('console-open', { tunnel: 'x', workspace: 'acme-desk', protocol: 'vnc' }), HUB_TO_AGENT);
+    expect(short.ok ? undefined : short.error).toMatchObject({ field: '/body/tunnel', refType: 'console-open' });
+    const ws = decodeFrame(encodeFrame('console-open', { tunnel: 'Abcdefghijklmnop', workspace: '../etc', protocol: 'vnc' }), HUB_TO_AGENT);
+    expect(ws.ok ? undefined : ws.error.message).toBe('console-open message: /body/workspace must match pattern "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"');
+    // an agent never sends it
+    expect(decodeFrame(encodeFrame('console-open', { tunnel: 'Abcdefghijklmnop', workspace: 'w', protocol: 'vnc' }), AGENT_TO_HUB)).toMatchObject({ ok: false, error: { field: '/type' } });
   });
 
   it('refuses a type not accepted on this side', () => {

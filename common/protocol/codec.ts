@@ -13,10 +13,11 @@ import type { UsageMessage } from '../generated/protocol/usage.js';
 import type { AckMessage } from '../generated/protocol/ack.js';
 import type { CommandMessage } from '../generated/protocol/command.js';
 import type { ErrorMessage } from '../generated/protocol/error.js';
+import type { ConsoleOpenMessage } from '../generated/protocol/console-open.js';
 import type { GpuAllocationRecord } from '../generated/protocol/usage-record-gpu-allocation.js';
 import type { ResourceAllocationRecord } from '../generated/protocol/usage-record-resource-allocation.js';
 
-export type { HelloMessage, StatusMessage, TelemetryMessage, UsageMessage, AckMessage, CommandMessage, ErrorMessage, GpuAllocationRecord, ResourceAllocationRecord };
+export type { HelloMessage, StatusMessage, TelemetryMessage, UsageMessage, AckMessage, CommandMessage, ErrorMessage, ConsoleOpenMessage, GpuAllocationRecord, ResourceAllocationRecord };
 
 /** A usage record of any kind, as the wire carries it in a usage message's body.record. */
 export type UsageRecordWire = GpuAllocationRecord | ResourceAllocationRecord;
@@ -28,6 +29,10 @@ export const USAGE_RECORD_SCHEMAS: Readonly<Record<UsageRecordWire['kind'], stri
 
 /** Path of the agents' WebSocket on the hub. */
 export const AGENT_WS_PATH = '/api/v1/agent/ws';
+/** Path of the second WebSocket an agent opens for one console tunnel (node credential + tunnel header). */
+export const AGENT_CONSOLE_PATH = '/api/v1/agent/console';
+/** Header that names the tunnel on the agent's console WebSocket. */
+export const TUNNEL_HEADER = 'x-foundry-tunnel';
 /** Protocol version carried in every envelope. */
 export const PROTOCOL_VERSION = 1;
 /** Largest frame either side accepts for decoding (bytes); larger frames get an error frame. */
@@ -44,6 +49,7 @@ export interface MessageByType {
   ack: AckMessage;
   command: CommandMessage;
   error: ErrorMessage;
+  'console-open': ConsoleOpenMessage;
 }
 /** One message type name. */
 export type MessageType = keyof MessageByType;
@@ -52,7 +58,7 @@ export type Message = MessageByType[MessageType];
 /** Messages an agent sends. */
 export const AGENT_TO_HUB = ['hello', 'status', 'telemetry', 'usage'] as const satisfies readonly MessageType[];
 /** Messages the hub sends. */
-export const HUB_TO_AGENT = ['ack', 'command', 'error'] as const satisfies readonly MessageType[];
+export const HUB_TO_AGENT = ['ack', 'command', 'error', 'console-open'] as const satisfies readonly MessageType[];
 /** A message type an agent sends. */
 export type AgentToHub = (typeof AGENT_TO_HUB)[number];
 /** A message type the hub sends. */

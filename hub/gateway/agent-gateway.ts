@@ -8,7 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { FastifyBaseLogger } from 'fastify';
-import { AGENT_WS_PATH, MAX_WS_PAYLOAD_BYTES, type CommandMessage } from '../../common/protocol/codec.js';
+import { AGENT_WS_PATH, MAX_WS_PAYLOAD_BYTES, type CommandMessage, type HubToAgent, type MessageByType } from '../../common/protocol/codec.js';
 import { tokenFromAuthorization } from '../auth/secrets.js';
 import { AgentConnection, CLOSE, type ConnectionDeps } from './agent-connection.js';
 
@@ -92,6 +92,13 @@ export class AgentGateway {
   command(node: string, body: CommandMessage['body']): boolean {
     const conn = this.connections.get(node);
     conn?.send('command', body);
+    return conn !== undefined;
+  }
+
+  /** Sends any hub-to-agent message to one node (console-open...); false when it is not connected. */
+  send<T extends HubToAgent>(node: string, type: T, body: MessageByType[T]['body']): boolean {
+    const conn = this.connections.get(node);
+    conn?.send(type, body);
     return conn !== undefined;
   }
 

@@ -1,6 +1,6 @@
 /**
  * Serves the dashboard: plain HTML, CSS and JS modules from hub/dashboard/ui (no build step) and uPlot
- * from its npm package under /ui/vendor/. Files are read once at start; every answer carries a strict
+ * and noVNC from their npm packages under /ui/vendor/. Files are read once at start; every answer carries a strict
  * Content-Security-Policy (scripts only from this origin, no framing) and asks browsers to revalidate.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -46,6 +46,11 @@ export function loadAssets(dir = UI_DIR): Map<string, Asset> {
   for (const file of walk(dir)) assets.set(relative(dir, file).split(sep).join('/'), asset(readFileSync(file), file));
   const uplot = dirname(createRequire(import.meta.url).resolve('uplot'));
   for (const f of ['uPlot.esm.js', 'uPlot.min.css']) assets.set(`vendor/${f}`, asset(readFileSync(join(uplot, f)), f));
+  // noVNC's ES modules as its npm package ships them (core/ imports ../vendor/pako/), for the desktop page.
+  const novnc = dirname(dirname(createRequire(import.meta.url).resolve('@novnc/novnc')));
+  for (const sub of ['core', 'vendor']) {
+    for (const file of walk(join(novnc, sub)).filter((f) => f.endsWith('.js'))) assets.set(`vendor/novnc/${relative(novnc, file).split(sep).join('/')}`, asset(readFileSync(file), file));
+  }
   return assets;
 }
 

@@ -62,6 +62,11 @@ export function workspaceView(doc: Workspace | undefined, row: LifecycleRow | un
   };
 }
 
+/** True when the workspace's template declares a libvirt VM, whose console the dashboard can open ("Open desktop"). */
+export function hasDesktop(repo: InfraRepo, doc: Workspace): boolean {
+  return repo.templates.get(doc.spec.template)?.doc.spec.vm?.driver === 'libvirt';
+}
+
 /** Registers the workspace routes (no-op without a repo). */
 export function installWorkspaces(app: FastifyInstance, opts: WorkspaceRoutesOptions): void {
   if (opts.repoDir === undefined) return;
@@ -130,7 +135,7 @@ export function installWorkspaces(app: FastifyInstance, opts: WorkspaceRoutesOpt
       const items = [...repo.workspaces.values()]
         .filter(({ doc }) => (tenant === undefined ? p?.role === 'admin' : doc.spec.tenant === tenant))
         .sort((a, b) => (a.doc.metadata.name < b.doc.metadata.name ? -1 : 1))
-        .map(({ doc, source }) => workspaceView(doc, lifecycle.get(doc.metadata.name), source.file));
+        .map(({ doc, source }) => ({ ...workspaceView(doc, lifecycle.get(doc.metadata.name), source.file), desktop: hasDesktop(repo, doc) }));
       // Removed from Git but still run by their node (removal pending or refused by its prune guard): listed until gone.
       const lingering = lifecycle.list()
         .filter((row) => !repo.workspaces.has(row.name) && row.phase !== 'Deleted' && REMOVAL_PENDING.has(row.reason))
@@ -148,7 +153,7 @@ export function installWorkspaces(app: FastifyInstance, opts: WorkspaceRoutesOpt
       const located = repo.workspaces.get(req.params.name);
       const tenant = located?.doc.spec.tenant ?? row?.tenant;
       if (tenant === undefined || !canAccessTenant(req.principal, tenant)) throw new FoundryError('NOT_FOUND', `no workspace ${req.params.name}`, { resource: req.params.name });
-      return { ...workspaceView(located?.doc, lifecycle.get(req.params.name), located?.source.file), events: lifecycle.events(req.params.name) };
+      return { ...workspaceView(located?.doc, lifecycle.get(req.params.name), located?.source.file), desktop: located !== undefined && hasDesktop(repo, located.doc), events: lifecycle.events(req.params.name) };
     }),
   );
 

@@ -14,6 +14,9 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   GIT_PUSH_CONFLICT: 503,
   GIT_FETCH: 502,
   AUTH_FORBIDDEN: 403,
+  CONSOLE_UNAVAILABLE: 409,
+  CONSOLE_TUNNEL: 503,
+  GUACAMOLE_KEY: 503,
 };
 
 /** Sends a FoundryError as {code, message, resource, details}; rethrows anything else (Fastify answers 500). */

@@ -107,3 +107,27 @@ export function parseDomState(output: string): ObservedState {
       return 'unknown';
   }
 }
+
+/** Where a domain's VNC console listens on the node (from `<graphics type='vnc' port=... listen=...>`). */
+export interface VncListener {
+  host: string;
+  port: number;
+}
+
+/**
+ * The VNC listener of `virsh dumpxml` output of a running domain, or undefined when the domain has no VNC
+ * graphics or no port yet (autoport assigns one only while it runs). The listen address comes from the
+ * `listen` attribute or its `<listen type='address'>` child; libvirt's default is 127.0.0.1.
+ */
+export function parseVncListener(xml: string): VncListener | undefined {
+  const doc = parser.parse(xml) as Node;
+  const devices = ((doc.domain as Node | undefined)?.devices ?? {}) as Node;
+  const all = devices.graphics === undefined ? [] : Array.isArray(devices.graphics) ? (devices.graphics as Node[]) : [devices.graphics as Node];
+  const vnc = all.find((g) => g['@_type'] === 'vnc');
+  if (vnc === undefined) return undefined;
+  const port = Number(vnc['@_port']);
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) return undefined;
+  const child = Array.isArray(vnc.listen) ? (vnc.listen as Node[])[0] : (vnc.listen as Node | undefined);
+  const host = (vnc['@_listen'] as string | undefined) ?? (child?.['@_address'] as string | undefined) ?? '127.0.0.1';
+  return { host, port };
+}

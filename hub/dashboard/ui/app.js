@@ -13,6 +13,8 @@ const PAGES = {
   enrollment: { title: 'Enrollment', admin: true, load: () => import('./pages/enrollment.js') },
   audit: { title: 'Audit log', admin: true, load: () => import('./pages/audit.js') },
   tokens: { title: 'API tokens', load: () => import('./pages/tokens.js') },
+  // Not in the menu: opened from a workspace's "Open desktop" (#/desktop?workspace=NAME).
+  desktop: { title: 'Desktop', load: () => import('./pages/desktop.js') },
 };
 
 const main = document.getElementById('main');
@@ -43,7 +45,8 @@ function showChrome() {
 async function navigate() {
   if (me === null) return;
   const name = routeName();
-  if (location.hash !== `#/${name}`) history.replaceState(null, '', `#/${name}`);
+  // A page's own query (#/desktop?workspace=...) stays; an unknown or forbidden route becomes the default page.
+  if (location.hash.replace(/^#\/?/, '').split('?')[0] !== name) history.replaceState(null, '', `#/${name}`);
   for (const a of document.querySelectorAll('#nav a')) {
     if (a.getAttribute('href') === `#/${name}`) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');

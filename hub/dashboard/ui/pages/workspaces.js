@@ -50,6 +50,8 @@ function actions(w, refresh, report) {
   } }, label);
   const name = encodeURIComponent(w.name);
   return h('span.actions', {},
+    // A VM workspace's screen opens in the browser (noVNC over the agent's outbound tunnel).
+    w.desktop && w.state !== 'stopped' ? h('a.button.small', { href: `#/desktop?workspace=${name}`, 'aria-label': `Open desktop ${w.name}` }, 'Open desktop') : null,
     w.state === 'stopped' ? act('Start', () => api(`/api/v1/workspaces/${name}/start`, { method: 'POST', body: {} })) : act('Stop', () => api(`/api/v1/workspaces/${name}/stop`, { method: 'POST', body: {} })),
     act('Delete', async () => {
       if (!window.confirm(`Delete workspace ${w.name}? Its containers are removed; volumes follow its reclaim policy.`)) throw new Error('cancelled');
