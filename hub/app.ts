@@ -22,6 +22,8 @@ import { usageRefusalRoutes } from './routes/usage-refusals.js';
 import { PlacementHistory } from './usage/placement-history.js';
 import { UsageGate } from './usage/usage-gate.js';
 import type { AdmissionLimits } from './usage/admission.js';
+import type { AppsUrl } from '../common/ingress/apps-url.js';
+import { IngressSync } from './ingress/ingress-sync.js';
 
 /** Collaborators of the app; the caller owns the store (and closes it after the app). */
 export interface AppDeps {
@@ -53,6 +55,8 @@ export interface AppDeps {
   dashboard?: Omit<DashboardOptions, 'secure'>;
   /** Usage admission tolerances (clock skew, sync grace, longest record); defaults in hub/usage/admission.ts. */
   usageLimits?: AdmissionLimits;
+  /** Apps and the ingress: the apps URL (--apps-url) and the hub's URL as browsers reach it; route polling period. */
+  ingress?: { apps: AppsUrl; hubPublicUrl: string; intervalMs?: number };
   /** Enrollment: data dir (bundle cache, writer clone), public URL, external repo URL. */
   enroll?: Pick<EnrollRouteOptions, 'dataDir' | 'publicUrl' | 'externalRepoUrl' | 'packageRoot' | 'now'>;
 }
@@ -62,6 +66,8 @@ export interface HubContext {
   store: HubStore;
   gateway: AgentGateway;
   metrics: HubMetrics;
+  /** Where apps are reached (--apps-url); undefined when the hub runs without apps. */
+  apps: AppsUrl | undefined;
   /** Tells agents to sync now after a new revision; returns how many were told. */
   notifyRevision(revision: string, ref: string | undefined, source: 'push' | 'webhook', actor: string): number;
 }
@@ -103,7 +109,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     app.log.info({ revision, ref, source, agents: n }, 'sent sync-now');
     return n;
   };
-  app.decorate('hub', { store, gateway, metrics, notifyRevision });
+  app.decorate('hub', { store, gateway, metrics, apps: deps.ingress?.apps, notifyRevision });
   installAuth(app, store);
   await installDashboard(app, { secure: deps.tls !== undefined, ...deps.dashboard });
 
@@ -117,6 +123,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installWorkspaces(app, ext === undefined ? { repoDir: deps.repoDir, syncIntervalMs: deps.repoPollMs, gitConfig, verifyBase } : { repoDir: ext.url, workDir: ext.workDir, gitEnv: ext.gitEnv, syncIntervalMs: deps.repoPollMs, gitConfig, verifyBase });
   // read the history now (after the writer exists), so the first records do not wait for it
   history?.refresh().catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'placement history not read yet'));
+  const ingress = installIngress(app, deps.ingress);
   billingRoutes(app);
   usageRefusalRoutes(app);
   enrollRoutes(app, { store, repoDir: deps.repoDir, tlsCert: deps.tls?.cert, gitConfig, verifyBase, ...deps.enroll });
@@ -141,7 +148,26 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Graceful stop: refuse new agents, commit and ack what arrived, close sockets; the server then stops.
   app.addHook('preClose', async () => {
     stopping = true;
+    await ingress?.stop();
     await gateway.close();
   });
   return app;
+}
+
+/** Feeds the ingress nodes' agents with the route table (needs the infra repo); undefined without apps or repo. */
+function installIngress(app: FastifyInstance, opts: AppDeps['ingress']): IngressSync | undefined {
+  if (opts === undefined || !app.hasDecorator('gitops')) return undefined;
+  const { gitops, hub } = app;
+  const sync = new IngressSync({
+    db: hub.store.db,
+    repo: (fresh) => gitops.workspaces.repo({ cached: !fresh }),
+    connectedNodes: () => hub.gateway.connectedNodes(),
+    command: (node, body) => hub.gateway.command(node, body),
+    // read on every use: the hub's own URL is known only once it listens
+    settings: { appsDomain: opts.apps.domain, get hubPublicUrl() { return opts.hubPublicUrl; } },
+    log: app.log,
+    intervalMs: opts.intervalMs,
+  });
+  sync.start();
+  return sync;
 }
