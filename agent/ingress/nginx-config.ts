@@ -195,6 +195,9 @@ export function nginxConfig(body: IngressBody, layout: NginxLayout): string {
               `      proxy_cache_valid 204 403 ${body.authCacheSeconds}s;`,
               '      proxy_ignore_headers Cache-Control Expires Set-Cookie Vary;',
               '      proxy_cache_lock on;',
+              // An expired decision is refreshed in the background while the last one still answers (one hub round trip longer).
+              '      proxy_cache_use_stale updating;',
+              '      proxy_cache_background_update on;',
               '      proxy_cache_methods GET HEAD;',
             ]
           : []),

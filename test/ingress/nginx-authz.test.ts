@@ -9,7 +9,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { createServer as netServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,19 +17,10 @@ import WebSocket from 'ws';
 import { nginxConfig, type IngressBody } from '../../agent/ingress/nginx-config.js';
 import { NginxRunner, workDirFor } from '../../agent/ingress/nginx-runner.js';
 import { describeIf, onPath } from '../support/requires.js';
-import { get, open } from './http-client.js';
+import { freePort, get, open } from './http-client.js';
 
 const APP = join(dirname(fileURLToPath(import.meta.url)), '..', 'support', 'apps', 'ingress-app.mjs');
 const HOST = 'live--acme-alice.apps.localhost';
-
-/** A free loopback port (the ingress's listen address must be known before nginx starts). */
-export async function freePort(): Promise<number> {
-  const s = netServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 describeIf(onPath('nginx'), 'nginx', 'apt-get install -y --no-install-recommends nginx')('ingress nginx configuration (real nginx, auth_request, cached decisions)', () => {
   let dir: string;
