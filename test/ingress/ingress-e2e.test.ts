@@ -134,7 +134,7 @@ describeIf(podmanAvailable() && onPath('nginx') && netnsAvailable(), 'podman, ng
     await startAgent('gpu-01');
     await startAgent('gpu-02');
     await until('both apps routed', async () => ((await answers(WEB, 'foundry test page\n')()) && (await answers(LIVE, 'app live\n')()) && (await answers(OTHER, 'app live\n')())), 180_000);
-  }, 400_000);
+  }, 1_500_000);
 
   afterAll(async () => {
     for (const a of agents.values()) {
