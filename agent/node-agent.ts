@@ -24,6 +24,7 @@ import { locateConsole } from './drivers/libvirt/console-locate.js';
 import { Virsh } from './drivers/libvirt/virsh.js';
 import { runCommand } from '../common/run-command.js';
 import { buildReconciler, startAgent, type RunningAgent } from './reconcile/gitops-loop.js';
+import { IngressHost } from './ingress/ingress-host.js';
 import type { AgentStatus } from './reconcile/status.js';
 import { UsageEmitter } from './usage/usage-emitter.js';
 import { workspaceAllocations } from './usage/workspace-allocations.js';
@@ -50,6 +51,8 @@ export interface NodeAgent {
   link: HubLink | undefined;
   /** GPU and host samples and usage records; ticking only when the node is enrolled (there is a link). */
   telemetry: TelemetryLoop;
+  /** The ingresses (nginx) the hub assigns to this node; present when the node is enrolled. */
+  ingress: IngressHost | undefined;
   stop(): Promise<void>;
 }
 
@@ -64,6 +67,7 @@ export function statusBody(status: AgentStatus, durationMs?: number): Omit<Param
       kind: r.kind,
       ...(r.workspace === undefined ? {} : { workspace: r.workspace }),
       ...(r.service === undefined ? {} : { service: r.service }),
+      ...(r.ports === undefined ? {} : { ports: r.ports.slice(0, 64) }),
       conditions: [{ type: 'Ready', status: r.phase === 'Ready' ? 'True' : 'False', reason: r.reason, message: r.message.slice(0, 4096) }],
     })),
     reconcile: { result: status.conditions.some((c) => c.type === 'Ready' && c.status === 'True') ? 'success' : 'failure', ...(durationMs === undefined ? {} : { durationMs }) },
@@ -158,6 +162,15 @@ export async function startNodeAgent(config: ResolvedAgentConfig, logger: Logger
     }).start();
   }
 
+  // An ingress Service on this node: the hub sends its route table, nginx runs as its own daemon (it outlives the agent).
+  let ingress: IngressHost | undefined;
+  if (link !== undefined && config.hubUrl !== undefined) {
+    const host = new IngressHost({ stateDir: config.stateDir, hubUrl: config.hubUrl, hubCaFile: config.hubCaFile, logger });
+    ingress = host;
+    link.onCommand((cmd) => (cmd.name === 'ingress-routes' && cmd.ingress !== undefined ? host.apply(cmd.ingress) : undefined));
+    void host.resume().catch((err: unknown) => logger.error({ event: 'ingress-resume-failed', reason: String(err) }, 'could not start the kept ingress configuration'));
+  }
+
   const agent = await startAgent(config, logger, reconciler);
   const usage = link === undefined ? undefined : new UsageEmitter({
     node: config.node,
@@ -205,6 +218,7 @@ export async function startNodeAgent(config: ResolvedAgentConfig, logger: Logger
     agent,
     link,
     telemetry,
+    ingress,
     stop: async () => {
       telemetry.stop();
       await agent.stop();

@@ -26,6 +26,8 @@ import { ConsoleTickets } from './desktop/console-tickets.js';
 import { ConsoleBroker } from './desktop/console-broker.js';
 import { GuacamoleLinks, type GuacamoleOptions } from './desktop/guacamole-links.js';
 import { desktopRoutes } from './routes/desktops.js';
+import type { AppsUrl } from '../common/ingress/apps-url.js';
+import { IngressSync } from './ingress/ingress-sync.js';
 
 /** Collaborators of the app; the caller owns the store (and closes it after the app). */
 export interface AppDeps {
@@ -59,6 +61,8 @@ export interface AppDeps {
   usageLimits?: AdmissionLimits;
   /** Desktops: Apache Guacamole sign-in (off without it), how long an agent has to dial back a console (default 15 s). */
   desktop?: { guacamole?: GuacamoleOptions; dialBackMs?: number };
+  /** Apps and the ingress: the apps URL (--apps-url) and the hub's URL as browsers reach it; route polling period. */
+  ingress?: { apps: AppsUrl; hubPublicUrl: string; intervalMs?: number };
   /** Enrollment: data dir (bundle cache, writer clone), public URL, external repo URL. */
   enroll?: Pick<EnrollRouteOptions, 'dataDir' | 'publicUrl' | 'externalRepoUrl' | 'packageRoot' | 'now'>;
 }
@@ -68,6 +72,8 @@ export interface HubContext {
   store: HubStore;
   gateway: AgentGateway;
   metrics: HubMetrics;
+  /** Where apps are reached (--apps-url); undefined when the hub runs without apps. */
+  apps: AppsUrl | undefined;
   /** Tells agents to sync now after a new revision; returns how many were told. */
   notifyRevision(revision: string, ref: string | undefined, source: 'push' | 'webhook', actor: string): number;
 }
@@ -109,7 +115,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     app.log.info({ revision, ref, source, agents: n }, 'sent sync-now');
     return n;
   };
-  app.decorate('hub', { store, gateway, metrics, notifyRevision });
+  app.decorate('hub', { store, gateway, metrics, apps: deps.ingress?.apps, notifyRevision });
   installAuth(app, store);
   // SSO redirect URIs use the hub's public URL when it is known (behind a proxy the request's own may differ).
   const ssoPublicUrl = deps.dashboard?.sso?.publicUrl ?? deps.enroll?.publicUrl;
@@ -132,6 +138,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   history?.refresh().catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'placement history not read yet'));
   const guac = deps.desktop?.guacamole;
   desktopRoutes(app, { tickets: consoles.tickets, guacamole: guac === undefined ? undefined : new GuacamoleLinks(guac, (socket, req) => consoles.openTcp(socket, req)) });
+  const ingress = installIngress(app, deps.ingress);
   billingRoutes(app);
   usageRefusalRoutes(app);
   enrollRoutes(app, { store, repoDir: deps.repoDir, tlsCert: deps.tls?.cert, gitConfig, verifyBase, ...deps.enroll });
@@ -157,7 +164,26 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('preClose', async () => {
     stopping = true;
     await consoles.close();
+    await ingress?.stop();
     await gateway.close();
   });
   return app;
+}
+
+/** Feeds the ingress nodes' agents with the route table (needs the infra repo); undefined without apps or repo. */
+function installIngress(app: FastifyInstance, opts: AppDeps['ingress']): IngressSync | undefined {
+  if (opts === undefined || !app.hasDecorator('gitops')) return undefined;
+  const { gitops, hub } = app;
+  const sync = new IngressSync({
+    db: hub.store.db,
+    repo: (fresh) => gitops.workspaces.repo({ cached: !fresh }),
+    connectedNodes: () => hub.gateway.connectedNodes(),
+    command: (node, body) => hub.gateway.command(node, body),
+    // read on every use: the hub's own URL is known only once it listens
+    settings: { appsDomain: opts.apps.domain, get hubPublicUrl() { return opts.hubPublicUrl; } },
+    log: app.log,
+    intervalMs: opts.intervalMs,
+  });
+  sync.start();
+  return sync;
 }

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../common/atomic-write.js';
-import type { ActionType, ResourceKind } from '../desired.js';
+import type { ActionType, PublishedPort, ResourceKind } from '../desired.js';
 
 /** Phase of one resource. */
 export type ResourcePhase = 'Ready' | 'Reconciling' | 'Stalled';
@@ -29,6 +29,8 @@ export interface ResourceStatus {
   failures?: number;
   /** When the next retry is due (ISO time), while backing off. */
   nextRetryAt?: string;
+  /** A running container's published ports: the address and host port the runtime bound. */
+  ports?: PublishedPort[];
 }
 
 /**
