@@ -6,14 +6,22 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { timingSafeEqual } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
+import type Database from 'better-sqlite3';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from './principal.js';
 import { tokenFromAuthorization } from './secrets.js';
-import { authenticateApiToken } from './api-tokens.js';
+import { authenticateApiToken, type ApiTokenRow } from './api-tokens.js';
 import { CSRF_HEADER, SESSION_COOKIE, findSession, pruneSessions, type Session } from './sessions.js';
 import { getUser, type User } from './users.js';
 
+/** Whether a user may act now: SSO users while their provider's current mappings still give them their role and tenant; local users always. */
+export type UserAccess = (user: User) => Promise<boolean>;
+
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** The access check every credential of a user passes (dashboard, API, workspace app gateway); set by installDashboardAuth. */
+    userAccess: UserAccess;
+  }
   interface FastifyContextConfig {
     /** The route takes POSTs from another site (SAML ACS): no Origin check, and it must not rely on the session cookie. */
     crossSitePost?: boolean;
@@ -47,7 +55,7 @@ function originMatches(req: FastifyRequest): boolean {
 export interface DashboardAuthOptions {
   now?: () => Date;
   /** Whether a user still has access (SSO users: their provider's current mappings); without it SSO users have none. */
-  ssoAccess?: (user: User) => Promise<boolean>;
+  ssoAccess?: UserAccess;
 }
 
 /** The principal of a user: admin, or tenant with its tenant role. */
@@ -55,11 +63,43 @@ export function userPrincipal(user: User, via: Principal['via'], subject = user.
   return user.role === 'admin' ? { role: 'admin', subject, via } : { role: 'tenant', subject, tenant: user.tenant ?? '', tenantRole: user.tenantRole, via };
 }
 
-/** Installs dashboard auth on `app` (call once, after installAuth). */
+/**
+ * The principal of a live dashboard session (from the `sessions` table), or undefined when its user may not
+ * act: gone, an SSO session whose user now belongs to another provider or lost its mapping (`access`), a
+ * local user without a second factor. The one rule for sessions wherever they are used (API, dashboard,
+ * the workspace app gateway's app sessions that ride on a dashboard session).
+ */
+export async function sessionPrincipal(db: Database.Database, session: Pick<Session, 'user' | 'ssoProvider'>, access: UserAccess): Promise<Principal | undefined> {
+  const user = getUser(db, session.user);
+  if (user === undefined) return undefined;
+  if (user.sso !== undefined) {
+    // SSO sessions are checked against the provider's current mappings at each use; their MFA was the IdP's or the step-up's.
+    if (session.ssoProvider !== user.sso.provider || !(await access(user))) return undefined;
+    return userPrincipal(user, 'session');
+  }
+  if (session.ssoProvider !== null || !user.totpEnabled) return undefined;
+  return userPrincipal(user, 'session');
+}
+
+/**
+ * The principal of an authenticated API token: an automation token by its own role and tenant; a
+ * short-lived token (POST /api/v1/auth/token) as its user, and only while that user keeps access.
+ */
+export async function tokenPrincipal(db: Database.Database, row: ApiTokenRow, access: UserAccess): Promise<Principal | undefined> {
+  if (row.user !== null) {
+    const user = getUser(db, row.user);
+    if (user === undefined || !(await access(user))) return undefined;
+    return userPrincipal(user, 'api-token');
+  }
+  return row.role === 'admin' ? { role: 'admin', subject: `token:${row.label}`, via: 'api-token' } : { role: 'tenant', subject: `token:${row.label}`, tenant: row.tenant ?? '', via: 'api-token' };
+}
+
+/** Installs dashboard auth on `app` (call once, after installAuth); decorates `app.userAccess`. */
 export async function installDashboardAuth(app: FastifyInstance, options: DashboardAuthOptions = {}): Promise<void> {
   const now = options.now ?? (() => new Date());
-  const ssoAccess = options.ssoAccess ?? (async (user: User) => user.sso === undefined);
+  const ssoAccess: UserAccess = options.ssoAccess ?? (async (user: User) => user.sso === undefined);
   const db = app.hub.store.db;
+  app.decorate('userAccess', ssoAccess);
   await app.register(fastifyCookie);
 
   const clientIp = new AsyncLocalStorage<string>();
@@ -102,26 +142,11 @@ export async function installDashboardAuth(app: FastifyInstance, options: Dashbo
     async (req): Promise<Principal | undefined> => {
       const token = tokenFromAuthorization(req.headers.authorization);
       const row = token === undefined ? undefined : authenticateApiToken(db, token, now());
-      if (row === undefined) return undefined;
-      if (row.user !== null) {
-        // A short-lived token acts for its user, as long as that user keeps access.
-        const user = getUser(db, row.user);
-        if (user === undefined || !(await ssoAccess(user))) return undefined;
-        return userPrincipal(user, 'api-token');
-      }
-      return row.role === 'admin' ? { role: 'admin', subject: `token:${row.label}`, via: 'api-token' } : { role: 'tenant', subject: `token:${row.label}`, tenant: row.tenant ?? '', via: 'api-token' };
+      return row === undefined ? undefined : tokenPrincipal(db, row, ssoAccess);
     },
     async (req): Promise<Principal | undefined> => {
       const s = req.dashboardSession;
-      const user = s === undefined ? undefined : getUser(db, s.user);
-      if (s === undefined || user === undefined) return undefined;
-      if (user.sso !== undefined) {
-        // SSO sessions are checked against the provider's current mappings at each use.
-        if (s.ssoProvider !== user.sso.provider || !(await ssoAccess(user))) return undefined;
-        return userPrincipal(user, 'session');
-      }
-      if (!user.totpEnabled) return undefined;
-      return userPrincipal(user, 'session');
+      return s === undefined ? undefined : sessionPrincipal(db, s, ssoAccess);
     },
   );
 }

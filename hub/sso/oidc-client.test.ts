@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { IdentityProvider } from '../../common/infra/model.js';
@@ -45,6 +46,31 @@ describe('oidcConfig', () => {
       expect(down.message).toBe(`identity provider acme-sso: discovery at http://127.0.0.1:${port}/realm failed: fetch failed: connect ECONNREFUSED 127.0.0.1:${port}`);
       expect(down.message).not.toContain('the-secret-value');
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('names what is wrong with a broken discovery document (not JSON, another issuer, a bad field)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'foundry-oidc-secret-'));
+    const file = join(dir, 'ok.secret');
+    writeFileSync(file, 'the-secret-value\n');
+    // An IdP that answers discovery with whatever `body` holds now.
+    let body = '';
+    const server = createHttpServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(body));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const issuer = `http://127.0.0.1:${(server.address() as { port: number }).port}/realm`;
+    const failure = async (answer: string) => {
+      body = answer;
+      return ((await oidcConfig(idp(file, issuer), { allowInsecureHttp: true, timeoutS: 2 }).catch((e: unknown) => e)) as Error).message;
+    };
+    try {
+      expect(await failure('<html>not json')).toBe(`identity provider acme-sso: discovery at ${issuer} failed: parsing error occured: failed to parse "response" body as JSON (OAUTH_PARSE_ERROR)`);
+      expect(await failure(JSON.stringify({ issuer: 'https://elsewhere.example/realm', authorization_endpoint: 'https://elsewhere.example/auth' }))).toBe(
+        `identity provider acme-sso: discovery at ${issuer} failed: discovered metadata issuer does not match the expected issuer (OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED)`,
+      );
+      expect(await failure('{"issuer": 5}')).toBe(`identity provider acme-sso: discovery at ${issuer} failed: invalid response encountered: "response" body "issuer" property must be a string (OAUTH_INVALID_RESPONSE)`);
+    } finally {
+      await new Promise((r) => server.close(r));
       rmSync(dir, { recursive: true, force: true });
     }
   });

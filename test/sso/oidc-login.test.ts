@@ -159,6 +159,26 @@ describeIf(commandWorks(CHROMIUM), 'Chromium', 'apt-get install chromium')('OIDC
     }
   });
 
+  it('tolerates 60 s of clock difference with the IdP: a token expired 30 s ago, or valid only from 30 s on, is accepted; 90 s is not', async () => {
+    const at = (s: number) => Math.floor(Date.now() / 1000) + s;
+    const cases: Array<[string, NonNullable<typeof hub.op.tamper>, boolean]> = [
+      ['exp 30 s ago', (c) => ({ claims: { ...c, iat: at(-330), exp: at(-30) } }), true],
+      ['nbf in 30 s', (c) => ({ claims: { ...c, nbf: at(30) } }), true],
+      ['exp 90 s ago', (c) => ({ claims: { ...c, iat: at(-390), exp: at(-90) } }), false],
+    ];
+    try {
+      for (const [what, tamper, accepted] of cases) {
+        hub.op.tamper = tamper;
+        const page = await freshPage();
+        await signIn(page, 'alice', 'alice-pw');
+        if (!accepted) expect(await page.getByTestId('sso-error').textContent(), what).toMatch(/^identity provider acme-sso: the login could not be verified: .*"exp"/);
+        expect(await page.evaluate(async () => (await fetch('/api/v1/auth/session')).json()), what).toMatchObject({ loggedIn: accepted });
+      }
+    } finally {
+      hub.op.tamper = undefined;
+    }
+  });
+
   it('keeps working when the IdP rotates its signing keys', async () => {
     const before = hub.op.key.kid;
     await hub.op.rotateKeys();
