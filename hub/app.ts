@@ -22,6 +22,8 @@ import { usageRefusalRoutes } from './routes/usage-refusals.js';
 import { PlacementHistory } from './usage/placement-history.js';
 import { UsageGate } from './usage/usage-gate.js';
 import type { AdmissionLimits } from './usage/admission.js';
+import { ingressRoutes, type IngressRouteOptions } from './routes/ingress.js';
+import { DEFAULT_APPS_URL, parseAppsUrl } from '../common/ingress/apps-url.js';
 
 /** Collaborators of the app; the caller owns the store (and closes it after the app). */
 export interface AppDeps {
@@ -53,6 +55,8 @@ export interface AppDeps {
   dashboard?: Omit<DashboardOptions, 'secure'>;
   /** Usage admission tolerances (clock skew, sync grace, longest record); defaults in hub/usage/admission.ts. */
   usageLimits?: AdmissionLimits;
+  /** The ingress's apps (default http://apps.localhost:8480), how long nginx may cache a decision, the dashboard URL its pages link to. */
+  ingress?: Partial<IngressRouteOptions>;
   /** Enrollment: data dir (bundle cache, writer clone), public URL, external repo URL. */
   enroll?: Pick<EnrollRouteOptions, 'dataDir' | 'publicUrl' | 'externalRepoUrl' | 'packageRoot' | 'now'>;
 }
@@ -118,6 +122,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // read the history now (after the writer exists), so the first records do not wait for it
   history?.refresh().catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'placement history not read yet'));
   billingRoutes(app);
+  ingressRoutes(app, { apps: parseAppsUrl(DEFAULT_APPS_URL), hubUrl: deps.enroll?.publicUrl, ...deps.ingress });
   usageRefusalRoutes(app);
   enrollRoutes(app, { store, repoDir: deps.repoDir, tlsCert: deps.tls?.cert, gitConfig, verifyBase, ...deps.enroll });
   const signer = deps.signingKey?.allowedSigner;

@@ -6,10 +6,11 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { timingSafeEqual } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
+import type Database from 'better-sqlite3';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from './principal.js';
 import { tokenFromAuthorization } from './secrets.js';
-import { authenticateApiToken } from './api-tokens.js';
+import { authenticateApiToken, type ApiTokenRow } from './api-tokens.js';
 import { CSRF_HEADER, SESSION_COOKIE, findSession, pruneSessions, type Session } from './sessions.js';
 import { getUser } from './users.js';
 
@@ -83,14 +84,23 @@ export async function installDashboardAuth(app: FastifyInstance, options: { now?
     (req): Principal | undefined => {
       const token = tokenFromAuthorization(req.headers.authorization);
       const row = token === undefined ? undefined : authenticateApiToken(db, token, now());
-      if (row === undefined) return undefined;
-      return row.role === 'admin' ? { role: 'admin', subject: `token:${row.label}`, via: 'api-token' } : { role: 'tenant', subject: `token:${row.label}`, tenant: row.tenant ?? '', via: 'api-token' };
+      return row === undefined ? undefined : tokenPrincipal(row);
     },
     (req): Principal | undefined => {
       const s = req.dashboardSession;
-      const user = s === undefined ? undefined : getUser(db, s.user);
-      if (user === undefined || !user.totpEnabled) return undefined;
-      return user.role === 'admin' ? { role: 'admin', subject: user.name, via: 'session' } : { role: 'tenant', subject: user.name, tenant: user.tenant ?? '', via: 'session' };
+      return s === undefined ? undefined : sessionPrincipal(db, s.user);
     },
   );
+}
+
+/** The principal of an API token's row. */
+export function tokenPrincipal(row: ApiTokenRow): Principal {
+  return row.role === 'admin' ? { role: 'admin', subject: `token:${row.label}`, via: 'api-token' } : { role: 'tenant', subject: `token:${row.label}`, tenant: row.tenant ?? '', via: 'api-token' };
+}
+
+/** The principal of a live dashboard session's user, or undefined when that user may not act (gone, no second factor yet). */
+export function sessionPrincipal(db: Database.Database, userName: string): Principal | undefined {
+  const user = getUser(db, userName);
+  if (user === undefined || !user.totpEnabled) return undefined;
+  return user.role === 'admin' ? { role: 'admin', subject: user.name, via: 'session' } : { role: 'tenant', subject: user.name, tenant: user.tenant ?? '', via: 'session' };
 }

@@ -1,4 +1,4 @@
-/* global history, location, EventSource */
+/* global history, location, EventSource, URLSearchParams */
 // The dashboard shell: who is logged in, the hash router (#/overview, #/nodes...), the live-update
 // stream (Server-Sent Events) that tells the current page which topics changed, and logout.
 import { api, setCsrf, ApiError } from './api.js';
@@ -105,7 +105,28 @@ function logoutLocal() {
   renderLogin(main, { onLogin });
 }
 
+/**
+ * Where to continue after login: only the hub's own /ingress/login (which opens a workspace app), so a
+ * crafted link cannot send a user anywhere else. The ingress sends users here when they have no session.
+ */
+function nextUrl() {
+  const next = new URLSearchParams(location.search).get('next');
+  if (next === null) return null;
+  try {
+    const u = new URL(next, location.origin);
+    return u.origin === location.origin && u.pathname === '/ingress/login' ? u.pathname + u.search : null;
+  } catch {
+    return null;
+  }
+}
+
 async function onLogin(session) {
+  const next = nextUrl();
+  if (next !== null) {
+    // Back to the app: this navigation starts on the hub's page, so the browser sends the session cookie.
+    location.replace(next);
+    return;
+  }
   setCsrf(session.csrfToken);
   me = await api('/api/v1/auth/me');
   setCsrf(me.csrfToken);
