@@ -28,6 +28,15 @@ function fleet(extra: Parameters<typeof repoOf>[0] = []) {
 }
 
 describe('renderNodeState', () => {
+  it('publishes workspace ports on the node internal address (127.0.0.1 when unset), never all addresses; a declared hostIp wins', () => {
+    const tpl = { kind: 'WorkspaceTemplate', metadata: { name: 'web' }, spec: { containers: [{ name: 'app', image: 'x:1', ports: [{ containerPort: 80, app: 'web' }, { containerPort: 81, hostIp: '127.0.0.1' }] }] } };
+    const ws = (node: string) => ({ kind: 'Workspace', metadata: { name: `w-${node}` }, spec: { tenant: 'acme', template: 'web', node } });
+    const repo = fleet([tpl, ws('gpu-01'), ws('gpu-02'), { kind: 'Node', metadata: { name: 'gpu-02' }, spec: { profile: 'gpu-node', network: { internalAddress: '10.0.1.12' } } }]);
+    const ports = (node: string) => (renderNodeState(repo, node).resources.find((r) => r.id === `ws.w-${node}.app`) as DesiredContainer).spec.ports;
+    expect(ports('gpu-01')).toEqual([{ containerPort: 80, hostPort: undefined, hostIp: '127.0.0.1', protocol: 'tcp' }, { containerPort: 81, hostPort: undefined, hostIp: '127.0.0.1', protocol: 'tcp' }]);
+    expect(ports('gpu-02')).toEqual([{ containerPort: 80, hostPort: undefined, hostIp: '10.0.1.12', protocol: 'tcp' }, { containerPort: 81, hostPort: undefined, hostIp: '127.0.0.1', protocol: 'tcp' }]);
+  });
+
   it('renders the profile baseline, the workspaces on the node, and no services the profile does not host', () => {
     const state = renderNodeState(fleet(), 'gpu-01');
     expect(state.resources.map((r) => `${r.kind} ${r.id} ${r.name}`)).toEqual([

@@ -39,6 +39,8 @@ interface Unit {
   env: Record<string, string>;
   /** GPUs the unit holds (workspaces) or undefined for "all GPUs of the node" (services, profiles). */
   gpuUuids: string[] | undefined;
+  /** Address ports are published on when the port names none (workspaces: the node's internal address). */
+  defaultHostIp: string | undefined;
 }
 
 /** Renders the desired state of `nodeName`. Throws NODE_UNKNOWN when the repo does not declare the node. */
@@ -48,7 +50,7 @@ export function renderNodeState(repo: InfraRepo, nodeName: string): DesiredState
     throw new FoundryError('NODE_UNKNOWN', `node ${nodeName} is not declared in the infra repo (add nodes/${nodeName}.yaml)`, { resource: `node/${nodeName}` });
   }
   const profile = resolveProfile(repo, node.spec.profile);
-  const units = [profileUnit(nodeName, node, profile), ...serviceUnits(repo, nodeName, node), ...workspaceUnits(repo, nodeName)];
+  const units = [profileUnit(nodeName, node, profile), ...serviceUnits(repo, nodeName, node), ...workspaceUnits(repo, nodeName, internalAddressOf(node))];
   const resources = units.flatMap((unit) => renderUnit(unit, node));
   resources.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0));
   return {
@@ -73,6 +75,7 @@ function profileUnit(nodeName: string, node: Node, profile: NodeProfile): Unit {
     run: true,
     env: {},
     gpuUuids: undefined,
+    defaultHostIp: undefined,
   };
 }
 
@@ -97,12 +100,19 @@ function serviceUnits(repo: InfraRepo, nodeName: string, node: Node): Unit[] {
       run: true,
       env: {},
       gpuUuids: undefined,
+      defaultHostIp: undefined,
     });
   }
   return units;
 }
 
-function workspaceUnits(repo: InfraRepo, nodeName: string): Unit[] {
+/** The node's address on the private network (Node spec.network.internalAddress), 127.0.0.1 when unset: never all addresses. */
+export function internalAddressOf(node: Node): string {
+  return node.spec.network?.internalAddress ?? '127.0.0.1';
+}
+
+/** Workspaces assigned to this node; their ports are published on `internalAddress` unless a port names its own. */
+function workspaceUnits(repo: InfraRepo, nodeName: string, internalAddress: string): Unit[] {
   const units: Unit[] = [];
   for (const [name, { doc }] of repo.workspaces) {
     if (doc.spec.node !== nodeName) continue;
@@ -122,6 +132,7 @@ function workspaceUnits(repo: InfraRepo, nodeName: string): Unit[] {
       run: (doc.spec.state ?? 'running') === 'running',
       env: doc.spec.env ?? {},
       gpuUuids: doc.spec.gpus?.uuids ?? [],
+      defaultHostIp: internalAddress,
     });
   }
   return units;
@@ -168,7 +179,7 @@ function containerSpec(c: Container, unit: Unit, network: string | undefined): C
     command: c.command,
     args: c.args,
     env: { ...(c.env ?? {}), ...unit.env },
-    ports: (c.ports ?? []).map((p) => ({ containerPort: p.containerPort, hostPort: p.hostPort, hostIp: p.hostIp, protocol: p.protocol ?? 'tcp' })),
+    ports: (c.ports ?? []).map((p) => ({ containerPort: p.containerPort, hostPort: p.hostPort, hostIp: p.hostIp ?? unit.defaultHostIp, protocol: p.protocol ?? 'tcp' })),
     mounts,
     cpus: c.resources?.cpus,
     memoryBytes: c.resources?.memory === undefined ? undefined : parseQuantity(c.resources.memory),

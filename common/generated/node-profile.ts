@@ -188,13 +188,25 @@ export interface ContainerPort {
    */
   hostPort?: number;
   /**
-   * Node address to bind, default all addresses. Use 127.0.0.1 to publish to the node only.
+   * Node address to bind. Default: in a workspace template the node's internal address (Node spec.network.internalAddress, 127.0.0.1 when unset), never all addresses; in services and profiles all addresses. Use 127.0.0.1 to publish to the node only.
    */
   hostIp?: string;
   /**
    * tcp (default) or udp.
    */
   protocol?: "tcp" | "udp";
+  /**
+   * Names this port an app of the workspace: it gets the stable URL <app>--<workspace>.<apps domain> through the ingress, for the workspace's tenant only (docs/ingress.md). A DNS label without '--', unique within the template.
+   */
+  app?: string;
+  /**
+   * What the app speaks (like Kubernetes' appProtocol): http (default; WebSocket upgrades, streamed responses and large uploads included). Only with app.
+   */
+  appProtocol?: "http";
+  /**
+   * The app is an API scripts call (e.g. Ollama's /api): the dashboard shows a curl example with the tenant's API key. Only with app.
+   */
+  api?: boolean;
 }
 /**
  * A command run inside the container to decide whether it is healthy.

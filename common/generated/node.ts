@@ -76,6 +76,15 @@ export interface Node {
      */
     allowedHostDevices?: string[];
     /**
+     * How the node is reached inside the cluster.
+     */
+    network?: {
+      /**
+       * The node's address on the private network the ingress reaches it on (IPv4 or IPv6 literal). Workspace ports are published on this address only; default 127.0.0.1 (the ingress on the same machine). Never 0.0.0.0 or ::.
+       */
+      internalAddress?: string;
+    };
+    /**
      * Allow a revision to prune more than half of what this node runs.
      */
     allowMassPrune?: boolean;

@@ -147,6 +147,40 @@ export interface Service {
     containers?: Container[];
     vm?: Vm;
     /**
+     * This service is the ingress: the agent of its node runs nginx (Debian's package) with a configuration generated from the hub's route table (workspace apps and where they run), so apps are reached at <app>--<workspace>.<apps domain> (docs/ingress.md). Use with placement.node.
+     */
+    ingress?: {
+      /**
+       * Address and port nginx listens on, e.g. 0.0.0.0:443 or 127.0.0.1:8088 (IPv6 in brackets).
+       */
+      listen: string;
+      /**
+       * nginx terminates TLS with this wildcard certificate for *.<apps domain> (files on the ingress node). Without it nginx speaks plain HTTP (behind a TLS load balancer, or on one machine).
+       */
+      tls?: {
+        /**
+         * PEM certificate chain.
+         */
+        certificateFile: string;
+        /**
+         * PEM private key (readable by root only).
+         */
+        keyFile: string;
+      };
+      /**
+       * hub (default): every request is authorised by the hub (auth_request to /ingress/authz, decision cached). off: no authorisation, for benchmarks and closed test networks only.
+       */
+      auth?: "hub" | "off";
+      /**
+       * How long nginx keeps an authorisation decision; a revoked session or key stops working within this time.
+       */
+      authCacheSeconds?: number;
+      /**
+       * Largest request body nginx accepts (nginx size, e.g. 0 for no limit, 100g). Bodies stream to the app unbuffered either way.
+       */
+      maxBodySize?: string;
+    };
+    /**
      * Retain (default) keeps named volumes and VM disks when the service is removed; Delete removes them.
      */
     reclaimPolicy?: "Retain" | "Delete";
@@ -275,13 +309,25 @@ export interface ContainerPort {
    */
   hostPort?: number;
   /**
-   * Node address to bind, default all addresses. Use 127.0.0.1 to publish to the node only.
+   * Node address to bind. Default: in a workspace template the node's internal address (Node spec.network.internalAddress, 127.0.0.1 when unset), never all addresses; in services and profiles all addresses. Use 127.0.0.1 to publish to the node only.
    */
   hostIp?: string;
   /**
    * tcp (default) or udp.
    */
   protocol?: "tcp" | "udp";
+  /**
+   * Names this port an app of the workspace: it gets the stable URL <app>--<workspace>.<apps domain> through the ingress, for the workspace's tenant only (docs/ingress.md). A DNS label without '--', unique within the template.
+   */
+  app?: string;
+  /**
+   * What the app speaks (like Kubernetes' appProtocol): http (default; WebSocket upgrades, streamed responses and large uploads included). Only with app.
+   */
+  appProtocol?: "http";
+  /**
+   * The app is an API scripts call (e.g. Ollama's /api): the dashboard shows a curl example with the tenant's API key. Only with app.
+   */
+  api?: boolean;
 }
 /**
  * A command run inside the container to decide whether it is healthy.

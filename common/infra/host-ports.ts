@@ -79,18 +79,19 @@ function claimsOn(repo: InfraRepo, nodeName: string, node: Node, workspaces: [st
     if (template === undefined) continue;
     (template.doc.spec.containers ?? []).forEach((container, i) => {
       const ref = { container, loc: template, path: ['spec', 'containers', i] };
-      claims.push(...portsOf(ref, `workspace ${name}, container ${container.name}`, { loc, path: ['spec', 'node'] }));
+      // Workspace ports without hostIp are published on the node's internal address (agent/render.ts).
+      claims.push(...portsOf(ref, `workspace ${name}, container ${container.name}`, { loc, path: ['spec', 'node'] }, node.spec.network?.internalAddress ?? '127.0.0.1'));
     });
   }
   return claims;
 }
 
-function portsOf(ref: ContainerRef, owner: string, report: Claim['report'] | undefined): Claim[] {
+function portsOf(ref: ContainerRef, owner: string, report: Claim['report'] | undefined, defaultHostIp?: string): Claim[] {
   const c = ref.container;
   return (c.ports ?? []).flatMap((p, portIndex) => {
     // With hostNetwork the container's own port is a port of the node.
     const port = p.hostPort ?? (c.hostNetwork === true ? p.containerPort : undefined);
     if (port === undefined) return [];
-    return [{ port, protocol: p.protocol ?? 'tcp', hostIp: p.hostIp, owner, ref, portIndex, report: report ?? { loc: ref.loc, path: [...ref.path, 'ports', portIndex] } }];
+    return [{ port, protocol: p.protocol ?? 'tcp', hostIp: p.hostIp ?? defaultHostIp, owner, ref, portIndex, report: report ?? { loc: ref.loc, path: [...ref.path, 'ports', portIndex] } }];
   });
 }

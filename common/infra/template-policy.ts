@@ -7,7 +7,7 @@
  */
 import { posix } from 'node:path';
 import { issueAt, oneOf } from './issue-at.js';
-import type { InfraIssue, InfraRepo, Located, PathSegment, Vm, WorkspaceTemplate } from './model.js';
+import type { InfraIssue, InfraRepo, Located, PathSegment, Service, Vm, WorkspaceTemplate } from './model.js';
 import type { LoadedDoc } from './parse-docs.js';
 
 /** Default folder of VM base images on the nodes (Cluster spec.vmImageDir). */
@@ -34,6 +34,8 @@ export function checkTemplatePolicy(repo: InfraRepo, docs: LoadedDoc[], issues: 
   const imageDir = repo.cluster?.doc.spec.vmImageDir ?? DEFAULT_VM_IMAGE_DIR;
   for (const d of docs) {
     if (d.kind === 'WorkspaceTemplate') checkTemplateDevices(d.located as Located<WorkspaceTemplate>, allowedDevices, issues);
+    if (d.kind === 'WorkspaceTemplate') checkTemplateApps(d.located as Located<WorkspaceTemplate>, issues);
+    if (d.kind === 'Service') checkIngressService(d.located as Located<Service>, issues);
     const vm = (d.located.doc as { spec?: { vm?: Vm } }).spec?.vm;
     if ((d.kind === 'WorkspaceTemplate' || d.kind === 'Service') && vm?.disk !== undefined) {
       const problem = baseImageProblem(vm.disk.baseImage, imageDir);
@@ -41,6 +43,29 @@ export function checkTemplatePolicy(repo: InfraRepo, docs: LoadedDoc[], issues: 
     }
   }
   checkVmHostDevices(repo, issues);
+}
+
+/** An app name is the first label of the app's URL: unique within the template, and only on a port the container publishes. */
+function checkTemplateApps(loc: Located<WorkspaceTemplate>, issues: InfraIssue[]): void {
+  const seen = new Map<string, string>();
+  (loc.doc.spec.containers ?? []).forEach((c, i) => {
+    (c.ports ?? []).forEach((p, k) => {
+      if (p.app === undefined) return;
+      const path: PathSegment[] = ['spec', 'containers', i, 'ports', k, 'app'];
+      const first = seen.get(p.app);
+      if (first !== undefined) issues.push(issueAt('INFRA_CONFLICT', loc, path, `app ${p.app} is already the name of ${first}: app names are unique within a template (they are the first label of the app's URL)`));
+      else if (c.hostNetwork === true) issues.push(issueAt('INFRA_CONFLICT', loc, path, `app ${p.app} is on container ${c.name}, which uses hostNetwork: apps are published through the workspace's network only`));
+      else seen.set(p.app, `container ${c.name} port ${p.containerPort}`);
+    });
+  });
+}
+
+/** The ingress runs on one named node (its agent runs nginx). */
+function checkIngressService(loc: Located<Service>, issues: InfraIssue[]): void {
+  const spec = loc.doc.spec;
+  if (spec.ingress !== undefined && spec.placement.node === undefined) {
+    issues.push(issueAt('INFRA_CONFLICT', loc, ['spec', 'placement'], 'an ingress service runs on one named node: expected placement.node, not nodeSelector'));
+  }
 }
 
 function checkTemplateDevices(loc: Located<WorkspaceTemplate>, allowed: Set<string>, issues: InfraIssue[]): void {
