@@ -24,9 +24,8 @@ export interface WorkspaceApps {
 
 type TemplatePort = NonNullable<NonNullable<WorkspaceTemplate['spec']['containers']>[number]['ports']>[number];
 
-/** The app a template port declares, if any (the `app` fields of the ingress contract). */
-export function appOfPort(port: TemplatePort, container: string): AppEntry | undefined {
-  const p = port as TemplatePort & { app?: string; appProtocol?: 'http' | 'tcp'; api?: boolean };
+/** The app a template port declares, if any (`app`, `appProtocol`, `api`). */
+export function appOfPort(p: TemplatePort, container: string): AppEntry | undefined {
   if (p.app === undefined) return undefined;
   return { name: p.app, container, containerPort: p.containerPort, protocol: p.appProtocol ?? 'http', api: p.api === true };
 }
