@@ -23,7 +23,7 @@ import { PlacementHistory } from './usage/placement-history.js';
 import { UsageGate } from './usage/usage-gate.js';
 import type { AdmissionLimits } from './usage/admission.js';
 import { ingressRoutes, type IngressRouteOptions } from './routes/ingress.js';
-import { DEFAULT_APPS_URL, parseAppsUrl } from '../common/ingress/apps-url.js';
+import { DEFAULT_APPS_URL, parseAppsUrl, type AppsUrl } from '../common/ingress/apps-url.js';
 
 /** Collaborators of the app; the caller owns the store (and closes it after the app). */
 export interface AppDeps {
@@ -55,8 +55,10 @@ export interface AppDeps {
   dashboard?: Omit<DashboardOptions, 'secure'>;
   /** Usage admission tolerances (clock skew, sync grace, longest record); defaults in hub/usage/admission.ts. */
   usageLimits?: AdmissionLimits;
-  /** The ingress's apps (default http://apps.localhost:8480), how long nginx may cache a decision, the dashboard URL its pages link to. */
-  ingress?: Partial<IngressRouteOptions>;
+  /** Apps and the ingress: the apps URL (--apps-url) and the hub's URL as browsers reach it; route polling period. */
+  ingress?: { apps: AppsUrl; hubPublicUrl: string; intervalMs?: number };
+  /** App authorisation: how long nginx may cache a decision (default 5 s), the clock (tests). */
+  appAuth?: Pick<IngressRouteOptions, 'decisionTtlS' | 'now'>;
   /** Enrollment: data dir (bundle cache, writer clone), public URL, external repo URL. */
   enroll?: Pick<EnrollRouteOptions, 'dataDir' | 'publicUrl' | 'externalRepoUrl' | 'packageRoot' | 'now'>;
 }
@@ -122,7 +124,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // read the history now (after the writer exists), so the first records do not wait for it
   history?.refresh().catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'placement history not read yet'));
   billingRoutes(app);
-  ingressRoutes(app, { apps: parseAppsUrl(DEFAULT_APPS_URL), hubUrl: deps.enroll?.publicUrl, ...deps.ingress });
+  // A hub started without apps settings still answers for the default apps URL (http://apps.localhost:8088).
+  ingressRoutes(app, { apps: deps.ingress?.apps ?? parseAppsUrl(DEFAULT_APPS_URL), hubUrl: deps.ingress?.hubPublicUrl, ...deps.appAuth });
   usageRefusalRoutes(app);
   enrollRoutes(app, { store, repoDir: deps.repoDir, tlsCert: deps.tls?.cert, gitConfig, verifyBase, ...deps.enroll });
   const signer = deps.signingKey?.allowedSigner;

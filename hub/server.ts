@@ -11,7 +11,6 @@ import { HubStore } from './store/hub-store.js';
 import { ensureHostedRepo, seedHostedRepo } from './git/hosted-repo.js';
 import { createMetrics } from './metrics.js';
 import { FoundryError } from '../common/errors.js';
-import { DEFAULT_APPS_URL, parseAppsUrl } from '../common/ingress/apps-url.js';
 import { assertNoUrlCredential, gitAuthEnv } from './gitops/repo-credential.js';
 import { ensureSigningKey, tipVerifier, type HubSigningKey } from './gitops/signing-key.js';
 
@@ -37,8 +36,6 @@ export interface HubOptions {
   seedFrom?: string;
   /** URL nodes reach the hub at, put into join tokens (default: the listening address). */
   publicUrl?: string;
-  /** Where the ingress serves apps (`https://apps.example.eu`; default http://apps.localhost:8480). */
-  appsUrl?: string;
   logger?: FastifyServerOptions['logger'];
 }
 
@@ -61,7 +58,6 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
   const dataDir = resolve(opts.dataDir ?? join('.foundry', 'hub'));
   if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) throw new FoundryError('CLI_USAGE', 'tls needs both --tls-cert and --tls-key');
   if (opts.repoUrl !== undefined) assertNoUrlCredential(opts.repoUrl);
-  const apps = parseAppsUrl(opts.appsUrl ?? DEFAULT_APPS_URL);
   const store = new HubStore(join(dataDir, 'hub.db'));
   const repoDir = opts.repoUrl === undefined ? join(dataDir, 'infra.git') : undefined;
   try {
@@ -82,7 +78,7 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
       signingError = err;
     }
     const verifyBase = opts.allowedSignersFile === undefined || signingKey === undefined ? undefined : tipVerifier(signingKey, resolve(opts.allowedSignersFile), join(dataDir, 'signing', 'effective_allowed_signers'));
-    const app = await buildApp({ store, repoDir, externalRepo, signingKey, verifyBase, repoPollMs: opts.repoPollMs, tls, webhookSecret: opts.webhookSecret, logger: opts.logger, metrics: createMetrics({ defaults: true }), enroll: { dataDir, publicUrl: opts.publicUrl, externalRepoUrl: opts.repoUrl }, ingress: { apps } });
+    const app = await buildApp({ store, repoDir, externalRepo, signingKey, verifyBase, repoPollMs: opts.repoPollMs, tls, webhookSecret: opts.webhookSecret, logger: opts.logger, metrics: createMetrics({ defaults: true }), enroll: { dataDir, publicUrl: opts.publicUrl, externalRepoUrl: opts.repoUrl } });
     if (signingError !== undefined) app.log.warn({ event: 'signing-key-unavailable', err: signingError instanceof Error ? signingError.message : String(signingError) }, 'the hub cannot sign its commits (is ssh-keygen installed?): agents that verify signatures will refuse them');
     const host = opts.host ?? '127.0.0.1';
     await app.listen({ port: opts.port ?? 8080, host });

@@ -1,36 +1,36 @@
 /**
- * Where the ingress serves apps, given as one URL (`--apps-url https://apps.example.eu`): scheme, the apps
- * domain (every app is `<app>--<workspace>.<domain>`) and a port when it is not the scheme's default. Pure.
+ * The hub's `--apps-url`: where apps are reached, e.g. https://apps.example.eu (wildcard DNS
+ * *.apps.example.eu to the ingress) or http://apps.localhost:8088 on one machine. Pure.
  */
 import { FoundryError } from '../errors.js';
 
-/** The apps' base: what appOrigin needs. */
-export interface AppsBase {
+/** The apps domain with the scheme and port browsers use (appOrigin's input). */
+export interface AppsUrl {
   domain: string;
   scheme: 'http' | 'https';
+  /** Absent for the scheme's default port. */
   port?: number;
 }
 
-/** The default on one machine (`npm start`): Chromium and curl resolve `*.localhost` to 127.0.0.1. */
-export const DEFAULT_APPS_URL = 'http://apps.localhost:8480';
+/** Default with `npm start`: Chromium and curl resolve *.localhost to the loopback address. */
+export const DEFAULT_APPS_URL = 'http://apps.localhost:8088';
 
-/** Parses an apps URL (scheme, host, optional port; nothing else) or throws a FoundryError that names the flag. */
-export function parseAppsUrl(value: string, what = '--apps-url'): AppsBase {
+const DOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** Parses an apps URL (scheme, host, optional port; nothing else). Throws CLI_USAGE naming what is wrong. */
+export function parseAppsUrl(text: string): AppsUrl {
   let u: URL;
   try {
-    u = new URL(value);
+    u = new URL(text);
   } catch {
-    throw new FoundryError('CLI_USAGE', `${what} must be a URL such as https://apps.example.eu, got ${JSON.stringify(value)}`);
+    throw new FoundryError('CLI_USAGE', `--apps-url ${JSON.stringify(text)} is not a URL: expected e.g. https://apps.example.eu`);
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new FoundryError('CLI_USAGE', `${what} must use http or https, got ${u.protocol.slice(0, -1)}`);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new FoundryError('CLI_USAGE', `--apps-url must be http or https, got ${u.protocol}`);
   if (u.username !== '' || u.password !== '' || (u.pathname !== '/' && u.pathname !== '') || u.search !== '' || u.hash !== '') {
-    throw new FoundryError('CLI_USAGE', `${what} is a scheme, a domain and an optional port only (no path, query or credentials)`);
+    throw new FoundryError('CLI_USAGE', '--apps-url is a scheme, a domain and optionally a port: no credentials, path, query or fragment');
   }
-  if (/^[\d.]+$|^\[/.test(u.hostname)) throw new FoundryError('CLI_USAGE', `${what} needs a domain name, not an IP address (apps are told apart by host name), got ${u.hostname}`);
-  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/.test(u.hostname)) {
-    throw new FoundryError('CLI_USAGE', `${what} needs a domain name with at least two labels (apps get one label each under it), got ${u.hostname}`);
-  }
-  const base: AppsBase = { domain: u.hostname, scheme: u.protocol === 'https:' ? 'https' : 'http' };
-  if (u.port !== '') base.port = Number(u.port);
-  return base;
+  const domain = u.hostname.toLowerCase();
+  if (!DOMAIN.test(domain) || !domain.includes('.') && domain !== 'localhost') throw new FoundryError('CLI_USAGE', `--apps-url host ${domain} is not a DNS domain apps can live under`);
+  const scheme = u.protocol === 'https:' ? 'https' : 'http';
+  return u.port === '' ? { domain, scheme } : { domain, scheme, port: Number(u.port) };
 }

@@ -7,7 +7,7 @@
  */
 import type Database from 'better-sqlite3';
 import { parseAppHost } from '../../common/ingress/app-host.js';
-import type { AppsBase } from '../../common/ingress/apps-url.js';
+import type { AppsUrl } from '../../common/ingress/apps-url.js';
 import { API_TOKEN_PREFIX, authenticateApiToken } from '../auth/api-tokens.js';
 import { sessionPrincipal, tokenPrincipal } from '../auth/dashboard-auth.js';
 import { canAccessTenant, type Principal } from '../auth/principal.js';
@@ -30,7 +30,7 @@ export type AuthzDecision =
 /** Collaborators of the authorizer. */
 export interface AuthorizerDeps {
   db: Database.Database;
-  apps: AppsBase;
+  apps: AppsUrl;
   index: AppIndex;
   sessions: AppSessions;
   now: () => Date;

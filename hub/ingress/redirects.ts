@@ -4,7 +4,7 @@
  * route is an open redirect. Pure.
  */
 import { parseAppHost, type AppHostParts } from '../../common/ingress/app-host.js';
-import type { AppsBase } from '../../common/ingress/apps-url.js';
+import type { AppsUrl } from '../../common/ingress/apps-url.js';
 
 /** The longest rd accepted (nginx passes the whole original URL). */
 export const MAX_RD = 4096;
@@ -17,7 +17,7 @@ export interface AppTarget extends AppHostParts {
 }
 
 /** The app target of `rd` when it is an absolute URL on this ingress (scheme, port and an app host under the apps domain), else undefined. */
-export function appTarget(rd: string | undefined, apps: AppsBase): AppTarget | undefined {
+export function appTarget(rd: string | undefined, apps: AppsUrl): AppTarget | undefined {
   if (rd === undefined || rd.length > MAX_RD) return undefined;
   let url: URL;
   try {

@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { appOrigin, parseAppHost } from '../../common/ingress/app-host.js';
-import type { AppsBase } from '../../common/ingress/apps-url.js';
+import type { AppsUrl } from '../../common/ingress/apps-url.js';
 import { sessionPrincipal } from '../auth/dashboard-auth.js';
 import { canAccessTenant } from '../auth/principal.js';
 import { AppIndex } from '../ingress/app-index.js';
@@ -17,7 +17,7 @@ import { workspaceAppsRoutes } from './workspace-apps.js';
 
 /** Options of the ingress routes. */
 export interface IngressRouteOptions {
-  apps: AppsBase;
+  apps: AppsUrl;
   /** How long nginx may cache an allow or deny decision (seconds; default 5): revocation takes effect within it. */
   decisionTtlS?: number;
   /** The dashboard's public URL, linked from the pages these routes show (default: none). */

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { appOrigin } from '../../common/ingress/app-host.js';
-import type { AppsBase } from '../../common/ingress/apps-url.js';
+import type { AppsUrl } from '../../common/ingress/apps-url.js';
 import { canAccessTenant, requirePrincipal } from '../auth/principal.js';
 import type { AppEntry, AppIndex, WorkspaceApps } from '../ingress/app-index.js';
 
@@ -33,7 +33,7 @@ export function appState(ws: WorkspaceApps, phase: string | undefined): { state:
 }
 
 /** The view of one app. */
-export function appView(ws: WorkspaceApps, a: AppEntry, apps: AppsBase, state: { state: AppView['state']; reason: string }): AppView {
+export function appView(ws: WorkspaceApps, a: AppEntry, apps: AppsUrl, state: { state: AppView['state']; reason: string }): AppView {
   const url = `${appOrigin(a.name, ws.workspace, apps)}/`;
   return {
     name: a.name, url, protocol: a.protocol, api: a.api, container: a.container, containerPort: a.containerPort, ...state,
@@ -42,7 +42,7 @@ export function appView(ws: WorkspaceApps, a: AppEntry, apps: AppsBase, state: {
 }
 
 /** Registers the route; `index` is the ingress's app index (shared, rebuilt per revision). */
-export function workspaceAppsRoutes(app: FastifyInstance, opts: { apps: AppsBase; index: AppIndex }): void {
+export function workspaceAppsRoutes(app: FastifyInstance, opts: { apps: AppsUrl; index: AppIndex }): void {
   app.get<{ Params: { name: string } }>('/api/v1/workspaces/:name/apps', { preHandler: requirePrincipal(app) }, async (req, reply) => {
     const ws = app.hasDecorator('gitops') ? await opts.index.workspace(req.params.name) : undefined;
     // Another tenant's workspace gets the same answer as a missing one.

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../hub/app.js';
 import { HubStore } from '../../hub/store/hub-store.js';
-import type { AppsBase } from '../../common/ingress/apps-url.js';
+import type { AppsUrl } from '../../common/ingress/apps-url.js';
 import { fleetFiles, hostedRepo, type RepoFiles } from '../workspaces/git-fixture.js';
 import { addUser } from '../dashboard/support.js';
 
@@ -32,14 +32,14 @@ export interface AuthHub {
 }
 
 /** Starts it, with `apps` as the ingress's base (default http://apps.localhost:8480) and a decision TTL of 5 s. */
-export async function startAuthHub(opts: { apps?: AppsBase; files?: RepoFiles; realClock?: boolean; hubUrl?: string } = {}): Promise<AuthHub> {
+export async function startAuthHub(opts: { apps?: AppsUrl; files?: RepoFiles; realClock?: boolean; hubUrl?: string } = {}): Promise<AuthHub> {
   const dir = mkdtempSync(join(tmpdir(), 'foundry-appauth-'));
   const repoDir = await hostedRepo(dir, opts.files ?? appFiles());
   const store = new HubStore(join(dir, 'hub.db'));
   const clock = { t: Date.now() };
   const now = opts.realClock === true ? () => new Date() : () => new Date(clock.t);
   const apps = opts.apps ?? { domain: 'apps.localhost', scheme: 'http' as const, port: 8480 };
-  const app = await buildApp({ store, repoDir, repoPollMs: 0, dashboard: { pollMs: 0, now }, ingress: { apps, now, hubUrl: opts.hubUrl } });
+  const app = await buildApp({ store, repoDir, repoPollMs: 0, dashboard: { pollMs: 0, now }, ingress: { apps, hubPublicUrl: opts.hubUrl ?? 'http://127.0.0.1:1' }, appAuth: { now } });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const addr = app.server.address();
   const url = `http://127.0.0.1:${typeof addr === 'object' && addr !== null ? addr.port : 0}`;
