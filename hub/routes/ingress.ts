@@ -47,6 +47,12 @@ export function ingressRoutes(app: FastifyInstance, opts: IngressRouteOptions): 
   const deps = { db, apps: opts.apps, index, sessions, now };
   workspaceAppsRoutes(app, { apps: opts.apps, index });
   const dashboardLink = opts.hubUrl === undefined ? '' : ` <a href="${escapeHtml(new URL('/ui/', opts.hubUrl).href)}">Open the dashboard</a>.`;
+  const loginUrl = (host: string | undefined, uri: string | undefined): string | undefined => {
+    const parts = parseAppHost(host, opts.apps.domain);
+    if (opts.hubUrl === undefined || parts === undefined) return undefined;
+    const rd = `${appOrigin(parts.app, parts.workspace, opts.apps)}${safePath(uri) ?? '/'}`;
+    return `${opts.hubUrl.replace(/\/+$/, '')}/ingress/login?rd=${encodeURIComponent(rd)}`;
+  };
   const prune = setInterval(() => sessions.prune(now()), 3600_000);
   prune.unref();
   app.addHook('onClose', async () => clearInterval(prune));
@@ -54,10 +60,14 @@ export function ingressRoutes(app: FastifyInstance, opts: IngressRouteOptions): 
   // Hot path: no request log line at info level (it would also be the busiest log of the hub).
   app.get('/ingress/authz', { logLevel: 'warn' }, async (req, reply) => {
     if (!app.hasDecorator('gitops')) return reply.code(404).header('cache-control', 'no-store').send();
-    const d = await authorize(deps, { host: header(req.headers['x-foundry-host']), authorization: req.headers.authorization, appCookie: req.cookies[APP_COOKIE] });
+    const host = header(req.headers['x-foundry-host']);
+    const d = await authorize(deps, { host, authorization: req.headers.authorization, appCookie: req.cookies[APP_COOKIE] });
     if (d.status === 204) {
       return reply.code(204).headers({ 'x-foundry-tenant': d.tenant, 'x-foundry-principal': d.principal, 'cache-control': `private, max-age=${ttl}` }).send();
     }
+    // Where nginx sends a browser: the login with the way back url-encoded (stock nginx cannot encode).
+    const login = d.status === 401 ? loginUrl(host, header(req.headers['x-foundry-uri'])) : undefined;
+    if (login !== undefined) void reply.header('x-foundry-login', login);
     // A refused credential is not cached: the next request after a login must not meet it.
     return reply.code(d.status).header('cache-control', d.status === 401 ? 'no-store' : `private, max-age=${ttl}`).send();
   });

@@ -87,7 +87,15 @@ describe('ingress authorisation over http', () => {
       expect([headers, r.status]).toEqual([headers, 401]);
       expect(r.headers.get('cache-control')).toBe('no-store');
       expect(r.headers.get('x-foundry-tenant')).toBeNull();
+      // nginx sends browsers to this login URL, with the way back url-encoded.
+      expect(r.headers.get('x-foundry-login')).toBe(`http://hub.example.test/ingress/login?rd=${encodeURIComponent('http://web--acme-one.apps.localhost:8480/x')}`);
     }
+    const odd = await authz(WEB, { 'x-foundry-uri': '//evil.example/?a=b&c=d' });
+    expect(odd.headers.get('x-foundry-login')).toBe(`http://hub.example.test/ingress/login?rd=${encodeURIComponent('http://web--acme-one.apps.localhost:8480/')}`);
+    const query = await authz(WEB, { 'x-foundry-uri': '/chat?a=b&c=d' });
+    expect(query.headers.get('x-foundry-login')).toBe(`http://hub.example.test/ingress/login?rd=${encodeURIComponent('http://web--acme-one.apps.localhost:8480/chat?a=b&c=d')}`);
+    // A login URL is only for 401: the others say nothing of where to go.
+    expect((await authz(GLOBEX, { authorization: `Bearer ${tokens.acmeApps?.token}` })).headers.get('x-foundry-login')).toBeNull();
   });
 
   it('allows a tenant apps token on its own tenant\'s apps and answers 403 on another tenant\'s; admin tokens reach all', async () => {
