@@ -125,7 +125,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   history?.refresh().catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'placement history not read yet'));
   billingRoutes(app);
   // A hub started without apps settings still answers for the default apps URL (http://apps.localhost:8088).
-  ingressRoutes(app, { apps: deps.ingress?.apps ?? parseAppsUrl(DEFAULT_APPS_URL), hubUrl: deps.ingress?.hubPublicUrl, ...deps.appAuth });
+  ingressRoutes(app, { apps: deps.ingress?.apps ?? parseAppsUrl(DEFAULT_APPS_URL), hubUrl: () => deps.ingress?.hubPublicUrl, ...deps.appAuth });
   usageRefusalRoutes(app);
   enrollRoutes(app, { store, repoDir: deps.repoDir, tlsCert: deps.tls?.cert, gitConfig, verifyBase, ...deps.enroll });
   const signer = deps.signingKey?.allowedSigner;

@@ -20,8 +20,8 @@ export interface IngressRouteOptions {
   apps: AppsUrl;
   /** How long nginx may cache an allow or deny decision (seconds; default 5): revocation takes effect within it. */
   decisionTtlS?: number;
-  /** The dashboard's public URL, linked from the pages these routes show (default: none). */
-  hubUrl?: string;
+  /** The hub's URL as browsers reach it (read on every use: known only once the hub listens): the login URL of a 401, links of the pages shown. */
+  hubUrl?: () => string | undefined;
   now?: () => Date;
 }
 
@@ -46,12 +46,16 @@ export function ingressRoutes(app: FastifyInstance, opts: IngressRouteOptions): 
   const index = new AppIndex(() => app.gitops.workspaces.repo({ cached: true }));
   const deps = { db, apps: opts.apps, index, sessions, now };
   workspaceAppsRoutes(app, { apps: opts.apps, index });
-  const dashboardLink = opts.hubUrl === undefined ? '' : ` <a href="${escapeHtml(new URL('/ui/', opts.hubUrl).href)}">Open the dashboard</a>.`;
+  const dashboardLink = (): string => {
+    const hub = opts.hubUrl?.();
+    return hub === undefined ? '' : ` <a href="${escapeHtml(new URL('/ui/', hub).href)}">Open the dashboard</a>.`;
+  };
   const loginUrl = (host: string | undefined, uri: string | undefined): string | undefined => {
     const parts = parseAppHost(host, opts.apps.domain);
-    if (opts.hubUrl === undefined || parts === undefined) return undefined;
+    const hub = opts.hubUrl?.();
+    if (hub === undefined || parts === undefined) return undefined;
     const rd = `${appOrigin(parts.app, parts.workspace, opts.apps)}${safePath(uri) ?? '/'}`;
-    return `${opts.hubUrl.replace(/\/+$/, '')}/ingress/login?rd=${encodeURIComponent(rd)}`;
+    return `${hub.replace(/\/+$/, '')}/ingress/login?rd=${encodeURIComponent(rd)}`;
   };
   const prune = setInterval(() => sessions.prune(now()), 3600_000);
   prune.unref();
@@ -87,7 +91,7 @@ export function ingressRoutes(app: FastifyInstance, opts: IngressRouteOptions): 
     }
     if (!canAccessTenant(p, ws.tenant)) {
       app.hub.store.audit(`user:${s.user}`, 'auth.app-login.refused', target.host);
-      return page(reply, 403, 'No access to this app', [`You are signed in as ${escapeHtml(s.user)}, who has no access to this workspace.${dashboardLink}`]);
+      return page(reply, 403, 'No access to this app', [`You are signed in as ${escapeHtml(s.user)}, who has no access to this workspace.${dashboardLink()}`]);
     }
     const label = `${target.app}--${target.workspace}`;
     const code = sessions.issueCode(s.id, label, target.path, now());
@@ -117,7 +121,7 @@ export function ingressRoutes(app: FastifyInstance, opts: IngressRouteOptions): 
     const token = req.cookies[APP_COOKIE];
     if (token !== undefined && token !== '') sessions.close(token);
     void reply.clearCookie(APP_COOKIE, { path: '/', httpOnly: true, sameSite: 'lax', secure: opts.apps.scheme === 'https' });
-    return page(reply, 200, 'Signed out of this app', [`Your dashboard session is still open: log out there to end it everywhere.${dashboardLink}`]);
+    return page(reply, 200, 'Signed out of this app', [`Your dashboard session is still open: log out there to end it everywhere.${dashboardLink()}`]);
   });
 }
 
