@@ -140,6 +140,16 @@ export interface ObservedResource {
   reclaimPolicy: 'Retain' | 'Delete';
   /** A few observed facts used to explain recreations, e.g. { image: 'x:1' }. */
   facts: Record<string, string>;
+  /** Containers: the ports the runtime published, with the address and host port it actually bound. */
+  published?: PublishedPort[];
+}
+
+/** A port as the runtime published it (the host port is the one it picked when the spec named none). */
+export interface PublishedPort {
+  containerPort: number;
+  protocol: 'tcp' | 'udp' | 'sctp';
+  hostIp: string;
+  hostPort: number;
 }
 
 /** What the reconciler does to one resource. */

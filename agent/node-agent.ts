@@ -19,6 +19,7 @@ import type { GpuDevice } from './gpu/types.js';
 import { collectHostMetrics } from './host/host-metrics.js';
 import { cachedCephDf, CEPH_FALLBACK_MOUNTS, storageConfigFor } from './host/storage-config.js';
 import { HubLink } from './link/hub-link.js';
+import { IngressHost } from './ingress/ingress-host.js';
 import { buildReconciler, startAgent, type RunningAgent } from './reconcile/agent.js';
 import type { AgentStatus } from './reconcile/status.js';
 import { UsageEmitter } from './usage/usage-emitter.js';
@@ -46,6 +47,8 @@ export interface NodeAgent {
   link: HubLink | undefined;
   /** GPU and host samples and usage records; ticking only when the node is enrolled (there is a link). */
   telemetry: TelemetryLoop;
+  /** The ingresses (nginx) the hub assigns to this node; present when the node is enrolled. */
+  ingress: IngressHost | undefined;
   stop(): Promise<void>;
 }
 
@@ -60,6 +63,7 @@ export function statusBody(status: AgentStatus, durationMs?: number): Omit<Param
       kind: r.kind,
       ...(r.workspace === undefined ? {} : { workspace: r.workspace }),
       ...(r.service === undefined ? {} : { service: r.service }),
+      ...(r.ports === undefined ? {} : { ports: r.ports.slice(0, 64) }),
       conditions: [{ type: 'Ready', status: r.phase === 'Ready' ? 'True' : 'False', reason: r.reason, message: r.message.slice(0, 4096) }],
     })),
     reconcile: { result: status.conditions.some((c) => c.type === 'Ready' && c.status === 'True') ? 'success' : 'failure', ...(durationMs === undefined ? {} : { durationMs }) },
@@ -137,6 +141,15 @@ export async function startNodeAgent(config: ResolvedAgentConfig, logger: Logger
     }).start();
   }
 
+  // An ingress Service on this node: the hub sends its route table, nginx runs as its own daemon (it outlives the agent).
+  let ingress: IngressHost | undefined;
+  if (link !== undefined && config.hubUrl !== undefined) {
+    const host = new IngressHost({ stateDir: config.stateDir, hubUrl: config.hubUrl, hubCaFile: config.hubCaFile, logger });
+    ingress = host;
+    link.onCommand((cmd) => (cmd.name === 'ingress-routes' && cmd.ingress !== undefined ? host.apply(cmd.ingress) : undefined));
+    void host.resume().catch((err: unknown) => logger.error({ event: 'ingress-resume-failed', reason: String(err) }, 'could not start the kept ingress configuration'));
+  }
+
   const agent = await startAgent(config, logger, reconciler);
   const usage = link === undefined ? undefined : new UsageEmitter({
     node: config.node,
@@ -184,6 +197,7 @@ export async function startNodeAgent(config: ResolvedAgentConfig, logger: Logger
     agent,
     link,
     telemetry,
+    ingress,
     stop: async () => {
       telemetry.stop();
       await agent.stop();

@@ -26,7 +26,8 @@ export function registerHub(program: Command): void {
     .option('--repo-poll <seconds>', 'how often the hub re-reads the infra repo\'s branch tip (the webhook makes it re-read at once)', '2')
     .option('--log-level <level>', 'log level (fatal, error, warn, info, debug)', 'info')
     .option('--public-url <url>', 'URL nodes reach the hub at, put into join tokens (default: the listening address)')
-    .action(async (o: { dataDir: string; port: string; host: string; tlsCert?: string; tlsKey?: string; repoUrl?: string; repoCredentialFile?: string; repoPoll: string; allowedSigners?: string; logLevel: string; publicUrl?: string }) => {
+    .option('--apps-url <url>', 'where workspace apps are reached: <app>--<workspace>.<domain> through the ingress (docs/ingress.md)', 'http://apps.localhost:8088')
+    .action(async (o: { dataDir: string; port: string; host: string; tlsCert?: string; tlsKey?: string; repoUrl?: string; repoCredentialFile?: string; repoPoll: string; allowedSigners?: string; logLevel: string; publicUrl?: string; appsUrl: string }) => {
       const port = Number.parseInt(o.port, 10);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new FoundryError('CLI_USAGE', `invalid port ${o.port}`);
       const poll = Number(o.repoPoll);
@@ -47,6 +48,7 @@ export function registerHub(program: Command): void {
         repoPollMs: Math.round(poll * 1000),
         allowedSignersFile: o.allowedSigners,
         publicUrl: o.publicUrl,
+        appsUrl: o.appsUrl,
         webhookSecret: process.env.FOUNDRY_HUB_WEBHOOK_SECRET || undefined,
         logger: { level: o.logLevel, stream: process.stderr },
       });

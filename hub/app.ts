@@ -24,6 +24,7 @@ import { UsageGate } from './usage/usage-gate.js';
 import type { AdmissionLimits } from './usage/admission.js';
 import { ingressRoutes, type IngressRouteOptions } from './routes/ingress.js';
 import { DEFAULT_APPS_URL, parseAppsUrl, type AppsUrl } from '../common/ingress/apps-url.js';
+import { IngressSync } from './ingress/ingress-sync.js';
 
 /** Collaborators of the app; the caller owns the store (and closes it after the app). */
 export interface AppDeps {
@@ -68,6 +69,8 @@ export interface HubContext {
   store: HubStore;
   gateway: AgentGateway;
   metrics: HubMetrics;
+  /** Where apps are reached (--apps-url); undefined when the hub runs without apps. */
+  apps: AppsUrl | undefined;
   /** Tells agents to sync now after a new revision; returns how many were told. */
   notifyRevision(revision: string, ref: string | undefined, source: 'push' | 'webhook', actor: string): number;
 }
@@ -109,7 +112,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     app.log.info({ revision, ref, source, agents: n }, 'sent sync-now');
     return n;
   };
-  app.decorate('hub', { store, gateway, metrics, notifyRevision });
+  app.decorate('hub', { store, gateway, metrics, apps: deps.ingress?.apps, notifyRevision });
   installAuth(app, store);
   await installDashboard(app, { secure: deps.tls !== undefined, ...deps.dashboard });
 
@@ -123,6 +126,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installWorkspaces(app, ext === undefined ? { repoDir: deps.repoDir, syncIntervalMs: deps.repoPollMs, gitConfig, verifyBase } : { repoDir: ext.url, workDir: ext.workDir, gitEnv: ext.gitEnv, syncIntervalMs: deps.repoPollMs, gitConfig, verifyBase });
   // read the history now (after the writer exists), so the first records do not wait for it
   history?.refresh().catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'placement history not read yet'));
+  const ingress = installIngress(app, deps.ingress);
   billingRoutes(app);
   // A hub started without apps settings still answers for the default apps URL (http://apps.localhost:8088).
   ingressRoutes(app, { apps: deps.ingress?.apps ?? parseAppsUrl(DEFAULT_APPS_URL), hubUrl: () => deps.ingress?.hubPublicUrl, ...deps.appAuth });
@@ -149,7 +153,26 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Graceful stop: refuse new agents, commit and ack what arrived, close sockets; the server then stops.
   app.addHook('preClose', async () => {
     stopping = true;
+    await ingress?.stop();
     await gateway.close();
   });
   return app;
+}
+
+/** Feeds the ingress nodes' agents with the route table (needs the infra repo); undefined without apps or repo. */
+function installIngress(app: FastifyInstance, opts: AppDeps['ingress']): IngressSync | undefined {
+  if (opts === undefined || !app.hasDecorator('gitops')) return undefined;
+  const { gitops, hub } = app;
+  const sync = new IngressSync({
+    db: hub.store.db,
+    repo: (fresh) => gitops.workspaces.repo({ cached: !fresh }),
+    connectedNodes: () => hub.gateway.connectedNodes(),
+    command: (node, body) => hub.gateway.command(node, body),
+    // read on every use: the hub's own URL is known only once it listens
+    settings: { appsDomain: opts.apps.domain, get hubPublicUrl() { return opts.hubPublicUrl; } },
+    log: app.log,
+    intervalMs: opts.intervalMs,
+  });
+  sync.start();
+  return sync;
 }

@@ -11,6 +11,7 @@ import { HubStore } from './store/hub-store.js';
 import { ensureHostedRepo, seedHostedRepo } from './git/hosted-repo.js';
 import { createMetrics } from './metrics.js';
 import { FoundryError } from '../common/errors.js';
+import { DEFAULT_APPS_URL, parseAppsUrl } from '../common/ingress/apps-url.js';
 import { assertNoUrlCredential, gitAuthEnv } from './gitops/repo-credential.js';
 import { ensureSigningKey, tipVerifier, type HubSigningKey } from './gitops/signing-key.js';
 
@@ -36,6 +37,10 @@ export interface HubOptions {
   seedFrom?: string;
   /** URL nodes reach the hub at, put into join tokens (default: the listening address). */
   publicUrl?: string;
+  /** Where apps are reached, e.g. https://apps.example.eu (default http://apps.localhost:8088); see docs/ingress.md. */
+  appsUrl?: string;
+  /** How often the hub compares the ingress route table with what it sent (default 250 ms). */
+  ingressPollMs?: number;
   logger?: FastifyServerOptions['logger'];
 }
 
@@ -78,15 +83,20 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
       signingError = err;
     }
     const verifyBase = opts.allowedSignersFile === undefined || signingKey === undefined ? undefined : tipVerifier(signingKey, resolve(opts.allowedSignersFile), join(dataDir, 'signing', 'effective_allowed_signers'));
-    const app = await buildApp({ store, repoDir, externalRepo, signingKey, verifyBase, repoPollMs: opts.repoPollMs, tls, webhookSecret: opts.webhookSecret, logger: opts.logger, metrics: createMetrics({ defaults: true }), enroll: { dataDir, publicUrl: opts.publicUrl, externalRepoUrl: opts.repoUrl } });
-    if (signingError !== undefined) app.log.warn({ event: 'signing-key-unavailable', err: signingError instanceof Error ? signingError.message : String(signingError) }, 'the hub cannot sign its commits (is ssh-keygen installed?): agents that verify signatures will refuse them');
+    const apps = parseAppsUrl(opts.appsUrl ?? DEFAULT_APPS_URL);
     const host = opts.host ?? '127.0.0.1';
+    const listenUrl = (port: number): string => `${tls === undefined ? 'http' : 'https'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    // The browser-facing URL is known once the port is; the ingress reads it lazily through this box.
+    const hubPublicUrl = { value: opts.publicUrl ?? listenUrl(opts.port ?? 8080) };
+    const app = await buildApp({ store, repoDir, ingress: { apps, get hubPublicUrl() { return hubPublicUrl.value; }, intervalMs: opts.ingressPollMs }, externalRepo, signingKey, verifyBase, repoPollMs: opts.repoPollMs, tls, webhookSecret: opts.webhookSecret, logger: opts.logger, metrics: createMetrics({ defaults: true }), enroll: { dataDir, publicUrl: opts.publicUrl, externalRepoUrl: opts.repoUrl } });
+    if (signingError !== undefined) app.log.warn({ event: 'signing-key-unavailable', err: signingError instanceof Error ? signingError.message : String(signingError) }, 'the hub cannot sign its commits (is ssh-keygen installed?): agents that verify signatures will refuse them');
     await app.listen({ port: opts.port ?? 8080, host });
     // WAL checkpoints from a worker thread, so that no commit on the event loop pays for one.
     const checkpointer = startCheckpointer(store.db, 1000, (message) => app.log.warn({ event: 'wal-checkpoint-failed', reason: message }, 'background WAL checkpoint failed (if its worker died, SQLite checkpoints automatically again)'));
     const address = app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : (opts.port ?? 8080);
-    const url = `${tls === undefined ? 'http' : 'https'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    const url = listenUrl(port);
+    if (opts.publicUrl === undefined) hubPublicUrl.value = url;
     let closed: Promise<void> | undefined;
     return {
       url,

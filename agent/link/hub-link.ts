@@ -245,7 +245,7 @@ export class HubLink extends EventEmitter {
   }
 
   private runCommand(cmd: HubCommand): void {
-    const named = cmd.name === 'sync-now' ? this.opts.handlers?.syncNow : this.opts.handlers?.drain;
+    const named = cmd.name === 'sync-now' ? this.opts.handlers?.syncNow : cmd.name === 'drain' ? this.opts.handlers?.drain : undefined;
     for (const h of [...(named === undefined ? [] : [named]), ...this.commandHandlers]) {
       try {
         Promise.resolve(h(cmd)).catch((err: unknown) => this.log.error({ command: cmd.name, err: errorMessage(err) }, 'command handler failed'));

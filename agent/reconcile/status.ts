@@ -5,7 +5,7 @@
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ActionType, ResourceKind } from '../desired.js';
+import type { ActionType, PublishedPort, ResourceKind } from '../desired.js';
 
 /** Phase of one resource. */
 export type ResourcePhase = 'Ready' | 'Reconciling' | 'Stalled';
@@ -28,6 +28,8 @@ export interface ResourceStatus {
   failures?: number;
   /** When the next retry is due (ISO time), while backing off. */
   nextRetryAt?: string;
+  /** A running container's published ports: the address and host port the runtime bound. */
+  ports?: PublishedPort[];
 }
 
 /**

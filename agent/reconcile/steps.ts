@@ -200,16 +200,28 @@ async function checkConverged(ctx: RunContext): Promise<void> {
   const plan = ctx.plan!;
   const changed = plan.actions.some((a) => a.type !== 'noop');
   let leftover: Action[] = [];
-  if (changed && ctx.pending === 0) {
+  let after = ctx.observed;
+  if (changed) {
     const handled = new Set(ctx.deps.drivers.flatMap(driverKeys).filter((k) => !ctx.unavailableKinds.has(k)));
-    const observed = (await Promise.all(ctx.deps.drivers.filter((d) => driverKeys(d).every((k) => handled.has(k))).map((d) => d.list(ctx.deps.node)))).flat();
+    // What runs now (also after a failure elsewhere): a recreated container has a new host port to report.
+    after = (await Promise.all(ctx.deps.drivers.filter((d) => driverKeys(d).every((k) => handled.has(k))).map((d) => d.list(ctx.deps.node)))).flat();
     const desired = ctx.desired!;
-    leftover = planActions({ ...desired, resources: desired.resources.filter((r) => handled.has(runtimeKeyOf(r))) }, observed).actions.filter((a) => a.type !== 'noop');
+    if (ctx.pending === 0) leftover = planActions({ ...desired, resources: desired.resources.filter((r) => handled.has(runtimeKeyOf(r))) }, after).actions.filter((a) => a.type !== 'noop');
     for (const a of leftover) setStatus(ctx, actionResource(a), a.type, 'Reconciling', 'Progressing', `still to do after apply: ${a.reason}`);
   }
+  recordPublishedPorts(ctx, after);
   const notReady = [...ctx.resources.values()].filter((r) => r.phase !== 'Ready').length;
   ctx.converged = !ctx.rejected && ctx.errors.length === 0 && ctx.pending === 0 && leftover.length === 0 && notReady === 0;
   if (ctx.converged && !ctx.usingFallback) ctx.memory.lastAppliedRevision = ctx.desired?.revision;
+}
+
+/** Each running container's status names the ports it published (address and host port), which the hub routes apps to. */
+function recordPublishedPorts(ctx: RunContext, observed: ObservedResource[]): void {
+  for (const o of observed) {
+    if (o.kind !== 'container' || o.state !== 'running' || o.published === undefined || o.published.length === 0) continue;
+    const entry = ctx.resources.get(resourceKey(o));
+    if (entry !== undefined) entry.ports = o.published;
+  }
 }
 
 function driverFor(ctx: RunContext, a: Action): { apply(a: Action): Promise<void> } {

@@ -14,6 +14,8 @@ export interface ContainerSummary {
   State?: string;
   Status?: string;
   Labels?: EngineLabels;
+  /** Published ports: the address and host port the engine actually bound (PublicPort absent when not published). */
+  Ports?: Array<{ IP?: string; PrivatePort: number; PublicPort?: number; Type?: string }> | null;
 }
 
 /** `GET /containers/{id}/json`, the part the agent reads. */

@@ -32,7 +32,24 @@ describe('observe', () => {
       state: 'running',
       reclaimPolicy: 'Delete',
       facts: { image: 'x:1', status: 'Up 2 minutes (healthy)', health: 'healthy' },
+      published: [],
     });
+  });
+
+  it('reads the address and host port the engine bound, once per address, skipping unpublished ports', () => {
+    const c = {
+      Id: 'abc', Image: 'x:1', Labels: OURS,
+      Ports: [
+        { IP: '127.0.0.1', PrivatePort: 8080, PublicPort: 41234, Type: 'tcp' },
+        { IP: '127.0.0.1', PrivatePort: 8080, PublicPort: 41234, Type: 'tcp' },
+        { IP: '10.0.1.11', PrivatePort: 80, PublicPort: 40001, Type: 'tcp' },
+        { PrivatePort: 9000, Type: 'tcp' },
+      ],
+    } satisfies ContainerSummary;
+    expect(observeContainer(c, 'n1')?.published).toEqual([
+      { containerPort: 80, protocol: 'tcp', hostIp: '10.0.1.11', hostPort: 40001 },
+      { containerPort: 8080, protocol: 'tcp', hostIp: '127.0.0.1', hostPort: 41234 },
+    ]);
   });
 
   it('ignores what is not ours or belongs to another node', () => {

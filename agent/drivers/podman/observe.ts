@@ -3,7 +3,7 @@
  * only what carries our ownership labels for this node.
  */
 import type { ContainerSummary, NetworkSummary, VolumeSummary } from './engine-types.js';
-import type { ObservedResource, ObservedState } from '../../desired.js';
+import type { ObservedResource, ObservedState, PublishedPort } from '../../desired.js';
 import { ownerFromLabels } from '../../labels.js';
 
 /** Normalizes an engine container state (running, exited, created, paused, dead...). */
@@ -52,7 +52,21 @@ export function observeContainer(c: ContainerSummary, node: string): ObservedRes
     state: containerState(c.State),
     reclaimPolicy: own.reclaim,
     facts,
+    published: publishedPorts(c),
   };
+}
+
+/** The published ports of a list entry, sorted, without duplicates (an engine lists a port once per address family). */
+export function publishedPorts(c: ContainerSummary): PublishedPort[] {
+  const seen = new Map<string, PublishedPort>();
+  for (const p of c.Ports ?? []) {
+    const protocol = (p.Type ?? 'tcp').toLowerCase();
+    if (p.PublicPort === undefined || p.PublicPort === 0 || (protocol !== 'tcp' && protocol !== 'udp' && protocol !== 'sctp')) continue;
+    const port: PublishedPort = { containerPort: p.PrivatePort, protocol, hostIp: p.IP ?? '', hostPort: p.PublicPort };
+    const key = `${port.containerPort}/${port.protocol}/${port.hostIp}`;
+    if (!seen.has(key)) seen.set(key, port);
+  }
+  return [...seen.values()].sort((a, b) => a.containerPort - b.containerPort || a.protocol.localeCompare(b.protocol) || a.hostIp.localeCompare(b.hostIp));
 }
 
 /** An owned network from a `GET /networks` entry; undefined when not ours. */

@@ -89,6 +89,29 @@ export interface StatusMessage {
        */
       service?: string;
       /**
+       * A running container's published ports: the node address and host port the runtime actually bound (the hub routes the workspace's apps there).
+       *
+       * @maxItems 64
+       */
+      ports?: {
+        /**
+         * Port inside the container.
+         */
+        containerPort: number;
+        /**
+         * tcp or udp.
+         */
+        protocol: "tcp" | "udp" | "sctp";
+        /**
+         * Address bound on the node; empty or 0.0.0.0 for all addresses (the hub then dials the Node's spec.network.internalAddress).
+         */
+        hostIp: string;
+        /**
+         * Port bound on the node.
+         */
+        hostPort: number;
+      }[];
+      /**
        * @maxItems 32
        *
        * Items: One condition, Kubernetes style.
