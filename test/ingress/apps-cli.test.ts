@@ -34,8 +34,8 @@ describeBuilt('foundry workspace apps', () => {
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe([
       'APP\tURL\tPROTOCOL\tAPI\tSTATE',
-      'llm\thttp://llm--acme-one.apps.localhost:8480/\thttp\tyes\tunroutable (the workspace is not placed yet)',
-      'web\thttp://web--acme-one.apps.localhost:8480/\thttp\tno\tunroutable (the workspace is not placed yet)',
+      'llm\thttp://llm--acme-one.apps.localhost:8480/\thttp\tyes\tunroutable (the workspace is not running yet)',
+      'web\thttp://web--acme-one.apps.localhost:8480/\thttp\tno\tunroutable (the workspace is not running yet)',
       '',
       'API apps, with an API token of scope apps in $FOUNDRY_APPS_KEY:',
       '  curl -H "Authorization: Bearer $FOUNDRY_APPS_KEY" http://llm--acme-one.apps.localhost:8480/',

@@ -235,8 +235,8 @@ describe('ingress authorisation over http', () => {
       workspace: 'acme-one',
       tenant: 'acme',
       apps: [
-        { name: 'llm', url: 'http://llm--acme-one.apps.localhost:8480/', protocol: 'http', api: true, container: 'main', containerPort: 8081, state: 'unroutable', reason: 'the workspace is not placed yet', example: 'curl -H "Authorization: Bearer $FOUNDRY_APPS_KEY" http://llm--acme-one.apps.localhost:8480/' },
-        { name: 'web', url: 'http://web--acme-one.apps.localhost:8480/', protocol: 'http', api: false, container: 'main', containerPort: 8080, state: 'unroutable', reason: 'the workspace is not placed yet', example: null },
+        { name: 'llm', url: 'http://llm--acme-one.apps.localhost:8480/', protocol: 'http', api: true, container: 'main', containerPort: 8081, state: 'unroutable', reason: 'the workspace is not running yet', example: 'curl -H "Authorization: Bearer $FOUNDRY_APPS_KEY" http://llm--acme-one.apps.localhost:8480/' },
+        { name: 'web', url: 'http://web--acme-one.apps.localhost:8480/', protocol: 'http', api: false, container: 'main', containerPort: 8080, state: 'unroutable', reason: 'the workspace is not running yet', example: null },
       ],
     });
     expect((await get('/api/v1/workspaces/globex-one/apps', { cookie: tom.cookie })).status).toBe(404);
