@@ -255,3 +255,21 @@ async function relogin(hub: AuthHub, user: string, password: string, old: Sessio
   if (r.status !== 200) throw new Error(`login failed: ${r.status} ${JSON.stringify(r.body)}`);
   return { ...old, cookie: (r.headers.get('set-cookie') ?? '').split(';')[0] ?? '', csrf: String(r.body.csrfToken) };
 }
+
+describe('ingress authorisation behind https', () => {
+  let hub: AuthHub;
+  beforeAll(async () => {
+    hub = await startAuthHub({ apps: { domain: 'apps.example.eu', scheme: 'https' } });
+  }, 60_000);
+  afterAll(async () => hub?.close());
+
+  it('marks the app cookie Secure and sends the code to the https origin without a port', async () => {
+    const tom = await firstLogin(hub.url, 'tom', 'one-time-password-1', 'toms-new-password', hub.clock.t);
+    const l = await fetch(`${hub.url}/ingress/login?rd=${encodeURIComponent('https://web--acme-one.apps.example.eu/a')}`, { headers: { cookie: tom.cookie }, redirect: 'manual' });
+    const location = l.headers.get('location') ?? '';
+    expect(location).toMatch(/^https:\/\/web--acme-one\.apps\.example\.eu\/\.foundry\/callback\?code=[\w-]{43}&rd=%2Fa$/);
+    expect((await fetch(`${hub.url}/ingress/login?rd=${encodeURIComponent('http://web--acme-one.apps.example.eu/a')}`, { headers: { cookie: tom.cookie }, redirect: 'manual' })).status).toBe(400);
+    const c = await fetch(`${hub.url}/ingress/callback${new URL(location).search}`, { headers: { 'x-foundry-host': 'web--acme-one.apps.example.eu' }, redirect: 'manual' });
+    expect(c.headers.get('set-cookie')).toMatch(/^foundry_app=[\w-]{43}; Max-Age=\d+; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
+  });
+});
