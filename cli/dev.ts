@@ -59,6 +59,30 @@ export function devProfileYaml(): string {
   ].join('\n');
 }
 
+/** The ingress's port with `npm start`: apps are http://<app>--<workspace>.apps.localhost:8088/. */
+export const DEV_INGRESS_PORT = 8088;
+
+/** services/ingress.yaml for one machine: nginx on the local node, on loopback, plain HTTP (replaces the example's svc-01 ingress). */
+export function devIngressYaml(port = DEV_INGRESS_PORT): string {
+  return [
+    '# yaml-language-server: $schema=../../schemas/infra.schema.json',
+    '# The ingress of `npm start` (foundry dev): the local agent runs nginx on loopback, so every app of a',
+    `# running workspace is at http://<app>--<workspace>.apps.localhost:${port}/ (Chromium and curl resolve`,
+    '# *.localhost to 127.0.0.1), each request authorised by the hub (docs/ingress.md).',
+    'apiVersion: foundry.cloud/v1',
+    'kind: Service',
+    'metadata:',
+    '  name: ingress',
+    'spec:',
+    '  description: nginx in front of the workspace apps of this machine.',
+    '  placement:',
+    `    node: ${LOCAL_NODE}`,
+    '  ingress:',
+    `    listen: 127.0.0.1:${port}`,
+    '',
+  ].join('\n');
+}
+
 /** nodes/local.yaml: this machine as a dev-node (it hosts workspaces; GPUs are reported live by the agent). */
 export function localNodeYaml(host: string): string {
   const label = host.toLowerCase().replace(/[^a-z0-9.-]/g, '-').replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '').slice(0, 63) || 'localhost';
@@ -159,9 +183,10 @@ async function runDev(flags: DevFlags): Promise<void> {
   writeFileSync(join(seed, 'nodes', `${LOCAL_NODE}.yaml`), localNodeYaml(hostname()));
   mkdirSync(join(seed, 'profiles'), { recursive: true });
   writeFileSync(join(seed, 'profiles', `${DEV_PROFILE}.yaml`), devProfileYaml());
+  writeFileSync(join(seed, 'services', 'ingress.yaml'), devIngressYaml());
   let hub: RunningHub;
   try {
-    hub = await startHub({ dataDir: join(dataDir, 'hub'), port, host: flags.host, seedFrom: seed, logger: { level: 'info', file: join(logDir, 'hub.log') } });
+    hub = await startHub({ dataDir: join(dataDir, 'hub'), port, host: flags.host, seedFrom: seed, appsUrl: `http://apps.localhost:${DEV_INGRESS_PORT}`, logger: { level: 'info', file: join(logDir, 'hub.log') } });
   } finally {
     rmSync(seed, { recursive: true, force: true });
   }
@@ -203,6 +228,7 @@ async function runDev(flags: DevFlags): Promise<void> {
     `FoundryCloud is running (hub and a local agent). Data: ${dataDir}`,
     `  hub:        ${hub.url}   (health ${hub.url}/healthz, metrics ${hub.url}/metrics with the admin token)`,
     `  dashboard:  ${hub.url}/ui/`,
+    `  apps:       http://<app>--<workspace>.apps.localhost:${DEV_INGRESS_PORT}/  (nginx run by the local agent, services/ingress.yaml)`,
     ...signInLines(firstUser, dataDir),
     `  infra repo: ${hub.url}/git/infra.git  (seeded from fixtures/example-infra + nodes/${LOCAL_NODE}.yaml)`,
     firstAdmin !== undefined
@@ -227,8 +253,9 @@ async function runDev(flags: DevFlags): Promise<void> {
       process.off('SIGTERM', stop);
       process.stdout.write('\nstopping: agent, then hub (nothing acknowledged is lost)\n');
       clearInterval(statusTimer);
-      void agent
-        .stop()
+      // npm start owns the whole machine's setup: its ingress stops with it (an enrolled node's ingress outlives its agent).
+      void (agent.ingress?.stopAll() ?? Promise.resolve())
+        .then(() => agent.stop())
         .then(() => hub.close())
         .finally(() => {
           podman.child?.kill('SIGTERM');

@@ -187,11 +187,17 @@ export function nginxConfig(body: IngressBody, layout: NginxLayout): string {
         ...(body.authCacheSeconds > 0
           ? [
               // The decision is the hub's; nginx keeps it a few seconds per host and credential so the data path does not wait on the hub.
+              // buffering on here only: without it nginx finishes a header-only subrequest before the cache is written
+              '      proxy_buffering on;',
               '      proxy_cache fc_authz;',
               '      proxy_cache_key "$host|$cookie_foundry_app|$http_authorization";',
-              `      proxy_cache_valid 204 401 403 404 ${body.authCacheSeconds}s;`,
+              // 401 is not kept: its login redirect names the request's own URL, which is not part of the key.
+              `      proxy_cache_valid 204 403 ${body.authCacheSeconds}s;`,
               '      proxy_ignore_headers Cache-Control Expires Set-Cookie Vary;',
               '      proxy_cache_lock on;',
+              // An expired decision is refreshed in the background while the last one still answers (one hub round trip longer).
+              '      proxy_cache_use_stale updating;',
+              '      proxy_cache_background_update on;',
               '      proxy_cache_methods GET HEAD;',
             ]
           : []),

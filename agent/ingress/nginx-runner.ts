@@ -112,7 +112,7 @@ export class NginxRunner {
   private async prepareDirs(): Promise<void> {
     await mkdir(this.opts.dir, { recursive: true, mode: 0o755 });
     const work = workDirFor(this.opts.dir);
-    await mkdir(work, { recursive: true, mode: 0o755 });
+    await mkdir(join(work, 'tmp'), { recursive: true, mode: 0o755 });
     for (const sub of SUBDIRS) {
       const p = join(work, sub);
       await mkdir(p, { recursive: true, mode: 0o700 });
