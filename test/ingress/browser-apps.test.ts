@@ -8,7 +8,6 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -24,6 +23,7 @@ import { freePort, waitFor } from '../hub/support.js';
 import { addUser, code, post } from '../dashboard/support.js';
 import { fleetFiles, hostedRepo } from '../workspaces/git-fixture.js';
 import type { FastifyInstance } from 'fastify';
+import { get } from './http-client.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -57,18 +57,8 @@ function files(ingressPort: number): Record<string, string> {
   return f;
 }
 
-/** A request to the ingress with a Host header of our choice (Node's resolver may not map *.localhost). */
-function viaIngress(port: number, host: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, headers: { host, ...headers } }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+/** A request to the ingress with a Host header of our choice (Node's resolver does not map *.localhost). */
+const viaIngress = get;
 
 const available = existsSync(CHROMIUM) && commandWorks(CHROMIUM, ['--version']) && podmanAvailable() && onPath('nginx');
 
