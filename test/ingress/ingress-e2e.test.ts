@@ -19,6 +19,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { resolveConfig } from '../../agent/config/load-config.js';
 import { startNodeAgent, type NodeAgent } from '../../agent/node-agent.js';
+import { workDirFor } from '../../agent/ingress/nginx-runner.js';
 import { startHub, type RunningHub } from '../../hub/server.js';
 import { managedContainers } from '../agent/agent-harness.js';
 import { createNetns, netnsAvailable } from '../support/netns.js';
@@ -134,7 +135,7 @@ describeIf(podmanAvailable() && onPath('nginx') && netnsAvailable(), 'podman, ng
     await startAgent('gpu-01');
     await startAgent('gpu-02');
     await until('both apps routed', async () => ((await answers(WEB, 'foundry test page\n')()) && (await answers(LIVE, 'app live\n')()) && (await answers(OTHER, 'app live\n')())), 180_000);
-  }, 400_000);
+  }, 1_500_000);
 
   afterAll(async () => {
     for (const a of agents.values()) {
@@ -144,6 +145,7 @@ describeIf(podmanAvailable() && onPath('nginx') && netnsAvailable(), 'podman, ng
     await hub?.close();
     await pm?.stop();
     if (dir !== undefined) {
+      rmSync(workDirFor(join(dir, 'agent-gpu-01', 'state', 'ingress', 'ingress')), { recursive: true, force: true });
       rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);

@@ -32,6 +32,7 @@ describeIf(onPath('nginx'), 'nginx', 'apt-get install -y --no-install-recommends
   let runner: NginxRunner;
   const calls: Array<Record<string, string | undefined>> = [];
   let loginHeader: string | undefined;
+  let revoked = false;
 
   const body = (over: Partial<IngressBody> = {}): IngressBody => ({
     service: 'ingress', listen: `127.0.0.1:${port}`, appsDomain: 'apps.localhost', hubPublicUrl: 'http://hub.example.test:8080', auth: 'hub', authCacheSeconds: 5, maxBodySize: '0',
@@ -53,7 +54,7 @@ describeIf(onPath('nginx'), 'nginx', 'apt-get install -y --no-install-recommends
       }
       calls.push({ url: req.url, host: h['x-foundry-host'] as string, uri: h['x-foundry-uri'] as string, method: h['x-foundry-method'] as string, cookie: h.cookie, authorization: h.authorization, tenant: h['x-foundry-tenant'] as string });
       const cookieOk = /(^|;\s*)foundry_app=good(;|$)/.test(h.cookie ?? '');
-      if (h.authorization === 'Bearer fapi_acme' || cookieOk) {
+      if ((h.authorization === 'Bearer fapi_acme' || (h.authorization === 'Bearer fapi_rev' && !revoked)) || cookieOk) {
         res.writeHead(204, { 'x-foundry-tenant': 'acme', 'x-foundry-principal': cookieOk ? 'user:alice' : 'token:ci', 'cache-control': 'private, max-age=5' });
       } else if (h.authorization === 'Bearer fapi_globex') {
         res.writeHead(403);
@@ -149,6 +150,21 @@ describeIf(onPath('nginx'), 'nginx', 'apt-get install -y --no-install-recommends
     expect(hubCalls() - before).toBeLessThanOrEqual(1);
     // a different credential is a different entry: decided by the hub, not served from the cache
     expect((await get(port, HOST, '/cached-x', { authorization: 'Bearer fapi_globex' })).status).toBe(403);
+  });
+
+  it('lets a revoked key work only until its cached decision expires (the documented TTL), then refuses it', async () => {
+    expect((await apply(body({ authCacheSeconds: 1 }))).status).toBe('reloaded');
+    expect((await get(port, HOST, '/', { authorization: 'Bearer fapi_rev' })).status).toBe(200);
+    revoked = true;
+    // still inside the TTL: the cached decision answers, the hub is not asked
+    expect((await get(port, HOST, '/', { authorization: 'Bearer fapi_rev' })).status).toBe(200);
+    let status = 200;
+    for (let i = 0; i < 100 && status === 200; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      status = (await get(port, HOST, '/', { authorization: 'Bearer fapi_rev' })).status;
+    }
+    expect(status).toBe(401);
+    expect((await apply(body())).status).toBe('reloaded');
   });
 
   it('routes /.foundry/* on an app host to the hub, with the host, never to the app', async () => {
