@@ -1,4 +1,4 @@
-/** `foundry workspace create|list|stop|start|delete`: workspaces through the hub API (placed and committed to Git by the hub). */
+/** `foundry workspace create|list|apps|stop|start|delete`: workspaces through the hub API (placed and committed to Git by the hub). */
 import type { Command } from 'commander';
 import { FoundryError } from '../common/errors.js';
 import { callHub, keyValues, withHubOptions, type HubClientOptions } from './hub-client.js';
@@ -67,6 +67,26 @@ export function registerWorkspace(program: Command): void {
       const items = (r.body.workspaces ?? []) as Array<Record<string, unknown>>;
       if (o.json === true) process.stdout.write(`${JSON.stringify(items, null, 2)}\n`);
       else process.stdout.write(['NAME\tTENANT\tNODE\tGPUS\tSTATE\tPHASE\tREASON', ...items.map(row)].join('\n') + '\n');
+    });
+
+  withHubOptions(ws.command('apps <name>'))
+    .description('list a workspace\'s apps: URL, protocol, whether it is an API and whether it is reachable now (curl examples read the key from $FOUNDRY_APPS_KEY)')
+    .option('--json', 'print JSON')
+    .action(async (name: string, o: HubClientOptions & { json?: boolean }) => {
+      const r = await callHub(o, 'GET', `/api/v1/workspaces/${encodeURIComponent(name)}/apps`);
+      const apps = (r.body.apps ?? []) as Array<Record<string, unknown>>;
+      if (o.json === true) {
+        process.stdout.write(`${JSON.stringify(r.body, null, 2)}\n`);
+        return;
+      }
+      if (apps.length === 0) {
+        process.stdout.write(`workspace ${name} has no apps (its template names none: ports: [{ containerPort: N, app: NAME }])\n`);
+        return;
+      }
+      const lines = ['APP\tURL\tPROTOCOL\tAPI\tSTATE', ...apps.map((a) => [a.name, a.url, a.protocol, a.api === true ? 'yes' : 'no', a.state === 'routable' ? 'routable' : `unroutable (${String(a.reason)})`].join('\t'))];
+      const examples = apps.filter((a) => typeof a.example === 'string').map((a) => `  ${String(a.example)}`);
+      if (examples.length > 0) lines.push('', 'API apps, with an API token of scope apps in $FOUNDRY_APPS_KEY:', ...examples);
+      process.stdout.write(`${lines.join('\n')}\n`);
     });
 
   for (const [verb, what] of [['stop', 'stop a workspace (spec.state: stopped; it keeps node, GPUs and volumes; not billed)'], ['start', 'start a stopped workspace'], ['delete', 'delete a workspace (its file leaves Git; volumes kept unless reclaimPolicy: Delete)']] as const) {

@@ -26,7 +26,8 @@ import { ConsoleTickets } from './desktop/console-tickets.js';
 import { ConsoleBroker } from './desktop/console-broker.js';
 import { GuacamoleLinks, type GuacamoleOptions } from './desktop/guacamole-links.js';
 import { desktopRoutes } from './routes/desktops.js';
-import type { AppsUrl } from '../common/ingress/apps-url.js';
+import { ingressRoutes, type IngressRouteOptions } from './routes/ingress.js';
+import { DEFAULT_APPS_URL, parseAppsUrl, type AppsUrl } from '../common/ingress/apps-url.js';
 import { IngressSync } from './ingress/ingress-sync.js';
 
 /** Collaborators of the app; the caller owns the store (and closes it after the app). */
@@ -63,6 +64,8 @@ export interface AppDeps {
   desktop?: { guacamole?: GuacamoleOptions; dialBackMs?: number };
   /** Apps and the ingress: the apps URL (--apps-url) and the hub's URL as browsers reach it; route polling period. */
   ingress?: { apps: AppsUrl; hubPublicUrl: string; intervalMs?: number };
+  /** App authorisation: how long nginx may cache a decision (default 5 s), the clock (tests). */
+  appAuth?: Pick<IngressRouteOptions, 'decisionTtlS' | 'now'>;
   /** Enrollment: data dir (bundle cache, writer clone), public URL, external repo URL. */
   enroll?: Pick<EnrollRouteOptions, 'dataDir' | 'publicUrl' | 'externalRepoUrl' | 'packageRoot' | 'now'>;
 }
@@ -140,6 +143,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   desktopRoutes(app, { tickets: consoles.tickets, guacamole: guac === undefined ? undefined : new GuacamoleLinks(guac, (socket, req) => consoles.openTcp(socket, req)) });
   const ingress = installIngress(app, deps.ingress);
   billingRoutes(app);
+  // A hub started without apps settings still answers for the default apps URL (http://apps.localhost:8088).
+  ingressRoutes(app, { apps: deps.ingress?.apps ?? parseAppsUrl(DEFAULT_APPS_URL), hubUrl: () => deps.ingress?.hubPublicUrl, ...deps.appAuth });
   usageRefusalRoutes(app);
   enrollRoutes(app, { store, repoDir: deps.repoDir, tlsCert: deps.tls?.cert, gitConfig, verifyBase, ...deps.enroll });
   const signer = deps.signingKey?.allowedSigner;

@@ -11,7 +11,7 @@ import { passwordProblem } from '../auth/passwords.js';
 import { SESSION_COOKIE, SESSION_LIMITS, openSession } from '../auth/sessions.js';
 import { totpUri, qrSvg } from '../auth/totp.js';
 import { checkPassword, checkSecondFactor, enableTotp, getUser, pendingTotpSecret, setPassword, type User } from '../auth/users.js';
-import { createApiToken, getApiToken, listApiTokens, revokeApiToken } from '../auth/api-tokens.js';
+import { API_TOKEN_SCOPES, createApiToken, getApiToken, listApiTokens, revokeApiToken, type ApiTokenScope } from '../auth/api-tokens.js';
 
 /** Options of the auth routes. */
 export interface AuthRouteOptions {
@@ -111,9 +111,18 @@ export function authRoutes(app: FastifyInstance, opts: AuthRouteOptions): void {
   });
 
   // API tokens: admins create either scope; a tenant user only tokens of its own tenant.
-  app.post<{ Body: { label: string; role?: 'admin' | 'tenant'; tenant?: string } }>(
+  // Scopes: `api` (default, the hub's API) and/or `apps` (workspace apps through the ingress).
+  app.post<{ Body: { label: string; role?: 'admin' | 'tenant'; tenant?: string; scopes?: ApiTokenScope[] } }>(
     '/api/v1/api-tokens',
-    { onRequest: anyone, schema: { body: { type: 'object', required: ['label'], additionalProperties: false, properties: { label: str(64), role: { enum: ['admin', 'tenant'] }, tenant: str(63) } } } },
+    {
+      onRequest: anyone,
+      schema: {
+        body: {
+          type: 'object', required: ['label'], additionalProperties: false,
+          properties: { label: str(64), role: { enum: ['admin', 'tenant'] }, tenant: str(63), scopes: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: [...API_TOKEN_SCOPES] } } },
+        },
+      },
+    },
     async (req, reply) => {
       const p = req.principal as Principal;
       const role = req.body.role ?? (p.role === 'admin' && req.body.tenant === undefined ? 'admin' : 'tenant');
@@ -121,8 +130,8 @@ export function authRoutes(app: FastifyInstance, opts: AuthRouteOptions): void {
       if (p.role === 'tenant' && (role === 'admin' || (req.body.tenant !== undefined && req.body.tenant !== p.tenant))) return reply.code(403).send({ code: 'AUTH_FORBIDDEN', message: 'a tenant can only create tokens of its own tenant' });
       if (role === 'tenant' && tenant === undefined) return reply.code(400).send({ code: 'BAD_REQUEST', message: 'a tenant token needs a tenant' });
       if (role === 'admin' && req.body.tenant !== undefined) return reply.code(400).send({ code: 'BAD_REQUEST', message: 'an admin token has no tenant' });
-      const created = createApiToken(db, { label: req.body.label, role, tenant, createdBy: actorOf(p) }, now());
-      store.audit(actorOf(p), 'api-token.create', created.row.id, { label: req.body.label, role, tenant });
+      const created = createApiToken(db, { label: req.body.label, role, tenant, scopes: req.body.scopes, createdBy: actorOf(p) }, now());
+      store.audit(actorOf(p), 'api-token.create', created.row.id, { label: req.body.label, role, tenant, scopes: created.row.scopes });
       return reply.code(201).send({ ...created.row, token: created.token });
     },
   );

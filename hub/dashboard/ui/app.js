@@ -1,4 +1,4 @@
-/* global history, location, EventSource */
+/* global history, location, EventSource, URLSearchParams, sessionStorage */
 // The dashboard shell: who is logged in, the hash router (#/overview, #/nodes...), the live-update
 // stream (Server-Sent Events) that tells the current page which topics changed, and logout.
 import { api, setCsrf, ApiError } from './api.js';
@@ -109,13 +109,47 @@ function logoutLocal() {
   renderLogin(main, { onLogin });
 }
 
+/**
+ * Where to continue after login: only the hub's own /ingress/login (which opens a workspace app), so a
+ * crafted link cannot send a user anywhere else. The ingress sends users here when they have no session.
+ */
+function nextUrl() {
+  const next = new URLSearchParams(location.search).get('next');
+  if (next === null) return null;
+  try {
+    const u = new URL(next, location.origin);
+    return u.origin === location.origin && u.pathname === '/ingress/login' ? u.pathname + u.search : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Goes to `next` unless this tab was sent there a moment ago (then the hub did not see the session: say so instead of looping). */
+function followNext(next) {
+  const KEY = 'foundry-next';
+  const last = JSON.parse(sessionStorage.getItem(KEY) ?? 'null');
+  if (last !== null && last.next === next && Date.now() - last.at < 15_000) {
+    sessionStorage.removeItem(KEY);
+    history.replaceState(null, '', location.pathname + location.hash);
+    return false;
+  }
+  sessionStorage.setItem(KEY, JSON.stringify({ next, at: Date.now() }));
+  // Back to the app: this navigation starts on the hub's own page, so the browser sends the session cookie.
+  location.replace(next);
+  return true;
+}
+
 async function onLogin(session) {
+  const next = nextUrl();
+  if (next !== null && followNext(next)) return;
+  const looped = next !== null;
   setCsrf(session.csrfToken);
   me = await api('/api/v1/auth/me');
   setCsrf(me.csrfToken);
   showChrome();
   connectEvents();
   await navigate();
+  if (looped) main.prepend(errorBox('The app could not be opened: the hub did not receive your session. Open the app again; if this repeats, allow cookies for this site.'));
 }
 
 document.getElementById('logout').addEventListener('click', async () => {

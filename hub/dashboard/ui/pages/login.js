@@ -1,4 +1,4 @@
-/* global FormData, btoa */
+/* global FormData, btoa, URLSearchParams, location */
 // Login: one button per single sign-on provider, and the local form (the break-glass admin): user,
 // password and TOTP (or a recovery code) in one form. A new user (one-time password, no
 // second factor yet) continues to setup: a new password, the QR code to scan, and a first code; the
@@ -15,8 +15,11 @@ function field(label, attrs) {
 export function renderLogin(main, { onLogin }) {
   document.title = 'Log in · FoundryCloud hub';
   const msg = h('div', { 'aria-live': 'assertive' });
+  // Sent here by a workspace app (/ingress/login): say where the login leads.
+  const toApp = new URLSearchParams(location.search).has('next');
   const form = h('form.card.narrow', { 'aria-labelledby': 'login-h' },
     h('h1#login-h', {}, 'Log in'),
+    toApp ? h('p.muted', { 'data-testid': 'login-to-app' }, 'Log in to open the workspace app you asked for; you go there right after.') : null,
     field('User name', { name: 'user', autocomplete: 'username', required: true, autofocus: true }),
     field('Password', { name: 'password', type: 'password', autocomplete: 'current-password', required: true }),
     field('Authenticator code or recovery code', { name: 'code', autocomplete: 'one-time-code', inputmode: 'numeric', 'aria-describedby': 'code-help' }),

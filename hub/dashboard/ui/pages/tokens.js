@@ -2,6 +2,7 @@
 // API tokens for automation: create (shown once), list, revoke. An admin makes admin tokens or tokens of
 // any tenant; a tenant user only tokens of its own tenant (the hub enforces both). A session user (single
 // sign-on users above all: they have no other secret) can also get a token of its own that lasts 1 hour.
+// Scopes: the hub's API and/or workspace apps (a key for scripts that call an app, e.g. Ollama's API, through the ingress).
 import { api } from '../api.js';
 import { h, fill, table, badge, ago, errorBox } from '../dom.js';
 
@@ -17,11 +18,18 @@ export async function render(main, { me }) {
     h('h2#h-newtoken', {}, 'New API token'),
     me.role === 'admin' ? null : h('p.muted', {}, `Tokens act as tenant ${me.tenant}, with the same rights as you.`),
     h('div.row', {}, h('div.field', {}, h('label', { for: 't-label' }, 'Label'), h('input#t-label', { name: 'label', required: true, maxlength: 64, placeholder: 'ci-pipeline' })), scope),
+    h('fieldset.scopes', {}, h('legend', {}, 'Works for'),
+      h('label', {}, h('input', { type: 'checkbox', name: 'scope-api', checked: true }), ' the hub API'),
+      h('label', {}, h('input', { type: 'checkbox', name: 'scope-apps' }), ' workspace apps (Authorization: Bearer to an app URL)')),
     h('button', { type: 'submit' }, 'Create token'));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const d = Object.fromEntries(new FormData(form));
-    const body = { label: d.label };
+    const body = { label: d.label, scopes: ['api', 'apps'].filter((x) => d[`scope-${x}`] === 'on') };
+    if (body.scopes.length === 0) {
+      fill(result, errorBox('Choose at least one: the hub API or workspace apps.'));
+      return;
+    }
     if (me.role === 'admin') Object.assign(body, d.scope ? { role: 'tenant', tenant: d.scope } : { role: 'admin' });
     try {
       const r = await api('/api/v1/api-tokens', { method: 'POST', body });
@@ -62,8 +70,8 @@ export async function render(main, { me }) {
       }
     } }, 'Revoke');
     fill(list, h('section', { 'aria-labelledby': 'h-tokenlist' }, h('h2#h-tokenlist', {}, 'Tokens'),
-      table('API tokens', ['Label', 'Scope', 'Created by', 'Created', 'Last used', 'State', ''],
-        tokens.map((t) => [t.label, t.role === 'admin' ? 'admin' : `tenant ${t.tenant}`, t.createdBy, ago(t.createdAt), ago(t.lastUsedAt), badge(state(t)), state(t) === 'active' ? revoke(t) : '']),
+      table('API tokens', ['Label', 'Acts as', 'Works for', 'Created by', 'Created', 'Last used', 'State', ''],
+        tokens.map((t) => [t.label, t.role === 'admin' ? 'admin' : `tenant ${t.tenant}`, h('span', { 'data-testid': `scopes-${t.label}` }, (t.scopes ?? ['api']).map((x) => (x === 'apps' ? 'apps' : 'API')).join(', ')), t.createdBy, ago(t.createdAt), ago(t.lastUsedAt), badge(state(t)), state(t) === 'active' ? revoke(t) : '']),
         'No API tokens yet.')));
   }
   await refresh();

@@ -1,7 +1,8 @@
-/* global FormData */
+/* global FormData, navigator */
 // Workspaces: tenant, template, node, GPUs, state, uptime and cost so far this month; create (with the
-// placement's explanation when it fails), stop, start, delete. A tenant user sees only its own (the
-// hub enforces it; this page only asks).
+// placement's explanation when it fails), stop, start, delete; and each workspace's apps with an Open
+// button and, for APIs, a copyable curl example whose key is a placeholder. A tenant user sees only its
+// own (the hub enforces it; this page only asks).
 import { api } from '../api.js';
 import { h, fill, table, badge, since, errorBox } from '../dom.js';
 
@@ -59,6 +60,42 @@ function actions(w, refresh, report) {
     }, '.danger'));
 }
 
+function copyButton(label, value) {
+  return h('button.small', { type: 'button', 'aria-label': label, onclick: async (e) => {
+    const b = e.currentTarget;
+    try {
+      await navigator.clipboard.writeText(value);
+      b.textContent = 'Copied';
+    } catch {
+      b.textContent = 'Select and copy';
+    }
+  } }, 'Copy');
+}
+
+/** The apps of the listed workspaces (those with none are left out). */
+async function appsSection(workspaces) {
+  const found = await Promise.all(workspaces.map(async (w) => {
+    try {
+      return await api(`/api/v1/workspaces/${encodeURIComponent(w.name)}/apps`);
+    } catch {
+      return null; // removed from Git while listed: no apps to open
+    }
+  }));
+  const withApps = found.filter((f) => f !== null && f.apps.length > 0);
+  if (withApps.length === 0) return null;
+  const hasApi = withApps.some((f) => f.apps.some((a) => a.api));
+  return h('section', { 'aria-labelledby': 'h-apps' }, h('h2#h-apps', {}, 'Apps'),
+    h('p.muted', {}, 'Each app opens with your dashboard login. Scripts send an API token with the apps scope (page API tokens).'),
+    hasApi ? h('p.muted', {}, 'The curl examples read the token from the variable FOUNDRY_APPS_KEY: export FOUNDRY_APPS_KEY=… first.') : null,
+    withApps.map((f) => h('div', { 'data-testid': `apps-${f.workspace}` },
+      table(`Apps of ${f.workspace}`, ['App', 'Address', 'State', ''], f.apps.map((a) => [
+        a.name,
+        h('div', {}, h('code.break', {}, a.url), a.example ? h('div.example', {}, h('pre', {}, h('code', { 'data-testid': `example-${f.workspace}-${a.name}` }, a.example)), copyButton(`Copy the curl example of ${a.name}`, a.example)) : null),
+        h('span', {}, badge(a.state === 'routable' ? 'Routable' : 'Unavailable', a.state === 'routable' ? 'running' : 'stopped'), a.state === 'routable' ? null : h('span.muted', {}, ` ${a.reason}`)),
+        h('a.button', { href: a.url, target: '_blank', rel: 'noopener', 'aria-label': `Open ${a.name} of ${f.workspace}`, 'data-testid': `open-${f.workspace}-${a.name}` }, 'Open'),
+      ])))));
+}
+
 /** Renders the workspaces page. */
 export async function render(main, { me }) {
   const list = h('div');
@@ -96,7 +133,8 @@ export async function render(main, { me }) {
       actions(w, refresh, report),
     ]);
     fill(list, h('section', { 'aria-labelledby': 'h-list' }, h('h2#h-list', {}, `Workspaces (${workspaces.length})`),
-      table('Workspaces', ['Name', 'Tenant', 'Template', 'Node', 'GPUs', 'State', 'Uptime', 'Cost this month', 'Actions'], rows, 'No workspaces yet.')));
+      table('Workspaces', ['Name', 'Tenant', 'Template', 'Node', 'GPUs', 'State', 'Uptime', 'Cost this month', 'Actions'], rows, 'No workspaces yet.')),
+    await appsSection(workspaces));
   }
   main.append(createForm(catalog, me, refresh));
   await refresh();

@@ -1,0 +1,68 @@
+/**
+ * GET /api/v1/workspaces/:name/apps: the apps of a workspace as its users see them (dashboard, CLI): the
+ * stable URL, protocol, whether it is an API (with a curl example whose key is a placeholder, never a real
+ * key), and whether it can be reached now (the ingress's route table). Admins and the workspace's tenant
+ * only; anyone else gets 404.
+ */
+import type { FastifyInstance } from 'fastify';
+import { appOrigin } from '../../common/ingress/app-host.js';
+import type { AppsUrl } from '../../common/ingress/apps-url.js';
+import { canAccessTenant, requirePrincipal } from '../auth/principal.js';
+import type { AppEntry, AppIndex, WorkspaceApps } from '../ingress/app-index.js';
+import { appRoutes } from '../ingress/route-table.js';
+import type { StatusMessage } from '../../common/protocol/codec.js';
+
+/** The environment variable the curl examples read the apps key from. */
+export const APPS_KEY_VARIABLE = 'FOUNDRY_APPS_KEY';
+
+/** One app as the API returns it. */
+export interface AppView {
+  name: string;
+  url: string;
+  protocol: 'http' | 'tcp';
+  api: boolean;
+  container: string;
+  containerPort: number;
+  state: 'routable' | 'unroutable';
+  reason: string;
+  example: string | null;
+}
+
+/** Whether one app can be reached now, and why not: the ingress's route table first, then the workspace's state and lifecycle. */
+export function appState(ws: WorkspaceApps, routed: boolean, hasIngress: boolean, phase: string | undefined): { state: AppView['state']; reason: string } {
+  if (routed) return { state: 'routable', reason: 'routed by the ingress' };
+  if (ws.state === 'stopped') return { state: 'unroutable', reason: 'the workspace is stopped' };
+  if (phase !== 'Running') return { state: 'unroutable', reason: `the workspace is ${phase === undefined ? 'not running yet' : phase.toLowerCase()}` };
+  if (!hasIngress) return { state: 'unroutable', reason: 'the infra repo declares no ingress Service' };
+  return { state: 'unroutable', reason: 'its node has not reported the app\'s port yet' };
+}
+
+/** The view of one app. */
+export function appView(ws: WorkspaceApps, a: AppEntry, apps: AppsUrl, state: { state: AppView['state']; reason: string }): AppView {
+  const url = `${appOrigin(a.name, ws.workspace, apps)}/`;
+  return {
+    name: a.name, url, protocol: a.protocol, api: a.api, container: a.container, containerPort: a.containerPort, ...state,
+    example: a.api ? `curl -H "Authorization: Bearer $${APPS_KEY_VARIABLE}" ${url}` : null,
+  };
+}
+
+/** Registers the route; `index` is the ingress's app index (shared, rebuilt per revision). */
+export function workspaceAppsRoutes(app: FastifyInstance, opts: { apps: AppsUrl; index: AppIndex }): void {
+  const payload = app.hub.store.db.prepare('SELECT payload FROM node_status WHERE node = ?');
+  const statusOf = (node: string): StatusMessage['body'] | undefined => {
+    const row = payload.get(node) as { payload: string } | undefined;
+    return row === undefined ? undefined : (JSON.parse(row.payload) as StatusMessage['body']);
+  };
+  app.get<{ Params: { name: string } }>('/api/v1/workspaces/:name/apps', { preHandler: requirePrincipal(app) }, async (req, reply) => {
+    const ws = app.hasDecorator('gitops') ? await opts.index.workspace(req.params.name) : undefined;
+    // Another tenant's workspace gets the same answer as a missing one.
+    if (ws === undefined || !canAccessTenant(req.principal, ws.tenant)) return reply.code(404).send({ code: 'NOT_FOUND', message: `no workspace ${req.params.name}` });
+    // The route table as the ingress gets it: Git plus what the agents last reported.
+    const repo = await app.gitops.workspaces.repo({ cached: true });
+    const routed = new Set(appRoutes(repo, statusOf, opts.apps.domain).filter((r) => r.workspace === ws.workspace).map((r) => r.app));
+    const hasIngress = [...repo.services.values()].some(({ doc }) => doc.spec.ingress !== undefined);
+    const phase = app.gitops.lifecycle.get(ws.workspace)?.phase;
+    const apps = [...ws.apps.values()].sort((a, b) => (a.name < b.name ? -1 : 1)).map((a) => appView(ws, a, opts.apps, appState(ws, routed.has(a.name), hasIngress, phase)));
+    return { workspace: ws.workspace, tenant: ws.tenant, apps };
+  });
+}
