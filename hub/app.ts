@@ -22,6 +22,8 @@ import { usageRefusalRoutes } from './routes/usage-refusals.js';
 import { PlacementHistory } from './usage/placement-history.js';
 import { UsageGate } from './usage/usage-gate.js';
 import type { AdmissionLimits } from './usage/admission.js';
+import type { HubAgeIdentity } from './secrets/hub-identity.js';
+import { installSecrets } from './secrets/install.js';
 
 /** Collaborators of the app; the caller owns the store (and closes it after the app). */
 export interface AppDeps {
@@ -53,6 +55,8 @@ export interface AppDeps {
   dashboard?: Omit<DashboardOptions, 'secure'>;
   /** Usage admission tolerances (clock skew, sync grace, longest record); defaults in hub/usage/admission.ts. */
   usageLimits?: AdmissionLimits;
+  /** The hub's age identity (hub/secrets/hub-identity.ts): without it there are no tenant secrets. */
+  ageIdentity?: HubAgeIdentity;
   /** Enrollment: data dir (bundle cache, writer clone), public URL, external repo URL. */
   enroll?: Pick<EnrollRouteOptions, 'dataDir' | 'publicUrl' | 'externalRepoUrl' | 'packageRoot' | 'now'>;
 }
@@ -100,6 +104,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     history?.refresh().catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'placement history not refreshed'));
     // First version: every connected agent syncs; agents whose rendered state did not change do nothing.
     const n = gateway.broadcast({ name: 'sync-now', revision, reason: `new revision ${revision.slice(0, 12)} (${source})` });
+    // Placements may have moved: each node's workspace secrets follow the new tip.
+    if (app.hasDecorator('secrets')) void app.secrets.delivery.reconcile(true).catch(() => undefined);
     app.log.info({ revision, ref, source, agents: n }, 'sent sync-now');
     return n;
   };
@@ -117,6 +123,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installWorkspaces(app, ext === undefined ? { repoDir: deps.repoDir, syncIntervalMs: deps.repoPollMs, gitConfig, verifyBase } : { repoDir: ext.url, workDir: ext.workDir, gitEnv: ext.gitEnv, syncIntervalMs: deps.repoPollMs, gitConfig, verifyBase });
   // read the history now (after the writer exists), so the first records do not wait for it
   history?.refresh().catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'placement history not read yet'));
+  if (deps.ageIdentity !== undefined && app.hasDecorator('gitops')) await installSecrets(app, deps.ageIdentity, deps.repoPollMs);
   billingRoutes(app);
   usageRefusalRoutes(app);
   enrollRoutes(app, { store, repoDir: deps.repoDir, tlsCert: deps.tls?.cert, gitConfig, verifyBase, ...deps.enroll });

@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
-import { AGENT_WS_PATH, decodeFrame, encodeFrame, HUB_TO_AGENT, BadFrameCounter, MAX_WS_PAYLOAD_BYTES, type MessageByType, type AgentToHub, type CommandMessage, type HelloMessage, type StatusMessage, type TelemetryMessage } from '../../common/protocol/codec.js';
+import { AGENT_WS_PATH, decodeFrame, encodeFrame, HUB_TO_AGENT, BadFrameCounter, MAX_WS_PAYLOAD_BYTES, type MessageByType, type AgentToHub, type CommandMessage, type HelloMessage, type SecretsMessage, type StatusMessage, type TelemetryMessage } from '../../common/protocol/codec.js';
 import { FoundryError, errorMessage } from '../../common/errors.js';
 import { VERSION } from '../../common/version.js';
 import { Backoff } from './backoff.js';
@@ -15,6 +15,8 @@ import { Outbox, type OutboxKind } from './outbox.js';
 export type HubCommand = CommandMessage['body'];
 /** Handles a hub command (errors are logged, never thrown back). */
 export type CommandHandler = (cmd: HubCommand) => unknown;
+/** Workspace secrets from the hub (age-encrypted to this node), as the handler receives them. */
+export type HubSecrets = SecretsMessage['body'];
 
 /** The logger the link writes to (pino-compatible). */
 export interface LinkLogger {
@@ -38,7 +40,7 @@ export interface HubLinkOptions {
   /** What goes into hello on each connect. */
   hello?: () => Omit<HelloMessage['body'], 'node' | 'agentVersion'>;
   /** Handlers of hub commands. */
-  handlers?: { syncNow?: CommandHandler; drain?: CommandHandler };
+  handlers?: { syncNow?: CommandHandler; drain?: CommandHandler; secrets?: (body: HubSecrets) => unknown };
   /** PEM CA certificate to verify a hub with a private CA. */
   ca?: string | Buffer;
   /** Outbox entries sent but not yet acked, at most. */
@@ -239,8 +241,25 @@ export class HubLink extends EventEmitter {
     } else if (msg.type === 'error') {
       this.log.warn({ code: msg.body.code, refType: msg.body.refType, field: msg.body.field }, `hub refused a frame: ${msg.body.message}`);
       this.emit('hub-error', msg.body);
+    } else if (msg.type === 'secrets') {
+      this.onSecrets(msg.body);
     } else {
       this.runCommand(msg.body);
+    }
+  }
+
+  /** Secrets for another node are a hub bug: refused, never handed on. */
+  private onSecrets(body: HubSecrets): void {
+    if (body.node !== this.opts.node) {
+      this.log.warn({ node: body.node }, `hub sent secrets for node ${body.node} to ${this.opts.node}: ignored`);
+      return;
+    }
+    const handler = this.opts.handlers?.secrets;
+    if (handler === undefined) return;
+    try {
+      Promise.resolve(handler(body)).catch((err: unknown) => this.log.error({ err: errorMessage(err) }, 'secrets handler failed'));
+    } catch (err) {
+      this.log.error({ err: errorMessage(err) }, 'secrets handler failed');
     }
   }
 
