@@ -19,6 +19,7 @@ import type { GpuDevice } from './gpu/types.js';
 import { collectHostMetrics } from './host/host-metrics.js';
 import { cachedCephDf, CEPH_FALLBACK_MOUNTS, storageConfigFor } from './host/storage-config.js';
 import { HubLink } from './link/hub-link.js';
+import { loadOrCreateNodeIdentity } from './secrets/node-identity.js';
 import { buildReconciler, startAgent, type RunningAgent } from './reconcile/agent.js';
 import type { AgentStatus } from './reconcile/status.js';
 import { UsageEmitter } from './usage/usage-emitter.js';
@@ -88,6 +89,9 @@ export async function startNodeAgent(config: ResolvedAgentConfig, logger: Logger
   let link: HubLink | undefined;
   let lastStatusKey = '';
   let warnedHubUrl: string | undefined;
+  // The node's age key: made at enrollment, or here for a node enrolled before nodes had keys; its public half goes in every hello.
+  const nodeKey = await loadOrCreateNodeIdentity(config.stateDir);
+  if (nodeKey.created) logger.info({ event: 'node-key-created', file: nodeKey.file, recipient: nodeKey.recipient }, `created the node's age key ${nodeKey.file}`);
   const reconciler = buildReconciler(config, logger, options.extraDrivers ?? [], {
     onResult: (result) => {
       const mismatch = hubUrlMismatch(reconciler.lastGood()?.facts.hubUrl, config.hubUrl);
@@ -122,6 +126,7 @@ export async function startNodeAgent(config: ResolvedAgentConfig, logger: Logger
       agentVersion: VERSION,
       ca: config.hubCaFile === undefined ? undefined : readFileSync(config.hubCaFile),
       hello: () => ({
+        ageRecipient: nodeKey.recipient,
         appliedRevision: reconciler.lastGood()?.revision ?? null,
         inventory: {
           gpus: devices.map((d) => ({ uuid: d.uuid, model: d.model, memoryTotalMiB: d.memoryTotalMiB, pciBusId: d.pciBusId })),

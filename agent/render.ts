@@ -192,6 +192,7 @@ function containerSpec(c: Container, unit: Unit, network: string | undefined): C
     hostNetwork: c.hostNetwork === true,
     privileged: c.privileged === true,
     aliases: c.hostNetwork === true ? [] : [c.name],
+    secrets: c.secrets === undefined || c.secrets.length === 0 ? undefined : c.secrets.map((s) => ({ name: s.name, source: s.source ?? 'repo', ...(s.env === undefined ? {} : { env: s.env }), ...(s.file === undefined ? {} : { file: s.file }) })),
   };
 }
 

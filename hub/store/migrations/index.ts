@@ -7,6 +7,7 @@ import { sql as billing } from './0031-billing.js';
 import { sql as billingLateUsage } from './0035-billing-late-usage.js';
 import { sql as usageRefusals } from './0036-usage-refusals.js';
 import { sql as joinTokenNode } from './0037-join-token-node.js';
+import { sql as nodeAgeRecipient } from './0038-node-age-recipient.js';
 import { sql as workspaceSecrets } from './0040-workspace-secrets.js';
 
 /** One schema migration. */
@@ -26,5 +27,6 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 35, name: 'billing-late-usage', sql: billingLateUsage },
   { version: 36, name: 'usage-refusals', sql: usageRefusals },
   { version: 37, name: 'join-token-node', sql: joinTokenNode },
+  { version: 38, name: 'node-age-recipient', sql: nodeAgeRecipient },
   { version: 40, name: 'workspace-secrets', sql: workspaceSecrets },
 ];
