@@ -24,6 +24,8 @@ import { UsageGate } from './usage/usage-gate.js';
 import type { AdmissionLimits } from './usage/admission.js';
 import type { HubAgeIdentity } from './secrets/hub-identity.js';
 import { installSecrets } from './secrets/install.js';
+import { reencryptForPlacement } from './secrets/repo-reencrypt.js';
+import type { InfraRepo } from '../common/infra/model.js';
 
 /** Collaborators of the app; the caller owns the store (and closes it after the app). */
 export interface AppDeps {
@@ -120,7 +122,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   nodeRoutes(app, store, gateway);
   const gitConfig = deps.signingKey === undefined ? undefined : signingGitConfig(deps.signingKey);
   const verifyBase = deps.verifyBase;
-  installWorkspaces(app, ext === undefined ? { repoDir: deps.repoDir, syncIntervalMs: deps.repoPollMs, gitConfig, verifyBase } : { repoDir: ext.url, workDir: ext.workDir, gitEnv: ext.gitEnv, syncIntervalMs: deps.repoPollMs, gitConfig, verifyBase });
+  const ageIdentity = deps.ageIdentity;
+  // Placement commits re-encrypt the repo secrets whose nodes they change (the hub decrypts with its own key).
+  const reencrypt = ageIdentity === undefined ? undefined : (dir: string, before: InfraRepo, after: InfraRepo) => reencryptForPlacement(dir, before, after, ageIdentity);
+  installWorkspaces(app, ext === undefined ? { repoDir: deps.repoDir, syncIntervalMs: deps.repoPollMs, gitConfig, verifyBase, reencrypt } : { repoDir: ext.url, workDir: ext.workDir, gitEnv: ext.gitEnv, syncIntervalMs: deps.repoPollMs, gitConfig, verifyBase, reencrypt });
   // read the history now (after the writer exists), so the first records do not wait for it
   history?.refresh().catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'placement history not read yet'));
   if (deps.ageIdentity !== undefined && app.hasDecorator('gitops')) await installSecrets(app, deps.ageIdentity, deps.repoPollMs);

@@ -8,7 +8,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FoundryError } from '../../common/errors.js';
-import { ageRecipientOf, newAgeIdentity } from './age-box.js';
+import { generateAgeKeyPair, parseIdentityFile, recipientOf } from '../../common/secrets/age.js';
 
 /** The hub's age key pair. The identity never leaves the hub's data dir, logs or answers. */
 export interface HubAgeIdentity {
@@ -32,21 +32,21 @@ export async function ensureHubIdentity(dataDir: string): Promise<HubAgeIdentity
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700);
   if (!existsSync(file)) {
-    const { identity, recipient } = await newAgeIdentity();
+    const { identity, recipient } = await generateAgeKeyPair();
     // Written whole under a temporary name, then renamed: an interrupted start leaves no half key.
     const tmp = `${file}.${process.pid}.tmp`;
     writeFileSync(tmp, `# created: ${new Date().toISOString()}\n# public key: ${recipient}\n${identity}\n`, { mode: 0o600 });
     renameSync(tmp, file);
   }
   chmodSync(file, 0o600);
-  const line = readFileSync(file, 'utf8').split('\n').find((l) => l.startsWith('AGE-SECRET-KEY-'));
+  const [line] = parseIdentityFile(readFileSync(file, 'utf8'));
   if (line === undefined) throw new FoundryError('CONFIG_INVALID', `${file} holds no age identity (a line AGE-SECRET-KEY-1...)`, { resource: file });
   let recipient: string;
   try {
-    recipient = await ageRecipientOf(line.trim());
+    recipient = await recipientOf(line);
   } catch {
     // no cause: the parser's message could quote the key
     throw new FoundryError('CONFIG_INVALID', `${file}: the age identity is malformed`, { resource: file });
   }
-  return { file, identity: line.trim(), recipient };
+  return { file, identity: line, recipient };
 }

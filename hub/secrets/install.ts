@@ -9,6 +9,8 @@ import { WorkspaceSecrets } from './workspace-secrets.js';
 import { SecretDelivery, type PlacementView } from './secret-delivery.js';
 import { workspaceSecretRoutes } from '../routes/workspace-secrets.js';
 import { errorMessage } from '../../common/errors.js';
+import type { InfraRepo } from '../../common/infra/model.js';
+import type { HubStore } from '../store/hub-store.js';
 
 /** What other parts of the hub may use (the dashboard, tests). */
 export interface SecretsContext {
@@ -35,7 +37,7 @@ export async function installSecrets(app: FastifyInstance, identity: HubAgeIdent
   const delivery = new SecretDelivery({
     secrets,
     placements,
-    recipientOf: async (node) => nodeRecipient(await ws.repo({ cached: true }), node),
+    recipientOf: async (node) => nodeRecipient(await ws.repo({ cached: true }), store, node),
     send: (node, body) => gateway.sendSecrets(node, body),
     connected: () => gateway.connectedNodes(),
     log: app.log,
@@ -54,8 +56,10 @@ export async function installSecrets(app: FastifyInstance, identity: HubAgeIdent
   }
 }
 
-/** A node's age recipient as its Node file declares it (spec.ageRecipient, written at enrollment). */
-function nodeRecipient(repo: Awaited<ReturnType<FastifyInstance['gitops']['workspaces']['repo']>>, node: string): string | undefined {
-  const spec = repo.nodes.get(node)?.doc.spec as { ageRecipient?: string } | undefined;
-  return spec?.ageRecipient;
+/**
+ * A node's age recipient: its Node file's spec.ageRecipient (written at enrollment; in Git, so an admin
+ * sees and pins it), else, for a node enrolled before nodes had keys, the one it reported itself.
+ */
+function nodeRecipient(repo: InfraRepo, store: HubStore, node: string): string | undefined {
+  return repo.nodes.get(node)?.doc.spec.ageRecipient ?? store.nodeRecipient(node);
 }

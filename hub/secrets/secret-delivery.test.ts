@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { HubStore } from '../store/hub-store.js';
 import type { SecretsMessage } from '../../common/protocol/codec.js';
-import { ageDecrypt, newAgeIdentity } from './age-box.js';
+import { decryptWithIdentities, generateAgeKeyPair } from '../../common/secrets/age.js';
 import { ensureHubIdentity } from './hub-identity.js';
 import { WorkspaceSecrets } from './workspace-secrets.js';
 import { SecretDelivery, type PlacementView } from './secret-delivery.js';
@@ -31,7 +31,7 @@ describe('secret delivery', () => {
     dir = mkdtempSync(join(tmpdir(), 'foundry-delivery-'));
     store = new HubStore(join(dir, 'hub.db'));
     secrets = new WorkspaceSecrets(store.db, await ensureHubIdentity(dir), () => undefined);
-    for (const n of ['gpu-01', 'gpu-02']) keys.set(n, await newAgeIdentity());
+    for (const n of ['gpu-01', 'gpu-02']) keys.set(n, await generateAgeKeyPair());
     view = { revision: 'r1', workspaces: [{ name: 'acme-a', tenant: 'acme', node: 'gpu-01' }, { name: 'globex-b', tenant: 'globex', node: 'gpu-02' }, { name: 'acme-unplaced', tenant: 'acme', node: undefined }] };
     online = ['gpu-01', 'gpu-02'];
     frames.length = 0;
@@ -51,7 +51,7 @@ describe('secret delivery', () => {
 
   const open = async (node: string, body: Body, name: string): Promise<string> => {
     const s = body.update?.secrets.find((x) => x.name === name);
-    return Buffer.from(await ageDecrypt(keys.get(node)!.identity, s!.ciphertext!)).toString();
+    return Buffer.from(await decryptWithIdentities(s!.ciphertext!, [keys.get(node)!.identity])).toString();
   };
 
   it('sends each node only its workspaces\' secrets, encrypted to its recipient alone, and only what changed', async () => {
@@ -66,7 +66,7 @@ describe('secret delivery', () => {
     ]);
     expect(await open('gpu-01', frames[0]!.body, 'KEY')).toBe('acme-value');
     // the other node's key cannot open it
-    await expect(ageDecrypt(keys.get('gpu-02')!.identity, frames[0]!.body.update!.secrets[0]!.ciphertext!)).rejects.toThrow();
+    await expect(decryptWithIdentities(frames[0]!.body.update!.secrets[0]!.ciphertext!, [keys.get('gpu-02')!.identity])).rejects.toThrow(/no key of this node can decrypt it/);
     frames.length = 0;
     await delivery.reconcile(false);
     expect(frames).toEqual([]);

@@ -10,7 +10,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { SecretsMessage } from '../../common/protocol/codec.js';
 import { errorMessage } from '../../common/errors.js';
-import { ageEncrypt } from './age-box.js';
+import { encryptToRecipients } from '../../common/secrets/age.js';
 import type { WorkspaceSecrets } from './workspace-secrets.js';
 
 /** Where workspaces are placed at the branch tip. */
@@ -102,7 +102,7 @@ export class SecretDelivery {
               this.deps.onUnreadable?.(name, s.name, s.version);
             }
             secrets.push({ name: s.name, version: s.version, unavailable: `secret ${s.name} (version ${s.version}) is damaged in the hub's store: set it again; the node keeps the value it has` });
-          } else secrets.push({ name: s.name, version: s.version, ciphertext: await ageEncrypt([recipient], s.value) });
+          } else secrets.push({ name: s.name, version: s.version, ciphertext: await encryptToRecipients(s.value, [recipient]) });
         }
         if (!this.deps.send(node, { node, revision, workspaces, update: { workspace: name, secrets } })) return;
         sentNow.set(name, w.fp);

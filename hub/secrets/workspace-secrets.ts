@@ -6,7 +6,7 @@
  */
 import type Database from 'better-sqlite3';
 import { FoundryError } from '../../common/errors.js';
-import { ageDecrypt, ageEncrypt } from './age-box.js';
+import { decryptWithIdentities, encryptToRecipients } from '../../common/secrets/age.js';
 import type { HubAgeIdentity } from './hub-identity.js';
 
 /** Limits of tenant secrets (a workspace's secrets travel to its node in one protocol frame). */
@@ -56,7 +56,7 @@ export class WorkspaceSecrets {
     if (rows.length + 1 > SECRET_LIMITS.maxPerWorkspace) throw new FoundryError('BAD_REQUEST', `workspace ${workspace} already has ${rows.length} secrets, at most ${SECRET_LIMITS.maxPerWorkspace} are allowed`, { resource: workspace });
     const others = rows.reduce((s, r) => s + plainBytesOf(r.ciphertext), 0);
     if (others + value.length > SECRET_LIMITS.maxTotalBytes) throw new FoundryError('BAD_REQUEST', `workspace ${workspace}: its secrets would hold ${others + value.length} bytes, at most ${SECRET_LIMITS.maxTotalBytes} are allowed`, { resource: workspace });
-    const ciphertext = await ageEncrypt([this.hub.recipient], value);
+    const ciphertext = await encryptToRecipients(value, [this.hub.recipient]);
     const at = this.now().toISOString();
     const result = this.db.transaction(() => {
       const cur = this.db.prepare('SELECT version FROM workspace_secrets WHERE workspace = ? AND name = ?').get(workspace, name) as { version: number } | undefined;
@@ -92,7 +92,7 @@ export class WorkspaceSecrets {
     const out: OpenedSecret[] = [];
     for (const r of this.rows(workspace, tenant)) {
       try {
-        out.push({ name: r.name, version: r.version, value: await ageDecrypt(this.hub.identity, r.ciphertext) });
+        out.push({ name: r.name, version: r.version, value: await decryptWithIdentities(r.ciphertext, [this.hub.identity]) });
       } catch (err) {
         out.push({ name: r.name, version: r.version, error: `secret ${workspace}/${r.name} (version ${r.version}) in the hub's store cannot be decrypted with the hub's age identity: ${reason(err)}` });
       }
