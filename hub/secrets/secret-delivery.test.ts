@@ -55,41 +55,41 @@ describe('secret delivery', () => {
   };
 
   it('sends each node only its workspaces\' secrets, encrypted to its recipient alone, and only what changed', async () => {
-    await secrets.set('acme-a', 'acme', 'KEY', Buffer.from('acme-value'), 'a');
-    await secrets.set('globex-b', 'globex', 'KEY', Buffer.from('globex-value'), 'b');
-    await secrets.set('acme-unplaced', 'acme', 'KEY', Buffer.from('nowhere'), 'a');
+    await secrets.set('acme-a', 'acme', 'key', Buffer.from('acme-value'), 'a');
+    await secrets.set('globex-b', 'globex', 'key', Buffer.from('globex-value'), 'b');
+    await secrets.set('acme-unplaced', 'acme', 'key', Buffer.from('nowhere'), 'a');
     await delivery.connected('gpu-01');
     await delivery.connected('gpu-02');
     expect(frames.map((f) => [f.node, f.body.workspaces, f.body.update?.workspace, f.body.update?.secrets.map((s) => `${s.name}:${s.version}`)])).toEqual([
-      ['gpu-01', ['acme-a'], 'acme-a', ['KEY:1']],
-      ['gpu-02', ['globex-b'], 'globex-b', ['KEY:1']],
+      ['gpu-01', ['acme-a'], 'acme-a', ['key:1']],
+      ['gpu-02', ['globex-b'], 'globex-b', ['key:1']],
     ]);
-    expect(await open('gpu-01', frames[0]!.body, 'KEY')).toBe('acme-value');
+    expect(await open('gpu-01', frames[0]!.body, 'key')).toBe('acme-value');
     // the other node's key cannot open it
     await expect(decryptWithIdentities(frames[0]!.body.update!.secrets[0]!.ciphertext!, [keys.get('gpu-02')!.identity])).rejects.toThrow(/no key of this node can decrypt it/);
     frames.length = 0;
     await delivery.reconcile(false);
     expect(frames).toEqual([]);
-    await secrets.set('acme-a', 'acme', 'KEY', Buffer.from('acme-value-2'), 'a');
+    await secrets.set('acme-a', 'acme', 'key', Buffer.from('acme-value-2'), 'a');
     await delivery.reconcile(true);
-    expect(frames.map((f) => [f.node, f.body.update?.secrets.map((s) => `${s.name}:${s.version}`)])).toEqual([['gpu-01', ['KEY:2']]]);
-    expect(await open('gpu-01', frames[0]!.body, 'KEY')).toBe('acme-value-2');
+    expect(frames.map((f) => [f.node, f.body.update?.secrets.map((s) => `${s.name}:${s.version}`)])).toEqual([['gpu-01', ['key:2']]]);
+    expect(await open('gpu-01', frames[0]!.body, 'key')).toBe('acme-value-2');
   });
 
   it('a move: the old node gets a list without the workspace and never the later versions; the new node gets them', async () => {
-    await secrets.set('acme-a', 'acme', 'KEY', Buffer.from('v1'), 'a');
+    await secrets.set('acme-a', 'acme', 'key', Buffer.from('v1'), 'a');
     await delivery.connected('gpu-01');
     await delivery.connected('gpu-02');
     frames.length = 0;
     view = { revision: 'r2', workspaces: [{ name: 'acme-a', tenant: 'acme', node: 'gpu-02' }] };
     await delivery.reconcile(true);
-    await secrets.set('acme-a', 'acme', 'KEY', Buffer.from('v2-after-move'), 'a');
+    await secrets.set('acme-a', 'acme', 'key', Buffer.from('v2-after-move'), 'a');
     await delivery.reconcile(true);
     const toOld = frames.filter((f) => f.node === 'gpu-01');
     expect(toOld.map((f) => f.body)).toEqual([{ node: 'gpu-01', revision: 'r2', workspaces: [] }]);
     const toNew = frames.filter((f) => f.node === 'gpu-02');
-    expect(toNew.map((f) => f.body.update?.secrets.map((s) => `${s.name}:${s.version}`))).toEqual([['KEY:1'], ['KEY:2']]);
-    expect(await open('gpu-02', toNew[1]!.body, 'KEY')).toBe('v2-after-move');
+    expect(toNew.map((f) => f.body.update?.secrets.map((s) => `${s.name}:${s.version}`))).toEqual([['key:1'], ['key:2']]);
+    expect(await open('gpu-02', toNew[1]!.body, 'key')).toBe('v2-after-move');
     // the old node reconnecting still gets nothing of it
     frames.length = 0;
     await delivery.connected('gpu-01');
@@ -97,14 +97,14 @@ describe('secret delivery', () => {
   });
 
   it('a damaged stored secret goes out as unavailable, naming it; a node without a recipient gets nothing', async () => {
-    await secrets.set('acme-a', 'acme', 'GOOD', Buffer.from('ok'), 'a');
-    await secrets.set('acme-a', 'acme', 'BROKEN', Buffer.from('x'), 'a');
-    store.db.prepare("UPDATE workspace_secrets SET ciphertext = '-----BEGIN AGE ENCRYPTED FILE-----\nAAAA\n-----END AGE ENCRYPTED FILE-----\n' WHERE name = 'BROKEN'").run();
+    await secrets.set('acme-a', 'acme', 'good', Buffer.from('ok'), 'a');
+    await secrets.set('acme-a', 'acme', 'broken', Buffer.from('x'), 'a');
+    store.db.prepare("UPDATE workspace_secrets SET ciphertext = '-----BEGIN AGE ENCRYPTED FILE-----\nAAAA\n-----END AGE ENCRYPTED FILE-----\n' WHERE name = 'broken'").run();
     await delivery.connected('gpu-01');
     const s = frames[0]!.body.update!.secrets;
     expect(s.map((x) => [x.name, x.ciphertext === undefined, x.unavailable])).toEqual([
-      ['BROKEN', true, "secret BROKEN (version 1) is damaged in the hub's store: set it again; the node keeps the value it has"],
-      ['GOOD', false, undefined],
+      ['broken', true, "secret broken (version 1) is damaged in the hub's store: set it again; the node keeps the value it has"],
+      ['good', false, undefined],
     ]);
     keys.delete('gpu-02');
     view = { revision: 'r3', workspaces: [{ name: 'acme-a', tenant: 'acme', node: 'gpu-02' }] };

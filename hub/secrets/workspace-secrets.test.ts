@@ -53,17 +53,17 @@ describe('workspace secrets at rest', () => {
   });
 
   it('stores only ciphertext, lists names and versions, versions count up, audits without values', async () => {
-    expect(await secrets.set('acme-a', 'acme', 'OPENAI_API_KEY', Buffer.from(PLAIN), 'tenant:alice')).toEqual({ version: 1, created: true });
-    expect(await secrets.set('acme-a', 'acme', 'OPENAI_API_KEY', Buffer.from(`${PLAIN}-2`), 'tenant:alice')).toEqual({ version: 2, created: false });
+    expect(await secrets.set('acme-a', 'acme', 'openai-api-key', Buffer.from(PLAIN), 'tenant:alice')).toEqual({ version: 1, created: true });
+    expect(await secrets.set('acme-a', 'acme', 'openai-api-key', Buffer.from(`${PLAIN}-2`), 'tenant:alice')).toEqual({ version: 2, created: false });
     await secrets.set('acme-a', 'acme', 'db-password', Buffer.from('hunter2-xyz'), 'tenant:alice');
     const list = secrets.list('acme-a', 'acme');
-    expect(list.map((s) => [s.name, s.version, s.updatedBy])).toEqual([['OPENAI_API_KEY', 2, 'tenant:alice'], ['db-password', 1, 'tenant:alice']]);
+    expect(list.map((s) => [s.name, s.version, s.updatedBy])).toEqual([['db-password', 1, 'tenant:alice'], ['openai-api-key', 2, 'tenant:alice']]);
     expect(JSON.stringify(list)).not.toContain(PLAIN);
     expect(secrets.list('acme-a', 'globex')).toEqual([]);
     expect(audits.map((a) => a.action)).toEqual(['workspace.secret.create', 'workspace.secret.replace', 'workspace.secret.create']);
     expect(JSON.stringify(audits)).not.toContain(PLAIN);
     const opened = await secrets.open('acme-a', 'acme');
-    expect(opened.map((s) => ('value' in s ? [s.name, s.version, Buffer.from(s.value).toString()] : s.error))).toEqual([['OPENAI_API_KEY', 2, `${PLAIN}-2`], ['db-password', 1, 'hunter2-xyz']]);
+    expect(opened.map((s) => ('value' in s ? [s.name, s.version, Buffer.from(s.value).toString()] : s.error))).toEqual([['db-password', 1, 'hunter2-xyz'], ['openai-api-key', 2, `${PLAIN}-2`]]);
     store.close();
     for (const f of readdirSync(dir).filter((f) => f.startsWith('hub.db'))) expect(readFileSync(join(dir, f)).includes(Buffer.from(PLAIN))).toBe(false);
     store = new HubStore(join(dir, 'hub.db'));
@@ -71,37 +71,37 @@ describe('workspace secrets at rest', () => {
 
   it('refuses bad names, empty and oversized values and too many secrets, naming the secret', async () => {
     await expect(secrets.set('w', 'acme', '../etc', Buffer.from('x'), 'a')).rejects.toThrow(/secret name "..\/etc"/);
-    await expect(secrets.set('w', 'acme', 'EMPTY', Buffer.alloc(0), 'a')).rejects.toThrow(/secret w\/EMPTY: the value is empty/);
-    await expect(secrets.set('w', 'acme', 'BIG', Buffer.alloc(64 * 1024 + 1, 97), 'a')).rejects.toThrow(/secret w\/BIG: the value has 65537 bytes/);
-    for (let i = 0; i < 32; i++) await secrets.set('w', 'acme', `S${i}`, Buffer.from('v'), 'a');
-    await expect(secrets.set('w', 'acme', 'S32', Buffer.from('v'), 'a')).rejects.toThrow(/already has 32 secrets/);
-    await secrets.set('w', 'acme', 'S0', Buffer.from('replaced'), 'a');
+    await expect(secrets.set('w', 'acme', 'empty', Buffer.alloc(0), 'a')).rejects.toThrow(/secret w\/empty: the value is empty/);
+    await expect(secrets.set('w', 'acme', 'big', Buffer.alloc(64 * 1024 + 1, 97), 'a')).rejects.toThrow(/secret w\/big: the value has 65537 bytes/);
+    for (let i = 0; i < 32; i++) await secrets.set('w', 'acme', `s${i}`, Buffer.from('v'), 'a');
+    await expect(secrets.set('w', 'acme', 's32', Buffer.from('v'), 'a')).rejects.toThrow(/already has 32 secrets/);
+    await secrets.set('w', 'acme', 's0', Buffer.from('replaced'), 'a');
   });
 
   it('a workspace name taken by another tenant does not inherit the first tenant\'s secrets', async () => {
-    await secrets.set('shared-name', 'acme', 'KEY', Buffer.from(PLAIN), 'a');
-    await secrets.set('shared-name', 'globex', 'OTHER', Buffer.from('g'), 'b');
+    await secrets.set('shared-name', 'acme', 'key', Buffer.from(PLAIN), 'a');
+    await secrets.set('shared-name', 'globex', 'other', Buffer.from('g'), 'b');
     expect(secrets.list('shared-name', 'acme')).toEqual([]);
-    expect(secrets.fingerprint('shared-name', 'globex')).toBe('OTHER:1');
+    expect(secrets.fingerprint('shared-name', 'globex')).toBe('other:1');
   });
 
   it('a damaged stored ciphertext is an error naming the workspace, the secret and its version; the others still open', async () => {
-    await secrets.set('acme-a', 'acme', 'GOOD', Buffer.from('fine'), 'a');
-    await secrets.set('acme-a', 'acme', 'BROKEN', Buffer.from(PLAIN), 'a');
-    const row = store.db.prepare("SELECT ciphertext FROM workspace_secrets WHERE name = 'BROKEN'").get() as { ciphertext: string };
+    await secrets.set('acme-a', 'acme', 'good', Buffer.from('fine'), 'a');
+    await secrets.set('acme-a', 'acme', 'broken', Buffer.from(PLAIN), 'a');
+    const row = store.db.prepare("SELECT ciphertext FROM workspace_secrets WHERE name = 'broken'").get() as { ciphertext: string };
     const lines = row.ciphertext.split('\n');
     lines[3] = lines[3]!.replace(/[A-Za-z]/, (c) => (c === 'A' ? 'B' : 'A'));
-    store.db.prepare("UPDATE workspace_secrets SET ciphertext = ? WHERE name = 'BROKEN'").run(lines.join('\n'));
+    store.db.prepare("UPDATE workspace_secrets SET ciphertext = ? WHERE name = 'broken'").run(lines.join('\n'));
     const opened = await secrets.open('acme-a', 'acme');
-    expect(opened[0]).toMatchObject({ name: 'BROKEN', version: 1, error: expect.stringMatching(/^secret acme-a\/BROKEN \(version 1\) in the hub's store cannot be decrypted/) });
+    expect(opened[0]).toMatchObject({ name: 'broken', version: 1, error: expect.stringMatching(/^secret acme-a\/broken \(version 1\) in the hub's store cannot be decrypted/) });
     const good = opened[1]!;
-    expect('value' in good && [good.name, Buffer.from(good.value).toString()]).toEqual(['GOOD', 'fine']);
+    expect('value' in good && [good.name, Buffer.from(good.value).toString()]).toEqual(['good', 'fine']);
   });
 
   describeIf(onPath('age'), 'the age CLI', 'apt-get install -y age')('with the age CLI', () => {
     it('`age -d -i <data dir>/secrets/hub.agekey` decrypts a stored row', async () => {
-      await secrets.set('acme-a', 'acme', 'KEY', Buffer.from(PLAIN), 'a');
-      const row = store.db.prepare("SELECT ciphertext FROM workspace_secrets WHERE name = 'KEY'").get() as { ciphertext: string };
+      await secrets.set('acme-a', 'acme', 'key', Buffer.from(PLAIN), 'a');
+      const row = store.db.prepare("SELECT ciphertext FROM workspace_secrets WHERE name = 'key'").get() as { ciphertext: string };
       const r = spawnSync('age', ['-d', '-i', id.file], { input: row.ciphertext, encoding: 'utf8' });
       expect(r.stderr).toBe('');
       expect(r.stdout).toBe(PLAIN);

@@ -12,7 +12,7 @@ import type { HubAgeIdentity } from './hub-identity.js';
 /** Limits of tenant secrets (a workspace's secrets travel to its node in one protocol frame). */
 export const SECRET_LIMITS = { maxValueBytes: 64 * 1024, maxPerWorkspace: 32, maxTotalBytes: 128 * 1024 } as const;
 /** What a secret name looks like (it is also what a container's `secrets[].name` refers to). */
-export const SECRET_NAME = /^[A-Za-z0-9]([-_.A-Za-z0-9]{0,61}[A-Za-z0-9])?$/;
+export const SECRET_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /** A secret as listed: never its value. */
 export interface SecretListing {
@@ -47,7 +47,7 @@ export class WorkspaceSecrets {
 
   /** Sets (or replaces) a secret of `tenant`'s workspace; returns its new version. */
   async set(workspace: string, tenant: string, name: string, value: Uint8Array, actor: string): Promise<{ version: number; created: boolean }> {
-    if (!SECRET_NAME.test(name)) throw new FoundryError('BAD_REQUEST', `secret name ${JSON.stringify(name.slice(0, 80))}: use letters, digits, '-', '_' or '.', at most 63, starting and ending with a letter or digit`, { resource: name.slice(0, 80) });
+    if (!SECRET_NAME.test(name)) throw new FoundryError('BAD_REQUEST', `secret name ${JSON.stringify(name.slice(0, 80))}: use lowercase letters, digits and '-', at most 63, starting and ending with a letter or digit (a template's secrets[].name refers to it)`, { resource: name.slice(0, 80) });
     if (value.length === 0) throw new FoundryError('BAD_REQUEST', `secret ${workspace}/${name}: the value is empty`, { resource: `${workspace}/${name}` });
     if (value.length > SECRET_LIMITS.maxValueBytes) throw new FoundryError('BAD_REQUEST', `secret ${workspace}/${name}: the value has ${value.length} bytes, at most ${SECRET_LIMITS.maxValueBytes} are allowed`, { resource: `${workspace}/${name}` });
     // A name taken again by another tenant after a delete must not inherit the old tenant's secrets.

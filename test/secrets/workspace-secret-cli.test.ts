@@ -32,25 +32,25 @@ function foundry(args: string[], input?: string, env: Record<string, string> = {
 
 describeBuilt('foundry workspace secret', () => {
   it('sets from stdin and from a file, lists names and versions, removes; never prints the value', async () => {
-    const a = await foundry(['workspace', 'secret', 'set', 'acme-cli', 'API_KEY'], `${VALUE}\n`);
-    expect([a.code, a.stdout, a.stderr]).toEqual([0, 'secret API_KEY of workspace acme-cli: created (version 1)\n', '']);
+    const a = await foundry(['workspace', 'secret', 'set', 'acme-cli', 'api-key'], `${VALUE}\n`);
+    expect([a.code, a.stdout, a.stderr]).toEqual([0, 'secret api-key of workspace acme-cli: created (version 1)\n', '']);
     const file = join(hub.dir, 'value.txt');
     writeFileSync(file, `${VALUE}-file\n`, { mode: 0o600 });
-    const b = await foundry(['workspace', 'secret', 'set', 'acme-cli', 'API_KEY', '--from-file', file]);
-    expect(b.stdout).toBe('secret API_KEY of workspace acme-cli: replaced (version 2)\n');
+    const b = await foundry(['workspace', 'secret', 'set', 'acme-cli', 'api-key', '--from-file', file]);
+    expect(b.stdout).toBe('secret api-key of workspace acme-cli: replaced (version 2)\n');
     const l = await foundry(['workspace', 'secret', 'list', 'acme-cli']);
-    expect(l.stdout).toMatch(/^NAME\tVERSION\tUPDATED\tBY\nAPI_KEY\t2\t\S+\tadmin:test-admin\n$/);
+    expect(l.stdout).toMatch(/^NAME\tVERSION\tUPDATED\tBY\napi-key\t2\t\S+\tadmin:test-admin\n$/);
     // the hub stored exactly the value without the trailing newline
     const opened = await hub.app.secrets.store.open('acme-cli', 'acme');
     expect(opened.map((s) => ('value' in s ? Buffer.from(s.value).toString() : s.error))).toEqual([`${VALUE}-file`]);
-    const empty = await foundry(['workspace', 'secret', 'set', 'acme-cli', 'EMPTY'], '');
+    const empty = await foundry(['workspace', 'secret', 'set', 'acme-cli', 'empty'], '');
     expect([empty.code, empty.stderr]).toEqual([2, 'foundry: the secret value is empty\n']);
-    const flag = await foundry(['workspace', 'secret', 'set', 'acme-cli', 'X', '--value', VALUE]);
+    const flag = await foundry(['workspace', 'secret', 'set', 'acme-cli', 'x', '--value', VALUE]);
     expect(flag.code).not.toBe(0);
-    const r = await foundry(['workspace', 'secret', 'rm', 'acme-cli', 'API_KEY']);
-    expect(r.stdout).toBe('secret API_KEY of workspace acme-cli: deleted\n');
-    const again = await foundry(['workspace', 'secret', 'rm', 'acme-cli', 'API_KEY']);
-    expect([again.code, again.stderr]).toEqual([1, 'foundry: workspace acme-cli has no secret API_KEY\n']);
+    const r = await foundry(['workspace', 'secret', 'rm', 'acme-cli', 'api-key']);
+    expect(r.stdout).toBe('secret api-key of workspace acme-cli: deleted\n');
+    const again = await foundry(['workspace', 'secret', 'rm', 'acme-cli', 'api-key']);
+    expect([again.code, again.stderr]).toEqual([1, 'foundry: workspace acme-cli has no secret api-key\n']);
     for (const x of [a, b, l, empty, flag, r, again]) expect(x.stdout + x.stderr).not.toContain(VALUE);
   }, 120_000);
 });

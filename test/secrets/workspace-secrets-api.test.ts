@@ -24,30 +24,30 @@ describe('workspace secrets API', () => {
   const url = '/api/v1/workspaces/acme-sec/secrets';
 
   it('sets, replaces, lists (never the value) and deletes a secret of the tenant\'s own workspace', async () => {
-    const put = await hub.call('PUT', `${url}/OPENAI_API_KEY`, { tenant: 'acme', body: { value: VALUE } });
-    expect([put.status, put.json]).toEqual([201, { workspace: 'acme-sec', name: 'OPENAI_API_KEY', version: 1 }]);
-    const again = await hub.call('PUT', `${url}/OPENAI_API_KEY`, { tenant: 'acme', body: { value: `${VALUE}-2` } });
+    const put = await hub.call('PUT', `${url}/openai-api-key`, { tenant: 'acme', body: { value: VALUE } });
+    expect([put.status, put.json]).toEqual([201, { workspace: 'acme-sec', name: 'openai-api-key', version: 1 }]);
+    const again = await hub.call('PUT', `${url}/openai-api-key`, { tenant: 'acme', body: { value: `${VALUE}-2` } });
     expect([again.status, again.json.version]).toEqual([200, 2]);
     const list = await hub.call('GET', url, { tenant: 'acme' });
     expect(list.status).toBe(200);
-    expect(list.json.secrets).toEqual([{ name: 'OPENAI_API_KEY', version: 2, createdAt: expect.any(String), updatedAt: expect.any(String), updatedBy: 'tenant:user-of-acme' }]);
+    expect(list.json.secrets).toEqual([{ name: 'openai-api-key', version: 2, createdAt: expect.any(String), updatedAt: expect.any(String), updatedBy: 'tenant:user-of-acme' }]);
     // an admin sees it too
-    expect((await hub.call('GET', url)).json.secrets.map((s: { name: string }) => s.name)).toEqual(['OPENAI_API_KEY']);
-    await hub.call('PUT', `${url}/TMP`, { tenant: 'acme', body: { value: 'short-lived' } });
-    expect((await hub.call('DELETE', `${url}/TMP`, { tenant: 'acme' })).json).toEqual({ workspace: 'acme-sec', name: 'TMP', deleted: true });
-    const gone = await hub.call('DELETE', `${url}/TMP`, { tenant: 'acme' });
-    expect([gone.status, gone.json.message]).toEqual([404, 'workspace acme-sec has no secret TMP']);
+    expect((await hub.call('GET', url)).json.secrets.map((s: { name: string }) => s.name)).toEqual(['openai-api-key']);
+    await hub.call('PUT', `${url}/tmp`, { tenant: 'acme', body: { value: 'short-lived' } });
+    expect((await hub.call('DELETE', `${url}/tmp`, { tenant: 'acme' })).json).toEqual({ workspace: 'acme-sec', name: 'tmp', deleted: true });
+    const gone = await hub.call('DELETE', `${url}/tmp`, { tenant: 'acme' });
+    expect([gone.status, gone.json.message]).toEqual([404, 'workspace acme-sec has no secret tmp']);
     const actions = hub.store.auditLog().filter((a) => a.action.startsWith('workspace.secret.'));
     expect(actions.map((a) => [a.action, a.target])).toEqual([
-      ['workspace.secret.create', 'acme-sec/OPENAI_API_KEY'],
-      ['workspace.secret.replace', 'acme-sec/OPENAI_API_KEY'],
-      ['workspace.secret.create', 'acme-sec/TMP'],
-      ['workspace.secret.delete', 'acme-sec/TMP'],
+      ['workspace.secret.create', 'acme-sec/openai-api-key'],
+      ['workspace.secret.replace', 'acme-sec/openai-api-key'],
+      ['workspace.secret.create', 'acme-sec/tmp'],
+      ['workspace.secret.delete', 'acme-sec/tmp'],
     ]);
   });
 
   it('another tenant gets 404 for every verb, as for a workspace that does not exist; no credential gets 401', async () => {
-    for (const [method, u, body] of [['GET', url, undefined], ['PUT', `${url}/X`, { value: 'stolen' }], ['DELETE', `${url}/OPENAI_API_KEY`, undefined]] as const) {
+    for (const [method, u, body] of [['GET', url, undefined], ['PUT', `${url}/x`, { value: 'stolen' }], ['DELETE', `${url}/openai-api-key`, undefined]] as const) {
       const r = await hub.call(method, u, { tenant: 'globex', body });
       expect([r.status, r.json.message]).toEqual([404, 'no workspace acme-sec']);
       const none = await hub.call(method, u.replace('acme-sec', 'no-such'), { tenant: 'globex', body });
@@ -60,18 +60,18 @@ describe('workspace secrets API', () => {
   it('bad input: a bad name, an empty value, extra fields, a body that is not JSON; none is echoed', async () => {
     const bad = await hub.call('PUT', `${url}/bad%20name`, { tenant: 'acme', body: { value: VALUE } });
     expect([bad.status, bad.json.code]).toEqual([400, 'BAD_REQUEST']);
-    expect(bad.json.message).toMatch(/^secret name "bad name": use letters/);
-    const empty = await hub.call('PUT', `${url}/K`, { tenant: 'acme', body: { value: '' } });
+    expect(bad.json.message).toMatch(/^secret name "bad name": use lowercase letters/);
+    const empty = await hub.call('PUT', `${url}/k`, { tenant: 'acme', body: { value: '' } });
     expect([empty.status, empty.json.errors]).toEqual([400, ['/value: must NOT have fewer than 1 characters']]);
-    const extra = await hub.call('PUT', `${url}/K`, { tenant: 'acme', body: { value: 'x', echo: VALUE } });
+    const extra = await hub.call('PUT', `${url}/k`, { tenant: 'acme', body: { value: 'x', echo: VALUE } });
     expect(extra.status).toBe(400);
-    const notJson = await hub.call('PUT', `${url}/K`, { tenant: 'acme', body: `{"value": "${VALUE}`, headers: { 'content-type': 'application/json' } });
+    const notJson = await hub.call('PUT', `${url}/k`, { tenant: 'acme', body: `{"value": "${VALUE}`, headers: { 'content-type': 'application/json' } });
     expect([notJson.status, notJson.json.message]).toEqual([400, 'invalid request body: expected json {"value": "..."}']);
     for (const r of [bad, empty, extra, notJson]) expect(r.text).not.toContain(VALUE);
   });
 
   it('the value is in no log line, no audit entry and no database file', async () => {
-    await hub.call('PUT', `${url}/OPENAI_API_KEY`, { tenant: 'acme', body: { value: VALUE } });
+    await hub.call('PUT', `${url}/openai-api-key`, { tenant: 'acme', body: { value: VALUE } });
     expect(logs.length).toBeGreaterThan(0);
     expect(logs.join('\n')).not.toContain(VALUE);
     expect(JSON.stringify(hub.store.db.prepare('SELECT * FROM audit_log').all())).not.toContain(VALUE);

@@ -10,7 +10,7 @@ import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { buildApp } from '../../hub/app.js';
 import { HubStore } from '../../hub/store/hub-store.js';
 import { HubLink, type HubLinkOptions } from '../../agent/link/hub-link.js';
-import { ensureHubIdentity } from '../../hub/secrets/hub-identity.js';
+import { ensureHubIdentity, type HubAgeIdentity } from '../../hub/secrets/hub-identity.js';
 import { hostedRepo, type RepoFiles } from './git-fixture.js';
 
 /** A hub with its repo and agents. */
@@ -39,7 +39,8 @@ async function until(fn: () => boolean, ms = 10_000): Promise<void> {
 
 /** Extra options of startWsHub: tenant secrets (the hub's age identity in its dir), a logger. */
 export interface WsHubOptions {
-  secrets?: boolean;
+  /** true: the hub's age identity in the hub's dir; an identity: that one (its recipient can go into the seeded repo). */
+  secrets?: boolean | HubAgeIdentity;
   logger?: FastifyServerOptions['logger'];
   repoPollMs?: number;
 }
@@ -49,7 +50,7 @@ export async function startWsHub(files: RepoFiles, online: string[] = [], option
   const dir = mkdtempSync(join(tmpdir(), 'foundry-ws-hub-'));
   const repoDir = await hostedRepo(dir, files);
   const store = new HubStore(join(dir, 'hub.db'));
-  const ageIdentity = options.secrets === true ? await ensureHubIdentity(dir) : undefined;
+  const ageIdentity = options.secrets === true ? await ensureHubIdentity(dir) : options.secrets === false ? undefined : options.secrets;
   const app = await buildApp({ store, repoDir, ageIdentity, logger: options.logger, repoPollMs: options.repoPollMs });
   app.authenticators.push((req) => {
     const t = req.headers['x-test-tenant'];

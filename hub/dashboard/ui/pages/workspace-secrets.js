@@ -35,7 +35,7 @@ export function secretsPanel(name, onClose) {
 
   const form = h('form.inline', { 'aria-label': `Set a secret of ${name}`, autocomplete: 'off' },
     h('div.row', {},
-      h('div.field', {}, h('label', { for: `s-name-${name}` }, 'Secret name'), h('input', { id: `s-name-${name}`, name: 'secret', required: true, pattern: '[A-Za-z0-9]([-_.A-Za-z0-9]*[A-Za-z0-9])?', maxlength: 63 })),
+      h('div.field', {}, h('label', { for: `s-name-${name}` }, 'Secret name'), h('input', { id: `s-name-${name}`, name: 'secret', required: true, pattern: '[a-z0-9]([-a-z0-9]*[a-z0-9])?', maxlength: 63 })),
       h('div.field', {}, h('label', { for: `s-value-${name}` }, 'Value (write-only)'), h('input', { id: `s-value-${name}`, name: 'value', type: 'password', required: true, autocomplete: 'new-password', maxlength: 65536 }))),
     h('button', { type: 'submit' }, 'Set secret'));
   form.addEventListener('submit', async (e) => {
