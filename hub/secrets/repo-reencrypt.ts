@@ -71,8 +71,10 @@ export async function reencryptForPlacement(dir: string, before: InfraRepo, afte
     const ciphertext = await encryptToRecipients(plaintext, next.map((r) => r.recipient));
     const text = setFields(readFileSync(join(dir, sidecarFile), 'utf8'), sidecarFile, 'Secret', name, [[['spec', 'recipients'], next], [['spec', 'encryptedAt'], now.toISOString()]]);
     plan.changes.push({ path: ageFile, content: ciphertext }, { path: sidecarFile, content: text });
-    const added = newNodes.filter((n) => !oldNodes.includes(n));
-    const dropped = oldNodes.filter((n) => !newNodes.includes(n));
+    // what the file said before, not what `before` needed: an admin may have unplaced the workspace meanwhile
+    const had = current.flatMap((r) => (r.node === undefined ? [] : [r.node]));
+    const added = newNodes.filter((n) => !had.includes(n));
+    const dropped = had.filter((n) => !newNodes.includes(n));
     plan.done.push(`${ageFile}: ${[...added.map((n) => `+${n}`), ...dropped.map((n) => `-${n}`)].join(' ')}`);
   }
   return plan;
