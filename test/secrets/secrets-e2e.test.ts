@@ -91,9 +91,13 @@ describeIf(podmanAvailable() && built && onPath('age'), 'podman, a build and the
       'secrets/db-password.age': await encryptToRecipients(DB_PASSWORD, [hubKey.recipient, admin.recipient]),
       '.foundry/admin-recipients': `${hubKey.recipient} # foundry-hub\n${admin.recipient} # ada\n`,
     };
+    const stage = (what: string): void => void process.stderr.write(`[secrets-e2e ${new Date().toISOString()}] ${what}\n`);
+    stage('starting the hub');
     hub = await startWsHub(files, [], { secrets: hubKey, logger: { level: 'debug', stream: { write: (l: string) => void hubLog.push(l) } } });
     relay = await startWsRecorder(hub.url);
+    stage('starting podman');
     pm = await startPrivatePodman();
+    stage('starting the agent');
     const credentialFile = join(dir, 'credential');
     writeFileSync(credentialFile, `${hub.store.issueNodeCredential(OLD)}\n`, { mode: 0o600 });
     const config = resolveConfig({
