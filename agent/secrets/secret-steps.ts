@@ -97,15 +97,19 @@ export async function putSecretsFor(ctx: RunContext, a: Action, driver: RuntimeD
   }
 }
 
-/** Last: removes this node's runtime secrets that neither a desired container nor a running one refers to. */
+/** Last: removes this node's runtime secrets that neither a desired container nor an existing one (listed again, after apply) refers to. */
 export async function pruneSecrets(ctx: RunContext): Promise<void> {
-  const keep = new Set<string>();
-  for (const r of ctx.desired?.resources ?? []) if (r.kind === 'container') for (const s of r.spec.secrets ?? []) if (s.runtimeName !== undefined) keep.add(s.runtimeName);
-  for (const o of ctx.observed) for (const n of (o.facts.secrets ?? '').split(',')) if (n !== '') keep.add(n);
+  const desired = new Set<string>();
+  for (const r of ctx.desired?.resources ?? []) if (r.kind === 'container') for (const s of r.spec.secrets ?? []) if (s.runtimeName !== undefined) desired.add(s.runtimeName);
   for (const d of ctx.deps.drivers) {
     if (!holdsSecrets(d) || d.kinds.some((k) => ctx.unavailableKinds.has(k))) continue;
     try {
-      for (const name of await d.listSecrets(ctx.deps.node)) {
+      const names = await d.listSecrets(ctx.deps.node);
+      if (names.every((n) => desired.has(n))) continue;
+      // A held container still uses its old secret: keep whatever an existing container names.
+      const keep = new Set(desired);
+      for (const o of await d.list(ctx.deps.node)) for (const n of (o.facts.secrets ?? '').split(',')) if (n !== '') keep.add(n);
+      for (const name of names) {
         if (keep.has(name)) continue;
         await d.removeSecret(name);
         ctx.deps.logger.info({ event: 'secret-pruned', name }, `removed runtime secret ${name}: no container uses it`);
