@@ -47,8 +47,10 @@ export interface RuntimeSecret {
   source: 'repo' | 'workspace';
   /** Environment variable that receives the value. */
   env?: string;
-  /** Absolute path of the file inside the container. */
+  /** Absolute path of the file inside the container, or (VMs) in the guest, written by cloud-init. */
   file?: string;
+  /** File mode in a VM guest (octal string, default 0400). */
+  permissions?: string;
   /** HMAC-SHA-256 of the value with a node-local key (hex, 32 digits). */
   digest?: string;
   /** Name of the runtime secret (Podman secret) that holds the value. */
@@ -99,6 +101,8 @@ export interface VmSpec {
   /** GPU UUIDs the VM holds (for attribution and billing). */
   gpuUuids: string[];
   openstack: { flavor: string; image: string; availabilityZone?: string; host?: string; keyName?: string } | undefined;
+  /** Secrets cloud-init writes into the guest (absent when the template lists none). */
+  secrets?: RuntimeSecret[];
 }
 
 interface DesiredBase<K extends ResourceKind, S> {

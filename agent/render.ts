@@ -217,5 +217,6 @@ function vmSpec(vm: Vm, unit: Unit, node: Node): DesiredVm['spec'] {
     hostDevices: [...gpuPci, ...(vm.hostDevices ?? [])],
     gpuUuids,
     openstack: vm.openstack,
+    secrets: vm.cloudInit?.secrets === undefined || vm.cloudInit.secrets.length === 0 ? undefined : vm.cloudInit.secrets.map((s) => ({ name: s.name, source: s.source ?? 'repo', file: s.path, permissions: s.permissions ?? '0400' })),
   };
 }
