@@ -167,8 +167,10 @@ export function installWorkspaces(app: FastifyInstance, opts: WorkspaceRoutesOpt
 
   app.delete<{ Params: { name: string } }>('/api/v1/workspaces/:name', { preHandler: anyone }, async (req, reply) =>
     guard(reply, async () => {
-      await visible(req);
+      const { doc } = await visible(req);
       await ws.remove(req.params.name, actorOf(req.principal));
+      // its tenant secrets go with it (a workspace made again later under the name starts without them)
+      if (app.hasDecorator('secrets')) app.secrets.store.removeAll(req.params.name, doc.spec.tenant, actorOf(req.principal));
       return { name: req.params.name, deleted: true };
     }),
   );

@@ -82,6 +82,13 @@ export class WorkspaceSecrets {
     return gone;
   }
 
+  /** Deletes every secret of a workspace (the workspace was deleted); returns how many. */
+  removeAll(workspace: string, tenant: string, actor: string): number {
+    const n = this.db.prepare('DELETE FROM workspace_secrets WHERE workspace = ? AND tenant = ?').run(workspace, tenant).changes;
+    if (n > 0) this.audit(actor, 'workspace.secret.delete-all', workspace, { tenant, count: n });
+    return n;
+  }
+
   /** `name:version` of each secret of the workspace, sorted: changes when any secret changes. */
   fingerprint(workspace: string, tenant: string): string {
     return this.rows(workspace, tenant).map((r) => `${r.name}:${r.version}`).join(',');

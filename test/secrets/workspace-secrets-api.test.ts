@@ -80,4 +80,10 @@ describe('workspace secrets API', () => {
     expect(files).toContain('hub.db');
     for (const f of files) expect(readFileSync(join(hub.dir, f)).includes(Buffer.from(VALUE)), f).toBe(false);
   });
+
+  it('deleting the workspace deletes its secrets', async () => {
+    expect((await hub.call('DELETE', '/api/v1/workspaces/acme-sec', { tenant: 'acme' })).status).toBe(200);
+    expect(hub.store.db.prepare("SELECT COUNT(*) AS n FROM workspace_secrets WHERE workspace = 'acme-sec'").get()).toEqual({ n: 0 });
+    expect(hub.store.auditLog().at(-1)).toEqual({ actor: 'tenant:user-of-acme', action: 'workspace.secret.delete-all', target: 'acme-sec' });
+  });
 });
