@@ -1,7 +1,7 @@
 /** `foundry workspace secret set|list|rm` against a real hub: the value from stdin or a file, never printed; other tenants' tokens get "no workspace". */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../common/paths.js';
 import { fleetFiles } from '../workspaces/git-fixture.js';
@@ -53,4 +53,16 @@ describeBuilt('foundry workspace secret', () => {
     expect([again.code, again.stderr]).toEqual([1, 'foundry: workspace acme-cli has no secret api-key\n']);
     for (const x of [a, b, l, empty, flag, r, again]) expect(x.stdout + x.stderr).not.toContain(VALUE);
   }, 120_000);
+});
+
+describeBuilt('foundry hub age-recipient', () => {
+  it('prints the same recipient every time and keeps the key 0600', async () => {
+    const data = join(hub.dir, 'hub-data');
+    const a = await foundry(['hub', 'age-recipient', '--data-dir', data]);
+    const b = await foundry(['hub', 'age-recipient', '--data-dir', data]);
+    expect(a.stdout).toMatch(/^age1[02-9ac-hj-np-z]{58}\n$/);
+    expect(b.stdout).toBe(a.stdout);
+    expect(statSync(join(data, 'secrets', 'hub.agekey')).mode & 0o777).toBe(0o600);
+    expect(a.stdout + a.stderr).not.toContain('AGE-SECRET-KEY');
+  });
 });
