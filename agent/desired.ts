@@ -37,6 +37,26 @@ export interface RuntimePort {
   protocol: 'tcp' | 'udp';
 }
 
+/**
+ * A secret a container receives, by name; never its value. `digest` and `runtimeName` are filled in by the
+ * agent's secrets step (a keyed digest of the value, so a change recreates exactly the containers using
+ * it; the runtime's secret holding the value); the rendered desired state and last-good.json carry neither.
+ */
+export interface RuntimeSecret {
+  name: string;
+  source: 'repo' | 'workspace';
+  /** Environment variable that receives the value. */
+  env?: string;
+  /** Absolute path of the file inside the container, or (VMs) in the guest, written by cloud-init. */
+  file?: string;
+  /** File mode in a VM guest (octal string, default 0400). */
+  permissions?: string;
+  /** HMAC-SHA-256 of the value with a node-local key (hex, 32 digits). */
+  digest?: string;
+  /** Name of the runtime secret (Podman secret) that holds the value. */
+  runtimeName?: string;
+}
+
 /** Everything a driver needs to create a container, fully resolved (no defaults left to apply). */
 export interface ContainerSpec {
   image: string;
@@ -64,6 +84,8 @@ export interface ContainerSpec {
   privileged: boolean;
   /** Network aliases (the container's short name) so peers in the same workspace find it by name. */
   aliases: string[];
+  /** Secrets by name (absent when there are none, so containers without secrets keep their spec hash). */
+  secrets?: RuntimeSecret[];
 }
 
 /** A VM, fully resolved. */
@@ -79,6 +101,8 @@ export interface VmSpec {
   /** GPU UUIDs the VM holds (for attribution and billing). */
   gpuUuids: string[];
   openstack: { flavor: string; image: string; availabilityZone?: string; host?: string; keyName?: string } | undefined;
+  /** Secrets cloud-init writes into the guest (absent when the template lists none). */
+  secrets?: RuntimeSecret[];
 }
 
 interface DesiredBase<K extends ResourceKind, S> {
@@ -175,8 +199,8 @@ export interface Action {
   observed: ObservedResource | undefined;
   /** The phase the planner ordered this action into. */
   phase: ActionPhase;
-  /** Set when the mass-prune guard held this removal back (the action is then a noop). */
-  held?: 'PruneRefused';
+  /** Set when the mass-prune guard held this removal back, or a secret of the container could not be read (the action is then a noop: what runs keeps running). */
+  held?: 'PruneRefused' | 'SecretUnavailable';
   /** A noop that keeps an undeclared resource on purpose (a volume with reclaimPolicy Retain, a held removal). */
   retained?: true;
 }

@@ -23,8 +23,12 @@ import { ConsoleTunnels } from './console/console-tunnel.js';
 import { locateConsole } from './drivers/libvirt/console-locate.js';
 import { Virsh } from './drivers/libvirt/virsh.js';
 import { runCommand } from '../common/run-command.js';
-import { buildReconciler, startAgent, type RunningAgent } from './reconcile/gitops-loop.js';
 import { IngressHost } from './ingress/ingress-host.js';
+import { loadOrCreateNodeIdentity } from './secrets/node-identity.js';
+import { HubSecretCache } from './secrets/hub-secrets.js';
+import { WorkspaceSecretResolver } from './secrets/workspace-resolver.js';
+import { decryptWithIdentities } from '../common/secrets/age.js';
+import { buildReconciler, buildSecretSources, startAgent, type RunningAgent } from './reconcile/gitops-loop.js';
 import type { AgentStatus } from './reconcile/status.js';
 import { UsageEmitter } from './usage/usage-emitter.js';
 import { workspaceAllocations } from './usage/workspace-allocations.js';
@@ -53,6 +57,8 @@ export interface NodeAgent {
   telemetry: TelemetryLoop;
   /** The ingresses (nginx) the hub assigns to this node; present when the node is enrolled. */
   ingress: IngressHost | undefined;
+  /** Tenant secrets the hub delivered (names and versions via versions(); values only to the secrets step). */
+  hubSecrets: HubSecretCache;
   stop(): Promise<void>;
 }
 
@@ -97,7 +103,24 @@ export async function startNodeAgent(config: ResolvedAgentConfig, logger: Logger
   let consoles: ConsoleTunnels | undefined;
   let lastStatusKey = '';
   let warnedHubUrl: string | undefined;
+  // The node's age key: made at enrollment, or here for a node enrolled before nodes had keys; its public half goes in every hello.
+  const nodeKey = await loadOrCreateNodeIdentity(config.stateDir);
+  if (nodeKey.created) logger.info({ event: 'node-key-created', file: nodeKey.file, recipient: nodeKey.recipient }, `created the node's age key ${nodeKey.file}`);
+  // Tenant secrets the hub delivers (encrypted to this node's key), in memory only; a change reconciles,
+  // which recreates exactly the containers whose secret digests changed.
+  const late: { agent?: RunningAgent; secretsPending?: boolean } = {};
+  const hubSecrets = new HubSecretCache({
+    decrypt: (armored) => decryptWithIdentities(armored, [nodeKey.identity]),
+    onChange: () => {
+      if (late.agent === undefined) late.secretsPending = true;
+      else void late.agent.syncNow('secrets');
+    },
+    log: logger,
+  });
+  const secrets = buildSecretSources(config.stateDir);
+  secrets.resolvers.add(new WorkspaceSecretResolver(hubSecrets));
   const reconciler = buildReconciler(config, logger, options.extraDrivers ?? [], {
+    secrets,
     onResult: (result) => {
       const mismatch = hubUrlMismatch(reconciler.lastGood()?.facts.hubUrl, config.hubUrl);
       if (mismatch !== undefined && mismatch !== warnedHubUrl) logger.warn({ event: 'hub-url-mismatch', cluster: reconciler.lastGood()?.facts.hubUrl, config: config.hubUrl }, mismatch);
@@ -146,6 +169,7 @@ export async function startNodeAgent(config: ResolvedAgentConfig, logger: Logger
       agentVersion: VERSION,
       ca,
       hello: () => ({
+        ageRecipient: nodeKey.recipient,
         appliedRevision: reconciler.lastGood()?.revision ?? null,
         inventory: {
           gpus: devices.map((d) => ({ uuid: d.uuid, model: d.model, memoryTotalMiB: d.memoryTotalMiB, pciBusId: d.pciBusId })),
@@ -155,6 +179,7 @@ export async function startNodeAgent(config: ResolvedAgentConfig, logger: Logger
       handlers: {
         // A hub sync does not bypass back-off: failing resources keep their retry schedule (an operator's `foundry agent sync` does bypass it).
         syncNow: () => void agent.syncNow('hub'),
+        secrets: (body) => hubSecrets.apply(body),
         drain: (cmd) => logger.info({ event: 'drain', cmd }, 'hub asked to drain: no new workspaces will be placed here; running ones stay until moved'),
         consoleOpen: (req) => tunnels.handle(req),
       },
@@ -172,6 +197,8 @@ export async function startNodeAgent(config: ResolvedAgentConfig, logger: Logger
   }
 
   const agent = await startAgent(config, logger, reconciler);
+  late.agent = agent;
+  if (late.secretsPending === true) void agent.syncNow('secrets');
   const usage = link === undefined ? undefined : new UsageEmitter({
     node: config.node,
     resolutionMs: options.usageResolutionMs,
@@ -219,6 +246,7 @@ export async function startNodeAgent(config: ResolvedAgentConfig, logger: Logger
     link,
     telemetry,
     ingress,
+    hubSecrets,
     stop: async () => {
       telemetry.stop();
       await agent.stop();

@@ -203,6 +203,7 @@ function containerSpec(c: Container, unit: Unit, network: string | undefined): C
     hostNetwork: c.hostNetwork === true,
     privileged: c.privileged === true,
     aliases: c.hostNetwork === true ? [] : [c.name],
+    secrets: c.secrets === undefined || c.secrets.length === 0 ? undefined : c.secrets.map((s) => ({ name: s.name, source: s.source ?? 'repo', ...(s.env === undefined ? {} : { env: s.env }), ...(s.file === undefined ? {} : { file: s.file }) })),
   };
 }
 
@@ -227,5 +228,6 @@ function vmSpec(vm: Vm, unit: Unit, node: Node): DesiredVm['spec'] {
     hostDevices: [...gpuPci, ...(vm.hostDevices ?? [])],
     gpuUuids,
     openstack: vm.openstack,
+    secrets: vm.cloudInit?.secrets === undefined || vm.cloudInit.secrets.length === 0 ? undefined : vm.cloudInit.secrets.map((s) => ({ name: s.name, source: s.source ?? 'repo', file: s.path, permissions: s.permissions ?? '0400' })),
   };
 }

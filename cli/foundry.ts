@@ -21,6 +21,7 @@ const AREAS: ReadonlyArray<readonly [string, () => Promise<Register>]> = [
   ['dev', async () => (await import('./dev.js')).registerDev],
   ['workspace', async () => (await import('./workspace.js')).registerWorkspace],
   ['node', async () => (await import('./node.js')).registerNode],
+  ['secret', async () => (await import('./secret.js')).registerSecret],
 ];
 
 /**
@@ -28,7 +29,7 @@ const AREAS: ReadonlyArray<readonly [string, () => Promise<Register>]> = [
  * optimizing compiler would only cost memory there (about 10 MB of peak RSS for `foundry validate`), so it
  * stays off. The agent, the hub and `foundry dev` run for days and keep it.
  */
-const SHORT_LIVED = new Set(['validate', 'workspace', 'node']);
+const SHORT_LIVED = new Set(['validate', 'workspace', 'node', 'secret']);
 
 /** The area a command line runs (its first word that is not an option), or undefined for help and version. */
 function areaOf(argv: readonly string[]): string | undefined {

@@ -30,6 +30,7 @@ export const ERROR_CODES = {
   RUNTIME_ACTION: 'transient',
   IMAGE_MISSING: 'wait',
   IMAGE_REFUSED: 'terminal',
+  SECRET_UNAVAILABLE: 'wait',
   // vms
   VM_ACTION: 'transient',
   OPENSTACK_AUTH: 'wait',

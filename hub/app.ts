@@ -29,6 +29,10 @@ import { desktopRoutes } from './routes/desktops.js';
 import { ingressRoutes, type IngressRouteOptions } from './routes/ingress.js';
 import { DEFAULT_APPS_URL, parseAppsUrl, type AppsUrl } from '../common/ingress/apps-url.js';
 import { IngressSync } from './ingress/ingress-sync.js';
+import type { HubAgeIdentity } from './secrets/hub-identity.js';
+import { installSecrets } from './secrets/install.js';
+import { reencryptForPlacement } from './secrets/repo-reencrypt.js';
+import type { InfraRepo } from '../common/infra/model.js';
 
 /** Collaborators of the app; the caller owns the store (and closes it after the app). */
 export interface AppDeps {
@@ -66,6 +70,8 @@ export interface AppDeps {
   ingress?: { apps: AppsUrl; hubPublicUrl: string; intervalMs?: number };
   /** App authorisation: how long nginx may cache a decision (default 5 s), the clock (tests). */
   appAuth?: Pick<IngressRouteOptions, 'decisionTtlS' | 'now'>;
+  /** The hub's age identity (hub/secrets/hub-identity.ts): without it there are no tenant secrets. */
+  ageIdentity?: HubAgeIdentity;
   /** Enrollment: data dir (bundle cache, writer clone), public URL, external repo URL. */
   enroll?: Pick<EnrollRouteOptions, 'dataDir' | 'publicUrl' | 'externalRepoUrl' | 'packageRoot' | 'now'>;
 }
@@ -115,6 +121,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     history?.refresh().catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'placement history not refreshed'));
     // First version: every connected agent syncs; agents whose rendered state did not change do nothing.
     const n = gateway.broadcast({ name: 'sync-now', revision, reason: `new revision ${revision.slice(0, 12)} (${source})` });
+    // Placements may have moved: each node's workspace secrets follow the new tip.
+    if (app.hasDecorator('secrets')) void app.secrets.delivery.reconcile(true).catch(() => undefined);
     app.log.info({ revision, ref, source, agents: n }, 'sent sync-now');
     return n;
   };
@@ -136,12 +144,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   nodeRoutes(app, store, gateway);
   const gitConfig = deps.signingKey === undefined ? undefined : signingGitConfig(deps.signingKey);
   const verifyBase = deps.verifyBase;
-  installWorkspaces(app, ext === undefined ? { repoDir: deps.repoDir, syncIntervalMs: deps.repoPollMs, gitConfig, verifyBase } : { repoDir: ext.url, workDir: ext.workDir, gitEnv: ext.gitEnv, syncIntervalMs: deps.repoPollMs, gitConfig, verifyBase });
+  const ageIdentity = deps.ageIdentity;
+  // Placement commits re-encrypt the repo secrets whose nodes they change (the hub decrypts with its own key).
+  const reencrypt = ageIdentity === undefined ? undefined : (dir: string, before: InfraRepo, after: InfraRepo) => reencryptForPlacement(dir, before, after, ageIdentity);
+  installWorkspaces(app, ext === undefined ? { repoDir: deps.repoDir, syncIntervalMs: deps.repoPollMs, gitConfig, verifyBase, reencrypt } : { repoDir: ext.url, workDir: ext.workDir, gitEnv: ext.gitEnv, syncIntervalMs: deps.repoPollMs, gitConfig, verifyBase, reencrypt });
   // read the history now (after the writer exists), so the first records do not wait for it
   history?.refresh().catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'placement history not read yet'));
   const guac = deps.desktop?.guacamole;
   desktopRoutes(app, { tickets: consoles.tickets, guacamole: guac === undefined ? undefined : new GuacamoleLinks(guac, (socket, req) => consoles.openTcp(socket, req)) });
   const ingress = installIngress(app, deps.ingress);
+  if (deps.ageIdentity !== undefined && app.hasDecorator('gitops')) await installSecrets(app, deps.ageIdentity, deps.repoPollMs);
   billingRoutes(app);
   // A hub started without apps settings still answers for the default apps URL (http://apps.localhost:8088).
   ingressRoutes(app, { apps: deps.ingress?.apps ?? parseAppsUrl(DEFAULT_APPS_URL), hubUrl: () => deps.ingress?.hubPublicUrl, ...deps.appAuth });

@@ -15,6 +15,7 @@ import { FoundryError } from '../common/errors.js';
 import { DEFAULT_APPS_URL, parseAppsUrl } from '../common/ingress/apps-url.js';
 import { assertNoUrlCredential, gitAuthEnv } from './gitops/repo-credential.js';
 import { ensureSigningKey, tipVerifier, type HubSigningKey } from './gitops/signing-key.js';
+import { ensureHubIdentity } from './secrets/hub-identity.js';
 
 /** Options of startHub. */
 export interface HubOptions {
@@ -57,6 +58,8 @@ export interface RunningHub {
   repoUrl: string | undefined;
   /** The allowed-signers line of the key the hub signs its commits with (undefined: it could not make one). */
   signingKey: string | undefined;
+  /** The hub's age recipient (age1...): repo secrets the hub must re-encrypt are encrypted to it too. */
+  ageRecipient: string;
   /** Graceful stop: no new connections, commit and ack what arrived, close the store. */
   close(): Promise<void>;
 }
@@ -87,13 +90,14 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
       if (opts.allowedSignersFile !== undefined) throw err;
       signingError = err;
     }
+    const ageIdentity = await ensureHubIdentity(dataDir);
     const verifyBase = opts.allowedSignersFile === undefined || signingKey === undefined ? undefined : tipVerifier(signingKey, resolve(opts.allowedSignersFile), join(dataDir, 'signing', 'effective_allowed_signers'));
     const apps = parseAppsUrl(opts.appsUrl ?? DEFAULT_APPS_URL);
     const host = opts.host ?? '127.0.0.1';
     const listenUrl = (port: number): string => `${tls === undefined ? 'http' : 'https'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
     // The browser-facing URL is known once the port is; the ingress reads it lazily through this box.
     const hubPublicUrl = { value: opts.publicUrl ?? listenUrl(opts.port ?? 8080) };
-    const app = await buildApp({ store, repoDir, ingress: { apps, get hubPublicUrl() { return hubPublicUrl.value; }, intervalMs: opts.ingressPollMs }, externalRepo, signingKey, verifyBase, repoPollMs: opts.repoPollMs, tls, webhookSecret: opts.webhookSecret, logger: opts.logger, metrics: createMetrics({ defaults: true }), desktop: opts.guacamole === undefined ? undefined : { guacamole: opts.guacamole }, enroll: { dataDir, publicUrl: opts.publicUrl, externalRepoUrl: opts.repoUrl }, dashboard: { sso: { publicUrl: opts.publicUrl } } });
+    const app = await buildApp({ store, repoDir, ingress: { apps, get hubPublicUrl() { return hubPublicUrl.value; }, intervalMs: opts.ingressPollMs }, externalRepo, signingKey, ageIdentity, verifyBase, repoPollMs: opts.repoPollMs, tls, webhookSecret: opts.webhookSecret, logger: opts.logger, metrics: createMetrics({ defaults: true }), desktop: opts.guacamole === undefined ? undefined : { guacamole: opts.guacamole }, enroll: { dataDir, publicUrl: opts.publicUrl, externalRepoUrl: opts.repoUrl }, dashboard: { sso: { publicUrl: opts.publicUrl } } });
     if (signingError !== undefined) app.log.warn({ event: 'signing-key-unavailable', err: signingError instanceof Error ? signingError.message : String(signingError) }, 'the hub cannot sign its commits (is ssh-keygen installed?): agents that verify signatures will refuse them');
     await app.listen({ port: opts.port ?? 8080, host });
     // WAL checkpoints from a worker thread, so that no commit on the event loop pays for one.
@@ -110,6 +114,7 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
       store,
       repoUrl: repoDir === undefined ? undefined : `${url}/git/infra.git`,
       signingKey: signingKey?.allowedSigner,
+      ageRecipient: ageIdentity.recipient,
       close: () => (closed ??= app.close().then(() => checkpointer.stop()).then(() => store.close())),
     };
   } catch (err) {

@@ -14,6 +14,9 @@ import { loadCloud } from '../drivers/openstack/clouds-yaml.js';
 import { OpenStackDriver } from '../drivers/openstack/openstack-driver.js';
 import type { RuntimeDriver } from '../drivers/driver.js';
 import { GitSource } from '../source/git-source.js';
+import { loadOrCreateNodeIdentity } from '../secrets/node-identity.js';
+import { RepoSecretResolver } from '../secrets/repo-resolver.js';
+import { digestKey, SecretResolvers } from '../secrets/resolver.js';
 import type { ReconcilerDeps } from './context.js';
 import type { RevisionSource } from '../source/revision-source.js';
 import { DirSource } from '../source/dir-source.js';
@@ -58,11 +61,27 @@ export function buildDrivers(config: Pick<ResolvedAgentConfig, 'podman' | 'libvi
   return drivers;
 }
 
+/**
+ * The secret sources of an agent with state dir `stateDir`: repo secrets decrypted with the node's key
+ * (created on first use), and the digest key derived from it. `resolvers` is where the hub's workspace
+ * source is added.
+ */
+export function buildSecretSources(stateDir: string): NonNullable<ReconcilerDeps['secrets']> {
+  let identity: Promise<string> | undefined;
+  const load = (): Promise<string> => {
+    identity ??= loadOrCreateNodeIdentity(stateDir).then((id) => id.identity);
+    // A failure (unreadable key file) is not cached: the next run tries again.
+    identity.catch(() => (identity = undefined));
+    return identity;
+  };
+  return { resolvers: new SecretResolvers([new RepoSecretResolver(load)]), digestKey: async () => digestKey(await load()) };
+}
+
 /** The reconciler for `config`, with its drivers (buildDrivers) and `extraDrivers` the caller adds. */
-export function buildReconciler(config: ResolvedAgentConfig, logger: Logger, extraDrivers: RuntimeDriver[] = [], hooks: Pick<ReconcilerDeps, 'onResult'> = {}): Reconciler {
+export function buildReconciler(config: ResolvedAgentConfig, logger: Logger, extraDrivers: RuntimeDriver[] = [], hooks: Pick<ReconcilerDeps, 'onResult' | 'secrets'> = {}): Reconciler {
   const verify = config.verify.mode === 'off' ? undefined : { mode: config.verify.mode, allowedSignersFile: config.verify.allowedSignersFile, keyring: config.verify.keyring };
   const [podman, ...configured] = buildDrivers(config, logger);
-  return new Reconciler({ node: config.node, source: sourceFor(config), drivers: [podman!, ...configured, ...extraDrivers], stateDir: config.stateDir, verify, logger, backoff: config.retry, ...hooks });
+  return new Reconciler({ node: config.node, source: sourceFor(config), drivers: [podman!, ...configured, ...extraDrivers], stateDir: config.stateDir, verify, logger, backoff: config.retry, secrets: buildSecretSources(config.stateDir), ...hooks });
 }
 
 /** The OpenStack driver for the config's cloud; CONFIG_INVALID (naming file, cloud and key, never a secret) when the clouds.yaml is unusable. */

@@ -12,6 +12,7 @@ import type { InvalidNames, LoadedDoc } from './parse-docs.js';
 import { checkPriceLists } from './price-checks.js';
 import { profileChain, profileFlag } from './profile-chain.js';
 import { checkTemplatePolicy } from './template-policy.js';
+import { checkSecrets } from './secret-checks.js';
 import { parseDuration } from '../units.js';
 
 /** Runs every cross-document check; appends issues to repo.issues. `docs` are the repo's own valid documents in file order; `subPath` is where the infra files live in the repo. */
@@ -28,6 +29,7 @@ export function crossCheck(repo: InfraRepo, docs: LoadedDoc[], invalid: InvalidN
   checkTemplatePolicy(repo, docs, issues);
   checkTelemetryInterval(repo, issues);
   checkIdentityProviders(repo, invalid, issues);
+  checkSecrets(repo, issues);
 }
 
 /** Usage is billed in 10 s slots and a slot counts only when an observation falls in it: a telemetry tick may not be rarer. */

@@ -11,11 +11,13 @@ import type { Tenant } from '../generated/tenant.js';
 import type { Workspace } from '../generated/workspace.js';
 import type { PriceList } from '../generated/price-list.js';
 import type { IdentityProvider } from '../generated/identity-provider.js';
+import type { Secret } from '../generated/secret.js';
+import type { SecretRef, VmSecretRef } from '../generated/workspace-template.js';
 
-export type { Cluster, Node, NodeProfile, Service, WorkspaceTemplate, Container, Vm, Tenant, Workspace, PriceList, IdentityProvider };
+export type { Cluster, Node, NodeProfile, Service, WorkspaceTemplate, Container, Vm, Tenant, Workspace, PriceList, IdentityProvider, Secret, SecretRef, VmSecretRef };
 
 /** Every document kind of the infra repo. */
-export const INFRA_KINDS = ['Cluster', 'Node', 'NodeProfile', 'Service', 'WorkspaceTemplate', 'Tenant', 'Workspace', 'PriceList', 'IdentityProvider'] as const;
+export const INFRA_KINDS = ['Cluster', 'Node', 'NodeProfile', 'Service', 'WorkspaceTemplate', 'Tenant', 'Workspace', 'PriceList', 'IdentityProvider', 'Secret'] as const;
 
 /** One infra-repo kind name. */
 export type InfraKind = (typeof INFRA_KINDS)[number];
@@ -31,6 +33,7 @@ export interface InfraDocByKind {
   Workspace: Workspace;
   PriceList: PriceList;
   IdentityProvider: IdentityProvider;
+  Secret: Secret;
 }
 
 /** Where something is in the repo: a path relative to the repo root, 1-based line and column. */
@@ -87,7 +90,11 @@ export interface InfraRepo {
   priceLists: Map<string, Located<PriceList>>;
   /** Single sign-on providers, platform-wide and per tenant. */
   identityProviders: Map<string, Located<IdentityProvider>>;
+  /** Secret documents (the plaintext sidecars of the age files under secrets/). */
+  secrets: Map<string, Located<Secret>>;
   issues: InfraIssue[];
+  /** Findings that do not refuse the revision (e.g. a plaintext env value whose name says it is a secret). */
+  warnings?: InfraIssue[];
 }
 
 /** Formats a field path in dotted form: spec.containers[0].image (keys that are not plain words as ["key"]). */
@@ -120,6 +127,7 @@ export function emptyInfraRepo(revision: string, issues: InfraIssue[] = []): Inf
     workspaces: new Map(),
     priceLists: new Map(),
     identityProviders: new Map(),
+    secrets: new Map(),
     issues,
   };
 }

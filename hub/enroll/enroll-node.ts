@@ -13,7 +13,8 @@ import type { EnrollResult } from '../../common/enroll/enroll-result.js';
 import { decodeJoinToken } from '../../common/enroll/token-format.js';
 import { joinTokenScope, recordNodeFile, releaseEnrollment, reserveEnrollment } from './join-tokens.js';
 import { loadInfraDir } from '../../common/infra/load.js';
-import { nodeFilePath, renderNodeFile } from './node-file.js';
+import { nodeFilePath, renderNodeFile, withAgeRecipient } from './node-file.js';
+import { readFile } from 'node:fs/promises';
 
 /** Collaborators of enrollNode. */
 export interface EnrollDeps {
@@ -35,12 +36,13 @@ export async function enrollNode(deps: EnrollDeps, req: EnrollRequest, hubUrl: s
   const db = deps.store.db;
   const declaredProfile = await declaredProfileOf(deps, secret, req.node);
   const r = reserveEnrollment(db, { secret, node: req.node, hostname: req.inventory.hostname, inventory: req.inventory, declaredProfile }, now);
+  if (req.ageRecipient !== undefined) deps.store.setNodeRecipient(req.node, req.ageRecipient, `join-token:${r.tokenId}`);
   const path = nodeFilePath(req.node);
   let nodeFile: EnrollResult['nodeFile'] = { path, status: 'not-written', revision: null };
   try {
     if (deps.writer !== undefined) {
       let kept = false;
-      const content = renderNodeFile({ node: req.node, profile: r.profile, labels: r.labels, inventory: req.inventory, tokenId: r.tokenId, at: now });
+      const content = renderNodeFile({ node: req.node, profile: r.profile, labels: r.labels, inventory: req.inventory, tokenId: r.tokenId, at: now, ...(req.ageRecipient === undefined ? {} : { ageRecipient: req.ageRecipient }) });
       const done = await deps.writer.commit(async (dir) => {
         kept = existsSync(join(dir, path));
         if (kept) return undefined;
@@ -53,6 +55,7 @@ export async function enrollNode(deps: EnrollDeps, req: EnrollRequest, hubUrl: s
     releaseEnrollment(db, r);
     throw err;
   }
+  if (nodeFile.status === 'kept' && req.ageRecipient !== undefined) await recordKeyInKeptFile(deps, req.node, path, req.ageRecipient, r.tokenId);
   deps.store.audit(`join-token:${r.tokenId}`, 'node.enroll', req.node, { hostname: req.inventory.hostname, profile: r.profile, nodeFile: nodeFile.status });
   const base = hubUrl.replace(/\/+$/, '');
   return {
@@ -70,4 +73,23 @@ export async function enrollNode(deps: EnrollDeps, req: EnrollRequest, hubUrl: s
 async function declaredProfileOf(deps: EnrollDeps, secret: string, node: string): Promise<string | undefined> {
   if (deps.writer === undefined || joinTokenScope(deps.store.db, secret) === undefined) return undefined;
   return deps.writer.read(async (dir, rev) => (await loadInfraDir(dir, { revision: rev })).nodes.get(node)?.doc.spec.profile);
+}
+
+/**
+ * A node file the admins wrote gets the node's age public key when it has none (comments kept). A file
+ * that names another key is left alone: the secrets encrypted to that key need re-encrypting in the same
+ * commit (`foundry secret recipients --from-hub` shows the difference). Best effort: a refused commit (the
+ * repo would not validate) never fails the enrollment; the hub has the key either way.
+ */
+async function recordKeyInKeptFile(deps: EnrollDeps, node: string, path: string, recipient: string, tokenId: string): Promise<void> {
+  try {
+    await deps.writer!.commit(async (dir) => {
+      const text = await readFile(join(dir, path), 'utf8');
+      if (/^\s*ageRecipient:/m.test(text)) return undefined;
+      const patched = withAgeRecipient(text, recipient);
+      return patched === undefined ? undefined : { changes: [{ path, content: patched }], message: `node ${node}: record its age public key (enrolled with join token ${tokenId})` };
+    });
+  } catch (err) {
+    deps.store.audit(`join-token:${tokenId}`, 'node.age-recipient.not-written', node, { reason: err instanceof Error ? err.message.slice(0, 500) : String(err) });
+  }
 }

@@ -15,6 +15,7 @@ export function repoOf(docs: Doc[], revision = 'rev1'): InfraRepo {
     Workspace: repo.workspaces as never,
     PriceList: repo.priceLists as never,
     IdentityProvider: repo.identityProviders as never,
+    Secret: repo.secrets as never,
   };
   docs.forEach((d, i) => {
     const full = { apiVersion: 'foundry.cloud/v1', ...d };

@@ -13,6 +13,8 @@ import { sql as ssoRoles } from './0044-sso-roles.js';
 import { sql as ssoLogins } from './0045-sso-logins.js';
 import { sql as samlCaches } from './0046-saml-caches.js';
 import { sql as samlSessions } from './0047-saml-sessions.js';
+import { sql as nodeAgeRecipient } from './0038-node-age-recipient.js';
+import { sql as workspaceSecrets } from './0040-workspace-secrets.js';
 
 /** One schema migration. */
 export interface Migration {
@@ -37,4 +39,6 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 45, name: 'sso-logins', sql: ssoLogins },
   { version: 46, name: 'saml-caches', sql: samlCaches },
   { version: 47, name: 'saml-sessions', sql: samlSessions },
+  { version: 38, name: 'node-age-recipient', sql: nodeAgeRecipient },
+  { version: 40, name: 'workspace-secrets', sql: workspaceSecrets },
 ];
