@@ -13,7 +13,7 @@ export function migrate(db: Database.Database, migrations: readonly Migration[],
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
   const done = new Set((db.prepare('SELECT version FROM schema_migrations').all() as Array<{ version: number }>).map((r) => r.version));
   const current = Math.max(0, ...done);
-  const latest = migrations.at(-1)?.version ?? 0;
+  const latest = Math.max(0, ...migrations.map((m) => m.version));
   if (current > latest) {
     throw new FoundryError('STORE', `store schema version ${current} is newer than this hub supports (${latest}): upgrade the hub`, { retry: 'terminal' });
   }

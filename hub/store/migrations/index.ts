@@ -7,14 +7,14 @@ import { sql as billing } from './0031-billing.js';
 import { sql as billingLateUsage } from './0035-billing-late-usage.js';
 import { sql as usageRefusals } from './0036-usage-refusals.js';
 import { sql as joinTokenNode } from './0037-join-token-node.js';
+import { sql as nodeAgeRecipient } from './0038-node-age-recipient.js';
+import { sql as workspaceSecrets } from './0040-workspace-secrets.js';
 import { sql as apiTokenScope } from './0042-api-token-scope.js';
 import { sql as appSessions } from './0043-app-sessions.js';
 import { sql as ssoRoles } from './0044-sso-roles.js';
 import { sql as ssoLogins } from './0045-sso-logins.js';
 import { sql as samlCaches } from './0046-saml-caches.js';
 import { sql as samlSessions } from './0047-saml-sessions.js';
-import { sql as nodeAgeRecipient } from './0038-node-age-recipient.js';
-import { sql as workspaceSecrets } from './0040-workspace-secrets.js';
 
 /** One schema migration. */
 export interface Migration {
@@ -33,12 +33,12 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 35, name: 'billing-late-usage', sql: billingLateUsage },
   { version: 36, name: 'usage-refusals', sql: usageRefusals },
   { version: 37, name: 'join-token-node', sql: joinTokenNode },
+  { version: 38, name: 'node-age-recipient', sql: nodeAgeRecipient },
+  { version: 40, name: 'workspace-secrets', sql: workspaceSecrets },
   { version: 42, name: 'api-token-scope', sql: apiTokenScope },
   { version: 43, name: 'app-sessions', sql: appSessions },
   { version: 44, name: 'sso-roles', sql: ssoRoles },
   { version: 45, name: 'sso-logins', sql: ssoLogins },
   { version: 46, name: 'saml-caches', sql: samlCaches },
   { version: 47, name: 'saml-sessions', sql: samlSessions },
-  { version: 38, name: 'node-age-recipient', sql: nodeAgeRecipient },
-  { version: 40, name: 'workspace-secrets', sql: workspaceSecrets },
 ];
