@@ -38,8 +38,18 @@ export async function runGit(args: readonly string[], options: GitOptions = {}):
   const r = await runCommand('git', args, { cwd: options.cwd, env: options.env ?? process.env, input: options.input, timeoutMs }).catch((err: unknown) => {
     throw new FoundryError('INTERNAL', 'cannot run git', { cause: err });
   });
-  const stderr = r.timedOut ? `git ${args[0] ?? ''} timed out after ${timeoutMs / 1000} s` : r.stderr;
+  const stderr = r.timedOut ? `git ${subcommand(args)} timed out after ${timeoutMs / 1000} s` : r.stderr;
   return { code: r.code ?? 1, stdout: r.stdout, stderr, timedOut: r.timedOut };
+}
+
+/** The git command in `args` (what follows the global `-C dir` and `-c key=value` options), for messages. */
+function subcommand(args: readonly string[]): string {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '-C' || a === '-c') i++;
+    else if (!a.startsWith('-')) return a;
+  }
+  return '';
 }
 
 /** Runs git and returns stdout, throwing a FoundryError naming `what` when it fails. */
