@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs every bench/*.bench.mjs (see bench/README.md), prints one table and writes bench/results.md.
-// `--quick` runs each benchmark's quick mode (CI); `--only NAME` runs the matching files only.
+// `--quick` runs each benchmark's quick mode (CI); `--only NAME` runs the matching files only. Only a full
+// run (neither flag) rewrites results.md: a partial one would drop every other benchmark's rows.
 import { readdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, hostname } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -64,7 +65,7 @@ async function main() {
     ...(notes.length > 0 ? ['Notes:', '', ...notes, ''] : []),
   ].join('\n');
   console.log(md);
-  if (!quick) writeFileSync(join(here, 'results.md'), md);
+  if (!quick && only === undefined) writeFileSync(join(here, 'results.md'), md);
   if (results.some((r) => r.error !== undefined)) process.exitCode = 1;
 }
 

@@ -3,10 +3,9 @@
  * checking the hub's certificate against the token's pin first; writes the agent configuration and the
  * credential with mode 0600. install.sh runs it; it also works on its own.
  */
-import { chmodSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
+import { writeFileAtomic } from '../common/atomic-write.js';
 import { FoundryError } from '../common/errors.js';
 import { decodeJoinToken } from '../common/enroll/token-format.js';
 import { collectInventory, nodeNameFromHostname, requestEnrollment } from '../agent/enroll/enroll-client.js';
@@ -25,15 +24,6 @@ interface EnrollFlags {
   nvidiaSmi: string;
   insecure?: boolean;
   json?: boolean;
-}
-
-/** Writes a file atomically with the given mode (the folder is created 0755 when missing). */
-function writePrivate(file: string, content: string, mode = 0o600): void {
-  mkdirSync(dirname(file), { recursive: true, mode: 0o755 });
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, content, { mode });
-  chmodSync(tmp, mode);
-  renameSync(tmp, file);
 }
 
 /** Registers `agent enroll`. */
@@ -68,8 +58,8 @@ export function registerAgentEnroll(agent: Command): void {
       // The node's age key pair: the private key stays in the state dir (0600), the hub gets the public key.
       const nodeKey = await loadOrCreateNodeIdentity(o.stateDir);
       const { result, untrustedCertPem } = await requestEnrollment({ url: hubUrl, pin: token.pin, insecure: o.insecure === true }, { token: token.secret, node, hubUrl, inventory, ageRecipient: nodeKey.recipient });
-      writePrivate(o.credential, `${result.credential}\n`);
-      if (untrustedCertPem !== undefined) writePrivate(o.caFile, untrustedCertPem, 0o644);
+      await writeFileAtomic(o.credential, `${result.credential}\n`, { mode: 0o600 });
+      if (untrustedCertPem !== undefined) await writeFileAtomic(o.caFile, untrustedCertPem, { mode: 0o644 });
       const config = {
         node: result.config.node,
         repo: { url: result.config.repo.url },
@@ -78,7 +68,7 @@ export function registerAgentEnroll(agent: Command): void {
         cacheDir: o.cacheDir,
       };
       const header = `# Written by foundry agent enroll on ${new Date().toISOString()}; see docs/enrollment.md.\n`;
-      writePrivate(o.config, `${header}${stringify(config)}`);
+      await writeFileAtomic(o.config, `${header}${stringify(config)}`, { mode: 0o600 });
       const summary = { node: result.node, nodeFile: result.nodeFile, config: o.config, credential: o.credential, ageRecipient: nodeKey.recipient, nodeKey: nodeKey.file };
       if (o.json === true) process.stdout.write(`${JSON.stringify(summary)}\n`);
       else process.stdout.write(`enrolled as ${result.node}; ${result.nodeFile.path} ${result.nodeFile.status}${result.nodeFile.revision === null ? '' : ` at ${result.nodeFile.revision.slice(0, 12)}`}\n`);

@@ -48,7 +48,7 @@ export async function loadTarget(target: string, opts: TargetOptions): Promise<I
   }
   const cacheDir = await mkdtemp(join(tmpdir(), 'foundry-cli-git-'));
   try {
-    const { GitSource } = await import('../agent/source/git-source.js'); // simple-git only for a git target
+    const { GitSource } = await import('../agent/source/git-source.js'); // git fetching only for a git target
     const source = new GitSource({ url: target, branch: opts.branch, revision: opts.revision, path: opts.path, cacheDir, authHeader: hubAuthHeader(target) });
     let fetched;
     try {

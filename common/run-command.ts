@@ -1,6 +1,6 @@
 /**
  * The one module that runs a command to completion and collects its output, on both sides (the VM
- * drivers' virsh, qemu-img and genisoimage; ceph df; git for signatures and the hub's repo): argv
+ * drivers' virsh, qemu-img and genisoimage; ceph df; git, through git-run.ts): argv
  * arrays, never a shell string; a timeout that kills the child; output captured for the parsers.
  * (Long-running children — nvidia-smi's process group, `foundry dev`'s hub and agent — have their own
  * supervisors: agent/gpu/smi-runner.ts, cli/dev.ts.)
@@ -43,6 +43,9 @@ export const runCommand: CommandRunner = (command, args, options = {}) =>
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');
+      // A grandchild may still hold the pipes (git's git-remote-https): stop reading, so 'close' comes with the exit.
+      child.stdout.destroy();
+      child.stderr.destroy();
     }, options.timeoutMs ?? 60_000);
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));

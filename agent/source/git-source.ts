@@ -1,5 +1,5 @@
 /**
- * Fetches the infra repo with git (through simple-git) into a cache folder and checks out one
+ * Fetches the infra repo with git (through the one git client, common/git-run.ts) into a cache folder and checks out one
  * revision: the tip of a branch (shallow, depth 1) or a pinned revision (deepened only when needed).
  * Force-pushes are followed; credentials travel in an environment-borne header and are never shown.
  */
@@ -7,9 +7,9 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { simpleGit, type SimpleGit } from 'simple-git';
 import { FoundryError, errorMessage } from '../../common/errors.js';
 import { gitErrorText } from '../../common/git-message.js';
+import { runGit } from '../../common/git-run.js';
 import { isInside } from '../../common/infra/files.js';
 import { isRemoteUrl, redact, splitCredentials, type SplitUrl } from './credentials.js';
 import type { FetchedRevision } from './revision-source.js';
@@ -36,6 +36,12 @@ export interface GitSourceOptions {
 
 /** A revision fetched from git: always in a worktree (its root is known). */
 export type GitRevision = FetchedRevision & { root: string };
+
+/** Runs git in the clone, returning stdout; rejects with git's stderr on a non-zero exit (the caller words the error). */
+type Git = (args: readonly string[]) => Promise<string>;
+
+/** All git commands of one fetch together ran past the fetch's time limit. */
+class FetchTimeout extends Error {}
 
 const FETCHED_REF = 'refs/foundry/fetched';
 const REMOTE_HEAD = 'refs/foundry/remote-head';
@@ -76,35 +82,31 @@ export class GitSource {
 
   private async fetchInto(root: string): Promise<GitRevision> {
     await mkdir(root, { recursive: true });
-    const controller = new AbortController();
     const timeoutMs = this.opts.timeoutMs ?? 60_000;
-    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    const git = this.git(root, Date.now() + timeoutMs);
     try {
-      const git = this.git(root, controller.signal);
       if (!existsSync(join(root, '.git'))) {
-        await git.init();
-        await git.addRemote('origin', this.remote.url);
+        await git(['init', '--quiet']);
+        await git(['remote', 'add', 'origin', this.remote.url]);
       } else {
-        await git.remote(['set-url', 'origin', this.remote.url]);
+        await git(['remote', 'set-url', 'origin', this.remote.url]);
       }
       const revision = this.opts.revision !== undefined ? await this.fetchPinned(git, this.opts.revision) : await this.fetchTip(git);
-      await git.raw(['checkout', '--quiet', '--force', '--detach', revision]);
-      await git.raw(['clean', '-ffdxq']);
+      await git(['checkout', '--quiet', '--force', '--detach', revision]);
+      await git(['clean', '-ffdxq']);
       return { revision, dir: await this.subDir(root, revision), root };
     } catch (err) {
       if (err instanceof FoundryError) throw err;
-      const why = controller.signal.aborted ? `timed out after ${timeoutMs} ms` : this.clean(errorMessage(err));
+      const why = err instanceof FetchTimeout ? `timed out after ${timeoutMs} ms` : this.clean(errorMessage(err));
       throw new FoundryError('GIT_FETCH', `fetching ${this.displayUrl} failed: ${why}`, { resource: this.displayUrl, cause: new Error(why) });
-    } finally {
-      clearTimeout(timer);
     }
   }
 
   /** Tip of the branch (or remote HEAD), depth 1; a force-push simply replaces the fetched ref. */
-  private async fetchTip(git: SimpleGit): Promise<string> {
+  private async fetchTip(git: Git): Promise<string> {
     const ref = this.opts.branch === undefined ? 'HEAD' : `refs/heads/${this.opts.branch}`;
     try {
-      await git.raw(['fetch', '--quiet', '--depth=1', '--force', '--no-tags', 'origin', `+${ref}:${FETCHED_REF}`]);
+      await git(['fetch', '--quiet', '--depth=1', '--force', '--no-tags', 'origin', `+${ref}:${FETCHED_REF}`]);
     } catch (err) {
       const msg = errorMessage(err);
       if (/couldn't find remote ref/i.test(msg)) {
@@ -112,20 +114,20 @@ export class GitSource {
       }
       throw err;
     }
-    return (await git.revparse([FETCHED_REF])).trim();
+    return (await git(['rev-parse', FETCHED_REF])).trim();
   }
 
   /** A pinned revision: first a shallow fetch of exactly that commit, then the full history when the server refuses or it is not a full SHA. */
-  private async fetchPinned(git: SimpleGit, rev: string): Promise<string> {
+  private async fetchPinned(git: Git, rev: string): Promise<string> {
     if (/^[0-9a-f]{40}$/i.test(rev)) {
       const found = await this.resolveCommit(git, rev);
       if (found !== undefined) return found;
-      await git.raw(['fetch', '--quiet', '--depth=1', '--force', '--no-tags', 'origin', `+${rev}:${FETCHED_REF}`]).catch(() => undefined);
+      await git(['fetch', '--quiet', '--depth=1', '--force', '--no-tags', 'origin', `+${rev}:${FETCHED_REF}`]).catch(rethrowTimeout);
       const shallow = await this.resolveCommit(git, rev);
       if (shallow !== undefined) return shallow;
     }
-    const isShallow = (await git.revparse(['--is-shallow-repository'])).trim() === 'true';
-    await git.raw(['fetch', '--quiet', '--force', '--tags', ...(isShallow ? ['--unshallow'] : []), 'origin', '+refs/heads/*:refs/remotes/origin/*', `+HEAD:${REMOTE_HEAD}`]);
+    const isShallow = (await git(['rev-parse', '--is-shallow-repository'])).trim() === 'true';
+    await git(['fetch', '--quiet', '--force', '--tags', ...(isShallow ? ['--unshallow'] : []), 'origin', '+refs/heads/*:refs/remotes/origin/*', `+HEAD:${REMOTE_HEAD}`]);
     // A SHA or tag as it is, a branch name as the remote's branch, HEAD (and HEAD~n) as the remote's HEAD.
     const candidates = [rev, `refs/remotes/origin/${rev}`, rev.replace(/^HEAD(?=$|[~^])/, REMOTE_HEAD)];
     let full: string | undefined;
@@ -134,8 +136,8 @@ export class GitSource {
     return full;
   }
 
-  private async resolveCommit(git: SimpleGit, rev: string): Promise<string | undefined> {
-    const out = await git.raw(['rev-parse', '--verify', '--quiet', '--end-of-options', `${rev}^{commit}`]).catch(() => '');
+  private async resolveCommit(git: Git, rev: string): Promise<string | undefined> {
+    const out = await git(['rev-parse', '--verify', '--quiet', '--end-of-options', `${rev}^{commit}`]).catch((err: unknown) => rethrowTimeout(err) ?? '');
     const sha = out.trim();
     return /^[0-9a-f]{40}$/.test(sha) ? sha : undefined;
   }
@@ -149,7 +151,8 @@ export class GitSource {
     return dir;
   }
 
-  private git(baseDir: string, signal: AbortSignal): SimpleGit {
+  /** The git of one fetch in `cwd`: every command gets what is left of the fetch's time until `deadline` (epoch ms). */
+  private git(cwd: string, deadline: number): Git {
     const env: Record<string, string> = { GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' };
     // Through the environment, not argv or .git/config: no other user and no file ever sees the header.
     const config: Array<[string, string]> = [];
@@ -158,12 +161,25 @@ export class GitSource {
     config.forEach(([key, value], i) => Object.assign(env, { [`GIT_CONFIG_KEY_${i}`]: key, [`GIT_CONFIG_VALUE_${i}`]: value }));
     if (config.length > 0) env.GIT_CONFIG_COUNT = String(config.length);
     for (const key of ['PATH', 'HOME', 'LANG', 'TMPDIR', 'SSH_AUTH_SOCK']) if (process.env[key] !== undefined) env[key] = process.env[key]!;
-    // simple-git guards GIT_* variables; these are ours (a header for http.extraHeader, no prompts).
-    const allowEnvironment = Object.keys(env).filter((k) => k.startsWith('GIT_'));
-    return simpleGit({ baseDir, abort: signal, allowEnvironment, unsafe: { allowUnsafeConfigEnvCount: true } }).env(env);
+    return async (args) => {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new FetchTimeout();
+      const r = await runGit(args, { cwd, env, timeoutMs: left }).catch((err: unknown) => {
+        throw new Error(`cannot run git: ${errorMessage(err instanceof Error && err.cause !== undefined ? err.cause : err)}`);
+      });
+      if (r.timedOut) throw new FetchTimeout();
+      if (r.code !== 0) throw new Error(r.stderr.trim() === '' ? `git ${args[0] ?? ''} exited with ${r.code}` : r.stderr);
+      return r.stdout;
+    };
   }
 
   private clean(message: string): string {
     return gitErrorText(redact(message, this.remote.secrets));
   }
+}
+
+/** For the git commands whose failure only means "not there": a timeout still ends the fetch. */
+function rethrowTimeout(err: unknown): undefined {
+  if (err instanceof FetchTimeout) throw err;
+  return undefined;
 }

@@ -4,12 +4,13 @@
  * verify-commit` with a private GNUPGHOME that holds only the allowed public keys. The user's and the
  * system's git config are ignored, so nothing outside the agent's config can widen the trust.
  */
-import { runCommand } from '../../common/run-command.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FoundryError } from '../../common/errors.js';
 import { gitErrorText } from '../../common/git-message.js';
+import { runGit } from '../../common/git-run.js';
+import { runCommand } from '../../common/run-command.js';
 
 /** What verification needs. */
 export interface SignaturePolicy {
@@ -29,9 +30,15 @@ export interface VerifiedSignature {
   key: string;
 }
 
+/** gpg and gpgconf through the one command runner; a command that cannot start reads as a failed one. */
 async function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 30_000): Promise<{ code: number; stdout: string; stderr: string }> {
   const r = await runCommand(cmd, args, { env, timeoutMs }).catch((err: Error) => ({ code: -1, stdout: '', stderr: err.message, timedOut: false }));
   return { code: r.code ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** git through the one git client (common/git-run.ts); a git that cannot start reads as a failed command. */
+async function runIsolatedGit(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runGit(args, { env, timeoutMs: 30_000 }).catch((err: Error) => ({ code: -1, stdout: '', stderr: err.message }));
 }
 
 /** git's environment without the user's or the system's configuration. */
@@ -41,7 +48,7 @@ function isolatedEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 
 /** The kind of signature a commit carries, read from its gpgsig header; undefined when unsigned. */
 export async function signatureKind(repoDir: string, revision: string): Promise<'ssh' | 'gpg' | 'x509' | undefined> {
-  const r = await run('git', ['-C', repoDir, 'cat-file', 'commit', revision], isolatedEnv());
+  const r = await runIsolatedGit(['-C', repoDir, 'cat-file', 'commit', revision], isolatedEnv());
   if (r.code !== 0) throw new FoundryError('GIT_REVISION', `cannot read commit ${revision}: ${gitErrorText(r.stderr)}`, { resource: revision });
   const header = r.stdout.split('\n\n')[0] ?? '';
   if (/^gpgsig -----BEGIN SSH SIGNATURE-----/m.test(header)) return 'ssh';
@@ -65,7 +72,7 @@ export async function verifyCommitSignature(repoDir: string, revision: string, p
 async function verifySsh(repoDir: string, revision: string, policy: SignaturePolicy): Promise<VerifiedSignature> {
   const file = policy.allowedSignersFile;
   if (file === undefined) throw new FoundryError('CONFIG_INVALID', 'verify.mode ssh needs verify.allowedSignersFile', { resource: revision });
-  const r = await run('git', ['-C', repoDir, '-c', 'gpg.format=ssh', '-c', `gpg.ssh.allowedSignersFile=${file}`, 'verify-commit', '--raw', revision], isolatedEnv());
+  const r = await runIsolatedGit(['-C', repoDir, '-c', 'gpg.format=ssh', '-c', `gpg.ssh.allowedSignersFile=${file}`, 'verify-commit', '--raw', revision], isolatedEnv());
   const out = `${r.stdout}\n${r.stderr}`;
   const good = /Good "git" signature for (\S+) with (\S+) key (\S+)/.exec(out);
   if (r.code === 0 && good !== null) return { revision, signer: good[1]!, key: good[3]! };
@@ -82,7 +89,7 @@ async function verifyGpg(repoDir: string, revision: string, policy: SignaturePol
   try {
     const imp = await run('gpg', ['--batch', '--quiet', '--import', keyring], isolatedEnv({ GNUPGHOME: home }));
     if (imp.code !== 0) throw new FoundryError('GIT_SIGNATURE', `cannot import the gpg keyring ${keyring}: ${firstLine(imp.stderr)}`, { resource: revision, retry: 'wait' });
-    const r = await run('git', ['-C', repoDir, '-c', 'gpg.format=openpgp', 'verify-commit', '--raw', revision], isolatedEnv({ GNUPGHOME: home }));
+    const r = await runIsolatedGit(['-C', repoDir, '-c', 'gpg.format=openpgp', 'verify-commit', '--raw', revision], isolatedEnv({ GNUPGHOME: home }));
     const status = `${r.stdout}\n${r.stderr}`;
     const good = /\[GNUPG:\] GOODSIG \S+ (.+)/.exec(status);
     const valid = /\[GNUPG:\] VALIDSIG (\S+)/.exec(status);

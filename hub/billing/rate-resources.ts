@@ -9,28 +9,16 @@
  * in a period (or time before the first period) is free there: no line, never an error; so is every
  * resource of a tenant whose price list does not exist (its GPU time, if any, is refused by rate()).
  */
-import { amountMinorOf, formatMicros, formatMinor, quantityOf } from './money.js';
 import { coalesceMetered } from './coalesce.js';
 import type { CompiledPrices } from './prices.js';
 import { periodIndexAt } from './prices.js';
 import type { InvoiceLine } from './invoice-line.js';
-import { PRICE_UNIT } from './invoice-line.js';
+import { LineAccumulator, lineKey } from './invoice-line.js';
 import { meteredParts, type Meter } from './sessions.js';
-import type { HeldResource, ResourceInterval } from './usage.js';
+import type { ResourceInterval } from './usage.js';
 import { checkResourceInterval } from './usage.js';
 
-/** Seconds in the month of a GiB-month: 30 days, whatever the calendar month's length. */
-export const STORAGE_MONTH_SECONDS = 2_592_000;
-
-const GIB = 1n << 30n;
-
-/** Quantity × seconds that make one priced unit: milli-vCPU-seconds per vCPU-hour, byte-seconds per GiB-hour and per GiB-month. */
-export const UNITS_PER_PRICE_UNIT: Readonly<Record<HeldResource, bigint>> = {
-  vcpu: 1000n * 3600n,
-  memory: GIB * 3600n,
-  storage: GIB * BigInt(STORAGE_MONTH_SECONDS),
-};
-
+export { STORAGE_MONTH_SECONDS } from './invoice-line.js';
 
 /** Resource time: one run per tenant, workspace, node, resource and quantity (a resize starts a new run). */
 export const RESOURCE_METER: Meter<ResourceInterval> = {
@@ -41,20 +29,6 @@ export const RESOURCE_METER: Meter<ResourceInterval> = {
 /** coalesce() for resource intervals: joins back-to-back records of the same workspace, node, resource and quantity; lossless for rating. */
 export function coalesceResources(records: Iterable<ResourceInterval>, closedMonths?: ReadonlyMap<string, number>): ResourceInterval[] {
   return coalesceMetered(records, RESOURCE_METER, closedMonths);
-}
-
-interface Acc {
-  tenant: string;
-  month: string;
-  workspace: string;
-  resource: HeldResource;
-  periodFrom: string;
-  late: boolean;
-  seconds: number;
-  /** Σ quantity × seconds: milli-vCPU-seconds or byte-seconds. */
-  units: bigint;
-  unitPriceMicros: bigint;
-  prices: CompiledPrices;
 }
 
 /**
@@ -69,7 +43,7 @@ export function rateResources(intervals: readonly ResourceInterval[], pricesOf: 
     list.push(r);
     byTenant.set(r.tenant, list);
   }
-  const accs = new Map<string, Acc>();
+  const lines = new LineAccumulator();
   for (const [tenant, held] of byTenant) {
     const prices = pricesOf(tenant);
     if (prices === undefined) continue;
@@ -85,31 +59,14 @@ export function rateResources(intervals: readonly ResourceInterval[], pricesOf: 
         if (price !== undefined) {
           // the increment's added seconds are billed in the period the part ends in, as for GPUs
           const sec = to - from + (to === p.to ? p.extraSec : 0);
-          const k = `${tenant}\u0000${p.month}\u0000${workspace}\u0000${resource}\u0000${i}\u0000${p.late ? 1 : 0}`;
-          let acc = accs.get(k);
-          if (acc === undefined) {
-            acc = { tenant, month: p.month, workspace, resource, periodFrom: prices.periods[i]!.effectiveFrom, late: p.late, seconds: 0, units: 0n, unitPriceMicros: price, prices };
-            accs.set(k, acc);
-          }
-          acc.seconds += sec;
-          acc.units += quantity * BigInt(sec);
+          lines.add(lineKey(resource, { tenant, month: p.month, workspace, late: p.late }, i), sec, quantity, () => ({
+            tenant, month: p.month, workspace, resource, gpuModel: '', priceList: prices.name, currency: prices.currency,
+            periodFrom: prices.periods[i]!.effectiveFrom, late: p.late, unitPriceMicros: price,
+          }));
         }
         from = to;
       }
     }
   }
-  return [...accs.values()].map(finish);
-}
-
-function finish(a: Acc): InvoiceLine {
-  const currency = a.prices.currency;
-  const per = UNITS_PER_PRICE_UNIT[a.resource];
-  const minor = amountMinorOf(a.units, a.unitPriceMicros, per, currency);
-  return {
-    tenant: a.tenant, month: a.month, workspace: a.workspace, resource: a.resource, gpuModel: '', priceList: a.prices.name, currency,
-    periodFrom: a.periodFrom, late: a.late, seconds: a.seconds, gpuHours: '0.000000',
-    quantity: quantityOf(a.units, per), unit: PRICE_UNIT[a.resource],
-    unitPriceMicros: a.unitPriceMicros, unitPrice: formatMicros(a.unitPriceMicros, currency),
-    amountMinor: minor, amount: formatMinor(minor, currency),
-  };
+  return lines.finish();
 }

@@ -4,14 +4,13 @@
  * price period (rate-resources.ts). Pure: no clock, no store. Amounts are exact until rounded once per line.
  */
 import type { PriceList } from '../../common/infra/model.js';
-import { amountMinor, formatMicros, formatMinor, hoursFromSeconds } from './money.js';
 import type { CompiledPrices } from './prices.js';
 import { findPricesForTenant, periodIndexAt, pricesForTenant } from './prices.js';
 import type { BillablePart } from './sessions.js';
 import type { UsageKey } from './sessions.js';
 import { billableParts, keyOf, lateTarget, sameKey } from './sessions.js';
-import type { BilledResource, InvoiceLine } from './invoice-line.js';
-import { PRICE_UNIT } from './invoice-line.js';
+import type { BilledResource, InvoiceLine, LineHead, OpenLine } from './invoice-line.js';
+import { LineAccumulator, lineKey } from './invoice-line.js';
 import { rateResources } from './rate-resources.js';
 import type { ResourceInterval, UsageInterval } from './usage.js';
 import { checkInterval, splitByMonth, toSeconds } from './usage.js';
@@ -47,16 +46,6 @@ function findPricesSafely(tenant: string, lists: readonly PriceList[], opts: Rat
   }
 }
 
-interface Acc {
-  line: Omit<InvoiceLine, 'gpuHours' | 'quantity' | 'unit' | 'amountMinor' | 'amount' | 'utilization'>;
-  utilSum: number;
-  utilSec: number;
-}
-
-function lineKey(p: { tenant: string; month: string; workspace: string; gpuModel: string; late: boolean }, period: number): string {
-  return `${p.tenant}\u0000${p.month}\u0000${p.workspace}\u0000${p.gpuModel}\u0000${period}\u0000${p.late ? 1 : 0}`;
-}
-
 /** Why the GPU time of `p` in period `i` (-1: before the first) cannot be priced, or undefined when it can. */
 function unpricedWhy(prices: CompiledPrices, p: BillablePart, i: number, problem: string | undefined): string | undefined {
   if (problem !== undefined) return problem;
@@ -81,7 +70,7 @@ export function rate(intervals: readonly UsageInterval[], priceLists: readonly P
     list.push(iv);
     byTenant.set(iv.tenant, list);
   }
-  const accs = new Map<string, Acc>();
+  const lines = new LineAccumulator();
   for (const [tenant, ivs] of byTenant) {
     const { prices, problem } = pricesFor(tenant, priceLists, opts);
     const parts = billableParts(ivs, { incrementSec: prices.incrementSec, minimumSec: prices.minimumSec, closedMonths: opts.closedMonths });
@@ -91,32 +80,29 @@ export function rate(intervals: readonly UsageInterval[], priceLists: readonly P
         const i = periodIndexAt(prices, from);
         const to = Math.min(p.to, i < 0 ? (prices.periods[0]?.from ?? p.to) : prices.periods[i]!.to);
         const extra = to === p.to ? p.extraSec : 0;
-        addSeconds(accs, prices, p, i, to - from + extra, unpricedWhy(prices, p, i, problem));
+        addSeconds(lines, prices, p, i, to - from + extra, problem);
         from = to;
       }
     }
-    addUtilization(accs, prices, ivs, opts.closedMonths);
+    addUtilization(lines, prices, ivs, opts.closedMonths);
   }
-  const lines = [...accs.values()].map(finish);
-  if (opts.resources !== undefined && opts.resources.length > 0) lines.push(...rateResources(opts.resources, (t) => findPricesSafely(t, priceLists, opts), opts.closedMonths));
-  return lines.sort(compareLines);
+  const out = lines.finish();
+  if (opts.resources !== undefined && opts.resources.length > 0) out.push(...rateResources(opts.resources, (t) => findPricesSafely(t, priceLists, opts), opts.closedMonths));
+  return out.sort(compareLines);
 }
 
-function addSeconds(accs: Map<string, Acc>, prices: CompiledPrices, p: BillablePart, i: number, sec: number, unpriced: string | undefined): void {
-  const k = lineKey(p, i);
-  const acc = accs.get(k);
-  if (acc !== undefined) {
-    acc.line.seconds += sec;
-    return;
-  }
-  const period = i < 0 ? undefined : prices.periods[i];
-  const unit = unpriced === undefined ? period!.gpuHourMicros.get(p.gpuModel)! : 0n;
-  const line: Acc['line'] = {
-    tenant: p.tenant, month: p.month, workspace: p.workspace, resource: 'gpu', gpuModel: p.gpuModel, priceList: prices.name, currency: prices.currency,
-    periodFrom: period?.effectiveFrom ?? '', late: p.late, seconds: sec, unitPriceMicros: unit, unitPrice: unpriced === undefined ? formatMicros(unit, prices.currency) : '',
-  };
-  if (unpriced !== undefined) line.unpriced = unpriced;
-  accs.set(k, { line, utilSum: 0, utilSec: 0 });
+/** Adds `sec` GPU-seconds of `p` in price period `i` to its line; the line opened first says its price or why there is none. */
+function addSeconds(lines: LineAccumulator, prices: CompiledPrices, p: BillablePart, i: number, sec: number, problem: string | undefined): void {
+  lines.add(lineKey('gpu', p, i), sec, 1n, () => {
+    const period = i < 0 ? undefined : prices.periods[i];
+    const unpriced = unpricedWhy(prices, p, i, problem);
+    const head: LineHead = {
+      tenant: p.tenant, month: p.month, workspace: p.workspace, resource: 'gpu', gpuModel: p.gpuModel, priceList: prices.name, currency: prices.currency,
+      periodFrom: period?.effectiveFrom ?? '', late: p.late, unitPriceMicros: unpriced === undefined ? period!.gpuHourMicros.get(p.gpuModel)! : 0n,
+    };
+    if (unpriced !== undefined) head.unpriced = unpriced;
+    return head;
+  });
 }
 
 /** Per-key state of the utilization pass: which records were seen, and the last line used. */
@@ -125,11 +111,11 @@ interface UtilGroup {
   /** from → to of the records seen (exact duplicates are skipped); `extra` for the rare same-from, other-to. */
   seen: Map<number, number>;
   extra: Set<string>;
-  last?: { month: string; period: number; late: boolean; acc: Acc | undefined };
+  last?: { month: string; period: number; late: boolean; line: OpenLine | undefined };
 }
 
 /** Measured utilization per line: time-weighted over distinct records (exact duplicates counted once). */
-function addUtilization(accs: Map<string, Acc>, prices: CompiledPrices, ivs: UsageInterval[], closed: ReadonlyMap<string, number> | undefined): void {
+function addUtilization(lines: LineAccumulator, prices: CompiledPrices, ivs: UsageInterval[], closed: ReadonlyMap<string, number> | undefined): void {
   const groups = new Map<string, UtilGroup>();
   let g: UtilGroup | undefined;
   for (const iv of ivs) {
@@ -159,29 +145,20 @@ function addUtilization(accs: Map<string, Acc>, prices: CompiledPrices, ivs: Usa
         const i = periodIndexAt(prices, from);
         const to = i < 0 ? piece.to : Math.min(piece.to, prices.periods[i]!.to);
         const last = g.last;
-        let acc: Acc | undefined;
-        if (last !== undefined && last.month === month && last.period === i && last.late === late) acc = last.acc;
+        let line: OpenLine | undefined;
+        if (last !== undefined && last.month === month && last.period === i && last.late === late) line = last.line;
         else {
-          acc = accs.get(lineKey({ tenant: iv.tenant, month, workspace: iv.workspace, gpuModel: iv.gpuModel, late }, i));
-          g.last = { month, period: i, late, acc };
+          line = lines.get(lineKey('gpu', { tenant: iv.tenant, month, workspace: iv.workspace, gpuModel: iv.gpuModel, late }, i));
+          g.last = { month, period: i, late, line };
         }
-        if (acc !== undefined) {
-          acc.utilSum += iv.utilization * (to - from);
-          acc.utilSec += to - from;
+        if (line !== undefined) {
+          line.utilSum += iv.utilization * (to - from);
+          line.utilSec += to - from;
         }
         from = to;
       }
     }
   }
-}
-
-function finish(acc: Acc): InvoiceLine {
-  const l = acc.line;
-  const minor = l.unpriced === undefined ? amountMinor(BigInt(l.seconds), l.unitPriceMicros, l.currency) : 0n;
-  const hours = hoursFromSeconds(BigInt(l.seconds));
-  const line: InvoiceLine = { ...l, gpuHours: hours, quantity: hours, unit: PRICE_UNIT.gpu, amountMinor: minor, amount: formatMinor(minor, l.currency) };
-  if (acc.utilSec > 0) line.utilization = Math.round((acc.utilSum / acc.utilSec) * 10) / 10;
-  return line;
 }
 
 const RESOURCE_ORDER: Record<BilledResource, number> = { gpu: 0, vcpu: 1, memory: 2, storage: 3 };

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../common/paths.js';
-import { git, runGit } from './git-run.js';
+import { git, runGit } from '../../common/git-run.js';
 import { DEFAULT_VALIDATION_LIMITS, type ValidationLimits } from './pre-receive.js';
 
 /** The hook runs the built validator script with the node binary running the hub. */

@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { loadInfraDir } from '../../common/infra/load.js';
 import { formatIssue, type InfraIssue } from '../../common/infra/model.js';
 import { HUB_WRITTEN_FOLDERS, linksInHubFolders, parseLsTree } from '../gitops/safe-paths.js';
-import { git } from './git-run.js';
+import { git } from '../../common/git-run.js';
 
 const ZERO = /^0+$/;
 

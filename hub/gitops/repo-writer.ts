@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { FoundryError } from '../../common/errors.js';
 import { gitErrorText } from '../../common/git-message.js';
-import { runGit, type GitResult } from '../git/git-run.js';
+import { runGit, type GitResult } from '../../common/git-run.js';
 import { assertPlainPath, parseLsTree, repoRelative } from './safe-paths.js';
 
 /** One file to write (content) or delete (null), relative to the repo root with '/' separators. */

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FoundryError } from '../../common/errors.js';
-import { runGit } from '../git/git-run.js';
+import { runGit } from '../../common/git-run.js';
 
 /** The principal the hub signs as in allowed-signers lines. */
 export const HUB_SIGNER = 'foundry-hub';

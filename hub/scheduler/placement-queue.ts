@@ -12,7 +12,7 @@ import type { FleetSnapshot } from './snapshot.js';
 import { FleetState } from './snapshot.js';
 
 /** Collaborators of the PlacementQueue. */
-export interface PlannerDeps {
+export interface PlacementQueueDeps {
   /** Reads the current fleet snapshot (Git + live inventory). */
   load: () => Promise<FleetSnapshot>;
   /** Makes a placement durable (commit + push). Throw FoundryError PLACEMENT_CONFLICT to have it re-planned. */
@@ -27,7 +27,7 @@ export class PlacementQueue {
   private state: FleetState | undefined;
   private tail: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly deps: PlannerDeps) {}
+  constructor(private readonly deps: PlacementQueueDeps) {}
 
   /** Places a workspace; resolves with the committed placement or the explained refusal. */
   request(req: PlacementRequest): Promise<Placement | NoPlacement> {

@@ -7,7 +7,7 @@
  * the writer's clone, and each refresh first fetches (throttled with it: at most one fetch per `minRefreshMs`).
  */
 import { FoundryError } from '../../common/errors.js';
-import { git, runGit, runGitBytes } from '../git/git-run.js';
+import { git, runGit, runGitBytes } from '../../common/git-run.js';
 import type { PlacementLookup, PlacementSpan } from './admission.js';
 import { declaredGpuModels, parsePlacementDocs, placementOf, samePlacement, templateOf, type Placement, type PlacementDoc } from './placements.js';
 
