@@ -39,6 +39,8 @@ interface Unit {
   env: Record<string, string>;
   /** GPUs the unit holds (workspaces) or undefined for "all GPUs of the node" (services, profiles). */
   gpuUuids: string[] | undefined;
+  /** Workspaces whose template does not opt out: named volumes and the libvirt disk are encrypted at rest. */
+  encrypted: boolean;
 }
 
 /** Renders the desired state of `nodeName`. Throws NODE_UNKNOWN when the repo does not declare the node. */
@@ -73,6 +75,7 @@ function profileUnit(nodeName: string, node: Node, profile: NodeProfile): Unit {
     run: true,
     env: {},
     gpuUuids: undefined,
+    encrypted: false,
   };
 }
 
@@ -97,6 +100,7 @@ function serviceUnits(repo: InfraRepo, nodeName: string, node: Node): Unit[] {
       run: true,
       env: {},
       gpuUuids: undefined,
+      encrypted: false,
     });
   }
   return units;
@@ -122,6 +126,7 @@ function workspaceUnits(repo: InfraRepo, nodeName: string): Unit[] {
       run: (doc.spec.state ?? 'running') === 'running',
       env: doc.spec.env ?? {},
       gpuUuids: doc.spec.gpus?.uuids ?? [],
+      encrypted: template.spec.encryption !== 'none',
     });
   }
   return units;
@@ -139,7 +144,7 @@ function renderUnit(unit: Unit, node: Node): DesiredResource[] {
   if (needsNetwork) out.push(resource<DesiredNetwork>('network', SCOPE_NETWORK, `${unit.idPrefix}.net`, networkName, unit, { internal: false }));
   const volumeNames = new Set(unit.containers.flatMap((c) => (c.volumes ?? []).flatMap((v) => (v.name === undefined ? [] : [v.name]))));
   for (const vol of [...volumeNames].sort()) {
-    out.push(resource<DesiredVolume>('volume', vol, `${unit.idPrefix}.vol.${vol}`, `${unit.namePrefix}-${vol}`, unit, {}));
+    out.push(resource<DesiredVolume>('volume', vol, `${unit.idPrefix}.vol.${vol}`, `${unit.namePrefix}-${vol}`, unit, volumeSpec(unit, vol)));
   }
   for (const c of unit.containers) {
     const spec = containerSpec(c, unit, needsNetwork ? networkName : undefined);
@@ -202,6 +207,13 @@ function gpuDevices(c: Container, unit: Unit): string[] {
   return unit.gpuUuids.map((uuid) => `nvidia.com/gpu=${uuid}`);
 }
 
+/** A workspace volume is encrypted unless its template, or any mount of it, says `encryption: none`. */
+function volumeSpec(unit: Unit, vol: string): DesiredVolume['spec'] {
+  const optedOut = unit.containers.some((c) => (c.volumes ?? []).some((v) => v.name === vol && v.encryption === 'none'));
+  if (!unit.encrypted || optedOut || unit.owner.workspace === undefined) return {};
+  return { encryption: { format: 'gocryptfs', key: { workspace: unit.owner.workspace, kind: 'volume', name: vol } } };
+}
+
 function vmSpec(vm: Vm, unit: Unit, node: Node): DesiredVm['spec'] {
   const gpuUuids = vm.gpus === true ? (unit.gpuUuids ?? (node.spec.gpus ?? []).map((g) => g.uuid)) : [];
   const pciOf = new Map((node.spec.gpus ?? []).map((g) => [g.uuid, g.pciAddress]));
@@ -216,5 +228,9 @@ function vmSpec(vm: Vm, unit: Unit, node: Node): DesiredVm['spec'] {
     hostDevices: [...gpuPci, ...(vm.hostDevices ?? [])],
     gpuUuids,
     openstack: vm.openstack,
+    diskEncryption:
+      unit.encrypted && unit.owner.workspace !== undefined && vm.driver === 'libvirt' && vm.disk !== undefined
+        ? { format: 'luks', key: { workspace: unit.owner.workspace, kind: 'vm-disk', name: vm.name } }
+        : undefined,
   };
 }

@@ -30,6 +30,9 @@ export const ERROR_CODES = {
   RUNTIME_ACTION: 'transient',
   IMAGE_MISSING: 'wait',
   IMAGE_REFUSED: 'terminal',
+  // encrypted volumes
+  VOLUME_KEY_MISSING: 'wait',
+  VOLUME_MOVE_REFUSED: 'terminal',
   // vms
   VM_ACTION: 'transient',
   OPENSTACK_AUTH: 'wait',
