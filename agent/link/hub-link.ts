@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
-import { AGENT_WS_PATH, decodeFrame, encodeFrame, HUB_TO_AGENT, BadFrameCounter, MAX_WS_PAYLOAD_BYTES, type MessageByType, type AgentToHub, type CommandMessage, type HelloMessage, type StatusMessage, type TelemetryMessage } from '../../common/protocol/codec.js';
+import { AGENT_WS_PATH, decodeFrame, encodeFrame, HUB_TO_AGENT, BadFrameCounter, MAX_WS_PAYLOAD_BYTES, type MessageByType, type AgentToHub, type CommandMessage, type HelloMessage, type StatusMessage, type TelemetryMessage, type VolumeKeysMessage, type VolumeKeysRequestMessage } from '../../common/protocol/codec.js';
 import { FoundryError, errorMessage } from '../../common/errors.js';
 import { VERSION } from '../../common/version.js';
 import { Backoff } from './backoff.js';
@@ -15,6 +15,8 @@ import { Outbox, type OutboxKind } from './outbox.js';
 export type HubCommand = CommandMessage['body'];
 /** Handles a hub command (errors are logged, never thrown back). */
 export type CommandHandler = (cmd: HubCommand) => unknown;
+/** Volume keys from the hub (age-encrypted to this node), as the handler receives them. */
+export type HubVolumeKeys = VolumeKeysMessage['body'];
 
 /** The logger the link writes to (pino-compatible). */
 export interface LinkLogger {
@@ -38,7 +40,7 @@ export interface HubLinkOptions {
   /** What goes into hello on each connect. */
   hello?: () => Omit<HelloMessage['body'], 'node' | 'agentVersion'>;
   /** Handlers of hub commands. */
-  handlers?: { syncNow?: CommandHandler; drain?: CommandHandler };
+  handlers?: { syncNow?: CommandHandler; drain?: CommandHandler; volumeKeys?: (body: HubVolumeKeys) => unknown };
   /** PEM CA certificate to verify a hub with a private CA. */
   ca?: string | Buffer;
   /** Outbox entries sent but not yet acked, at most. */
@@ -111,6 +113,14 @@ export class HubLink extends EventEmitter {
   /** Sends a telemetry sample now if connected (best-effort: dropped otherwise); true when sent. */
   sendTelemetry(sample: Omit<TelemetryMessage['body'], 'node'>): boolean {
     const frame = this.check('telemetry', { ...sample, node: this.opts.node });
+    if (!this.connected) return false;
+    this.ws!.send(frame);
+    return true;
+  }
+
+  /** Asks the hub for volume keys now if connected (best-effort: the asker asks again on 'connected'); true when sent. */
+  requestVolumeKeys(body: Omit<VolumeKeysRequestMessage['body'], 'node'>): boolean {
+    const frame = this.check('volume-keys-request', { ...body, node: this.opts.node });
     if (!this.connected) return false;
     this.ws!.send(frame);
     return true;
@@ -239,8 +249,25 @@ export class HubLink extends EventEmitter {
     } else if (msg.type === 'error') {
       this.log.warn({ code: msg.body.code, refType: msg.body.refType, field: msg.body.field }, `hub refused a frame: ${msg.body.message}`);
       this.emit('hub-error', msg.body);
+    } else if (msg.type === 'volume-keys') {
+      this.onVolumeKeys(msg.body);
     } else {
       this.runCommand(msg.body);
+    }
+  }
+
+  /** Keys meant for another node are a hub bug: dropped, never handed on. */
+  private onVolumeKeys(body: HubVolumeKeys): void {
+    const handler = this.opts.handlers?.volumeKeys;
+    if (body.node !== this.opts.node) {
+      this.log.warn({ node: body.node }, `hub sent volume keys for node ${body.node} to ${this.opts.node}: ignored`);
+      return;
+    }
+    if (handler === undefined) return;
+    try {
+      Promise.resolve(handler(body)).catch((err: unknown) => this.log.error({ err: errorMessage(err) }, 'volume keys handler failed'));
+    } catch (err) {
+      this.log.error({ err: errorMessage(err) }, 'volume keys handler failed');
     }
   }
 
