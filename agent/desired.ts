@@ -38,6 +38,24 @@ export interface RuntimePort {
   protocol: 'tcp' | 'udp';
 }
 
+/**
+ * A secret a container receives, by name; never its value. `digest` and `runtimeName` are filled in by the
+ * agent's secrets step (a keyed digest of the value, so a change recreates exactly the containers using
+ * it; the runtime's secret holding the value); the rendered desired state and last-good.json carry neither.
+ */
+export interface RuntimeSecret {
+  name: string;
+  source: 'repo' | 'workspace';
+  /** Environment variable that receives the value. */
+  env?: string;
+  /** Absolute path of the file inside the container. */
+  file?: string;
+  /** HMAC-SHA-256 of the value with a node-local key (hex, 32 digits). */
+  digest?: string;
+  /** Name of the runtime secret (Podman secret) that holds the value. */
+  runtimeName?: string;
+}
+
 /** Everything a driver needs to create a container, fully resolved (no defaults left to apply). */
 export interface ContainerSpec {
   image: string;
@@ -65,6 +83,8 @@ export interface ContainerSpec {
   privileged: boolean;
   /** Network aliases (the container's short name) so peers in the same workspace find it by name. */
   aliases: string[];
+  /** Secrets by name (absent when there are none, so containers without secrets keep their spec hash). */
+  secrets?: RuntimeSecret[];
 }
 
 /** A VM, fully resolved. */
@@ -166,8 +186,8 @@ export interface Action {
   reason: string;
   desired: DesiredResource | undefined;
   observed: ObservedResource | undefined;
-  /** Set when the mass-prune guard held this removal back (the action is then a noop). */
-  held?: 'PruneRefused';
+  /** Set when the mass-prune guard held this removal back, or a secret of the container could not be read (the action is then a noop: what runs keeps running). */
+  held?: 'PruneRefused' | 'SecretUnavailable';
 }
 
 /**

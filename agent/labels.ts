@@ -18,6 +18,8 @@ export const LABELS = {
   profile: 'foundry.cloud/profile',
   specHash: 'foundry.cloud/spec-hash',
   reclaim: 'foundry.cloud/reclaim',
+  /** Runtime secrets a container uses (content-addressed names with a keyed digest: they reveal nothing of the values). */
+  secrets: 'foundry.cloud/secrets',
 } as const;
 
 /** Value of the managed-by label. */

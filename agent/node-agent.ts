@@ -19,9 +19,12 @@ import type { GpuDevice } from './gpu/types.js';
 import { collectHostMetrics } from './host/host-metrics.js';
 import { cachedCephDf, CEPH_FALLBACK_MOUNTS, storageConfigFor } from './host/storage-config.js';
 import { HubLink } from './link/hub-link.js';
+import { loadOrCreateNodeIdentity } from './secrets/node-identity.js';
 import { buildReconciler, startAgent, type RunningAgent } from './reconcile/agent.js';
 import type { AgentStatus } from './reconcile/status.js';
 import { UsageEmitter } from './usage/usage-emitter.js';
+import { VolumeKeyClient } from './volumes/key-client.js';
+import { VolumeKeyring } from './volumes/keyring.js';
 import { workspaceAllocations } from './usage/workspace-allocations.js';
 
 /** How often a node that found no GPU runs nvidia-smi's inventory again. */
@@ -86,8 +89,14 @@ export function hubUrlMismatch(clusterUrl: string | undefined, configUrl: string
 /** Starts the node agent from its configuration. */
 export async function startNodeAgent(config: ResolvedAgentConfig, logger: Logger, options: NodeAgentOptions = {}): Promise<NodeAgent> {
   let link: HubLink | undefined;
+  let keyClient: VolumeKeyClient | undefined;
   let lastStatusKey = '';
   let warnedHubUrl: string | undefined;
+  // The node's age key: made at enrollment, or here for a node enrolled before nodes had keys; its public half goes in every hello.
+  const nodeKey = await loadOrCreateNodeIdentity(config.stateDir);
+  if (nodeKey.created) logger.info({ event: 'node-key-created', file: nodeKey.file, recipient: nodeKey.recipient }, `created the node's age key ${nodeKey.file}`);
+  // Volume keys live in memory only: the hub gives them again after every restart (VolumeKeyClient).
+  const volumeKeys = new VolumeKeyring();
   const reconciler = buildReconciler(config, logger, options.extraDrivers ?? [], {
     onResult: (result) => {
       const mismatch = hubUrlMismatch(reconciler.lastGood()?.facts.hubUrl, config.hubUrl);
@@ -101,7 +110,7 @@ export async function startNodeAgent(config: ResolvedAgentConfig, logger: Logger
       lastStatusKey = key;
       link.sendStatus(body);
     },
-  });
+  }, volumeKeys);
   const gpu = new NvidiaGpuPlugin({ command: options.nvidiaSmi ?? 'nvidia-smi', logger });
   let devices: GpuDevice[] = (await gpu.fingerprint().catch(() => ({ gpus: [] as GpuDevice[] }))).gpus;
   // A node that showed no GPU looks again once a minute (a driver loaded late), not on every 5 s tick.
@@ -122,6 +131,7 @@ export async function startNodeAgent(config: ResolvedAgentConfig, logger: Logger
       agentVersion: VERSION,
       ca: config.hubCaFile === undefined ? undefined : readFileSync(config.hubCaFile),
       hello: () => ({
+        ageRecipient: nodeKey.recipient,
         appliedRevision: reconciler.lastGood()?.revision ?? null,
         inventory: {
           gpus: devices.map((d) => ({ uuid: d.uuid, model: d.model, memoryTotalMiB: d.memoryTotalMiB, pciBusId: d.pciBusId })),
@@ -132,9 +142,12 @@ export async function startNodeAgent(config: ResolvedAgentConfig, logger: Logger
         // A hub sync does not bypass back-off: failing resources keep their retry schedule (an operator's `foundry agent sync` does bypass it).
         syncNow: () => void agent.syncNow('hub'),
         drain: (cmd) => logger.info({ event: 'drain', cmd }, 'hub asked to drain: no new workspaces will be placed here; running ones stay until moved'),
+        volumeKeys: (body) => keyClient?.handle(body),
       },
       log: logger,
-    }).start();
+    });
+    keyClient = new VolumeKeyClient({ keys: volumeKeys, link, identity: nodeKey.identity, onKeys: () => void agent.syncNow('volume-keys'), log: logger });
+    link.start();
   }
 
   const agent = await startAgent(config, logger, reconciler);

@@ -6,7 +6,7 @@
 import { FoundryError } from '../common/errors.js';
 import { specHash } from '../common/hash.js';
 import { parseDuration, parseQuantity } from '../common/units.js';
-import type { Container, InfraRepo, Node, NodeProfile, Vm } from '../common/infra/model.js';
+import type { Container, InfraRepo, Node, NodeProfile, Vm, WorkspaceTemplate } from '../common/infra/model.js';
 import type {
   ContainerSpec,
   DesiredContainer,
@@ -20,6 +20,7 @@ import type {
 } from './desired.js';
 import { SCOPE_NETWORK, type ResourceScope } from '../common/infra/resource-ref.js';
 import { resolveProfile } from './profiles.js';
+import { vmDiskEncrypted, volumeEncrypted } from '../common/volumes/encrypted-refs.js';
 
 /** A group of containers that share one network and one volume namespace: a profile, a service or a workspace. */
 interface Unit {
@@ -39,8 +40,8 @@ interface Unit {
   env: Record<string, string>;
   /** GPUs the unit holds (workspaces) or undefined for "all GPUs of the node" (services, profiles). */
   gpuUuids: string[] | undefined;
-  /** Workspaces whose template does not opt out: named volumes and the libvirt disk are encrypted at rest. */
-  encrypted: boolean;
+  /** A workspace's template: what it encrypts at rest (undefined for services and profiles: nothing). */
+  template: WorkspaceTemplate | undefined;
 }
 
 /** Renders the desired state of `nodeName`. Throws NODE_UNKNOWN when the repo does not declare the node. */
@@ -75,7 +76,7 @@ function profileUnit(nodeName: string, node: Node, profile: NodeProfile): Unit {
     run: true,
     env: {},
     gpuUuids: undefined,
-    encrypted: false,
+    template: undefined,
   };
 }
 
@@ -100,7 +101,7 @@ function serviceUnits(repo: InfraRepo, nodeName: string, node: Node): Unit[] {
       run: true,
       env: {},
       gpuUuids: undefined,
-      encrypted: false,
+      template: undefined,
     });
   }
   return units;
@@ -126,7 +127,7 @@ function workspaceUnits(repo: InfraRepo, nodeName: string): Unit[] {
       run: (doc.spec.state ?? 'running') === 'running',
       env: doc.spec.env ?? {},
       gpuUuids: doc.spec.gpus?.uuids ?? [],
-      encrypted: template.spec.encryption !== 'none',
+      template,
     });
   }
   return units;
@@ -197,6 +198,7 @@ function containerSpec(c: Container, unit: Unit, network: string | undefined): C
     hostNetwork: c.hostNetwork === true,
     privileged: c.privileged === true,
     aliases: c.hostNetwork === true ? [] : [c.name],
+    secrets: c.secrets === undefined || c.secrets.length === 0 ? undefined : c.secrets.map((s) => ({ name: s.name, source: s.source ?? 'repo', ...(s.env === undefined ? {} : { env: s.env }), ...(s.file === undefined ? {} : { file: s.file }) })),
   };
 }
 
@@ -207,10 +209,9 @@ function gpuDevices(c: Container, unit: Unit): string[] {
   return unit.gpuUuids.map((uuid) => `nvidia.com/gpu=${uuid}`);
 }
 
-/** A workspace volume is encrypted unless its template, or any mount of it, says `encryption: none`. */
+/** A workspace volume is encrypted unless its template, or any mount of it, says `encryption: none` (common/volumes/encrypted-refs). */
 function volumeSpec(unit: Unit, vol: string): DesiredVolume['spec'] {
-  const optedOut = unit.containers.some((c) => (c.volumes ?? []).some((v) => v.name === vol && v.encryption === 'none'));
-  if (!unit.encrypted || optedOut || unit.owner.workspace === undefined) return {};
+  if (unit.template === undefined || unit.owner.workspace === undefined || !volumeEncrypted(unit.template, vol)) return {};
   return { encryption: { format: 'gocryptfs', key: { workspace: unit.owner.workspace, kind: 'volume', name: vol } } };
 }
 
@@ -229,7 +230,7 @@ function vmSpec(vm: Vm, unit: Unit, node: Node): DesiredVm['spec'] {
     gpuUuids,
     openstack: vm.openstack,
     diskEncryption:
-      unit.encrypted && unit.owner.workspace !== undefined && vm.driver === 'libvirt' && vm.disk !== undefined
+      unit.template !== undefined && unit.owner.workspace !== undefined && vmDiskEncrypted(unit.template)
         ? { format: 'luks', key: { workspace: unit.owner.workspace, kind: 'vm-disk', name: vm.name } }
         : undefined,
   };

@@ -11,6 +11,7 @@ import { FoundryError } from '../common/errors.js';
 import { decodeJoinToken } from '../hub/enroll/token-format.js';
 import { collectInventory, nodeNameFromHostname, requestEnrollment } from '../agent/enroll/enroll-client.js';
 import { DEFAULT_CONFIG_PATH } from '../agent/config/load-config.js';
+import { loadOrCreateNodeIdentity } from '../agent/secrets/node-identity.js';
 
 interface EnrollFlags {
   join?: string;
@@ -64,7 +65,9 @@ export function registerAgentEnroll(agent: Command): void {
       }
       const inventory = await collectInventory({ nvidiaSmi: o.nvidiaSmi });
       const node = o.name ?? nodeNameFromHostname(inventory.hostname);
-      const { result, untrustedCertPem } = await requestEnrollment({ url: hubUrl, pin: token.pin, insecure: o.insecure === true }, { token: token.secret, node, hubUrl, inventory });
+      // The node's age key pair: the private key stays in the state dir (0600), the hub gets the public key.
+      const nodeKey = await loadOrCreateNodeIdentity(o.stateDir);
+      const { result, untrustedCertPem } = await requestEnrollment({ url: hubUrl, pin: token.pin, insecure: o.insecure === true }, { token: token.secret, node, hubUrl, inventory, ageRecipient: nodeKey.recipient });
       writePrivate(o.credential, `${result.credential}\n`);
       if (untrustedCertPem !== undefined) writePrivate(o.caFile, untrustedCertPem, 0o644);
       const config = {
@@ -76,7 +79,7 @@ export function registerAgentEnroll(agent: Command): void {
       };
       const header = `# Written by foundry agent enroll on ${new Date().toISOString()}; see docs/enrollment.md.\n`;
       writePrivate(o.config, `${header}${stringify(config)}`);
-      const summary = { node: result.node, nodeFile: result.nodeFile, config: o.config, credential: o.credential };
+      const summary = { node: result.node, nodeFile: result.nodeFile, config: o.config, credential: o.credential, ageRecipient: nodeKey.recipient, nodeKey: nodeKey.file };
       if (o.json === true) process.stdout.write(`${JSON.stringify(summary)}\n`);
       else process.stdout.write(`enrolled as ${result.node}; ${result.nodeFile.path} ${result.nodeFile.status}${result.nodeFile.revision === null ? '' : ` at ${result.nodeFile.revision.slice(0, 12)}`}\n`);
     });

@@ -12,6 +12,7 @@ import { registerHub } from './hub.js';
 import { registerDev } from './dev.js';
 import { registerWorkspace } from './workspace.js';
 import { registerNode } from './node.js';
+import { registerSecret } from './secret.js';
 
 /** Builds the command tree (exported for tests, which run it in-process). */
 export function buildCli(): Command {
@@ -26,6 +27,7 @@ export function buildCli(): Command {
   registerDev(program);
   registerWorkspace(program);
   registerNode(program);
+  registerSecret(program);
   return program;
 }
 

@@ -30,6 +30,7 @@ export const ERROR_CODES = {
   RUNTIME_ACTION: 'transient',
   IMAGE_MISSING: 'wait',
   IMAGE_REFUSED: 'terminal',
+  SECRET_UNAVAILABLE: 'wait',
   // encrypted volumes
   VOLUME_KEY_MISSING: 'wait',
   VOLUME_MOVE_REFUSED: 'terminal',

@@ -22,6 +22,8 @@ import { usageRefusalRoutes } from './routes/usage-refusals.js';
 import { PlacementHistory } from './usage/placement-history.js';
 import { UsageGate } from './usage/usage-gate.js';
 import type { AdmissionLimits } from './usage/admission.js';
+import type { HubAgeIdentity } from './secrets/hub-identity.js';
+import { installVolumeKeys } from './volumes/install.js';
 
 /** Collaborators of the app; the caller owns the store (and closes it after the app). */
 export interface AppDeps {
@@ -53,6 +55,8 @@ export interface AppDeps {
   dashboard?: Omit<DashboardOptions, 'secure'>;
   /** Usage admission tolerances (clock skew, sync grace, longest record); defaults in hub/usage/admission.ts. */
   usageLimits?: AdmissionLimits;
+  /** The hub's own age identity: volume keys (and tenant secrets) are encrypted at rest to it; without it, no encrypted volumes. */
+  ageIdentity?: HubAgeIdentity;
   /** Enrollment: data dir (bundle cache, writer clone), public URL, external repo URL. */
   enroll?: Pick<EnrollRouteOptions, 'dataDir' | 'publicUrl' | 'externalRepoUrl' | 'packageRoot' | 'now'>;
 }
@@ -98,6 +102,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     store.recordRevision(revision, ref, source);
     store.audit(actor, `repo.${source}`, ref, { revision });
     history?.refresh().catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'placement history not refreshed'));
+    // Keys of workspaces deleted with reclaimPolicy Delete (or of deleted tenants) are destroyed first.
+    if (app.hasDecorator('volumeKeys')) app.volumeKeys.reap(actor).catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'volume key reaping failed'));
     // First version: every connected agent syncs; agents whose rendered state did not change do nothing.
     const n = gateway.broadcast({ name: 'sync-now', revision, reason: `new revision ${revision.slice(0, 12)} (${source})` });
     app.log.info({ revision, ref, source, agents: n }, 'sent sync-now');
@@ -117,6 +123,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installWorkspaces(app, ext === undefined ? { repoDir: deps.repoDir, syncIntervalMs: deps.repoPollMs, gitConfig, verifyBase } : { repoDir: ext.url, workDir: ext.workDir, gitEnv: ext.gitEnv, syncIntervalMs: deps.repoPollMs, gitConfig, verifyBase });
   // read the history now (after the writer exists), so the first records do not wait for it
   history?.refresh().catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'placement history not read yet'));
+  if (deps.ageIdentity !== undefined) installVolumeKeys(app, deps.ageIdentity);
   billingRoutes(app);
   usageRefusalRoutes(app);
   enrollRoutes(app, { store, repoDir: deps.repoDir, tlsCert: deps.tls?.cert, gitConfig, verifyBase, ...deps.enroll });

@@ -13,6 +13,7 @@ import { createMetrics } from './metrics.js';
 import { FoundryError } from '../common/errors.js';
 import { assertNoUrlCredential, gitAuthEnv } from './gitops/repo-credential.js';
 import { ensureSigningKey, tipVerifier, type HubSigningKey } from './gitops/signing-key.js';
+import { ensureHubIdentity } from './secrets/hub-identity.js';
 
 /** Options of startHub. */
 export interface HubOptions {
@@ -78,7 +79,8 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
       signingError = err;
     }
     const verifyBase = opts.allowedSignersFile === undefined || signingKey === undefined ? undefined : tipVerifier(signingKey, resolve(opts.allowedSignersFile), join(dataDir, 'signing', 'effective_allowed_signers'));
-    const app = await buildApp({ store, repoDir, externalRepo, signingKey, verifyBase, repoPollMs: opts.repoPollMs, tls, webhookSecret: opts.webhookSecret, logger: opts.logger, metrics: createMetrics({ defaults: true }), enroll: { dataDir, publicUrl: opts.publicUrl, externalRepoUrl: opts.repoUrl } });
+    const ageIdentity = await ensureHubIdentity(dataDir);
+    const app = await buildApp({ store, repoDir, externalRepo, signingKey, ageIdentity, verifyBase, repoPollMs: opts.repoPollMs, tls, webhookSecret: opts.webhookSecret, logger: opts.logger, metrics: createMetrics({ defaults: true }), enroll: { dataDir, publicUrl: opts.publicUrl, externalRepoUrl: opts.repoUrl } });
     if (signingError !== undefined) app.log.warn({ event: 'signing-key-unavailable', err: signingError instanceof Error ? signingError.message : String(signingError) }, 'the hub cannot sign its commits (is ssh-keygen installed?): agents that verify signatures will refuse them');
     const host = opts.host ?? '127.0.0.1';
     await app.listen({ port: opts.port ?? 8080, host });

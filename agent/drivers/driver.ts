@@ -30,6 +30,29 @@ export function reportsConditions(d: RuntimeDriver): d is RuntimeDriver & Condit
   return typeof (d as Partial<ConditionReporter>).conditions === 'function';
 }
 
+/**
+ * Optional capability: a runtime that holds secrets for its workloads (Podman secrets). Names are
+ * content-addressed (a keyed digest of the value), so an existing name already holds the right value.
+ */
+export interface SecretHolder {
+  /** Creates runtime secret `name` holding `value` unless it exists; throws a FoundryError naming resource `id`, never the value. */
+  putSecret(name: string, value: Uint8Array, id: string): Promise<void>;
+  /** Names of the runtime secrets the agent of `node` created (by their name prefix). */
+  listSecrets(node: string): Promise<string[]>;
+  /** Removes a runtime secret; absent is fine. */
+  removeSecret(name: string): Promise<void>;
+}
+
+/** True when the driver holds secrets. */
+export function holdsSecrets(d: RuntimeDriver): d is RuntimeDriver & SecretHolder {
+  return typeof (d as Partial<SecretHolder>).putSecret === 'function';
+}
+
+/** Prefix of the runtime secrets the agent of `node` creates: fc-secret-NODE-<digest>. */
+export function runtimeSecretPrefix(node: string): string {
+  return `fc-secret-${node}-`;
+}
+
 /** A runtime the agent converges. */
 export interface RuntimeDriver {
   /** Short name: podman, libvirt, openstack. */

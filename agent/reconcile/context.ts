@@ -9,6 +9,7 @@ import type { DesiredState, ObservedResource } from '../desired.js';
 import type { RuntimeDriver } from '../drivers/driver.js';
 import type { PlanResult } from '../plan.js';
 import type { SignaturePolicy } from '../source/verify-signature.js';
+import type { SecretResolvers } from '../secrets/resolver.js';
 import type { Backoff } from './backoff.js';
 import type { LastGood } from './last-good.js';
 import type { AgentStatus, ResourceStatus, StepError } from './status.js';
@@ -40,6 +41,8 @@ export interface ReconcilerDeps {
   now: () => number;
   /** Actions of one phase applied at a time (default 4; 1 applies strictly one by one). */
   applyConcurrency?: number;
+  /** Where secret values come from, and the node-local key of their digests; absent: containers with secrets are held. */
+  secrets?: { resolvers: SecretResolvers; digestKey: () => Promise<Buffer> };
   /** Told after every run (the hub link forwards the status); a throw is logged, never fatal. */
   onResult?: (result: { converged: boolean; status: AgentStatus }) => void;
 }
@@ -73,6 +76,10 @@ export interface RunContext {
   resources: Map<string, ResourceStatus>;
   errors: StepError[];
   issues: string[];
+  /** Secret values of this run by runtime secret name: in memory only, handed to the runtime at create. */
+  secretValues: Map<string, Uint8Array>;
+  /** Containers whose secrets could not be read (resource key → why): what runs keeps running. */
+  secretHolds: Map<string, string>;
   /** Resources still not converged after apply (failed, backing off, or left over on re-check). */
   pending: number;
   converged: boolean;

@@ -117,6 +117,8 @@ export class Reconciler {
       resources: new Map(),
       errors: [],
       issues: [],
+      secretValues: new Map(),
+      secretHolds: new Map(),
       pending: 0,
       converged: false,
     };

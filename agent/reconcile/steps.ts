@@ -6,11 +6,12 @@
 import { FoundryError, isFoundryError } from '../../common/errors.js';
 import { formatIssue } from '../../common/infra/model.js';
 import { resourceKey, type Action, type ActionType, type DesiredResource, type DesiredState, type ObservedResource, type Owner } from '../desired.js';
-import { driverKeys, runtimeKeyOf } from '../drivers/driver.js';
+import { driverKeys, runtimeKeyOf, type RuntimeDriver } from '../drivers/driver.js';
 import { planActions } from '../plan.js';
 import { renderNodeState } from '../render.js';
 import { verifyCommitSignature } from '../source/verify-signature.js';
 import { StopRun, recordError, reject, type RunContext } from './context.js';
+import { holdForSecrets, pruneSecrets, putSecretsFor, resolveSecrets } from '../secrets/secret-steps.js';
 import { nodeFactsOf, saveLastGood, type LastGood } from './last-good.js';
 import { reasonOfCode, type ResourceStatus } from './status.js';
 
@@ -181,7 +182,9 @@ async function applyOne(ctx: RunContext, a: Action): Promise<void> {
   }
   const started = now();
   try {
-    await driverFor(ctx, a).apply(a);
+    const driver = driverFor(ctx, a);
+    await putSecretsFor(ctx, a, driver);
+    await driver.apply(a);
     backoff.succeed(a.key);
     setStatus(ctx, r, a.type, 'Ready', DONE_REASON[a.type], a.reason);
     logger.info({ event: 'applied', action: a.type, kind: a.kind, id: a.id, revision: ctx.desired?.revision, durationMs: now() - started }, a.reason);
@@ -212,7 +215,7 @@ async function checkConverged(ctx: RunContext): Promise<void> {
   if (ctx.converged && !ctx.usingFallback) ctx.memory.lastAppliedRevision = ctx.desired?.revision;
 }
 
-function driverFor(ctx: RunContext, a: Action): { apply(a: Action): Promise<void> } {
+function driverFor(ctx: RunContext, a: Action): RuntimeDriver {
   const key = runtimeKeyOf({ kind: a.kind, spec: a.desired?.spec, facts: a.observed?.facts });
   const d = ctx.deps.drivers.find((drv) => driverKeys(drv).includes(key));
   if (d === undefined) throw new FoundryError('INTERNAL', `no driver for ${key}`, { resource: a.id });
@@ -243,8 +246,11 @@ export const RUNBOOK: readonly (readonly [string, Step])[] = [
   ['render', renderDesired],
   ['fallback', keepLastGood],
   ['observe', observeRuntimes],
+  ['secrets', resolveSecrets],
   ['plan', planChanges],
+  ['hold', holdForSecrets],
   ['guard', guardMassPrune],
   ['apply', applyActions],
   ['converged', checkConverged],
+  ['prune-secrets', pruneSecrets],
 ];

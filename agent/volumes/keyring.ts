@@ -11,6 +11,8 @@ import { volumeKeyId, type VolumeKeyRef } from '../../common/volumes/volume-key-
 export class VolumeKeyring {
   private readonly keys = new Map<string, { ref: VolumeKeyRef; key: Buffer }>();
   private readonly missing = new Map<string, VolumeKeyRef>();
+  /** Why the hub refused a key, shown in the resource's error until the key comes. */
+  private readonly refusals = new Map<string, string>();
   private readonly listeners: ((refs: VolumeKeyRef[]) => void)[] = [];
 
   /** Stores a key (a copy); a wanted ref is no longer wanted. */
@@ -19,6 +21,14 @@ export class VolumeKeyring {
     this.keys.get(id)?.key.fill(0);
     this.keys.set(id, { ref, key: Buffer.from(key) });
     this.missing.delete(id);
+    this.refusals.delete(id);
+  }
+
+  /** Records why the key of `ref` was not delivered; the next require asks again. */
+  refuse(ref: VolumeKeyRef, reason: string): void {
+    const id = volumeKeyId(ref);
+    this.missing.delete(id);
+    this.refusals.set(id, reason);
   }
 
   /** The key of `ref`, or undefined. */
@@ -38,7 +48,9 @@ export class VolumeKeyring {
       this.missing.set(id, ref);
       for (const l of this.listeners) l([ref]);
     }
-    throw new FoundryError('VOLUME_KEY_MISSING', `this node holds no key for ${ref.kind} ${ref.name} of workspace ${ref.workspace}: the hub gives keys only to the node a workspace is placed on; waiting for it`, {
+    const refusal = this.refusals.get(id);
+    const why = refusal ?? 'the hub gives keys only to the node a workspace is placed on; waiting for it';
+    throw new FoundryError('VOLUME_KEY_MISSING', `this node holds no key for ${ref.kind} ${ref.name} of workspace ${ref.workspace}: ${why}`, {
       resource,
       details: { workspace: ref.workspace, volume: ref.name, keyKind: ref.kind },
     });
@@ -60,6 +72,7 @@ export class VolumeKeyring {
     this.keys.get(id)?.key.fill(0);
     this.keys.delete(id);
     this.missing.delete(id);
+    this.refusals.delete(id);
   }
 
   /** Zeroes and drops every key of `workspace` (the hub destroyed them); returns how many. */

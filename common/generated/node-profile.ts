@@ -1,6 +1,29 @@
 // Generated from schemas/ by scripts/gen-types.mjs. Do not edit: change the schema and run `npm run gen:types`.
 
 /**
+ * A secret a container receives, as an environment variable (env) or a file (file); the value never appears in Git, labels or the container's create body (it is a Podman secret).
+ */
+export type SecretRef = {
+  /**
+   * A resource name: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters (a DNS label).
+   */
+  name: string;
+  /**
+   * Where the value comes from: repo (an age-encrypted file of the infra repo, the default) or workspace (a secret the tenant set for the workspace, delivered by the hub).
+   */
+  source?: "repo" | "workspace";
+  /**
+   * Environment variable that receives the value.
+   */
+  env?: string;
+  /**
+   * Absolute path of the file (mode 0400) that holds the value inside the container, e.g. /run/secrets/tls.key.
+   */
+  file?: string;
+} & {
+  [k: string]: unknown;
+};
+/**
  * A named volume (kept across container recreation) or an allowed host path mounted into the container.
  */
 export type VolumeMount = {
@@ -118,11 +141,17 @@ export interface Container {
    */
   args?: string[];
   /**
-   * Environment variables. Do not put secrets here: Git is readable by every node.
+   * Environment variables, in plaintext in Git: never put a secret here, use secrets.
    */
   env?: {
     [k: string]: string;
   };
+  /**
+   * Secrets the container receives by name, as an environment variable or a file (Podman secrets).
+   *
+   * @maxItems 64
+   */
+  secrets?: SecretRef[];
   /**
    * Ports published on the node.
    */

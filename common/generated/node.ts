@@ -23,6 +23,10 @@ export interface Node {
     profile: string;
     labels?: Labels1;
     /**
+     * The node's age public key (its private key never leaves the node): enrollment writes it; `foundry secret encrypt` encrypts to it the secrets of workloads placed here.
+     */
+    ageRecipient?: string;
+    /**
      * No new workspaces are placed here; existing ones stay until moved or deleted.
      */
     drain?: boolean;

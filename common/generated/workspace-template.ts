@@ -1,6 +1,29 @@
 // Generated from schemas/ by scripts/gen-types.mjs. Do not edit: change the schema and run `npm run gen:types`.
 
 /**
+ * A secret a container receives, as an environment variable (env) or a file (file); the value never appears in Git, labels or the container's create body (it is a Podman secret).
+ */
+export type SecretRef = {
+  /**
+   * A resource name: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters (a DNS label).
+   */
+  name: string;
+  /**
+   * Where the value comes from: repo (an age-encrypted file of the infra repo, the default) or workspace (a secret the tenant set for the workspace, delivered by the hub).
+   */
+  source?: "repo" | "workspace";
+  /**
+   * Environment variable that receives the value.
+   */
+  env?: string;
+  /**
+   * Absolute path of the file (mode 0400) that holds the value inside the container, e.g. /run/secrets/tls.key.
+   */
+  file?: string;
+} & {
+  [k: string]: unknown;
+};
+/**
  * A named volume (kept across container recreation) or an allowed host path mounted into the container.
  */
 export type VolumeMount = {
@@ -72,6 +95,12 @@ export type Vm = {
      * cloud-init user data (#cloud-config ...).
      */
     userData?: string;
+    /**
+     * Secrets written into the guest by cloud-init (write_files); a VM gets a secret only when listed here.
+     *
+     * @maxItems 64
+     */
+    secrets?: VmSecretRef[];
   };
   /**
    * Pass the workspace's GPUs through to the VM by PCI address (libvirt) or use a GPU flavor (OpenStack).
@@ -191,11 +220,17 @@ export interface Container {
    */
   args?: string[];
   /**
-   * Environment variables. Do not put secrets here: Git is readable by every node.
+   * Environment variables, in plaintext in Git: never put a secret here, use secrets.
    */
   env?: {
     [k: string]: string;
   };
+  /**
+   * Secrets the container receives by name, as an environment variable or a file (Podman secrets).
+   *
+   * @maxItems 64
+   */
+  secrets?: SecretRef[];
   /**
    * Ports published on the node.
    */
@@ -299,4 +334,25 @@ export interface Healthcheck {
    * Grace period after start during which failures do not count.
    */
   startPeriod?: string;
+}
+/**
+ * A secret a VM receives through cloud-init: a write_files entry of the NoCloud seed, added only when the template asks for it.
+ */
+export interface VmSecretRef {
+  /**
+   * A resource name: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters (a DNS label).
+   */
+  name: string;
+  /**
+   * repo (default) or workspace, as for containers.
+   */
+  source?: "repo" | "workspace";
+  /**
+   * Absolute path of the file in the guest.
+   */
+  path: string;
+  /**
+   * File mode in the guest (octal string, default 0400).
+   */
+  permissions?: string;
 }

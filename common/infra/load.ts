@@ -81,6 +81,7 @@ function mapOf(repo: InfraRepo, kind: Exclude<LoadedDoc['kind'], 'Cluster'>): Ma
     Tenant: repo.tenants,
     Workspace: repo.workspaces,
     PriceList: repo.priceLists,
+    Secret: repo.secrets,
   } as unknown as Record<string, Map<string, Located<never>>>;
   return maps[kind]!;
 }

@@ -10,11 +10,13 @@ import type { WorkspaceTemplate, Container, Vm } from '../generated/workspace-te
 import type { Tenant } from '../generated/tenant.js';
 import type { Workspace } from '../generated/workspace.js';
 import type { PriceList } from '../generated/price-list.js';
+import type { Secret } from '../generated/secret.js';
+import type { SecretRef, VmSecretRef } from '../generated/workspace-template.js';
 
-export type { Cluster, Node, NodeProfile, Service, WorkspaceTemplate, Container, Vm, Tenant, Workspace, PriceList };
+export type { Cluster, Node, NodeProfile, Service, WorkspaceTemplate, Container, Vm, Tenant, Workspace, PriceList, Secret, SecretRef, VmSecretRef };
 
 /** Every document kind of the infra repo. */
-export const INFRA_KINDS = ['Cluster', 'Node', 'NodeProfile', 'Service', 'WorkspaceTemplate', 'Tenant', 'Workspace', 'PriceList'] as const;
+export const INFRA_KINDS = ['Cluster', 'Node', 'NodeProfile', 'Service', 'WorkspaceTemplate', 'Tenant', 'Workspace', 'PriceList', 'Secret'] as const;
 
 /** One infra-repo kind name. */
 export type InfraKind = (typeof INFRA_KINDS)[number];
@@ -29,6 +31,7 @@ export interface InfraDocByKind {
   Tenant: Tenant;
   Workspace: Workspace;
   PriceList: PriceList;
+  Secret: Secret;
 }
 
 /** Where something is in the repo: a path relative to the repo root, 1-based line and column. */
@@ -83,7 +86,11 @@ export interface InfraRepo {
   /** Keyed by metadata.name; workspace names are unique across the repo. */
   workspaces: Map<string, Located<Workspace>>;
   priceLists: Map<string, Located<PriceList>>;
+  /** Secret documents (the plaintext sidecars of the age files under secrets/). */
+  secrets: Map<string, Located<Secret>>;
   issues: InfraIssue[];
+  /** Findings that do not refuse the revision (e.g. a plaintext env value whose name says it is a secret). */
+  warnings?: InfraIssue[];
 }
 
 /** Formats a field path in dotted form: spec.containers[0].image (keys that are not plain words as ["key"]). */
@@ -115,6 +122,7 @@ export function emptyInfraRepo(revision: string, issues: InfraIssue[] = []): Inf
     tenants: new Map(),
     workspaces: new Map(),
     priceLists: new Map(),
+    secrets: new Map(),
     issues,
   };
 }

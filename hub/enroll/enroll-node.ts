@@ -13,7 +13,8 @@ import type { EnrollResult } from '../../common/enroll-result.js';
 import { decodeJoinToken } from './token-format.js';
 import { joinTokenScope, recordNodeFile, releaseEnrollment, reserveEnrollment } from './join-tokens.js';
 import { loadInfraDir } from '../../common/infra/load.js';
-import { nodeFilePath, renderNodeFile } from './node-file.js';
+import { nodeFilePath, renderNodeFile, withAgeRecipient } from './node-file.js';
+import { readFile } from 'node:fs/promises';
 
 /** Collaborators of enrollNode. */
 export interface EnrollDeps {
@@ -35,15 +36,20 @@ export async function enrollNode(deps: EnrollDeps, req: EnrollRequest, hubUrl: s
   const db = deps.store.db;
   const declaredProfile = await declaredProfileOf(deps, secret, req.node);
   const r = reserveEnrollment(db, { secret, node: req.node, hostname: req.inventory.hostname, inventory: req.inventory, declaredProfile }, now);
+  if (req.ageRecipient !== undefined) deps.store.setNodeRecipient(req.node, req.ageRecipient, `join-token:${r.tokenId}`);
   const path = nodeFilePath(req.node);
   let nodeFile: EnrollResult['nodeFile'] = { path, status: 'not-written', revision: null };
   try {
     if (deps.writer !== undefined) {
       let kept = false;
-      const content = renderNodeFile({ node: req.node, profile: r.profile, labels: r.labels, inventory: req.inventory, tokenId: r.tokenId, at: now });
+      const content = renderNodeFile({ node: req.node, profile: r.profile, labels: r.labels, inventory: req.inventory, tokenId: r.tokenId, at: now, ...(req.ageRecipient === undefined ? {} : { ageRecipient: req.ageRecipient }) });
       const done = await deps.writer.commit(async (dir) => {
         kept = existsSync(join(dir, path));
-        if (kept) return undefined;
+        if (kept) {
+          // The admins' file stays theirs; only the node's public key is set in it (secrets are encrypted to it).
+          const patched = req.ageRecipient === undefined ? undefined : withAgeRecipient(await readFile(join(dir, path), 'utf8'), req.ageRecipient);
+          return patched === undefined ? undefined : { changes: [{ path, content: patched }], message: `node ${req.node}: record its age public key (enrolled with join token ${r.tokenId})` };
+        }
         return { changes: [{ path, content }], message: `enroll node ${req.node} (profile ${r.profile}, join token ${r.tokenId})\n\nhost ${req.inventory.hostname}, ${req.inventory.cpu.cores} cpus, ${req.inventory.gpus.length} gpus` };
       });
       nodeFile = { path, status: kept ? 'kept' : 'committed', revision: done?.revision ?? null };

@@ -2,7 +2,7 @@
  * The infra-repo file of an enrolled node (nodes/NAME.yaml): profile and labels from the join token,
  * capacity and GPUs from the node's inventory. Pure; the result is checked against the Node schema.
  */
-import { stringify } from 'yaml';
+import { Document, parseAllDocuments, stringify } from 'yaml';
 import { FoundryError } from '../../common/errors.js';
 import { describeAjvErrors, validatorFor } from '../../common/schema.js';
 import type { EnrollRequest } from '../../common/generated/http/enroll-request.js';
@@ -15,6 +15,8 @@ export interface NodeFileInput {
   inventory: EnrollRequest['inventory'];
   tokenId: string;
   at: Date;
+  /** The node's age public key, when it sent one. */
+  ageRecipient?: string;
 }
 
 const PCI = /^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/;
@@ -38,6 +40,7 @@ export function renderNodeFile(input: NodeFileInput): string {
     spec: {
       profile: input.profile,
       ...(Object.keys(input.labels).length > 0 ? { labels: input.labels } : {}),
+      ...(input.ageRecipient === undefined ? {} : { ageRecipient: input.ageRecipient }),
       capacity: { cpus: inventory.cpu.cores, memory: `${Math.floor(inventory.memoryBytes / 2 ** 20)}Mi` },
       ...(gpus.length > 0 ? { gpus } : {}),
     },
@@ -50,6 +53,19 @@ export function renderNodeFile(input: NodeFileInput): string {
     '# Capacity and GPUs are what the node reported then; edit freely, Git is the source of truth.',
   ];
   return `${header.join('\n')}\n${stringify(doc, { lineWidth: 0 })}`;
+}
+
+/**
+ * An existing node file (written by the admins) with spec.ageRecipient set to `recipient`, comments and
+ * layout kept; undefined when it already says so or is not a single Node document.
+ */
+export function withAgeRecipient(text: string, recipient: string): string | undefined {
+  const docs = parseAllDocuments(text);
+  const doc = docs.length === 1 ? docs[0] : undefined;
+  if (doc === undefined || !(doc instanceof Document) || doc.errors.length > 0 || doc.get('kind') !== 'Node') return undefined;
+  if (doc.getIn(['spec', 'ageRecipient']) === recipient) return undefined;
+  doc.setIn(['spec', 'ageRecipient'], recipient);
+  return doc.toString({ lineWidth: 0 });
 }
 
 function oneLine(s: string): string {

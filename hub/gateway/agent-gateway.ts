@@ -8,7 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { FastifyBaseLogger } from 'fastify';
-import { AGENT_WS_PATH, MAX_WS_PAYLOAD_BYTES, type CommandMessage } from '../../common/protocol/codec.js';
+import { AGENT_WS_PATH, MAX_WS_PAYLOAD_BYTES, type CommandMessage, type MessageByType } from '../../common/protocol/codec.js';
 import { tokenFromAuthorization } from '../auth/secrets.js';
 import { AgentConnection, CLOSE, type ConnectionDeps } from './agent-connection.js';
 
@@ -104,6 +104,18 @@ export class AgentGateway {
   /** Disconnects a node (after revocation). */
   disconnect(node: string, reason = 'credential revoked'): void {
     this.connections.get(node)?.close(CLOSE.REVOKED, reason);
+  }
+
+  /** Installs the volume key service (built after the gateway: it sends through it). */
+  setVolumeKeys(svc: NonNullable<ConnectionDeps['volumeKeys']>): void {
+    this.deps.volumeKeys = svc;
+  }
+
+  /** Sends volume keys (or a forget list) to a connected node; false when it is not connected. */
+  sendVolumeKeys(node: string, body: MessageByType['volume-keys']['body']): boolean {
+    const conn = this.connections.get(node);
+    conn?.send('volume-keys', body);
+    return conn !== undefined;
   }
 
   /** Graceful stop: refuse new connections, commit and ack what was received, then close every socket. */

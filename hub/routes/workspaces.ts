@@ -166,7 +166,9 @@ export function installWorkspaces(app: FastifyInstance, opts: WorkspaceRoutesOpt
     guard(reply, async () => {
       await visible(req);
       await ws.remove(req.params.name, actorOf(req.principal));
-      return { name: req.params.name, deleted: true };
+      // reclaimPolicy Delete: its volume keys are destroyed now, before any agent prunes the data.
+      const keysDestroyed = app.hasDecorator('volumeKeys') ? (await app.volumeKeys.reap(actorOf(req.principal))).includes(req.params.name) : false;
+      return { name: req.params.name, deleted: true, keysDestroyed };
     }),
   );
 

@@ -31,6 +31,8 @@ export interface NodeRow {
   agentVersion: string | null;
   appliedRevision: string | null;
   revoked: boolean;
+  /** The node's age public key (age1...), from enrollment or its last hello; null until it reported one. */
+  ageRecipient: string | null;
 }
 
 /** A stored usage record. */
@@ -138,11 +140,25 @@ export class HubStore {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM admin_tokens').get() as { n: number }).n;
   }
 
-  /** Records what an agent said in its hello and marks it connected. */
+  /** Records what an agent said in its hello and marks it connected (and its age recipient, when it sent one). */
   recordHello(node: string, hello: HelloMessage['body']): void {
     this.db
       .prepare("UPDATE nodes SET status = 'connected', last_seen_at = ?, agent_version = ?, applied_revision = ?, inventory = ? WHERE name = ?")
       .run(this.iso(), hello.agentVersion, hello.appliedRevision, JSON.stringify(hello.inventory), node);
+    if (hello.ageRecipient !== undefined) this.setNodeRecipient(node, hello.ageRecipient, `node:${node}`);
+  }
+
+  /** Stores a node's age public key; a change is audited (a new key means the node's secrets must be re-encrypted). */
+  setNodeRecipient(node: string, recipient: string, actor: string): void {
+    const old = (this.db.prepare('SELECT age_recipient FROM nodes WHERE name = ?').get(node) as { age_recipient: string | null } | undefined)?.age_recipient ?? null;
+    if (old === recipient) return;
+    this.db.prepare('UPDATE nodes SET age_recipient = ?, age_recipient_at = ? WHERE name = ?').run(recipient, this.iso(), node);
+    this.audit(actor, old === null ? 'node.age-recipient.set' : 'node.age-recipient.change', node, { recipient, ...(old === null ? {} : { previous: old }) });
+  }
+
+  /** The age public key of a node, or undefined. */
+  nodeRecipient(node: string): string | undefined {
+    return (this.db.prepare('SELECT age_recipient FROM nodes WHERE name = ?').get(node) as { age_recipient: string | null } | undefined)?.age_recipient ?? undefined;
   }
 
   /** Marks a node connected or disconnected. */
@@ -225,7 +241,7 @@ export class HubStore {
 
   /** Every node, by name. */
   nodes(): NodeRow[] {
-    const rows = this.db.prepare('SELECT name, status, last_seen_at, agent_version, applied_revision, revoked FROM nodes ORDER BY name').all() as Array<Record<string, unknown>>;
+    const rows = this.db.prepare('SELECT name, status, last_seen_at, agent_version, applied_revision, revoked, age_recipient FROM nodes ORDER BY name').all() as Array<Record<string, unknown>>;
     return rows.map((r) => ({
       name: String(r.name),
       status: String(r.status),
@@ -233,6 +249,7 @@ export class HubStore {
       agentVersion: (r.agent_version as string | null) ?? null,
       appliedRevision: (r.applied_revision as string | null) ?? null,
       revoked: r.revoked === 1,
+      ageRecipient: (r.age_recipient as string | null) ?? null,
     }));
   }
 

@@ -10,6 +10,7 @@ import Docker from 'dockerode';
 import { pino } from 'pino';
 import { PodmanDriver } from '../../agent/drivers/podman/podman-driver.js';
 import { Reconciler } from '../../agent/reconcile/reconciler.js';
+import { buildSecretSources } from '../../agent/reconcile/agent.js';
 import { GitSource } from '../../agent/source/git-source.js';
 import type { SignaturePolicy } from '../../agent/source/verify-signature.js';
 import type { PrivatePodman } from '../support/podman.js';
@@ -44,6 +45,8 @@ export function testAgent(pm: PrivatePodman, repoDir: string, node: string, veri
     verify,
     logger,
     backoff: { baseDelayMs: 60_000, maxDelayMs: 120_000 },
+    // Repo secrets with the node key in the state dir (created only when a container uses a secret).
+    secrets: buildSecretSources(stateDir),
   });
   return { reconciler, dir, stateDir, logs, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }

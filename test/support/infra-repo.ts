@@ -14,6 +14,7 @@ export function repoOf(docs: Doc[], revision = 'rev1'): InfraRepo {
     Tenant: repo.tenants as never,
     Workspace: repo.workspaces as never,
     PriceList: repo.priceLists as never,
+    Secret: repo.secrets as never,
   };
   docs.forEach((d, i) => {
     const full = { apiVersion: 'foundry.cloud/v1', ...d };

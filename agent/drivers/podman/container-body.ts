@@ -6,14 +6,37 @@
  */
 import type { ContainerCreateBody, HealthConfig, HostConfig } from './engine-types.js';
 import type { ContainerSpec, DesiredContainer } from '../../desired.js';
-import { ownershipLabels } from '../../labels.js';
+import { LABELS, ownershipLabels } from '../../labels.js';
 
 const NS_PER_MS = 1_000_000;
 const CPU_PERIOD_US = 100_000;
 
-/** User labels plus ownership labels (ownership wins, so a spec cannot forge them). */
+/** User labels plus ownership labels (ownership wins, so a spec cannot forge them), and the names (never values) of its runtime secrets. */
 export function containerLabels(d: DesiredContainer): Record<string, string> {
-  return { ...d.spec.labels, ...ownershipLabels(d.id, d.owner, d.specHash, d.reclaimPolicy, d.ref) };
+  const labels = { ...d.spec.labels, ...ownershipLabels(d.id, d.owner, d.specHash, d.reclaimPolicy, d.ref) };
+  const secrets = runtimeSecretNames(d.spec);
+  if (secrets.length > 0) labels[LABELS.secrets] = secrets.join(',');
+  else delete labels[LABELS.secrets];
+  return labels;
+}
+
+/** The runtime secret names a spec uses (set by the agent's secrets step), sorted and unique. */
+export function runtimeSecretNames(spec: ContainerSpec): string[] {
+  return [...new Set((spec.secrets ?? []).flatMap((s) => (s.runtimeName === undefined ? [] : [s.runtimeName])))].sort();
+}
+
+/**
+ * Podman secrets in the SpecGenerator: `secret_env` (variable → secret name) and `secrets` (mounted as
+ * files, mode 0400). Only names travel in the body; Podman reads the values from its secret store.
+ */
+function libpodSecrets(d: DesiredContainer): { secret_env?: Record<string, string>; secrets?: { source: string; target: string; mode: number }[] } {
+  const refs = d.spec.secrets ?? [];
+  if (refs.length === 0) return {};
+  const unresolved = refs.find((s) => s.runtimeName === undefined);
+  if (unresolved !== undefined) throw new Error(`secret ${unresolved.name} of ${d.id} was not resolved before create`);
+  const env = Object.fromEntries(refs.filter((s) => s.env !== undefined).map((s) => [s.env!, s.runtimeName!]));
+  const files = refs.filter((s) => s.file !== undefined).map((s) => ({ source: s.runtimeName!, target: s.file!, mode: 0o400 }));
+  return { ...(Object.keys(env).length > 0 ? { secret_env: env } : {}), ...(files.length > 0 ? { secrets: files } : {}) };
 }
 
 function envList(env: Record<string, string>): string[] {
@@ -37,6 +60,8 @@ function healthcheck(spec: ContainerSpec): HealthConfig | undefined {
  */
 export function compatCreateBody(d: DesiredContainer, options: { cdiViaDeviceRequests: boolean }): ContainerCreateBody {
   const s = d.spec;
+  // The compatible API has no container secrets (Docker's are Swarm-only): never fall back to plain env.
+  if ((s.secrets ?? []).length > 0) throw new Error('container secrets need the libpod create body (podman)');
   const exposed: Record<string, object> = {};
   const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
   for (const p of s.ports) {
@@ -92,6 +117,7 @@ export function libpodCreateBody(d: DesiredContainer): Record<string, unknown> {
     restart_policy: s.restartPolicy,
     privileged: s.privileged,
     netns: { nsmode: s.hostNetwork ? 'host' : 'bridge' },
+    ...libpodSecrets(d),
   };
   if (!s.hostNetwork && s.network !== undefined) body.Networks = { [s.network]: { aliases: s.aliases } };
   if (s.command !== undefined) body.entrypoint = s.command;

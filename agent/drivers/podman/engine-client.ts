@@ -77,8 +77,10 @@ export class EngineClient {
 
   private send(method: string, path: string, body: unknown, timeoutMs: number): Promise<{ status: number; text: string }> {
     return new Promise((resolve, reject) => {
-      const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-      const headers: Record<string, string | number> = payload === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': payload.length };
+      // A Uint8Array body goes as it is (a secret's value); anything else as JSON.
+      const binary = body instanceof Uint8Array;
+      const payload = body === undefined ? undefined : binary ? Buffer.from(body) : Buffer.from(JSON.stringify(body));
+      const headers: Record<string, string | number> = payload === undefined ? {} : { 'Content-Type': binary ? 'application/octet-stream' : 'application/json', 'Content-Length': payload.length };
       const req = request({ socketPath: this.socketPath, path, method, headers, agent: ENGINE_AGENT });
       let settled = false;
       const finish = (err: unknown, value?: { status: number; text: string }): void => {
@@ -195,6 +197,22 @@ export class EngineClient {
   /** Removes a volume. */
   async removeVolume(name: string): Promise<void> {
     await this.call('DELETE', `/volumes/${seg(name)}`);
+  }
+
+  /** Creates a Podman secret (libpod, file driver) holding `value`; 500 "secret name in use" when the name is taken. */
+  async createSecret(name: string, value: Uint8Array): Promise<void> {
+    await this.call('POST', '/v4.0.0/libpod/secrets/create', { query: { name, driver: 'file' }, body: value });
+  }
+
+  /** Names of every Podman secret. */
+  async listSecretNames(): Promise<string[]> {
+    const list = await this.call<{ Spec?: { Name?: string } }[] | null>('GET', '/v4.0.0/libpod/secrets/json');
+    return (list ?? []).flatMap((s) => (s.Spec?.Name === undefined ? [] : [s.Spec.Name]));
+  }
+
+  /** Removes a Podman secret by name. */
+  async removeSecret(name: string): Promise<void> {
+    await this.call('DELETE', `/v4.0.0/libpod/secrets/${seg(name)}`);
   }
 
   /** One image by reference; 404 when not present. */

@@ -4,7 +4,7 @@
  */
 import type { ContainerSummary, NetworkSummary, VolumeSummary } from './engine-types.js';
 import type { ObservedResource, ObservedState } from '../../desired.js';
-import { ownerFromLabels } from '../../labels.js';
+import { LABELS, ownerFromLabels } from '../../labels.js';
 
 /** Normalizes an engine container state (running, exited, created, paused, dead...). */
 export function containerState(state: string | undefined): ObservedState {
@@ -41,6 +41,8 @@ export function observeContainer(c: ContainerSummary, node: string): ObservedRes
   const facts: Record<string, string> = { image: c.Image, status: c.Status ?? '' };
   const health = healthOf(c.Status);
   if (health !== undefined) facts.health = health;
+  const secrets = c.Labels?.[LABELS.secrets];
+  if (secrets !== undefined && secrets !== '') facts.secrets = secrets;
   return {
     kind: 'container',
     ref: own.ref,

@@ -5,13 +5,13 @@
  */
 import { FoundryError } from '../../../common/errors.js';
 import type { Action, DesiredContainer, DesiredNetwork, DesiredVolume, ObservedResource, ResourceKind } from '../../desired.js';
-import type { ConditionReporter, NodeCondition, ProbeResult, RuntimeDriver } from '../driver.js';
+import { runtimeSecretPrefix, type ConditionReporter, type NodeCondition, type ProbeResult, type RuntimeDriver, type SecretHolder } from '../driver.js';
 import { capabilitiesCondition, findHelpers } from './capabilities.js';
 import { LABELS, MANAGED_BY, ownerFromLabels, ownershipLabels } from '../../labels.js';
 import { compatCreateBody, libpodCreateBody } from './container-body.js';
 import { EngineClient } from './engine-client.js';
 import type { NetworkSummary } from './engine-types.js';
-import { engineError, isNameConflict, isNotFound, isNotModified } from './engine-errors.js';
+import { engineError, engineMessage, isNameConflict, isNotFound, isNotModified } from './engine-errors.js';
 import { ensureImage } from './image-pull.js';
 import { observeContainer, observeNetwork, observeVolume } from './observe.js';
 import { PodmanEncryptedVolumes, type EncryptedVolumeDeps } from './encrypted-volumes.js';
@@ -36,7 +36,7 @@ export interface PodmanDriverOptions {
 }
 
 /** The RuntimeDriver for Podman (and Docker Engine) containers, networks and volumes. */
-export class PodmanDriver implements RuntimeDriver, ConditionReporter {
+export class PodmanDriver implements RuntimeDriver, ConditionReporter, SecretHolder {
   readonly name = 'podman';
   readonly kinds: readonly ResourceKind[] = ['network', 'volume', 'container'];
   private readonly engine: EngineClient;
@@ -132,6 +132,37 @@ export class PodmanDriver implements RuntimeDriver, ConditionReporter {
         break;
     }
     throw new FoundryError('INTERNAL', `podman driver cannot ${action.type} a ${action.kind}`, { resource: action.id });
+  }
+
+  /** Creates Podman secret `name` unless it exists (content-addressed: an existing one holds this value). */
+  async putSecret(name: string, value: Uint8Array, id: string): Promise<void> {
+    if ((await this.flavor()) !== 'podman') throw new FoundryError('RUNTIME_ACTION', `${id} uses secrets, which need Podman (the Docker Engine API has no container secrets)`, { resource: id, retry: 'wait' });
+    try {
+      await this.engine.createSecret(name, value);
+    } catch (err) {
+      if (isNameConflict(err) || /secret name in use/i.test(engineMessage(err))) return;
+      throw engineError(err, `create podman secret ${name}`, id);
+    }
+  }
+
+  /** The Podman secrets of this node's agent (fc-secret-NODE-...). */
+  async listSecrets(node: string): Promise<string[]> {
+    if ((await this.flavor()) !== 'podman') return [];
+    const prefix = runtimeSecretPrefix(node);
+    try {
+      return (await this.engine.listSecretNames()).filter((n) => n.startsWith(prefix));
+    } catch (err) {
+      throw engineError(err, 'list podman secrets', `node/${node}`);
+    }
+  }
+
+  /** Removes a Podman secret; absent is fine. */
+  async removeSecret(name: string): Promise<void> {
+    try {
+      await this.engine.removeSecret(name);
+    } catch (err) {
+      if (!isNotFound(err) && !/no such secret/i.test(engineMessage(err))) throw engineError(err, `remove podman secret ${name}`, name);
+    }
   }
 
   /**
@@ -248,8 +279,10 @@ export class PodmanDriver implements RuntimeDriver, ConditionReporter {
 
   private async createRaw(d: DesiredContainer): Promise<string> {
     const flavor = await this.flavor();
-    // Podman's own create endpoint is the only one of Podman 4.x that resolves CDI device names.
-    if (d.spec.devices.length > 0 && flavor === 'podman') return this.engine.libpodCreateContainer(libpodCreateBody(d));
+    // Podman's own create endpoint is the only one of Podman 4.x that resolves CDI device names and takes secrets.
+    const secrets = (d.spec.secrets ?? []).length > 0;
+    if (secrets && flavor !== 'podman') throw new FoundryError('RUNTIME_ACTION', `${d.id} uses secrets, which need Podman (the Docker Engine API has no container secrets)`, { resource: d.id, retry: 'wait' });
+    if ((d.spec.devices.length > 0 || secrets) && flavor === 'podman') return this.engine.libpodCreateContainer(libpodCreateBody(d));
     return this.engine.createContainer(compatCreateBody(d, { cdiViaDeviceRequests: flavor === 'docker' }));
   }
 

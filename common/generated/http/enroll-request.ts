@@ -17,6 +17,10 @@ export interface EnrollRequest {
    */
   hubUrl?: string;
   /**
+   * The node's age public key (age1...): its private key stays on the node (mode 0600 in the state dir). The hub writes it into the Node file and encrypts the secrets of the node's workloads to it.
+   */
+  ageRecipient?: string;
+  /**
    * What the node has, collected by `foundry agent enroll` (systeminformation and nvidia-smi).
    */
   inventory: {

@@ -34,6 +34,10 @@ export interface HelloMessage {
      */
     appliedRevision: string | null;
     /**
+     * The node's age public key (age1...), from its identity file in the state dir; the hub records it (nodes enrolled before keys existed report theirs here).
+     */
+    ageRecipient?: string;
+    /**
      * What the node has: GPUs and the resources the agent manages.
      */
     inventory: {

@@ -1,7 +1,7 @@
 // Generated from schemas/ by scripts/gen-types.mjs. Do not edit: change the schema and run `npm run gen:types`.
 
 /**
- * Agent to hub: the volume keys this node needs and does not hold (after a restart its keyring is empty). The hub answers with a volume-keys message; it gives a key only for a workspace placed on this node at the branch tip, creating it on first request.
+ * Agent to hub: the volume keys this node needs and does not hold (after a restart its keyring is empty). The hub answers with a volume-keys message, each key encrypted to the age recipient the node registered (enrollment, hello); it gives a key only for a workspace placed on this node at the branch tip, creating it on first request.
  */
 export interface VolumeKeysRequestMessage {
   /**
@@ -26,16 +26,11 @@ export interface VolumeKeysRequestMessage {
      */
     node: string;
     /**
-     * The node's age recipient (age1...): keys come back encrypted to it only.
-     */
-    recipient: string;
-    /**
      * The volume keys wanted.
      *
-     * @minItems 1
      * @maxItems 256
      */
-    keys: [KeyRef, ...KeyRef[]];
+    keys: KeyRef[];
   };
 }
 /**

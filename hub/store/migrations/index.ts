@@ -7,6 +7,8 @@ import { sql as billing } from './0031-billing.js';
 import { sql as billingLateUsage } from './0035-billing-late-usage.js';
 import { sql as usageRefusals } from './0036-usage-refusals.js';
 import { sql as joinTokenNode } from './0037-join-token-node.js';
+import { sql as nodeAgeRecipient } from './0038-node-age-recipient.js';
+import { sql as volumeKeys } from './0052-volume-keys.js';
 
 /** One schema migration. */
 export interface Migration {
@@ -25,4 +27,6 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 35, name: 'billing-late-usage', sql: billingLateUsage },
   { version: 36, name: 'usage-refusals', sql: usageRefusals },
   { version: 37, name: 'join-token-node', sql: joinTokenNode },
+  { version: 38, name: 'node-age-recipient', sql: nodeAgeRecipient },
+  { version: 52, name: 'volume-keys', sql: volumeKeys },
 ];
