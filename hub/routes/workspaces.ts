@@ -184,9 +184,13 @@ export function installWorkspaces(app: FastifyInstance, opts: WorkspaceRoutesOpt
   app.delete<{ Params: { name: string } }>('/api/v1/workspaces/:name', { preHandler: anyone }, async (req, reply) =>
     guard(reply, async () => {
       await visible(req);
+      const keys = app.hasDecorator('volumeKeys') ? app.volumeKeys : undefined;
+      await keys?.refresh();
+      const had = keys?.countOf(req.params.name) ?? 0;
       await ws.remove(req.params.name, actorOf(req.principal));
-      // reclaimPolicy Delete: its volume keys are destroyed now, before any agent prunes the data.
-      const keysDestroyed = app.hasDecorator('volumeKeys') ? (await app.volumeKeys.reap(actorOf(req.principal))).includes(req.params.name) : false;
+      // reclaimPolicy Delete: its volume keys are destroyed now (here or by the reaper the commit woke), before any agent prunes the data.
+      await keys?.reap(actorOf(req.principal));
+      const keysDestroyed = had > 0 && keys?.countOf(req.params.name) === 0;
       return { name: req.params.name, deleted: true, keysDestroyed };
     }),
   );

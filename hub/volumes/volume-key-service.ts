@@ -102,8 +102,20 @@ export class VolumeKeyService {
    */
   async reap(actor: string, repo?: InfraRepo): Promise<string[]> {
     const tip = repo ?? (await this.deps.repo());
+    const rows = this.refreshOwners(tip);
+    const gone = keysToDestroy(tip, rows);
+    for (const g of gone) this.deps.keys.destroyWorkspace(g.workspace, actor, g.why);
+    this.forgetEverywhere(gone.map((g) => g.workspace));
+    return gone.map((g) => g.workspace);
+  }
+
+  /**
+   * Records on the key rows the tenant and reclaim policy the tip gives each workspace still declared (an
+   * admin may have set reclaimPolicy Delete since the key was last asked for); returns the rows. The API's
+   * delete calls it before removing the file, so the policy of the last revision that had it counts.
+   */
+  refreshOwners(tip: InfraRepo): ReturnType<VolumeKeyStore['list']> {
     const rows = this.deps.keys.list();
-    // Owners as the tip says (an admin may have set reclaimPolicy Delete since the key was last asked for).
     for (const r of rows) {
       const ws = tip.workspaces.get(r.workspace)?.doc;
       if (ws === undefined) continue;
@@ -112,10 +124,17 @@ export class VolumeKeyService {
       r.tenant = ws.spec.tenant;
       r.reclaim = reclaim;
     }
-    const gone = keysToDestroy(tip, rows);
-    for (const g of gone) this.deps.keys.destroyWorkspace(g.workspace, actor, g.why);
-    this.forgetEverywhere(gone.map((g) => g.workspace));
-    return gone.map((g) => g.workspace);
+    return rows;
+  }
+
+  /** How many keys `workspace` has. */
+  countOf(workspace: string): number {
+    return this.deps.keys.list().filter((k) => k.workspace === workspace).length;
+  }
+
+  /** refreshOwners at the branch tip now. */
+  async refresh(): Promise<void> {
+    this.refreshOwners(await this.deps.repo());
   }
 
   /** Destroys a workspace's keys now (the API deletes it with reclaimPolicy Delete): before its file leaves Git. */

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../hub/app.js';
+import { buildApp, type AppDeps } from '../../hub/app.js';
 import { HubStore } from '../../hub/store/hub-store.js';
 import { HubLink } from '../../agent/link/hub-link.js';
 import { hostedRepo, type RepoFiles } from './git-fixture.js';
@@ -37,11 +37,11 @@ async function until(fn: () => boolean, ms = 10_000): Promise<void> {
 }
 
 /** Starts the hub over a repo seeded with `files`; connects agents for `online` nodes. */
-export async function startWsHub(files: RepoFiles, online: string[] = []): Promise<WsHub> {
+export async function startWsHub(files: RepoFiles, online: string[] = [], extra: (dir: string) => Promise<Partial<AppDeps>> = async () => ({})): Promise<WsHub> {
   const dir = mkdtempSync(join(tmpdir(), 'foundry-ws-hub-'));
   const repoDir = await hostedRepo(dir, files);
   const store = new HubStore(join(dir, 'hub.db'));
-  const app = await buildApp({ store, repoDir });
+  const app = await buildApp({ store, repoDir, ...(await extra(dir)) });
   app.authenticators.push((req) => {
     const t = req.headers['x-test-tenant'];
     return typeof t === 'string' ? { role: 'tenant', subject: `user-of-${t}`, tenant: t, via: 'api-token' } : undefined;
