@@ -48,8 +48,10 @@ export interface RuntimeSecret {
   source: 'repo' | 'workspace';
   /** Environment variable that receives the value. */
   env?: string;
-  /** Absolute path of the file inside the container. */
+  /** Absolute path of the file inside the container, or (VMs) in the guest, written by cloud-init. */
   file?: string;
+  /** File mode in a VM guest (octal string, default 0400). */
+  permissions?: string;
   /** HMAC-SHA-256 of the value with a node-local key (hex, 32 digits). */
   digest?: string;
   /** Name of the runtime secret (Podman secret) that holds the value. */
@@ -102,6 +104,8 @@ export interface VmSpec {
   openstack: { flavor: string; image: string; availabilityZone?: string; host?: string; keyName?: string } | undefined;
   /** Set on workspace VMs with a libvirt disk: the qcow2 overlay is LUKS-encrypted with the key of this ref (absent: plain). */
   diskEncryption?: { format: 'luks'; key: VolumeKeyRef } | undefined;
+  /** Secrets cloud-init writes into the guest (absent when the template lists none). */
+  secrets?: RuntimeSecret[];
 }
 
 /** A named volume's spec: absent encryption is a plain Podman volume (services, profiles, opted-out volumes). */

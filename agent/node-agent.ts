@@ -20,7 +20,10 @@ import { collectHostMetrics } from './host/host-metrics.js';
 import { cachedCephDf, CEPH_FALLBACK_MOUNTS, storageConfigFor } from './host/storage-config.js';
 import { HubLink } from './link/hub-link.js';
 import { loadOrCreateNodeIdentity } from './secrets/node-identity.js';
-import { buildReconciler, startAgent, type RunningAgent } from './reconcile/agent.js';
+import { HubSecretCache } from './secrets/hub-secrets.js';
+import { WorkspaceSecretResolver } from './secrets/workspace-resolver.js';
+import { decryptWithIdentities } from '../common/secrets/age.js';
+import { buildReconciler, buildSecretSources, startAgent, type RunningAgent } from './reconcile/agent.js';
 import type { AgentStatus } from './reconcile/status.js';
 import { UsageEmitter } from './usage/usage-emitter.js';
 import { VolumeKeyClient } from './volumes/key-client.js';
@@ -49,6 +52,8 @@ export interface NodeAgent {
   link: HubLink | undefined;
   /** GPU and host samples and usage records; ticking only when the node is enrolled (there is a link). */
   telemetry: TelemetryLoop;
+  /** Tenant secrets the hub delivered (names and versions via versions(); values only to the secrets step). */
+  hubSecrets: HubSecretCache;
   stop(): Promise<void>;
 }
 
@@ -97,7 +102,21 @@ export async function startNodeAgent(config: ResolvedAgentConfig, logger: Logger
   if (nodeKey.created) logger.info({ event: 'node-key-created', file: nodeKey.file, recipient: nodeKey.recipient }, `created the node's age key ${nodeKey.file}`);
   // Volume keys live in memory only: the hub gives them again after every restart (VolumeKeyClient).
   const volumeKeys = new VolumeKeyring();
+  // Tenant secrets the hub delivers (encrypted to this node's key), in memory only; a change reconciles,
+  // which recreates exactly the containers whose secret digests changed.
+  const late: { agent?: RunningAgent; secretsPending?: boolean } = {};
+  const hubSecrets = new HubSecretCache({
+    decrypt: (armored) => decryptWithIdentities(armored, [nodeKey.identity]),
+    onChange: () => {
+      if (late.agent === undefined) late.secretsPending = true;
+      else void late.agent.syncNow('secrets');
+    },
+    log: logger,
+  });
+  const secrets = buildSecretSources(config.stateDir);
+  secrets.resolvers.add(new WorkspaceSecretResolver(hubSecrets));
   const reconciler = buildReconciler(config, logger, options.extraDrivers ?? [], {
+    secrets,
     onResult: (result) => {
       const mismatch = hubUrlMismatch(reconciler.lastGood()?.facts.hubUrl, config.hubUrl);
       if (mismatch !== undefined && mismatch !== warnedHubUrl) logger.warn({ event: 'hub-url-mismatch', cluster: reconciler.lastGood()?.facts.hubUrl, config: config.hubUrl }, mismatch);
@@ -141,6 +160,7 @@ export async function startNodeAgent(config: ResolvedAgentConfig, logger: Logger
       handlers: {
         // A hub sync does not bypass back-off: failing resources keep their retry schedule (an operator's `foundry agent sync` does bypass it).
         syncNow: () => void agent.syncNow('hub'),
+        secrets: (body) => hubSecrets.apply(body),
         drain: (cmd) => logger.info({ event: 'drain', cmd }, 'hub asked to drain: no new workspaces will be placed here; running ones stay until moved'),
         volumeKeys: (body) => keyClient?.handle(body),
       },
@@ -151,6 +171,8 @@ export async function startNodeAgent(config: ResolvedAgentConfig, logger: Logger
   }
 
   const agent = await startAgent(config, logger, reconciler);
+  late.agent = agent;
+  if (late.secretsPending === true) void agent.syncNow('secrets');
   const usage = link === undefined ? undefined : new UsageEmitter({
     node: config.node,
     resolutionMs: options.usageResolutionMs,
@@ -197,6 +219,7 @@ export async function startNodeAgent(config: ResolvedAgentConfig, logger: Logger
     agent,
     link,
     telemetry,
+    hubSecrets,
     stop: async () => {
       telemetry.stop();
       await agent.stop();

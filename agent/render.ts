@@ -233,5 +233,6 @@ function vmSpec(vm: Vm, unit: Unit, node: Node): DesiredVm['spec'] {
       unit.template !== undefined && unit.owner.workspace !== undefined && vmDiskEncrypted(unit.template)
         ? { format: 'luks', key: { workspace: unit.owner.workspace, kind: 'vm-disk', name: vm.name } }
         : undefined,
+    secrets: vm.cloudInit?.secrets === undefined || vm.cloudInit.secrets.length === 0 ? undefined : vm.cloudInit.secrets.map((s) => ({ name: s.name, source: s.source ?? 'repo', file: s.path, permissions: s.permissions ?? '0400' })),
   };
 }

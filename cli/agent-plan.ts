@@ -82,7 +82,16 @@ export async function planNode(target: string, node: string, opts: TargetOptions
   // Resources of a runtime that could not be listed are not "to remove": only what was listed is weighed.
   const down = new Set(seen.unavailableKeys ?? []);
   const observed = seen.resources.filter((o) => !down.has(runtimeKeyOf(o)));
-  return { plan: planActions(desired, observed), profile: desired.profile, runtime: seen.runtime, note: seen.note };
+  return { plan: withSecretsNote(planActions(desired, observed)), profile: desired.profile, runtime: seen.runtime, note: seen.note };
+}
+
+/** `agent plan` does not decrypt: a running container with secrets carries their digests in its spec hash, so it shows as changed; say so on its action. */
+function withSecretsNote(plan: PlanResult): PlanResult {
+  for (const a of plan.actions) {
+    const d = a.desired;
+    if (a.type === 'recreate' && (d?.kind === 'container' || d?.kind === 'vm') && (d.spec.secrets ?? []).length > 0) a.reason += ' (agent plan does not decrypt secrets, so a workload with secrets always shows as changed here; the agent recreates it only when its spec or a secret value changed)';
+  }
+  return plan;
 }
 
 /** The observer of `agent plan`: none with --no-observe; else the drivers of the agent configuration (or Podman at its default socket when the default configuration file is absent). */

@@ -59,8 +59,8 @@ export function devProfileYaml(): string {
   ].join('\n');
 }
 
-/** nodes/local.yaml: this machine as a dev-node (it hosts workspaces; GPUs are reported live by the agent). */
-export function localNodeYaml(host: string): string {
+/** nodes/local.yaml: this machine as a dev-node (it hosts workspaces; GPUs are reported live by the agent), with the local agent's age key when known. */
+export function localNodeYaml(host: string, ageRecipient?: string): string {
   const label = host.toLowerCase().replace(/[^a-z0-9.-]/g, '-').replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '').slice(0, 63) || 'localhost';
   return [
     '# yaml-language-server: $schema=../../schemas/infra.schema.json',
@@ -71,6 +71,7 @@ export function localNodeYaml(host: string): string {
     `  name: ${LOCAL_NODE}`,
     'spec:',
     `  profile: ${DEV_PROFILE}`,
+    ...(ageRecipient === undefined ? [] : [`  ageRecipient: ${ageRecipient}`]),
     '  labels:',
     `    hostname: ${label}`,
     '    role: dev',
@@ -156,7 +157,10 @@ async function runDev(flags: DevFlags): Promise<void> {
   // Seed the hosted repo once: the example infra plus this machine's node file.
   const seed = mkdtempSync(join(tmpdir(), 'foundry-dev-seed-'));
   cpSync(EXAMPLE_INFRA_DIR, seed, { recursive: true });
-  writeFileSync(join(seed, 'nodes', `${LOCAL_NODE}.yaml`), localNodeYaml(hostname()));
+  // The local agent's key exists before the repo is seeded, so secrets can be encrypted to this node.
+  const { loadOrCreateNodeIdentity } = await import('../agent/secrets/node-identity.js');
+  const nodeKey = await loadOrCreateNodeIdentity(join(dataDir, 'agent', 'state'));
+  writeFileSync(join(seed, 'nodes', `${LOCAL_NODE}.yaml`), localNodeYaml(hostname(), nodeKey.recipient));
   mkdirSync(join(seed, 'profiles'), { recursive: true });
   writeFileSync(join(seed, 'profiles', `${DEV_PROFILE}.yaml`), devProfileYaml());
   let hub: RunningHub;

@@ -53,6 +53,7 @@ export function registerHub(program: Command): void {
       process.stdout.write(`foundry hub listening on ${running.url}\n`);
       if (running.repoUrl !== undefined) process.stdout.write(`infra repo: ${running.repoUrl}\n`);
       if (running.signingKey !== undefined) process.stdout.write(`hub signing key (add this line to the agents' allowed signers file): ${running.signingKey}\n`);
+      process.stdout.write(`hub age recipient (add it to the infra repo's .foundry/admin-recipients so the hub can re-encrypt repo secrets): ${running.ageRecipient}\n`);
       await new Promise<void>((resolve) => {
         const stop = (): void => {
           process.off('SIGINT', stop);
@@ -93,6 +94,15 @@ export function registerHub(program: Command): void {
     .action(async (o: { dataDir: string }) => {
       const { ensureSigningKey } = await import('../hub/gitops/signing-key.js');
       process.stdout.write(`${ensureSigningKey(o.dataDir).allowedSigner}\n`);
+    });
+
+  hub
+    .command('age-recipient')
+    .description('print the hub\'s age recipient (age1...; generated at first start): repo secrets encrypted to it can be re-encrypted by the hub when it moves a workspace')
+    .option('--data-dir <dir>', 'the hub data dir', DEFAULT_DATA_DIR)
+    .action(async (o: { dataDir: string }) => {
+      const { ensureHubIdentity } = await import('../hub/secrets/hub-identity.js');
+      process.stdout.write(`${(await ensureHubIdentity(o.dataDir)).recipient}\n`);
     });
 
   registerHubToken(hub);

@@ -1,6 +1,6 @@
 /**
  * `foundry secret encrypt|reencrypt|who|recipients`: age-encrypted secrets in a checkout of the infra
- * repo (see secret-files.ts and docs/secrets.md). Works offline on the checkout; `recipients --hub`
+ * repo (see secret-files.ts and docs/secrets.md). Works offline on the checkout; `recipients --from-hub`
  * compares the node keys in Git with the ones the hub has from enrollment and hellos.
  */
 import { readFile } from 'node:fs/promises';
@@ -77,13 +77,13 @@ export function registerSecret(program: Command): void {
       process.exitCode = r.missing.length > 0 || stale ? EXIT.FAILED : EXIT.OK;
     });
   withHubOptions(secret.command('recipients'))
-    .description("the nodes' age public keys: from the Node files of the checkout, and with --hub from the hub (enrollment and hellos)")
+    .description("the nodes' age public keys: from the Node files of the checkout, and with --from-hub from the hub (enrollment and hellos)")
     .option('--repo <dir>', 'checkout of the infra repo', '.')
-    .option('--hub', 'also ask the hub and show where Git and the hub disagree')
-    .action(async (o: HubClientOptions & { repo: string; hub?: boolean }) => {
+    .option('--from-hub', 'also ask the hub and show where Git and the hub disagree')
+    .action(async (o: HubClientOptions & { repo: string; fromHub?: boolean }) => {
       const repo = await loadCheckout(o.repo);
       const fromHub = new Map<string, string | null>();
-      if (o.hub === true) {
+      if (o.fromHub === true) {
         const r = await callHub(o, 'GET', '/api/v1/nodes');
         for (const n of (r.body.nodes ?? []) as { name: string; ageRecipient?: string | null }[]) fromHub.set(n.name, n.ageRecipient ?? null);
       }
@@ -92,7 +92,7 @@ export function registerSecret(program: Command): void {
       for (const n of names) {
         const git = repo.nodes.get(n)?.doc.spec.ageRecipient;
         const hub = fromHub.get(n);
-        const note = o.hub !== true ? '' : hub === undefined ? '  (unknown to the hub)' : hub === null ? '  (the hub has no key yet)' : git === undefined ? `  (only the hub has it: add spec.ageRecipient: ${hub} to nodes/${n}.yaml)` : hub !== git ? `  (the hub has ${hub}: the node has a new key; update nodes/${n}.yaml and re-encrypt)` : '';
+        const note = o.fromHub !== true ? '' : hub === undefined ? '  (unknown to the hub)' : hub === null ? '  (the hub has no key yet)' : git === undefined ? `  (only the hub has it: add spec.ageRecipient: ${hub} to nodes/${n}.yaml)` : hub !== git ? `  (the hub has ${hub}: the node has a new key; update nodes/${n}.yaml and re-encrypt)` : '';
         if (note.includes('update') || note.includes('only the hub')) differ = true;
         process.stdout.write(`${n}  ${git ?? '-'}${note}\n`);
       }

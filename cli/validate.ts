@@ -21,6 +21,7 @@ export function validationReport(repo: InfraRepo): Record<string, unknown> {
     valid: repo.issues.length === 0,
     revision: repo.revision,
     issues: repo.issues,
+    warnings: repo.warnings ?? [],
     counts: {
       nodes: repo.nodes.size,
       services: repo.services.size,
@@ -28,15 +29,22 @@ export function validationReport(repo: InfraRepo): Record<string, unknown> {
       tenants: repo.tenants.size,
       workspaces: repo.workspaces.size,
       priceLists: repo.priceLists.size,
+      secrets: repo.secrets.size,
     },
   };
 }
 
-/** The text of `validate`: one line per issue, then a summary line. */
+/** The warnings of a repo as `file:line:column: path: warning: message` lines. */
+export function warningLines(repo: InfraRepo): string[] {
+  return (repo.warnings ?? []).map((w) => formatIssue({ ...w, message: `warning: ${w.message}` }));
+}
+
+/** The text of `validate`: one line per warning and issue, then a summary line. */
 export function validationText(repo: InfraRepo): string {
-  if (repo.issues.length === 0) return `valid: ${describeRepo(repo)} (revision ${repo.revision})`;
+  const warned = warningLines(repo);
+  if (repo.issues.length === 0) return [...warned, `valid: ${describeRepo(repo)} (revision ${repo.revision})${warned.length === 0 ? '' : ` with ${warned.length} warning${warned.length === 1 ? '' : 's'}`}`].join('\n');
   const files = new Set(repo.issues.map((i) => i.file)).size;
-  const lines = repo.issues.map(formatIssue);
+  const lines = [...warned, ...repo.issues.map(formatIssue)];
   lines.push(`invalid: ${repo.issues.length} issue${repo.issues.length === 1 ? '' : 's'} in ${files} file${files === 1 ? '' : 's'} (revision ${repo.revision})`);
   return lines.join('\n');
 }

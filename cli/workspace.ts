@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { FoundryError } from '../common/errors.js';
 import { callHub, keyValues, withHubOptions, type HubClientOptions } from './hub-client.js';
+import { registerWorkspaceSecret } from './workspace-secret.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
@@ -79,4 +80,6 @@ export function registerWorkspace(program: Command): void {
         process.stdout.write(`workspace ${name}: ${changed ? `${verb === 'stop' ? 'stopped' : verb === 'start' ? 'started' : 'deleted'}` : `already ${verb === 'stop' ? 'stopped' : 'running'}`}\n`);
       });
   }
+
+  registerWorkspaceSecret(ws);
 }

@@ -50,6 +50,8 @@ export interface RunningHub {
   repoUrl: string | undefined;
   /** The allowed-signers line of the key the hub signs its commits with (undefined: it could not make one). */
   signingKey: string | undefined;
+  /** The hub's age recipient (age1...): repo secrets the hub must re-encrypt are encrypted to it too. */
+  ageRecipient: string;
   /** Graceful stop: no new connections, commit and ack what arrived, close the store. */
   close(): Promise<void>;
 }
@@ -78,8 +80,8 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
       if (opts.allowedSignersFile !== undefined) throw err;
       signingError = err;
     }
-    const verifyBase = opts.allowedSignersFile === undefined || signingKey === undefined ? undefined : tipVerifier(signingKey, resolve(opts.allowedSignersFile), join(dataDir, 'signing', 'effective_allowed_signers'));
     const ageIdentity = await ensureHubIdentity(dataDir);
+    const verifyBase = opts.allowedSignersFile === undefined || signingKey === undefined ? undefined : tipVerifier(signingKey, resolve(opts.allowedSignersFile), join(dataDir, 'signing', 'effective_allowed_signers'));
     const app = await buildApp({ store, repoDir, externalRepo, signingKey, ageIdentity, verifyBase, repoPollMs: opts.repoPollMs, tls, webhookSecret: opts.webhookSecret, logger: opts.logger, metrics: createMetrics({ defaults: true }), enroll: { dataDir, publicUrl: opts.publicUrl, externalRepoUrl: opts.repoUrl } });
     if (signingError !== undefined) app.log.warn({ event: 'signing-key-unavailable', err: signingError instanceof Error ? signingError.message : String(signingError) }, 'the hub cannot sign its commits (is ssh-keygen installed?): agents that verify signatures will refuse them');
     const host = opts.host ?? '127.0.0.1';
@@ -97,6 +99,7 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
       store,
       repoUrl: repoDir === undefined ? undefined : `${url}/git/infra.git`,
       signingKey: signingKey?.allowedSigner,
+      ageRecipient: ageIdentity.recipient,
       close: () => (closed ??= app.close().then(() => checkpointer.stop()).then(() => store.close())),
     };
   } catch (err) {

@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
-import { AGENT_WS_PATH, decodeFrame, encodeFrame, HUB_TO_AGENT, BadFrameCounter, MAX_WS_PAYLOAD_BYTES, type MessageByType, type AgentToHub, type CommandMessage, type HelloMessage, type StatusMessage, type TelemetryMessage, type VolumeKeysMessage, type VolumeKeysRequestMessage } from '../../common/protocol/codec.js';
+import { AGENT_WS_PATH, decodeFrame, encodeFrame, HUB_TO_AGENT, BadFrameCounter, MAX_WS_PAYLOAD_BYTES, type MessageByType, type AgentToHub, type CommandMessage, type HelloMessage, type SecretsMessage, type StatusMessage, type TelemetryMessage, type VolumeKeysMessage, type VolumeKeysRequestMessage } from '../../common/protocol/codec.js';
 import { FoundryError, errorMessage } from '../../common/errors.js';
 import { VERSION } from '../../common/version.js';
 import { Backoff } from './backoff.js';
@@ -17,6 +17,8 @@ export type HubCommand = CommandMessage['body'];
 export type CommandHandler = (cmd: HubCommand) => unknown;
 /** Volume keys from the hub (age-encrypted to this node), as the handler receives them. */
 export type HubVolumeKeys = VolumeKeysMessage['body'];
+/** Workspace secrets from the hub (age-encrypted to this node), as the handler receives them. */
+export type HubSecrets = SecretsMessage['body'];
 
 /** The logger the link writes to (pino-compatible). */
 export interface LinkLogger {
@@ -40,7 +42,7 @@ export interface HubLinkOptions {
   /** What goes into hello on each connect. */
   hello?: () => Omit<HelloMessage['body'], 'node' | 'agentVersion'>;
   /** Handlers of hub commands. */
-  handlers?: { syncNow?: CommandHandler; drain?: CommandHandler; volumeKeys?: (body: HubVolumeKeys) => unknown };
+  handlers?: { syncNow?: CommandHandler; drain?: CommandHandler; secrets?: (body: HubSecrets) => unknown; volumeKeys?: (body: HubVolumeKeys) => unknown };
   /** PEM CA certificate to verify a hub with a private CA. */
   ca?: string | Buffer;
   /** Outbox entries sent but not yet acked, at most. */
@@ -251,6 +253,8 @@ export class HubLink extends EventEmitter {
       this.emit('hub-error', msg.body);
     } else if (msg.type === 'volume-keys') {
       this.onVolumeKeys(msg.body);
+    } else if (msg.type === 'secrets') {
+      this.onSecrets(msg.body);
     } else {
       this.runCommand(msg.body);
     }
@@ -268,6 +272,21 @@ export class HubLink extends EventEmitter {
       Promise.resolve(handler(body)).catch((err: unknown) => this.log.error({ err: errorMessage(err) }, 'volume keys handler failed'));
     } catch (err) {
       this.log.error({ err: errorMessage(err) }, 'volume keys handler failed');
+    }
+  }
+
+  /** Secrets for another node are a hub bug: refused, never handed on. */
+  private onSecrets(body: HubSecrets): void {
+    if (body.node !== this.opts.node) {
+      this.log.warn({ node: body.node }, `hub sent secrets for node ${body.node} to ${this.opts.node}: ignored`);
+      return;
+    }
+    const handler = this.opts.handlers?.secrets;
+    if (handler === undefined) return;
+    try {
+      Promise.resolve(handler(body)).catch((err: unknown) => this.log.error({ err: errorMessage(err) }, 'secrets handler failed'));
+    } catch (err) {
+      this.log.error({ err: errorMessage(err) }, 'secrets handler failed');
     }
   }
 

@@ -8,7 +8,7 @@
  */
 import { FoundryError } from '../../common/errors.js';
 import { specHash } from '../../common/hash.js';
-import { resourceKey, type Action, type DesiredContainer, type DesiredResource, type RuntimeSecret } from '../desired.js';
+import { resourceKey, type Action, type DesiredContainer, type DesiredResource, type DesiredVm, type RuntimeSecret } from '../desired.js';
 import { holdsSecrets, type RuntimeDriver } from '../drivers/driver.js';
 import { recordError, type RunContext } from '../reconcile/context.js';
 import { runtimeSecretName, secretDigest, type SecretContext } from './resolver.js';
@@ -42,8 +42,8 @@ export async function resolveSecrets(ctx: RunContext): Promise<void> {
   ctx.desired = { ...desired, resources };
 }
 
-function usesSecrets(r: DesiredResource): r is DesiredContainer {
-  return r.kind === 'container' && (r.spec.secrets ?? []).length > 0;
+function usesSecrets(r: DesiredResource): r is DesiredContainer | DesiredVm {
+  return (r.kind === 'container' || r.kind === 'vm') && (r.spec.secrets ?? []).length > 0;
 }
 
 /** Files of the revision the desired state came from; none when it was restored or is a fallback to an older revision. */
@@ -54,7 +54,7 @@ function secretContext(ctx: RunContext): SecretContext {
   return same ? { repo: good.repo, dir: ctx.fetched?.dir } : { repo: undefined, dir: undefined };
 }
 
-async function resolveContainer(ctx: RunContext, r: DesiredContainer, sctx: SecretContext): Promise<{ spec: DesiredContainer } | { problems: string[]; names: string[] }> {
+async function resolveContainer<R extends DesiredContainer | DesiredVm>(ctx: RunContext, r: R, sctx: SecretContext): Promise<{ spec: R } | { problems: string[]; names: string[] }> {
   const secrets = ctx.deps.secrets;
   if (secrets === undefined) return { problems: ['this agent has no secret sources configured'], names: (r.spec.secrets ?? []).map((s) => s.name) };
   const refs = r.spec.secrets ?? [];
@@ -70,7 +70,7 @@ async function resolveContainer(ctx: RunContext, r: DesiredContainer, sctx: Secr
     return { ...ref, digest, runtimeName };
   });
   const spec = { ...r.spec, secrets: resolved };
-  return { spec: { ...r, spec, specHash: specHash({ kind: r.kind, name: r.ref.name, spec }) } };
+  return { spec: { ...r, spec, specHash: specHash({ kind: r.kind, name: r.ref.name, spec }) } as R };
 }
 
 /** Actions on held containers become noops marked SecretUnavailable (start and stop still happen). */
@@ -88,7 +88,7 @@ export async function holdForSecrets(ctx: RunContext): Promise<void> {
 /** Before a create or recreate: the runtime gets the values of the container's secrets (content-addressed names). */
 export async function putSecretsFor(ctx: RunContext, a: Action, driver: RuntimeDriver): Promise<void> {
   const d = a.desired;
-  if ((a.type !== 'create' && a.type !== 'recreate') || d?.kind !== 'container' || (d.spec.secrets ?? []).length === 0) return;
+  if ((a.type !== 'create' && a.type !== 'recreate') || (d?.kind !== 'container' && d?.kind !== 'vm') || (d.spec.secrets ?? []).length === 0) return;
   if (!holdsSecrets(driver)) throw new FoundryError('SECRET_UNAVAILABLE', `${d.id} uses secrets but the ${driver.name} driver cannot hold them`, { resource: d.id });
   for (const s of d.spec.secrets ?? []) {
     const value = s.runtimeName === undefined ? undefined : ctx.secretValues.get(s.runtimeName);

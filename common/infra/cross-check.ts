@@ -10,6 +10,7 @@ import type { InvalidNames, LoadedDoc } from './parse-docs.js';
 import { checkPriceLists } from './price-checks.js';
 import { profileChain, profileFlag } from './profile-chain.js';
 import { checkTemplatePolicy } from './template-policy.js';
+import { checkSecrets } from './secret-checks.js';
 import { parseDuration } from '../units.js';
 
 /** Runs every cross-document check; appends issues to repo.issues. `docs` are the repo's own valid documents in file order; `subPath` is where the infra files live in the repo. */
@@ -25,6 +26,7 @@ export function crossCheck(repo: InfraRepo, docs: LoadedDoc[], invalid: InvalidN
   checkPriceLists(repo, issues);
   checkTemplatePolicy(repo, docs, issues);
   checkTelemetryInterval(repo, issues);
+  checkSecrets(repo, issues);
 }
 
 /** Usage is billed in 10 s slots and a slot counts only when an observation falls in it: a telemetry tick may not be rarer. */

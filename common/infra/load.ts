@@ -6,6 +6,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { PROFILE_DIR } from '../paths.js';
 import { crossCheck } from './cross-check.js';
+import { checkSecretFiles } from './secret-checks.js';
 import { DEFAULT_MAX_FILE_BYTES, readRepoFiles } from './files.js';
 import { emptyInfraRepo, type InfraIssue, type InfraRepo, type Located } from './model.js';
 import { parseRepoFile, type InvalidNames, type LoadedDoc } from './parse-docs.js';
@@ -34,8 +35,12 @@ export async function loadInfraDir(dir: string, opts: LoadOptions = {}): Promise
   const docs = (files ?? []).flatMap((f) => parseRepoFile(f, issues, invalid));
   const repo = assemble(opts.revision ?? 'worktree', builtins, docs, issues);
   // Cross-checks on a path that could not be read would only add noise (no Cluster, ...).
-  if (files !== undefined) crossCheck(repo, docs, invalid, posix.normalize(opts.subPath ?? '.').replace(/\/+$/, '').replace(/^\.$/, ''));
+  if (files !== undefined) {
+    crossCheck(repo, docs, invalid, posix.normalize(opts.subPath ?? '.').replace(/\/+$/, '').replace(/^\.$/, ''));
+    await checkSecretFiles(repo, dir, repo.issues);
+  }
   repo.issues = sortIssues(repo.issues);
+  if (repo.warnings !== undefined) repo.warnings = sortIssues(repo.warnings);
   return repo;
 }
 

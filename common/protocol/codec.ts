@@ -15,10 +15,11 @@ import type { CommandMessage } from '../generated/protocol/command.js';
 import type { ErrorMessage } from '../generated/protocol/error.js';
 import type { VolumeKeysRequestMessage } from '../generated/protocol/volume-keys-request.js';
 import type { VolumeKeysMessage } from '../generated/protocol/volume-keys.js';
+import type { SecretsMessage } from '../generated/protocol/secrets.js';
 import type { GpuAllocationRecord } from '../generated/protocol/usage-record-gpu-allocation.js';
 import type { ResourceAllocationRecord } from '../generated/protocol/usage-record-resource-allocation.js';
 
-export type { HelloMessage, StatusMessage, TelemetryMessage, UsageMessage, AckMessage, CommandMessage, ErrorMessage, GpuAllocationRecord, ResourceAllocationRecord };
+export type { HelloMessage, StatusMessage, TelemetryMessage, UsageMessage, AckMessage, CommandMessage, ErrorMessage, SecretsMessage, GpuAllocationRecord, ResourceAllocationRecord };
 export type { VolumeKeysRequestMessage, VolumeKeysMessage };
 
 /** A usage record of any kind, as the wire carries it in a usage message's body.record. */
@@ -49,6 +50,7 @@ export interface MessageByType {
   error: ErrorMessage;
   'volume-keys-request': VolumeKeysRequestMessage;
   'volume-keys': VolumeKeysMessage;
+  secrets: SecretsMessage;
 }
 /** One message type name. */
 export type MessageType = keyof MessageByType;
@@ -57,7 +59,7 @@ export type Message = MessageByType[MessageType];
 /** Messages an agent sends. */
 export const AGENT_TO_HUB = ['hello', 'status', 'telemetry', 'usage', 'volume-keys-request'] as const satisfies readonly MessageType[];
 /** Messages the hub sends. */
-export const HUB_TO_AGENT = ['ack', 'command', 'error', 'volume-keys'] as const satisfies readonly MessageType[];
+export const HUB_TO_AGENT = ['ack', 'command', 'error', 'secrets', 'volume-keys'] as const satisfies readonly MessageType[];
 /** A message type an agent sends. */
 export type AgentToHub = (typeof AGENT_TO_HUB)[number];
 /** A message type the hub sends. */

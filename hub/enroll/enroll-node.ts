@@ -45,11 +45,7 @@ export async function enrollNode(deps: EnrollDeps, req: EnrollRequest, hubUrl: s
       const content = renderNodeFile({ node: req.node, profile: r.profile, labels: r.labels, inventory: req.inventory, tokenId: r.tokenId, at: now, ...(req.ageRecipient === undefined ? {} : { ageRecipient: req.ageRecipient }) });
       const done = await deps.writer.commit(async (dir) => {
         kept = existsSync(join(dir, path));
-        if (kept) {
-          // The admins' file stays theirs; only the node's public key is set in it (secrets are encrypted to it).
-          const patched = req.ageRecipient === undefined ? undefined : withAgeRecipient(await readFile(join(dir, path), 'utf8'), req.ageRecipient);
-          return patched === undefined ? undefined : { changes: [{ path, content: patched }], message: `node ${req.node}: record its age public key (enrolled with join token ${r.tokenId})` };
-        }
+        if (kept) return undefined;
         return { changes: [{ path, content }], message: `enroll node ${req.node} (profile ${r.profile}, join token ${r.tokenId})\n\nhost ${req.inventory.hostname}, ${req.inventory.cpu.cores} cpus, ${req.inventory.gpus.length} gpus` };
       });
       nodeFile = { path, status: kept ? 'kept' : 'committed', revision: done?.revision ?? null };
@@ -59,6 +55,7 @@ export async function enrollNode(deps: EnrollDeps, req: EnrollRequest, hubUrl: s
     releaseEnrollment(db, r);
     throw err;
   }
+  if (nodeFile.status === 'kept' && req.ageRecipient !== undefined) await recordKeyInKeptFile(deps, req.node, path, req.ageRecipient, r.tokenId);
   deps.store.audit(`join-token:${r.tokenId}`, 'node.enroll', req.node, { hostname: req.inventory.hostname, profile: r.profile, nodeFile: nodeFile.status });
   const base = hubUrl.replace(/\/+$/, '');
   return {
@@ -76,4 +73,23 @@ export async function enrollNode(deps: EnrollDeps, req: EnrollRequest, hubUrl: s
 async function declaredProfileOf(deps: EnrollDeps, secret: string, node: string): Promise<string | undefined> {
   if (deps.writer === undefined || joinTokenScope(deps.store.db, secret) === undefined) return undefined;
   return deps.writer.read(async (dir, rev) => (await loadInfraDir(dir, { revision: rev })).nodes.get(node)?.doc.spec.profile);
+}
+
+/**
+ * A node file the admins wrote gets the node's age public key when it has none (comments kept). A file
+ * that names another key is left alone: the secrets encrypted to that key need re-encrypting in the same
+ * commit (`foundry secret recipients --from-hub` shows the difference). Best effort: a refused commit (the
+ * repo would not validate) never fails the enrollment; the hub has the key either way.
+ */
+async function recordKeyInKeptFile(deps: EnrollDeps, node: string, path: string, recipient: string, tokenId: string): Promise<void> {
+  try {
+    await deps.writer!.commit(async (dir) => {
+      const text = await readFile(join(dir, path), 'utf8');
+      if (/^\s*ageRecipient:/m.test(text)) return undefined;
+      const patched = withAgeRecipient(text, recipient);
+      return patched === undefined ? undefined : { changes: [{ path, content: patched }], message: `node ${node}: record its age public key (enrolled with join token ${tokenId})` };
+    });
+  } catch (err) {
+    deps.store.audit(`join-token:${tokenId}`, 'node.age-recipient.not-written', node, { reason: err instanceof Error ? err.message.slice(0, 500) : String(err) });
+  }
 }

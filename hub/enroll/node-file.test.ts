@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { renderNodeFile } from './node-file.js';
+import { renderNodeFile, withAgeRecipient } from './node-file.js';
 
 const inventory = {
   hostname: 'gpu-07.example.eu',
@@ -37,5 +37,21 @@ describe('renderNodeFile', () => {
     const text = renderNodeFile({ node: 'svc-1', profile: 'service-node', labels: {}, inventory: { ...inventory, hostname: 'evil\nname', gpus: [] }, tokenId: 't', at: new Date(0) });
     expect(parse(text).spec).toEqual({ profile: 'service-node', capacity: { cpus: 64, memory: '524288Mi' } });
     expect(text).toContain('from host evil?name with');
+  });
+});
+
+describe('withAgeRecipient', () => {
+  const key = 'age1n5vsx0x3gsgj04z65gnk8yvjsggrydvdsahmr9gfltlg66wlt9cqrepwec';
+  it("sets spec.ageRecipient in the admins' file and keeps their comments", () => {
+    const text = '# ours: keep this\napiVersion: foundry.cloud/v1\nkind: Node\nmetadata:\n  name: n1\nspec:\n  profile: gpu-node # the profile\n';
+    const out = withAgeRecipient(text, key)!;
+    expect(out).toContain('# ours: keep this\n');
+    expect(out).toContain('profile: gpu-node # the profile\n');
+    expect(parse(out).spec).toEqual({ profile: 'gpu-node', ageRecipient: key });
+    expect(withAgeRecipient(out, key)).toBeUndefined();
+  });
+  it('leaves files that are not a single Node document alone', () => {
+    expect(withAgeRecipient('kind: Service\n', key)).toBeUndefined();
+    expect(withAgeRecipient('kind: Node\n---\nkind: Node\n', key)).toBeUndefined();
   });
 });

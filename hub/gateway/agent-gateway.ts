@@ -4,11 +4,12 @@
  * upgrade, and decides which node the connection speaks for. One connection per node: a newer one
  * replaces the older.
  */
+import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { FastifyBaseLogger } from 'fastify';
-import { AGENT_WS_PATH, MAX_WS_PAYLOAD_BYTES, type CommandMessage, type MessageByType } from '../../common/protocol/codec.js';
+import { AGENT_WS_PATH, MAX_WS_PAYLOAD_BYTES, type CommandMessage, type MessageByType, type SecretsMessage } from '../../common/protocol/codec.js';
 import { tokenFromAuthorization } from '../auth/secrets.js';
 import { AgentConnection, CLOSE, type ConnectionDeps } from './agent-connection.js';
 
@@ -16,8 +17,8 @@ function reject(socket: Duplex, status: number, text: string, extra = ''): void 
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\n${extra}Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
 }
 
-/** Accepts, tracks and commands agent connections. */
-export class AgentGateway {
+/** Accepts, tracks and commands agent connections. Events: 'connected' (node), 'disconnected' (node). */
+export class AgentGateway extends EventEmitter {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_PAYLOAD_BYTES, perMessageDeflate: false });
   private readonly connections = new Map<string, AgentConnection>();
   private readonly alive = new WeakSet<WebSocket>();
@@ -27,6 +28,7 @@ export class AgentGateway {
   constructor(
     private readonly deps: ConnectionDeps & { heartbeatMs?: number },
   ) {
+    super();
     // Ping every interval; a socket that missed the previous pong is dead (half-open TCP) and is dropped.
     this.heartbeat = setInterval(() => this.sweep(), deps.heartbeatMs ?? 30_000);
     this.heartbeat.unref();
@@ -67,9 +69,11 @@ export class AgentGateway {
       this.deps.metrics.connectedAgents.set(this.connections.size);
       this.deps.metrics.gpus.removeNode(node);
       this.deps.queue.defer(() => this.deps.store.markSeen(node, 'disconnected'));
+      this.emit('disconnected', node);
     });
     this.deps.queue.defer(() => this.deps.store.markSeen(node, 'connected'));
     this.log.info({ node }, 'agent connected');
+    this.emit('connected', node);
   }
 
   private sweep(): void {
@@ -92,6 +96,13 @@ export class AgentGateway {
   command(node: string, body: CommandMessage['body']): boolean {
     const conn = this.connections.get(node);
     conn?.send('command', body);
+    return conn !== undefined;
+  }
+
+  /** Sends workspace secrets (already encrypted to this node) to one node; false when it is not connected. */
+  sendSecrets(node: string, body: SecretsMessage['body']): boolean {
+    const conn = this.connections.get(node);
+    conn?.send('secrets', body);
     return conn !== undefined;
   }
 

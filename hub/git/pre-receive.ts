@@ -43,6 +43,11 @@ export function parseRefUpdates(input: string): RefUpdate[] {
 
 /** Validates one revision of the repo in `gitDir` in this thread; returns the formatted issues (empty when valid). */
 export async function validateRevision(gitDir: string, revision: string): Promise<string[]> {
+  return (await validateRevisionReport(gitDir, revision)).issues;
+}
+
+/** The formatted issues (refuse the push) and warnings (told to the pusher) of one revision. */
+export async function validateRevisionReport(gitDir: string, revision: string): Promise<{ issues: string[]; warnings: string[] }> {
   const tmp = mkdtempSync(join(tmpdir(), 'foundry-pre-receive-'));
   try {
     // A private index: the hook must not touch the repo's own state. Objects of the push are visible
@@ -52,7 +57,7 @@ export async function validateRevision(gitDir: string, revision: string): Promis
     await git(['--git-dir', gitDir, 'read-tree', revision], 'git read-tree', { env });
     await git(['--git-dir', gitDir, '--work-tree', tmp, 'checkout-index', '--all', '--force', `--prefix=${join(tmp, 'tree')}/`], 'git checkout-index', { env });
     const repo = await loadInfraDir(join(tmp, 'tree'), { revision });
-    return [...(await linkIssues(gitDir, revision)), ...repo.issues].map(formatIssue);
+    return { issues: [...(await linkIssues(gitDir, revision)), ...repo.issues].map(formatIssue), warnings: (repo.warnings ?? []).map((w) => formatIssue({ ...w, message: `warning: ${w.message}` })) };
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
@@ -78,7 +83,7 @@ export async function linkIssues(gitDir: string, revision: string): Promise<Infr
  * Validates one revision in a worker thread under `limits`. Resolves with the issues; a revision that
  * exceeds the deadline or the memory limit resolves with one issue saying so (the worker is stopped).
  */
-export function validateRevisionBounded(gitDir: string, revision: string, limits: ValidationLimits = DEFAULT_VALIDATION_LIMITS): Promise<string[]> {
+export function validateRevisionBounded(gitDir: string, revision: string, limits: ValidationLimits = DEFAULT_VALIDATION_LIMITS): Promise<{ issues: string[]; warnings: string[] }> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL('./validate-worker.js', import.meta.url), {
       workerData: { gitDir, revision },
@@ -96,11 +101,11 @@ export function validateRevisionBounded(gitDir: string, revision: string, limits
     };
     const timer = setTimeout(() => done(() => {
       void worker.terminate();
-      resolve([`validation took longer than ${limits.timeoutMs / 1000} s: the revision is refused (split very large files, e.g. mappings with many thousands of keys)`]);
+      resolve({ issues: [`validation took longer than ${limits.timeoutMs / 1000} s: the revision is refused (split very large files, e.g. mappings with many thousands of keys)`], warnings: [] });
     }), limits.timeoutMs);
-    worker.on('message', (issues: string[]) => done(() => resolve(issues)));
+    worker.on('message', (report: { issues: string[]; warnings: string[] }) => done(() => resolve(report)));
     worker.on('error', (err: Error & { code?: string }) => done(() => {
-      if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') resolve([`validation needed more than ${limits.maxMemoryMb} MiB of memory: the revision is refused (split very large files)`]);
+      if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') resolve({ issues: [`validation needed more than ${limits.maxMemoryMb} MiB of memory: the revision is refused (split very large files)`], warnings: [] });
       else reject(err);
     }));
     worker.on('exit', (code) => done(() => reject(new Error(`validation worker exited with code ${code} before answering`))));
@@ -134,7 +139,11 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       process.stderr.write(`foundry: push refused: ${u.ref}: only branches (refs/heads/...) and tags (refs/tags/...) may be pushed, and each is validated\n`);
       continue;
     }
-    const issues = await validateRevisionBounded(gitDir, u.newRev, limits);
+    const { issues, warnings } = await validateRevisionBounded(gitDir, u.newRev, limits);
+    if (warnings.length > 0) {
+      process.stderr.write(`foundry: ${u.ref} at ${u.newRev.slice(0, 12)}: ${warnings.length} warning${warnings.length === 1 ? '' : 's'}:\n`);
+      for (const line of warnings) process.stderr.write(`  ${line}\n`);
+    }
     if (issues.length === 0) continue;
     refused = true;
     process.stderr.write(`foundry: push refused: ${u.ref} at ${u.newRev.slice(0, 12)} fails validation (${issues.length} issue${issues.length === 1 ? '' : 's'}):\n`);

@@ -15,7 +15,7 @@ import { InfraRepoWriter } from '../gitops/repo-writer.js';
 import { LifecycleStore, type LifecycleRow } from '../workspaces/lifecycle-store.js';
 import { REMOVAL_PENDING } from '../workspaces/lifecycle.js';
 import { liveFleet, nodeStatusOf } from '../workspaces/live-fleet.js';
-import { WorkspaceService } from '../workspaces/workspace-service.js';
+import { WorkspaceService, type WorkspaceServiceDeps } from '../workspaces/workspace-service.js';
 import { sendError } from '../workspaces/http-errors.js';
 
 /** What the gitops side of the hub exposes to other modules (enrollment, dashboard). */
@@ -45,6 +45,8 @@ export interface WorkspaceRoutesOptions {
   verifyBase?: (dir: string, revision: string) => Promise<void>;
   /** How often lifecycles and new revisions are checked (default 2 s; 0: only on demand). */
   syncIntervalMs?: number;
+  /** Re-encrypts repo secrets in placement commits (the hub's age identity; hub/secrets/repo-reencrypt.ts). */
+  reencrypt?: WorkspaceServiceDeps['reencrypt'];
 }
 
 /**
@@ -104,6 +106,7 @@ export function installWorkspaces(app: FastifyInstance, opts: WorkspaceRoutesOpt
     live: (repo) => liveFleet(store.db, repo, app.hub.gateway.connectedNodes()),
     nodeStatus: nodeStatusOf(store.db),
     log: app.log,
+    reencrypt: opts.reencrypt,
   });
   late.service = ws;
   app.decorate('gitops', { writer, workspaces: ws, lifecycle });
@@ -183,7 +186,7 @@ export function installWorkspaces(app: FastifyInstance, opts: WorkspaceRoutesOpt
 
   app.delete<{ Params: { name: string } }>('/api/v1/workspaces/:name', { preHandler: anyone }, async (req, reply) =>
     guard(reply, async () => {
-      await visible(req);
+      const { doc } = await visible(req);
       const keys = app.hasDecorator('volumeKeys') ? app.volumeKeys : undefined;
       await keys?.refresh();
       const had = keys?.countOf(req.params.name) ?? 0;
@@ -191,6 +194,8 @@ export function installWorkspaces(app: FastifyInstance, opts: WorkspaceRoutesOpt
       // reclaimPolicy Delete: its volume keys are destroyed now (here or by the reaper the commit woke), before any agent prunes the data.
       await keys?.reap(actorOf(req.principal));
       const keysDestroyed = had > 0 && keys?.countOf(req.params.name) === 0;
+      // its tenant secrets go with it (a workspace made again later under the name starts without them)
+      if (app.hasDecorator('secrets')) app.secrets.store.removeAll(req.params.name, doc.spec.tenant, actorOf(req.principal));
       return { name: req.params.name, deleted: true, keysDestroyed };
     }),
   );

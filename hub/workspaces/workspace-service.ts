@@ -14,7 +14,8 @@ import type { InfraRepo, Workspace } from '../../common/infra/model.js';
 import type { WorkspaceCreateRequest } from '../../common/generated/http/workspace-create.js';
 import { Planner } from '../scheduler/planner.js';
 import type { NoPlacement, Placement, PlaceOptions } from '../scheduler/place.js';
-import type { InfraRepoWriter } from '../gitops/repo-writer.js';
+import type { CommitPlan, InfraRepoWriter } from '../gitops/repo-writer.js';
+import { withWorkspace } from '../secrets/repo-reencrypt.js';
 import { requestFromWorkspace as requestOf, snapshotFromInfra, type LiveNode } from '../scheduler/from-infra.js';
 import { phaseOf, REMOVAL_PENDING, type NodeStatusBody } from './lifecycle.js';
 import type { LifecycleStore } from './lifecycle-store.js';
@@ -31,6 +32,11 @@ export interface WorkspaceServiceDeps {
   log?: FastifyBaseLogger;
   now?: () => Date;
   options?: PlaceOptions;
+  /**
+   * Re-encrypts, in the checkout, the repo secrets whose nodes change when `before` becomes `after`
+   * (hub/secrets/repo-reencrypt.ts); its files join the placement's commit. Absent: nothing is re-encrypted.
+   */
+  reencrypt?: (dir: string, before: InfraRepo, after: InfraRepo) => Promise<{ changes: Array<{ path: string; content: string | null }>; done: string[]; skipped: string[] }>;
 }
 
 /** Outcome of a create request. */
@@ -148,15 +154,28 @@ export class WorkspaceService {
       if (fresh !== undefined) {
         if (existing !== undefined) throw new FoundryError('CONFLICT', `workspace ${p.workspace} already exists`, { resource: p.workspace });
         const doc: Workspace = { ...fresh, spec: { ...fresh.spec, node: p.node, gpus: { ...fresh.spec.gpus, ...(p.gpuUuids.length > 0 ? { uuids: p.gpuUuids } : {}) } } };
-        return { changes: [{ path: workspacePath(p.tenant, p.workspace), content: workspaceFile(doc, 'Placed by the hub; see the commit message for why this node.') }], message: p.explanation };
+        return this.withSecrets(dir, repo, doc, { changes: [{ path: workspacePath(p.tenant, p.workspace), content: workspaceFile(doc, 'Placed by the hub; see the commit message for why this node.') }], message: p.explanation });
       }
       if (existing === undefined) throw new FoundryError('NOT_FOUND', `workspace ${p.workspace} is gone from the infra repo`, { resource: p.workspace });
       if (existing.doc.spec.node !== undefined) throw conflict(`workspace ${p.workspace} was placed meanwhile`, p.workspace);
       const file = existing.source.file;
       const text = readFileSync(join(dir, file), 'utf8');
-      return { changes: [{ path: file, content: setFields(text, file, 'Workspace', p.workspace, [[['spec', 'node'], p.node], ...gpuFields]) }], message: p.explanation };
+      const placed: Workspace = { ...existing.doc, spec: { ...existing.doc.spec, node: p.node, ...(p.gpuUuids.length > 0 ? { gpus: { ...existing.doc.spec.gpus, count: existing.doc.spec.gpus?.count ?? p.gpuUuids.length, uuids: p.gpuUuids } } : {}) } };
+      return this.withSecrets(dir, repo, placed, { changes: [{ path: file, content: setFields(text, file, 'Workspace', p.workspace, [[['spec', 'node'], p.node], ...gpuFields]) }], message: p.explanation });
     });
     if (r !== undefined) this.committed.set(p.workspace, r.revision);
+  }
+
+  /** Adds to a placement's commit the repo secrets re-encrypted for it, and says so in its message. */
+  private async withSecrets(dir: string, repo: InfraRepo, placed: Workspace, plan: CommitPlan): Promise<CommitPlan> {
+    if (this.deps.reencrypt === undefined) return plan;
+    const r = await this.deps.reencrypt(dir, repo, withWorkspace(repo, placed));
+    for (const why of r.skipped) this.deps.log?.warn({ workspace: placed.metadata.name }, `repo secret not re-encrypted: ${why}`);
+    const notes = [
+      ...(r.done.length > 0 ? [`re-encrypted repo secrets for this placement (+ node added, - node dropped):\n${r.done.map((d) => `  ${d}`).join('\n')}`] : []),
+      ...(r.skipped.length > 0 ? [`not re-encrypted (an admin must):\n${r.skipped.map((d) => `  ${d}`).join('\n')}`] : []),
+    ];
+    return { changes: [...plan.changes, ...r.changes], message: [plan.message, ...notes].join('\n\n') };
   }
 
   /** Sets spec.state (running|stopped) of a workspace through a commit; false when it already was. */

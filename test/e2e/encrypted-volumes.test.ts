@@ -21,7 +21,6 @@ import { startNodeAgent, type NodeAgent } from '../../agent/node-agent.js';
 import { volumeDirOf } from '../../agent/reconcile/agent.js';
 import { runCommand } from '../../agent/drivers/libvirt/process-runner.js';
 import { EncryptedDirs } from '../../agent/volumes/encrypted-dirs.js';
-import { ensureHubIdentity } from '../../hub/secrets/hub-identity.js';
 import { fleetFiles } from '../workspaces/git-fixture.js';
 import { startWsHub, type WsHub } from '../workspaces/hub-fixture.js';
 
@@ -56,7 +55,7 @@ describeIf(podmanAvailable() && fuse && built, 'podman, gocryptfs and a build', 
     files['templates/db.yaml'] = `apiVersion: foundry.cloud/v1\nkind: WorkspaceTemplate\nmetadata:\n  name: db\nspec:\n  containers:\n    - name: db\n      image: ${TEST_IMAGE}\n      pullPolicy: Never\n      command: [sh, -c, "echo ${MARKER} >> /data/log; exec sleep 600"]\n      volumes:\n        - name: data\n          mountPath: /data\n`;
     files['profiles/e2e.yaml'] = 'apiVersion: foundry.cloud/v1\nkind: NodeProfile\nmetadata:\n  name: e2e\nspec:\n  description: node without baseline containers\n  hostsWorkspaces: true\n';
     files[`nodes/${NODE}.yaml`] = `apiVersion: foundry.cloud/v1\nkind: Node\nmetadata:\n  name: ${NODE}\nspec:\n  profile: e2e\n`;
-    hub = await startWsHub(files, [], async (d) => ({ ageIdentity: await ensureHubIdentity(d) }));
+    hub = await startWsHub(files, [], { secrets: true });
     pm = await startPrivatePodman();
     dir = mkdtempSync(join(tmpdir(), 'foundry-e2e-enc-'));
     const credentialFile = join(dir, 'credential');

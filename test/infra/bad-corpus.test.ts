@@ -38,7 +38,7 @@ const cases = (await readdir(CORPUS, { withFileTypes: true })).filter((e) => e.i
 
 describe('fixtures/bad-infra corpus', () => {
   it('has the cases the issue asks for', () => {
-    for (const c of ['malformed-yaml', 'schema-violation', 'unknown-kind', 'duplicate-names', 'dangling-template', 'dangling-profile', 'dangling-tenant', 'dangling-node', 'same-gpu', 'host-port-clash', 'invalid-resource-name', 'symlink-escape', 'oversized-file', 'template-isolation', 'template-host-access', 'hostile-yaml']) {
+    for (const c of ['malformed-yaml', 'schema-violation', 'unknown-kind', 'duplicate-names', 'dangling-template', 'dangling-profile', 'dangling-tenant', 'dangling-node', 'same-gpu', 'host-port-clash', 'invalid-resource-name', 'symlink-escape', 'oversized-file', 'template-isolation', 'template-host-access', 'hostile-yaml', 'secret-refs']) {
       expect(cases).toContain(c);
     }
   });

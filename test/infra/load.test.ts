@@ -98,7 +98,7 @@ describe('loadInfraDir', () => {
     expect(await issues()).toEqual([
       "t.yaml:4:9: metadata.name: invalid value \"Bad_Name\": expected a resource name: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters (a DNS label)",
       't.yaml:7:7: spec.containers[0].image: required field is missing: expected image reference, e.g. docker.io/ollama/ollama:0.5.7. Pin a tag or digest',
-      't.yaml:8:7: spec.containers[0].imag: unknown field: expected one of name, image, command, args, env, ports, volumes, resources, gpus, devices, healthcheck, restartPolicy, pullPolicy, labels, user, workingDir, hostNetwork, privileged',
+      't.yaml:8:7: spec.containers[0].imag: unknown field: expected one of name, image, command, args, env, secrets, ports, volumes, resources, gpus, devices, healthcheck, restartPolicy, pullPolicy, labels, user, workingDir, hostNetwork, privileged',
       't.yaml:11:21: spec.containers[0].ports[0].protocol: expected one of "tcp", "udp", got "sctp"',
       't.yaml:12:22: spec.containers[0].restartPolicy: expected one of "no", "always", "on-failure", "unless-stopped", got "sometimes"',
       't.yaml:13:26: spec.containers[0].resources.cpus: expected a number, got a string "2"',
@@ -154,7 +154,7 @@ describe('loadInfraDir', () => {
     await put('x.yaml', 'apiVersion: foundry.cloud/v2\nkind: Deployment\nmetadata: { name: x }\n---\n- a\n- b\n');
     expect(await issues()).toEqual([
       'x.yaml:1:13: apiVersion: expected "foundry.cloud/v1", got "foundry.cloud/v2"',
-      'x.yaml:2:7: kind: unknown kind "Deployment": expected one of Cluster, Node, NodeProfile, Service, WorkspaceTemplate, Tenant, Workspace, PriceList',
+      'x.yaml:2:7: kind: unknown kind "Deployment": expected one of Cluster, Node, NodeProfile, Service, WorkspaceTemplate, Tenant, Workspace, PriceList, Secret',
       'x.yaml:5:1: expected a mapping with apiVersion, kind, metadata and spec, got a list',
     ]);
   });

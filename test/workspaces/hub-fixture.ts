@@ -6,10 +6,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
-import { buildApp, type AppDeps } from '../../hub/app.js';
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import { buildApp } from '../../hub/app.js';
 import { HubStore } from '../../hub/store/hub-store.js';
-import { HubLink } from '../../agent/link/hub-link.js';
+import { HubLink, type HubLinkOptions } from '../../agent/link/hub-link.js';
+import { ensureHubIdentity, type HubAgeIdentity } from '../../hub/secrets/hub-identity.js';
 import { hostedRepo, type RepoFiles } from './git-fixture.js';
 
 /** A hub with its repo and agents. */
@@ -21,8 +22,8 @@ export interface WsHub {
   repoDir: string;
   admin: string;
   links: Map<string, HubLink>;
-  /** Connects an agent for `node` (online from now on). */
-  connect(node: string): Promise<HubLink>;
+  /** Connects an agent for `node` (online from now on); `extra` adds link options (e.g. a secrets handler). */
+  connect(node: string, extra?: Partial<HubLinkOptions>): Promise<HubLink>;
   /** In-process request as admin, as a tenant, or anonymously. */
   call(method: string, url: string, opts?: { tenant?: string; anonymous?: boolean; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; json: any; text: string; headers: Record<string, unknown> }>;
   close(): Promise<void>;
@@ -36,12 +37,21 @@ async function until(fn: () => boolean, ms = 10_000): Promise<void> {
   }
 }
 
+/** Extra options of startWsHub: tenant secrets (the hub's age identity in its dir), a logger. */
+export interface WsHubOptions {
+  /** true: the hub's age identity in the hub's dir; an identity: that one (its recipient can go into the seeded repo). */
+  secrets?: boolean | HubAgeIdentity;
+  logger?: FastifyServerOptions['logger'];
+  repoPollMs?: number;
+}
+
 /** Starts the hub over a repo seeded with `files`; connects agents for `online` nodes. */
-export async function startWsHub(files: RepoFiles, online: string[] = [], extra: (dir: string) => Promise<Partial<AppDeps>> = async () => ({})): Promise<WsHub> {
+export async function startWsHub(files: RepoFiles, online: string[] = [], options: WsHubOptions = {}): Promise<WsHub> {
   const dir = mkdtempSync(join(tmpdir(), 'foundry-ws-hub-'));
   const repoDir = await hostedRepo(dir, files);
   const store = new HubStore(join(dir, 'hub.db'));
-  const app = await buildApp({ store, repoDir, ...(await extra(dir)) });
+  const ageIdentity = options.secrets === true ? await ensureHubIdentity(dir) : options.secrets === false ? undefined : options.secrets;
+  const app = await buildApp({ store, repoDir, ageIdentity, logger: options.logger, repoPollMs: options.repoPollMs });
   app.authenticators.push((req) => {
     const t = req.headers['x-test-tenant'];
     return typeof t === 'string' ? { role: 'tenant', subject: `user-of-${t}`, tenant: t, via: 'api-token' } : undefined;
@@ -53,9 +63,9 @@ export async function startWsHub(files: RepoFiles, online: string[] = [], extra:
   const links = new Map<string, HubLink>();
   const hub: WsHub = {
     url, app, store, dir, repoDir, admin, links,
-    async connect(node) {
+    async connect(node, extra = {}) {
       const credential = store.issueNodeCredential(node);
-      const link = new HubLink({ hubUrl: url, node, credential, stateDir: join(dir, 'agents', node), hello: () => ({ appliedRevision: null, inventory: { gpus: [], resources: [] } }) }).start();
+      const link = new HubLink({ hubUrl: url, node, credential, stateDir: join(dir, 'agents', node), hello: () => ({ appliedRevision: null, inventory: { gpus: [], resources: [] } }), ...extra }).start();
       links.set(node, link);
       await until(() => link.connected && app.hub.gateway.connectedNodes().includes(node));
       return link;

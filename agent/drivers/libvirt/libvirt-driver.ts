@@ -6,7 +6,8 @@
 import { FoundryError } from '../../../common/errors.js';
 import type { Action, DesiredVm, ObservedResource } from '../../desired.js';
 import { LABEL_PREFIX, ownerFromLabels, ownershipLabels } from '../../labels.js';
-import type { ProbeResult, RuntimeDriver } from '../driver.js';
+import type { ProbeResult, RuntimeDriver, SecretHolder } from '../driver.js';
+import { withSecretFiles } from '../../secrets/cloud-init.js';
 import { parseDomainXml, parseDomState, type ParsedDomain } from './domain-parse.js';
 import { buildDomainXml } from './domain-xml.js';
 import { runCommand, type CommandRunner } from './process-runner.js';
@@ -58,7 +59,7 @@ export function metadataToLabels(meta: Record<string, string>): Record<string, s
 }
 
 /** Converges libvirt domains. */
-export class LibvirtDriver implements RuntimeDriver {
+export class LibvirtDriver implements RuntimeDriver, SecretHolder {
   readonly name = 'libvirt';
   readonly kinds = ['vm'] as const;
   readonly virsh: Virsh;
@@ -66,6 +67,7 @@ export class LibvirtDriver implements RuntimeDriver {
   readonly secrets: DiskSecrets;
   private readonly keys: VolumeKeyring | undefined;
   private readonly opts: Required<Omit<LibvirtDriverOptions, 'run' | 'uri' | 'diskDir' | 'imageDir' | 'cpuMode' | 'keys'>> & Pick<LibvirtDriverOptions, 'cpuMode'>;
+  private readonly secretValues = new Map<string, Uint8Array>();
 
   constructor(options: LibvirtDriverOptions = {}) {
     const run = options.run ?? runCommand;
@@ -170,11 +172,46 @@ export class LibvirtDriver implements RuntimeDriver {
     if (d.run) await this.virsh.start(d.name, d.id);
   }
 
+  /**
+   * Secret values for the next VM create (cloud-init write_files of its seed): kept in memory only until
+   * the seed is written. Nothing persists in libvirt, so there is nothing to list or prune.
+   */
+  async putSecret(name: string, value: Uint8Array): Promise<void> {
+    this.secretValues.set(name, value);
+  }
+
+  /** Nothing: secrets live only in the seed ISO, rebuilt at each create. */
+  async listSecrets(): Promise<string[]> {
+    return [];
+  }
+
+  /** Forgets a value not yet written. */
+  async removeSecret(name: string): Promise<void> {
+    this.secretValues.delete(name);
+  }
+
+  /** The template's user data with the VM's secrets as write_files (only the secrets it lists). */
+  private userDataOf(d: DesiredVm): string | undefined {
+    const files = (d.spec.secrets ?? []).map((s) => {
+      const value = s.runtimeName === undefined ? undefined : this.secretValues.get(s.runtimeName);
+      if (value === undefined || s.file === undefined) throw new FoundryError('SECRET_UNAVAILABLE', `secret ${s.name} of ${d.id} was not resolved before create`, { resource: d.id });
+      return { path: s.file, permissions: s.permissions ?? '0400', content: value };
+    });
+    try {
+      return withSecretFiles(d.spec.userData, files);
+    } catch (err) {
+      throw new FoundryError('VM_ACTION', `${d.id}: ${err instanceof Error ? err.message : String(err)}`, { resource: d.id, retry: 'terminal' });
+    } finally {
+      for (const s of d.spec.secrets ?? []) if (s.runtimeName !== undefined) this.secretValues.delete(s.runtimeName);
+    }
+  }
+
   /** Creates the overlay (when missing) and the seed, and returns the domain XML. */
   private async prepare(d: DesiredVm, uuid: string | undefined): Promise<string> {
     if (d.spec.driver !== 'libvirt') throw new FoundryError('INTERNAL', `vm ${d.id} has driver ${d.spec.driver}, not libvirt`, { resource: d.id });
     const diskSecretUuid = d.spec.disk !== undefined ? await this.prepareDisk(d, d.spec.disk) : undefined;
-    const seed = d.spec.userData !== undefined ? await this.disks.writeSeed(d.id, d.name, d.spec.userData) : undefined;
+    const userData = this.userDataOf(d);
+    const seed = userData !== undefined ? await this.disks.writeSeed(d.id, d.name, userData) : undefined;
     return buildDomainXml({
       name: d.name,
       uuid,

@@ -9,6 +9,7 @@ import { sql as usageRefusals } from './0036-usage-refusals.js';
 import { sql as joinTokenNode } from './0037-join-token-node.js';
 import { sql as nodeAgeRecipient } from './0038-node-age-recipient.js';
 import { sql as volumeKeys } from './0052-volume-keys.js';
+import { sql as workspaceSecrets } from './0040-workspace-secrets.js';
 
 /** One schema migration. */
 export interface Migration {
@@ -28,5 +29,6 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 36, name: 'usage-refusals', sql: usageRefusals },
   { version: 37, name: 'join-token-node', sql: joinTokenNode },
   { version: 38, name: 'node-age-recipient', sql: nodeAgeRecipient },
+  { version: 40, name: 'workspace-secrets', sql: workspaceSecrets },
   { version: 52, name: 'volume-keys', sql: volumeKeys },
 ];

@@ -4,6 +4,7 @@
 // hub enforces it; this page only asks).
 import { api } from '../api.js';
 import { h, fill, table, badge, since, errorBox } from '../dom.js';
+import { secretsPanel } from './workspace-secrets.js';
 
 function createForm(catalog, me, onDone) {
   const msg = h('div', { 'aria-live': 'polite' });
@@ -38,7 +39,7 @@ function createForm(catalog, me, onDone) {
   return form;
 }
 
-function actions(w, refresh, report) {
+function actions(w, refresh, report, openSecrets) {
   const act = (label, fn, cls = '') => h(`button.small${cls}`, { type: 'button', 'aria-label': `${label} ${w.name}`, onclick: async (e) => {
     e.currentTarget.disabled = true;
     try {
@@ -51,6 +52,7 @@ function actions(w, refresh, report) {
   const name = encodeURIComponent(w.name);
   return h('span.actions', {},
     w.state === 'stopped' ? act('Start', () => api(`/api/v1/workspaces/${name}/start`, { method: 'POST', body: {} })) : act('Stop', () => api(`/api/v1/workspaces/${name}/stop`, { method: 'POST', body: {} })),
+    h('button.small', { type: 'button', 'aria-label': `Secrets of ${w.name}`, onclick: () => openSecrets(w.name) }, 'Secrets'),
     act('Delete', async () => {
       if (!window.confirm(`Delete workspace ${w.name}? Its containers are removed; volumes follow its reclaim policy.`)) throw new Error('cancelled');
       await api(`/api/v1/workspaces/${name}`, { method: 'DELETE' });
@@ -61,9 +63,11 @@ function actions(w, refresh, report) {
 export async function render(main, { me }) {
   const list = h('div');
   const msg = h('div', { 'aria-live': 'polite' });
+  const secrets = h('div');
   const catalog = await api('/api/v1/catalog');
   const report = (err) => err.message !== 'cancelled' && fill(msg, errorBox(err.message));
-  fill(main, h('h1', {}, 'Workspaces'), msg, list);
+  const openSecrets = (name) => fill(secrets, secretsPanel(name, () => fill(secrets)));
+  fill(main, h('h1', {}, 'Workspaces'), msg, list, secrets);
 
   async function refresh() {
     const { workspaces } = await api('/api/v1/workspaces');
@@ -91,7 +95,7 @@ export async function render(main, { me }) {
         w.status?.reason === 'PruneRefused' || w.status?.reason === 'AwaitingRemoval' ? h('p.muted', { 'data-testid': `removal-${w.name}` }, w.status.message) : null),
       w.status?.phase === 'Running' ? since(w.status.runningAt) : '—',
       h('span', { 'data-testid': `cost-${w.name}` }, cost(w)),
-      actions(w, refresh, report),
+      actions(w, refresh, report, openSecrets),
     ]);
     fill(list, h('section', { 'aria-labelledby': 'h-list' }, h('h2#h-list', {}, `Workspaces (${workspaces.length})`),
       table('Workspaces', ['Name', 'Tenant', 'Template', 'Node', 'GPUs', 'State', 'Uptime', 'Cost this month', 'Actions'], rows, 'No workspaces yet.')));

@@ -1,0 +1,65 @@
+/**
+ * Wires tenant secrets into the hub: the store (encrypted to the hub's age identity), the delivery to
+ * the node that runs each workspace (on connect, on change, after a new revision and on a tick), and the
+ * API routes. Needs the workspace service (a hub with an infra repo).
+ */
+import type { FastifyInstance } from 'fastify';
+import type { HubAgeIdentity } from './hub-identity.js';
+import { WorkspaceSecrets } from './workspace-secrets.js';
+import { SecretDelivery, type PlacementView } from './secret-delivery.js';
+import { workspaceSecretRoutes } from '../routes/workspace-secrets.js';
+import { errorMessage } from '../../common/errors.js';
+import type { InfraRepo } from '../../common/infra/model.js';
+import type { HubStore } from '../store/hub-store.js';
+
+/** What other parts of the hub may use (the dashboard, tests). */
+export interface SecretsContext {
+  store: WorkspaceSecrets;
+  delivery: SecretDelivery;
+  recipient: string;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    secrets: SecretsContext;
+  }
+}
+
+/** Installs tenant secrets on an app whose gitops (workspace service) is installed. */
+export async function installSecrets(app: FastifyInstance, identity: HubAgeIdentity, tickMs = 2000): Promise<void> {
+  const { store, gateway } = app.hub;
+  const ws = app.gitops.workspaces;
+  const secrets = new WorkspaceSecrets(store.db, identity, (actor, action, target, details) => store.audit(actor, action, target, details));
+  const placements = async (fresh: boolean): Promise<PlacementView> => {
+    const repo = await ws.repo({ cached: !fresh });
+    return { revision: repo.revision, workspaces: [...repo.workspaces.values()].map(({ doc }) => ({ name: doc.metadata.name, tenant: doc.spec.tenant, node: doc.spec.node })) };
+  };
+  const delivery = new SecretDelivery({
+    secrets,
+    placements,
+    recipientOf: async (node) => nodeRecipient(await ws.repo({ cached: true }), store, node),
+    send: (node, body) => gateway.sendSecrets(node, body),
+    connected: () => gateway.connectedNodes(),
+    log: app.log,
+    onUnreadable: (workspace, name, version) => store.audit('foundry-hub', 'workspace.secret.unreadable', `${workspace}/${name}`, { version }),
+  });
+  const warn = (err: unknown): void => app.log.warn({ err: errorMessage(err) }, 'secret delivery failed');
+  gateway.on('connected', (node: string) => void delivery.connected(node).catch(warn));
+  gateway.on('disconnected', (node: string) => delivery.disconnected(node));
+  app.decorate('secrets', { store: secrets, delivery, recipient: identity.recipient });
+  await workspaceSecretRoutes(app, { workspaces: ws, secrets, delivery });
+  if (tickMs > 0) {
+    // Moves and deletions the workspace service read from Git (its cached tip) reach the nodes within a tick.
+    const timer = setInterval(() => void delivery.reconcile(false).catch(warn), tickMs);
+    timer.unref();
+    app.addHook('onClose', async () => clearInterval(timer));
+  }
+}
+
+/**
+ * A node's age recipient: its Node file's spec.ageRecipient (written at enrollment; in Git, so an admin
+ * sees and pins it), else, for a node enrolled before nodes had keys, the one it reported itself.
+ */
+function nodeRecipient(repo: InfraRepo, store: HubStore, node: string): string | undefined {
+  return repo.nodes.get(node)?.doc.spec.ageRecipient ?? store.nodeRecipient(node);
+}
