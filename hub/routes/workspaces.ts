@@ -193,10 +193,11 @@ export function installWorkspaces(app: FastifyInstance, opts: WorkspaceRoutesOpt
       await ws.remove(req.params.name, actorOf(req.principal));
       // reclaimPolicy Delete: its volume keys are destroyed now (here or by the reaper the commit woke), before any agent prunes the data.
       await keys?.reap(actorOf(req.principal));
-      const keysDestroyed = had > 0 && keys?.countOf(req.params.name) === 0;
+      // Named only for a workspace that had volume keys: true when they are gone (reclaimPolicy Delete), false when kept (Retain).
+      const keysDestroyed = had > 0 ? { keysDestroyed: keys?.countOf(req.params.name) === 0 } : {};
       // its tenant secrets go with it (a workspace made again later under the name starts without them)
       if (app.hasDecorator('secrets')) app.secrets.store.removeAll(req.params.name, doc.spec.tenant, actorOf(req.principal));
-      return { name: req.params.name, deleted: true, keysDestroyed };
+      return { name: req.params.name, deleted: true, ...keysDestroyed };
     }),
   );
 
