@@ -5,6 +5,7 @@
  */
 
 import { refKey, type ResourceKind, type ResourceRef } from '../common/infra/resource-ref.js';
+import type { VolumeKeyRef } from '../common/volumes/volume-key-ref.js';
 
 export type { ResourceKind, ResourceRef } from '../common/infra/resource-ref.js';
 
@@ -101,8 +102,16 @@ export interface VmSpec {
   /** GPU UUIDs the VM holds (for attribution and billing). */
   gpuUuids: string[];
   openstack: { flavor: string; image: string; availabilityZone?: string; host?: string; keyName?: string } | undefined;
+  /** Set on workspace VMs with a libvirt disk: the qcow2 overlay is LUKS-encrypted with the key of this ref (absent: plain). */
+  diskEncryption?: { format: 'luks'; key: VolumeKeyRef } | undefined;
   /** Secrets cloud-init writes into the guest (absent when the template lists none). */
   secrets?: RuntimeSecret[];
+}
+
+/** A named volume's spec: absent encryption is a plain Podman volume (services, profiles, opted-out volumes). */
+export interface VolumeSpec {
+  /** A gocryptfs directory unlocked with the key of this ref. */
+  encryption?: { format: 'gocryptfs'; key: VolumeKeyRef } | undefined;
 }
 
 interface DesiredBase<K extends ResourceKind, S> {
@@ -124,7 +133,7 @@ interface DesiredBase<K extends ResourceKind, S> {
 /** A network: one per workspace and per service, so tenants cannot reach each other. */
 export type DesiredNetwork = DesiredBase<'network', { internal: boolean }>;
 /** A named volume: created when missing, never recreated, removed only when its reclaim policy says Delete. */
-export type DesiredVolume = DesiredBase<'volume', Record<string, never>>;
+export type DesiredVolume = DesiredBase<'volume', VolumeSpec>;
 /** A container, with whether it should run (a stopped workspace keeps its containers stopped). */
 export type DesiredContainer = DesiredBase<'container', ContainerSpec> & { run: boolean };
 /** A VM, with whether it should run. */

@@ -31,6 +31,8 @@ import { decryptWithIdentities } from '../common/secrets/age.js';
 import { buildReconciler, buildSecretSources, startAgent, type RunningAgent } from './reconcile/gitops-loop.js';
 import type { AgentStatus } from './reconcile/status.js';
 import { UsageEmitter } from './usage/usage-emitter.js';
+import { VolumeKeyClient } from './volumes/key-client.js';
+import { VolumeKeyring } from './volumes/keyring.js';
 import { workspaceAllocations } from './usage/workspace-allocations.js';
 
 /** How often a node that found no GPU runs nvidia-smi's inventory again. */
@@ -101,11 +103,14 @@ export function hubUrlMismatch(clusterUrl: string | undefined, configUrl: string
 export async function startNodeAgent(config: ResolvedAgentConfig, logger: Logger, options: NodeAgentOptions = {}): Promise<NodeAgent> {
   let link: HubLink | undefined;
   let consoles: ConsoleTunnels | undefined;
+  let keyClient: VolumeKeyClient | undefined;
   let lastStatusKey = '';
   let warnedHubUrl: string | undefined;
   // The node's age key: made at enrollment, or here for a node enrolled before nodes had keys; its public half goes in every hello.
   const nodeKey = await loadOrCreateNodeIdentity(config.stateDir);
   if (nodeKey.created) logger.info({ event: 'node-key-created', file: nodeKey.file, recipient: nodeKey.recipient }, `created the node's age key ${nodeKey.file}`);
+  // Volume keys live in memory only: the hub gives them again after every restart (VolumeKeyClient).
+  const volumeKeys = new VolumeKeyring();
   // Tenant secrets the hub delivers (encrypted to this node's key), in memory only; a change reconciles,
   // which recreates exactly the containers whose secret digests changed.
   const late: { agent?: RunningAgent; secretsPending?: boolean } = {};
@@ -133,7 +138,7 @@ export async function startNodeAgent(config: ResolvedAgentConfig, logger: Logger
       lastStatusKey = key;
       link.sendStatus(body);
     },
-  });
+  }, volumeKeys);
   const gpu = new NvidiaGpuPlugin({ command: options.nvidiaSmi ?? 'nvidia-smi', logger });
   let devices: GpuDevice[] = (await gpu.fingerprint().catch(() => ({ gpus: [] as GpuDevice[] }))).gpus;
   // A node that showed no GPU looks again once a minute (a driver loaded late), not on every 5 s tick.
@@ -182,9 +187,12 @@ export async function startNodeAgent(config: ResolvedAgentConfig, logger: Logger
         secrets: (body) => hubSecrets.apply(body),
         drain: (cmd) => logger.info({ event: 'drain', cmd }, 'hub asked to drain: no new workspaces will be placed here; running ones stay until moved'),
         consoleOpen: (req) => tunnels.handle(req),
+        volumeKeys: (body) => keyClient?.handle(body),
       },
       log: logger,
-    }).start();
+    });
+    keyClient = new VolumeKeyClient({ keys: volumeKeys, link, identity: nodeKey.identity, onKeys: () => void agent.syncNow('volume-keys'), log: logger });
+    link.start();
   }
 
   // An ingress Service on this node: the hub sends its route table, nginx runs as its own daemon (it outlives the agent).

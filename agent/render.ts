@@ -6,7 +6,7 @@
 import { FoundryError } from '../common/errors.js';
 import { specHash } from '../common/hash.js';
 import { parseDuration, parseQuantity } from '../common/units.js';
-import type { Container, InfraRepo, Node, NodeProfile, Vm } from '../common/infra/model.js';
+import type { Container, InfraRepo, Node, NodeProfile, Vm, WorkspaceTemplate } from '../common/infra/model.js';
 import type {
   ContainerSpec,
   DesiredContainer,
@@ -20,6 +20,7 @@ import type {
 } from './desired.js';
 import { SCOPE_NETWORK, type ResourceScope } from '../common/infra/resource-ref.js';
 import { resolveProfile } from '../common/infra/profile-chain.js';
+import { vmDiskEncrypted, volumeEncrypted } from '../common/volumes/encrypted-refs.js';
 
 /** A group of containers that share one network and one volume namespace: a profile, a service or a workspace. */
 interface Unit {
@@ -41,6 +42,8 @@ interface Unit {
   gpuUuids: string[] | undefined;
   /** Address ports are published on when the port names none (workspaces: the node's internal address). */
   defaultHostIp: string | undefined;
+  /** A workspace's template: what it encrypts at rest (undefined for services and profiles: nothing). */
+  template: WorkspaceTemplate | undefined;
 }
 
 /** Renders the desired state of `nodeName`. Throws NODE_UNKNOWN when the repo does not declare the node. */
@@ -76,6 +79,7 @@ function profileUnit(nodeName: string, node: Node, profile: NodeProfile): Unit {
     env: {},
     gpuUuids: undefined,
     defaultHostIp: undefined,
+    template: undefined,
   };
 }
 
@@ -101,6 +105,7 @@ function serviceUnits(repo: InfraRepo, nodeName: string, node: Node): Unit[] {
       env: {},
       gpuUuids: undefined,
       defaultHostIp: undefined,
+      template: undefined,
     });
   }
   return units;
@@ -133,6 +138,7 @@ function workspaceUnits(repo: InfraRepo, nodeName: string, internalAddress: stri
       env: doc.spec.env ?? {},
       gpuUuids: doc.spec.gpus?.uuids ?? [],
       defaultHostIp: internalAddress,
+      template,
     });
   }
   return units;
@@ -150,7 +156,7 @@ function renderUnit(unit: Unit, node: Node): DesiredResource[] {
   if (needsNetwork) out.push(resource<DesiredNetwork>('network', SCOPE_NETWORK, `${unit.idPrefix}.net`, networkName, unit, { internal: false }));
   const volumeNames = new Set(unit.containers.flatMap((c) => (c.volumes ?? []).flatMap((v) => (v.name === undefined ? [] : [v.name]))));
   for (const vol of [...volumeNames].sort()) {
-    out.push(resource<DesiredVolume>('volume', vol, `${unit.idPrefix}.vol.${vol}`, `${unit.namePrefix}-${vol}`, unit, {}));
+    out.push(resource<DesiredVolume>('volume', vol, `${unit.idPrefix}.vol.${vol}`, `${unit.namePrefix}-${vol}`, unit, volumeSpec(unit, vol)));
   }
   for (const c of unit.containers) {
     const spec = containerSpec(c, unit, needsNetwork ? networkName : undefined);
@@ -214,6 +220,12 @@ function gpuDevices(c: Container, unit: Unit): string[] {
   return unit.gpuUuids.map((uuid) => `nvidia.com/gpu=${uuid}`);
 }
 
+/** A workspace volume is encrypted unless its template, or any mount of it, says `encryption: none` (common/volumes/encrypted-refs). */
+function volumeSpec(unit: Unit, vol: string): DesiredVolume['spec'] {
+  if (unit.template === undefined || unit.owner.workspace === undefined || !volumeEncrypted(unit.template, vol)) return {};
+  return { encryption: { format: 'gocryptfs', key: { workspace: unit.owner.workspace, kind: 'volume', name: vol } } };
+}
+
 function vmSpec(vm: Vm, unit: Unit, node: Node): DesiredVm['spec'] {
   const gpuUuids = vm.gpus === true ? (unit.gpuUuids ?? (node.spec.gpus ?? []).map((g) => g.uuid)) : [];
   const pciOf = new Map((node.spec.gpus ?? []).map((g) => [g.uuid, g.pciAddress]));
@@ -228,6 +240,10 @@ function vmSpec(vm: Vm, unit: Unit, node: Node): DesiredVm['spec'] {
     hostDevices: [...gpuPci, ...(vm.hostDevices ?? [])],
     gpuUuids,
     openstack: vm.openstack,
+    diskEncryption:
+      unit.template !== undefined && unit.owner.workspace !== undefined && vmDiskEncrypted(unit.template)
+        ? { format: 'luks', key: { workspace: unit.owner.workspace, kind: 'vm-disk', name: vm.name } }
+        : undefined,
     secrets: vm.cloudInit?.secrets === undefined || vm.cloudInit.secrets.length === 0 ? undefined : vm.cloudInit.secrets.map((s) => ({ name: s.name, source: s.source ?? 'repo', file: s.path, permissions: s.permissions ?? '0400' })),
   };
 }

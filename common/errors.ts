@@ -31,6 +31,9 @@ export const ERROR_CODES = {
   IMAGE_MISSING: 'wait',
   IMAGE_REFUSED: 'terminal',
   SECRET_UNAVAILABLE: 'wait',
+  // encrypted volumes
+  VOLUME_KEY_MISSING: 'wait',
+  VOLUME_MOVE_REFUSED: 'terminal',
   // vms
   VM_ACTION: 'transient',
   OPENSTACK_AUTH: 'wait',

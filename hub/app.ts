@@ -30,6 +30,7 @@ import { ingressRoutes, type IngressRouteOptions } from './routes/ingress.js';
 import { DEFAULT_APPS_URL, parseAppsUrl, type AppsUrl } from '../common/ingress/apps-url.js';
 import { IngressSync } from './ingress/ingress-sync.js';
 import type { HubAgeIdentity } from './secrets/hub-identity.js';
+import { installVolumeKeys } from './volumes/install.js';
 import { installSecrets } from './secrets/install.js';
 import { reencryptForPlacement } from './secrets/repo-reencrypt.js';
 import type { InfraRepo } from '../common/infra/model.js';
@@ -70,7 +71,7 @@ export interface AppDeps {
   ingress?: { apps: AppsUrl; hubPublicUrl: string; intervalMs?: number };
   /** App authorisation: how long nginx may cache a decision (default 5 s), the clock (tests). */
   appAuth?: Pick<IngressRouteOptions, 'decisionTtlS' | 'now'>;
-  /** The hub's age identity (hub/secrets/hub-identity.ts): without it there are no tenant secrets. */
+  /** The hub's age identity (hub/secrets/hub-identity.ts): without it there are no tenant secrets and no encrypted volumes (their keys are encrypted at rest to it). */
   ageIdentity?: HubAgeIdentity;
   /** Enrollment: data dir (bundle cache, writer clone), public URL, external repo URL. */
   enroll?: Pick<EnrollRouteOptions, 'dataDir' | 'publicUrl' | 'externalRepoUrl' | 'packageRoot' | 'now'>;
@@ -119,6 +120,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     store.recordRevision(revision, ref, source);
     store.audit(actor, `repo.${source}`, ref, { revision });
     history?.refresh().catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'placement history not refreshed'));
+    // Keys of workspaces deleted with reclaimPolicy Delete (or of deleted tenants) are destroyed first.
+    if (app.hasDecorator('volumeKeys')) app.volumeKeys.reap(actor).catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'volume key reaping failed'));
     // First version: every connected agent syncs; agents whose rendered state did not change do nothing.
     const n = gateway.broadcast({ name: 'sync-now', revision, reason: `new revision ${revision.slice(0, 12)} (${source})` });
     // Placements may have moved: each node's workspace secrets follow the new tip.
@@ -153,6 +156,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const guac = deps.desktop?.guacamole;
   desktopRoutes(app, { tickets: consoles.tickets, guacamole: guac === undefined ? undefined : new GuacamoleLinks(guac, (socket, req) => consoles.openTcp(socket, req)) });
   const ingress = installIngress(app, deps.ingress);
+  if (deps.ageIdentity !== undefined) installVolumeKeys(app, deps.ageIdentity);
   if (deps.ageIdentity !== undefined && app.hasDecorator('gitops')) await installSecrets(app, deps.ageIdentity, deps.repoPollMs);
   billingRoutes(app);
   // A hub started without apps settings still answers for the default apps URL (http://apps.localhost:8088).

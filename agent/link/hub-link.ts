@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
-import { AGENT_WS_PATH, decodeFrame, encodeFrame, HUB_TO_AGENT, BadFrameCounter, MAX_WS_PAYLOAD_BYTES, type MessageByType, type AgentToHub, type CommandMessage, type ConsoleOpenMessage, type HelloMessage, type SecretsMessage, type StatusMessage, type TelemetryMessage } from '../../common/protocol/codec.js';
+import { AGENT_WS_PATH, decodeFrame, encodeFrame, HUB_TO_AGENT, BadFrameCounter, MAX_WS_PAYLOAD_BYTES, type MessageByType, type AgentToHub, type CommandMessage, type ConsoleOpenMessage, type HelloMessage, type SecretsMessage, type StatusMessage, type TelemetryMessage, type VolumeKeysMessage, type VolumeKeysRequestMessage } from '../../common/protocol/codec.js';
 import { FoundryError, errorMessage } from '../../common/errors.js';
 import { VERSION } from '../../common/version.js';
 import { Backoff } from './backoff.js';
@@ -17,6 +17,8 @@ export type HubCommand = CommandMessage['body'];
 export type CommandHandler = (cmd: HubCommand) => unknown;
 /** A console-open request as its handler receives it. */
 export type ConsoleOpen = ConsoleOpenMessage['body'];
+/** Volume keys from the hub (age-encrypted to this node), as the handler receives them. */
+export type HubVolumeKeys = VolumeKeysMessage['body'];
 /** Workspace secrets from the hub (age-encrypted to this node), as the handler receives them. */
 export type HubSecrets = SecretsMessage['body'];
 
@@ -42,7 +44,7 @@ export interface HubLinkOptions {
   /** What goes into hello on each connect. */
   hello?: () => Omit<HelloMessage['body'], 'node' | 'agentVersion'>;
   /** Handlers of hub commands. */
-  handlers?: { syncNow?: CommandHandler; drain?: CommandHandler; consoleOpen?: (req: ConsoleOpen) => unknown; secrets?: (body: HubSecrets) => unknown };
+  handlers?: { syncNow?: CommandHandler; drain?: CommandHandler; consoleOpen?: (req: ConsoleOpen) => unknown; secrets?: (body: HubSecrets) => unknown; volumeKeys?: (body: HubVolumeKeys) => unknown };
   /** PEM CA certificate to verify a hub with a private CA. */
   ca?: string | Buffer;
   /** Outbox entries sent but not yet acked, at most. */
@@ -115,6 +117,14 @@ export class HubLink extends EventEmitter {
   /** Sends a telemetry sample now if connected (best-effort: dropped otherwise); true when sent. */
   sendTelemetry(sample: Omit<TelemetryMessage['body'], 'node'>): boolean {
     const frame = this.check('telemetry', { ...sample, node: this.opts.node });
+    if (!this.connected) return false;
+    this.ws!.send(frame);
+    return true;
+  }
+
+  /** Asks the hub for volume keys now if connected (best-effort: the asker asks again on 'connected'); true when sent. */
+  requestVolumeKeys(body: Omit<VolumeKeysRequestMessage['body'], 'node'>): boolean {
+    const frame = this.check('volume-keys-request', { ...body, node: this.opts.node });
     if (!this.connected) return false;
     this.ws!.send(frame);
     return true;
@@ -245,6 +255,8 @@ export class HubLink extends EventEmitter {
       this.emit('hub-error', msg.body);
     } else if (msg.type === 'console-open') {
       this.openConsole(msg.body);
+    } else if (msg.type === 'volume-keys') {
+      this.onVolumeKeys(msg.body);
     } else if (msg.type === 'secrets') {
       this.onSecrets(msg.body);
     } else {
@@ -265,6 +277,21 @@ export class HubLink extends EventEmitter {
       this.log.error({ workspace: req.workspace, err: errorMessage(err) }, 'console handler failed');
     }
     this.emit('console-open', req);
+  }
+
+  /** Keys meant for another node are a hub bug: dropped, never handed on. */
+  private onVolumeKeys(body: HubVolumeKeys): void {
+    const handler = this.opts.handlers?.volumeKeys;
+    if (body.node !== this.opts.node) {
+      this.log.warn({ node: body.node }, `hub sent volume keys for node ${body.node} to ${this.opts.node}: ignored`);
+      return;
+    }
+    if (handler === undefined) return;
+    try {
+      Promise.resolve(handler(body)).catch((err: unknown) => this.log.error({ err: errorMessage(err) }, 'volume keys handler failed'));
+    } catch (err) {
+      this.log.error({ err: errorMessage(err) }, 'volume keys handler failed');
+    }
   }
 
   /** Secrets for another node are a hub bug: refused, never handed on. */

@@ -9,6 +9,9 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ResolvedAgentConfig } from '../config/load-config.js';
 import { PodmanDriver } from '../drivers/podman/podman-driver.js';
+import { runCommand } from '../../common/run-command.js';
+import { EncryptedDirs } from '../volumes/encrypted-dirs.js';
+import { VolumeKeyring } from '../volumes/keyring.js';
 import { LibvirtDriver } from '../drivers/libvirt/libvirt-driver.js';
 import { loadCloud } from '../drivers/openstack/clouds-yaml.js';
 import { OpenStackDriver } from '../drivers/openstack/openstack-driver.js';
@@ -52,11 +55,21 @@ function hubRepoAccess(config: ResolvedAgentConfig): { authHeader?: string; caFi
   return { authHeader: `Bearer ${readFileSync(config.hubCredentialFile, 'utf8').trim()}`, ...(config.hubCaFile === undefined ? {} : { caFile: config.hubCaFile }) };
 }
 
-/** The runtime drivers `config` turns on: Podman always, libvirt and OpenStack when configured (`agent run` and `agent plan` share them). */
-export function buildDrivers(config: Pick<ResolvedAgentConfig, 'podman' | 'libvirt' | 'openstack'>, logger: Logger): RuntimeDriver[] {
-  const drivers: RuntimeDriver[] = [new PodmanDriver({ socketPath: config.podman.socketPath, stopTimeoutS: Math.ceil(config.podman.stopTimeoutMs / 1000) })];
+/** Folder of the encrypted volumes (gocryptfs cipher dirs and their mount points) in a state dir. */
+export function volumeDirOf(stateDir: string): string {
+  return join(stateDir, 'volumes');
+}
+
+/**
+ * The runtime drivers `config` turns on: Podman always, libvirt and OpenStack when configured (`agent run`
+ * and `agent plan` share them). `keys`: the in-memory volume keys of encrypted workspace volumes and disks
+ * (a fresh, empty keyring when not given: such volumes then report VOLUME_KEY_MISSING).
+ */
+export function buildDrivers(config: Pick<ResolvedAgentConfig, 'podman' | 'libvirt' | 'openstack' | 'stateDir'>, logger: Logger, keys: VolumeKeyring = new VolumeKeyring()): RuntimeDriver[] {
+  const encryptedVolumes = { dirs: new EncryptedDirs(runCommand, volumeDirOf(config.stateDir)), keys };
+  const drivers: RuntimeDriver[] = [new PodmanDriver({ socketPath: config.podman.socketPath, stopTimeoutS: Math.ceil(config.podman.stopTimeoutMs / 1000), encryptedVolumes })];
   // VMs of driver libvirt, when the config turns them on (routed by runtimeKeyOf: vm/libvirt).
-  if (config.libvirt !== undefined) drivers.push(new LibvirtDriver({ uri: config.libvirt.uri, diskDir: config.libvirt.diskDir, imageDir: config.libvirt.imageDir, shutdownTimeoutMs: config.libvirt.shutdownTimeoutMs }));
+  if (config.libvirt !== undefined) drivers.push(new LibvirtDriver({ uri: config.libvirt.uri, diskDir: config.libvirt.diskDir, imageDir: config.libvirt.imageDir, shutdownTimeoutMs: config.libvirt.shutdownTimeoutMs, keys }));
   if (config.openstack !== undefined) drivers.push(openStackDriver(config.openstack, logger));
   return drivers;
 }
@@ -78,9 +91,9 @@ export function buildSecretSources(stateDir: string): NonNullable<ReconcilerDeps
 }
 
 /** The reconciler for `config`, with its drivers (buildDrivers) and `extraDrivers` the caller adds. */
-export function buildReconciler(config: ResolvedAgentConfig, logger: Logger, extraDrivers: RuntimeDriver[] = [], hooks: Pick<ReconcilerDeps, 'onResult' | 'secrets'> = {}): Reconciler {
+export function buildReconciler(config: ResolvedAgentConfig, logger: Logger, extraDrivers: RuntimeDriver[] = [], hooks: Pick<ReconcilerDeps, 'onResult' | 'secrets'> = {}, keys?: VolumeKeyring): Reconciler {
   const verify = config.verify.mode === 'off' ? undefined : { mode: config.verify.mode, allowedSignersFile: config.verify.allowedSignersFile, keyring: config.verify.keyring };
-  const [podman, ...configured] = buildDrivers(config, logger);
+  const [podman, ...configured] = buildDrivers(config, logger, keys);
   return new Reconciler({ node: config.node, source: sourceFor(config), drivers: [podman!, ...configured, ...extraDrivers], stateDir: config.stateDir, verify, logger, backoff: config.retry, secrets: buildSecretSources(config.stateDir), ...hooks });
 }
 

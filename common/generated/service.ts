@@ -43,6 +43,10 @@ export type VolumeMount = {
    * Mount read-only.
    */
   readOnly?: boolean;
+  /**
+   * Named volumes of workspaces are encrypted at rest with a key of their own (gocryptfs); none opts this volume out (shown in the dashboard). Ignored for hostPath and for services and profiles.
+   */
+  encryption?: "gocryptfs" | "none";
 } & {
   [k: string]: unknown;
 };

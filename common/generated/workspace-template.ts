@@ -43,6 +43,10 @@ export type VolumeMount = {
    * Mount read-only.
    */
   readOnly?: boolean;
+  /**
+   * Named volumes of workspaces are encrypted at rest with a key of their own (gocryptfs); none opts this volume out (shown in the dashboard). Ignored for hostPath and for services and profiles.
+   */
+  encryption?: "gocryptfs" | "none";
 } & {
   [k: string]: unknown;
 };
@@ -163,6 +167,14 @@ export interface WorkspaceTemplate {
      */
     containers?: Container[];
     vm?: Vm;
+    /**
+     * encrypted (default): every named volume and the VM disk of a workspace is encrypted at rest with a key of its own, erased by destroying the key; none: this template opts out (shown in the dashboard).
+     */
+    encryption?: "encrypted" | "none";
+    /**
+     * What happens to encrypted local data when a workspace is moved to another node: refuse (default) keeps the workspace where its data is; drop allows the move and starts empty volumes on the new node (the old ones are erased with their keys).
+     */
+    dataOnMove?: "refuse" | "drop";
   };
 }
 /**

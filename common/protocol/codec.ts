@@ -14,11 +14,14 @@ import type { AckMessage } from '../generated/protocol/ack.js';
 import type { CommandMessage } from '../generated/protocol/command.js';
 import type { ErrorMessage } from '../generated/protocol/error.js';
 import type { ConsoleOpenMessage } from '../generated/protocol/console-open.js';
+import type { VolumeKeysRequestMessage } from '../generated/protocol/volume-keys-request.js';
+import type { VolumeKeysMessage } from '../generated/protocol/volume-keys.js';
 import type { SecretsMessage } from '../generated/protocol/secrets.js';
 import type { GpuAllocationRecord } from '../generated/protocol/usage-record-gpu-allocation.js';
 import type { ResourceAllocationRecord } from '../generated/protocol/usage-record-resource-allocation.js';
 
 export type { HelloMessage, StatusMessage, TelemetryMessage, UsageMessage, AckMessage, CommandMessage, ErrorMessage, ConsoleOpenMessage, SecretsMessage, GpuAllocationRecord, ResourceAllocationRecord };
+export type { VolumeKeysRequestMessage, VolumeKeysMessage };
 
 /** A usage record of any kind, as the wire carries it in a usage message's body.record. */
 export type UsageRecordWire = GpuAllocationRecord | ResourceAllocationRecord;
@@ -51,6 +54,8 @@ export interface MessageByType {
   command: CommandMessage;
   error: ErrorMessage;
   'console-open': ConsoleOpenMessage;
+  'volume-keys-request': VolumeKeysRequestMessage;
+  'volume-keys': VolumeKeysMessage;
   secrets: SecretsMessage;
 }
 /** One message type name. */
@@ -58,9 +63,9 @@ export type MessageType = keyof MessageByType;
 /** Any message. */
 export type Message = MessageByType[MessageType];
 /** Messages an agent sends. */
-export const AGENT_TO_HUB = ['hello', 'status', 'telemetry', 'usage'] as const satisfies readonly MessageType[];
+export const AGENT_TO_HUB = ['hello', 'status', 'telemetry', 'usage', 'volume-keys-request'] as const satisfies readonly MessageType[];
 /** Messages the hub sends. */
-export const HUB_TO_AGENT = ['ack', 'command', 'error', 'console-open', 'secrets'] as const satisfies readonly MessageType[];
+export const HUB_TO_AGENT = ['ack', 'command', 'error', 'console-open', 'secrets', 'volume-keys'] as const satisfies readonly MessageType[];
 /** A message type an agent sends. */
 export type AgentToHub = (typeof AGENT_TO_HUB)[number];
 /** A message type the hub sends. */

@@ -23,6 +23,8 @@ export interface ConnectionDeps {
   log: FastifyBaseLogger;
   /** The usage admission gate; absent only in a hub without an infra repo (no placements to check against). */
   usage?: UsageGate;
+  /** Answers volume-keys-request (hub/volumes); absent: every request is refused with why. */
+  volumeKeys?: { answer(node: string, body: MessageByType['volume-keys-request']['body']): Promise<MessageByType['volume-keys']['body']> };
   /** Bad frames tolerated per window before disconnecting. */
   badFrameLimit?: number;
   badFrameWindowMs?: number;
@@ -133,9 +135,24 @@ export class AgentConnection implements AckTarget {
     }
   }
 
-  private dispatch(msg: MessageByType['hello' | 'status' | 'telemetry' | 'usage']): void {
+  /** Answers a key request; a failure refuses every key with a reason (never the key, never a stack). */
+  private async answerVolumeKeys(body: MessageByType['volume-keys-request']['body']): Promise<void> {
+    const svc = this.deps.volumeKeys;
+    const refuseAll = (reason: string): MessageByType['volume-keys']['body'] => ({ node: this.node, keys: [], refused: body.keys.map((k) => ({ ...k, reason })) });
+    try {
+      this.send('volume-keys', svc === undefined ? refuseAll('this hub keeps no volume keys (it runs without an infra repo or an age identity)') : await svc.answer(this.node, body));
+    } catch (err) {
+      this.deps.log.error({ node: this.node, err: errorMessage(err) }, 'volume key request failed');
+      this.send('volume-keys', refuseAll('the hub failed to answer; the agent asks again'));
+    }
+  }
+
+  private dispatch(msg: MessageByType['hello' | 'status' | 'telemetry' | 'usage' | 'volume-keys-request']): void {
     const { store, queue, metrics } = this.deps;
     switch (msg.type) {
+      case 'volume-keys-request':
+        void this.answerVolumeKeys(msg.body);
+        return;
       case 'hello':
         this.helloSeen = true;
         metrics.gpus.declare(this.node, msg.body.inventory.gpus.map((g) => g.uuid));

@@ -122,6 +122,18 @@ export class AgentGateway extends EventEmitter {
     this.connections.get(node)?.close(CLOSE.REVOKED, reason);
   }
 
+  /** Installs the volume key service (built after the gateway: it sends through it). */
+  setVolumeKeys(svc: NonNullable<ConnectionDeps['volumeKeys']>): void {
+    this.deps.volumeKeys = svc;
+  }
+
+  /** Sends volume keys (or a forget list) to a connected node; false when it is not connected. */
+  sendVolumeKeys(node: string, body: MessageByType['volume-keys']['body']): boolean {
+    const conn = this.connections.get(node);
+    conn?.send('volume-keys', body);
+    return conn !== undefined;
+  }
+
   /** Graceful stop: refuse new connections, commit and ack what was received, then close every socket. */
   async close(): Promise<void> {
     this.closing = true;

@@ -8,7 +8,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { FoundryError } from '../../common/errors.js';
 import { describeAjvErrors, validatorFor } from '../../common/schema.js';
 import type { WorkspaceCreateRequest } from '../../common/generated/http/workspace-create.js';
-import type { InfraRepo, Workspace } from '../../common/infra/model.js';
+import type { InfraRepo, Workspace, WorkspaceTemplate } from '../../common/infra/model.js';
+import { encryptedKeyRefs } from '../../common/volumes/encrypted-refs.js';
 import { actorOf, canAccessTenant, requirePrincipal } from '../auth/principal.js';
 import { InfraRepoWriter } from '../gitops/repo-writer.js';
 import { LifecycleStore, type LifecycleRow } from '../workspaces/lifecycle-store.js';
@@ -48,13 +49,30 @@ export interface WorkspaceRoutesOptions {
   reencrypt?: WorkspaceServiceDeps['reencrypt'];
 }
 
-/** A workspace as the API returns it. */
-export function workspaceView(doc: Workspace | undefined, row: LifecycleRow | undefined, file?: string): Record<string, unknown> {
+/**
+ * Whether a workspace's data is encrypted at rest, for the API and the dashboard: `encrypted` (every
+ * volume and disk), `partly` (some volumes opt out), `not-encrypted` (the template opts out), `no-data`
+ * (nothing to encrypt); the opted-out volumes; and what a move does to the data (docs/volumes.md).
+ */
+export function encryptionView(name: string, template: WorkspaceTemplate | undefined): { atRest: 'encrypted' | 'partly' | 'not-encrypted' | 'no-data'; optedOut: string[]; dataOnMove: 'refuse' | 'drop' } | null {
+  if (template === undefined) return null;
+  const volumes = [...new Set((template.spec.containers ?? []).flatMap((c) => (c.volumes ?? []).flatMap((v) => (v.name === undefined ? [] : [v.name]))))].sort();
+  const hasDisk = template.spec.vm?.driver === 'libvirt' && template.spec.vm.disk !== undefined;
+  const encrypted = encryptedKeyRefs(name, template);
+  const optedOut = volumes.filter((v) => !encrypted.some((r) => r.kind === 'volume' && r.name === v));
+  const total = volumes.length + (hasDisk ? 1 : 0);
+  const atRest = total === 0 ? 'no-data' : encrypted.length === 0 ? 'not-encrypted' : encrypted.length < total ? 'partly' : 'encrypted';
+  return { atRest, optedOut, dataOnMove: template.spec.dataOnMove ?? 'refuse' };
+}
+
+/** A workspace as the API returns it (`template`: its template document, for the encryption view). */
+export function workspaceView(doc: Workspace | undefined, row: LifecycleRow | undefined, file?: string, template?: WorkspaceTemplate): Record<string, unknown> {
   const s = doc?.spec;
   return {
     name: doc?.metadata.name ?? row?.name,
     tenant: s?.tenant ?? row?.tenant,
     template: s?.template ?? null,
+    encryption: doc === undefined ? null : encryptionView(doc.metadata.name, template),
     gpus: { count: s?.gpus?.count ?? 0, model: s?.gpus?.model ?? null, uuids: s?.gpus?.uuids ?? [] },
     node: s?.node ?? row?.node ?? null,
     state: s === undefined ? null : (s.state ?? 'running'),
@@ -138,7 +156,7 @@ export function installWorkspaces(app: FastifyInstance, opts: WorkspaceRoutesOpt
       const items = [...repo.workspaces.values()]
         .filter(({ doc }) => (tenant === undefined ? p?.role === 'admin' : doc.spec.tenant === tenant))
         .sort((a, b) => (a.doc.metadata.name < b.doc.metadata.name ? -1 : 1))
-        .map(({ doc, source }) => ({ ...workspaceView(doc, lifecycle.get(doc.metadata.name), source.file), desktop: hasDesktop(repo, doc) }));
+        .map(({ doc, source }) => ({ ...workspaceView(doc, lifecycle.get(doc.metadata.name), source.file, repo.templates.get(doc.spec.template)?.doc), desktop: hasDesktop(repo, doc) }));
       // Removed from Git but still run by their node (removal pending or refused by its prune guard): listed until gone.
       const lingering = lifecycle.list()
         .filter((row) => !repo.workspaces.has(row.name) && row.phase !== 'Deleted' && REMOVAL_PENDING.has(row.reason))
@@ -156,7 +174,8 @@ export function installWorkspaces(app: FastifyInstance, opts: WorkspaceRoutesOpt
       const located = repo.workspaces.get(req.params.name);
       const tenant = located?.doc.spec.tenant ?? row?.tenant;
       if (tenant === undefined || !canAccessTenant(req.principal, tenant)) throw new FoundryError('NOT_FOUND', `no workspace ${req.params.name}`, { resource: req.params.name });
-      return { ...workspaceView(located?.doc, lifecycle.get(req.params.name), located?.source.file), desktop: located !== undefined && hasDesktop(repo, located.doc), events: lifecycle.events(req.params.name) };
+      const template = located === undefined ? undefined : repo.templates.get(located.doc.spec.template)?.doc;
+      return { ...workspaceView(located?.doc, lifecycle.get(req.params.name), located?.source.file, template), desktop: located !== undefined && hasDesktop(repo, located.doc), events: lifecycle.events(req.params.name) };
     }),
   );
 
@@ -173,10 +192,17 @@ export function installWorkspaces(app: FastifyInstance, opts: WorkspaceRoutesOpt
   app.delete<{ Params: { name: string } }>('/api/v1/workspaces/:name', { preHandler: anyone }, async (req, reply) =>
     guard(reply, async () => {
       const { doc } = await visible(req);
+      const keys = app.hasDecorator('volumeKeys') ? app.volumeKeys : undefined;
+      await keys?.refresh();
+      const had = keys?.countOf(req.params.name) ?? 0;
       await ws.remove(req.params.name, actorOf(req.principal));
+      // reclaimPolicy Delete: its volume keys are destroyed now (here or by the reaper the commit woke), before any agent prunes the data.
+      await keys?.reap(actorOf(req.principal));
+      // Named only for a workspace that had volume keys: true when they are gone (reclaimPolicy Delete), false when kept (Retain).
+      const keysDestroyed = had > 0 ? { keysDestroyed: keys?.countOf(req.params.name) === 0 } : {};
       // its tenant secrets go with it (a workspace made again later under the name starts without them)
       if (app.hasDecorator('secrets')) app.secrets.store.removeAll(req.params.name, doc.spec.tenant, actorOf(req.principal));
-      return { name: req.params.name, deleted: true };
+      return { name: req.params.name, deleted: true, ...keysDestroyed };
     }),
   );
 

@@ -18,6 +18,8 @@ export interface RepoSpec {
   /** Workspace name -> template, plus optional fields (state, reclaimPolicy, env). */
   workspaces: Record<string, { template: string; tenant?: string } & Record<string, unknown>>;
   allowMassPrune?: boolean;
+  /** Templates encrypt their volumes (the default of real repos); off here because these agents run without a hub, which is where volume keys come from. */
+  encryptedVolumes?: boolean;
   /** Extra files (relative path -> raw text), e.g. to break the repo on purpose. */
   extraFiles?: Record<string, string>;
 }
@@ -35,7 +37,7 @@ export function writeRepo(dir: string, spec: RepoSpec): void {
     'tenants/globex.yaml': doc('Tenant', 'globex', { displayName: 'Globex', priceList: 'default' }),
     'pricing.yaml': doc('PriceList', 'default', { currency: 'EUR', periods: [{ effectiveFrom: '2026-01-01T00:00:00Z', gpuHour: { 'NVIDIA H100 80GB HBM3': '2.49' } }] }),
   };
-  for (const [name, containers] of Object.entries(spec.templates)) files[`templates/${name}.yaml`] = doc('WorkspaceTemplate', name, { containers });
+  for (const [name, containers] of Object.entries(spec.templates)) files[`templates/${name}.yaml`] = doc('WorkspaceTemplate', name, { containers, ...(spec.encryptedVolumes === true ? {} : { encryption: 'none' }) });
   for (const [name, ws] of Object.entries(spec.workspaces)) {
     const { template, tenant, ...rest } = ws;
     files[`workspaces/${name}.yaml`] = doc('Workspace', name, { tenant: tenant ?? 'acme', template, node: spec.node, ...rest });

@@ -48,6 +48,7 @@ describeIf(podmanAvailable(), 'podman', PODMAN_HOW)('CDI devices (real podman, t
           kind: 'WorkspaceTemplate',
           metadata: { name: 'gpu' },
           spec: {
+            encryption: 'none',
             containers: [
               {
                 name: 'llm',

@@ -21,7 +21,8 @@ function desired(containers: Record<string, unknown>[], extra: Parameters<typeof
     repoOf([
       { kind: 'NodeProfile', metadata: { name: 'gpu-node' }, spec: {} },
       { kind: 'Node', metadata: { name: NODE }, spec: { profile: 'gpu-node' } },
-      { kind: 'WorkspaceTemplate', metadata: { name: 't' }, spec: { containers } },
+      // Plain volumes: encrypted ones have their own test (encrypted-volumes.test.ts).
+      { kind: 'WorkspaceTemplate', metadata: { name: 't' }, spec: { containers, encryption: 'none' } },
       { kind: 'Workspace', metadata: { name: 'w1' }, spec: { tenant: 'acme', template: 't', node: NODE } },
       ...extra,
     ]),

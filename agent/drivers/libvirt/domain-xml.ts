@@ -22,6 +22,8 @@ export interface DomainXmlInput {
   cpuMode?: 'host-passthrough' | 'host-model' | undefined;
   /** The qcow2 overlay (boot disk). */
   diskPath?: string | undefined;
+  /** uuid of the libvirt secret that opens a LUKS-encrypted overlay; plain disk when undefined. */
+  diskSecretUuid?: string | undefined;
   /** The NoCloud seed ISO (volume label cidata). */
   seedPath?: string | undefined;
   /** libvirt network name; no interface when undefined. */
@@ -100,7 +102,11 @@ export function buildDomainXml(input: DomainXmlInput): string {
 function diskXml(input: DomainXmlInput): string[] {
   const out: string[] = [];
   if (input.diskPath !== undefined) {
-    out.push("    <disk type='file' device='disk'>", "      <driver name='qemu' type='qcow2'/>", `      <source file='${escapeXml(input.diskPath)}'/>`, "      <target dev='vda' bus='virtio'/>", '    </disk>');
+    const source =
+      input.diskSecretUuid === undefined
+        ? [`      <source file='${escapeXml(input.diskPath)}'/>`]
+        : [`      <source file='${escapeXml(input.diskPath)}'>`, "        <encryption format='luks'>", `          <secret type='passphrase' uuid='${escapeXml(input.diskSecretUuid)}'/>`, '        </encryption>', '      </source>'];
+    out.push("    <disk type='file' device='disk'>", "      <driver name='qemu' type='qcow2'/>", ...source, "      <target dev='vda' bus='virtio'/>", '    </disk>');
   }
   if (input.seedPath !== undefined) {
     // SATA, not IDE: q35 has no IDE controller.

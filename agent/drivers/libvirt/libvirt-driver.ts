@@ -13,6 +13,9 @@ import { buildDomainXml } from './domain-xml.js';
 import { runCommand, type CommandRunner } from '../../../common/run-command.js';
 import { Virsh } from './virsh.js';
 import { VmDisks } from './vm-disks.js';
+import { DiskSecrets, passphraseOf } from './disk-secrets.js';
+import type { VolumeKeyRef } from '../../../common/volumes/volume-key-ref.js';
+import type { VolumeKeyring } from '../../volumes/keyring.js';
 
 /** Settings of the libvirt driver (all optional; the defaults suit a real KVM node). */
 export interface LibvirtDriverOptions {
@@ -38,7 +41,12 @@ export interface LibvirtDriverOptions {
   run?: CommandRunner;
   /** Parallel `virsh dumpxml` calls while listing (default 4). */
   listConcurrency?: number;
+  /** The in-memory volume keys (encrypted workspace disks); without it such VMs fail with a clear error. */
+  keys?: VolumeKeyring;
 }
+
+/** Metadata element that marks a domain whose disk is LUKS-encrypted. */
+const DISK_ENCRYPTION = 'disk-encryption';
 
 /** Our metadata element names are the ownership labels without their prefix. */
 export function labelsToMetadata(labels: Record<string, string>): Record<string, string> {
@@ -56,13 +64,17 @@ export class LibvirtDriver implements RuntimeDriver, SecretHolder {
   readonly kinds = ['vm'] as const;
   readonly virsh: Virsh;
   readonly disks: VmDisks;
-  private readonly opts: Required<Omit<LibvirtDriverOptions, 'run' | 'uri' | 'diskDir' | 'imageDir' | 'cpuMode'>> & Pick<LibvirtDriverOptions, 'cpuMode'>;
+  readonly secrets: DiskSecrets;
+  private readonly keys: VolumeKeyring | undefined;
+  private readonly opts: Required<Omit<LibvirtDriverOptions, 'run' | 'uri' | 'diskDir' | 'imageDir' | 'cpuMode' | 'keys'>> & Pick<LibvirtDriverOptions, 'cpuMode'>;
   private readonly secretValues = new Map<string, Uint8Array>();
 
   constructor(options: LibvirtDriverOptions = {}) {
     const run = options.run ?? runCommand;
     this.virsh = new Virsh(run, options.uri ?? 'qemu:///system');
     this.disks = new VmDisks(run, options.diskDir ?? '/var/lib/libvirt/images/foundry', options.imageDir);
+    this.secrets = new DiskSecrets(this.virsh);
+    this.keys = options.keys;
     this.opts = {
       domainType: options.domainType ?? 'kvm',
       cpuMode: options.cpuMode,
@@ -197,7 +209,7 @@ export class LibvirtDriver implements RuntimeDriver, SecretHolder {
   /** Creates the overlay (when missing) and the seed, and returns the domain XML. */
   private async prepare(d: DesiredVm, uuid: string | undefined): Promise<string> {
     if (d.spec.driver !== 'libvirt') throw new FoundryError('INTERNAL', `vm ${d.id} has driver ${d.spec.driver}, not libvirt`, { resource: d.id });
-    if (d.spec.disk !== undefined) await this.disks.ensureOverlay(d.id, d.spec.disk.baseImage, d.spec.disk.sizeBytes);
+    const diskSecretUuid = d.spec.disk !== undefined ? await this.prepareDisk(d, d.spec.disk) : undefined;
     const userData = this.userDataOf(d);
     const seed = userData !== undefined ? await this.disks.writeSeed(d.id, d.name, userData) : undefined;
     return buildDomainXml({
@@ -208,18 +220,50 @@ export class LibvirtDriver implements RuntimeDriver, SecretHolder {
       vcpus: d.spec.vcpus,
       memoryBytes: d.spec.memoryBytes ?? this.opts.defaultMemoryBytes,
       diskPath: d.spec.disk !== undefined ? this.disks.overlayPath(d.id) : undefined,
+      diskSecretUuid,
       seedPath: seed,
       network: d.spec.network ?? this.opts.defaultNetwork ?? undefined,
       hostDevices: d.spec.hostDevices,
-      metadata: labelsToMetadata(ownershipLabels(d.id, d.owner, d.specHash, d.reclaimPolicy, d.ref)),
+      metadata: { ...labelsToMetadata(ownershipLabels(d.id, d.owner, d.specHash, d.reclaimPolicy, d.ref)), ...(diskSecretUuid !== undefined ? { [DISK_ENCRYPTION]: 'luks' } : {}) },
     });
+  }
+
+  /**
+   * The overlay, and for an encrypted disk its libvirt secret; returns the secret's uuid (undefined: plain
+   * disk). A disk created plain before its template was encrypted stays plain (its data is not rewritten).
+   */
+  private async prepareDisk(d: DesiredVm, disk: NonNullable<DesiredVm['spec']['disk']>): Promise<string | undefined> {
+    const enc = d.spec.diskEncryption;
+    if (enc === undefined || (await this.disks.overlayEncrypted(d.id)) === false) {
+      await this.disks.ensureOverlay(d.id, disk.baseImage, disk.sizeBytes);
+      return undefined;
+    }
+    const key = this.needKeys(d.id).require(enc.key, d.id);
+    await this.disks.ensureOverlay(d.id, disk.baseImage, disk.sizeBytes, passphraseOf(key));
+    return this.secrets.ensure(enc.key, key, this.disks.overlayPath(d.id), d.id);
+  }
+
+  /** The key ref of an encrypted disk from the domain's metadata (workspace, declared name); undefined for a plain one. */
+  private diskKeyOf(dom: ParsedDomain): VolumeKeyRef | undefined {
+    const m = dom.foundry;
+    if (m?.[DISK_ENCRYPTION] !== 'luks' || m.workspace === undefined || m.name === undefined) return undefined;
+    return { workspace: m.workspace, kind: 'vm-disk', name: m.name };
+  }
+
+  private needKeys(resource: string): VolumeKeyring {
+    if (this.keys === undefined) throw new FoundryError('RUNTIME_UNAVAILABLE', `${resource} has an encrypted disk but this agent runs without volume keys`, { resource });
+    return this.keys;
   }
 
   /** Starts a stopped VM, resumes a paused one. */
   private async startVm(o: ObservedResource): Promise<void> {
-    if ((await this.ownedDomain(o.name, o.owner.node, o.id)) === undefined) throw new FoundryError('VM_ACTION', `domain ${o.name} of ${o.id} disappeared before start`, { resource: o.id });
+    const dom = await this.ownedDomain(o.name, o.owner.node, o.id);
+    if (dom === undefined) throw new FoundryError('VM_ACTION', `domain ${o.name} of ${o.id} disappeared before start`, { resource: o.id });
     const state = parseDomState((await this.virsh.domState(o.name)) ?? '');
     if (state === 'running') return;
+    // An ephemeral secret is gone after a libvirtd restart or a reboot: define it again from the key.
+    const ref = this.diskKeyOf(dom);
+    if (ref !== undefined) await this.secrets.ensure(ref, this.needKeys(o.id).require(ref, o.id), this.disks.overlayPath(o.id), o.id);
     if (state === 'paused') return this.virsh.resume(o.name, o.id);
     await this.virsh.start(o.name, o.id);
   }
@@ -230,6 +274,12 @@ export class LibvirtDriver implements RuntimeDriver, SecretHolder {
     if (current !== undefined) {
       await this.stopGracefully(o.name, o.id);
       await this.virsh.undefine(o.name, o.id);
+    }
+    const ref = current !== undefined ? this.diskKeyOf(current) : o.owner.workspace !== undefined && o.ref !== undefined ? ({ workspace: o.owner.workspace, kind: 'vm-disk', name: o.ref.name } as const) : undefined;
+    if (ref !== undefined) {
+      // The key first: libvirt's copy, then (reclaim Delete) the agent's, then the disk.
+      await this.secrets.remove(ref, o.id);
+      if (o.reclaimPolicy === 'Delete') this.keys?.forget(ref);
     }
     this.disks.remove(o.id, o.reclaimPolicy === 'Delete');
   }

@@ -100,6 +100,29 @@ export class Virsh {
     }
   }
 
+  /** Defines (or redefines) a libvirt secret from XML, through a private temp file like define(). */
+  async secretDefine(xml: string, resource: string): Promise<void> {
+    const dir = mkdtempSync(join(tmpdir(), 'foundry-virsh-'));
+    try {
+      const file = join(dir, 'secret.xml');
+      writeFileSync(file, xml, { mode: 0o600 });
+      await this.must(['secret-define', '--file', file], resource);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Sets a secret's value from a file read as raw bytes (`--plain`); the value never appears in argv. */
+  async secretSetValue(uuid: string, file: string, resource: string): Promise<void> {
+    await this.must(['secret-set-value', '--secret', uuid, '--file', file, '--plain'], resource);
+  }
+
+  /** Undefines a secret; no-op when libvirt holds none with this uuid. */
+  async secretUndefine(uuid: string, resource: string): Promise<void> {
+    const r = await this.exec(['secret-undefine', '--secret', uuid]);
+    if (r.code !== 0 && !/no secret with matching uuid|Secret not found/i.test(r.stderr)) throw new FoundryError('VM_ACTION', `virsh secret-undefine failed for ${resource}: ${cleanError(r.stderr) || `exit ${r.code}`}`, { resource });
+  }
+
   /** `virsh version` first lines, for probe. */
   async version(): Promise<string> {
     const out = await this.must(['version'], this.uri);

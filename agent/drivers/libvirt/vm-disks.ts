@@ -7,6 +7,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative } from 'node:path';
 import { FoundryError } from '../../../common/errors.js';
+import { withKeyFile } from '../../volumes/key-file.js';
 import type { CommandRunner } from '../../../common/run-command.js';
 
 /** Tools that build an ISO 9660 image with the same mkisofs arguments, tried in order. */
@@ -21,6 +22,17 @@ export function fileBaseFor(id: string): string {
 /** The cloud-init NoCloud meta-data: a stable instance id (so a recreation is not a first boot) and the host name. */
 export function metaDataFor(id: string, hostname: string): string {
   return `instance-id: ${JSON.stringify(id)}\nlocal-hostname: ${JSON.stringify(hostname)}\n`;
+}
+
+/** `qemu-img create` arguments up to the backing options for a LUKS-encrypted qcow2 whose passphrase is in `keyFile`. */
+export function encryptedCreateArgs(keyFile: string): string[] {
+  return ['create', '-q', '--object', `secret,id=disk-key,file=${keyFile}`, '-f', 'qcow2', '-o', 'encrypt.format=luks,encrypt.key-secret=disk-key'];
+}
+
+/** What `qemu-img info --output=json` says about an image that the agent reads. */
+export function parseImageInfo(json: string): { format: string; encrypted: boolean } {
+  const info = JSON.parse(json) as { format?: unknown; encrypted?: unknown };
+  return { format: typeof info.format === 'string' ? info.format : 'unknown', encrypted: info.encrypted === true };
 }
 
 /** Default folder base images are taken from (agent config libvirt.imageDir). */
@@ -69,15 +81,33 @@ export class VmDisks {
     return join(this.dir, `${fileBaseFor(id)}.seed.iso`);
   }
 
-  /** Creates the overlay on `baseImage` (see resolveBaseImage) unless it exists (an existing disk is kept, whatever its base). Returns true when created. */
-  async ensureOverlay(id: string, baseImage: string, sizeBytes: number | undefined): Promise<boolean> {
+  /**
+   * Creates the overlay on `baseImage` (see resolveBaseImage) unless it exists (an existing disk is kept,
+   * whatever its base). With `passphrase`, the overlay is LUKS-encrypted (qcow2's own encryption, done by
+   * QEMU in user space); the passphrase reaches qemu-img through a RAM file, never argv. Returns true when created.
+   */
+  async ensureOverlay(id: string, baseImage: string, sizeBytes: number | undefined, passphrase?: string): Promise<boolean> {
     const overlay = this.overlayPath(id);
     if (existsSync(overlay)) return false;
     const base = this.resolveBaseImage(id, baseImage);
     mkdirSync(this.dir, { recursive: true });
-    const args = ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', base, overlay, ...(sizeBytes !== undefined ? [String(sizeBytes)] : [])];
-    await this.mustRun('qemu-img', args, id);
+    const tail = ['-F', 'qcow2', '-b', base, overlay, ...(sizeBytes !== undefined ? [String(sizeBytes)] : [])];
+    if (passphrase === undefined) {
+      await this.mustRun('qemu-img', ['create', '-q', '-f', 'qcow2', ...tail], id);
+    } else {
+      await withKeyFile(passphrase, id, (file) => this.mustRun('qemu-img', [...encryptedCreateArgs(file), ...tail], id));
+    }
     return true;
+  }
+
+  /** Whether the existing overlay of `id` is encrypted (qemu-img info); undefined when there is no overlay. */
+  async overlayEncrypted(id: string): Promise<boolean | undefined> {
+    const overlay = this.overlayPath(id);
+    if (!existsSync(overlay)) return undefined;
+    // -U: the running guest holds the image lock; reading the header is safe.
+    const r = await this.run('qemu-img', ['info', '-U', '--output=json', overlay], { timeoutMs: 30_000 });
+    if (r.code !== 0) throw new FoundryError('VM_ACTION', `qemu-img info failed for ${id}: ${r.stderr.trim() || `exit ${r.code}`}`, { resource: id });
+    return parseImageInfo(r.stdout).encrypted;
   }
 
   /** Writes the NoCloud seed ISO (volume label cidata) with user-data and meta-data; returns its path. */

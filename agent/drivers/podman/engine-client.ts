@@ -185,7 +185,7 @@ export class EngineClient {
   }
 
   /** Creates a volume; resolves what the engine answers (Docker: the existing volume for a taken name). */
-  createVolume(body: { Name: string; Labels: Record<string, string> }): Promise<VolumeSummary | undefined> {
+  createVolume(body: { Name: string; Labels: Record<string, string>; Driver?: string; DriverOpts?: Record<string, string> }): Promise<VolumeSummary | undefined> {
     return this.call('POST', '/volumes/create', { body });
   }
 

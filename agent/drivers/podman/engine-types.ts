@@ -23,6 +23,8 @@ export interface ContainerInspect {
   Id: string;
   Name?: string;
   Config?: { Labels?: EngineLabels; [field: string]: unknown };
+  /** Mounts of the container; named volumes carry Type volume and their Name. */
+  Mounts?: { Type?: string; Name?: string }[] | null;
   [field: string]: unknown;
 }
 
@@ -37,6 +39,8 @@ export interface NetworkSummary {
 export interface VolumeSummary {
   Name: string;
   Labels?: EngineLabels;
+  /** The local driver's options (type, o, device for a bind volume). */
+  Options?: Record<string, string> | null;
 }
 
 /** Healthcheck in the engine's units (nanoseconds). */

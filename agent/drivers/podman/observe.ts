@@ -82,5 +82,6 @@ export function observeNetwork(n: NetworkSummary, node: string): ObservedResourc
 export function observeVolume(v: VolumeSummary, node: string): ObservedResource | undefined {
   const own = ownerFromLabels(v.Labels ?? undefined, node, 'volume');
   if (own === undefined) return undefined;
-  return { kind: 'volume', ref: own.ref, id: own.id, name: v.Name, runtimeId: v.Name, owner: own.owner, specHash: own.specHash, state: 'created', reclaimPolicy: own.reclaim, facts: {} };
+  const encryption = v.Labels?.['foundry.cloud/encryption'];
+  return { kind: 'volume', ref: own.ref, id: own.id, name: v.Name, runtimeId: v.Name, owner: own.owner, specHash: own.specHash, state: 'created', reclaimPolicy: own.reclaim, facts: encryption !== undefined ? { encryption } : {} };
 }

@@ -14,6 +14,7 @@ import type { NetworkSummary } from './engine-types.js';
 import { engineError, engineMessage, isNameConflict, isNotFound, isNotModified } from './engine-errors.js';
 import { ensureImage } from './image-pull.js';
 import { observeContainer, observeNetwork, observeVolume } from './observe.js';
+import { PodmanEncryptedVolumes, type EncryptedVolumeDeps } from './encrypted-volumes.js';
 import { pingEngine, type Flavor } from './ping.js';
 
 /** How to reach the engine. */
@@ -30,6 +31,8 @@ export interface PodmanDriverOptions {
   capabilityEnv?: NodeJS.ProcessEnv;
   /** How long a capability probe is reused (default 5 min). */
   capabilityProbeMs?: number;
+  /** gocryptfs dirs and the in-memory keyring for encrypted workspace volumes; without them such volumes fail with a clear error. */
+  encryptedVolumes?: EncryptedVolumeDeps;
 }
 
 /** The RuntimeDriver for Podman (and Docker Engine) containers, networks and volumes. */
@@ -41,11 +44,13 @@ export class PodmanDriver implements RuntimeDriver, ConditionReporter, SecretHol
   private readonly pullTimeoutMs: number;
   private flavorCache: Flavor | undefined;
   private capabilityCache: { at: number; conditions: NodeCondition[] } | undefined;
+  private readonly encrypted: PodmanEncryptedVolumes;
 
   constructor(private readonly options: PodmanDriverOptions) {
     this.engine = new EngineClient({ socketPath: options.socketPath, timeoutMs: options.timeoutMs ?? 60_000 });
     this.stopTimeoutS = options.stopTimeoutS ?? 10;
     this.pullTimeoutMs = options.pullTimeoutMs ?? 30 * 60_000;
+    this.encrypted = new PodmanEncryptedVolumes(this.engine, options.encryptedVolumes);
   }
 
   /** Pings the engine (GET /_ping: fast, unlike /version which runs conmon and the OCI runtime); never throws. */
@@ -205,10 +210,12 @@ export class PodmanDriver implements RuntimeDriver, ConditionReporter, SecretHol
   }
 
   private async createVolume(d: DesiredVolume): Promise<void> {
-    const labels = ownershipLabels(d.id, d.owner, d.specHash, d.reclaimPolicy, d.ref);
+    // Encrypted: mounted first (with this node's key), then a local volume bound into the mount.
+    const enc = await this.encrypted.prepareCreate(d);
+    const labels = { ...ownershipLabels(d.id, d.owner, d.specHash, d.reclaimPolicy, d.ref), ...enc.labels };
     try {
       // Docker answers an existing name with the existing volume; Podman with a conflict.
-      const v = await this.engine.createVolume({ Name: d.name, Labels: labels });
+      const v = await this.engine.createVolume({ Name: d.name, Labels: labels, ...(enc.driverOpts !== undefined ? { Driver: 'local', DriverOpts: enc.driverOpts } : {}) });
       if (v?.Labels !== undefined) this.assertOurs(v.Labels ?? undefined, d.owner.node, d.id, `volume ${d.name}`);
     } catch (err) {
       if (err instanceof FoundryError) throw err;
@@ -223,15 +230,19 @@ export class PodmanDriver implements RuntimeDriver, ConditionReporter, SecretHol
   private async removeVolume(o: ObservedResource): Promise<void> {
     // Data is only ever deleted when the owner said so at creation.
     if (o.reclaimPolicy !== 'Delete') throw new FoundryError('INTERNAL', `refusing to remove volume ${o.name}: its reclaim policy is Retain`, { resource: o.id });
+    const labels = await this.encrypted.labelsOf(o.runtimeId, o.id);
     try {
       await this.engine.removeVolume(o.runtimeId);
     } catch (err) {
       if (!isNotFound(err)) throw engineError(err, `remove volume ${o.name}`, o.id);
     }
+    // Encrypted: the key is forgotten, then the mount and the cipher files go.
+    await this.encrypted.destroy(o, labels);
   }
 
   private async createContainer(d: DesiredContainer): Promise<void> {
     await ensureImage(this.engine, d.spec, d.id, this.pullTimeoutMs);
+    await this.encrypted.mountFor(d.spec.mounts, d.id);
     const id = await this.createOrAdopt(d);
     if (d.run) await this.startById(id, d.name, d.id);
   }
@@ -239,6 +250,7 @@ export class PodmanDriver implements RuntimeDriver, ConditionReporter, SecretHol
   /** Prepare (image) before mutating, so a failed pull leaves the old container running. */
   private async recreateContainer(d: DesiredContainer, o: ObservedResource): Promise<void> {
     await ensureImage(this.engine, d.spec, d.id, this.pullTimeoutMs);
+    await this.encrypted.mountFor(d.spec.mounts, d.id);
     await this.removeContainer(o);
     const id = await this.createOrAdopt(d);
     if (d.run) await this.startById(id, d.name, d.id);
@@ -282,7 +294,9 @@ export class PodmanDriver implements RuntimeDriver, ConditionReporter, SecretHol
     }
   }
 
-  private startContainer(o: ObservedResource): Promise<void> {
+  /** Encrypted volumes are mounted first: after a reboot the mounts are gone until the key is back. */
+  private async startContainer(o: ObservedResource): Promise<void> {
+    await this.encrypted.mountForContainer(o.runtimeId, o.name, o.id);
     return this.startById(o.runtimeId, o.name, o.id);
   }
 

@@ -126,7 +126,7 @@ export async function render(main, { me }) {
     const rows = workspaces.map((w) => [
       w.name,
       w.tenant,
-      w.template ?? '—',
+      h('span', {}, w.template ?? '—', encryptionNote(w)),
       w.node ?? h('span.muted', {}, 'not placed'),
       `${w.gpus.uuids.length || w.gpus.count}${w.gpus.model ? ` × ${w.gpus.model}` : ''}`,
       h('span', { 'data-testid': `phase-${w.name}` }, badge(w.status?.phase ?? w.state ?? 'unknown'), w.status?.reason ? h('span.muted', {}, ` ${w.status.reason}`) : null,
@@ -143,4 +143,14 @@ export async function render(main, { me }) {
   main.append(createForm(catalog, me, refresh));
   await refresh();
   return { topics: ['workspaces', 'billing'], refresh };
+}
+
+/** Whether the workspace's data is encrypted at rest (docs/volumes.md): shown under its template. */
+function encryptionNote(w) {
+  const e = w.encryption;
+  if (!e || e.atRest === 'no-data') return null;
+  const text = e.atRest === 'encrypted' ? 'volumes encrypted'
+    : e.atRest === 'partly' ? `volumes encrypted except ${e.optedOut.join(', ')}`
+      : 'volumes not encrypted (template opts out)';
+  return h(`p.${e.atRest === 'encrypted' ? 'muted' : 'warn'}`, { 'data-testid': `encryption-${w.name}`, title: `data on move: ${e.dataOnMove}` }, text);
 }

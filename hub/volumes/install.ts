@@ -1,0 +1,41 @@
+/**
+ * Wires the volume keys into the hub: the key store over the hub's database and age identity, the
+ * service answering agents' requests through the gateway, and the reaper, which runs after every new
+ * revision (app.ts's notifyRevision: push, webhook), every minute, and once at start.
+ */
+import type { FastifyInstance } from 'fastify';
+import { errorMessage } from '../../common/errors.js';
+import type { HubAgeIdentity } from '../secrets/hub-identity.js';
+import { VolumeKeyService } from './volume-key-service.js';
+import { VolumeKeyStore } from './volume-key-store.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    volumeKeys: VolumeKeyService;
+  }
+}
+
+/** Installs the volume key service; needs the workspaces plugin (app.gitops) for the branch tip. */
+export function installVolumeKeys(app: FastifyInstance, identity: HubAgeIdentity): VolumeKeyService {
+  const { store, gateway } = app.hub;
+  const keys = new VolumeKeyStore(store.db, identity, (actor, action, target, details) => store.audit(actor, action, target, details));
+  const svc = new VolumeKeyService({
+    keys,
+    repo: () => app.gitops.workspaces.repo(),
+    recipientOf: (node) => store.nodeRecipient(node),
+    send: (node, body) => void gateway.sendVolumeKeys(node, body),
+    connected: () => gateway.connectedNodes(),
+    log: app.log,
+  });
+  gateway.setVolumeKeys(svc);
+  app.decorate('volumeKeys', svc);
+  const reap = (why: string): void => {
+    svc.reap('hub').catch((err: unknown) => app.log.warn({ err: errorMessage(err), why }, 'volume key reaping failed; retried at the next revision'));
+  };
+  app.addHook('onReady', async () => reap('start'));
+  // Besides each revision (app.ts): an external repo changed without a webhook is seen within a minute.
+  const timer = setInterval(() => reap('periodic'), 60_000);
+  timer.unref();
+  app.addHook('onClose', async () => clearInterval(timer));
+  return svc;
+}
