@@ -41,7 +41,7 @@ usage: install.sh --join TOKEN [options]
   --insecure        allow plain http to a hub that is not on loopback
   --dry-run         print what would be done and change nothing
   --prefix DIR      install under DIR instead of / (tests, images); no root needed, no systemctl
-  --uninstall       remove the agent, its configuration and unit (workload data is kept)
+  --uninstall       remove the agent, its configuration, key and unit (workload data is kept)
   --purge           with --uninstall: also remove /var/lib/foundry
   --print-unit      print the systemd unit this would install and exit
 EOF
@@ -161,6 +161,11 @@ uninstall() {
     fi
   done
   if have_systemctl; then run systemctl daemon-reload || true; fi
+  # The node's age key is its identity for secrets, like the credential: it leaves with the agent.
+  if [ "$PURGE" = 0 ] && [ -f "$VAR/agent/node-key.txt" ]; then
+    say "removing $VAR/agent/node-key.txt (the node's key for secrets)"
+    run rm -f "$VAR/agent/node-key.txt"
+  fi
   if [ "$PURGE" = 1 ] && [ -e "$VAR" ]; then
     say "removing $VAR (--purge)"
     run rm -rf "$VAR"

@@ -3,6 +3,7 @@
  * checking the hub's certificate against the token's pin first; writes the agent configuration and the
  * credential with mode 0600. install.sh runs it; it also works on its own.
  */
+import { rm } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { writeFileAtomic } from '../common/atomic-write.js';
@@ -57,7 +58,11 @@ export function registerAgentEnroll(agent: Command): void {
       const node = o.name ?? nodeNameFromHostname(inventory.hostname);
       // The node's age key pair: the private key stays in the state dir (0600), the hub gets the public key.
       const nodeKey = await loadOrCreateNodeIdentity(o.stateDir);
-      const { result, untrustedCertPem } = await requestEnrollment({ url: hubUrl, pin: token.pin, insecure: o.insecure === true }, { token: token.secret, node, hubUrl, inventory, ageRecipient: nodeKey.recipient });
+      // A refused enrollment leaves the node as it was: a key made for it goes again.
+      const { result, untrustedCertPem } = await requestEnrollment({ url: hubUrl, pin: token.pin, insecure: o.insecure === true }, { token: token.secret, node, hubUrl, inventory, ageRecipient: nodeKey.recipient }).catch(async (err: unknown) => {
+        if (nodeKey.created) await rm(nodeKey.file, { force: true });
+        throw err;
+      });
       await writeFileAtomic(o.credential, `${result.credential}\n`, { mode: 0o600 });
       if (untrustedCertPem !== undefined) await writeFileAtomic(o.caFile, untrustedCertPem, { mode: 0o644 });
       const config = {

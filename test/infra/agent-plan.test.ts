@@ -18,7 +18,7 @@ describe('agent plan', () => {
   it('plans against an empty node when not observing, and says so', async () => {
     const report = await planNode(EXAMPLE_INFRA_DIR, 'svc-02', {});
     expect(report.note).toBe('not observed (--no-observe): planning against an empty node');
-    expect(report.plan.counts).toEqual({ create: 9, recreate: 0, start: 0, stop: 0, remove: 0, noop: 0 });
+    expect(report.plan.counts).toEqual({ create: 11, recreate: 0, start: 0, stop: 0, remove: 0, noop: 0 });
     expect(planText(report).split('\n').slice(0, 3)).toEqual([
       'node svc-02 (profile service-node) at revision worktree, observed nothing',
       'note: not observed (--no-observe): planning against an empty node',
