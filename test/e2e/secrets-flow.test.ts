@@ -94,7 +94,8 @@ describeIf(podmanAvailable() && built, 'podman', PODMAN_HOW)('secrets end to end
   });
 
   it('the container reads the values; they are nowhere else', async () => {
-    expect(hub.store.nodes().find((n) => n.name === NODE)?.ageRecipient).toMatch(/^age1/);
+    // the agent's hello (which carries its key) may still be on its way when the connection is up
+    await expect.poll(() => hub.store.nodes().find((n) => n.name === NODE)?.ageRecipient ?? '', { timeout: 30_000 }).toMatch(/^age1/);
     const clone = join(dir, 'admin');
     gitSync(['clone', '--quiet', hub.repoDir, clone], dir);
     writeFiles(clone, { 'workspaces/acme/acme-sec.yaml': `apiVersion: foundry.cloud/v1\nkind: Workspace\nmetadata:\n  name: acme-sec\nspec:\n  tenant: acme\n  template: app\n  node: ${NODE}\n` });
