@@ -42,7 +42,15 @@ function showChrome() {
   for (const li of document.querySelectorAll('#nav li[data-role="admin"]')) li.hidden = me.role !== 'admin';
 }
 
-async function navigate() {
+// Navigations run one after the other: a page still loading when the hash changes again must not paint
+// itself over the newer page when it finishes (each run reads the hash when it starts).
+let navigating = Promise.resolve();
+function navigate() {
+  navigating = navigating.then(renderRoute, renderRoute);
+  return navigating;
+}
+
+async function renderRoute() {
   if (me === null) return;
   const name = routeName();
   // A page's own query (#/desktop?workspace=...) stays; an unknown or forbidden route becomes the default page.
