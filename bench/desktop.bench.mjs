@@ -193,7 +193,7 @@ export async function run({ quick = false } = {}) {
     const files = {
       'cluster.yaml': doc('Cluster', 'main', '  hubUrl: http://127.0.0.1:1\n'),
       'tenants/acme.yaml': doc('Tenant', 'acme', '  displayName: ACME\n'),
-      'templates/desktop.yaml': doc('WorkspaceTemplate', 'desktop', '  vm:\n    name: desktop\n    driver: libvirt\n    vcpus: 1\n    memory: 64Mi\n    disk:\n      baseImage: blank.qcow2\n'),
+      'templates/desktop.yaml': doc('WorkspaceTemplate', 'desktop', '  encryption: none\n  vm:\n    name: desktop\n    driver: libvirt\n    vcpus: 1\n    memory: 64Mi\n    disk:\n      baseImage: blank.qcow2\n'),
       'pricing.yaml': doc('PriceList', 'default', '  currency: EUR\n  periods:\n    - effectiveFrom: "2026-01-01T00:00:00Z"\n      gpuHour:\n        NVIDIA H100 80GB HBM3: "2.49"\n'),
       [`nodes/${node}.yaml`]: doc('Node', node, '  profile: gpu-node\n'),
       [`workspaces/acme/${workspace}.yaml`]: doc('Workspace', workspace, `  tenant: acme\n  template: desktop\n  node: ${node}\n  gpus:\n    count: 0\n`),

@@ -27,7 +27,8 @@ export function writeInfraRepo(repo, { node, template, workspaces, workspaceSpec
     [`nodes/${node}.yaml`]: doc('Node', node, { profile: 'bench-node' }),
     'tenants/acme.yaml': doc('Tenant', 'acme', { displayName: 'ACME', priceList: 'default' }),
     'pricing.yaml': doc('PriceList', 'default', { currency: 'EUR', periods: [{ effectiveFrom: '2026-01-01T00:00:00Z', gpuHour: { 'NVIDIA H100 80GB HBM3': '2.49' } }] }),
-    'templates/stack.yaml': doc('WorkspaceTemplate', 'stack', template),
+    // no hub here to keep volume keys: the benchmarks measure the agent; encryption's cost is bench/volumes.bench.mjs
+    'templates/stack.yaml': doc('WorkspaceTemplate', 'stack', { encryption: 'none', ...template }),
   };
   for (const ws of workspaces) files[`workspaces/${ws}.yaml`] = doc('Workspace', ws, { tenant: 'acme', template: 'stack', node, ...workspaceSpec });
   rmSync(join(repo, sub, 'workspaces'), { recursive: true, force: true });
