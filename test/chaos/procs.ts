@@ -3,20 +3,11 @@
  * data dir), agent scripts from dist/, free ports, and a registry so afterAll can kill what is left.
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../common/paths.js';
+export { freePort } from '../support/free-port.js';
 
 const children = new Set<ChildProcess>();
-
-/** A free TCP port on `host`. */
-export async function freePort(host = '127.0.0.1'): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, host, r));
-  const addr = s.address();
-  await new Promise<void>((r) => s.close(() => r()));
-  return typeof addr === 'object' && addr !== null ? addr.port : 0;
-}
 
 /** Spawns a process and tracks it for killAll(). */
 export function track(cmd: string, args: string[], options: SpawnOptions): ChildProcess {

@@ -2,12 +2,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import WebSocket from 'ws';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type AppDeps } from '../../hub/app.js';
 import { HubStore } from '../../hub/store/hub-store.js';
 import { ensureHostedRepo } from '../../hub/git/hosted-repo.js';
+export { freePort } from '../support/free-port.js';
 
 /** A hub running in this process. */
 export interface TestHub {
@@ -41,15 +41,6 @@ export async function startTestHub(options: Partial<AppDeps> & { repo?: boolean 
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** A loopback port that was free a moment ago (nothing listens on it). */
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const addr = s.address();
-  await new Promise<void>((r) => s.close(() => r()));
-  return typeof addr === 'object' && addr !== null ? addr.port : 0;
 }
 
 /** A fresh temp dir (the caller removes it). */

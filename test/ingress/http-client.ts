@@ -3,7 +3,8 @@
  * resolve *.localhost here), streamed reads, and a raw socket for malformed requests.
  */
 import { request, type IncomingMessage } from 'node:http';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
+export { freePort } from '../support/free-port.js';
 
 /** A finished response. */
 export interface Reply {
@@ -86,11 +87,3 @@ export function raw(port: number, bytes: string, waitMs = 15_000): Promise<{ tex
   });
 }
 
-/** A free loopback port (the ingress's listen address must be known before nginx starts). */
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}

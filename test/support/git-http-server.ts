@@ -7,9 +7,9 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { commandWorks } from './requires.js';
+import { freePort } from './free-port.js';
 
 /** True when lighttpd and git http-backend are installed. */
 export const lighttpdAvailable = commandWorks('lighttpd', ['-v']) && commandWorks('git', ['--version']);
@@ -30,18 +30,6 @@ export interface GitHttpServer {
   /** The server's error log (CGI stderr included). */
   errorLog(): string;
   close(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a !== null ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /**
