@@ -44,12 +44,35 @@ export const STEP_UP_COOKIE = 'foundry_sso_step_up';
 /** Path of the step-up page and form. */
 export const STEP_UP_PATH = '/auth/step-up';
 const STEP_UP_TTL_MS = 10 * 60_000;
+/** Cookie that carries where to go after an SSO login (a workspace app's /ingress/login) through the IdP and the step-up. */
+export const SSO_NEXT_COOKIE = 'foundry_sso_next';
+
+/**
+ * `value` when it is the hub's own /ingress/login (the only place a login continues to: it opens a
+ * workspace app, which checks its own target); undefined for anything else, so no link can turn the
+ * sign-in into an open redirect. The dashboard applies the same rule to its `?next=`.
+ */
+export function safeLoginNext(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value.length > 2048 || !value.startsWith('/ingress/login?')) return undefined;
+  try {
+    const u = new URL(value, 'http://hub.invalid');
+    return u.origin === 'http://hub.invalid' && u.pathname === '/ingress/login' ? u.pathname + u.search : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Remembers `next` (already checked by safeLoginNext) for the end of a login that crosses the IdP; Lax: the IdP's redirect back is a top-level GET. */
+export function rememberLoginNext(ctx: Pick<SsoContext, 'secure'>, reply: FastifyReply, next: string | undefined): void {
+  if (next === undefined) return;
+  void reply.setCookie(SSO_NEXT_COOKIE, next, { path: '/auth/', httpOnly: true, sameSite: 'lax', secure: ctx.secure, maxAge: STEP_UP_TTL_MS / 1000 });
+}
 
 /**
  * Completes an SSO login: answers the request with a redirect to the dashboard (session open), a
  * redirect to the TOTP step-up, or a refusal page. Never throws for a refused user.
  */
-export async function completeSsoLogin(ctx: SsoContext, identity: SsoIdentity, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+export async function completeSsoLogin(ctx: SsoContext, identity: SsoIdentity, req: FastifyRequest, reply: FastifyReply, next?: string): Promise<FastifyReply> {
   const { provider: name, subject } = identity;
   const who = { provider: name, protocol: identity.protocol, subject };
   const provider = await ctx.directory.get(name);
@@ -74,15 +97,23 @@ export async function completeSsoLogin(ctx: SsoContext, identity: SsoIdentity, r
     ctx.audit(`user:${user.name}`, 'auth.sso.step-up', user.name, { ...who, enrol: !user.totpEnabled });
     // Lax: the browser arrives here through a redirect chain that started at the IdP.
     void reply.setCookie(STEP_UP_COOKIE, ticket, { path: STEP_UP_PATH, httpOnly: true, sameSite: 'lax', secure: ctx.secure, maxAge: STEP_UP_TTL_MS / 1000 });
+    rememberLoginNext(ctx, reply, next);
     return reply.redirect(STEP_UP_PATH, 303);
   }
-  return openSsoSession(ctx, user, identity, mapped.group, req, reply);
+  return openSsoSession(ctx, user, identity, mapped.group, req, reply, next);
 }
 
-/** Opens the dashboard session of an SSO user (after the IdP, or after the step-up) and redirects to the dashboard. */
-export function openSsoSession(ctx: SsoContext, user: User, identity: Pick<SsoIdentity, 'provider' | 'protocol' | 'subject' | 'mfa'>, group: string | undefined, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+/**
+ * Opens the dashboard session of an SSO user (after the IdP, or after the step-up) and redirects to the
+ * dashboard, or through it to `next` (a workspace app's /ingress/login): the dashboard page follows it, so
+ * that navigation starts on the hub's own page and carries the SameSite=Strict session cookie, which a
+ * redirect chain that began at the IdP would not.
+ */
+export function openSsoSession(ctx: SsoContext, user: User, identity: Pick<SsoIdentity, 'provider' | 'protocol' | 'subject' | 'mfa'>, group: string | undefined, req: FastifyRequest, reply: FastifyReply, next?: string): FastifyReply {
   setSsoSession(ctx, user, identity, group, req, reply);
-  return reply.redirect('/ui/', 303);
+  if (req.cookies[SSO_NEXT_COOKIE] !== undefined) void reply.clearCookie(SSO_NEXT_COOKIE, { path: '/auth/' });
+  const to = safeLoginNext(next);
+  return reply.redirect(to === undefined ? '/ui/' : `/ui/?next=${encodeURIComponent(to)}`, 303);
 }
 
 /** Opens the session and sets its cookie on `reply`, without answering yet; audit-logs the login. */

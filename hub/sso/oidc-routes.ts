@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Configuration } from 'openid-client';
 import { hashSecret } from '../auth/secrets.js';
-import { completeSsoLogin, type SsoContext } from './complete-login.js';
+import { SSO_NEXT_COOKIE, completeSsoLogin, rememberLoginNext, safeLoginNext, type SsoContext } from './complete-login.js';
 import { OidcError, finishOidcLogin, oidcConfig, startOidcLogin, type OidcOptions } from './oidc-client.js';
 import { failurePage } from './pages.js';
 
@@ -46,7 +46,7 @@ export function oidcRoutes(app: FastifyInstance, ctx: SsoContext, opts: SsoRoute
     return failurePage(reply, status, provider, message);
   };
 
-  app.get<{ Params: { provider: string } }>('/auth/oidc/:provider/start', async (req, reply) => {
+  app.get<{ Params: { provider: string }; Querystring: { next?: string } }>('/auth/oidc/:provider/start', async (req, reply) => {
     const name = req.params.provider;
     const p = await ctx.directory.get(name);
     if (p === undefined || p.spec.oidc === undefined) return fail(reply, 404, name, `no OpenID Connect provider ${name} is configured`);
@@ -72,6 +72,7 @@ export function oidcRoutes(app: FastifyInstance, ctx: SsoContext, opts: SsoRoute
     remember(stateHash, config);
     // Lax: the IdP's redirect back is a top-level navigation from another site.
     void reply.setCookie(LOGIN_COOKIE, binding, { path: '/auth/', httpOnly: true, sameSite: 'lax', secure: ctx.secure, maxAge: LOGIN_TTL_MS / 1000 });
+    rememberLoginNext(ctx, reply, safeLoginNext(req.query.next));
     return reply.redirect(started.url.href, 303);
   });
 
@@ -103,7 +104,7 @@ export function oidcRoutes(app: FastifyInstance, ctx: SsoContext, opts: SsoRoute
     try {
       const config = cached?.config ?? (await oidcConfig(p, opts.oidc));
       const identity = await finishOidcLogin(config, p, new URL(req.url, baseUrl(req, opts)), { state, nonce: row.nonce, codeVerifier: row.code_verifier });
-      return await completeSsoLogin(ctx, { provider: name, protocol: 'oidc', ...identity }, req, reply);
+      return await completeSsoLogin(ctx, { provider: name, protocol: 'oidc', ...identity }, req, reply, safeLoginNext(req.cookies[SSO_NEXT_COOKIE]));
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       ctx.audit(`sso:${name}`, 'auth.sso.refuse', undefined, { provider: name, protocol: 'oidc', reason: message.slice(0, 300) });

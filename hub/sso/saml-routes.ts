@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { IdentityProvider } from '../../common/infra/model.js';
 import { errorMessage, isFoundryError } from '../../common/errors.js';
-import { completeSsoLogin, type SsoContext } from './complete-login.js';
+import { completeSsoLogin, safeLoginNext, type SsoContext } from './complete-login.js';
 import { formRoutes } from './form-body.js';
 import { baseUrl, type SsoRouteOptions } from './oidc-routes.js';
 import { failurePage } from './pages.js';
@@ -98,7 +98,7 @@ export function samlRoutes(app: FastifyInstance, ctx: SsoContext, opts: SsoRoute
     const got = await spFor(req, reply, binding);
     if (!('sp' in got)) return got;
     if (binding !== undefined) void reply.setCookie(SAML_LOGIN_COOKIE, binding, { path: '/auth/saml/', httpOnly: true, sameSite: 'none', secure: true, maxAge: REQUEST_ID_TTL_MS / 1000 });
-    return reply.header('cache-control', 'no-store').redirect(await got.sp.authorizeUrl('/ui/'), 303);
+    return reply.header('cache-control', 'no-store').redirect(await got.sp.authorizeUrl(safeLoginNext((req.query as Record<string, unknown>).next) ?? '/ui/'), 303);
   });
 
   // Served even while the IdP's files are missing: the IdP's admin needs it first.
@@ -137,7 +137,7 @@ export function samlRoutes(app: FastifyInstance, ctx: SsoContext, opts: SsoRoute
         ctx.audit(`sso:${name}`, 'auth.sso.refuse', undefined, { provider: name, protocol: 'saml', reason, message: err.message.slice(0, 300) });
         return fail(reply, 403, got.p.spec.displayName, `the identity provider's answer was refused: ${err.message}`);
       }
-      return completeSsoLogin(ctx, { provider: name, protocol: 'saml', subject: identity.subject, email: identity.email, name: identity.name, groups: identity.groups, mfa: identity.mfa }, req, reply);
+      return completeSsoLogin(ctx, { provider: name, protocol: 'saml', subject: identity.subject, email: identity.email, name: identity.name, groups: identity.groups, mfa: identity.mfa }, req, reply, safeLoginNext(req.body?.RelayState));
     });
   });
 }

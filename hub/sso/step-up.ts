@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hashSecret } from '../auth/secrets.js';
 import { qrSvg, totpUri } from '../auth/totp.js';
 import { checkSecondFactor, enableTotp, getUser, pendingTotpSecret, type User } from '../auth/users.js';
-import { STEP_UP_COOKIE, STEP_UP_PATH, openSsoSession, setSsoSession, type SsoContext } from './complete-login.js';
+import { SSO_NEXT_COOKIE, STEP_UP_COOKIE, STEP_UP_PATH, openSsoSession, safeLoginNext, setSsoSession, type SsoContext } from './complete-login.js';
 import { failurePage, recoveryPage, stepUpPage } from './pages.js';
 
 const MAX_ATTEMPTS = 5;
@@ -62,7 +62,7 @@ export function stepUpRoutes(app: FastifyInstance, ctx: SsoContext): void {
       void reply.clearCookie(STEP_UP_COOKIE, { path: STEP_UP_PATH });
       const codes = p.user.totpEnabled ? [] : enableTotp(ctx.db, p.user.name);
       const identity = { provider: p.provider, protocol: (provider.spec.saml !== undefined ? 'saml' : 'oidc') as 'oidc' | 'saml', subject: p.user.sso?.subject ?? '', mfa: true };
-      if (codes.length === 0) return openSsoSession(ctx, p.user, identity, undefined, req, reply);
+      if (codes.length === 0) return openSsoSession(ctx, p.user, identity, undefined, req, reply, safeLoginNext(req.cookies[SSO_NEXT_COOKIE]));
       // A first enrolment shows its recovery codes once, with the session already open.
       setSsoSession(ctx, p.user, identity, undefined, req, reply);
       return recoveryPage(reply, codes);

@@ -86,6 +86,33 @@ describeIf(commandWorks(CHROMIUM), 'Chromium', 'apt-get install chromium')('OIDC
     expect(await replay.getByTestId('sso-error').textContent()).toBe('this sign-in was already used or has expired: start again from the login page');
   });
 
+  it("brings a user who came from a workspace app back to it after the IdP, with the session cookie; any other next is dropped", async () => {
+    const next = `/ingress/login?rd=${encodeURIComponent('http://ollama--ws-next.apps.localhost:8088/api/tags')}`;
+    const page = await freshPage();
+    const back: Array<{ url: string; cookie: string }> = [];
+    page.on('request', (r) => {
+      if (r.url().startsWith(`${hub.url}/ingress/login`)) void r.allHeaders().then((h) => back.push({ url: r.url(), cookie: h.cookie ?? '' }));
+    });
+    await page.goto(`${hub.url}/ui/?next=${encodeURIComponent(next)}`);
+    expect(await page.getByTestId('sso-acme-sso').getAttribute('href')).toBe(`/auth/oidc/acme-sso/start?next=${encodeURIComponent(next)}`);
+    await page.getByTestId('sso-acme-sso').click();
+    await page.locator('#op-login').fill('alice');
+    await page.locator('#op-password').fill('alice-pw');
+    await page.locator('#op-submit').click();
+    // The hub sends the browser to its dashboard, which follows next: the app login sees the session.
+    await expect.poll(() => back.length).toBe(1);
+    expect(back[0]?.url).toBe(`${hub.url}${next}`);
+    expect(back[0]?.cookie).toMatch(/(^|; )foundry_session=/);
+    // The hub itself drops a next that is not its app login (no open redirect through the sign-in).
+    for (const bad of ['https://evil.example/', '//evil.example/ingress/login?rd=x', '/ui/#/billing', '/ingress/loginx?rd=1']) {
+      const r = await fetch(`${hub.url}/auth/oidc/acme-sso/start?next=${encodeURIComponent(bad)}`, { redirect: 'manual' });
+      expect(r.status).toBe(303);
+      expect(r.headers.getSetCookie().some((c) => c.startsWith('foundry_sso_next='))).toBe(false);
+    }
+    const ok = await fetch(`${hub.url}/auth/oidc/acme-sso/start?next=${encodeURIComponent(next)}`, { redirect: 'manual' });
+    expect(ok.headers.getSetCookie().find((c) => c.startsWith('foundry_sso_next='))).toContain(`foundry_sso_next=${encodeURIComponent(next)}`);
+  });
+
   it('refuses a callback from another browser than the one that started the sign-in (login CSRF), and shows IdP errors', async () => {
     const begin = async () => {
       const r = await fetch(`${hub.url}/auth/oidc/acme-sso/start`, { redirect: 'manual' });

@@ -107,4 +107,28 @@ describeIf(available, 'a SAML IdP (SimpleSAMLphp, apache2) and Chromium', `${SAM
     expect(await page.title()).toBe('Enter your username and password');
     await page.close();
   });
+  it('carries a workspace app login through the IdP in RelayState and back to it; a foreign RelayState lands on the dashboard', async () => {
+    const next = `/ingress/login?rd=${encodeURIComponent('http://n8n--ws-saml.apps.localhost:8088/')}`;
+    const page = await browser.newPage();
+    const back: Array<{ url: string; cookie: string }> = [];
+    page.on('request', (r) => {
+      if (r.url().startsWith(`${url}/ingress/login`)) void r.allHeaders().then((h) => back.push({ url: r.url(), cookie: h.cookie ?? '' }));
+    });
+    await page.goto(`${url}/ui/?next=${encodeURIComponent(next)}`);
+    await page.getByTestId('sso-acme-saml').click();
+    await page.waitForURL(`${idp.baseUrl}**`);
+    if (await page.locator('#username').count() > 0) {
+      await page.locator('#username').fill('alice');
+      await page.locator('#password').fill('alice-pw-1');
+      await page.getByRole('button', { name: 'Login' }).click();
+    }
+    await expect.poll(() => back.length).toBe(1);
+    expect(back[0]?.url).toBe(`${url}${next}`);
+    expect(back[0]?.cookie).toMatch(/(^|; )foundry_session=/);
+    await page.close();
+    // The start route puts only the hub's app login in RelayState.
+    const relay = async (n: string) => new URL((await fetch(`${url}/auth/saml/acme-saml/start?next=${encodeURIComponent(n)}`, { redirect: 'manual' })).headers.get('location') ?? '').searchParams.get('RelayState');
+    expect(await relay(next)).toBe(next);
+    expect(await relay('https://evil.example/')).toBe('/ui/');
+  });
 });

@@ -6,6 +6,15 @@
 import { api } from '../api.js';
 import { h, fill, errorBox } from '../dom.js';
 
+/**
+ * An SSO start link that carries this page's `?next=` (a workspace app's /ingress/login) through the IdP;
+ * the hub checks it again and drops anything else.
+ */
+function withNext(start) {
+  const next = new URLSearchParams(location.search).get('next');
+  return next !== null && next.startsWith('/ingress/login?') ? `${start}${start.includes('?') ? '&' : '?'}next=${encodeURIComponent(next)}` : start;
+}
+
 function field(label, attrs) {
   const id = `f-${attrs.name}`;
   return h('div.field', {}, h('label', { for: id }, label), h('input', { id, ...attrs }));
@@ -62,7 +71,7 @@ async function renderProviders(section) {
   if (providers.length === 0) return;
   const list = h('ul.sso-list', {}, providers.map((p) => h('li', {},
     p.problem === null
-      ? h('a.button', { href: p.start, 'data-testid': `sso-${p.name}` }, `Sign in with ${p.displayName}`)
+      ? h('a.button', { href: withNext(p.start), 'data-testid': `sso-${p.name}` }, `Sign in with ${p.displayName}`)
       : h('span.button.disabled', { 'aria-disabled': 'true', 'data-testid': `sso-${p.name}` }, `Sign in with ${p.displayName}`),
     p.tenant === null ? null : h('span.muted', {}, ` (tenant ${p.tenant})`),
     p.problem === null ? null : h('p.error', { role: 'alert', 'data-testid': `sso-problem-${p.name}` }, `Unavailable: ${p.problem}. Local accounts can still log in below.`))));
