@@ -4,10 +4,11 @@
  * apply at a time (a newer table waiting replaces an older one). The last table is kept in the state dir,
  * so a restarted agent whose nginx is gone (a reboot) starts it again before the hub answers.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { errorMessage } from '../../common/errors.js';
+import { writeFileAtomic } from '../../common/atomic-write.js';
 import { nginxConfig, type IngressBody } from './nginx-config.js';
 import { NginxRunner, workDirFor, type ApplyResult } from './nginx-runner.js';
 
@@ -95,14 +96,8 @@ export class IngressHost {
   private async remember(body: IngressBody): Promise<void> {
     const base = join(this.opts.stateDir, 'ingress');
     await mkdir(this.dirOf(body.service), { recursive: true });
-    await writeAtomic(join(this.dirOf(body.service), 'routes.json'), JSON.stringify(body));
+    await writeFileAtomic(join(this.dirOf(body.service), 'routes.json'), JSON.stringify(body));
     const services = await readFile(join(base, 'services.json'), 'utf8').then((t) => JSON.parse(t) as string[]).catch(() => [] as string[]);
-    if (!services.includes(body.service)) await writeAtomic(join(base, 'services.json'), JSON.stringify([...services, body.service].sort()));
+    if (!services.includes(body.service)) await writeFileAtomic(join(base, 'services.json'), JSON.stringify([...services, body.service].sort()));
   }
-}
-
-async function writeAtomic(file: string, text: string): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, text);
-  await rename(tmp, file);
 }
