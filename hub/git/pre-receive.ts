@@ -8,8 +8,10 @@ import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { parseAllDocuments } from 'yaml';
 import { loadInfraDir } from '../../common/infra/load.js';
-import { formatIssue, type InfraIssue } from '../../common/infra/model.js';
+import { formatIssue, type InfraIssue, type InfraRepo } from '../../common/infra/model.js';
+import { encryptedKeyRefs } from '../../common/volumes/encrypted-refs.js';
 import { HUB_WRITTEN_FOLDERS, linksInHubFolders, parseLsTree } from '../gitops/safe-paths.js';
 import { git } from '../../common/git-run.js';
 
@@ -46,8 +48,11 @@ export async function validateRevision(gitDir: string, revision: string): Promis
   return (await validateRevisionReport(gitDir, revision)).issues;
 }
 
-/** The formatted issues (refuse the push) and warnings (told to the pusher) of one revision. */
-export async function validateRevisionReport(gitDir: string, revision: string): Promise<{ issues: string[]; warnings: string[] }> {
+/**
+ * The formatted issues (refuse the push) and warnings (told to the pusher) of one revision; with the
+ * branch's previous revision `oldRev`, also warns of workspaces moved away from their encrypted data.
+ */
+export async function validateRevisionReport(gitDir: string, revision: string, oldRev?: string): Promise<{ issues: string[]; warnings: string[] }> {
   const tmp = mkdtempSync(join(tmpdir(), 'foundry-pre-receive-'));
   try {
     // A private index: the hook must not touch the repo's own state. Objects of the push are visible
@@ -57,10 +62,55 @@ export async function validateRevisionReport(gitDir: string, revision: string): 
     await git(['--git-dir', gitDir, 'read-tree', revision], 'git read-tree', { env });
     await git(['--git-dir', gitDir, '--work-tree', tmp, 'checkout-index', '--all', '--force', `--prefix=${join(tmp, 'tree')}/`], 'git checkout-index', { env });
     const repo = await loadInfraDir(join(tmp, 'tree'), { revision });
-    return { issues: [...(await linkIssues(gitDir, revision)), ...repo.issues].map(formatIssue), warnings: (repo.warnings ?? []).map((w) => formatIssue({ ...w, message: `warning: ${w.message}` })) };
+    const warnings = [...(repo.warnings ?? []), ...(repo.issues.length === 0 ? await moveWarnings(gitDir, oldRev, revision, repo) : [])];
+    return { issues: [...(await linkIssues(gitDir, revision)), ...repo.issues].map(formatIssue), warnings: warnings.map((w) => formatIssue({ ...w, message: `warning: ${w.message}` })) };
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/**
+ * Workspaces this push moves to another node (spec.node changed in a file under workspaces/) whose
+ * template keeps encrypted volumes local to the old node with `dataOnMove: refuse` (the default): the
+ * hub will not give the new node their keys, so the workspace would not start there. A warning, not a
+ * refusal: only the hub knows whether data was ever written on the old node (docs/volumes.md, "Moves").
+ */
+export async function moveWarnings(gitDir: string, oldRev: string | undefined, revision: string, repo: InfraRepo): Promise<InfraIssue[]> {
+  if (oldRev === undefined || ZERO.test(oldRev)) return [];
+  const changed = new Set((await git(['--git-dir', gitDir, 'diff', '--name-only', '-z', '--no-renames', oldRev, revision, '--', 'workspaces/'], 'git diff')).split('\0').filter((f) => f !== ''));
+  const out: InfraIssue[] = [];
+  for (const [name, ws] of repo.workspaces) {
+    const node = ws.doc.spec.node;
+    const template = repo.templates.get(ws.doc.spec.template)?.doc;
+    if (node === undefined || template === undefined || !changed.has(ws.source.file)) continue;
+    if ((template.spec.dataOnMove ?? 'refuse') !== 'refuse' || encryptedKeyRefs(name, template).length === 0) continue;
+    const before = await git(['--git-dir', gitDir, 'show', `${oldRev}:${ws.source.file}`], 'git show').catch(() => undefined);
+    const oldNode = before === undefined ? undefined : nodeOf(before, name);
+    if (oldNode === undefined || oldNode === node) continue;
+    const at = ws.locate?.(['spec', 'node']) ?? ws.source;
+    out.push({
+      code: 'INFRA_CONFLICT',
+      file: ws.source.file,
+      line: at.line,
+      column: at.column,
+      path: 'spec.node',
+      message: `workspace ${name} moves from node ${oldNode} to ${node}, but its encrypted volumes stay on ${oldNode} (template ${template.metadata.name}, dataOnMove: refuse): it will not start on ${node}; place it back on ${oldNode}, or set dataOnMove: drop in the template to start it empty on ${node} (the data on ${oldNode} is then erased with its keys)`,
+    });
+  }
+  return out;
+}
+
+/** spec.node of the Workspace `name` in a file's previous text; undefined when it cannot be read. */
+function nodeOf(text: string, name: string): string | undefined {
+  try {
+    for (const d of parseAllDocuments(text)) {
+      const v = d.toJS() as { kind?: unknown; metadata?: { name?: unknown }; spec?: { node?: unknown } } | null;
+      if (v?.kind === 'Workspace' && v.metadata?.name === name && typeof v.spec?.node === 'string') return v.spec.node;
+    }
+  } catch {
+    // an unreadable old file says nothing about a move
+  }
+  return undefined;
 }
 
 /**
@@ -83,10 +133,10 @@ export async function linkIssues(gitDir: string, revision: string): Promise<Infr
  * Validates one revision in a worker thread under `limits`. Resolves with the issues; a revision that
  * exceeds the deadline or the memory limit resolves with one issue saying so (the worker is stopped).
  */
-export function validateRevisionBounded(gitDir: string, revision: string, limits: ValidationLimits = DEFAULT_VALIDATION_LIMITS): Promise<{ issues: string[]; warnings: string[] }> {
+export function validateRevisionBounded(gitDir: string, revision: string, limits: ValidationLimits = DEFAULT_VALIDATION_LIMITS, oldRev?: string): Promise<{ issues: string[]; warnings: string[] }> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL('./validate-worker.js', import.meta.url), {
-      workerData: { gitDir, revision },
+      workerData: { gitDir, revision, oldRev },
       resourceLimits: { maxOldGenerationSizeMb: limits.maxMemoryMb },
       env: process.env,
       stdout: false,
@@ -139,7 +189,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       process.stderr.write(`foundry: push refused: ${u.ref}: only branches (refs/heads/...) and tags (refs/tags/...) may be pushed, and each is validated\n`);
       continue;
     }
-    const { issues, warnings } = await validateRevisionBounded(gitDir, u.newRev, limits);
+    const { issues, warnings } = await validateRevisionBounded(gitDir, u.newRev, limits, u.oldRev);
     if (warnings.length > 0) {
       process.stderr.write(`foundry: ${u.ref} at ${u.newRev.slice(0, 12)}: ${warnings.length} warning${warnings.length === 1 ? '' : 's'}:\n`);
       for (const line of warnings) process.stderr.write(`  ${line}\n`);

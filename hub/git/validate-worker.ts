@@ -2,5 +2,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { validateRevisionReport } from './pre-receive.js';
 
-const { gitDir, revision } = workerData as { gitDir: string; revision: string };
-parentPort!.postMessage(await validateRevisionReport(gitDir, revision));
+const { gitDir, revision, oldRev } = workerData as { gitDir: string; revision: string; oldRev?: string };
+parentPort!.postMessage(await validateRevisionReport(gitDir, revision, oldRev));
