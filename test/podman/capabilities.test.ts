@@ -55,7 +55,8 @@ describeIf(podmanAvailable(), 'podman', PODMAN_HOW)('PodmanCapabilities (real po
       await reconciler.trigger('test');
       expect((await readStatus(stateDir))?.conditions.find((x) => x.type === 'PodmanCapabilities')).toEqual(c);
     });
-  });
+    // a private Podman service, a pod, a network and two containers: on a loaded 2-core machine this took over 60 s once
+  }, 180_000);
 
   it('helper dirs without aardvark-dns and catatonit, PATH without catatonit: False with what to install, and pods and name resolution really fail', async () => {
     const helpers = join(dir, 'helpers');
