@@ -6,8 +6,8 @@
 import { join } from 'node:path';
 import type { HubStore } from '../hub/store/hub-store.js';
 
-/** Where `foundry hub start` keeps hub.db and the hosted repo unless told otherwise. */
-export const DEFAULT_DATA_DIR = join('.foundry', 'hub');
+/** Where `foundry hub start` keeps hub.db and the hosted repo unless told otherwise: FOUNDRY_HUB_DATA_DIR (set by install-hub.sh's launcher), else .foundry/hub. */
+export const DEFAULT_DATA_DIR = process.env.FOUNDRY_HUB_DATA_DIR || join('.foundry', 'hub');
 
 /** Opens hub.db in the data dir, runs fn, and closes the store whatever happens. */
 export async function withHubStore<T>(dataDir: string, fn: (store: HubStore) => Promise<T> | T): Promise<T> {

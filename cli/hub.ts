@@ -4,6 +4,7 @@ import { FoundryError } from '../common/errors.js';
 import { registerHubToken } from './hub-token.js';
 import { registerHubUser } from './hub-user.js';
 import { registerHubInvoice } from './hub-invoice.js';
+import { registerHubSchema } from './hub-schema.js';
 import { DEFAULT_DATA_DIR, withHubStore } from './hub-data.js';
 
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -57,6 +58,8 @@ export function registerHub(program: Command): void {
         webhookSecret: process.env.FOUNDRY_HUB_WEBHOOK_SECRET || undefined,
         logger: { level: o.logLevel, stream: process.stderr },
       });
+      const up = running.storeUpgrade;
+      if (up.applied.length > 0) process.stdout.write(`hub database upgraded from schema version ${up.from} to ${up.to}${up.backup === undefined ? '' : ` (backup of the previous file: ${up.backup})`}\n`);
       process.stdout.write(`foundry hub listening on ${running.url}\n`);
       if (running.repoUrl !== undefined) process.stdout.write(`infra repo: ${running.repoUrl}\n`);
       if (running.signingKey !== undefined) process.stdout.write(`hub signing key (add this line to the agents' allowed signers file): ${running.signingKey}\n`);
@@ -115,6 +118,7 @@ export function registerHub(program: Command): void {
   registerHubToken(hub);
   registerHubUser(hub);
   registerHubInvoice(hub);
+  registerHubSchema(hub);
 
   hub
     .command('admin-token')

@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { buildApp } from './app.js';
 import { startCheckpointer } from './store/checkpointer.js';
 import { HubStore } from './store/hub-store.js';
+import { upgradeStore, type StoreUpgrade } from './store/upgrade.js';
 import { ensureHostedRepo, seedHostedRepo } from './git/hosted-repo.js';
 import { createMetrics } from './metrics.js';
 import { checkGuacamoleKeyFile, type GuacamoleOptions } from './desktop/guacamole-links.js';
@@ -60,6 +61,8 @@ export interface RunningHub {
   signingKey: string | undefined;
   /** The hub's age recipient (age1...): repo secrets the hub must re-encrypt are encrypted to it too. */
   ageRecipient: string;
+  /** What opening the store did to its schema: migrations applied now and the pre-upgrade backup, if any. */
+  storeUpgrade: StoreUpgrade;
   /** Graceful stop: no new connections, commit and ack what arrived, close the store. */
   close(): Promise<void>;
 }
@@ -71,6 +74,8 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
   if (opts.repoUrl !== undefined) assertNoUrlCredential(opts.repoUrl);
   // A Guacamole key that cannot be read or parsed stops the start, naming the file (never its content).
   if (opts.guacamole !== undefined) checkGuacamoleKeyFile(opts.guacamole.keyFile);
+  // An upgrade backs the file up and migrates before the store opens; a downgrade is refused here.
+  const storeUpgrade = await upgradeStore(join(dataDir, 'hub.db'));
   const store = new HubStore(join(dataDir, 'hub.db'));
   const repoDir = opts.repoUrl === undefined ? join(dataDir, 'infra.git') : undefined;
   try {
@@ -115,6 +120,7 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
       repoUrl: repoDir === undefined ? undefined : `${url}/git/infra.git`,
       signingKey: signingKey?.allowedSigner,
       ageRecipient: ageIdentity.recipient,
+      storeUpgrade,
       close: () => (closed ??= app.close().then(() => checkpointer.stop()).then(() => store.close())),
     };
   } catch (err) {
