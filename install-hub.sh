@@ -259,12 +259,21 @@ missing_tools() {
 }
 MISSING=$(missing_tools)
 [ -z "$MISSING" ] || die "missing prerequisites:$MISSING (apt-get install -y --no-install-recommends $HUB_PACKAGES)"
+if [ -n "$HUB_USER" ] && [ "$(id -u)" != 0 ]; then die "--user $HUB_USER needs root (the hub's commands run as that user)"; fi
+if [ -n "$HUB_USER" ] && ! id "$HUB_USER" >/dev/null 2>&1 && [ -n "$PREFIX" ]; then die "no user $HUB_USER (with --prefix, --user names an existing user)"; fi
+if [ -n "$HUB_USER" ] && id "$HUB_USER" >/dev/null 2>&1; then HUB_GROUP=$(id -gn "$HUB_USER"); fi
+CHANGED=
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/foundry-hub-install.XXXXXX")
 STAGE=
 cleanup() {
   rm -rf "$TMP"
-  if [ -n "$STAGE" ]; then rm -rf "$STAGE"; fi
+  if [ -n "$STAGE" ]; then
+    rm -rf "$STAGE"
+    # A first install that failed leaves no empty folders behind.
+    rmdir "$OPT/releases" "$OPT" 2>/dev/null || true
+    if [ -n "$PREFIX" ]; then rmdir "$PREFIX/opt" "$PREFIX" 2>/dev/null || true; fi
+  fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -288,27 +297,6 @@ if [ -f "$BUNDLE.sha256" ]; then
 fi
 SHORT=$(printf '%s' "$SHA" | cut -c1-12)
 
-# --- the user and the folders (the data dir belongs to the hub; hub.env to root)
-if [ -n "$HUB_USER" ] && [ "$(id -u)" != 0 ]; then die "--user $HUB_USER needs root (the hub's commands run as that user)"; fi
-if [ -n "$HUB_USER" ] && ! id "$HUB_USER" >/dev/null 2>&1; then
-  if [ -n "$PREFIX" ]; then die "no user $HUB_USER (with --prefix, --user names an existing user)"; fi
-  say "creating the system user $HUB_USER"
-  run useradd --system --user-group --home-dir "$VAR" --no-create-home --shell /usr/sbin/nologin --comment "FoundryCloud hub" "$HUB_USER"
-fi
-if [ -n "$HUB_USER" ] && id "$HUB_USER" >/dev/null 2>&1; then HUB_GROUP=$(id -gn "$HUB_USER"); fi
-CHANGED=
-if [ "$DRY_RUN" = 0 ]; then
-  if [ ! -d "$VAR" ]; then
-    mkdir -p "$VAR"
-    CHANGED="$CHANGED data-dir"
-  fi
-  chmod 0750 "$VAR"
-  if [ -n "$HUB_USER" ]; then chown "$HUB_USER:$HUB_GROUP" "$VAR"; fi
-  mkdir -p "$ETC"
-  chmod 0750 "$ETC"
-  if [ -n "$HUB_USER" ]; then chown "root:$HUB_GROUP" "$ETC"; fi
-fi
-
 # Runs the staged or installed CLI as the hub's user (so files it creates keep the hub's owner).
 as_hub() {
   if [ -n "$HUB_USER" ]; then
@@ -317,31 +305,6 @@ as_hub() {
     FOUNDRY_HUB_DATA_DIR=$VAR "$@"
   fi
 }
-
-# --- hub.env: written once; later runs keep the operator's edits
-render_env() {
-  opts="--host ${HOST:-127.0.0.1} --port ${PORT:-8080}"
-  if [ -n "$PUBLIC_URL" ]; then opts="$opts --public-url $PUBLIC_URL"; fi
-  if [ -n "$TLS_CERT" ]; then opts="$opts --tls-cert $TLS_CERT --tls-key $TLS_KEY"; fi
-  cat <<EOF
-# FoundryCloud hub settings, read by foundry-hub.service (EnvironmentFile) and by \`foundry-hub start\`.
-# Mode 0600, owned by root: it may hold secrets. Written by install-hub.sh on the first install and never
-# overwritten; restart the hub after an edit. Every option of \`foundry hub start --help\` may go here.
-FOUNDRY_HUB_OPTS="$opts"
-# FOUNDRY_HUB_WEBHOOK_SECRET=...     the external repo's push webhook secret (with --repo-url)
-# FOUNDRY_HUB_REPO_CREDENTIAL=...    the hub's credential for --repo-url (USER:TOKEN or a bearer token)
-EOF
-}
-if [ -f "$ENV_FILE" ]; then
-  if [ -n "$HOST$PORT$PUBLIC_URL$TLS_CERT" ]; then say "kept $ENV_FILE as it is: edit FOUNDRY_HUB_OPTS there to change the hub's options"; fi
-elif [ "$DRY_RUN" = 1 ]; then
-  say "would write $ENV_FILE (mode 0600): FOUNDRY_HUB_OPTS=\"--host ${HOST:-127.0.0.1} --port ${PORT:-8080}...\""
-else
-  (umask 077 && render_env >"$ENV_FILE.tmp")
-  mv "$ENV_FILE.tmp" "$ENV_FILE"
-  CHANGED="$CHANGED hub.env"
-  say "wrote $ENV_FILE (mode 0600)"
-fi
 
 # --- the release: unpacked and checked beside the running one, then the schema check, then the switch
 RELEASE=$OPT/releases/$SHA
@@ -377,6 +340,50 @@ if [ -n "$NEW" ] && [ -f "$VAR/hub.db" ]; then
   if [ "$PENDING" != none ]; then say "the hub applies these migrations when it starts (after a backup of hub.db): $PENDING"; fi
 fi
 
+# --- the user and the folders (the data dir belongs to the hub; hub.env to root)
+if [ -n "$HUB_USER" ] && ! id "$HUB_USER" >/dev/null 2>&1; then
+  say "creating the system user $HUB_USER"
+  run useradd --system --user-group --home-dir "$VAR" --no-create-home --shell /usr/sbin/nologin --comment "FoundryCloud hub" "$HUB_USER"
+fi
+if [ -n "$HUB_USER" ] && id "$HUB_USER" >/dev/null 2>&1; then HUB_GROUP=$(id -gn "$HUB_USER"); fi
+if [ "$DRY_RUN" = 0 ]; then
+  if [ ! -d "$VAR" ]; then
+    mkdir -p "$VAR"
+    CHANGED="$CHANGED data-dir"
+  fi
+  chmod 0750 "$VAR"
+  if [ -n "$HUB_USER" ]; then chown "$HUB_USER:$HUB_GROUP" "$VAR"; fi
+  mkdir -p "$ETC"
+  chmod 0750 "$ETC"
+  if [ -n "$HUB_USER" ]; then chown "root:$HUB_GROUP" "$ETC"; fi
+fi
+
+# --- hub.env: written once; later runs keep the operator's edits
+render_env() {
+  opts="--host ${HOST:-127.0.0.1} --port ${PORT:-8080}"
+  if [ -n "$PUBLIC_URL" ]; then opts="$opts --public-url $PUBLIC_URL"; fi
+  if [ -n "$TLS_CERT" ]; then opts="$opts --tls-cert $TLS_CERT --tls-key $TLS_KEY"; fi
+  cat <<EOF
+# FoundryCloud hub settings, read by foundry-hub.service (EnvironmentFile) and by \`foundry-hub start\`.
+# Mode 0600, owned by root: it may hold secrets. Written by install-hub.sh on the first install and never
+# overwritten; restart the hub after an edit. Every option of \`foundry hub start --help\` may go here.
+FOUNDRY_HUB_OPTS="$opts"
+# FOUNDRY_HUB_WEBHOOK_SECRET=...     the external repo's push webhook secret (with --repo-url)
+# FOUNDRY_HUB_REPO_CREDENTIAL=...    the hub's credential for --repo-url (USER:TOKEN or a bearer token)
+EOF
+}
+if [ -f "$ENV_FILE" ]; then
+  if [ -n "$HOST$PORT$PUBLIC_URL$TLS_CERT" ]; then say "kept $ENV_FILE as it is: edit FOUNDRY_HUB_OPTS there to change the hub's options"; fi
+elif [ "$DRY_RUN" = 1 ]; then
+  say "would write $ENV_FILE (mode 0600): FOUNDRY_HUB_OPTS=\"--host ${HOST:-127.0.0.1} --port ${PORT:-8080}...\""
+else
+  (umask 077 && render_env >"$ENV_FILE.tmp")
+  mv "$ENV_FILE.tmp" "$ENV_FILE"
+  CHANGED="$CHANGED hub.env"
+  say "wrote $ENV_FILE (mode 0600)"
+fi
+
+# --- the switch: the new release becomes current, the one before stays as previous (a rollback target)
 CURRENT=
 if [ -L "$OPT/current" ]; then CURRENT=$(readlink "$OPT/current"); fi
 if [ -n "$STAGE" ]; then
@@ -424,18 +431,18 @@ set -a
 . "$ENV_FILE"
 set +a
 umask 077
+USER_NAME=$HUB_USER
 FOUNDRY_HUB_DATA_DIR=$VAR
 NODE_ENV=production
 export FOUNDRY_HUB_DATA_DIR NODE_ENV
 # As the unit does: the data dir is the hub user's home (git reads its config there).
-if [ -n "$HUB_USER" ]; then HOME=$VAR; export HOME; fi
+if [ -n "\$USER_NAME" ]; then HOME=$VAR; export HOME; fi
 if [ "\${1:-}" = start ]; then
   shift
   # FOUNDRY_HUB_OPTS holds several options: split into words on purpose.
   # shellcheck disable=SC2086
   set -- start \${FOUNDRY_HUB_OPTS:-} "\$@"
 fi
-USER_NAME=$HUB_USER
 if [ -n "\$USER_NAME" ] && [ "\$(id -u)" = 0 ]; then
   exec setpriv --reuid="\$USER_NAME" --regid="$HUB_GROUP" --init-groups -- "$RUNTIME" "$CLI" hub "\$@"
 fi

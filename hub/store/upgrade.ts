@@ -28,7 +28,9 @@ export interface StoreUpgrade {
 /** Reads where the database at `path` stands, without creating or changing it (a missing file: version 0, all pending). */
 export function readSchemaStatus(path: string, migrations: readonly Migration[] = MIGRATIONS): SchemaStatus {
   if (!existsSync(path)) return schemaStatus(new Database(':memory:'), migrations);
-  const db = openExisting(path, true);
+  // Read-write but only read: a read-only connection to a WAL database leaves -wal and -shm files behind
+  // (it may not remove them on close); this one removes them when it is the last one, as the hub does.
+  const db = openExisting(path, false);
   try {
     return statusOf(db, path, migrations);
   } finally {
