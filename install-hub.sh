@@ -343,7 +343,9 @@ fi
 # --- the user and the folders (the data dir belongs to the hub; hub.env to root)
 if [ -n "$HUB_USER" ] && ! id "$HUB_USER" >/dev/null 2>&1; then
   say "creating the system user $HUB_USER"
-  run useradd --system --user-group --home-dir "$VAR" --no-create-home --shell /usr/sbin/nologin --comment "FoundryCloud hub" "$HUB_USER"
+  # A group of that name made beforehand (e.g. to give it the TLS key first) becomes the user's group.
+  if getent group "$HUB_USER" >/dev/null 2>&1; then GROUP_OPT="--gid=$HUB_USER"; else GROUP_OPT=--user-group; fi
+  run useradd --system "$GROUP_OPT" --home-dir "$VAR" --no-create-home --shell /usr/sbin/nologin --comment "FoundryCloud hub" "$HUB_USER"
 fi
 if [ -n "$HUB_USER" ] && id "$HUB_USER" >/dev/null 2>&1; then HUB_GROUP=$(id -gn "$HUB_USER"); fi
 if [ "$DRY_RUN" = 0 ]; then
