@@ -22,6 +22,7 @@ TLS_CERT=
 TLS_KEY=
 PREFIX=
 NO_SYSTEMD=0
+INSTALL_DEPS=0
 UNINSTALL=0
 PURGE=0
 DRY_RUN=0
@@ -48,6 +49,8 @@ usage: install-hub.sh [options]
                       later, edit that file and restart the hub)
   --user NAME         the user the hub runs as (default foundry-hub, created when missing; with
                       --prefix: none unless given, and then it must exist)
+  --install-deps      install the packages the hub calls (git openssh-client tar gzip ca-certificates)
+                      with apt-get or dnf; Node.js comes with the bundle
   --no-systemd        do not install the systemd unit; print how to run the hub in the foreground
   --dry-run           print what would be done and change nothing
   --prefix DIR        install under DIR instead of / (tests, images): no root, no user, no systemctl
@@ -83,6 +86,7 @@ while [ $# -gt 0 ]; do
     --prefix) need_arg "$1" $#; PREFIX=$2; shift 2 ;;
     --prefix=*) PREFIX=${1#*=}; shift ;;
     --no-systemd) NO_SYSTEMD=1; shift ;;
+    --install-deps) INSTALL_DEPS=1; shift ;;
     --dry-run) DRY_RUN=1; shift ;;
     --uninstall) UNINSTALL=1; shift ;;
     --purge) PURGE=1; shift ;;
@@ -257,8 +261,25 @@ missing_tools() {
   fi
   printf '%s' "$out"
 }
+# Installs HUB_PACKAGES (already installed ones are left as they are).
+install_packages() {
+  say "installing the hub's packages: $HUB_PACKAGES"
+  # HUB_PACKAGES is split into words on purpose: one package each.
+  # shellcheck disable=SC2086
+  if command -v apt-get >/dev/null 2>&1; then
+    run apt-get update -qq
+    run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $HUB_PACKAGES
+  elif command -v dnf >/dev/null 2>&1; then
+    run dnf install -y -q --setopt=install_weak_deps=False git openssh-clients tar gzip ca-certificates
+  else
+    die "--install-deps knows apt-get and dnf only: install $HUB_PACKAGES yourself"
+  fi
+}
+if [ "$INSTALL_DEPS" = 1 ]; then install_packages; fi
 MISSING=$(missing_tools)
-[ -z "$MISSING" ] || die "missing prerequisites:$MISSING (apt-get install -y --no-install-recommends $HUB_PACKAGES)"
+if [ -n "$MISSING" ] && { [ "$DRY_RUN" = 0 ] || [ "$INSTALL_DEPS" = 0 ]; }; then
+  die "missing prerequisites:$MISSING (rerun with --install-deps, or: apt-get install -y --no-install-recommends $HUB_PACKAGES)"
+fi
 if [ -n "$HUB_USER" ] && [ "$(id -u)" != 0 ]; then die "--user $HUB_USER needs root (the hub's commands run as that user)"; fi
 if [ -n "$HUB_USER" ] && ! id "$HUB_USER" >/dev/null 2>&1 && [ -n "$PREFIX" ]; then die "no user $HUB_USER (with --prefix, --user names an existing user)"; fi
 if [ -n "$HUB_USER" ] && id "$HUB_USER" >/dev/null 2>&1; then HUB_GROUP=$(id -gn "$HUB_USER"); fi
