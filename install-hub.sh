@@ -18,6 +18,7 @@ BUNDLE=
 HOST=
 PORT=
 PUBLIC_URL=
+TRUST_PROXY=
 TLS_CERT=
 TLS_KEY=
 PREFIX=
@@ -43,6 +44,8 @@ usage: install-hub.sh [options]
   --host ADDR         address the hub listens on (default 127.0.0.1: behind a proxy on this machine)
   --port N            port it listens on (default 8080; 443 for direct TLS; 0: any free port)
   --public-url URL    URL nodes and browsers reach the hub at (https://hub.example.eu)
+  --trust-proxy LIST  addresses of the reverse proxies whose X-Forwarded-For the hub believes
+                      (127.0.0.1,::1 for a proxy on this machine)
   --tls-cert FILE     PEM certificate: the hub serves https and wss itself (with --tls-key)
   --tls-key FILE      PEM private key of the certificate (readable by the foundry-hub group)
                       (--host ... --tls-key go into /etc/foundry-hub/hub.env on the first install;
@@ -77,6 +80,8 @@ while [ $# -gt 0 ]; do
     --port=*) PORT=${1#*=}; shift ;;
     --public-url) need_arg "$1" $#; PUBLIC_URL=$2; shift 2 ;;
     --public-url=*) PUBLIC_URL=${1#*=}; shift ;;
+    --trust-proxy) need_arg "$1" $#; TRUST_PROXY=$2; shift 2 ;;
+    --trust-proxy=*) TRUST_PROXY=${1#*=}; shift ;;
     --tls-cert) need_arg "$1" $#; TLS_CERT=$2; shift 2 ;;
     --tls-cert=*) TLS_CERT=${1#*=}; shift ;;
     --tls-key) need_arg "$1" $#; TLS_KEY=$2; shift 2 ;;
@@ -221,7 +226,7 @@ fi
 # --- the options that go into hub.env: checked here, so the hub never starts on a half-written file
 check_value() {
   case "$2" in
-    *[!]A-Za-z0-9:/._%@~+=[-]*) die "$1 $2: unexpected characters (allowed: letters, digits and :/._%@~+=-[])" ;;
+    *[!]A-Za-z0-9:/._%@~+=,[-]*) die "$1 $2: unexpected characters (allowed: letters, digits and :/._%@~+=,-[])" ;;
   esac
 }
 if [ -n "$HOST" ]; then check_value --host "$HOST"; fi
@@ -231,6 +236,7 @@ if [ -n "$PORT" ]; then
   esac
   if [ "$PORT" -gt 65535 ]; then die "--port $PORT: expected a number from 0 (any free port) to 65535"; fi
 fi
+if [ -n "$TRUST_PROXY" ]; then check_value --trust-proxy "$TRUST_PROXY"; fi
 if [ -n "$PUBLIC_URL" ]; then
   check_value --public-url "$PUBLIC_URL"
   case "$PUBLIC_URL" in
@@ -385,6 +391,7 @@ fi
 render_env() {
   opts="--host ${HOST:-127.0.0.1} --port ${PORT:-8080}"
   if [ -n "$PUBLIC_URL" ]; then opts="$opts --public-url $PUBLIC_URL"; fi
+  if [ -n "$TRUST_PROXY" ]; then opts="$opts --trust-proxy $TRUST_PROXY"; fi
   if [ -n "$TLS_CERT" ]; then opts="$opts --tls-cert $TLS_CERT --tls-key $TLS_KEY"; fi
   cat <<EOF
 # FoundryCloud hub settings, read by foundry-hub.service (EnvironmentFile) and by \`foundry-hub start\`.
@@ -396,7 +403,7 @@ FOUNDRY_HUB_OPTS="$opts"
 EOF
 }
 if [ -f "$ENV_FILE" ]; then
-  if [ -n "$HOST$PORT$PUBLIC_URL$TLS_CERT" ]; then say "kept $ENV_FILE as it is: edit FOUNDRY_HUB_OPTS there to change the hub's options"; fi
+  if [ -n "$HOST$PORT$PUBLIC_URL$TRUST_PROXY$TLS_CERT" ]; then say "kept $ENV_FILE as it is: edit FOUNDRY_HUB_OPTS there to change the hub's options"; fi
 elif [ "$DRY_RUN" = 1 ]; then
   say "would write $ENV_FILE (mode 0600): FOUNDRY_HUB_OPTS=\"--host ${HOST:-127.0.0.1} --port ${PORT:-8080}...\""
 else

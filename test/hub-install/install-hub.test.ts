@@ -67,14 +67,14 @@ built('install-hub.sh (built package)', () => {
 
     it('installs, upgrades with a backup and migration, keeps the data, changes nothing on a rerun, refuses a downgrade', async () => {
       const p = paths(root('a'));
-      const first = await runInstallHub(['--bundle', bundleA, '--prefix', root('a'), '--no-systemd', ...userArgs, '--port', '0', '--tls-cert', tls.cert, '--tls-key', tls.key, '--public-url', 'https://hub.example.eu']);
+      const first = await runInstallHub(['--bundle', bundleA, '--prefix', root('a'), '--no-systemd', ...userArgs, '--port', '0', '--tls-cert', tls.cert, '--tls-key', tls.key, '--public-url', 'https://hub.example.eu', '--trust-proxy', '127.0.0.1,::1']);
       expect(first.stderr).toBe('');
       expect(first.code).toBe(0);
       expect(first.stdout).toMatch(/bundled runtime: node \d+\.\d+\.\d+ \S+ abi \d+\n/);
       expect(first.stdout).toContain(`installed hub release ${shaOf(bundleA).slice(0, 12)}\n`);
       expect(first.stdout).toContain('done (changed: data-dir hub.env release current launcher)');
       expect(statSync(p.env).mode & 0o777).toBe(0o600);
-      expect(readFileSync(p.env, 'utf8')).toContain(`\nFOUNDRY_HUB_OPTS="--host 127.0.0.1 --port 0 --public-url https://hub.example.eu --tls-cert ${tls.cert} --tls-key ${tls.key}"\n`);
+      expect(readFileSync(p.env, 'utf8')).toContain(`\nFOUNDRY_HUB_OPTS="--host 127.0.0.1 --port 0 --public-url https://hub.example.eu --trust-proxy 127.0.0.1,::1 --tls-cert ${tls.cert} --tls-key ${tls.key}"\n`);
       expect(statSync(p.varDir).mode & 0o777).toBe(0o750);
       expect(statSync(p.varDir).uid).toBe(hubUid);
       expect(readlinkSync(join(p.opt, 'current'))).toBe(`releases/${shaOf(bundleA)}`);
@@ -154,7 +154,7 @@ built('install-hub.sh (built package)', () => {
     it('refuses bad input naming the option, and a tampered or foreign bundle, before installing anything', async () => {
       const cases: Array<[string[], string]> = [
         [['--port', '70000'], '--port 70000: expected a number from 0 (any free port) to 65535'],
-        [['--host', '0.0.0.0 --evil'], '--host 0.0.0.0 --evil: unexpected characters (allowed: letters, digits and :/._%@~+=-[])'],
+        [['--host', '0.0.0.0 --evil'], '--host 0.0.0.0 --evil: unexpected characters (allowed: letters, digits and :/._%@~+=,-[])'],
         [['--public-url', 'hub.example.eu'], '--public-url hub.example.eu: expected https://HOST (or http:// on a trusted network)'],
         [['--tls-cert', tls.cert], 'direct TLS needs both --tls-cert and --tls-key'],
         [['--tls-cert', 'hub.crt', '--tls-key', 'hub.key'], 'hub.crt: give the TLS files as absolute paths (the service does not run in this folder)'],
