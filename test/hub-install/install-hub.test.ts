@@ -15,8 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describeIf, describeIfBuilt } from '../support/requires.js';
-import { filesUnder, selfSignedCert, snapshot, toolsPresent } from '../enroll/support.js';
-import { buildHubBundle, httpsJson, runInstallHub, runScript, startViaLauncher } from './support.js';
+import { filesUnder, selfSignedCert, snapshot, toolsPresent, INSTALL_SH } from '../enroll/support.js';
+import { buildHubBundle, httpsJson, httpsText, runInstallHub, runScript, startViaLauncher } from './support.js';
 import { migrate } from '../../hub/store/migrate.js';
 import { MIGRATIONS } from '../../hub/store/migrations/index.js';
 
@@ -105,7 +105,15 @@ built('install-hub.sh (built package)', () => {
         expect(hub.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
         const backup = new RegExp(`hub database upgraded from schema version ${previous.version} to ${latest.version} \\(backup of the previous file: (${p.varDir}/backups/hub-v${previous.version}-[0-9T-]+Z\\.db)\\)`).exec(hub.log());
         expect(backup, hub.log()).not.toBeNull();
-        expect(await httpsJson(`${hub.url}/healthz`, readFileSync(tls.cert, 'utf8'))).toEqual({ status: 200, body: { status: 'ok' } });
+        const ca = readFileSync(tls.cert, 'utf8');
+        expect(await httpsJson(`${hub.url}/healthz`, ca)).toEqual({ status: 200, body: { status: 'ok' } });
+        // What the hub serves from its own package: the node installer, the agent bundle it builds with its bundled runtime, the dashboard.
+        expect((await httpsText(`${hub.url}/install.sh`, ca)).body).toBe(readFileSync(INSTALL_SH, 'utf8'));
+        expect((await httpsText(`${hub.url}/agent/foundry-agent.tgz.sha256`, ca)).body).toMatch(/^[0-9a-f]{64} {2}foundry-agent\.tgz\n$/);
+        const home = await httpsText(`${hub.url}/`, ca);
+        const page = await httpsText(new URL(home.location ?? '/', hub.url).href, ca);
+        expect(page.status).toBe(200);
+        expect(page.body).toContain('<!doctype html>');
         // An admin command through the launcher, as the hub's user, on the same data dir.
         const token = await runScript(p.launcher, ['admin-token', 'create', '--label', 'ops']);
         expect(token.stderr).toBe('');

@@ -90,3 +90,16 @@ export function httpsJson(url: string, ca: string, options: { method?: string; t
     req.end();
   });
 }
+
+/** A GET over HTTPS that trusts `ca`: status, location header and the body as text. */
+export function httpsText(url: string, ca: string): Promise<{ status: number; location: string | undefined; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { ca }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, location: res.headers.location, body: text }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
