@@ -130,7 +130,9 @@ run() {
 }
 
 # The unit: an unprivileged user, everything read-only but the data dir; port 443 without root through
-# CAP_NET_BIND_SERVICE only. No MemoryDenyWriteExecute: V8's JIT needs writable executable memory.
+# CAP_NET_BIND_SERVICE only. No MemoryDenyWriteExecute: V8's JIT needs writable executable memory. A system
+# call outside @system-service fails with EPERM instead of killing the hub (libuv falls back, e.g. from
+# io_uring). One socket per connected agent: LimitNOFILE is far above the default 1024.
 render_unit() {
   cat <<EOF
 # FoundryCloud hub, installed by install-hub.sh. Edits are overwritten by the next install:
@@ -152,6 +154,7 @@ ExecStart=$RUNTIME $CLI hub start \$FOUNDRY_HUB_OPTS
 Restart=always
 RestartSec=5
 TimeoutStopSec=30
+LimitNOFILE=65536
 UMask=0077
 NoNewPrivileges=yes
 ProtectSystem=strict
@@ -172,6 +175,7 @@ RestrictNamespaces=yes
 LockPersonality=yes
 SystemCallArchitectures=native
 SystemCallFilter=@system-service
+SystemCallErrorNumber=EPERM
 CapabilityBoundingSet=CAP_NET_BIND_SERVICE
 AmbientCapabilities=CAP_NET_BIND_SERVICE
 RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6

@@ -215,7 +215,7 @@ built('install-hub.sh (built package)', () => {
   });
 
   describeIf(toolsPresent('sh', 'systemd-analyze'), 'systemd-analyze', 'apt-get install -y --no-install-recommends systemd')('the systemd unit install-hub.sh writes', () => {
-    it('passes systemd-analyze verify with no finding about the unit, and is hardened', () => {
+    it('passes systemd-analyze verify with no finding about the unit, and is hardened (systemd-analyze security: exposure at most 2)', () => {
       const dir = mkdtempSync(join(tmpdir(), 'foundry-hub-unit-'));
       try {
         const unit = spawnSync('sh', [join('install-hub.sh'), '--print-unit', '--prefix', join(dir, 'root')], { encoding: 'utf8' });
@@ -233,6 +233,11 @@ built('install-hub.sh (built package)', () => {
         const verify = spawnSync('systemd-analyze', ['verify', file], { encoding: 'utf8' });
         expect(verify.status).toBe(0);
         expect(`${verify.stdout}${verify.stderr}`.split('\n').filter((l) => l.includes('foundry-hub.service'))).toEqual([]);
+        // Exposure as systemd rates it (0 best, 10 worst; the agent's root unit is about 6): at most 2.
+        const security = spawnSync('systemd-analyze', ['security', '--offline=true', file], { encoding: 'utf8' });
+        const score = /Overall exposure level for foundry-hub\.service: (\d+\.\d+)/.exec(security.stdout);
+        expect(score, security.stdout + security.stderr).not.toBeNull();
+        expect(Number(score![1])).toBeLessThanOrEqual(2);
         // The check can fail: a misspelt key is a finding.
         writeFileSync(file, unit.stdout.replace('NoNewPrivileges=yes', 'NoNewPrivilege=yes'));
         const bad = spawnSync('systemd-analyze', ['verify', file], { encoding: 'utf8' });
