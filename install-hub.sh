@@ -236,7 +236,7 @@ check_value() {
 if [ -n "$HOST" ]; then check_value --host "$HOST"; fi
 if [ -n "$PORT" ]; then
   case "$PORT" in
-    *[!0-9]* | ?????*) die "--port $PORT: expected a number from 0 (any free port) to 65535" ;;
+    *[!0-9]* | ??????*) die "--port $PORT: expected a number from 0 (any free port) to 65535" ;;
   esac
   if [ "$PORT" -gt 65535 ]; then die "--port $PORT: expected a number from 0 (any free port) to 65535"; fi
 fi

@@ -162,6 +162,8 @@ built('install-hub.sh (built package)', () => {
     it('refuses bad input naming the option, and a tampered or foreign bundle, before installing anything', async () => {
       const cases: Array<[string[], string]> = [
         [['--port', '70000'], '--port 70000: expected a number from 0 (any free port) to 65535'],
+        [['--port', '65536'], '--port 65536: expected a number from 0 (any free port) to 65535'],
+        [['--port', '-1'], '--port -1: expected a number from 0 (any free port) to 65535'],
         [['--host', '0.0.0.0 --evil'], '--host 0.0.0.0 --evil: unexpected characters (allowed: letters, digits and :/._%@~+=,-[])'],
         [['--public-url', 'hub.example.eu'], '--public-url hub.example.eu: expected https://HOST (or http:// on a trusted network)'],
         [['--tls-cert', tls.cert], 'direct TLS needs both --tls-cert and --tls-key'],
@@ -193,8 +195,9 @@ built('install-hub.sh (built package)', () => {
     });
 
     it('a dry run changes nothing; uninstall keeps the data dir, --purge removes it and leaves nothing', async () => {
-      const dry = await runInstallHub(['--bundle', bundleA, '--prefix', root('c'), '--no-systemd', '--dry-run']);
+      const dry = await runInstallHub(['--bundle', bundleA, '--prefix', root('c'), '--no-systemd', '--dry-run', '--port', '65535']);
       expect(dry.code, dry.stderr).toBe(0);
+      expect(dry.stdout).toContain(`would write ${paths(root('c')).env} (mode 0600): FOUNDRY_HUB_OPTS="--host 127.0.0.1 --port 65535..."\n`);
       expect(dry.stdout).toContain(`would unpack ${bundleA} into ${join(root('c'), 'opt', 'foundry-hub', 'releases', shaOf(bundleA))}\n`);
       expect(dry.stdout).toContain('dry run: nothing was changed');
       expect(filesUnder(root('c'))).toEqual([]);
