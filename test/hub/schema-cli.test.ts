@@ -49,6 +49,21 @@ describeIfBuilt('dist/cli/hub-schema.js')('foundry hub schema (cli)', () => {
     expect(readdirSync(join(data, 'backups'))).toEqual(backups);
   });
 
+  it('an admin command on a database one release behind backs it up before it migrates, as hub start does', async () => {
+    const data = join(dir, 'admin');
+    mkdirSync(data);
+    const db = new Database(join(data, 'hub.db'));
+    migrate(db, MIGRATIONS.slice(0, -1));
+    db.close();
+    const r = await foundry(['hub', 'admin-token', 'create', '--data-dir', data]);
+    expect(r.code, r.stderr).toBe(0);
+    const backups = readdirSync(join(data, 'backups'));
+    expect(backups).toEqual([expect.stringMatching(new RegExp(`^hub-v${previous.version}-`))]);
+    const copy = new Database(join(data, 'backups', backups[0]!), { readonly: true });
+    expect(copy.prepare('SELECT max(version) FROM schema_migrations').pluck().get()).toBe(previous.version);
+    copy.close();
+  });
+
   it('a database newer than the binary: status and upgrade exit 1 naming both versions, and nothing is backed up', async () => {
     const data = join(dir, 'newer');
     mkdirSync(data);
