@@ -6,12 +6,17 @@
 import { join } from 'node:path';
 import type { HubStore } from '../hub/store/hub-store.js';
 
-/** Where `foundry hub start` keeps hub.db and the hosted repo unless told otherwise. */
-export const DEFAULT_DATA_DIR = join('.foundry', 'hub');
+/** Where `foundry hub start` keeps hub.db and the hosted repo unless told otherwise: FOUNDRY_HUB_DATA_DIR (set by install-hub.sh's launcher), else .foundry/hub. */
+export const DEFAULT_DATA_DIR = process.env.FOUNDRY_HUB_DATA_DIR || join('.foundry', 'hub');
 
-/** Opens hub.db in the data dir, runs fn, and closes the store whatever happens. */
+/**
+ * Opens hub.db in the data dir, runs fn, and closes the store whatever happens. A database of an older
+ * release is backed up before it is migrated, as `hub start` does; a newer one is refused.
+ */
 export async function withHubStore<T>(dataDir: string, fn: (store: HubStore) => Promise<T> | T): Promise<T> {
   const { HubStore: Store } = await import('../hub/store/hub-store.js');
+  const { upgradeStore } = await import('../hub/store/upgrade.js');
+  await upgradeStore(join(dataDir, 'hub.db'));
   const store = new Store(join(dataDir, 'hub.db'));
   try {
     return await fn(store);

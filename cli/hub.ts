@@ -4,6 +4,7 @@ import { FoundryError } from '../common/errors.js';
 import { registerHubToken } from './hub-token.js';
 import { registerHubUser } from './hub-user.js';
 import { registerHubInvoice } from './hub-invoice.js';
+import { registerHubSchema } from './hub-schema.js';
 import { DEFAULT_DATA_DIR, withHubStore } from './hub-data.js';
 
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -29,8 +30,9 @@ export function registerHub(program: Command): void {
     .option('--guacamole-url <url>', 'Apache Guacamole\'s public URL: desktops get "Open in Guacamole" (needs --guacamole-key-file)')
     .option('--guacamole-key-file <file>', 'file with the 128-bit key (32 hex digits) Guacamole\'s json-secret-key holds')
     .option('--guacamole-relay-host <address>', 'address the one-time console relay ports for guacd listen on (default 127.0.0.1)')
+    .option('--trust-proxy <addresses>', 'reverse proxies whose X-Forwarded-For/-Proto/-Host the hub believes: comma-separated addresses or CIDRs, e.g. 127.0.0.1,::1 (docs/hub-install.md)')
     .option('--apps-url <url>', 'where workspace apps are reached: <app>--<workspace>.<domain> through the ingress (docs/ingress.md)', 'http://apps.localhost:8088')
-    .action(async (o: { dataDir: string; port: string; host: string; tlsCert?: string; tlsKey?: string; repoUrl?: string; repoCredentialFile?: string; repoPoll: string; allowedSigners?: string; logLevel: string; publicUrl?: string; guacamoleUrl?: string; guacamoleKeyFile?: string; guacamoleRelayHost?: string; appsUrl: string }) => {
+    .action(async (o: { dataDir: string; port: string; host: string; tlsCert?: string; tlsKey?: string; repoUrl?: string; repoCredentialFile?: string; repoPoll: string; allowedSigners?: string; logLevel: string; publicUrl?: string; guacamoleUrl?: string; guacamoleKeyFile?: string; guacamoleRelayHost?: string; appsUrl: string; trustProxy?: string }) => {
       const port = Number.parseInt(o.port, 10);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new FoundryError('CLI_USAGE', `invalid port ${o.port}`);
       const poll = Number(o.repoPoll);
@@ -54,9 +56,12 @@ export function registerHub(program: Command): void {
         publicUrl: o.publicUrl,
         guacamole: o.guacamoleUrl === undefined || o.guacamoleKeyFile === undefined ? undefined : { url: o.guacamoleUrl, keyFile: o.guacamoleKeyFile, relayHost: o.guacamoleRelayHost },
         appsUrl: o.appsUrl,
+        trustProxy: o.trustProxy,
         webhookSecret: process.env.FOUNDRY_HUB_WEBHOOK_SECRET || undefined,
         logger: { level: o.logLevel, stream: process.stderr },
       });
+      const up = running.storeUpgrade;
+      if (up.applied.length > 0) process.stdout.write(`hub database upgraded from schema version ${up.from} to ${up.to}${up.backup === undefined ? '' : ` (backup of the previous file: ${up.backup})`}\n`);
       process.stdout.write(`foundry hub listening on ${running.url}\n`);
       if (running.repoUrl !== undefined) process.stdout.write(`infra repo: ${running.repoUrl}\n`);
       if (running.signingKey !== undefined) process.stdout.write(`hub signing key (add this line to the agents' allowed signers file): ${running.signingKey}\n`);
@@ -115,6 +120,7 @@ export function registerHub(program: Command): void {
   registerHubToken(hub);
   registerHubUser(hub);
   registerHubInvoice(hub);
+  registerHubSchema(hub);
 
   hub
     .command('admin-token')

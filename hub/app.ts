@@ -40,6 +40,8 @@ export interface AppDeps {
   store: HubStore;
   /** Fastify/pino logger options; false for none. */
   logger?: FastifyServerOptions['logger'];
+  /** Addresses (and CIDRs) of reverse proxies whose X-Forwarded-For/-Proto/-Host the hub believes (Fastify's trustProxy); none when absent. */
+  trustProxy?: string;
   /** TLS: PEM certificate and key. */
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** The hosted bare repo (folder named infra.git); absent in external-repo mode. */
@@ -97,6 +99,7 @@ declare module 'fastify' {
 /** Builds the hub's Fastify app (not listening yet). */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const options: FastifyServerOptions & { https?: unknown } = { logger: deps.logger ?? false, forceCloseConnections: true };
+  if (deps.trustProxy !== undefined) options.trustProxy = deps.trustProxy;
   if (deps.tls !== undefined) options.https = { cert: deps.tls.cert, key: deps.tls.key };
   const app = Fastify(options as FastifyServerOptions) as unknown as FastifyInstance;
   const { store } = deps;

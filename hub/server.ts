@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { buildApp } from './app.js';
 import { startCheckpointer } from './store/checkpointer.js';
 import { HubStore } from './store/hub-store.js';
+import { upgradeStore, type StoreUpgrade } from './store/upgrade.js';
 import { ensureHostedRepo, seedHostedRepo } from './git/hosted-repo.js';
 import { createMetrics } from './metrics.js';
 import { checkGuacamoleKeyFile, type GuacamoleOptions } from './desktop/guacamole-links.js';
@@ -16,6 +17,7 @@ import { DEFAULT_APPS_URL, parseAppsUrl } from '../common/ingress/apps-url.js';
 import { assertNoUrlCredential, gitAuthEnv } from './gitops/repo-credential.js';
 import { ensureSigningKey, tipVerifier, type HubSigningKey } from './gitops/signing-key.js';
 import { ensureHubIdentity } from './secrets/hub-identity.js';
+import { parseTrustProxy } from './trust-proxy.js';
 
 /** Options of startHub. */
 export interface HubOptions {
@@ -44,6 +46,8 @@ export interface HubOptions {
   /** How often the hub compares the ingress route table with what it sent (default 250 ms). */
   ingressPollMs?: number;
   logger?: FastifyServerOptions['logger'];
+  /** Reverse proxies to believe X-Forwarded-For from: comma-separated addresses or CIDRs (checked by parseTrustProxy). */
+  trustProxy?: string;
   /** Apache Guacamole sign-in for desktops (docs/desktops.md); off when absent. */
   guacamole?: GuacamoleOptions;
 }
@@ -60,6 +64,8 @@ export interface RunningHub {
   signingKey: string | undefined;
   /** The hub's age recipient (age1...): repo secrets the hub must re-encrypt are encrypted to it too. */
   ageRecipient: string;
+  /** What opening the store did to its schema: migrations applied now and the pre-upgrade backup, if any. */
+  storeUpgrade: StoreUpgrade;
   /** Graceful stop: no new connections, commit and ack what arrived, close the store. */
   close(): Promise<void>;
 }
@@ -69,8 +75,11 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
   const dataDir = resolve(opts.dataDir ?? join('.foundry', 'hub'));
   if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) throw new FoundryError('CLI_USAGE', 'tls needs both --tls-cert and --tls-key');
   if (opts.repoUrl !== undefined) assertNoUrlCredential(opts.repoUrl);
+  const trustProxy = opts.trustProxy === undefined ? undefined : parseTrustProxy(opts.trustProxy);
   // A Guacamole key that cannot be read or parsed stops the start, naming the file (never its content).
   if (opts.guacamole !== undefined) checkGuacamoleKeyFile(opts.guacamole.keyFile);
+  // An upgrade backs the file up and migrates before the store opens; a downgrade is refused here.
+  const storeUpgrade = await upgradeStore(join(dataDir, 'hub.db'));
   const store = new HubStore(join(dataDir, 'hub.db'));
   const repoDir = opts.repoUrl === undefined ? join(dataDir, 'infra.git') : undefined;
   try {
@@ -97,7 +106,7 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
     const listenUrl = (port: number): string => `${tls === undefined ? 'http' : 'https'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
     // The browser-facing URL is known once the port is; the ingress reads it lazily through this box.
     const hubPublicUrl = { value: opts.publicUrl ?? listenUrl(opts.port ?? 8080) };
-    const app = await buildApp({ store, repoDir, ingress: { apps, get hubPublicUrl() { return hubPublicUrl.value; }, intervalMs: opts.ingressPollMs }, externalRepo, signingKey, ageIdentity, verifyBase, repoPollMs: opts.repoPollMs, tls, webhookSecret: opts.webhookSecret, logger: opts.logger, metrics: createMetrics({ defaults: true }), desktop: opts.guacamole === undefined ? undefined : { guacamole: opts.guacamole }, enroll: { dataDir, publicUrl: opts.publicUrl, externalRepoUrl: opts.repoUrl }, dashboard: { sso: { publicUrl: opts.publicUrl } } });
+    const app = await buildApp({ store, repoDir, ingress: { apps, get hubPublicUrl() { return hubPublicUrl.value; }, intervalMs: opts.ingressPollMs }, externalRepo, signingKey, ageIdentity, verifyBase, repoPollMs: opts.repoPollMs, tls, webhookSecret: opts.webhookSecret, logger: opts.logger, trustProxy, metrics: createMetrics({ defaults: true }), desktop: opts.guacamole === undefined ? undefined : { guacamole: opts.guacamole }, enroll: { dataDir, publicUrl: opts.publicUrl, externalRepoUrl: opts.repoUrl }, dashboard: { sso: { publicUrl: opts.publicUrl } } });
     if (signingError !== undefined) app.log.warn({ event: 'signing-key-unavailable', err: signingError instanceof Error ? signingError.message : String(signingError) }, 'the hub cannot sign its commits (is ssh-keygen installed?): agents that verify signatures will refuse them');
     await app.listen({ port: opts.port ?? 8080, host });
     // WAL checkpoints from a worker thread, so that no commit on the event loop pays for one.
@@ -115,6 +124,7 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
       repoUrl: repoDir === undefined ? undefined : `${url}/git/infra.git`,
       signingKey: signingKey?.allowedSigner,
       ageRecipient: ageIdentity.recipient,
+      storeUpgrade,
       close: () => (closed ??= app.close().then(() => checkpointer.stop()).then(() => store.close())),
     };
   } catch (err) {

@@ -24,6 +24,10 @@ export const BUNDLE_SHA_FILE = `${BUNDLE_FILE}.sha256`;
 export const BUNDLE_PLATFORM_FILE = 'foundry-agent.platform';
 
 const TOP_LEVEL = ['bin', 'dist', 'schemas', 'node-profiles', 'package.json', 'package-lock.json'];
+/** What the hub reads from its package besides the agent's files: the dashboard's static UI and the node installer it serves. */
+const HUB_EXTRA = ['hub/dashboard/ui', 'install.sh'];
+/** The hub bundle install-hub.sh installs: the agent bundle's content plus HUB_EXTRA (docs/hub-install.md). */
+export const HUB_BUNDLE_FILE = 'foundry-hub.tgz';
 
 /** A built bundle: its file, checksum file, SHA-256 hex and platform file. */
 export interface AgentBundle {
@@ -58,7 +62,7 @@ function ancestors(path: string): string[] {
 }
 
 /** A key that changes when the package content or the runtime that go into the bundle change. */
-export function bundleKey(packageRoot: string, runtime: string = process.execPath): string {
+export function bundleKey(packageRoot: string, runtime: string = process.execPath, extra: readonly string[] = []): string {
   const h = createHash('sha256');
   const rs = statSync(runtime);
   h.update(`runtime\0${runtime}\0${rs.size}\0${rs.mtimeMs}\n`);
@@ -74,7 +78,12 @@ export function bundleKey(packageRoot: string, runtime: string = process.execPat
       }
     }
   };
-  for (const d of ['bin', 'dist', 'schemas', 'node-profiles']) if (existsSync(join(packageRoot, d))) walk(join(packageRoot, d));
+  for (const d of ['bin', 'dist', 'schemas', 'node-profiles', ...extra]) {
+    const p = join(packageRoot, d);
+    if (!existsSync(p)) continue;
+    if (statSync(p).isDirectory()) walk(p);
+    else h.update(`${d}\0${statSync(p).size}\0${statSync(p).mtimeMs}\n`);
+  }
   return h.digest('hex');
 }
 
@@ -84,25 +93,37 @@ export function bundleKey(packageRoot: string, runtime: string = process.execPat
  * bare node could not run or whose ABI the package's addons do not match.
  */
 export async function ensureAgentBundle(packageRoot: string, outDir: string, runtime: string = process.execPath): Promise<AgentBundle> {
-  const file = join(outDir, BUNDLE_FILE);
-  const shaFile = join(outDir, BUNDLE_SHA_FILE);
-  const platformFile = join(outDir, BUNDLE_PLATFORM_FILE);
-  const keyFile = join(outDir, 'bundle.key');
+  return ensureBundle(packageRoot, outDir, runtime, BUNDLE_FILE, []);
+}
+
+/**
+ * Builds the hub bundle (foundry-hub.tgz, its .sha256 and .platform) into `outDir` the same way: the agent
+ * bundle's files and runtime plus the dashboard UI and install.sh, which a running hub serves.
+ */
+export async function ensureHubBundle(packageRoot: string, outDir: string, runtime: string = process.execPath): Promise<AgentBundle> {
+  return ensureBundle(packageRoot, outDir, runtime, HUB_BUNDLE_FILE, HUB_EXTRA);
+}
+
+async function ensureBundle(packageRoot: string, outDir: string, runtime: string, name: string, extra: readonly string[]): Promise<AgentBundle> {
+  const file = join(outDir, name);
+  const shaFile = join(outDir, `${name}.sha256`);
+  const platformFile = join(outDir, name.replace(/\.tgz$/, '.platform'));
+  const keyFile = join(outDir, name === BUNDLE_FILE ? 'bundle.key' : `${name}.key`);
   if (!existsSync(join(packageRoot, 'dist', 'cli', 'foundry.js')) || !existsSync(join(packageRoot, 'package-lock.json'))) {
     throw new FoundryError('RUNTIME_UNAVAILABLE', 'cannot build the agent bundle: the package is not built (run npm run build)', { resource: packageRoot });
   }
-  const key = bundleKey(packageRoot, runtime);
+  const key = bundleKey(packageRoot, runtime, extra);
   if ([file, shaFile, platformFile, keyFile].every((f) => existsSync(f)) && readFileSync(keyFile, 'utf8') === key) {
     return { file, shaFile, platformFile, sha256: readFileSync(shaFile, 'utf8').split(/\s/)[0] ?? '' };
   }
   mkdirSync(outDir, { recursive: true });
   const packages = productionPackages(packageRoot);
-  const stage = join(outDir, 'stage');
+  const stage = join(outDir, name === BUNDLE_FILE ? 'stage' : `${name}.stage`);
   const platform = stageRuntime(packageRoot, packages, runtime, stage);
   try {
-    const sha256 = await writeTarball(packageRoot, [...TOP_LEVEL.filter((p) => existsSync(join(packageRoot, p))), ...packages], stage, `${file}.tmp`);
+    const sha256 = await writeTarball(packageRoot, [...[...TOP_LEVEL, ...extra].filter((p) => existsSync(join(packageRoot, p))), ...packages], stage, `${file}.tmp`);
     renameSync(`${file}.tmp`, file);
-    writeFileSync(shaFile, `${sha256}  ${BUNDLE_FILE}\n`);
+    writeFileSync(shaFile, `${sha256}  ${name}\n`);
     writeFileSync(platformFile, platform);
     writeFileSync(keyFile, key);
     return { file, shaFile, platformFile, sha256 };

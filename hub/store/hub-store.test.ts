@@ -30,7 +30,7 @@ describe('HubStore', () => {
     const { store, path } = tmpStore();
     store.db.prepare("INSERT INTO schema_migrations VALUES (99, 'future', 'x')").run();
     store.close();
-    expect(() => new HubStore(path)).toThrow('cannot open the hub store');
+    expect(() => new HubStore(path)).toThrow(`${path} has schema version 99 but this hub knows versions up to`);
   });
 
   it('authenticates node credentials by hash, revokes, and rotates', () => {

@@ -6,7 +6,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { migrate } from './migrate.js';
+import { assertNotDowngrade, migrate, schemaStatus } from './migrate.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { FoundryError } from '../../common/errors.js';
 import { newSecret, hashSecret, NODE_CREDENTIAL_PREFIX, ADMIN_TOKEN_PREFIX } from '../auth/secrets.js';
@@ -57,6 +57,18 @@ export class HubStore {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     try {
       this.db = new Database(path);
+    } catch (err) {
+      throw new FoundryError('STORE', 'cannot open the hub store', { resource: path, cause: err });
+    }
+    // A database a newer hub migrated is refused before this one writes anything to it (not even WAL mode).
+    try {
+      assertNotDowngrade(schemaStatus(this.db, MIGRATIONS), path);
+    } catch (err) {
+      this.db.close();
+      if (err instanceof FoundryError) throw err;
+      throw new FoundryError('STORE', 'cannot open the hub store', { resource: path, cause: err });
+    }
+    try {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL');
       this.db.pragma('busy_timeout = 5000');

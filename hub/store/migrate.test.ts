@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
-import { migrate } from './migrate.js';
+import { migrate, schemaStatus } from './migrate.js';
 
 const m = (version: number, table: string): { version: number; name: string; sql: string } => ({ version, name: table, sql: `CREATE TABLE ${table} (id INTEGER)` });
 const tables = (db: Database.Database): string[] => db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'schema_migrations' ORDER BY name").pluck().all() as string[];
@@ -25,6 +25,24 @@ describe('migrate', () => {
     expect(() => migrate(db, [m(1, 'a'), { version: 2, name: 'bad', sql: 'CREATE TABLE x (id INTEGER); NOT SQL' }])).toThrow();
     expect(tables(db)).toEqual(['a']);
     expect(migrate(db, [m(1, 'a'), m(2, 'x')])).toEqual([2]);
-    expect(() => migrate(db, [m(1, 'a')])).toThrow('store schema version 2 is newer than this hub supports (1): upgrade the hub');
+    expect(() => migrate(db, [m(1, 'a')])).toThrow('the hub database has schema version 2 but this hub knows versions up to 1: refusing a downgrade');
+  });
+
+  it('refuses a downgrade before writing anything: a database without schema_migrations gets none, a newer one is left byte for byte', () => {
+    const db = new Database(':memory:');
+    expect(schemaStatus(db, [m(1, 'a')])).toEqual({ databaseVersion: 0, binaryVersion: 1, applied: [], pending: [{ version: 1, name: 'a' }], unknown: [] });
+    expect(tables(db)).toEqual([]);
+    expect(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'schema_migrations'").pluck().get()).toBe(0);
+    migrate(db, [m(1, 'a'), m(5, 'b')], () => new Date('2026-12-08T00:00:00Z'));
+    const before = db.serialize();
+    expect(() => migrate(db, [m(1, 'a'), m(3, 'c')])).toThrow('has schema version 5 but this hub knows versions up to 3');
+    expect(db.serialize().equals(before)).toBe(true);
+    expect(schemaStatus(db, [m(1, 'a'), m(3, 'c')])).toEqual({
+      databaseVersion: 5,
+      binaryVersion: 3,
+      applied: [{ version: 1, name: 'a', appliedAt: '2026-12-08T00:00:00.000Z' }, { version: 5, name: 'b', appliedAt: '2026-12-08T00:00:00.000Z' }],
+      pending: [{ version: 3, name: 'c' }],
+      unknown: [5],
+    });
   });
 });

@@ -3,24 +3,65 @@ import type Database from 'better-sqlite3';
 import type { Migration } from './migrations/index.js';
 import { FoundryError } from '../../common/errors.js';
 
+/** Where a database stands against the migrations a binary carries. */
+export interface SchemaStatus {
+  /** Highest version recorded in the database (0: none, e.g. a new file). */
+  databaseVersion: number;
+  /** Highest version this binary knows. */
+  binaryVersion: number;
+  /** Versions recorded in the database, ascending, with their names and times. */
+  applied: Array<{ version: number; name: string; appliedAt: string }>;
+  /** Versions this binary would apply, ascending. */
+  pending: Array<{ version: number; name: string }>;
+  /** Recorded versions this binary does not know, ascending (a newer binary ran on this database). */
+  unknown: number[];
+}
+
+/** Reads where `db` stands against `migrations` without writing anything (not even the bookkeeping table). */
+export function schemaStatus(db: Database.Database, migrations: readonly Migration[]): SchemaStatus {
+  const hasTable = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get() !== undefined;
+  const rows = hasTable ? (db.prepare('SELECT version, name, applied_at AS appliedAt FROM schema_migrations ORDER BY version').all() as SchemaStatus['applied']) : [];
+  const done = new Set(rows.map((r) => r.version));
+  const known = new Set(migrations.map((m) => m.version));
+  return {
+    databaseVersion: Math.max(0, ...done),
+    binaryVersion: Math.max(0, ...known),
+    applied: rows,
+    pending: [...migrations].filter((m) => !done.has(m.version)).sort((a, b) => a.version - b.version).map(({ version, name }) => ({ version, name })),
+    unknown: rows.map((r) => r.version).filter((v) => !known.has(v)),
+  };
+}
+
+/**
+ * Throws, naming both versions, when the database was migrated by a newer binary (a downgrade): its
+ * highest recorded version is above the highest this binary knows. Checked before anything is written.
+ */
+export function assertNotDowngrade(status: SchemaStatus, where = 'the hub database'): void {
+  if (status.databaseVersion > status.binaryVersion) {
+    throw new FoundryError(
+      'STORE',
+      `${where} has schema version ${status.databaseVersion} but this hub knows versions up to ${status.binaryVersion}: refusing a downgrade (run the newer hub release again, or restore the backup taken before the upgrade; docs/hub-install.md)`,
+      { retry: 'terminal' },
+    );
+  }
+}
+
 /**
  * Applies every migration of `migrations` not yet recorded in `db`, in version order, and returns the
  * versions applied now. Pending is judged per version, not by the highest one recorded: a migration that
  * landed on main with a lower number than one a store already has (parallel branches) still runs.
- * Refuses a db newer than the code.
+ * Refuses a db newer than the code before writing anything.
  */
 export function migrate(db: Database.Database, migrations: readonly Migration[], now: () => Date = () => new Date()): number[] {
+  const status = schemaStatus(db, migrations);
+  assertNotDowngrade(status);
+  if (status.pending.length === 0) return [];
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
-  const done = new Set((db.prepare('SELECT version FROM schema_migrations').all() as Array<{ version: number }>).map((r) => r.version));
-  const current = Math.max(0, ...done);
-  const latest = Math.max(0, ...migrations.map((m) => m.version));
-  if (current > latest) {
-    throw new FoundryError('STORE', `store schema version ${current} is newer than this hub supports (${latest}): upgrade the hub`, { retry: 'terminal' });
-  }
+  const pending = new Set(status.pending.map((p) => p.version));
   const applied: number[] = [];
   const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
   for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
-    if (done.has(m.version)) continue;
+    if (!pending.has(m.version)) continue;
     db.transaction(() => {
       db.exec(m.sql);
       record.run(m.version, m.name, now().toISOString());
