@@ -1,4 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HubLink } from '../link/hub-link.js';
 import { sampleValue, samples } from '../../test/support/prom-text.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { PromAgentMetrics } from './prom-metrics.js';
@@ -17,6 +21,27 @@ describe('PromAgentMetrics', () => {
     expect(sampleValue(t, 'foundry_agent_outbox_oldest_record_age_seconds')).toBe(90.5);
     const unenrolled = new PromAgentMetrics({ version: 'v', outbox: () => undefined });
     expect(sampleValue(await unenrolled.registry.metrics(), 'foundry_agent_outbox_records')).toBe(0);
+  });
+
+  it('reads a real outbox: entries the hub has not acked (no hub here) and the oldest one\'s age', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fc-metrics-outbox-'));
+    let link: HubLink | undefined;
+    try {
+      link = new HubLink({ hubUrl: 'http://127.0.0.1:1', node: 'n1', credential: 'fnc_x', stateDir: dir, hello: () => ({ appliedRevision: null, inventory: { gpus: [], resources: [] } }) });
+      const l = link;
+      const m = new PromAgentMetrics({ version: 'v', outbox: () => ({ records: () => l.pending(), oldestAt: () => l.oldestPendingAt() }) });
+      expect(sampleValue(await m.registry.metrics(), 'foundry_agent_outbox_records')).toBe(0);
+      const body = { observedRevision: null, lastAppliedRevision: null, conditions: [], resources: [], reconcile: { result: 'success' as const } };
+      link.sendStatus(body);
+      link.sendStatus(body);
+      await new Promise((r) => setTimeout(r, 20));
+      const t = await m.registry.metrics();
+      expect(sampleValue(t, 'foundry_agent_outbox_records')).toBe(2);
+      expect(sampleValue(t, 'foundry_agent_outbox_oldest_record_age_seconds')).toBeGreaterThan(0);
+    } finally {
+      await link?.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('follows the hub link: connected 1/0, reconnects counted from the second connect on', async () => {
