@@ -4,7 +4,7 @@
  * nvidia-smi replaying real captures). A workspace is requested through the API; after the agent has
  * reconciled it and its usage has been billed, both /metrics are fetched and the series checked by value:
  * the agent's reconcile, actions, link, revision and nvidia-smi series, and the hub's node, GPU, workspace,
- * usage and cost series. Needs `npm run build` (the CLI and the pre-receive hook run from dist/).
+ * usage and cost series; then the hub drops the link and the agent counts its reconnect. Needs `npm run build` (the CLI and the pre-receive hook run from dist/).
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -161,5 +161,13 @@ describeIf(podmanAvailable() && built, 'podman and a build (npm run build)', POD
     expect(sampleValue(h, 'foundry_hub_tenant_month_to_date_cost', { tenant: 'globex', currency: 'EUR' })).toBe(0);
     expect(sampleValue(h, 'foundry_hub_git_pushes_total', { result: 'refused' })).toBe(0);
     expect(sampleValue(h, 'foundry_hub_connected_agents')).toBe(1);
+
+    // The hub drops the link: the agent dials again (jittered back-off, about 1 s) and counts one reconnect.
+    hub.app.hub.gateway.disconnect(NODE, 'test drops the link');
+    await until('the agent to reconnect', async () => {
+      const x = await scrapeAgent();
+      return sampleValue(x, 'foundry_agent_hub_reconnects_total') === 1 && sampleValue(x, 'foundry_agent_hub_connected') === 1 ? true : undefined;
+    }, 30_000);
+    await until('the hub to see it again', () => (hub.app.hub.gateway.connectedNodes().includes(NODE) ? true : undefined), 10_000);
   }, 300_000);
 });
