@@ -54,6 +54,9 @@ describe('reconcile metrics', () => {
     for (const step of ['fetch', 'load', 'render', 'observe', 'plan', 'apply', 'total']) {
       expect(sampleValue(t, 'foundry_agent_reconcile_duration_seconds_count', { step, result: 'ok' }), step).toBe(1);
     }
+    // durations come from the monotonic clock, not the injected wall clock (frozen here)
+    expect(sampleValue(t, 'foundry_agent_reconcile_duration_seconds_sum', { step: 'total', result: 'ok' })).toBeGreaterThan(0);
+    expect(sampleValue(t, 'foundry_agent_reconcile_duration_seconds_sum', { step: 'total', result: 'ok' })).toBeGreaterThanOrEqual(sampleValue(t, 'foundry_agent_reconcile_duration_seconds_sum', { step: 'apply', result: 'ok' })!);
     expect(samples(t, 'foundry_agent_applied_revision_info').map((s) => [s.labels.revision, s.value])).toEqual([[r1.status.lastAppliedRevision, 1]]);
     expect(sampleValue(t, 'foundry_agent_last_reconcile_success_timestamp_seconds')).toBe(now / 1000);
     // nothing was drift: the node had never converged to this revision

@@ -132,22 +132,25 @@ export class Reconciler {
     };
     // Seconds and success of each step group of this run (metrics), in runbook order.
     const groups = new Map<ReconcileStepLabel, { seconds: number; ok: boolean }>();
+    // The monotonic clock, in sub-millisecond steps (deps.now is the wall clock status shows).
+    const runStart = performance.now();
     const timed = (name: string, startedAt: number, ok: boolean): void => {
       const label = STEP_LABEL[name];
       if (label === undefined) return;
       const g = groups.get(label) ?? { seconds: 0, ok: true };
-      groups.set(label, { seconds: g.seconds + (this.deps.now() - startedAt) / 1000, ok: g.ok && ok });
+      groups.set(label, { seconds: g.seconds + (performance.now() - startedAt) / 1000, ok: g.ok && ok });
     };
     this.deps.logger.debug({ event: 'reconcile-start', trigger }, 'reconcile started');
     for (const [name, step] of RUNBOOK) {
       const stepStart = this.deps.now();
+      const stepTimer = performance.now();
       const errorsBefore = ctx.errors.length;
       try {
         await step(ctx);
-        timed(name, stepStart, ctx.errors.length === errorsBefore);
+        timed(name, stepTimer, ctx.errors.length === errorsBefore);
         this.deps.logger.debug({ event: 'step', step: name, durationMs: this.deps.now() - stepStart }, `step ${name} done`);
       } catch (err) {
-        timed(name, stepStart, false);
+        timed(name, stepTimer, false);
         if (!(err instanceof StopRun)) recordError(ctx, name, err);
         this.deps.logger.warn({ event: 'reconcile-stopped', step: name, reason: err instanceof Error ? err.message : String(err) }, `reconcile stopped at ${name}`);
         ctx.converged = false;
@@ -158,7 +161,7 @@ export class Reconciler {
     const metrics = this.deps.metrics;
     if (metrics !== undefined) {
       for (const [label, g] of groups) metrics.reconcileStep(label, g.seconds, g.ok);
-      metrics.reconcileDone(outcomeOf(ctx), (this.deps.now() - ctx.startedAt) / 1000, result.status.lastAppliedRevision);
+      metrics.reconcileDone(outcomeOf(ctx), (performance.now() - runStart) / 1000, result.status.lastAppliedRevision);
     }
     try {
       this.deps.onResult?.(result);
