@@ -26,12 +26,15 @@ const CDI_FILE = '/var/run/cdi/foundry-e2e-metrics.json';
 const CLI = join(PACKAGE_ROOT, 'bin', 'foundry.js');
 const built = existsSync(join(PACKAGE_ROOT, 'dist', 'cli', 'agent-run.js')) && existsSync(join(PACKAGE_ROOT, 'dist', 'hub', 'git', 'pre-receive-hook.js'));
 
+/** The agent's output so far (its last lines go into a timeout's message). */
+let out = '';
+
 async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms = 60_000): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await fn();
     if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; the agent's last output:\n${out.split('\n').slice(-15).join('\n')}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -41,7 +44,6 @@ describeIf(podmanAvailable() && built, 'podman and a build (npm run build)', POD
   let pm: PrivatePodman;
   let dir: string;
   let agent: ChildProcess | undefined;
-  let out = '';
   let agentMetricsUrl: string;
 
   beforeAll(async () => {
@@ -114,7 +116,7 @@ describeIf(podmanAvailable() && built, 'podman and a build (npm run build)', POD
 
     const created = await hub.call('POST', '/api/v1/workspaces', { tenant: 'acme', body: { tenant: 'acme', template: 'tiny', gpus: { count: 1 }, name: 'acme-metrics' } });
     expect(created.status).toBe(201);
-    await until('the container to run', async () => ((await managedContainers(pm, NODE)).lines.includes('fc-ws-acme-metrics-main running') ? true : undefined));
+    await until('the container to run', async () => ((await managedContainers(pm, NODE)).lines.includes('fc-ws-acme-metrics-main running') ? true : undefined), 120_000);
     const month = new Date().toISOString().slice(0, 7);
     const invoiced = async (): Promise<number> => Number((await hub.call('GET', `/api/v1/tenants/acme/invoices/${month}`, { tenant: 'acme' })).json.totals.amount);
     await until('usage billed', async () => ((await invoiced()) >= 2 ? true : undefined), 90_000);
