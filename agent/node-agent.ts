@@ -124,7 +124,7 @@ export async function startNodeAgent(config: ResolvedAgentConfig, logger: Logger
   });
   const secrets = buildSecretSources(config.stateDir);
   secrets.resolvers.add(new WorkspaceSecretResolver(hubSecrets));
-  const reconciler = buildReconciler(config, logger, options.extraDrivers ?? [], {
+  const reconciler = await buildReconciler(config, logger, options.extraDrivers ?? [], {
     secrets,
     onResult: (result) => {
       const mismatch = hubUrlMismatch(reconciler.lastGood()?.facts.hubUrl, config.hubUrl);

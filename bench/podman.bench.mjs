@@ -151,7 +151,7 @@ async function manyContainers(pm, dir, quick, notes) {
   git(repo, ['add', '-A']);
   git(repo, ['commit', '-q', '-m', `${count} containers`]);
   // The agent's own composition for this config (for a local repo: GitSource behind LocalRepoShortcut).
-  const reconciler = buildReconciler(await loadAgentConfig(agentConfig(dir, pm, node, repo)), pino({ level: 'silent' }));
+  const reconciler = await buildReconciler(await loadAgentConfig(agentConfig(dir, pm, node, repo)), pino({ level: 'silent' }));
   const t0 = performance.now();
   const first = await reconciler.trigger('bench');
   if (!first.converged) throw new Error(`first apply of ${count} containers did not converge: ${first.status.errors[0]?.message ?? ''}`);
