@@ -131,7 +131,7 @@ export async function startNodeAgent(config: ResolvedAgentConfig, logger: Logger
   const metrics: AgentMetricsSink | undefined = promMetrics?.sink;
   const secrets = buildSecretSources(config.stateDir);
   secrets.resolvers.add(new WorkspaceSecretResolver(hubSecrets));
-  const reconciler = buildReconciler(config, logger, options.extraDrivers ?? [], {
+  const reconciler = await buildReconciler(config, logger, options.extraDrivers ?? [], {
     secrets,
     metrics,
     onResult: (result) => {

@@ -5,6 +5,7 @@
  */
 import type { ResourceScope } from '../common/infra/resource-ref.js';
 import { legacyKey, resourceKey, type Action, type ActionCause, type ActionPhase, type ActionType, type DesiredResource, type DesiredState, type ObservedResource, type Owner, type ResourceKind } from './desired.js';
+import { compareText } from '../common/text-order.js';
 
 /** A unit of the node: the profile's baseline, one service or one workspace (what a deliberate removal removes whole). */
 export interface PlanUnit {
@@ -86,7 +87,7 @@ function groupByKey(observed: ObservedResource[]): Map<string, ObservedResource[
 /** Best candidate first: same spec hash, then running, then the expected runtime name. */
 function rankDuplicates(found: ObservedResource[], d: DesiredResource): ObservedResource[] {
   const score = (o: ObservedResource): number => (o.specHash === d.specHash ? 4 : 0) + (o.state === 'running' ? 2 : 0) + (o.name === d.name ? 1 : 0);
-  return [...found].sort((a, b) => score(b) - score(a) || a.runtimeId.localeCompare(b.runtimeId));
+  return [...found].sort((a, b) => score(b) - score(a) || compareText(a.runtimeId, b.runtimeId));
 }
 
 function planOne(d: DesiredResource, o: ObservedResource | undefined): Action {
@@ -134,7 +135,7 @@ function massPruneCheck(desired: DesiredState, observed: ObservedResource[], act
   if (desired.allowMassPrune || workloads.length === 0 || prunes.length === 0) return undefined;
   const observedUnits = new Map(workloads.map((o) => [unitKey(unitOf(o.owner)), unitOf(o.owner)]));
   const keptUnits = new Set(desired.resources.filter((r) => WORKLOAD_KINDS.has(r.kind)).map((r) => unitKey(unitOf(r.owner))));
-  const removedUnits = [...observedUnits].filter(([k]) => !keptUnits.has(k)).map(([, u]) => u).sort((a, b) => a.scope.localeCompare(b.scope) || a.name.localeCompare(b.name));
+  const removedUnits = [...observedUnits].filter(([k]) => !keptUnits.has(k)).map(([, u]) => u).sort((a, b) => compareText(a.scope, b.scope) || compareText(a.name, b.name));
   const prunesInKept = prunes.filter((a) => keptUnits.has(unitKey(unitOf(a.observed!.owner)))).length;
   const tooManyUnits = removedUnits.length >= 2 && removedUnits.length * 2 > observedUnits.size;
   const tooManyWorkloads = prunesInKept >= 2 && prunesInKept * 2 > workloads.length;
@@ -167,7 +168,7 @@ function phaseOf(type: ActionType, kind: ResourceKind): ActionPhase {
 
 /** By phase, then kind, then id. */
 function orderActions(actions: Action[]): Action[] {
-  return [...actions].sort((a, b) => a.phase - b.phase || KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || a.id.localeCompare(b.id) || a.key.localeCompare(b.key));
+  return [...actions].sort((a, b) => a.phase - b.phase || KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || compareText(a.id, b.id) || compareText(a.key, b.key));
 }
 
 function action(type: ActionType, cause: ActionCause, r: DesiredResource | ObservedResource, reason: string, desired: DesiredResource | undefined, observed: ObservedResource | undefined): Action {

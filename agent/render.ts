@@ -20,6 +20,7 @@ import type {
 } from './desired.js';
 import { SCOPE_NETWORK, type ResourceScope } from '../common/infra/resource-ref.js';
 import { resolveProfile } from '../common/infra/profile-chain.js';
+import { DEFAULT_VM_VCPUS } from '../common/infra/held-resources.js';
 import { vmDiskEncrypted, volumeEncrypted } from '../common/volumes/encrypted-refs.js';
 
 /** A group of containers that share one network and one volume namespace: a profile, a service or a workspace. */
@@ -232,7 +233,7 @@ function vmSpec(vm: Vm, unit: Unit, node: Node): DesiredVm['spec'] {
   const gpuPci = vm.driver === 'libvirt' ? gpuUuids.map((u) => pciOf.get(u)).filter((a): a is string => a !== undefined) : [];
   return {
     driver: vm.driver,
-    vcpus: vm.vcpus ?? 2,
+    vcpus: vm.vcpus ?? DEFAULT_VM_VCPUS,
     memoryBytes: vm.memory === undefined ? undefined : parseQuantity(vm.memory),
     disk: vm.disk === undefined ? undefined : { baseImage: vm.disk.baseImage, sizeBytes: vm.disk.size === undefined ? undefined : parseQuantity(vm.disk.size) },
     network: vm.network,

@@ -48,7 +48,7 @@ export async function run({ quick = false } = {}) {
   return {
     title: 'start-up of short commands (whole processes)',
     rows,
-    notes: ['validate runs the built standalone validators (scripts/gen-validators.mjs), loads only its own area of the CLI, and turns V8\'s optimizing compiler off for short-lived commands (cli/foundry.ts)'],
+    notes: ['validate loads only its own area of the CLI and the standalone validators of the kinds it checks (one module per schema, scripts/gen-validators.mjs), reads armored secret headers without age-encryption (common/secrets/age-armor.ts), and runs with V8\'s optimizing compiler off and its young generation kept at its first size (short-lived commands, cli/foundry.ts); see docs/architecture.md, lean start-up'],
   };
 }
 

@@ -104,11 +104,11 @@ async function observerFor(flags: { config?: string; observe?: boolean }): Promi
   }
   if (flags.config === undefined && !existsSync(file)) {
     const defaults = resolveConfig({ node: 'plan', repo: { url: '.' } }, file);
-    const drivers = buildDrivers(defaults, logger);
+    const drivers = await buildDrivers(defaults, logger);
     return { observe: driversObserver(drivers), drivers, node: undefined, note: `no agent configuration at ${file}: observing Podman at ${defaults.podman.socketPath}` };
   }
   const config = await loadAgentConfig(file);
-  const drivers = buildDrivers(config, logger);
+  const drivers = await buildDrivers(config, logger);
   return { observe: driversObserver(drivers), drivers, node: config.node, note: undefined };
 }
 

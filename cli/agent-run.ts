@@ -23,7 +23,7 @@ export function agentLogger(config: ResolvedAgentConfig): Logger {
 }
 
 async function runOnce(config: ResolvedAgentConfig, logger: Logger): Promise<number> {
-  const reconciler = buildReconciler(config, logger);
+  const reconciler = await buildReconciler(config, logger);
   // Hold the state dir like a running agent does, so `--once` never races a running loop.
   const server = await startSyncServer(syncSocketPath(config.stateDir), async () => {
     const r = await reconciler.trigger('sync');

@@ -105,7 +105,7 @@ export function registerHub(program: Command): void {
     .option('--data-dir <dir>', 'the hub data dir', DEFAULT_DATA_DIR)
     .action(async (o: { dataDir: string }) => {
       const { ensureSigningKey } = await import('../hub/gitops/signing-key.js');
-      process.stdout.write(`${ensureSigningKey(o.dataDir).allowedSigner}\n`);
+      process.stdout.write(`${(await ensureSigningKey(o.dataDir)).allowedSigner}\n`);
     });
 
   hub

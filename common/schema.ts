@@ -1,8 +1,9 @@
 /**
  * The validators of every JSON Schema in schemas/ (infra kinds, protocol messages, HTTP bodies, agent
  * config). Built code uses the standalone validators `npm run build` compiles (scripts/gen-validators.mjs →
- * dist/common/validators.cjs), so processes start without ajv's code generator; sources run by the tests
- * compile the same schemas with one ajv instance, once, with the same options.
+ * dist/common/validators/, one module per schema) and loads only those of the schemas it checks, so
+ * processes start without ajv's code generator; sources run by the tests compile the same schemas with one
+ * ajv instance, once, with the same options.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -13,14 +14,16 @@ import { SCHEMA_DIR } from './paths.js';
 const require = createRequire(import.meta.url);
 
 let instance: AjvInstance | undefined;
-type Standalone = Record<string, ValidateFunction> & { SCHEMA_KEYS: Record<string, string> };
-let standalone: Standalone | null | undefined;
+/** Schema key → module of its standalone validator, relative to validators/index.cjs. */
+type StandaloneIndex = Record<string, string>;
+let standalone: StandaloneIndex | null | undefined;
+const loaded = new Map<string, ValidateFunction>();
 
-/** The build's standalone validators next to this module, or null when running from the sources. */
-function standaloneValidators(): Standalone | null {
+/** The index of the build's standalone validators next to this module, or null when running from the sources. */
+function standaloneIndex(): StandaloneIndex | null {
   if (standalone !== undefined) return standalone;
   try {
-    standalone = require('./validators.cjs') as Standalone;
+    standalone = require('./validators/index.cjs') as StandaloneIndex;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
     standalone = null;
@@ -57,9 +60,15 @@ export function schemas(): AjvInstance {
 
 /** The compiled validator for a schema file under schemas/ (e.g. "workspace.schema.json"). */
 export function validatorFor<T = unknown>(key: string): ValidateFunction<T> {
-  const built = standaloneValidators();
-  const name = built?.SCHEMA_KEYS[key];
-  if (built && name !== undefined) return built[name] as ValidateFunction<T>;
+  const file = standaloneIndex()?.[key];
+  if (file !== undefined) {
+    let fn = loaded.get(key);
+    if (fn === undefined) {
+      fn = (require(`./validators/${file.slice(2)}`) as { validate: ValidateFunction }).validate;
+      loaded.set(key, fn);
+    }
+    return fn as ValidateFunction<T>;
+  }
   const fn = schemas().getSchema<T>(key);
   if (fn === undefined) throw new Error(`no schema registered as ${key}`);
   return fn;

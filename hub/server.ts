@@ -94,7 +94,7 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
     let signingKey: HubSigningKey | undefined;
     let signingError: unknown;
     try {
-      signingKey = ensureSigningKey(dataDir);
+      signingKey = await ensureSigningKey(dataDir);
     } catch (err) {
       if (opts.allowedSignersFile !== undefined) throw err;
       signingError = err;

@@ -6,11 +6,12 @@
 import type { WorkspaceAllocation } from '../usage/usage-types.js';
 import type { GpuAttribution } from './attribution.js';
 import type { GpuHolder } from './telemetry-body.js';
+import { compareText } from '../../common/text-order.js';
 
 /** GPU UUID → the workspace that declares it (by workspace name order when two claim one, which placement forbids). */
 export function declaredHolders(allocations: readonly WorkspaceAllocation[]): Map<string, GpuHolder> {
   const out = new Map<string, GpuHolder>();
-  for (const a of [...allocations].sort((x, y) => x.workspace.localeCompare(y.workspace))) {
+  for (const a of [...allocations].sort((x, y) => compareText(x.workspace, y.workspace))) {
     for (const g of a.gpus) if (!out.has(g.uuid)) out.set(g.uuid, { workspace: a.workspace, tenant: a.tenant === '' ? null : a.tenant });
   }
   return out;

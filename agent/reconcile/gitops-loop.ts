@@ -12,9 +12,7 @@ import { PodmanDriver } from '../drivers/podman/podman-driver.js';
 import { runCommand } from '../../common/run-command.js';
 import { EncryptedDirs } from '../volumes/encrypted-dirs.js';
 import { VolumeKeyring } from '../volumes/keyring.js';
-import { LibvirtDriver } from '../drivers/libvirt/libvirt-driver.js';
-import { loadCloud } from '../drivers/openstack/clouds-yaml.js';
-import { OpenStackDriver } from '../drivers/openstack/openstack-driver.js';
+import type { OpenStackDriver } from '../drivers/openstack/openstack-driver.js';
 import type { RuntimeDriver } from '../drivers/driver.js';
 import { GitSource } from '../source/git-source.js';
 import { loadOrCreateNodeIdentity } from '../secrets/node-identity.js';
@@ -63,14 +61,18 @@ export function volumeDirOf(stateDir: string): string {
 /**
  * The runtime drivers `config` turns on: Podman always, libvirt and OpenStack when configured (`agent run`
  * and `agent plan` share them). `keys`: the in-memory volume keys of encrypted workspace volumes and disks
- * (a fresh, empty keyring when not given: such volumes then report VOLUME_KEY_MISSING).
+ * (a fresh, empty keyring when not given: such volumes then report VOLUME_KEY_MISSING). The VM drivers'
+ * code (libvirt's XML parser, the OpenStack client) is loaded only when the config turns them on.
  */
-export function buildDrivers(config: Pick<ResolvedAgentConfig, 'podman' | 'libvirt' | 'openstack' | 'stateDir'>, logger: Logger, keys: VolumeKeyring = new VolumeKeyring()): RuntimeDriver[] {
+export async function buildDrivers(config: Pick<ResolvedAgentConfig, 'podman' | 'libvirt' | 'openstack' | 'stateDir'>, logger: Logger, keys: VolumeKeyring = new VolumeKeyring()): Promise<RuntimeDriver[]> {
   const encryptedVolumes = { dirs: new EncryptedDirs(runCommand, volumeDirOf(config.stateDir)), keys };
   const drivers: RuntimeDriver[] = [new PodmanDriver({ socketPath: config.podman.socketPath, stopTimeoutS: Math.ceil(config.podman.stopTimeoutMs / 1000), encryptedVolumes })];
   // VMs of driver libvirt, when the config turns them on (routed by runtimeKeyOf: vm/libvirt).
-  if (config.libvirt !== undefined) drivers.push(new LibvirtDriver({ uri: config.libvirt.uri, diskDir: config.libvirt.diskDir, imageDir: config.libvirt.imageDir, shutdownTimeoutMs: config.libvirt.shutdownTimeoutMs, keys }));
-  if (config.openstack !== undefined) drivers.push(openStackDriver(config.openstack, logger));
+  if (config.libvirt !== undefined) {
+    const { LibvirtDriver } = await import('../drivers/libvirt/libvirt-driver.js');
+    drivers.push(new LibvirtDriver({ uri: config.libvirt.uri, diskDir: config.libvirt.diskDir, imageDir: config.libvirt.imageDir, shutdownTimeoutMs: config.libvirt.shutdownTimeoutMs, keys }));
+  }
+  if (config.openstack !== undefined) drivers.push(await openStackDriver(config.openstack, logger));
   return drivers;
 }
 
@@ -91,14 +93,15 @@ export function buildSecretSources(stateDir: string): NonNullable<ReconcilerDeps
 }
 
 /** The reconciler for `config`, with its drivers (buildDrivers) and `extraDrivers` the caller adds. */
-export function buildReconciler(config: ResolvedAgentConfig, logger: Logger, extraDrivers: RuntimeDriver[] = [], hooks: Pick<ReconcilerDeps, 'onResult' | 'secrets' | 'metrics'> = {}, keys?: VolumeKeyring): Reconciler {
+export async function buildReconciler(config: ResolvedAgentConfig, logger: Logger, extraDrivers: RuntimeDriver[] = [], hooks: Pick<ReconcilerDeps, 'onResult' | 'secrets' | 'metrics'> = {}, keys?: VolumeKeyring): Promise<Reconciler> {
   const verify = config.verify.mode === 'off' ? undefined : { mode: config.verify.mode, allowedSignersFile: config.verify.allowedSignersFile, keyring: config.verify.keyring };
-  const [podman, ...configured] = buildDrivers(config, logger, keys);
+  const [podman, ...configured] = await buildDrivers(config, logger, keys);
   return new Reconciler({ node: config.node, source: sourceFor(config), drivers: [podman!, ...configured, ...extraDrivers], stateDir: config.stateDir, verify, logger, backoff: config.retry, secrets: buildSecretSources(config.stateDir), ...hooks });
 }
 
 /** The OpenStack driver for the config's cloud; CONFIG_INVALID (naming file, cloud and key, never a secret) when the clouds.yaml is unusable. */
-function openStackDriver(os: NonNullable<ResolvedAgentConfig['openstack']>, logger: Logger): OpenStackDriver {
+async function openStackDriver(os: NonNullable<ResolvedAgentConfig['openstack']>, logger: Logger): Promise<OpenStackDriver> {
+  const [{ loadCloud }, { OpenStackDriver }] = await Promise.all([import('../drivers/openstack/clouds-yaml.js'), import('../drivers/openstack/openstack-driver.js')]);
   const cloud = loadCloud(os.cloudsFile, os.cloud);
   for (const warning of cloud.warnings) logger.warn({ event: 'openstack-config', file: os.cloudsFile }, warning);
   const log = logger.child({ driver: 'openstack', cloud: os.cloud });
@@ -123,7 +126,8 @@ export interface RunningAgent {
 }
 
 /** Starts the loop: sync socket (one agent per state dir), first reconcile, poll timer, local watch. */
-export async function startAgent(config: ResolvedAgentConfig, logger: Logger, reconciler = buildReconciler(config, logger)): Promise<RunningAgent> {
+export async function startAgent(config: ResolvedAgentConfig, logger: Logger, reconciler?: Reconciler): Promise<RunningAgent> {
+  reconciler ??= await buildReconciler(config, logger);
   const syncNow = (reason: string, options?: TriggerOptions): Promise<ReconcileResult> => reconciler.trigger(reason, options);
   const stoppables: Stoppable[] = [];
   stoppables.push(

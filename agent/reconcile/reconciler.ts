@@ -16,6 +16,7 @@ const STEP_LABEL: Readonly<Record<string, ReconcileStepLabel>> = {
   fetch: 'fetch', verify: 'fetch', load: 'load', render: 'render', fallback: 'render', observe: 'observe', secrets: 'observe',
   plan: 'plan', hold: 'plan', guard: 'plan', apply: 'apply', converged: 'apply', 'prune-secrets': 'apply',
 };
+import { compareText } from '../../common/text-order.js';
 
 /** The outcome of one run. */
 export interface ReconcileResult {
@@ -174,7 +175,7 @@ export class Reconciler {
   /** Always the last step: build and write status.json, log the summary. */
   private async writeStatusStep(ctx: RunContext): Promise<ReconcileResult> {
     const finished = this.deps.now();
-    const resources = [...ctx.resources.values()].sort((a, b) => a.id.localeCompare(b.id) || a.kind.localeCompare(b.kind));
+    const resources = [...ctx.resources.values()].sort((a, b) => compareText(a.id, b.id) || compareText(a.kind, b.kind));
     const good = this.memory.lastGood;
     const fallback = ctx.usingFallback && good !== undefined ? { revision: good.revision, restored: good.restored, reason: ctx.errors[0]?.message ?? 'the newest revision was refused' } : undefined;
     const status: AgentStatus = {

@@ -8,7 +8,6 @@
 import { chmod, mkdir, open, readFile, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FoundryError } from '../../common/errors.js';
-import { generateAgeKeyPair, parseIdentityFile, recipientOf } from '../../common/secrets/age.js';
 
 /** The node's key pair and where the identity is kept. */
 export interface NodeIdentity {
@@ -36,6 +35,8 @@ export function nodeIdentityPath(stateDir: string): string {
  */
 export async function loadOrCreateNodeIdentity(stateDir: string): Promise<NodeIdentity> {
   const file = nodeIdentityPath(stateDir);
+  // age-encryption only when a key is needed: an agent without secrets never loads its curve code.
+  const { generateAgeKeyPair, parseIdentityFile, recipientOf } = await import('../../common/secrets/age.js');
   let text: string | undefined;
   try {
     text = await readFile(file, 'utf8');

@@ -5,7 +5,7 @@
  */
 import { lstat, readFile, realpath } from 'node:fs/promises';
 import { join, posix, relative, sep } from 'node:path';
-import { decryptWithIdentities, SecretFileError } from '../../common/secrets/age.js';
+import { SecretFileError } from '../../common/secrets/age-header.js';
 import type { Owner, RuntimeSecret } from '../desired.js';
 import type { SecretContext, SecretResolver, SecretResult } from './resolver.js';
 
@@ -36,6 +36,7 @@ export class RepoSecretResolver implements SecretResolver {
       return { problem: `secret ${ref.name}: cannot read ${where}: ${err instanceof Error ? err.message : String(err)}`, file: rel };
     }
     try {
+      const { decryptWithIdentities } = await import('../../common/secrets/age.js'); // age-encryption only when a secret is read
       return { value: await decryptWithIdentities(bytes, [await this.identity()]) };
     } catch (err) {
       const why = err instanceof SecretFileError ? err.message : `cannot decrypt: ${err instanceof Error ? err.message : String(err)}`;

@@ -6,6 +6,7 @@
  * customer's favour. Contiguous slots merge into one record.
  */
 import type { AllocationObservation, UsageRecord, UtilizationSample } from './usage-types.js';
+import { compareText } from '../../common/text-order.js';
 
 /** Input of usageRecords. */
 export interface UsageWindow {
@@ -84,5 +85,5 @@ export function usageRecords(w: UsageWindow): UsageRecord[] {
         seconds: (r.toMs - r.fromMs) / 1000, measuredAvgUtilizationPct: m.avg, measuredSamples: m.n,
       };
     })
-    .sort((a, b) => a.from - b.from || a.workspace.localeCompare(b.workspace) || a.gpuUuid.localeCompare(b.gpuUuid));
+    .sort((a, b) => a.from - b.from || compareText(a.workspace, b.workspace) || compareText(a.gpuUuid, b.gpuUuid));
 }

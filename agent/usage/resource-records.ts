@@ -7,6 +7,7 @@
  */
 import { slotRuns, type UsageWindow } from './gpu-records.js';
 import type { AllocationObservation, HeldResources, ResourceUsageRecord } from './usage-types.js';
+import { compareText } from '../../common/text-order.js';
 
 interface Held extends HeldResources { workspace: string; tenant: string }
 
@@ -40,5 +41,5 @@ export function resourceRecords(w: UsageWindow): ResourceUsageRecord[] {
       milliVcpus: r.milliVcpus, memoryBytes: r.memoryBytes, storageBytes: r.storageBytes,
       from: r.fromMs, to: r.toMs, fromIso: new Date(r.fromMs).toISOString(), toIso: new Date(r.toMs).toISOString(), seconds: (r.toMs - r.fromMs) / 1000,
     }))
-    .sort((a, b) => a.from - b.from || a.workspace.localeCompare(b.workspace));
+    .sort((a, b) => a.from - b.from || compareText(a.workspace, b.workspace));
 }

@@ -8,11 +8,12 @@
 import { resourceRecords } from './resource-records.js';
 import { usageRecords, type UsageWindow } from './gpu-records.js';
 import { DEFAULT_USAGE_RESOLUTION_MS, type AllocationObservation, type AnyUsageRecord, type UtilizationSample, type WorkspaceAllocation } from './usage-types.js';
+import { compareText } from '../../common/text-order.js';
 
 /** GPU and resource records of a window, by start, then workspace, GPU records before the resource record. */
 export function windowRecords(w: UsageWindow): AnyUsageRecord[] {
   const rank = (r: AnyUsageRecord): string => (r.kind === 'gpu-allocation' ? `0${r.gpuUuid}` : '1');
-  return [...usageRecords(w), ...resourceRecords(w)].sort((a, b) => a.from - b.from || a.workspace.localeCompare(b.workspace) || rank(a).localeCompare(rank(b)));
+  return [...usageRecords(w), ...resourceRecords(w)].sort((a, b) => a.from - b.from || compareText(a.workspace, b.workspace) || compareText(rank(a), rank(b)));
 }
 
 /** Collaborators and settings of the emitter. */

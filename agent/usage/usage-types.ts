@@ -7,6 +7,7 @@
  */
 import type { GpuAllocationRecord } from '../../common/generated/protocol/usage-record-gpu-allocation.js';
 import type { ResourceAllocationRecord } from '../../common/generated/protocol/usage-record-resource-allocation.js';
+import type { HeldResources } from '../../common/infra/held-resources.js';
 
 /**
  * One GPU held by one running workspace over one contiguous interval. The wire format is the JSON Schema
@@ -14,13 +15,8 @@ import type { ResourceAllocationRecord } from '../../common/generated/protocol/u
  */
 export type UsageRecord = GpuAllocationRecord;
 
-/** Declared vCPUs, memory and storage, in integer units. */
-export interface HeldResources {
-  /** Thousandths of a vCPU (a container's cpus: 0.5 → 500). */
-  milliVcpus: number;
-  memoryBytes: number;
-  storageBytes: number;
-}
+/** Declared vCPUs, memory and storage, in integer units (one rule for hub and agent: common/infra/held-resources.ts). */
+export type { HeldResources };
 
 /** What one running workspace held besides GPUs over one interval (schemas/protocol/usage-record-resource-allocation.schema.json). */
 export type ResourceUsageRecord = ResourceAllocationRecord;

@@ -5,7 +5,8 @@
  */
 import { legacyKey, resourceKey, type DesiredResource, type DesiredState, type ObservedResource } from '../desired.js';
 import type { GpuDevice } from '../gpu/types.js';
-import type { HeldResources, WorkspaceAllocation } from './usage-types.js';
+import { heldBy, type HeldResources } from '../../common/infra/held-resources.js';
+import type { WorkspaceAllocation } from './usage-types.js';
 
 interface Entry {
   tenant: string;
@@ -18,17 +19,13 @@ interface Entry {
 }
 
 /**
- * Declared resources of a container or VM: CPU limit (to the thousandth of a vCPU), memory limit and,
- * for a libvirt VM, vcpus, memory and boot disk size. Named volumes declare no size and count as none;
- * an OpenStack VM's size comes from its flavor, which the agent does not know, so it counts as none.
+ * Declared resources of a rendered container or VM, by the rule the hub also reserves by
+ * (common/infra/held-resources.ts): CPU and memory limits of a container; vCPUs, memory and boot disk of a
+ * libvirt VM; nothing for an OpenStack VM (its flavor runs on Nova's hosts) or any other resource.
  */
 export function declaredResources(r: DesiredResource): HeldResources {
-  if (r.kind === 'container') {
-    return { milliVcpus: Math.round((r.spec.cpus ?? 0) * 1000), memoryBytes: Math.round(r.spec.memoryBytes ?? 0), storageBytes: 0 };
-  }
-  if (r.kind === 'vm' && r.spec.driver === 'libvirt') {
-    return { milliVcpus: r.spec.vcpus * 1000, memoryBytes: Math.round(r.spec.memoryBytes ?? 0), storageBytes: Math.round(r.spec.disk?.sizeBytes ?? 0) };
-  }
+  if (r.kind === 'container') return heldBy({ kind: 'container', cpus: r.spec.cpus, memoryBytes: r.spec.memoryBytes });
+  if (r.kind === 'vm') return heldBy({ kind: 'vm', driver: r.spec.driver, vcpus: r.spec.vcpus, memoryBytes: r.spec.memoryBytes, diskBytes: r.spec.disk?.sizeBytes });
   return { milliVcpus: 0, memoryBytes: 0, storageBytes: 0 };
 }
 

@@ -10,6 +10,7 @@ import { checkSecretFiles } from './secret-checks.js';
 import { DEFAULT_MAX_FILE_BYTES, readRepoFiles } from './files.js';
 import { emptyInfraRepo, type InfraIssue, type InfraRepo, type Located } from './model.js';
 import { parseRepoFile, type InvalidNames, type LoadedDoc } from './parse-docs.js';
+import { compareText } from '../text-order.js';
 
 /** Options of loadInfraDir. */
 export interface LoadOptions {
@@ -96,15 +97,11 @@ function mapOf(repo: InfraRepo, kind: Exclude<LoadedDoc['kind'], 'Cluster'>): Ma
 export function sortIssues(issues: InfraIssue[]): InfraIssue[] {
   const seen = new Set<string>();
   return [...issues]
-    .sort((a, b) => cmp(a.file, b.file) || a.line - b.line || a.column - b.column || cmp(a.path, b.path) || cmp(a.message, b.message))
+    .sort((a, b) => compareText(a.file, b.file) || a.line - b.line || a.column - b.column || compareText(a.path, b.path) || compareText(a.message, b.message))
     .filter((i) => {
       const key = `${i.file}:${i.line}:${i.column}:${i.path}:${i.message}`;
       if (seen.has(key)) return false;
       seen.add(key);
       return true;
     });
-}
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -2,9 +2,9 @@
  * Reads the header of an age file without decrypting it: the format (armored or binary) and the
  * recipient stanzas (type and arguments). An X25519 stanza does not reveal whose key it is for, so this
  * tells how many recipients a file has, not who they are (the Secret document lists them). Parsing
- * only; the cryptography stays in `age-encryption`.
+ * only (armor by common/secrets/age-armor.ts); the cryptography stays in `age-encryption`.
  */
-import { armor } from 'age-encryption';
+import { decodeAgeArmor } from './age-armor.js';
 
 /** Why an age file cannot be used: not-age, truncated, wrong-key, damaged. */
 export type SecretFileProblem = 'not-age' | 'truncated' | 'wrong-key' | 'damaged';
@@ -37,7 +37,7 @@ export function readAgeHeader(file: Uint8Array | string): { armored: boolean; bi
   if (armored) {
     if (!text.includes('-----END AGE ENCRYPTED FILE-----')) throw new SecretFileError('truncated', 'the armored age file has no END line: it is truncated');
     try {
-      binary = armor.decode(text.trim());
+      binary = decodeAgeArmor(text.trim());
     } catch (err) {
       throw new SecretFileError('damaged', `the armored age file is damaged (${(err instanceof Error ? err.message : String(err)).toLowerCase().slice(0, 120)})`);
     }

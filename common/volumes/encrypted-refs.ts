@@ -5,6 +5,7 @@
  */
 import type { WorkspaceTemplate } from '../infra/model.js';
 import { volumeKeyId, type VolumeKeyRef } from './volume-key-ref.js';
+import { compareText } from '../text-order.js';
 
 /** True when a named volume `name` of the template is encrypted. */
 export function volumeEncrypted(template: WorkspaceTemplate, name: string): boolean {
@@ -24,5 +25,5 @@ export function encryptedKeyRefs(workspace: string, template: WorkspaceTemplate)
   const refs: VolumeKeyRef[] = [...names].filter((n) => volumeEncrypted(template, n)).map((name) => ({ workspace, kind: 'volume', name }));
   const vm = template.spec.vm;
   if (vm !== undefined && vmDiskEncrypted(template)) refs.push({ workspace, kind: 'vm-disk', name: vm.name });
-  return refs.sort((a, b) => volumeKeyId(a).localeCompare(volumeKeyId(b)));
+  return refs.sort((a, b) => compareText(volumeKeyId(a), volumeKeyId(b)));
 }

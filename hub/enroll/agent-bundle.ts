@@ -7,7 +7,7 @@
  * in separate files; deterministic (sorted, zero mtimes and owners, gzip without a timestamp), so a
  * rebuilt bundle of the same package and runtime has the same checksum.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -15,6 +15,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { FoundryError, errorMessage } from '../../common/errors.js';
+import { runCommand, type CommandResult } from '../../common/run-command.js';
 import { checkScript, describeRuntime, formatPlatform, nativeAddons, runtimeLicense } from './agent-runtime.js';
 
 /** File names the hub serves under /agent/. */
@@ -119,7 +120,7 @@ async function ensureBundle(packageRoot: string, outDir: string, runtime: string
   mkdirSync(outDir, { recursive: true });
   const packages = productionPackages(packageRoot);
   const stage = join(outDir, name === BUNDLE_FILE ? 'stage' : `${name}.stage`);
-  const platform = stageRuntime(packageRoot, packages, runtime, stage);
+  const platform = await stageRuntime(packageRoot, packages, runtime, stage);
   try {
     const sha256 = await writeTarball(packageRoot, [...[...TOP_LEVEL, ...extra].filter((p) => existsSync(join(packageRoot, p))), ...packages], stage, `${file}.tmp`);
     renameSync(`${file}.tmp`, file);
@@ -133,9 +134,9 @@ async function ensureBundle(packageRoot: string, outDir: string, runtime: string
 }
 
 /** Writes runtime/ (node binary, license, platform, check script) into `stage`, checks it, returns the platform text. */
-function stageRuntime(packageRoot: string, packages: string[], runtime: string, stage: string): string {
+async function stageRuntime(packageRoot: string, packages: string[], runtime: string, stage: string): Promise<string> {
   const addons = nativeAddons(packageRoot, packages);
-  const platform = formatPlatform(describeRuntime(runtime, addons.map((a) => join(packageRoot, a))));
+  const platform = formatPlatform(await describeRuntime(runtime, addons.map((a) => join(packageRoot, a))));
   rmSync(stage, { recursive: true, force: true });
   mkdirSync(join(stage, 'runtime', 'bin'), { recursive: true });
   copyFileSync(runtime, join(stage, 'runtime', 'bin', 'node'));
@@ -146,9 +147,9 @@ function stageRuntime(packageRoot: string, packages: string[], runtime: string, 
   writeFileSync(join(stage, 'runtime', 'check.cjs'), checkScript(addons));
   for (const f of ['platform', 'check.cjs', ...(license === undefined ? [] : ['LICENSE'])]) chmodSync(join(stage, 'runtime', f), 0o644);
   // The addons must load in the runtime that ships with them (same ABI): checked here, and again on the node.
-  const r = spawnSync(runtime, [join(stage, 'runtime', 'check.cjs'), packageRoot], { encoding: 'utf8' });
-  if (r.status !== 0) {
-    throw new FoundryError('RUNTIME_UNAVAILABLE', `cannot build the agent bundle: the native addons do not load in ${runtime}: ${(r.stderr || String(r.error)).trim().split('\n').find((l) => /Error/.test(l)) ?? ''}`);
+  const r: CommandResult | Error = await runCommand(runtime, [join(stage, 'runtime', 'check.cjs'), packageRoot]).catch((err: Error) => err);
+  if (r instanceof Error || r.code !== 0) {
+    throw new FoundryError('RUNTIME_UNAVAILABLE', `cannot build the agent bundle: the native addons do not load in ${runtime}: ${(r instanceof Error ? String(r) : r.stderr).trim().split('\n').find((l) => /Error/.test(l)) ?? ''}`);
   }
   return platform;
 }

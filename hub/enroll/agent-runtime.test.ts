@@ -16,6 +16,14 @@ const withDir = <T>(fn: (dir: string) => T): T => {
     rmSync(dir, { recursive: true, force: true });
   }
 };
+const withDirAsync = async <T>(fn: (dir: string) => Promise<T>): Promise<T> => {
+  const dir = mkdtempSync(join(tmpdir(), 'foundry-runtime-'));
+  try {
+    return await fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+};
 
 describe('agent runtime', () => {
   it('finds the newest GLIBC_ symbol version in ELF files, ignoring GLIBC_PRIVATE and GLIBCXX', () => {
@@ -35,24 +43,24 @@ describe('agent runtime', () => {
     expect(nativeAddons(PACKAGE_ROOT, productionPackages(PACKAGE_ROOT))).toEqual([ADDON]);
   });
 
-  it("describes this hub's runtime: self-contained, its platform in the file install.sh reads", () => {
-    expect(nonBaseLibraries(process.execPath)).toEqual([]);
+  it("describes this hub's runtime: self-contained, its platform in the file install.sh reads", async () => {
+    expect(await nonBaseLibraries(process.execPath)).toEqual([]);
     // curl links libcurl, which a bare node may lack: the kind of runtime the bundle refuses.
-    expect(nonBaseLibraries('/usr/bin/curl')).toContain('libcurl.so.4');
+    expect(await nonBaseLibraries('/usr/bin/curl')).toContain('libcurl.so.4');
     const machine = spawnSync('uname', ['-m'], { encoding: 'utf8' }).stdout.trim();
-    const p = describeRuntime(process.execPath, [join(PACKAGE_ROOT, ADDON)]);
+    const p = await describeRuntime(process.execPath, [join(PACKAGE_ROOT, ADDON)]);
     expect(p).toEqual({ os: 'linux', machine, arch: process.arch, libc: 'glibc', glibc: expect.stringMatching(/^2\.\d+$/), node: process.versions.node, modules: process.versions.modules });
     const hostGlibc = (process.report.getReport() as { header: { glibcVersionRuntime: string } }).header.glibcVersionRuntime;
     expect(compareVersions(p.glibc!.split('.').map(Number), hostGlibc.split('.').map(Number))).toBeLessThanOrEqual(0);
     expect(formatPlatform(p)).toBe(`os=linux\nmachine=${machine}\narch=${process.arch}\nlibc=glibc\nglibc=${p.glibc}\nnode=${process.versions.node}\nmodules=${process.versions.modules}\n`);
   });
 
-  it('refuses a runtime that does not run', () => {
-    withDir((dir) => {
+  it('refuses a runtime that does not run', async () => {
+    await withDirAsync(async (dir) => {
       const fake = join(dir, 'node');
       writeFileSync(fake, '#!/bin/sh\necho "node: cannot open shared object file libnode.so.115" >&2\nexit 127\n');
       chmodSync(fake, 0o755);
-      expect(() => describeRuntime(fake, [])).toThrow(`cannot build the agent bundle: the node runtime ${fake} does not run: node: cannot open shared object file libnode.so.115`);
+      await expect(describeRuntime(fake, [])).rejects.toThrow(`cannot build the agent bundle: the node runtime ${fake} does not run: node: cannot open shared object file libnode.so.115`);
     });
   });
 

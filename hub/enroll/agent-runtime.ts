@@ -6,10 +6,10 @@
  * runtime or an addon asks for. `platform` (key=value lines) says so; install.sh reads it before it
  * downloads the bundle and refuses a node it cannot run on.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { FoundryError } from '../../common/errors.js';
+import { runCommand, type CommandResult } from '../../common/run-command.js';
 
 /** What a node must be to run a bundled runtime. */
 export interface RuntimePlatform {
@@ -58,9 +58,9 @@ export function compareVersions(a: number[], b: number[]): number {
 }
 
 /** Shared libraries `ldd` lists for `file` that a bare node may lack (an empty list when ldd is missing). */
-export function nonBaseLibraries(file: string): string[] {
-  const r = spawnSync('ldd', [file], { encoding: 'utf8' });
-  if (r.error !== undefined || r.status !== 0) return [];
+export async function nonBaseLibraries(file: string): Promise<string[]> {
+  const r = await runCommand('ldd', [file]).catch(() => undefined);
+  if (r === undefined || r.code !== 0) return [];
   return r.stdout
     .split('\n')
     .map((l) => l.trim().split(/\s+/)[0] ?? '')
@@ -82,14 +82,17 @@ export function nativeAddons(root: string, packageDirs: string[]): string[] {
   return out.sort();
 }
 
-/** Describes `runtime` (a node binary) with `addons` (absolute paths); refuses one a bare node could not run. */
-export function describeRuntime(runtime: string, addons: string[]): RuntimePlatform {
-  const r = spawnSync(runtime, ['-p', "JSON.stringify([process.platform, process.arch, process.versions.node, process.versions.modules, process.report.getReport().header.glibcVersionRuntime ?? null])"], { encoding: 'utf8' });
-  if (r.status !== 0) throw new FoundryError('RUNTIME_UNAVAILABLE', `cannot build the agent bundle: the node runtime ${runtime} does not run: ${(r.stderr || String(r.error)).trim().split('\n')[0]}`);
+/**
+ * Describes `runtime` (a node binary) with `addons` (absolute paths); refuses one a bare node could not run.
+ * Asynchronous (the hub builds the bundle on the first request for it, while it serves others).
+ */
+export async function describeRuntime(runtime: string, addons: string[]): Promise<RuntimePlatform> {
+  const r: CommandResult | Error = await runCommand(runtime, ['-p', "JSON.stringify([process.platform, process.arch, process.versions.node, process.versions.modules, process.report.getReport().header.glibcVersionRuntime ?? null])"]).catch((err: Error) => err);
+  if (r instanceof Error || r.code !== 0) throw new FoundryError('RUNTIME_UNAVAILABLE', `cannot build the agent bundle: the node runtime ${runtime} does not run: ${(r instanceof Error ? String(r) : r.stderr).trim().split('\n')[0]}`);
   const [os, arch, node, modules, glibcRuntime] = JSON.parse(r.stdout) as [string, string, string, string, string | null];
   const machine = MACHINES[arch];
   if (os !== 'linux' || machine === undefined) throw new FoundryError('RUNTIME_UNAVAILABLE', `cannot build the agent bundle: nodes run Linux, and the hub's runtime is ${os}/${arch}`);
-  const extra = [runtime, ...addons].flatMap((f) => nonBaseLibraries(f));
+  const extra = (await Promise.all([runtime, ...addons].map((f) => nonBaseLibraries(f)))).flat();
   if (extra.length > 0) {
     throw new FoundryError('RUNTIME_UNAVAILABLE', `cannot build the agent bundle: the node runtime ${runtime} needs shared libraries a bare node lacks (${[...new Set(extra)].join(', ')}); run the hub with a self-contained Node.js build (nodejs.org or NodeSource)`);
   }

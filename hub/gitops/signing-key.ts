@@ -4,11 +4,11 @@
  * Generated at first start into the data dir (ed25519, private key 0600 in a 0700 folder); admins add
  * the public key to the agents' allowed signers file (`foundry hub signing-key` prints the line).
  */
-import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FoundryError } from '../../common/errors.js';
 import { runGit } from '../../common/git-run.js';
+import { runCommand } from '../../common/run-command.js';
 
 /** The principal the hub signs as in allowed-signers lines. */
 export const HUB_SIGNER = 'foundry-hub';
@@ -29,7 +29,7 @@ export function signingKeyPath(dataDir: string): string {
 }
 
 /** Returns the hub's key in `dataDir`, generating it (ssh-keygen, ed25519, no passphrase) when missing. */
-export function ensureSigningKey(dataDir: string): HubSigningKey {
+export async function ensureSigningKey(dataDir: string): Promise<HubSigningKey> {
   const file = signingKeyPath(dataDir);
   const dir = join(dataDir, 'signing');
   if (!existsSync(file) || !existsSync(`${file}.pub`)) {
@@ -37,10 +37,10 @@ export function ensureSigningKey(dataDir: string): HubSigningKey {
     // A half-written pair from an interrupted start is replaced.
     rmSync(file, { force: true });
     rmSync(`${file}.pub`, { force: true });
-    try {
-      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', HUB_SIGNER, '-f', file], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 30_000 });
-    } catch (err) {
-      throw new FoundryError('INTERNAL', `cannot generate the hub's signing key with ssh-keygen in ${dir}`, { cause: err, retry: 'terminal' });
+    const r = await runCommand('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', HUB_SIGNER, '-f', file], { timeoutMs: 30_000 }).catch((err: Error) => err);
+    if (r instanceof Error || r.code !== 0) {
+      const cause = r instanceof Error ? r : new Error(`ssh-keygen exited ${r.code}: ${r.stderr.trim().split('\n')[0] ?? ''}`);
+      throw new FoundryError('INTERNAL', `cannot generate the hub's signing key with ssh-keygen in ${dir}`, { cause, retry: 'terminal' });
     }
   }
   chmodSync(dir, 0o700);

@@ -3,6 +3,7 @@
  * snapshot, and a placement request from a Workspace document. Pure; the hub supplies the live view.
  */
 import type { InfraRepo, Workspace } from '../../common/infra/model.js';
+import { heldBy, holdersOf, sumHeld } from '../../common/infra/held-resources.js';
 import { profileFlag } from '../../common/infra/profile-chain.js';
 import { parseQuantity } from '../../common/units.js';
 import type { PlacementRequest } from './place.js';
@@ -18,24 +19,14 @@ export interface LiveNode {
 }
 
 /**
- * CPU cores and memory bytes a workspace's template takes from its node: the sum over its containers and
- * its libvirt VM. An OpenStack VM runs on Nova's hosts, not on the node, so it takes none (the same rule as
- * the agent's declaredResources, which bills what runs on the node; test/scheduler/declared-resources.test.ts).
+ * CPU cores and memory bytes a workspace's template takes from its node: what its containers and VM hold
+ * by the one rule the agent also bills by (common/infra/held-resources.ts; an OpenStack VM takes none;
+ * test/scheduler/declared-resources.test.ts).
  */
 export function templateResources(repo: InfraRepo, template: string): { cpus: number; memoryBytes: number } {
-  const t = repo.templates.get(template)?.doc;
-  let cpus = 0;
-  let memoryBytes = 0;
-  for (const c of t?.spec.containers ?? []) {
-    cpus += c.resources?.cpus ?? 0;
-    memoryBytes += c.resources?.memory === undefined ? 0 : parseQuantity(c.resources.memory);
-  }
-  const vm = t?.spec.vm;
-  if (vm !== undefined && vm.driver !== 'openstack') {
-    cpus += vm.vcpus ?? 0;
-    memoryBytes += vm.memory === undefined ? 0 : parseQuantity(vm.memory);
-  }
-  return { cpus, memoryBytes };
+  const spec = repo.templates.get(template)?.doc.spec;
+  const held = sumHeld(spec === undefined ? [] : holdersOf(spec).map(heldBy));
+  return { cpus: held.milliVcpus / 1000, memoryBytes: held.memoryBytes };
 }
 
 /** The fleet snapshot: nodes from Git with the agents' live view, allocations from placed workspaces, tenants' quotas. */

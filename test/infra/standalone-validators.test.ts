@@ -1,5 +1,5 @@
 /**
- * The standalone validators `npm run build` compiles (dist/common/validators.cjs, used by every built
+ * The standalone validators `npm run build` compiles (dist/common/validators/, one module per schema, used by every built
  * process) judge exactly as ajv compiling the schemas at run time (used by the sources under test): same
  * verdict and same errors for every infra document of the fixtures, good and bad, and for an empty object.
  */
@@ -13,7 +13,7 @@ import { INFRA_KINDS, type InfraKind } from '../../common/infra/model.js';
 import { schemaKeyOf } from '../../common/infra/parse-docs.js';
 
 const root = join(import.meta.dirname, '..', '..');
-const built = join(root, 'dist', 'common', 'validators.cjs');
+const built = join(root, 'dist', 'common', 'validators', 'index.cjs');
 
 function yamlFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -24,8 +24,11 @@ function yamlFiles(dir: string): string[] {
 
 describe('standalone validators', () => {
   it('exist after the build and agree with run-time ajv on every fixture document', () => {
-    expect(existsSync(built), 'npm run build writes dist/common/validators.cjs').toBe(true);
-    const standalone = createRequire(import.meta.url)(built) as Record<string, ((d: unknown) => boolean) & { errors?: unknown[] | null }> & { SCHEMA_KEYS: Record<string, string> };
+    expect(existsSync(built), 'npm run build writes dist/common/validators/index.cjs').toBe(true);
+    const require = createRequire(built);
+    const index = require(built) as Record<string, string>;
+    type Validate = ((d: unknown) => boolean) & { errors?: unknown[] | null };
+    const standalone = (key: string): Validate => (require(index[key] ?? `./missing ${key}`) as { validate: Validate }).validate;
     const ajv = schemas();
     let compared = 0;
     const docs: Array<[string, unknown]> = [];
@@ -36,9 +39,9 @@ describe('standalone validators', () => {
         if ((INFRA_KINDS as readonly string[]).includes(kind as string)) docs.push([schemaKeyOf(kind as InfraKind), data]);
       }
     }
-    for (const key of Object.keys(standalone.SCHEMA_KEYS)) docs.push([key, {}]);
+    for (const key of Object.keys(index)) docs.push([key, {}]);
     for (const [key, data] of docs) {
-      const a = standalone[standalone.SCHEMA_KEYS[key] ?? 'missing']!;
+      const a = standalone(key);
       const b = ajv.getSchema(key)!;
       const va = a(data);
       const vb = b(data);

@@ -135,7 +135,7 @@ describe('agent with the openstack driver (stand-in cloud from the API-reference
     ].join('\n');
     const lines: string[] = [];
     const logger = pino({ level: 'debug' }, new Writable({ write: (chunk: Buffer, _enc, cb) => (lines.push(chunk.toString()), cb()) }));
-    const reconciler = buildReconciler(parseAgentConfig(configText, join(dir, 'agent.yaml')), logger);
+    const reconciler = await buildReconciler(parseAgentConfig(configText, join(dir, 'agent.yaml')), logger);
     expect(reconciler.deps.drivers.map((d) => d.name)).toEqual(['podman', 'openstack']);
 
     const result = await reconciler.trigger('test');

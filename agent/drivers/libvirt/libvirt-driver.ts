@@ -16,6 +16,7 @@ import { VmDisks } from './vm-disks.js';
 import { DiskSecrets, passphraseOf } from './disk-secrets.js';
 import type { VolumeKeyRef } from '../../../common/volumes/volume-key-ref.js';
 import type { VolumeKeyring } from '../../volumes/keyring.js';
+import { compareText } from '../../../common/text-order.js';
 
 /** Settings of the libvirt driver (all optional; the defaults suit a real KVM node). */
 export interface LibvirtDriverOptions {
@@ -120,7 +121,7 @@ export class LibvirtDriver implements RuntimeDriver, SecretHolder {
       };
       return observed;
     });
-    return found.filter((o): o is ObservedResource => o !== undefined).sort((a, b) => a.id.localeCompare(b.id));
+    return found.filter((o): o is ObservedResource => o !== undefined).sort((a, b) => compareText(a.id, b.id));
   }
 
   /** Carries out one action on one VM. */

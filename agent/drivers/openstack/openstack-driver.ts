@@ -12,6 +12,7 @@ import { KeystoneSession, type OpenStackCredentials } from './keystone.js';
 import { NovaClient, type NovaServer } from './nova-client.js';
 import { Redactor } from './redact.js';
 import { createServerRequest, isTransitional, novaMetadataToLabels, serverToObserved, type HostTargeting } from './server-map.js';
+import { compareText } from '../../../common/text-order.js';
 
 /** Settings of the OpenStack driver. */
 export interface OpenStackDriverOptions {
@@ -68,7 +69,7 @@ export class OpenStackDriver implements RuntimeDriver {
     return servers
       .map((s) => serverToObserved(s, node))
       .filter((o): o is ObservedResource => o !== undefined)
-      .sort((a, b) => a.id.localeCompare(b.id) || a.runtimeId.localeCompare(b.runtimeId));
+      .sort((a, b) => compareText(a.id, b.id) || compareText(a.runtimeId, b.runtimeId));
   }
 
   /** Carries out one action; errors are FoundryErrors naming the resource, with secrets scrubbed. */

@@ -5,6 +5,7 @@
 import type { ContainerSummary, NetworkSummary, VolumeSummary } from './engine-types.js';
 import type { ObservedResource, ObservedState, PublishedPort } from '../../desired.js';
 import { LABELS, ownerFromLabels } from '../../labels.js';
+import { compareText } from '../../../common/text-order.js';
 
 /** Normalizes an engine container state (running, exited, created, paused, dead...). */
 export function containerState(state: string | undefined): ObservedState {
@@ -68,7 +69,7 @@ export function publishedPorts(c: ContainerSummary): PublishedPort[] {
     const key = `${port.containerPort}/${port.protocol}/${port.hostIp}`;
     if (!seen.has(key)) seen.set(key, port);
   }
-  return [...seen.values()].sort((a, b) => a.containerPort - b.containerPort || a.protocol.localeCompare(b.protocol) || a.hostIp.localeCompare(b.hostIp));
+  return [...seen.values()].sort((a, b) => a.containerPort - b.containerPort || compareText(a.protocol, b.protocol) || compareText(a.hostIp, b.hostIp));
 }
 
 /** An owned network from a `GET /networks` entry; undefined when not ours. */
