@@ -36,9 +36,9 @@ describe('snapshotFromInfra', () => {
     });
   });
 
-  it('applies the health each GPU last reported: unhealthy ones are not offered, degraded and unknown ones are', () => {
-    const gpuHealth = new Map([['GPU-22222222', { state: 'unhealthy', problems: ['ecc_uncorrected'] }], ['GPU-11111111', { state: 'degraded', problems: ['thermal_throttle'] }]]);
-    for (const live of [new Map([['gpu-01', { online: true, gpuHealth }]]), new Map([['gpu-01', { online: true, gpuHealth, gpus: [{ uuid: 'GPU-11111111', model: H100, healthy: true }, { uuid: 'GPU-22222222', model: H100, healthy: true }] }]])]) {
+  it('applies the health each GPU last reported: unhealthy ones are not offered, the others are', () => {
+    const unhealthyGpus = { 'GPU-22222222': ['ecc_uncorrected'] };
+    for (const live of [new Map([['gpu-01', { online: true, unhealthyGpus }]]), new Map([['gpu-01', { online: true, unhealthyGpus, gpus: [{ uuid: 'GPU-11111111', model: H100, healthy: true }, { uuid: 'GPU-22222222', model: H100, healthy: true }] }]])]) {
       const snap = snapshotFromInfra(repo, live); // Node file GPUs (no hello inventory) and reported GPUs alike
       expect(snap.nodes[0]?.gpus).toEqual([{ uuid: 'GPU-11111111', model: H100, healthy: true }, { uuid: 'GPU-22222222', model: H100, healthy: false, problems: ['ecc_uncorrected'] }]);
       const p = place(requestFromWorkspace(repo, repo.workspaces.get('bob')!.doc), snap);

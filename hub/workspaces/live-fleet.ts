@@ -42,8 +42,8 @@ export function liveFleet(db: Database.Database, repo: InfraRepo, connected: Ite
     const declared = new Map((doc.spec.gpus ?? []).map((g) => [g.uuid, g.model]));
     const reported = inventories.get(name)?.gpus ?? [];
     const live: LiveNode = { online: online.has(name) };
-    const reportedHealth = health.get(name);
-    if (reportedHealth !== undefined && reportedHealth.size > 0) live.gpuHealth = reportedHealth;
+    const unhealthy = [...(health.get(name) ?? new Map<string, ReportedGpuHealth>())].filter(([, h]) => h.state === 'unhealthy');
+    if (unhealthy.length > 0) live.unhealthyGpus = Object.fromEntries(unhealthy.map(([uuid, h]) => [uuid, h.problems]));
     if (reported.length > 0) {
       live.gpus = reported.flatMap((g): GpuSnapshot[] => {
         const model = g.model ?? declared.get(g.uuid);
