@@ -38,7 +38,7 @@ function fakeOutput(args, scenario) {
 
 /** Runs the benchmark; `quick` for CI. */
 export async function run({ quick = false } = {}) {
-  const { parseStatsCsv, queryGpuArgs, STATS_FIELDS } = await import('../dist/agent/gpu/query-gpu.js');
+  const { parseStatsCsv, parseStatsOutput, queryGpuArgs, STATS_FIELDS, SAMPLE_FIELDS } = await import('../dist/agent/gpu/query-gpu.js');
   const { parseComputeAppsCsv, computeAppsArgs } = await import('../dist/agent/gpu/query-compute-apps.js');
   const { parseSmiXml } = await import('../dist/agent/gpu/smi-xml.js');
   const { NvidiaGpuPlugin } = await import('../dist/agent/gpu/nvidia-plugin.js');
@@ -47,7 +47,14 @@ export async function run({ quick = false } = {}) {
   const gpuCsv = fakeOutput(queryGpuArgs(STATS_FIELDS), 'h100-load');
   const appsCsv = fakeOutput(computeAppsArgs(), 'h100-load');
   const csvUs = time(() => { parseStatsCsv(gpuCsv); parseComputeAppsCsv(appsCsv); }, runs, batch);
-  const rows = [{ figure: 'parse per poll, CSV path (H100, 3 processes)', median: csvUs, unit: 'µs', runs }];
+  // the same poll without the GPU health fields (what the query was before docs/gpu-health.md), side by side
+  const bareFields = [...SAMPLE_FIELDS, 'name'];
+  const bareCsv = fakeOutput(queryGpuArgs(bareFields), 'h100-load');
+  const bareUs = time(() => { parseStatsOutput(bareCsv, bareFields); parseComputeAppsCsv(appsCsv); }, runs, batch);
+  const rows = [
+    { figure: 'parse per poll, CSV path without health fields (H100, 3 processes)', median: bareUs, unit: 'µs', runs },
+    { figure: 'parse per poll, CSV path with health fields and classification (H100, 3 processes)', median: csvUs, unit: 'µs', runs, peer: 'without health fields', peerMedian: bareUs, ratio: `${(csvUs / bareUs).toFixed(1)}x` },
+  ];
   for (const [label, file] of [['T4, 2 processes', 'tesla-t4_2-processes_driver-515.105.01_q-x.xml'], ['A100 MIG', 'a100-sxm4-80gb-x4_mig-enabled_driver-535.54.03_q-x.xml'], ['RTX 4090', 'rtx-4090_driver-535.86.05_q-x.xml']]) {
     const xml = readFileSync(join(fixtures, file), 'utf8');
     const xmlUs = time(() => parseSmiXml(xml), runs, Math.max(2, batch / 10));

@@ -60,6 +60,7 @@ export function formatGpuReport(r: GpuReport): string {
     const s = r.sample.gpus.find((x) => x.uuid === g.uuid);
     lines.push(`GPU ${dash(g.index)}  ${dash(g.model)}  ${g.uuid}  pci ${dash(g.pciBusId)}  driver ${dash(g.driverVersion)}  mig ${g.migEnabled === null ? 'n/a' : g.migEnabled ? 'enabled' : 'disabled'}`);
     if (s !== undefined) {
+      lines.push(`  health ${s.health === undefined ? 'unknown' : `${s.health.state}${s.health.problems.length > 0 ? ` (${s.health.problems.join(', ')})` : ''}`}`);
       lines.push(`  util ${dash(s.utilizationGpuPct, '%')} (mem ${dash(s.utilizationMemoryPct, '%')})  memory ${dash(s.memoryUsedMiB)}/${dash(s.memoryTotalMiB ?? g.memoryTotalMiB)} MiB  power ${dash(s.powerDrawW, ' W')}/${dash(s.powerLimitW, ' W')}  temp ${dash(s.temperatureC, ' C')}  clocks sm ${dash(s.smClockMHz, ' MHz')} mem ${dash(s.memClockMHz, ' MHz')}`);
     } else {
       lines.push('  not in the sample (gone since the inventory?)');

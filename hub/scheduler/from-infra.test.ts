@@ -36,6 +36,16 @@ describe('snapshotFromInfra', () => {
     });
   });
 
+  it('applies the health each GPU last reported: unhealthy ones are not offered, the others are', () => {
+    const unhealthyGpus = { 'GPU-22222222': ['ecc_uncorrected'] };
+    for (const live of [new Map([['gpu-01', { online: true, unhealthyGpus }]]), new Map([['gpu-01', { online: true, unhealthyGpus, gpus: [{ uuid: 'GPU-11111111', model: H100, healthy: true }, { uuid: 'GPU-22222222', model: H100, healthy: true }] }]])]) {
+      const snap = snapshotFromInfra(repo, live); // Node file GPUs (no hello inventory) and reported GPUs alike
+      expect(snap.nodes[0]?.gpus).toEqual([{ uuid: 'GPU-11111111', model: H100, healthy: true }, { uuid: 'GPU-22222222', model: H100, healthy: false, problems: ['ecc_uncorrected'] }]);
+      const p = place(requestFromWorkspace(repo, repo.workspaces.get('bob')!.doc), snap);
+      expect(p.explanation).toBe('no placement for bob: 1 node: profile service-node hosts no workspaces; node gpu-01: GPU-22222222 unhealthy (ecc_uncorrected)');
+    }
+  });
+
   it('turns a Workspace without a node into a request that place() can answer', () => {
     const snap = snapshotFromInfra(repo, new Map([['gpu-01', { online: true }]]));
     const req = requestFromWorkspace(repo, repo.workspaces.get('bob')!.doc);

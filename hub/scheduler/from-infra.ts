@@ -14,8 +14,20 @@ export interface LiveNode {
   online: boolean;
   cpus?: number;
   memoryBytes?: number;
-  /** The agent's GPU inventory with health, in nvidia-smi index order. */
+  /** The agent's GPU inventory, in nvidia-smi index order. */
   gpus?: GpuSnapshot[];
+  /**
+   * GPUs the node's latest telemetry calls unhealthy: UUID → problem codes. Every other GPU (healthy,
+   * degraded, or without health: older agents) is placeable. A plain object, so the hub's live signature
+   * (JSON) changes with it and placement re-reads the snapshot.
+   */
+  unhealthyGpus?: Readonly<Record<string, readonly string[]>>;
+}
+
+/** A GPU with the health its node last reported: only an unhealthy one is kept from being offered. */
+function withHealth(g: GpuSnapshot, unhealthy: LiveNode['unhealthyGpus']): GpuSnapshot {
+  const problems = unhealthy !== undefined && Object.hasOwn(unhealthy, g.uuid) ? unhealthy[g.uuid] : undefined;
+  return problems !== undefined ? { ...g, healthy: false, problems: [...problems] } : g;
 }
 
 /**
@@ -50,7 +62,7 @@ export function snapshotFromInfra(repo: InfraRepo, live: ReadonlyMap<string, Liv
       // lists none, are not offered (validation refuses such claims too)
       gpus: (l?.gpus ?? (spec.gpus ?? []).map((g) => ({ uuid: g.uuid, model: g.model, healthy: true }))).filter(
         (g) => spec.gpus !== undefined && spec.gpus.some((d) => d.uuid === g.uuid),
-      ),
+      ).map((g) => withHealth(g, l?.unhealthyGpus)),
     };
   });
   const allocations: AllocationSnapshot[] = [];

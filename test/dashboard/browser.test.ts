@@ -112,6 +112,8 @@ describeIf(available, 'chromium', 'apt-get install -y chromium (playwright-core 
     const gpuRow = node.getByRole('row', { name: new RegExp(CAPTURE_GPU) });
     await expect.poll(async () => (await gpuRow.allTextContents()).join(' '), { timeout: 15_000 }).toMatch(/100 %.*19818 MiB.*632 W.*59 °C/);
     expect(await gpuRow.textContent()).toContain(H100);
+    // its health, as the agent classified the capture (docs/gpu-health.md)
+    await expect.poll(() => page.getByTestId(`health-${CAPTURE_GPU}`).textContent(), { timeout: 15_000 }).toBe('healthy');
     expect(await node.textContent()).toContain('zone=fsn1');
     expect(await node.textContent()).toMatch(/Agent\d+\.\d+\.\d+/);
     // Connection and readiness apart, and the revision it applied.

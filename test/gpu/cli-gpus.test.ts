@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../common/paths.js';
 
 const FAKE = join(PACKAGE_ROOT, 'scripts', 'fake-nvidia-smi');
-function foundry(args: string[], scenario: string): { status: number | null; stdout: string; stderr: string } {
+function foundry(args: string[], scenario: string, faults = ''): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [join(PACKAGE_ROOT, 'bin', 'foundry.js'), 'agent', 'gpus', ...args], {
-    encoding: 'utf8', timeout: 30_000, env: { ...process.env, FAKE_NVIDIA_SMI_SCENARIO: scenario },
+    encoding: 'utf8', timeout: 30_000, env: { ...process.env, FAKE_NVIDIA_SMI_SCENARIO: scenario, FAKE_NVIDIA_SMI_FAULTS: faults },
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -31,6 +31,13 @@ describe('foundry agent gpus', () => {
     expect(r.stdout).toContain('mig enabled');
     expect(r.stdout).toContain('MIG 1 2g.20gb MIG-00000001-0000-0000-0000-000000000001');
     expect(r.stdout).toContain('power 433.78 W/700 W');
+    expect(r.stdout).toContain('  health healthy\n');
+  });
+
+  it('prints each GPU\'s health with its problems', () => {
+    const r = foundry(['--nvidia-smi', FAKE, '--podman-socket', '/nonexistent/podman.sock'], 'h100-load', 'remapped_rows.pending=Yes;clocks_event_reasons.sw_thermal_slowdown=Active');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('  health unhealthy (row_remap_pending, thermal_throttle)\n');
   });
 
   it('reports zero GPUs (exit 0) without nvidia-smi, and a typed failure (exit 3) when it crashes', () => {

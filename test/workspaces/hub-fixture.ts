@@ -43,6 +43,8 @@ export interface WsHubOptions {
   secrets?: boolean | HubAgeIdentity;
   logger?: FastifyServerOptions['logger'];
   repoPollMs?: number;
+  /** How often buffered telemetry is written (default 5 s). */
+  telemetryFlushMs?: number;
 }
 
 /** Starts the hub over a repo seeded with `files`; connects agents for `online` nodes. */
@@ -51,7 +53,7 @@ export async function startWsHub(files: RepoFiles, online: string[] = [], option
   const repoDir = await hostedRepo(dir, files);
   const store = new HubStore(join(dir, 'hub.db'));
   const ageIdentity = options.secrets === true ? await ensureHubIdentity(dir) : options.secrets === false ? undefined : options.secrets;
-  const app = await buildApp({ store, repoDir, ageIdentity, logger: options.logger, repoPollMs: options.repoPollMs });
+  const app = await buildApp({ store, repoDir, ageIdentity, logger: options.logger, repoPollMs: options.repoPollMs, telemetryFlushMs: options.telemetryFlushMs });
   app.authenticators.push((req) => {
     const t = req.headers['x-test-tenant'];
     return typeof t === 'string' ? { role: 'tenant', subject: `user-of-${t}`, tenant: t, via: 'api-token' } : undefined;
