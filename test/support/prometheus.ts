@@ -4,9 +4,9 @@
  * and query the HTTP API.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { freePort } from './free-port.js';
 import { onPath } from './requires.js';
 
@@ -50,11 +50,14 @@ export interface RunningPrometheus {
 
 /**
  * Starts Prometheus with `config` (prometheus.yml text) written into a private temp dir, plus `files`
- * (relative path → content) beside it; resolves once /-/ready answers. Retries on a port taken in between.
+ * (relative path → content, mode 0600: a token file among them) beside it; resolves once /-/ready answers. Retries on a port taken in between.
  */
 export async function startPrometheus(config: string, files: Record<string, string> = {}): Promise<RunningPrometheus> {
   const dir = mkdtempSync(join(tmpdir(), 'foundry-prometheus-'));
-  for (const [rel, content] of Object.entries(files)) writeFileSync(join(dir, rel), content);
+  for (const [rel, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, rel)), { recursive: true });
+    writeFileSync(join(dir, rel), content, { mode: 0o600 });
+  }
   writeFileSync(join(dir, 'prometheus.yml'), config);
   let lastError: Error | undefined;
   for (let attempt = 0; attempt < 3; attempt++) {
