@@ -189,6 +189,13 @@ export interface PublishedPort {
 export type ActionType = 'create' | 'recreate' | 'start' | 'stop' | 'remove' | 'noop';
 
 /**
+ * Why the planner chose an action, as a code: Missing (declared, not present), SpecChanged, NotRunning
+ * (found stopped or crashed, expected running), StateStopped (the workspace is set to stopped), Undeclared
+ * (no longer declared: pruned), Duplicate (a second copy left by an interrupted run), UpToDate, Retained.
+ */
+export type ActionCause = 'Missing' | 'SpecChanged' | 'NotRunning' | 'StateStopped' | 'Undeclared' | 'Duplicate' | 'UpToDate' | 'Retained';
+
+/**
  * When an action runs: 0 removals of workloads, 1 networks and volumes, 2 workloads, 3 removals of
  * networks and volumes. The planner orders by it and the reconciler applies one phase after the other.
  */
@@ -204,6 +211,8 @@ export interface Action {
   key: string;
   /** Why, e.g. "recreate: image changed from x:1 to x:2". */
   reason: string;
+  /** The reason as a short code (metrics labels, never free text); the planner sets it on every action. */
+  cause?: ActionCause;
   desired: DesiredResource | undefined;
   observed: ObservedResource | undefined;
   /** The phase the planner ordered this action into. */

@@ -34,6 +34,8 @@ import { UsageEmitter } from './usage/usage-emitter.js';
 import { VolumeKeyClient } from './volumes/key-client.js';
 import { VolumeKeyring } from './volumes/keyring.js';
 import { workspaceAllocations } from './usage/workspace-allocations.js';
+import type { AgentMetricsSink } from './metrics/metrics-sink.js';
+import type { MetricsServer } from './metrics/metrics-server.js';
 
 /** How often a node that found no GPU runs nvidia-smi's inventory again. */
 const GPU_REDISCOVERY_MS = 60_000;
@@ -61,6 +63,8 @@ export interface NodeAgent {
   ingress: IngressHost | undefined;
   /** Tenant secrets the hub delivered (names and versions via versions(); values only to the secrets step). */
   hubSecrets: HubSecretCache;
+  /** The metrics endpoint, when config metrics.listen (or --metrics-listen) turned it on. */
+  metrics: MetricsServer | undefined;
   stop(): Promise<void>;
 }
 
@@ -122,10 +126,14 @@ export async function startNodeAgent(config: ResolvedAgentConfig, logger: Logger
     },
     log: logger,
   });
+  // The metrics endpoint, when asked for: prom-client is loaded only then (start-up memory of agents without it).
+  const promMetrics = config.metrics === undefined ? undefined : await startAgentMetrics(config.metrics.listen, () => link, logger);
+  const metrics: AgentMetricsSink | undefined = promMetrics?.sink;
   const secrets = buildSecretSources(config.stateDir);
   secrets.resolvers.add(new WorkspaceSecretResolver(hubSecrets));
   const reconciler = buildReconciler(config, logger, options.extraDrivers ?? [], {
     secrets,
+    metrics,
     onResult: (result) => {
       const mismatch = hubUrlMismatch(reconciler.lastGood()?.facts.hubUrl, config.hubUrl);
       if (mismatch !== undefined && mismatch !== warnedHubUrl) logger.warn({ event: 'hub-url-mismatch', cluster: reconciler.lastGood()?.facts.hubUrl, config: config.hubUrl }, mismatch);
@@ -139,7 +147,7 @@ export async function startNodeAgent(config: ResolvedAgentConfig, logger: Logger
       link.sendStatus(body);
     },
   }, volumeKeys);
-  const gpu = new NvidiaGpuPlugin({ command: options.nvidiaSmi ?? 'nvidia-smi', logger });
+  const gpu = new NvidiaGpuPlugin({ command: options.nvidiaSmi ?? 'nvidia-smi', logger, metrics });
   let devices: GpuDevice[] = (await gpu.fingerprint().catch(() => ({ gpus: [] as GpuDevice[] }))).gpus;
   // A node that showed no GPU looks again once a minute (a driver loaded late), not on every 5 s tick.
   let lastFingerprint = Date.now();
@@ -191,6 +199,10 @@ export async function startNodeAgent(config: ResolvedAgentConfig, logger: Logger
       },
       log: logger,
     });
+    if (metrics !== undefined) {
+      link.on('connected', () => metrics.hubLink(true));
+      link.on('disconnected', () => metrics.hubLink(false));
+    }
     keyClient = new VolumeKeyClient({ keys: volumeKeys, link, identity: nodeKey.identity, onKeys: () => void agent.syncNow('volume-keys'), log: logger });
     link.start();
   }
@@ -255,13 +267,39 @@ export async function startNodeAgent(config: ResolvedAgentConfig, logger: Logger
     telemetry,
     ingress,
     hubSecrets,
+    metrics: promMetrics?.server,
     stop: async () => {
       telemetry.stop();
       await agent.stop();
       consoles?.closeAll();
       await link?.close();
+      await promMetrics?.server.close();
     },
   };
+}
+
+/** Loads prom-client and starts the metrics endpoint on `listen` (undefined, logged, when it cannot listen); the outbox gauges read the link (once there is one) at scrape time. */
+async function startAgentMetrics(listen: NonNullable<ResolvedAgentConfig['metrics']>['listen'], link: () => HubLink | undefined, logger: Logger): Promise<{ sink: AgentMetricsSink; server: MetricsServer } | undefined> {
+  const [{ PromAgentMetrics }, { startMetricsServer }] = await Promise.all([import('./metrics/prom-metrics.js'), import('./metrics/metrics-server.js')]);
+  const prom = new PromAgentMetrics({
+    version: VERSION,
+    outbox: () => {
+      const l = link();
+      return l === undefined ? undefined : { records: () => l.pending(), oldestAt: () => l.oldestPendingAt() };
+    },
+  });
+  let server: MetricsServer;
+  try {
+    server = await startMetricsServer(listen, prom.registry);
+  } catch (err) {
+    // The node's work matters more than its metrics: the agent runs on, and says why there are none.
+    logger.error({ event: 'metrics-listen-failed', host: listen.host, port: listen.port, reason: err instanceof Error ? err.message : String(err) }, `no metrics endpoint: cannot listen on ${listen.host}:${listen.port}`);
+    return undefined;
+  }
+  const address = `${server.address.host.includes(':') ? `[${server.address.host}]` : server.address.host}:${server.address.port}`;
+  logger.info({ event: 'metrics-listening', address, port: server.address.port }, `metrics at http://${address}/metrics`);
+  if (!listen.loopback) logger.warn({ event: 'metrics-not-loopback', address }, `the metrics endpoint listens on ${address}, beyond the loopback, without authentication: restrict who reaches it (firewall)`);
+  return { sink: prom, server };
 }
 
 /** Everything the drivers report; a runtime that cannot be listed contributes nothing, so its workloads count as not running. */

@@ -4,7 +4,7 @@
  * when to run, never what to do. The mass-prune guard lives here so that dry runs show it too.
  */
 import type { ResourceScope } from '../common/infra/resource-ref.js';
-import { legacyKey, resourceKey, type Action, type ActionPhase, type ActionType, type DesiredResource, type DesiredState, type ObservedResource, type Owner, type ResourceKind } from './desired.js';
+import { legacyKey, resourceKey, type Action, type ActionCause, type ActionPhase, type ActionType, type DesiredResource, type DesiredState, type ObservedResource, type Owner, type ResourceKind } from './desired.js';
 
 /** A unit of the node: the profile's baseline, one service or one workspace (what a deliberate removal removes whole). */
 export interface PlanUnit {
@@ -58,7 +58,7 @@ export function planActions(desired: DesiredState, observed: ObservedResource[])
     byKey.delete(legacyKey(d.kind, d.id));
     const [keep, ...extras] = rankDuplicates(found, d);
     for (const extra of extras) {
-      const dup = action('remove', extra, `remove: duplicate of ${keep?.name ?? d.name} (left by an interrupted run)`, undefined, extra);
+      const dup = action('remove', 'Duplicate', extra, `remove: duplicate of ${keep?.name ?? d.name} (left by an interrupted run)`, undefined, extra);
       duplicates.add(dup);
       actions.push(dup);
     }
@@ -90,19 +90,19 @@ function rankDuplicates(found: ObservedResource[], d: DesiredResource): Observed
 }
 
 function planOne(d: DesiredResource, o: ObservedResource | undefined): Action {
-  if (o === undefined) return action('create', d, 'create: declared and not present', d, undefined);
+  if (o === undefined) return action('create', 'Missing', d, 'create: declared and not present', d, undefined);
   // Volumes hold data and networks carry no spec worth a disruption: both are only ever created.
-  if (d.kind === 'volume' || d.kind === 'network') return action('noop', d, 'unchanged', d, o);
-  if (o.specHash !== d.specHash) return action('recreate', d, `recreate: ${changeReason(d, o)}`, d, o);
-  if (d.run && o.state !== 'running') return action('start', d, `start: found ${o.state}, expected running (stopped outside the agent or crashed)`, d, o);
-  if (!d.run && o.state === 'running') return action('stop', d, 'stop: workspace state is stopped', d, o);
-  return action('noop', d, 'unchanged', d, o);
+  if (d.kind === 'volume' || d.kind === 'network') return action('noop', 'UpToDate', d, 'unchanged', d, o);
+  if (o.specHash !== d.specHash) return action('recreate', 'SpecChanged', d, `recreate: ${changeReason(d, o)}`, d, o);
+  if (d.run && o.state !== 'running') return action('start', 'NotRunning', d, `start: found ${o.state}, expected running (stopped outside the agent or crashed)`, d, o);
+  if (!d.run && o.state === 'running') return action('stop', 'StateStopped', d, 'stop: workspace state is stopped', d, o);
+  return action('noop', 'UpToDate', d, 'unchanged', d, o);
 }
 
 function planOrphan(o: ObservedResource): Action {
-  if (o.kind === 'volume' && o.reclaimPolicy !== 'Delete') return { ...action('noop', o, 'kept: no longer declared, volume retained (reclaimPolicy Retain)', undefined, o), retained: true };
+  if (o.kind === 'volume' && o.reclaimPolicy !== 'Delete') return { ...action('noop', 'Retained', o, 'kept: no longer declared, volume retained (reclaimPolicy Retain)', undefined, o), retained: true };
   const data = o.kind === 'vm' ? (o.reclaimPolicy === 'Delete' ? ', disk deleted (reclaimPolicy Delete)' : ', disk kept') : '';
-  return action('remove', o, `remove: no longer declared${data}`, undefined, o);
+  return action('remove', 'Undeclared', o, `remove: no longer declared${data}`, undefined, o);
 }
 
 /** Explains a spec change from the facts the runtime reports; falls back to the hashes. */
@@ -151,6 +151,7 @@ function massPruneCheck(desired: DesiredState, observed: ObservedResource[], act
       a.type = 'noop';
       a.reason = `kept: ${message}`;
       a.held = 'PruneRefused';
+      a.cause = 'Retained';
       a.retained = true;
     }
   }
@@ -169,8 +170,8 @@ function orderActions(actions: Action[]): Action[] {
   return [...actions].sort((a, b) => a.phase - b.phase || KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || a.id.localeCompare(b.id) || a.key.localeCompare(b.key));
 }
 
-function action(type: ActionType, r: DesiredResource | ObservedResource, reason: string, desired: DesiredResource | undefined, observed: ObservedResource | undefined): Action {
-  return { type, kind: r.kind, id: r.id, key: resourceKey(r), reason, desired, observed, phase: phaseOf(type, r.kind) };
+function action(type: ActionType, cause: ActionCause, r: DesiredResource | ObservedResource, reason: string, desired: DesiredResource | undefined, observed: ObservedResource | undefined): Action {
+  return { type, kind: r.kind, id: r.id, key: resourceKey(r), reason, cause, desired, observed, phase: phaseOf(type, r.kind) };
 }
 
 /** One line per action that changes something (and a summary), for the CLI and logs. */

@@ -7,12 +7,14 @@ import { pino, type Logger } from 'pino';
 import { DEFAULT_CONFIG_PATH, loadAgentConfig, type ResolvedAgentConfig } from '../agent/config/load-config.js';
 import { buildReconciler } from '../agent/reconcile/gitops-loop.js';
 import { startSyncServer, syncSocketPath } from '../agent/reconcile/triggers.js';
+import { parseMetricsListen } from '../agent/metrics/metrics-listen.js';
 import { EXIT } from './exit-codes.js';
 
 interface RunFlags {
   config: string;
   once?: boolean;
   nvidiaSmi?: string;
+  metricsListen?: string;
 }
 
 /** The agent's logger: structured JSON lines on stdout, never secrets (URLs are logged without credentials). */
@@ -64,8 +66,12 @@ export function registerAgentRun(agent: Command): void {
     .option('-c, --config <path>', 'agent configuration file', DEFAULT_CONFIG_PATH)
     .option('--once', 'reconcile once and exit: 0 when converged, 1 otherwise')
     .option('--nvidia-smi <path>', 'nvidia-smi to run for GPU telemetry (default: the one on PATH)')
+    .option('--metrics-listen <host:port>', 'serve the agent\'s Prometheus metrics at GET /metrics on this address (default: config metrics.listen, else off; PORT alone binds the loopback)')
     .action(async (flags: RunFlags) => {
-      const config = await loadAgentConfig(flags.config);
+      // A bad flag is refused before anything starts (CONFIG_INVALID naming the flag).
+      const listen = flags.metricsListen === undefined ? undefined : parseMetricsListen(flags.metricsListen, '--metrics-listen');
+      const loaded = await loadAgentConfig(flags.config);
+      const config = listen === undefined ? loaded : { ...loaded, metrics: { listen } };
       const logger = agentLogger(config);
       process.exitCode = flags.once === true ? await runOnce(config, logger) : await runLoop(config, logger, flags);
     });

@@ -68,7 +68,7 @@ describe('agent config', () => {
       "/etc/foundry/agent.yaml:1:7: node: invalid value \"GPU_01\": expected a resource name: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters (a DNS label)",
       '/etc/foundry/agent.yaml:4:17: repo.pollInterval: invalid value "soon": expected a duration: a whole number followed by ms, s, m or h, e.g. 500ms, 10s, 5m, 1h',
       '/etc/foundry/agent.yaml:6:3: verify.allowedSignersFile: required field is missing (required when mode is ssh)',
-      '/etc/foundry/agent.yaml:7:1: colour: unknown field: expected one of node, repo, cacheDir, stateDir, podman, hub, verify, retry, log, libvirt, openstack',
+      '/etc/foundry/agent.yaml:7:1: colour: unknown field: expected one of node, repo, cacheDir, stateDir, podman, hub, verify, retry, metrics, log, libvirt, openstack',
       'invalid agent config:',
     ]);
   });
@@ -87,6 +87,15 @@ describe('agent config', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('turns the metrics endpoint on with metrics.listen, and names the key and file of a bad address', () => {
+    const base = 'node: n1\nrepo: { url: https://h/x.git }\n';
+    expect(parseAgentConfig(`${base}metrics:\n  listen: 127.0.0.1:9101\n`, '/x/agent.yaml').metrics).toEqual({ listen: { host: '127.0.0.1', port: 9101, loopback: true } });
+    expect(parseAgentConfig(base, '/x/agent.yaml').metrics).toBeUndefined();
+    const err = errorOf(() => parseAgentConfig(`${base}metrics:\n  listen: 0.0.0.0\n`, '/x/agent.yaml'));
+    expect(err.code).toBe('CONFIG_INVALID');
+    expect(err.message).toMatch(/^metrics\.listen in \/x\/agent\.yaml: "0\.0\.0\.0" has no port/);
   });
 
   it('tells local paths from remote URLs', () => {

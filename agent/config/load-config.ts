@@ -14,6 +14,7 @@ import { validatorFor } from '../../common/schema.js';
 import { parseDuration } from '../../common/units.js';
 import type { AgentConfig } from '../../common/generated/agent-config.js';
 import { DEFAULT_CLOUDS_FILE } from '../drivers/openstack/clouds-yaml.js';
+import { parseMetricsListen, type MetricsListen } from '../metrics/metrics-listen.js';
 
 /** Where the agent looks for its configuration unless --config says otherwise. */
 export const DEFAULT_CONFIG_PATH = '/etc/foundry/agent.yaml';
@@ -49,6 +50,8 @@ export interface ResolvedAgentConfig {
   verify: { mode: 'off' | 'ssh' | 'gpg'; allowedSignersFile: string | undefined; keyring: string | undefined };
   retry: { baseDelayMs: number; maxDelayMs: number };
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
+  /** The metrics endpoint (config metrics.listen, or --metrics-listen); undefined when off. */
+  metrics?: { listen: MetricsListen };
 }
 
 /** Reads and validates the configuration file. Throws CONFIG_INVALID naming the file, line and field. */
@@ -116,6 +119,7 @@ export function resolveConfig(c: AgentConfig, file: string): ResolvedAgentConfig
     verify: { mode: c.verify?.mode ?? 'off', allowedSignersFile: c.verify?.allowedSignersFile, keyring: c.verify?.keyring },
     retry: { baseDelayMs: parseDuration(c.retry?.baseDelay ?? '5s'), maxDelayMs: parseDuration(c.retry?.maxDelay ?? '5m') },
     logLevel: c.log?.level ?? 'info',
+    ...(c.metrics === undefined ? {} : { metrics: { listen: parseMetricsListen(c.metrics.listen, `metrics.listen in ${file}`) } }),
   };
 }
 

@@ -11,6 +11,7 @@ import { parseSmiXml, type SmiXmlReport } from './smi-xml.js';
 import { parseListGpus, type ListedGpu } from './list-gpus.js';
 import { mergeInventory } from './inventory.js';
 import type { GpuInventory, GpuStats } from './types.js';
+import { smiQueryOf, type AgentMetricsSink } from '../metrics/metrics-sink.js';
 
 /** A pino-compatible logger (only what this module uses). */
 export interface GpuLogger {
@@ -27,6 +28,8 @@ export interface NvidiaPluginOptions {
   /** Epoch ms (default Date.now). */
   clock?: () => number;
   logger?: GpuLogger;
+  /** Told the time and outcome of every nvidia-smi run (the agent's metrics). */
+  metrics?: Pick<AgentMetricsSink, 'smiCall'>;
 }
 
 // nvidia-smi exits 6 and prints this when the driver is loaded but sees no GPU (or the last one fell off).
@@ -39,6 +42,7 @@ export class NvidiaGpuPlugin {
   private readonly exec: SmiExec;
   private readonly clock: () => number;
   private readonly logger: GpuLogger | undefined;
+  private readonly metrics: NvidiaPluginOptions['metrics'];
   private readonly command: string;
   private chain: Promise<unknown> = Promise.resolve();
   private pendingStats: Promise<GpuStats> | undefined;
@@ -50,6 +54,7 @@ export class NvidiaGpuPlugin {
     this.exec = opts.exec ?? new SmiRunner({ command: this.command, timeoutMs: opts.timeoutMs }).run;
     this.clock = opts.clock ?? Date.now;
     this.logger = opts.logger;
+    this.metrics = opts.metrics;
   }
 
   /** The slow inventory: UUID, model, memory, driver, PCI bus id, MIG mode and MIG devices. */
@@ -108,8 +113,22 @@ export class NvidiaGpuPlugin {
     return { at: this.clock(), available: gpus.length > 0, ...(gpus.length === 0 ? { reason: 'no gpu found' } : {}), gpus, processes };
   }
 
-  // One nvidia-smi call, its failure modes sorted into: output, "no GPU/no nvidia-smi", or a typed error.
+  // One nvidia-smi call, timed for the metrics: a typed error is a failure, output or absence is not.
   private async call(args: string[]): Promise<Outcome> {
+    if (this.metrics === undefined) return this.callOnce(args);
+    const started = performance.now();
+    let ok = false;
+    try {
+      const outcome = await this.callOnce(args);
+      ok = true;
+      return outcome;
+    } finally {
+      this.metrics.smiCall(smiQueryOf(args), (performance.now() - started) / 1000, ok);
+    }
+  }
+
+  // One nvidia-smi call, its failure modes sorted into: output, "no GPU/no nvidia-smi", or a typed error.
+  private async callOnce(args: string[]): Promise<Outcome> {
     let r: SmiRunResult;
     try {
       r = await this.exec(args);

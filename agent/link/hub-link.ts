@@ -94,6 +94,11 @@ export class HubLink extends EventEmitter {
     return this.outbox.size();
   }
 
+  /** Epoch ms the oldest entry waiting for an ack was stored at; undefined when none waits. */
+  oldestPendingAt(): number | undefined {
+    return this.outbox.oldestCreatedAt();
+  }
+
   /** Highest seq ever assigned. */
   lastSeq(): number {
     return this.outbox.lastSeq();

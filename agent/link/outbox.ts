@@ -80,6 +80,12 @@ export class Outbox {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n;
   }
 
+  /** Epoch ms the oldest waiting entry was stored at; undefined when the outbox is empty. */
+  oldestCreatedAt(): number | undefined {
+    const row = this.db.prepare('SELECT created_at FROM outbox ORDER BY seq LIMIT 1').get() as { created_at: number } | undefined;
+    return row?.created_at;
+  }
+
   /** The first seq this outbox file assigned or will assign (1 for a file made before time-based starts). */
   firstSeq(): number {
     const hasStart = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox_start'").get() !== undefined;

@@ -11,6 +11,7 @@ import type { PlanResult } from '../plan.js';
 import type { FetchedRevision, RevisionSource } from '../source/revision-source.js';
 import type { SignaturePolicy } from '../source/verify-signature.js';
 import type { SecretResolvers } from '../secrets/resolver.js';
+import type { AgentMetricsSink } from '../metrics/metrics-sink.js';
 import type { Backoff } from './backoff.js';
 import type { LastGood } from './last-good.js';
 import type { AgentStatus, ResourceStatus, StepError } from './status.js';
@@ -31,6 +32,8 @@ export interface ReconcilerDeps {
   applyConcurrency?: number;
   /** Where secret values come from, and the node-local key of their digests; absent: containers with secrets are held. */
   secrets?: { resolvers: SecretResolvers; digestKey: () => Promise<Buffer> };
+  /** The agent's metrics (absent when the metrics endpoint is off). */
+  metrics?: AgentMetricsSink;
   /** Told after every run (the hub link forwards the status); a throw is logged, never fatal. */
   onResult?: (result: { converged: boolean; status: AgentStatus }) => void;
 }
@@ -68,6 +71,8 @@ export interface RunContext {
   secretValues: Map<string, Uint8Array>;
   /** Containers whose secrets could not be read (resource key → why): what runs keeps running. */
   secretHolds: Map<string, string>;
+  /** The revision the node had converged to when this run started (drift: anything to do at that same revision). */
+  appliedAtStart: string | undefined;
   /** Resources still not converged after apply (failed, backing off, or left over on re-check). */
   pending: number;
   converged: boolean;

@@ -91,7 +91,7 @@ export function buildSecretSources(stateDir: string): NonNullable<ReconcilerDeps
 }
 
 /** The reconciler for `config`, with its drivers (buildDrivers) and `extraDrivers` the caller adds. */
-export function buildReconciler(config: ResolvedAgentConfig, logger: Logger, extraDrivers: RuntimeDriver[] = [], hooks: Pick<ReconcilerDeps, 'onResult' | 'secrets'> = {}, keys?: VolumeKeyring): Reconciler {
+export function buildReconciler(config: ResolvedAgentConfig, logger: Logger, extraDrivers: RuntimeDriver[] = [], hooks: Pick<ReconcilerDeps, 'onResult' | 'secrets' | 'metrics'> = {}, keys?: VolumeKeyring): Reconciler {
   const verify = config.verify.mode === 'off' ? undefined : { mode: config.verify.mode, allowedSignersFile: config.verify.allowedSignersFile, keyring: config.verify.keyring };
   const [podman, ...configured] = buildDrivers(config, logger, keys);
   return new Reconciler({ node: config.node, source: sourceFor(config), drivers: [podman!, ...configured, ...extraDrivers], stateDir: config.stateDir, verify, logger, backoff: config.retry, secrets: buildSecretSources(config.stateDir), ...hooks });

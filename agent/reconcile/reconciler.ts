@@ -9,6 +9,13 @@ import { loadLastGood } from './last-good.js';
 import { RUNBOOK } from './steps.js';
 import { conditionsFor, readStatus, writeStatus, type AgentStatus, type Condition } from './status.js';
 import { reportsConditions, type RuntimeDriver } from '../drivers/driver.js';
+import type { ReconcileOutcome, ReconcileStepLabel } from '../metrics/metrics-sink.js';
+
+/** The runbook steps grouped into the step label of foundry_agent_reconcile_duration_seconds. */
+const STEP_LABEL: Readonly<Record<string, ReconcileStepLabel>> = {
+  fetch: 'fetch', verify: 'fetch', load: 'load', render: 'render', fallback: 'render', observe: 'observe', secrets: 'observe',
+  plan: 'plan', hold: 'plan', guard: 'plan', apply: 'apply', converged: 'apply', 'prune-secrets': 'apply',
+};
 
 /** The outcome of one run. */
 export interface ReconcileResult {
@@ -119,16 +126,28 @@ export class Reconciler {
       issues: [],
       secretValues: new Map(),
       secretHolds: new Map(),
+      appliedAtStart: this.memory.lastAppliedRevision,
       pending: 0,
       converged: false,
+    };
+    // Seconds and success of each step group of this run (metrics), in runbook order.
+    const groups = new Map<ReconcileStepLabel, { seconds: number; ok: boolean }>();
+    const timed = (name: string, startedAt: number, ok: boolean): void => {
+      const label = STEP_LABEL[name];
+      if (label === undefined) return;
+      const g = groups.get(label) ?? { seconds: 0, ok: true };
+      groups.set(label, { seconds: g.seconds + (this.deps.now() - startedAt) / 1000, ok: g.ok && ok });
     };
     this.deps.logger.debug({ event: 'reconcile-start', trigger }, 'reconcile started');
     for (const [name, step] of RUNBOOK) {
       const stepStart = this.deps.now();
+      const errorsBefore = ctx.errors.length;
       try {
         await step(ctx);
+        timed(name, stepStart, ctx.errors.length === errorsBefore);
         this.deps.logger.debug({ event: 'step', step: name, durationMs: this.deps.now() - stepStart }, `step ${name} done`);
       } catch (err) {
+        timed(name, stepStart, false);
         if (!(err instanceof StopRun)) recordError(ctx, name, err);
         this.deps.logger.warn({ event: 'reconcile-stopped', step: name, reason: err instanceof Error ? err.message : String(err) }, `reconcile stopped at ${name}`);
         ctx.converged = false;
@@ -136,6 +155,11 @@ export class Reconciler {
       }
     }
     const result = await this.writeStatusStep(ctx);
+    const metrics = this.deps.metrics;
+    if (metrics !== undefined) {
+      for (const [label, g] of groups) metrics.reconcileStep(label, g.seconds, g.ok);
+      metrics.reconcileDone(outcomeOf(ctx), (this.deps.now() - ctx.startedAt) / 1000, result.status.lastAppliedRevision);
+    }
     try {
       this.deps.onResult?.(result);
     } catch (err) {
@@ -181,6 +205,12 @@ export class Reconciler {
     );
     return { converged: ctx.converged, status };
   }
+}
+
+/** A run's outcome for foundry_agent_reconcile_total: converged after changes, converged with nothing to do, or not converged. */
+function outcomeOf(ctx: RunContext): ReconcileOutcome {
+  if (!ctx.converged) return 'failed';
+  return ctx.plan?.actions.some((a) => a.type !== 'noop') === true ? 'applied' : 'unchanged';
 }
 
 /** Conditions the drivers report about their runtimes (e.g. PodmanCapabilities); cached by each driver. */

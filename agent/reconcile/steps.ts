@@ -184,16 +184,27 @@ async function applyOne(ctx: RunContext, a: Action): Promise<void> {
     await putSecretsFor(ctx, a, driver);
     await driver.apply(a);
     backoff.succeed(a.key);
+    countAction(ctx, a, true);
     setStatus(ctx, r, a.type, 'Ready', DONE_REASON[a.type], a.reason);
     logger.info({ event: 'applied', action: a.type, kind: a.kind, id: a.id, revision: ctx.desired?.revision, durationMs: now() - started }, a.reason);
   } catch (err) {
     const fe = isFoundryError(err) ? err : new FoundryError('INTERNAL', String(err), { resource: a.id, cause: err });
+    countAction(ctx, a, false);
     const entry = backoff.fail(a.key, hash, { code: fe.code, message: fe.message, retry: fe.retry });
     const at = new Date(entry.nextAttemptAt).toISOString();
     setStatus(ctx, r, a.type, fe.retry === 'transient' ? 'Reconciling' : 'Stalled', reasonOfCode(fe.code), `${a.type} failed: ${fe.message}`, { failures: entry.failures, nextRetryAt: at });
     logger.error({ event: 'apply-failed', action: a.type, kind: a.kind, id: a.id, code: fe.code, failures: entry.failures, nextRetryAt: at, revision: ctx.desired?.revision }, `${a.reason}: ${fe.message}`);
     ctx.pending++;
   }
+}
+
+/** Metrics of an applied action; drift when the node had converged to this very revision before (nothing in Git changed) or a workload was found stopped. */
+function countAction(ctx: RunContext, a: Action, ok: boolean): void {
+  const metrics = ctx.deps.metrics;
+  if (metrics === undefined) return;
+  metrics.action(a.kind, a.type === 'remove' ? 'delete' : a.type, a.cause ?? 'Unknown', ok);
+  const sameRevision = ctx.appliedAtStart !== undefined && ctx.appliedAtStart === ctx.desired?.revision;
+  if (ok && (sameRevision || a.cause === 'NotRunning')) metrics.driftRepaired(a.kind);
 }
 
 /** Observe again after changes: converged when nothing is left to do and nothing failed. */

@@ -106,6 +106,15 @@ export interface AgentConfig {
     maxDelay?: string;
   };
   /**
+   * The agent's own Prometheus metrics endpoint (GET /metrics; off when absent). `foundry agent run --metrics-listen` overrides it. docs/metrics.md lists the metrics.
+   */
+  metrics?: {
+    /**
+     * HOST:PORT to serve /metrics on, e.g. 127.0.0.1:9101 ([::1]:9101 for IPv6; PORT alone binds the loopback). The endpoint has no authentication: an address beyond the loopback (0.0.0.0:9101, the node's private address) serves it to anyone who reaches that address, and is bound only when written out here.
+     */
+    listen: string;
+  };
+  /**
    * Logging (structured JSON lines on stdout).
    */
   log?: {
