@@ -83,6 +83,55 @@ describe('GpuMetrics', () => {
   });
 });
 
+describe('GPU health gauges', () => {
+  const health = async (registry: Registry): Promise<string[]> => (await series(registry)).filter((l) => l.startsWith('foundry_gpu_health'));
+  const bare = { utilizationGpuPct: null, memoryUsedMiB: null, memoryTotalMiB: null, powerDrawW: null, temperatureC: null };
+
+  it('exports 1 for healthy and degraded, 0 for unhealthy, and one problem series per current problem', async () => {
+    const { registry, m } = setup();
+    m.observe({ node: 'gpu-01', at: 1, host, gpus: [
+      gpu('GPU-a', { ...bare, health: { state: 'healthy', problems: [] } }),
+      gpu('GPU-b', { ...bare, workspace: null, tenant: null, health: { state: 'unhealthy', problems: ['ecc_uncorrected', 'row_remap_pending'] } }),
+      gpu('GPU-c', { ...bare, health: { state: 'degraded', problems: ['thermal_throttle'] } }),
+      gpu('GPU-d', { ...bare }), // an older agent: no health, no series
+    ] });
+    expect(await health(registry)).toEqual([
+      `foundry_gpu_healthy${L('gpu-01', 'GPU-a', 'H100', 'alice', 'acme')} 1`,
+      `foundry_gpu_healthy${L('gpu-01', 'GPU-b', 'H100', '', '')} 0`,
+      `foundry_gpu_healthy${L('gpu-01', 'GPU-c', 'H100', 'alice', 'acme')} 1`,
+      'foundry_gpu_health_problem{node="gpu-01",gpu_uuid="GPU-b",problem="ecc_uncorrected"} 1',
+      'foundry_gpu_health_problem{node="gpu-01",gpu_uuid="GPU-b",problem="row_remap_pending"} 1',
+      'foundry_gpu_health_problem{node="gpu-01",gpu_uuid="GPU-c",problem="thermal_throttle"} 1',
+    ]);
+  });
+
+  it('drops a problem once it is gone, and every series on disconnect and after the staleness window', async () => {
+    const { registry, m, advance } = setup();
+    m.observe({ node: 'gpu-01', at: 1, host, gpus: [gpu('GPU-a', { ...bare, health: { state: 'unhealthy', problems: ['fallen_off_bus'] } })] });
+    m.observe({ node: 'gpu-02', at: 1, host, gpus: [gpu('GPU-b', { ...bare, health: { state: 'unhealthy', problems: ['ecc_uncorrected'] } })] });
+    m.observe({ node: 'gpu-01', at: 2, host, gpus: [gpu('GPU-a', { ...bare, health: { state: 'healthy', problems: [] } })] });
+    expect(await health(registry)).toEqual([
+      `foundry_gpu_healthy${L('gpu-01', 'GPU-a', 'H100', 'alice', 'acme')} 1`,
+      `foundry_gpu_healthy${L('gpu-02', 'GPU-b', 'H100', 'alice', 'acme')} 0`,
+      'foundry_gpu_health_problem{node="gpu-02",gpu_uuid="GPU-b",problem="ecc_uncorrected"} 1',
+    ]);
+    m.removeNode('gpu-01');
+    advance(61_000);
+    expect(await health(registry)).toEqual([]);
+  });
+
+  it('keeps the health of a reading dropped as implausible, never that of an undeclared GPU', async () => {
+    const registry = new Registry();
+    const m = new GpuMetrics(registry);
+    m.declare('gpu-01', ['GPU-a']);
+    m.observe({ node: 'gpu-01', at: 1, host, gpus: [gpu('GPU-a', { temperatureC: 900, health: { state: 'unhealthy', problems: ['reset_required'] } }), gpu('GPU-x', { health: { state: 'unhealthy', problems: ['ecc_uncorrected'] } })] });
+    expect(await health(registry)).toEqual([
+      `foundry_gpu_healthy${L('gpu-01', 'GPU-a', 'H100', 'alice', 'acme')} 0`,
+      'foundry_gpu_health_problem{node="gpu-01",gpu_uuid="GPU-a",problem="reset_required"} 1',
+    ]);
+  });
+});
+
 describe('telemetry range checks', () => {
   it('says why a reading is implausible', () => {
     expect(implausible(gpu('a'))).toBeUndefined();

@@ -4,7 +4,8 @@
  * null has no series (never 0 or NaN); a GPU whose labels change (its workspace left) loses its old
  * series; a node's series go when it disconnects or sends nothing for `staleMs`. Ingest only keeps the
  * sample (about 50 us per 8-GPU sample when the gauges were set on ingest; now a map write); the gauges are
- * filled when scraped.
+ * filled when scraped. GPU health (foundry_gpu_healthy, foundry_gpu_health_problem) follows the same rules,
+ * and is kept even for a reading dropped as implausible (a sick GPU may well report nonsense).
  */
 import { Gauge, type Counter, type Registry } from 'prom-client';
 import type { TelemetryMessage } from '../common/protocol/codec.js';
@@ -14,6 +15,8 @@ type GpuReading = Sample['gpus'][number];
 
 /** Label names of every per-GPU series. */
 export const GPU_LABELS = ['node', 'gpu_uuid', 'model', 'workspace', 'tenant'] as const;
+/** Label names of foundry_gpu_health_problem (one series per current problem). */
+export const PROBLEM_LABELS = ['node', 'gpu_uuid', 'problem'] as const;
 
 // The protocol caps a sample at 64 GPUs; this guards the label cardinality even if that cap moves.
 const MAX_GPUS_PER_NODE = 64;
@@ -53,8 +56,8 @@ export function implausible(g: GpuReading): string | undefined {
  * latest sample has it: relabelled GPUs, nulls, departed nodes and stale ones leave nothing behind.
  */
 export class GpuMetrics {
-  /** node → its latest sample and when it arrived. */
-  private readonly nodes = new Map<string, { at: number; sample: Sample }>();
+  /** node → its latest sample (plausible readings) and the health of every declared GPU in it, and when it arrived. */
+  private readonly nodes = new Map<string, { at: number; sample: Sample; health: GpuReading[] }>();
   /** node → the GPU UUIDs it declared (hello inventory); a node without a declaration is not checked. */
   private readonly declared = new Map<string, ReadonlySet<string>>();
 
@@ -65,6 +68,14 @@ export class GpuMetrics {
         collect: () => this.fill(gauge, def.read),
       });
     }
+    const healthy: Gauge<(typeof GPU_LABELS)[number]> = new Gauge({
+      name: 'foundry_gpu_healthy', help: 'GPU health from agent telemetry: 1 healthy or degraded (placeable), 0 unhealthy (not offered to new workspaces); no series when the agent sends no health.',
+      labelNames: [...GPU_LABELS], registers: [registry], collect: () => this.fillHealth(healthy),
+    });
+    const problem: Gauge<(typeof PROBLEM_LABELS)[number]> = new Gauge({
+      name: 'foundry_gpu_health_problem', help: 'One series = 1 per current GPU health problem (problem: ecc_uncorrected, row_remap_pending, fallen_off_bus, thermal_throttle, ...), from agent telemetry.',
+      labelNames: [...PROBLEM_LABELS], registers: [registry], collect: () => this.fillProblems(problem),
+    });
   }
 
   /** Records the GPUs a node declares (its hello inventory): telemetry of other UUIDs is dropped. Empty: unchecked. */
@@ -80,12 +91,13 @@ export class GpuMetrics {
    */
   observe(sample: Sample): void {
     const declared = this.declared.get(sample.node);
+    const health = sample.gpus.filter((g) => g.health !== undefined && (declared === undefined || declared.has(g.uuid)));
     const gpus = sample.gpus.filter((g) => {
       const why = declared !== undefined && !declared.has(g.uuid) ? 'undeclared-gpu' : implausible(g);
       if (why !== undefined) this.o.dropped?.inc({ reason: why });
       return why === undefined;
     });
-    this.nodes.set(sample.node, { at: (this.o.now ?? Date.now)(), sample: gpus.length === sample.gpus.length ? sample : { ...sample, gpus } });
+    this.nodes.set(sample.node, { at: (this.o.now ?? Date.now)(), sample: gpus.length === sample.gpus.length ? sample : { ...sample, gpus }, health });
   }
 
   /** Forgets `node` (it disconnected): its series are gone from the next scrape on. */
@@ -113,5 +125,31 @@ export class GpuMetrics {
         if (typeof v === 'number' && Number.isFinite(v)) gauge.set({ node: sample.node, gpu_uuid: g.uuid, model: g.model ?? '', workspace: g.workspace ?? '', tenant: g.tenant ?? '' }, v);
       }
     }
+  }
+
+  /** The health of each GPU (first of a UUID, at most MAX_GPUS_PER_NODE) of the kept samples. */
+  private *healthReadings(): Generator<{ node: string; g: GpuReading & { health: NonNullable<GpuReading['health']> } }> {
+    for (const { sample, health } of this.nodes.values()) {
+      const seen = new Set<string>();
+      for (const g of health) {
+        if (g.health === undefined || seen.has(g.uuid) || seen.size >= MAX_GPUS_PER_NODE) continue;
+        seen.add(g.uuid);
+        yield { node: sample.node, g: { ...g, health: g.health } };
+      }
+    }
+  }
+
+  private fillHealth(gauge: Gauge<(typeof GPU_LABELS)[number]>): void {
+    this.sweep();
+    gauge.reset();
+    for (const { node, g } of this.healthReadings()) {
+      gauge.set({ node, gpu_uuid: g.uuid, model: g.model ?? '', workspace: g.workspace ?? '', tenant: g.tenant ?? '' }, g.health.state === 'unhealthy' ? 0 : 1);
+    }
+  }
+
+  private fillProblems(gauge: Gauge<(typeof PROBLEM_LABELS)[number]>): void {
+    this.sweep();
+    gauge.reset();
+    for (const { node, g } of this.healthReadings()) for (const problem of new Set(g.health.problems)) gauge.set({ node, gpu_uuid: g.uuid, problem }, 1);
   }
 }

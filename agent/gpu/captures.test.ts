@@ -9,6 +9,7 @@ import { parseListGpus } from './list-gpus.js';
 const H100 = 'GPU-00000000-0000-0000-0000-000000000000';
 const FULL = 'h100-80gb-hbm3_full-capture_driver-590.48.01_all-formats.txt';
 const FULL_MIG = 'h100-80gb-hbm3_mig-4-instances_full-capture_driver-590.48.01_all-formats.txt';
+const HEALTHY = { state: 'healthy', problems: [] };
 const covered = new Set<string>(['SOURCES.md']);
 const use = (name: string): string => { covered.add(name); return capture(name); };
 const useSection = (name: string, title: string): string => { covered.add(name); return captureSection(name, title); };
@@ -18,7 +19,7 @@ describe('query-gpu captures', () => {
     const [g] = parseStatsCsv(use('h100-80gb-hbm3_idle_query-gpu-all-fields.csv'));
     expect(g).toEqual({
       uuid: H100, index: 0, model: 'NVIDIA H100 80GB HBM3', pciBusId: '0000:00:09.0', utilizationGpuPct: 0, utilizationMemoryPct: 0,
-      memoryUsedMiB: 0, memoryTotalMiB: 81559, powerDrawW: 69.85, powerLimitW: 700, temperatureC: 41, smClockMHz: 345, memClockMHz: 2619,
+      memoryUsedMiB: 0, memoryTotalMiB: 81559, powerDrawW: 69.85, powerLimitW: 700, temperatureC: 41, smClockMHz: 345, memClockMHz: 2619, health: HEALTHY,
     });
   });
 
@@ -26,7 +27,7 @@ describe('query-gpu captures', () => {
     const text = use('h100-80gb-hbm3_load_query-gpu-all-fields.csv');
     expect(parseStatsCsv(text)).toEqual([{
       uuid: H100, index: 0, model: 'NVIDIA H100 80GB HBM3', pciBusId: '0000:00:09.0', utilizationGpuPct: 100, utilizationMemoryPct: 11,
-      memoryUsedMiB: 19818, memoryTotalMiB: 81559, powerDrawW: 631.95, powerLimitW: 700, temperatureC: 59, smClockMHz: 1980, memClockMHz: 2619,
+      memoryUsedMiB: 19818, memoryTotalMiB: 81559, powerDrawW: 631.95, powerLimitW: 700, temperatureC: 59, smClockMHz: 1980, memClockMHz: 2619, health: HEALTHY,
     }]);
     expect(parseInventoryCsv(text)).toEqual([{ uuid: H100, index: 0, pciBusId: '0000:00:09.0', memoryTotalMiB: 81559, driverVersion: '590.48.01', migEnabled: false, model: 'NVIDIA H100 80GB HBM3' }]);
   });
@@ -45,7 +46,7 @@ describe('query-gpu captures', () => {
   it('Tesla P100 csv,nounits with a header, [N/A] fan and no trailing newline', () => {
     expect(parseStatsCsv(use('tesla-p100_query-gpu_csv-with-NA.csv'))).toEqual([{
       uuid: 'GPU-ef1b2c9b-38d8-2090-2bd1-f567a3eb42a6', index: null, model: 'Tesla P100-PCIE-16GB', pciBusId: null, utilizationGpuPct: 0,
-      utilizationMemoryPct: 0, memoryUsedMiB: 0, memoryTotalMiB: null, powerDrawW: 28.16, powerLimitW: null, temperatureC: 37, smClockMHz: 405, memClockMHz: 715,
+      utilizationMemoryPct: 0, memoryUsedMiB: 0, memoryTotalMiB: null, powerDrawW: 28.16, powerLimitW: null, temperatureC: 37, smClockMHz: 405, memClockMHz: 715, health: HEALTHY,
     }]);
   });
 

@@ -41,12 +41,35 @@ describe('NvidiaGpuPlugin (injected exec)', () => {
       await new Promise((r) => setTimeout(r, 5));
       inFlight--;
       if (args[0]?.startsWith('--query-compute-apps')) return { code: 0, stderr: '', stdout: '' };
-      return { code: 0, stderr: '', stdout: args[0]?.includes('driver_version') ? '0, GPU-1, 0000:01:00.0, 1, 1.0, Disabled, X\n' : '0, GPU-1, 0000:01:00.0, 1, 2, 3, 4, 5, 6, 7, 8, 9, X\n' };
+      return { code: 0, stderr: '', stdout: args[0]?.includes('driver_version') ? '0, GPU-1, 0000:01:00.0, 1, 1.0, Disabled, X\n' : '0, GPU-1, 0000:01:00.0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 0, 0, No, No, No, Not Active, Not Active, Not Active, Not Active, None, X\n' };
     };
     const plugin = new NvidiaGpuPlugin({ exec });
     const polls = [plugin.stats(), plugin.stats(), plugin.fingerprint(), plugin.stats(), plugin.fingerprint()];
     await Promise.all(polls);
     expect(maxInFlight).toBe(1);
     expect(calls).toBe(3); // one stats (2 calls) + one fingerprint (1 call), however many callers
+  });
+
+  it('drops a health field an older driver does not know, logs it once, and keeps sampling', async () => {
+    const queried: string[][] = [];
+    const logs: string[] = [];
+    const exec: SmiExec = async (args) => {
+      if (args[0]?.startsWith('--query-compute-apps')) return { code: 0, stderr: '', stdout: '' };
+      const fields = (args[0] ?? '').slice('--query-gpu='.length).split(',');
+      queried.push(fields);
+      if (fields.includes('gpu_recovery_action')) return { code: 2, stderr: '', stdout: 'Field "gpu_recovery_action" is not a valid field to query.\n\n' };
+      const values: Record<string, string> = { index: '0', uuid: 'GPU-1', 'pci.bus_id': '00000000:01:00.0', name: 'Tesla V100', 'ecc.errors.uncorrected.volatile.total': '3' };
+      return { code: 0, stderr: '', stdout: `${fields.map((f) => values[f] ?? '[N/A]').join(', ')}\n` };
+    };
+    const plugin = new NvidiaGpuPlugin({ exec, logger: { info: () => undefined, warn: (o, m) => logs.push(`${m} ${JSON.stringify(o)}`) } });
+    expect((await plugin.stats()).gpus.map((g) => g.health)).toEqual([{ state: 'unhealthy', problems: ['ecc_uncorrected'] }]);
+    expect((await plugin.stats()).gpus).toHaveLength(1);
+    expect(queried.map((f) => f.includes('gpu_recovery_action'))).toEqual([true, false, false]);
+    expect(logs).toEqual(['nvidia-smi does not know this health field; health is read without it {"field":"gpu_recovery_action"}']);
+  });
+
+  it('still fails on a refused field that is not a health field', async () => {
+    const exec: SmiExec = async () => ({ code: 2, stderr: '', stdout: 'Field "memory.used" is not a valid field to query.\n' });
+    await expect(new NvidiaGpuPlugin({ exec }).stats()).rejects.toMatchObject({ code: 'NVIDIA_SMI', details: { code: 2, invalidField: 'memory.used' } });
   });
 });

@@ -5,12 +5,13 @@
  */
 import { FoundryError, isFoundryError } from '../../common/errors.js';
 import { SmiRunner, NOT_FOUND, type SmiExec, type SmiRunResult } from './smi-runner.js';
-import { INVENTORY_FIELDS, STATS_FIELDS, parseInventoryCsv, parseStatsCsv, queryGpuArgs } from './query-gpu.js';
+import { HEALTH_FIELDS, INVENTORY_FIELDS, invalidField, parseInventoryCsv, parseStatsOutput, queryGpuArgs, statsFields } from './query-gpu.js';
+import { lostGpuHealth, splitLostGpus } from './health.js';
 import { computeAppsArgs, parseComputeAppsCsv } from './query-compute-apps.js';
 import { parseSmiXml, type SmiXmlReport } from './smi-xml.js';
 import { parseListGpus, type ListedGpu } from './list-gpus.js';
 import { mergeInventory } from './inventory.js';
-import type { GpuInventory, GpuStats } from './types.js';
+import type { GpuDevice, GpuInventory, GpuSample, GpuStats } from './types.js';
 import { smiQueryOf, type AgentMetricsSink } from '../metrics/metrics-sink.js';
 
 /** A pino-compatible logger (only what this module uses). */
@@ -48,6 +49,10 @@ export class NvidiaGpuPlugin {
   private pendingStats: Promise<GpuStats> | undefined;
   private pendingFingerprint: Promise<GpuInventory> | undefined;
   private lastAbsence: string | undefined;
+  /** The last inventory with GPUs: a GPU nvidia-smi can no longer reach is found in it by PCI bus id. */
+  private known: GpuDevice[] = [];
+  /** Health fields this driver refused as unknown (older drivers): left out of later queries. */
+  private readonly dropped = new Set<string>();
 
   constructor(opts: NvidiaPluginOptions = {}) {
     this.command = opts.command ?? 'nvidia-smi';
@@ -80,7 +85,7 @@ export class NvidiaGpuPlugin {
   private async doFingerprint(): Promise<GpuInventory> {
     const inv = await this.call(queryGpuArgs(INVENTORY_FIELDS));
     if (inv.kind === 'absent') return { available: false, reason: inv.reason, gpus: [] };
-    const rows = parseInventoryCsv(inv.stdout);
+    const rows = parseInventoryCsv(splitLostGpus(inv.stdout).rest);
     if (rows.length === 0) {
       this.absent('no gpu found');
       return { available: false, reason: 'no gpu found', gpus: [] };
@@ -99,18 +104,58 @@ export class NvidiaGpuPlugin {
       const l = await this.call(['-L']);
       if (l.kind === 'output') listed = parseListGpus(l.stdout);
     }
-    return { available: true, gpus: mergeInventory(rows, xml, listed) };
+    this.known = mergeInventory(rows, xml, listed);
+    return { available: true, gpus: this.known };
   }
 
   private async doStats(): Promise<GpuStats> {
-    const q = await this.call(queryGpuArgs(STATS_FIELDS));
-    if (q.kind === 'absent') return { at: this.clock(), available: false, reason: q.reason, gpus: [], processes: [] };
-    const gpus = parseStatsCsv(q.stdout);
+    const { q, fields } = await this.queryStats();
+    if (q.kind === 'absent') {
+      // GPUs that were there and that the driver no longer sees at all have fallen off the bus (XID 79)
+      const gone = q.reason === 'no gpu found' ? this.lostSamples(this.known.flatMap((d) => (d.pciBusId === null ? [] : [{ pciBusId: d.pciBusId, reason: q.reason }])), []) : [];
+      if (gone.length > 0) return { at: this.clock(), available: true, gpus: gone, processes: [] };
+      return { at: this.clock(), available: false, reason: q.reason, gpus: [], processes: [] };
+    }
+    const parsed = parseStatsOutput(q.stdout, fields);
+    const gpus = [...parsed.gpus, ...this.lostSamples(parsed.lost, parsed.gpus)];
     const p = await this.call(computeAppsArgs());
-    const processes = p.kind === 'output' ? parseComputeAppsCsv(p.stdout) : [];
+    const processes = p.kind === 'output' ? parseComputeAppsCsv(splitLostGpus(p.stdout).rest) : [];
     if (gpus.length === 0) this.absent('no gpu found');
     else this.present();
     return { at: this.clock(), available: gpus.length > 0, ...(gpus.length === 0 ? { reason: 'no gpu found' } : {}), gpus, processes };
+  }
+
+  // The stats query; a health field the driver does not know is dropped (logged once) and the query retried.
+  private async queryStats(): Promise<{ q: Outcome; fields: string[] }> {
+    for (;;) {
+      const fields = statsFields(this.dropped);
+      try {
+        return { q: await this.call(queryGpuArgs(fields)), fields };
+      } catch (err) {
+        const bad = isFoundryError(err, 'NVIDIA_SMI') ? err.details?.['invalidField'] : undefined;
+        if (typeof bad !== 'string' || !(HEALTH_FIELDS as readonly string[]).includes(bad) || this.dropped.has(bad)) throw err;
+        this.dropped.add(bad);
+        this.logger?.warn({ field: bad }, 'nvidia-smi does not know this health field; health is read without it');
+      }
+    }
+  }
+
+  // A GPU of the inventory that nvidia-smi names as unreachable: a sample with no readings, unhealthy.
+  private lostSamples(lost: ReturnType<typeof splitLostGpus>['lost'], read: GpuSample[]): GpuSample[] {
+    const out: GpuSample[] = [];
+    for (const l of lost) {
+      const dev = this.known.find((d) => d.pciBusId === l.pciBusId);
+      if (dev === undefined || read.some((g) => g.uuid === dev.uuid)) {
+        if (dev === undefined) this.logger?.warn({ pciBusId: l.pciBusId, reason: l.reason }, 'nvidia-smi cannot reach a gpu that is not in the inventory');
+        continue;
+      }
+      out.push({
+        uuid: dev.uuid, index: dev.index, model: dev.model, pciBusId: dev.pciBusId, utilizationGpuPct: null, utilizationMemoryPct: null,
+        memoryUsedMiB: null, memoryTotalMiB: dev.memoryTotalMiB, powerDrawW: null, powerLimitW: null, temperatureC: null, smClockMHz: null, memClockMHz: null,
+        health: lostGpuHealth(),
+      });
+    }
+    return out;
   }
 
   // One nvidia-smi call, timed for the metrics: a typed error is a failure, output or absence is not.
@@ -144,9 +189,16 @@ export class NvidiaGpuPlugin {
       this.absent('no gpu found');
       return { kind: 'absent', reason: 'no gpu found' };
     }
+    // A GPU nvidia-smi cannot reach is named on a line of its own (stdout or stderr, exit 15 on most
+    // drivers) while the other GPUs are still read: that is output, not a failed call.
+    const lostLines = [r.stdout, r.stderr].flatMap((t) => t.split('\n')).filter((l) => splitLostGpus(l).lost.length > 0);
+    if (lostLines.length > 0) return { kind: 'output', stdout: `${splitLostGpus(r.stdout).rest}\n${lostLines.join('\n')}\n` };
     if (r.code !== 0) {
       const first = (r.stdout.trim() || r.stderr.trim()).split('\n')[0]?.slice(0, 200) ?? '';
-      throw new FoundryError('NVIDIA_SMI', `nvidia-smi exited with ${r.code ?? 'a signal'}${first ? `: ${first.toLowerCase()}` : ''}`, { resource: `${this.command} ${(args[0] ?? '').split('=')[0]}`.trim(), details: { code: r.code } });
+      const bad = invalidField(`${r.stdout}\n${r.stderr}`);
+      throw new FoundryError('NVIDIA_SMI', `nvidia-smi exited with ${r.code ?? 'a signal'}${first ? `: ${first.toLowerCase()}` : ''}`, {
+        resource: `${this.command} ${(args[0] ?? '').split('=')[0]}`.trim(), details: { code: r.code, ...(bad !== undefined ? { invalidField: bad } : {}) },
+      });
     }
     return { kind: 'output', stdout: r.stdout };
   }

@@ -15,7 +15,7 @@ describe('telemetryBody', () => {
     const gpus = parseStatsCsv(capture('h100-80gb-hbm3_mig-enabled_load_query-gpu-all-fields.csv'));
     const holders = new Map([['GPU-00000000-0000-0000-0000-000000000000', { workspace: 'acme-alice', tenant: 'acme' }]]);
     const body = telemetryBody('gpu-01', { at: 1_700_000_000_000, available: true, gpus, processes: [] }, host, holders);
-    expect(body.gpus).toEqual([{ uuid: 'GPU-00000000-0000-0000-0000-000000000000', utilizationGpuPct: null, utilizationMemoryPct: null, memoryUsedMiB: 11125, memoryTotalMiB: 81559, powerDrawW: 433.78, temperatureC: 53, model: 'NVIDIA H100 80GB HBM3', workspace: 'acme-alice', tenant: 'acme' }]);
+    expect(body.gpus).toEqual([{ uuid: 'GPU-00000000-0000-0000-0000-000000000000', utilizationGpuPct: null, utilizationMemoryPct: null, memoryUsedMiB: 11125, memoryTotalMiB: 81559, powerDrawW: 433.78, temperatureC: 53, model: 'NVIDIA H100 80GB HBM3', workspace: 'acme-alice', tenant: 'acme', health: { state: 'healthy', problems: [] } }]);
     const validate = validatorFor('protocol/telemetry.schema.json');
     const ok = validate({ v: 1, type: 'telemetry', id: 'm1', ts: '2026-11-27T18:00:00Z', body });
     expect(validate.errors ?? []).toEqual([]);
@@ -45,6 +45,18 @@ describe('telemetryBody', () => {
       validate({ v: 1, type: 'telemetry', id: 'm1', ts: '2026-11-27T18:00:00Z', body: b });
       expect(validate.errors ?? []).toEqual([]);
     }
+  });
+
+  it('carries each GPU\'s health, which the schema accepts; a sample without health (XML path) sends none', () => {
+    const [g] = parseStatsCsv(capture('h100-80gb-hbm3_load_query-gpu-all-fields.csv'));
+    const sick = { ...g!, health: { state: 'unhealthy' as const, problems: ['ecc_uncorrected' as const, 'thermal_throttle' as const] } };
+    const { health: _none, ...bare } = { ...g!, uuid: 'GPU-2' };
+    const body = telemetryBody('gpu-01', { at: 1, available: true, gpus: [sick, bare], processes: [] }, host);
+    expect(body.gpus.map((x) => x.health)).toEqual([{ state: 'unhealthy', problems: ['ecc_uncorrected', 'thermal_throttle'] }, undefined]);
+    expect('health' in body.gpus[1]!).toBe(false);
+    const validate = validatorFor('protocol/telemetry.schema.json');
+    validate({ v: 1, type: 'telemetry', id: 'm1', ts: '2026-11-27T18:00:00Z', body });
+    expect(validate.errors ?? []).toEqual([]);
   });
 
   it('keeps frames of older agents (no model, workspace, tenant or storage) valid', () => {

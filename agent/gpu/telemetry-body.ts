@@ -39,6 +39,7 @@ export function telemetryBody(node: string, gpu: GpuStats | undefined, host: Hos
       model: g.model === null ? null : g.model.slice(0, 128),
       workspace: name(holders.get(g.uuid)?.workspace),
       tenant: name(holders.get(g.uuid)?.tenant),
+      ...(g.health !== undefined ? { health: { state: g.health.state, problems: [...g.health.problems] } } : {}),
     })),
     host: { cpuPct: host.cpu.loadPct, memUsedBytes: host.memory.usedBytes, memTotalBytes: host.memory.totalBytes, load1: host.cpu.load1 },
   };

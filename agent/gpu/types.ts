@@ -2,6 +2,7 @@
  * What the GPU module reports, modelled on a device plugin: a slow inventory (fingerprint) and periodic
  * samples (stats). Every reading nvidia-smi cannot give is null, never 0 or NaN.
  */
+import type { GpuHealth } from './health.js';
 
 /** A MIG device carved out of a GPU (GPU instance + compute instance). */
 export interface MigDevice {
@@ -53,6 +54,8 @@ export interface GpuSample {
   temperatureC: number | null;
   smClockMHz: number | null;
   memClockMHz: number | null;
+  /** Classified from the health fields (agent/gpu/health.ts); absent where the reading has none (XML). */
+  health?: GpuHealth;
 }
 
 /** A process holding GPU memory, as the host sees it (host PID namespace). */

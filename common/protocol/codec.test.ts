@@ -56,6 +56,35 @@ describe('decodeFrame', () => {
   });
 });
 
+describe('decodeFrame: telemetry GPU health', () => {
+  const telemetry = (health?: unknown): string => JSON.stringify({
+    v: 1, type: 'telemetry', id: 't1', ts: '2026-12-08T00:00:00.000Z',
+    body: { node: 'gpu-01', at: 1, gpus: [{ uuid: 'GPU-1', utilizationGpuPct: 1, memoryUsedMiB: 1, memoryTotalMiB: 2, ...(health === undefined ? {} : { health }) }], host: { cpuPct: null, memUsedBytes: null, memTotalBytes: null } },
+  });
+
+  it('accepts health with a state and problem codes, including codes this hub does not know', () => {
+    const d = decodeFrame(telemetry({ state: 'unhealthy', problems: ['ecc_uncorrected', 'some_future_code'] }), AGENT_TO_HUB);
+    expect(d.ok && d.msg.type === 'telemetry' && d.msg.body.gpus[0]?.health).toEqual({ state: 'unhealthy', problems: ['ecc_uncorrected', 'some_future_code'] });
+  });
+
+  it('accepts a GPU without health (older agents)', () => {
+    const d = decodeFrame(telemetry(), AGENT_TO_HUB);
+    expect(d.ok && d.msg.type === 'telemetry' && d.msg.body.gpus[0]?.health).toBeUndefined();
+  });
+
+  it.each([
+    [{ state: 'broken', problems: [] }, '/body/gpus/0/health/state', 'must be equal to one of the allowed values'],
+    [{ state: 'healthy' }, '/body/gpus/0/health', "must have required property 'problems'"],
+    [{ state: 'degraded', problems: ['Free text, with spaces'] }, '/body/gpus/0/health/problems/0', 'must match pattern "^[a-z][a-z0-9_]{0,39}$"'],
+    [{ state: 'degraded', problems: Array(33).fill('x') }, '/body/gpus/0/health/problems', 'must NOT have more than 32 items'],
+    [{ state: 'healthy', problems: [], note: 'x' }, '/body/gpus/0/health/note', 'is not allowed'],
+  ])('never throws on bad health %j and names the field', (health, field, why) => {
+    expect(decodeFrame(telemetry(health), AGENT_TO_HUB)).toEqual({
+      ok: false, error: { code: 'PROTOCOL_FRAME', message: `telemetry message: ${field} ${why}`, field, refType: 'telemetry', refId: 't1' },
+    });
+  });
+});
+
 describe('BadFrameCounter', () => {
   it('trips at the limit within the window and forgets old frames', () => {
     let t = 0;

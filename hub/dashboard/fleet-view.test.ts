@@ -93,6 +93,24 @@ describe('fleetView', () => {
     expect(v.gpus.busy).toBe(0);
   });
 
+  it('shows each GPU\'s reported health (unknown without one), and an unhealthy GPU degrades its node with a critical alert', () => {
+    const v = fleetView(input({
+      nodes: [node('gpu-01', undefined, ['G1', 'G2', 'G3'])],
+      connected: new Set(['gpu-01']),
+      repo: repo([{ name: 'gpu-01', profile: 'gpu-node', gpus: ['G1', 'G2', 'G3'] }], { 'acme-a': ['G1'] }),
+      telemetry: new Map([['gpu-01', { at: NOW - 5000, gpus: [
+        { ...sample('G1', 90), health: { state: 'unhealthy', problems: ['ecc_uncorrected'] } },
+        { ...sample('G2', 0), health: { state: 'degraded', problems: ['thermal_throttle'] } },
+        sample('G3', 0),
+      ] }]]),
+    }));
+    expect(v.nodes[0]?.gpus.map((g) => [g.uuid, g.health])).toEqual([
+      ['G1', { state: 'unhealthy', problems: ['ecc_uncorrected'] }], ['G2', { state: 'degraded', problems: ['thermal_throttle'] }], ['G3', { state: 'unknown', problems: [] }],
+    ]);
+    expect([v.nodes[0]?.state, v.nodes[0]?.reasons]).toEqual(['degraded', ['1 gpu unhealthy (ecc_uncorrected)']]);
+    expect(v.alerts).toEqual([{ severity: 'critical', kind: 'gpu-unhealthy', node: 'gpu-01', message: 'gpu-01 G1: unhealthy (ecc_uncorrected); not offered to new workspaces, acme-a still runs on it' }]);
+  });
+
   it('shows a connected node whose Podman cannot serve workspaces (PodmanCapabilities False) as degraded, with the reason and an alert saying what to install', () => {
     const caps = { type: 'PodmanCapabilities', status: 'False', reason: 'NoPauseBinary', message: 'install it (apt-get install --no-install-recommends catatonit)' };
     const v = fleetView(input({ nodes: [node('gpu-01'), node('gpu-02', '2026-11-27T10:00:00Z')], connected: new Set(['gpu-01']), statuses: new Map([['gpu-01', { conditions: [{ type: 'Ready', status: 'True', reason: 'ReconciliationSucceeded' }, caps] }], ['gpu-02', { conditions: [caps] }]]) }));

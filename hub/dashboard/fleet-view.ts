@@ -14,7 +14,7 @@ export interface FleetInput {
   connected: ReadonlySet<string>;
   enrollments: ReadonlyMap<string, { profile: string; labels: Record<string, string> }>;
   statuses: ReadonlyMap<string, { conditions?: Condition[]; resources?: Array<{ id: string; kind?: string; workspace?: string; service?: string; conditions: Condition[] }>; lastAppliedRevision?: string | null; observedRevision?: string | null }>;
-  telemetry: ReadonlyMap<string, { at: number; gpus: Array<{ uuid: string; utilizationGpuPct: number | null; memoryUsedMiB: number | null; memoryTotalMiB: number | null; powerDrawW?: number | null; temperatureC?: number | null }>; storage?: StorageSample }>;
+  telemetry: ReadonlyMap<string, { at: number; gpus: Array<{ uuid: string; utilizationGpuPct: number | null; memoryUsedMiB: number | null; memoryTotalMiB: number | null; powerDrawW?: number | null; temperatureC?: number | null; health?: { state: string; problems: string[] } }>; storage?: StorageSample }>;
   repo: InfraRepo | undefined;
   now: number;
 }
@@ -31,7 +31,7 @@ export interface StorageSample {
 
 /**
  * A node's state on the overview. online: connected and nothing wrong; degraded: connected but not
- * Ready, stalled or with GPUs not reporting; offline: connected before, not now; never-connected:
+ * Ready, stalled, with GPUs not reporting or with an unhealthy GPU; offline: connected before, not now; never-connected:
  * declared in Git or enrolled, but no agent ever connected; draining: drain set in Git.
  */
 export type NodeState = 'online' | 'degraded' | 'offline' | 'never-connected' | 'draining';
@@ -39,8 +39,11 @@ export type NodeState = 'online' | 'degraded' | 'offline' | 'never-connected' | 
 /** Every state, in the order the overview lists them. */
 export const NODE_STATES: readonly NodeState[] = ['online', 'degraded', 'offline', 'never-connected', 'draining'];
 
+/** A GPU's health as the agent last reported it; unknown when it sent none (older agents, or no sample yet). */
+export interface GpuHealthView { state: 'healthy' | 'degraded' | 'unhealthy' | 'unknown'; problems: string[] }
+
 /** One GPU as the Nodes page shows it. */
-export interface GpuView { uuid: string; model: string | null; utilizationPct: number | null; memoryUsedMiB: number | null; memoryTotalMiB: number | null; powerW: number | null; temperatureC: number | null; workspace: string | null; error: string | null }
+export interface GpuView { uuid: string; model: string | null; utilizationPct: number | null; memoryUsedMiB: number | null; memoryTotalMiB: number | null; powerW: number | null; temperatureC: number | null; workspace: string | null; error: string | null; health: GpuHealthView }
 
 /** One node as the dashboard shows it. */
 export interface NodeView {
@@ -69,7 +72,7 @@ export interface StorageSummary {
 }
 
 /** An alert on the overview. */
-export interface Alert { severity: 'critical' | 'warning'; kind: 'node-offline' | 'reconcile-stalled' | 'gpu-error' | 'runtime-capability' | 'usage-refused'; node: string; message: string }
+export interface Alert { severity: 'critical' | 'warning'; kind: 'node-offline' | 'reconcile-stalled' | 'gpu-error' | 'gpu-unhealthy' | 'runtime-capability' | 'usage-refused'; node: string; message: string }
 
 /** GPUs counted over the fleet. */
 export interface GpuCounts { total: number; allocated: number; free: number; busy: number }
@@ -78,6 +81,12 @@ export interface GpuCounts { total: number; allocated: number; free: number; bus
 export const BUSY_PCT = 10;
 // Telemetry older than this says nothing about now.
 const STALE_MS = 120_000;
+
+// The latest report, however old: it is what the scheduler acts on (hub/workspaces/live-fleet.ts).
+function healthOf(h: { state: string; problems: string[] } | undefined): GpuHealthView {
+  const state = h?.state;
+  return state === 'healthy' || state === 'degraded' || state === 'unhealthy' ? { state, problems: [...(h?.problems ?? [])] } : { state: 'unknown', problems: [] };
+}
 
 const isTrue = (cs: readonly Condition[] | undefined, type: string): Condition | undefined => cs?.find((c) => c.type === type && c.status === 'True');
 
@@ -115,7 +124,8 @@ export function fleetView(input: FleetInput): { nodes: NodeView[]; gpus: GpuCoun
       const inv = inventory.find((g) => g.uuid === uuid);
       const t = fresh?.gpus.find((g) => g.uuid === uuid);
       const error = !connected ? null : t === undefined ? 'no recent sample (nvidia-smi not answering or gpu lost)' : null;
-      return { uuid, model: inv?.model ?? declared.get(uuid) ?? null, utilizationPct: t?.utilizationGpuPct ?? null, memoryUsedMiB: t?.memoryUsedMiB ?? null, memoryTotalMiB: t?.memoryTotalMiB ?? inv?.memoryTotalMiB ?? null, powerW: t?.powerDrawW ?? null, temperatureC: t?.temperatureC ?? null, workspace: holders.get(uuid) ?? null, error };
+      const health = healthOf(tele?.gpus.find((g) => g.uuid === uuid)?.health);
+      return { uuid, model: inv?.model ?? declared.get(uuid) ?? null, utilizationPct: t?.utilizationGpuPct ?? null, memoryUsedMiB: t?.memoryUsedMiB ?? null, memoryTotalMiB: t?.memoryTotalMiB ?? inv?.memoryTotalMiB ?? null, powerW: t?.powerDrawW ?? null, temperatureC: t?.temperatureC ?? null, workspace: holders.get(uuid) ?? null, error, health };
     });
     const stalled = [isTrue(status?.conditions, 'Stalled'), ...(status?.resources ?? []).map((r) => (isTrue(r.conditions, 'Stalled') === undefined ? undefined : { ...isTrue(r.conditions, 'Stalled'), id: r.id }))].filter((c) => c !== undefined);
     // Runtime conditions (e.g. PodmanCapabilities False: no pause binary, no name resolution): the node cannot serve workspaces fully.
@@ -131,11 +141,14 @@ export function fleetView(input: FleetInput): { nodes: NodeView[]; gpus: GpuCoun
     for (const c of runtimeProblems) reasons.push(`${c.type}: ${c.reason}`);
     const gpuErrors = gpuViews.filter((g) => g.error !== null);
     if (gpuErrors.length > 0) reasons.push(`${gpuErrors.length} gpu${gpuErrors.length === 1 ? '' : 's'} not reporting`);
-    const state: NodeState = doc?.spec.drain === true ? 'draining' : neverConnected ? 'never-connected' : !connected ? 'offline' : notReady || stalled.length > 0 || gpuErrors.length > 0 || runtimeProblems.length > 0 ? 'degraded' : 'online';
+    const unhealthy = gpuViews.filter((g) => g.health.state === 'unhealthy');
+    if (unhealthy.length > 0) reasons.push(`${unhealthy.length} gpu${unhealthy.length === 1 ? '' : 's'} unhealthy (${[...new Set(unhealthy.flatMap((g) => g.health.problems))].join(', ')})`);
+    const state: NodeState = doc?.spec.drain === true ? 'draining' : neverConnected ? 'never-connected' : !connected ? 'offline' : notReady || stalled.length > 0 || gpuErrors.length > 0 || unhealthy.length > 0 || runtimeProblems.length > 0 ? 'degraded' : 'online';
     if (!connected && n.lastSeenAt !== null) alerts.push({ severity: 'critical', kind: 'node-offline', node: n.name, message: `${n.name} is offline since ${n.lastSeenAt}` });
     if (stalled.length > 0) alerts.push({ severity: 'warning', kind: 'reconcile-stalled', node: n.name, message: `${n.name}: reconcile stalled (${stalled.map((c) => ('id' in c ? `${String(c.id)}: ${c.reason ?? ''}` : (c.reason ?? ''))).join('; ')})` });
     for (const c of runtimeProblems) alerts.push({ severity: 'warning', kind: 'runtime-capability', node: n.name, message: `${n.name}: ${c.type} ${c.reason}${c.message ? ` (${c.message})` : ''}` });
     for (const g of gpuErrors) alerts.push({ severity: 'warning', kind: 'gpu-error', node: n.name, message: `${n.name} ${g.uuid}: ${g.error ?? ''}` });
+    for (const g of unhealthy) alerts.push({ severity: 'critical', kind: 'gpu-unhealthy', node: n.name, message: `${n.name} ${g.uuid}: unhealthy (${g.health.problems.join(', ')}); not offered to new workspaces${g.workspace !== null ? `, ${g.workspace} still runs on it` : ''}` });
     for (const g of gpuViews) {
       gpus.total += 1;
       if (g.workspace !== null) gpus.allocated += 1;

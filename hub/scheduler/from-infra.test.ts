@@ -36,6 +36,16 @@ describe('snapshotFromInfra', () => {
     });
   });
 
+  it('applies the health each GPU last reported: unhealthy ones are not offered, degraded and unknown ones are', () => {
+    const gpuHealth = new Map([['GPU-22222222', { state: 'unhealthy', problems: ['ecc_uncorrected'] }], ['GPU-11111111', { state: 'degraded', problems: ['thermal_throttle'] }]]);
+    for (const live of [new Map([['gpu-01', { online: true, gpuHealth }]]), new Map([['gpu-01', { online: true, gpuHealth, gpus: [{ uuid: 'GPU-11111111', model: H100, healthy: true }, { uuid: 'GPU-22222222', model: H100, healthy: true }] }]])]) {
+      const snap = snapshotFromInfra(repo, live); // Node file GPUs (no hello inventory) and reported GPUs alike
+      expect(snap.nodes[0]?.gpus).toEqual([{ uuid: 'GPU-11111111', model: H100, healthy: true }, { uuid: 'GPU-22222222', model: H100, healthy: false, problems: ['ecc_uncorrected'] }]);
+      const p = place(requestFromWorkspace(repo, repo.workspaces.get('bob')!.doc), snap);
+      expect(p.explanation).toBe('no placement for bob: 1 node: profile service-node hosts no workspaces; node gpu-01: GPU-22222222 unhealthy (ecc_uncorrected)');
+    }
+  });
+
   it('turns a Workspace without a node into a request that place() can answer', () => {
     const snap = snapshotFromInfra(repo, new Map([['gpu-01', { online: true }]]));
     const req = requestFromWorkspace(repo, repo.workspaces.get('bob')!.doc);

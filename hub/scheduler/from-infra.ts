@@ -13,8 +13,16 @@ export interface LiveNode {
   online: boolean;
   cpus?: number;
   memoryBytes?: number;
-  /** The agent's GPU inventory with health, in nvidia-smi index order. */
+  /** The agent's GPU inventory, in nvidia-smi index order. */
   gpus?: GpuSnapshot[];
+  /** Each GPU's health from the node's latest telemetry (by UUID); a GPU without one is unknown, so placeable. */
+  gpuHealth?: ReadonlyMap<string, { state: string; problems: readonly string[] }>;
+}
+
+/** A GPU with the health its node last reported: only `unhealthy` keeps it from being offered. */
+function withHealth(g: GpuSnapshot, health: LiveNode['gpuHealth']): GpuSnapshot {
+  const h = health?.get(g.uuid);
+  return h?.state === 'unhealthy' ? { ...g, healthy: false, problems: [...h.problems] } : g;
 }
 
 /**
@@ -59,7 +67,7 @@ export function snapshotFromInfra(repo: InfraRepo, live: ReadonlyMap<string, Liv
       // lists none, are not offered (validation refuses such claims too)
       gpus: (l?.gpus ?? (spec.gpus ?? []).map((g) => ({ uuid: g.uuid, model: g.model, healthy: true }))).filter(
         (g) => spec.gpus !== undefined && spec.gpus.some((d) => d.uuid === g.uuid),
-      ),
+      ).map((g) => withHealth(g, l?.gpuHealth)),
     };
   });
   const allocations: AllocationSnapshot[] = [];

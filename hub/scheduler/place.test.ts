@@ -46,7 +46,8 @@ describe('place: refusals, per reason and count', () => {
     ['too many GPUs', req({ gpus: { count: 9, model: H100 } }),
       `4 nodes: not enough free ${H100} (need 9); 1 node: profile ceph-node hosts no workspaces; 1 node: offline; 1 node: draining`],
     ['selector matches nothing that fits', req({ gpus: { count: 3, model: H100 }, nodeSelector: { zone: 'eu-2' } }),
-      `3 nodes: labels do not match zone=eu-2; 1 node: profile ceph-node hosts no workspaces; 1 node: offline; 1 node: draining; 1 node: not enough free ${H100} (need 3)`],
+      // gpu-03 has 2 free + 1 unhealthy H100: it would fit but for the unhealthy GPU, so the reason names it
+      `3 nodes: labels do not match zone=eu-2; 1 node: profile ceph-node hosts no workspaces; 1 node: offline; 1 node: draining; node gpu-03: GPU-gpu-03-1 unhealthy (reported unhealthy)`],
     ['cpu', req({ cpus: 100 }),
       `3 nodes: not enough free cpu (need 100); 1 node: profile ceph-node hosts no workspaces; 1 node: offline; 1 node: draining; 1 node: not enough free ${H100} (need 2)`],
     ['memory', req({ memoryBytes: 1024 * Gi }),
@@ -76,6 +77,48 @@ describe('place: refusals, per reason and count', () => {
   it('says so when the fleet is empty, and rejects a bad request', () => {
     expect(place(req(), { nodes: [], allocations: [], tenants: [] }).explanation).toBe('no placement for beta/new: no nodes in the fleet');
     expect(() => place(req({ gpus: { count: -1 } }), fleet())).toThrow('gpus.count must be a whole number');
+  });
+});
+
+describe('place: unhealthy GPUs', () => {
+  const sick = (problems: string[]) => {
+    const f = fleet();
+    return { ...f, nodes: f.nodes.map((n) => (n.name === 'gpu-03' ? { ...n, gpus: n.gpus.map((g) => (g.healthy ? g : { ...g, problems })) } : n)) };
+  };
+
+  it('never offers an unhealthy GPU, and the refusal names it with its problems', () => {
+    const p = place(req({ gpus: { count: 3, model: H100 }, nodeSelector: { zone: 'eu-2' } }), sick(['ecc_uncorrected', 'row_remap_pending']));
+    expect(!p.ok && p.reasons.at(-1)).toEqual({ reason: 'node gpu-03: GPU-gpu-03-1 unhealthy (ecc_uncorrected, row_remap_pending)', nodes: 1 });
+    expect(p.explanation).toContain('; node gpu-03: GPU-gpu-03-1 unhealthy (ecc_uncorrected, row_remap_pending)');
+  });
+
+  it('redirects to a healthy node when one fits', () => {
+    const f = sick(['fallen_off_bus']);
+    // gpu-03's two healthy free GPUs serve a request for two; once one of them is sick too, bin-pack goes to gpu-01
+    const p = place(req({ gpus: { count: 2, model: H100 }, nodeSelector: { zone: 'eu-2' } }), f);
+    expect(p.ok && p.gpuUuids).toEqual(['GPU-gpu-03-2', 'GPU-gpu-03-3']);
+    const all = { ...f, nodes: f.nodes.map((n) => (n.name === 'gpu-03' ? { ...n, gpus: n.gpus.map((g) => (g.uuid === 'GPU-gpu-03-2' ? { ...g, healthy: false, problems: ['ecc_uncorrected'] } : g)) } : n)) };
+    const moved = place(req({ gpus: { count: 2, model: H100 } }), all);
+    expect(moved.ok && moved.node).toBe('gpu-01');
+  });
+
+  it('does not name unhealthy GPUs that would not have made the node fit', () => {
+    const p = place(req({ gpus: { count: 4, model: H100 }, nodeSelector: { zone: 'eu-2' } }), sick(['ecc_uncorrected']));
+    expect(!p.ok && p.reasons.at(-1)).toEqual({ reason: `not enough free ${H100} (need 4)`, nodes: 1 });
+  });
+
+  it('leaves a workspace on a GPU that turned unhealthy where it is (the operator decides)', () => {
+    const f = fleet();
+    const held = { ...f, nodes: f.nodes.map((n) => (n.name === 'gpu-03' ? { ...n, gpus: n.gpus.map((g) => (g.uuid === 'GPU-gpu-03-0' ? { ...g, healthy: false, problems: ['fallen_off_bus'] } : g)) } : n)) };
+    expect(place(req({ workspace: 'beta/one' }), held)).toMatchObject({ ok: true, existing: true, node: 'gpu-03', gpuUuids: ['GPU-gpu-03-0'] });
+  });
+
+  it('the commit re-check refuses a decided GPU that turned unhealthy meanwhile', () => {
+    const p = place(req({ gpus: { count: 2, model: H100 }, nodeSelector: { zone: 'eu-2' } }), fleet());
+    if (!p.ok) throw new Error('fixture must place');
+    const f = fleet();
+    const now = { ...f, nodes: f.nodes.map((n) => (n.name === 'gpu-03' ? { ...n, gpus: n.gpus.map((g) => (g.uuid === 'GPU-gpu-03-3' ? { ...g, healthy: false, problems: ['row_remap_failed'] } : g)) } : n)) };
+    expect(recheckPlacement(p, req({ gpus: { count: 2, model: H100 }, nodeSelector: { zone: 'eu-2' } }), now)?.reasons).toEqual([{ reason: 'node gpu-03: GPU-gpu-03-3 unhealthy (row_remap_failed)', nodes: 1 }]);
   });
 });
 

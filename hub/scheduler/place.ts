@@ -63,6 +63,18 @@ function modelOn(st: NodeState, req: PlacementRequest, spread: boolean): string 
   return best;
 }
 
+/**
+ * "node gpu-01: GPU-… unhealthy (ecc_uncorrected)" when the node lacks free GPUs only because some are
+ * unhealthy (free + unhealthy of a fitting model would be enough); undefined otherwise. At most 4 named.
+ */
+function unhealthyText(st: NodeState, req: PlacementRequest): string | undefined {
+  const models = req.gpus.model !== undefined ? [req.gpus.model] : st.models;
+  const sick = st.unhealthy.filter((g) => models.includes(g.model) && (st.freeByModel.get(g.model)?.length ?? 0) + st.unhealthy.filter((u) => u.model === g.model).length >= req.gpus.count);
+  if (sick.length === 0) return undefined;
+  const named = sick.slice(0, 4).map((g) => `${g.uuid} unhealthy (${g.problems !== undefined && g.problems.length > 0 ? g.problems.join(', ') : 'reported unhealthy'})`);
+  return `node ${st.node.name}: ${named.join(', ')}${sick.length > 4 ? ` and ${sick.length - 4} more unhealthy` : ''}`;
+}
+
 function matches(labels: Readonly<Record<string, string>>, selector: Array<[string, string]>): boolean {
   for (const [k, v] of selector) if (labels[k] !== v) return false;
   return true;
@@ -106,11 +118,15 @@ export function place(req: PlacementRequest, snapshot: FleetSnapshot | FleetStat
   let bestSt: NodeState | undefined;
   let bestModel: string | undefined;
   let fitting = 0;
+  // a node that lacks free GPUs because some are unhealthy is named with them (one reason per node)
+  const sickNodes: string[] = [];
   for (const st of fleet.open) {
     if (selector.length > 0 && !matches(st.node.labels, selector)) counts[3]!++;
     else {
       const model = modelOn(st, req, spread);
-      if (model === null) counts[4]!++;
+      const sick = model === null && st.unhealthy.length > 0 ? unhealthyText(st, req) : undefined;
+      if (sick !== undefined) sickNodes.push(sick);
+      else if (model === null) counts[4]!++;
       else if (cpus > st.freeCpus) counts[5]!++;
       else if (mem > st.freeMemoryBytes) counts[6]!++;
       else {
@@ -123,15 +139,16 @@ export function place(req: PlacementRequest, snapshot: FleetSnapshot | FleetStat
       }
     }
   }
-  const rejected: Array<{ reason: string; nodes: number; order: number }> = [];
+  const rejected: Array<{ reason: string; nodes: number; order: number; named?: boolean }> = [];
   for (const [profile, nodes] of byProfile) rejected.push({ reason: `profile ${profile} hosts no workspaces`, nodes, order: 0 });
   counts.forEach((nodes, order) => {
     if (nodes > 0) rejected.push({ reason: texts[order] as string, nodes, order });
   });
-  const reasons = rejected
-    .sort((a, b) => b.nodes - a.nodes || a.order - b.order || (a.reason < b.reason ? -1 : 1))
-    .map(({ reason, nodes }) => ({ reason, nodes }));
-  const why = reasons.map((r) => `${plural(r.nodes, 'node')}: ${r.reason}`).join('; ');
+  for (const reason of sickNodes) rejected.push({ reason, nodes: 1, order: 4, named: true });
+  rejected.sort((a, b) => b.nodes - a.nodes || a.order - b.order || (a.reason < b.reason ? -1 : 1));
+  const reasons = rejected.map(({ reason, nodes }) => ({ reason, nodes }));
+  // a reason that names its node ("node gpu-01: ...") needs no count in front
+  const why = rejected.map((r) => (r.named === true ? r.reason : `${plural(r.nodes, 'node')}: ${r.reason}`)).join('; ');
   if (bestSt === undefined) {
     const text = fleet.nodes.length === 0 ? 'no nodes in the fleet' : why;
     return { ok: false, workspace: req.workspace, tenant: req.tenant, reasons: fleet.nodes.length === 0 ? [{ reason: text, nodes: 0 }] : reasons, explanation: `no placement for ${req.workspace}: ${text}` };

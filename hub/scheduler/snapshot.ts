@@ -10,8 +10,10 @@ export interface GpuSnapshot {
   uuid: string;
   /** nvidia-smi's name, e.g. "NVIDIA H100 80GB HBM3". */
   model: string;
-  /** False when the agent reports it unhealthy (XID errors, fallen off the bus): never offered. */
+  /** False when the agent reports it unhealthy (uncorrected ECC, pending row remap, fallen off the bus...): never offered. */
   healthy: boolean;
+  /** The agent's problem codes for an unhealthy GPU (docs/gpu-health.md), for refusal reasons. */
+  problems?: readonly string[];
 }
 
 /** One node: from Git (profile, labels, drain, reservations) and the agent (online, capacity, GPUs). */
@@ -65,6 +67,8 @@ export interface NodeState {
   /** Distinct GPU models of the node, sorted by name (ties between models go to the first name). */
   models: string[];
   freeGpus: number;
+  /** Unhealthy GPUs nobody holds, in the node's GPU order: what placement would have had without them. */
+  unhealthy: GpuSnapshot[];
 }
 
 /** The indexed, mutable view of a snapshot: the PlacementQueue applies placements to it as they are committed. */
@@ -100,6 +104,7 @@ export class FleetState {
         freeByModel,
         models: [...new Set(node.gpus.map((g) => g.model))].sort(),
         freeGpus,
+        unhealthy: node.gpus.filter((g) => !g.healthy && !held.has(g.uuid)),
       };
       this.byName.set(node.name, st);
       return st;

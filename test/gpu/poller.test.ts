@@ -57,6 +57,7 @@ describe('gpu plugin with the stand-in nvidia-smi', () => {
     expect(s.gpus).toEqual([{
       uuid: H100, index: 0, model: 'NVIDIA H100 80GB HBM3', pciBusId: '0000:00:09.0', utilizationGpuPct: 100, utilizationMemoryPct: 11,
       memoryUsedMiB: 19818, memoryTotalMiB: 81559, powerDrawW: 631.95, powerLimitW: 700, temperatureC: 59, smClockMHz: 1980, memClockMHz: 2619,
+      health: { state: 'healthy', problems: [] },
     }]);
     expect(s.processes.map((p) => [p.pid, p.gpuUuid, p.usedMemoryMiB, p.name])).toEqual([
       [11327, H100, 2566, '/root/tools/memhog'], [11328, H100, 1542, '/root/tools/memhog'], [11345, H100, 15690, './gpu_burn'],
@@ -111,18 +112,45 @@ describe('gpu plugin with the stand-in nvidia-smi', () => {
     expect((await plugin.stats()).available).toBe(true);
   });
 
-  it('reflects a GPU that disappears in the next sample, and one that comes back', async () => {
+  it('reflects a GPU that disappears in the next sample, and one that comes back (no inventory taken)', async () => {
     const { plugin, logs } = setup('h100-load');
     expect((await plugin.stats()).gpus.map((g) => g.uuid)).toEqual([H100]);
     fake!.scenario('gpu-lost');
-    const lost = await rejection(plugin.stats());
-    expect([lost.code, lost.details?.['code']]).toEqual(['NVIDIA_SMI', 15]);
+    // nvidia-smi names the lost GPU by PCI bus id only: without an inventory there is no uuid to report it under
+    expect(await plugin.stats()).toMatchObject({ available: false, reason: 'no gpu found', gpus: [] });
+    expect(logs.some((l) => l.startsWith('warn nvidia-smi cannot reach a gpu that is not in the inventory'))).toBe(true);
     fake!.scenario('none');
     for (let i = 0; i < 3; i++) expect(await plugin.stats()).toMatchObject({ available: false, reason: 'no gpu found', gpus: [], processes: [] });
     expect(logs.filter((l) => l.includes('zero gpus'))).toHaveLength(1); // logged once, not per poll
     fake!.scenario('h100-idle');
     expect((await plugin.stats()).gpus.map((g) => g.uuid)).toEqual([H100]);
     expect(logs.at(-1)).toContain('gpus reported again');
+  });
+
+  it('reports an inventoried GPU that fell off the bus as unhealthy, then healthy again when it is back', async () => {
+    const { plugin } = setup('h100-load');
+    await plugin.fingerprint();
+    fake!.scenario('gpu-lost');
+    const lost = await plugin.stats();
+    expect(lost).toMatchObject({ available: true, processes: [] });
+    expect(lost.gpus).toEqual([{
+      uuid: H100, index: 0, model: 'NVIDIA H100 80GB HBM3', pciBusId: '0000:00:09.0', utilizationGpuPct: null, utilizationMemoryPct: null,
+      memoryUsedMiB: null, memoryTotalMiB: 81559, powerDrawW: null, powerLimitW: null, temperatureC: null, smClockMHz: null, memClockMHz: null,
+      health: { state: 'unhealthy', problems: ['fallen_off_bus'] },
+    }]);
+    fake!.scenario('none'); // the driver no longer lists it at all
+    expect((await plugin.stats()).gpus.map((g) => [g.uuid, g.health])).toEqual([[H100, { state: 'unhealthy', problems: ['fallen_off_bus'] }]]);
+    fake!.scenario('h100-idle');
+    expect((await plugin.stats()).gpus.map((g) => g.health)).toEqual([{ state: 'healthy', problems: [] }]);
+  });
+
+  it('reads faults from the health fields (stand-in overrides)', async () => {
+    const { plugin } = setup('h100-load\necc.errors.uncorrected.volatile.total=2\nremapped_rows.pending=Yes\nclocks_event_reasons.hw_thermal_slowdown=Active');
+    expect((await plugin.stats()).gpus.map((g) => g.health)).toEqual([{ state: 'unhealthy', problems: ['ecc_uncorrected', 'row_remap_pending', 'thermal_throttle'] }]);
+    fake!.scenario('h100-load\nclocks_event_reasons.hw_power_brake_slowdown=Active\nclocks_event_reasons.hw_slowdown=Active');
+    expect((await plugin.stats()).gpus.map((g) => g.health)).toEqual([{ state: 'degraded', problems: ['power_brake'] }]);
+    fake!.scenario('h100-load\ngpu_recovery_action=Reset');
+    expect((await plugin.stats()).gpus.map((g) => g.health)).toEqual([{ state: 'unhealthy', problems: ['reset_required'] }]);
   });
 
   it('reports zero GPUs, not an error loop, when nvidia-smi is not installed', async () => {

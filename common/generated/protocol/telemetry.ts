@@ -52,6 +52,21 @@ export interface TelemetryMessage {
        * Tenant of that workspace; null when none or unknown (optional).
        */
       tenant?: string | null;
+      /**
+       * The agent's classification of the GPU's health from nvidia-smi (docs/gpu-health.md). Optional: older agents do not send it, and the hub then treats the GPU's health as unknown (placeable).
+       */
+      health?: {
+        /**
+         * unhealthy: never offered to new workspaces; degraded: placeable, shown and exported.
+         */
+        state: "healthy" | "degraded" | "unhealthy";
+        /**
+         * Problem codes such as ecc_uncorrected, row_remap_pending, fallen_off_bus, thermal_throttle (a short enum; a hub shows codes it does not know as they are).
+         *
+         * @maxItems 32
+         */
+        problems: string[];
+      };
     }[];
     host: {
       cpuPct: number | null;

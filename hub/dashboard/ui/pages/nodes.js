@@ -1,6 +1,6 @@
 // Nodes: per node its profile, labels, agent version, last seen, desired vs applied revision, node and
-// per-resource conditions with reasons, and per GPU utilization, memory, power and temperature with
-// sparklines of the last hour.
+// per-resource conditions with reasons, and per GPU its health (docs/gpu-health.md), utilization, memory,
+// power and temperature with sparklines of the last hour.
 import { api } from '../api.js';
 import { h, fill, table, badge, ago, bytes } from '../dom.js';
 import { sparkline } from '../charts.js';
@@ -15,12 +15,22 @@ function conditionList(conds) {
   return h('ul.conds', {}, conds.map((c) => h('li', {}, badge(`${c.type}=${c.status}`, kind(c)), ' ', c.reason, c.message ? h('span.muted', {}, ` — ${c.message}`) : null)));
 }
 
+const HEALTH_KIND = { healthy: 'good', degraded: 'warn', unhealthy: 'bad', unknown: 'neutral' };
+
+/** The agent's health verdict and its problem codes; unknown when the agent sends none (older agents). */
+function health(g) {
+  const hl = g.health ?? { state: 'unknown', problems: [] };
+  return h('span', { 'data-testid': `health-${g.uuid}` }, badge(hl.state, HEALTH_KIND[hl.state] ?? 'neutral'),
+    hl.problems.length > 0 ? h('span.muted', {}, ` ${hl.problems.join(', ')}`) : null);
+}
+
 function gpuRows(n) {
   return n.gpus.map((g) => {
     const col = (i) => g.history.map((p) => p[i]);
     const cell = (v, unit, i, label, max) => h('div.metric', {}, h('span', {}, num(v, unit)), sparkline(col(i), { label: `${label} of ${g.uuid}`, max }));
     return [
       h('span', {}, h('code', {}, g.uuid), h('br'), h('span.muted', {}, g.model ?? 'unknown model'), g.error ? h('br') : null, g.error ? badge(g.error, 'bad') : null),
+      health(g),
       g.workspace ?? h('span.muted', {}, 'free'),
       cell(g.utilizationPct, '%', 1, 'utilization', 100),
       cell(g.memoryUsedMiB, 'MiB', 2, 'memory used', g.memoryTotalMiB ?? undefined),
@@ -72,7 +82,7 @@ function nodeSection(n) {
       // The kind tells apart a container and a network that share a display id (a container called `net`).
       table(`Resources of ${n.name}`, ['Resource', 'Conditions'], n.resources.map((r) => [h('span', {}, r.kind ? h('span.muted', {}, `${r.kind} `) : null, h('code', {}, r.id)), conditionList(r.conditions)]))),
     h('h3', {}, `GPUs (${n.gpus.length})`),
-    table(`GPUs of ${n.name}`, ['GPU', 'Workspace', 'Utilization', 'Memory', 'Power', 'Temperature'], gpuRows(n), 'No GPUs reported.'));
+    table(`GPUs of ${n.name}`, ['GPU', 'Health', 'Workspace', 'Utilization', 'Memory', 'Power', 'Temperature'], gpuRows(n), 'No GPUs reported.'));
 }
 
 /** Renders the nodes page. */
