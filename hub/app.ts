@@ -34,6 +34,11 @@ import { installVolumeKeys } from './volumes/install.js';
 import { installSecrets } from './secrets/install.js';
 import { reencryptForPlacement } from './secrets/repo-reencrypt.js';
 import type { InfraRepo } from '../common/infra/model.js';
+import type { Invoicer } from './invoicing/invoicer.js';
+import { FleetMetrics } from './metrics/fleet-metrics.js';
+import { UsageReceipts } from './metrics/usage-receipts.js';
+import { snapshotFromInfra } from './scheduler/from-infra.js';
+import { liveFleet } from './workspaces/live-fleet.js';
 
 /** Collaborators of the app; the caller owns the store (and closes it after the app). */
 export interface AppDeps {
@@ -158,7 +163,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const ingress = installIngress(app, deps.ingress);
   if (deps.ageIdentity !== undefined) installVolumeKeys(app, deps.ageIdentity);
   if (deps.ageIdentity !== undefined && app.hasDecorator('gitops')) await installSecrets(app, deps.ageIdentity, deps.repoPollMs);
-  billingRoutes(app);
+  installFleetMetrics(app, billingRoutes(app));
   // A hub started without apps settings still answers for the default apps URL (http://apps.localhost:8088).
   ingressRoutes(app, { apps: deps.ingress?.apps ?? parseAppsUrl(DEFAULT_APPS_URL), hubUrl: () => deps.ingress?.hubPublicUrl, ...deps.appAuth });
   usageRefusalRoutes(app);
@@ -179,6 +184,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       repoDir,
       store,
       onPush: (refs: PushedRef[], actor: string) => refs.forEach((r) => notifyRevision(r.revision, r.ref, 'push', actor)),
+      onPushResult: (result) => metrics.gitPushes.inc({ result }),
     });
   }
   // Graceful stop: refuse new agents, commit and ack what arrived, close sockets; the server then stops.
@@ -189,6 +195,24 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await gateway.close();
   });
   return app;
+}
+
+/** The fleet gauges (nodes, GPUs, workspaces, tenant costs) in the hub's registry; once per registry when apps share one. */
+function installFleetMetrics(app: FastifyInstance, invoicer: Invoicer): void {
+  const { store, gateway, metrics } = app.hub;
+  if (metrics.registry.getSingleMetric('foundry_hub_node_connected') !== undefined) return;
+  const usage = new UsageReceipts(store.db);
+  const gitops = app.hasDecorator('gitops') ? app.gitops : undefined;
+  new FleetMetrics(metrics.registry, {
+    nodes: () => store.nodes(),
+    connected: () => gateway.connectedNodes(),
+    ...(gitops === undefined ? {} : { repo: () => gitops.workspaces.repo() }),
+    // The scheduler's own snapshot: GPU health reaches the gauges the way it reaches placement.
+    snapshot: (repo) => snapshotFromInfra(repo, liveFleet(store.db, repo, gateway.connectedNodes())),
+    usage: () => usage.read(),
+    invoiceOf: (repo, tenant, month) => invoicer.invoice(repo, tenant, month).invoice,
+    onError: (err) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'fleet metrics: the infra repo could not be read'),
+  });
 }
 
 /** Feeds the ingress nodes' agents with the route table (needs the infra repo); undefined without apps or repo. */

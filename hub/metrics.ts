@@ -16,6 +16,8 @@ export interface HubMetrics {
   usageRefused: Counter<'reason'>;
   /** Telemetry readings dropped before /metrics as out of range, by reason. */
   telemetryDropped: Counter<'reason'>;
+  /** Pushes to the hosted infra repo: accepted (a branch moved) or refused (pre-receive validation refused every update). */
+  gitPushes: Counter<'result'>;
   /** Per-GPU gauges from telemetry (foundry_gpu_*). */
   gpus: GpuMetrics;
 }
@@ -25,6 +27,8 @@ export function createMetrics(options: { defaults?: boolean; gpuStaleMs?: number
   const registry = new Registry();
   if (options.defaults === true) collectDefaultMetrics({ register: registry, prefix: 'foundry_hub_' });
   const registers = [registry];
+  const gitPushes = new Counter<'result'>({ name: 'foundry_hub_git_pushes_total', help: 'Pushes to the hosted infra repo: accepted (a branch moved) or refused (the pre-receive validation refused them).', labelNames: ['result'], registers });
+  for (const result of ['accepted', 'refused']) gitPushes.inc({ result }, 0);
   const telemetryDropped = new Counter<'reason'>({ name: 'foundry_hub_telemetry_dropped_total', help: 'GPU telemetry readings dropped before /metrics because they are out of range or name a GPU the node does not declare, by reason.', labelNames: ['reason'], registers });
   return {
     registry,
@@ -42,6 +46,7 @@ export function createMetrics(options: { defaults?: boolean; gpuStaleMs?: number
     outboxItems: new Counter({ name: 'foundry_hub_outbox_items_total', help: 'Usage records and status transitions committed, new or duplicate (a resend after a lost ack).', labelNames: ['outcome'], registers }),
     usageRefused: new Counter({ name: 'foundry_hub_usage_refused_total', help: 'Usage records refused by the admission gate (acked as refused, never billed), by reason.', labelNames: ['reason'], registers }),
     telemetryDropped,
+    gitPushes,
     gpus: new GpuMetrics(registry, { staleMs: options.gpuStaleMs, now: options.now, dropped: telemetryDropped }),
   };
 }

@@ -25,6 +25,8 @@ export interface GitBackendOptions {
   repoDir: string;
   store: HubStore;
   onPush: (refs: PushedRef[], actor: string) => void;
+  /** Told the outcome of every push git ran: accepted when a ref changed, refused when none did (pre-receive refused it). */
+  onPushResult?: (result: 'accepted' | 'refused') => void;
 }
 
 type Who = { kind: 'admin'; name: string } | { kind: 'node'; name: string };
@@ -143,6 +145,9 @@ export async function gitBackendPlugin(app: FastifyInstance, opts: GitBackendOpt
     const code = await runBackend(req, reply, opts.repoDir, subPath, who);
     if (before === undefined || code !== 0) return;
     const after = await listRefs(opts.repoDir);
+    // git answers a refused push with 200 and the refusal in its report: what tells is whether any ref changed (deletes included).
+    const changed = after.size !== before.size || [...after].some(([ref, rev]) => before.get(ref) !== rev);
+    opts.onPushResult?.(changed ? 'accepted' : 'refused');
     const moved = [...after].filter(([ref, rev]) => ref.startsWith('refs/heads/') && before.get(ref) !== rev).map(([ref, revision]) => ({ ref, revision }));
     if (moved.length > 0) opts.onPush(moved, `${who.kind}:${who.name}`);
   };

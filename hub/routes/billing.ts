@@ -17,8 +17,8 @@ const ALERTS_METRIC = 'foundry_hub_billing_alerts_total';
 const MONTH = /^[0-9]{4}-(0[1-9]|1[0-2])$/;
 const TENANT = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
-/** Registers the billing routes; `repo` reads the infra repo at the branch tip (price lists, tenants). */
-export function billingRoutes(app: FastifyInstance, opts: { now?: () => number } = {}): void {
+/** Registers the billing routes; returns their Invoicer (the hub's month-to-date metric reads the same invoices). */
+export function billingRoutes(app: FastifyInstance, opts: { now?: () => number } = {}): Invoicer {
   const billing = new BillingStore(app.hub.store.db);
   // one counter per registry, also when two apps share the hub's metrics
   const registry = app.hub.metrics.registry;
@@ -85,4 +85,5 @@ export function billingRoutes(app: FastifyInstance, opts: { now?: () => number }
       return sendError(reply, err);
     }
   });
+  return invoicer;
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { HubLink, type HubCommand } from '../../agent/link/hub-link.js';
 import { startTestHub, waitFor, tempDir, type TestHub } from './support.js';
 import { describeIfBuilt } from '../support/requires.js';
+import { sampleValue } from '../support/prom-text.js';
 
 // The pre-receive hook runs the built validator (dist/): `npm test` builds first.
 const describeBuilt = describeIfBuilt('dist/hub/git/pre-receive-hook.js');
@@ -116,6 +117,12 @@ describeBuilt('hosted infra repo', () => {
     const wrong = await git(['ls-remote', basicUrl('x', 'fnc_wrong')], work);
     expect(wrong.code).not.toBe(0);
     expect(wrong.stderr).toContain('Authentication failed');
+  });
+
+  it('counts the pushes above in foundry_hub_git_pushes_total: one accepted, two refused by validation (a push refused before git runs is not counted)', async () => {
+    const text = await (await fetch(`${hub.url}/metrics`, { headers: { authorization: `Bearer ${admin}` } })).text();
+    expect(sampleValue(text, 'foundry_hub_git_pushes_total', { result: 'accepted' })).toBe(1);
+    expect(sampleValue(text, 'foundry_hub_git_pushes_total', { result: 'refused' })).toBe(2);
   });
 });
 
