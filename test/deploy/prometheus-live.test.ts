@@ -127,8 +127,13 @@ describeIf(prometheusAvailable(), 'prometheus', PROMETHEUS_HOW)('deploy/ against
 
       afterAll(async () => {
         await prom?.stop();
-        agent?.kill('SIGTERM');
-        if (agent !== undefined && agent.exitCode === null) await new Promise((r) => agent!.once('exit', r));
+        if (agent !== undefined && agent.exitCode === null) {
+          const exited = new Promise((r) => agent!.once('exit', r));
+          agent.kill('SIGTERM');
+          const timer = setTimeout(() => agent?.kill('SIGKILL'), 15_000);
+          await exited;
+          clearTimeout(timer);
+        }
         await pm?.stop();
         await hub?.close();
         rmSync(CDI_FILE, { force: true });
