@@ -100,6 +100,8 @@ need_cmd age age
 need_cmd debootstrap debootstrap
 need_cmd lighttpd lighttpd
 need_cmd ansible-pull ansible
+need_cmd prometheus prometheus
+need_cmd promtool prometheus
 
 if [ "$missing" -ne 0 ]; then echo "host check: something is missing (see the lines above)" >&2; exit 1; fi
 echo "host check: everything is there"

@@ -53,7 +53,7 @@ describe('foundry validate <the hub repo URL>', () => {
   it('sends FOUNDRY_TOKEN as a Bearer header to the hub and validates', async () => {
     const r = await foundry(['validate', `${hub.url}/git/infra.git`], { FOUNDRY_TOKEN: token, FOUNDRY_HUB_URL: hub.url });
     expect(r.stderr).toBe('');
-    expect(r.stdout).toMatch(/^valid: 6 nodes, 0 repo profiles, 5 services, 2 templates, 2 tenants, 3 workspaces, 1 price list, 3 identity providers \(revision [0-9a-f]{40}\)\n$/);
+    expect(r.stdout).toMatch(/^valid: 6 nodes, 0 repo profiles, 6 services, 2 templates, 2 tenants, 3 workspaces, 1 price list, 3 identity providers \(revision [0-9a-f]{40}\)\n$/);
     expect(r.code).toBe(0);
   }, 60_000);
 

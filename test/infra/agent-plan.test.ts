@@ -26,6 +26,14 @@ describe('agent plan', () => {
     ]);
   });
 
+  it('svc-01 runs GitLab, Langfuse and the monitoring Service (Prometheus and Grafana with deploy/)', async () => {
+    const report = await planNode(EXAMPLE_INFRA_DIR, 'svc-01', {});
+    expect(report.plan.counts).toEqual({ create: 15, recreate: 0, start: 0, stop: 0, remove: 0, noop: 0 });
+    expect(report.plan.actions.filter((a) => a.id.startsWith('svc.monitoring.')).map((a) => a.id).sort()).toEqual([
+      'svc.monitoring.grafana', 'svc.monitoring.net', 'svc.monitoring.prometheus', 'svc.monitoring.vol.grafana-data', 'svc.monitoring.vol.prometheus-data',
+    ]);
+  });
+
   it('plans against what the observer hook reports: unchanged, start, recreate, remove', async () => {
     const desired = renderNodeState(await loadInfraDir(EXAMPLE_INFRA_DIR), 'gpu-01');
     const hash = (id: string) => desired.resources.find((r) => r.id === id)!.specHash;

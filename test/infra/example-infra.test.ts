@@ -14,7 +14,7 @@ describe('fixtures/example-infra', () => {
     const repo = await loadInfraDir(EXAMPLE_INFRA_DIR);
     expect(repo.issues.map(formatIssue)).toEqual([]);
     expect([...repo.nodes.keys()].sort()).toEqual(['ceph-01', 'ceph-02', 'ceph-03', 'gpu-01', 'svc-01', 'svc-02']);
-    expect([...repo.services.keys()].sort()).toEqual(['gitlab-ce', 'guacamole', 'ingress', 'langfuse', 'searxng']);
+    expect([...repo.services.keys()].sort()).toEqual(['gitlab-ce', 'guacamole', 'ingress', 'langfuse', 'monitoring', 'searxng']);
     expect([...repo.templates.keys()].sort()).toEqual(['ai-stack', 'desktop']);
     expect([...repo.tenants.keys()].sort()).toEqual(['acme', 'globex']);
     expect(repo.nodes.get('gpu-01')?.doc.spec.gpus?.length).toBe(2);

@@ -29,7 +29,7 @@ describe('foundry validate', () => {
   it('exits 0 on the example repo and says what it found', () => {
     const r = foundry('validate', EXAMPLE_INFRA_DIR);
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe('valid: 6 nodes, 0 repo profiles, 5 services, 2 templates, 2 tenants, 3 workspaces, 1 price list, 3 identity providers (revision worktree)\n');
+    expect(r.stdout).toBe('valid: 6 nodes, 0 repo profiles, 6 services, 2 templates, 2 tenants, 3 workspaces, 1 price list, 3 identity providers (revision worktree)\n');
   });
 
   it('exits 1 listing every issue as file:line:column: path: message', async () => {
