@@ -13,6 +13,7 @@ import { parseListGpus, type ListedGpu } from './list-gpus.js';
 import { mergeInventory } from './inventory.js';
 import type { GpuDevice, GpuInventory, GpuSample, GpuStats } from './types.js';
 import { smiQueryOf, type AgentMetricsSink } from '../metrics/metrics-sink.js';
+import { gpuHealthGauge } from './health-gauge.js';
 
 /** A pino-compatible logger (only what this module uses). */
 export interface GpuLogger {
@@ -30,7 +31,7 @@ export interface NvidiaPluginOptions {
   clock?: () => number;
   logger?: GpuLogger;
   /** Told the time and outcome of every nvidia-smi run (the agent's metrics). */
-  metrics?: Pick<AgentMetricsSink, 'smiCall'>;
+  metrics?: Pick<AgentMetricsSink, 'smiCall' | 'gpuHealth'>;
 }
 
 // nvidia-smi exits 6 and prints this when the driver is loaded but sees no GPU (or the last one fell off).
@@ -113,7 +114,11 @@ export class NvidiaGpuPlugin {
     if (q.kind === 'absent') {
       // GPUs that were there and that the driver no longer sees at all have fallen off the bus (XID 79)
       const gone = q.reason === 'no gpu found' ? this.lostSamples(this.known.flatMap((d) => (d.pciBusId === null ? [] : [{ pciBusId: d.pciBusId, reason: q.reason }])), []) : [];
-      if (gone.length > 0) return { at: this.clock(), available: true, gpus: gone, processes: [] };
+      if (gone.length > 0) {
+        const stats: GpuStats = { at: this.clock(), available: true, gpus: gone, processes: [] };
+        this.metrics?.gpuHealth(gpuHealthGauge(stats));
+        return stats;
+      }
       return { at: this.clock(), available: false, reason: q.reason, gpus: [], processes: [] };
     }
     const parsed = parseStatsOutput(q.stdout, fields);
@@ -122,7 +127,9 @@ export class NvidiaGpuPlugin {
     const processes = p.kind === 'output' ? parseComputeAppsCsv(splitLostGpus(p.stdout).rest) : [];
     if (gpus.length === 0) this.absent('no gpu found');
     else this.present();
-    return { at: this.clock(), available: gpus.length > 0, ...(gpus.length === 0 ? { reason: 'no gpu found' } : {}), gpus, processes };
+    const stats: GpuStats = { at: this.clock(), available: gpus.length > 0, ...(gpus.length === 0 ? { reason: 'no gpu found' } : {}), gpus, processes };
+    this.metrics?.gpuHealth(gpuHealthGauge(stats));
+    return stats;
   }
 
   // The stats query; a health field the driver does not know is dropped (logged once) and the query retried.

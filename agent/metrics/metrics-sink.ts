@@ -28,6 +28,8 @@ export interface AgentMetricsSink {
   hubLink(connected: boolean): void;
   /** One nvidia-smi run took `seconds`; `ok` false when it failed (timeout, exit code, busy); an absent nvidia-smi is not a failure. */
   smiCall(query: SmiQuery, seconds: number, ok: boolean): void;
+  /** After each stats poll: each GPU with a health reading, healthy (healthy or degraded: placeable) or not; replaces the last poll's set. */
+  gpuHealth(gpus: ReadonlyArray<{ labels: { gpu_uuid: string; model: string }; value: 0 | 1 }>): void;
 }
 
 /** The query label of an nvidia-smi argv. */

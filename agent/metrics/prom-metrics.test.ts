@@ -73,6 +73,18 @@ describe('PromAgentMetrics', () => {
     expect(sampleValue(t, 'foundry_agent_nvidia_smi_failures_total', { query: 'gpu' })).toBe(1);
     expect(sampleValue(t, 'foundry_agent_nvidia_smi_failures_total', { query: 'compute-apps' })).toBe(0);
   });
+
+  it('shows each GPU of the last poll as healthy 1 / unhealthy 0; a GPU gone from the poll loses its series', async () => {
+    const m = new PromAgentMetrics({ version: 'v' });
+    m.gpuHealth([{ labels: { gpu_uuid: 'GPU-a', model: 'H100' }, value: 1 }, { labels: { gpu_uuid: 'GPU-b', model: 'H100' }, value: 0 }]);
+    let t = await m.registry.metrics();
+    expect(sampleValue(t, 'foundry_agent_gpu_healthy', { gpu_uuid: 'GPU-a', model: 'H100' })).toBe(1);
+    expect(sampleValue(t, 'foundry_agent_gpu_healthy', { gpu_uuid: 'GPU-b', model: 'H100' })).toBe(0);
+    m.gpuHealth([{ labels: { gpu_uuid: 'GPU-a', model: 'H100' }, value: 0 }]);
+    t = await m.registry.metrics();
+    expect(sampleValue(t, 'foundry_agent_gpu_healthy', { gpu_uuid: 'GPU-a', model: 'H100' })).toBe(0);
+    expect(sampleValue(t, 'foundry_agent_gpu_healthy', { gpu_uuid: 'GPU-b', model: 'H100' })).toBeUndefined();
+  });
 });
 
 describe('the metrics endpoint', () => {

@@ -38,6 +38,7 @@ export class PromAgentMetrics implements AgentMetricsSink {
   private readonly reconnects: Counter;
   private readonly smiSeconds: Histogram<'query'>;
   private readonly smiFailures: Counter<'query'>;
+  private readonly gpuHealthy: Gauge<'gpu_uuid' | 'model'>;
   private shownRevision: string | undefined;
   private everConnected = false;
   private readonly now: () => number;
@@ -73,7 +74,7 @@ export class PromAgentMetrics implements AgentMetricsSink {
     this.smiSeconds = new Histogram({ name: 'foundry_agent_nvidia_smi_duration_seconds', help: 'Time of each nvidia-smi run, by query.', labelNames: ['query'], buckets: SMI_BUCKETS, registers });
     this.smiFailures = new Counter({ name: 'foundry_agent_nvidia_smi_failures_total', help: 'nvidia-smi runs that failed (timeout, error exit, still busy), by query.', labelNames: ['query'], registers });
     for (const query of ['gpu', 'compute-apps']) this.smiFailures.inc({ query }, 0);
-    // GPU health (foundry_agent_gpu_healthy{gpu_uuid,model}) registers its gauge in this.registry: see docs/metrics.md.
+    this.gpuHealthy = new Gauge({ name: 'foundry_agent_gpu_healthy', help: 'Per GPU, from the last nvidia-smi poll: 1 healthy or degraded (placeable), 0 unhealthy (docs/gpu-health.md).', labelNames: ['gpu_uuid', 'model'], registers });
   }
 
   reconcileStep(step: ReconcileStepLabel, seconds: number, ok: boolean): void {
@@ -110,5 +111,11 @@ export class PromAgentMetrics implements AgentMetricsSink {
   smiCall(query: SmiQuery, seconds: number, ok: boolean): void {
     this.smiSeconds.observe({ query }, seconds);
     if (!ok) this.smiFailures.inc({ query });
+  }
+
+  gpuHealth(gpus: ReadonlyArray<{ labels: { gpu_uuid: string; model: string }; value: 0 | 1 }>): void {
+    // Only the GPUs of the last poll have a series (a GPU gone from nvidia-smi loses its old one).
+    this.gpuHealthy.reset();
+    for (const g of gpus) this.gpuHealthy.set(g.labels, g.value);
   }
 }

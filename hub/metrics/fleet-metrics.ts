@@ -70,8 +70,8 @@ export class FleetMetrics {
     this.gauge(registry, 'foundry_hub_gpus', 'GPUs per node and model by state: allocated (held by a placed workspace), unhealthy (held by none, reported unhealthy), free.', ['node', 'model', 'state'], (set, v) => {
       for (const g of v.gpus) set({ node: g.node, model: g.model, state: g.state }, g.count);
     });
-    this.gauge(registry, 'foundry_hub_workspace_gpus', 'GPUs placed for each workspace (Git: spec.node and spec.gpus.uuids), running or stopped.', ['tenant', 'workspace', 'node'], (set, v) => {
-      for (const w of v.workspaces) set({ tenant: w.tenant, workspace: w.workspace, node: w.node }, w.gpus);
+    this.gauge(registry, 'foundry_hub_workspace_gpus', 'GPUs placed for each workspace (Git: spec.node and spec.gpus.uuids); state: running or stopped (Git spec.state; a stopped workspace keeps its GPUs and sends no usage).', ['tenant', 'workspace', 'node', 'state'], (set, v) => {
+      for (const w of v.workspaces) set({ tenant: w.tenant, workspace: w.workspace, node: w.node, state: w.state }, w.gpus);
     });
     this.gauge(registry, 'foundry_hub_workspace_last_usage_timestamp_seconds', 'Unix time the hub received the newest usage record of each workspace; absent before the first.', ['tenant', 'workspace'], (set, v) => {
       for (const u of v.lastUsage) set({ tenant: u.tenant, workspace: u.workspace }, u.receivedSec);
@@ -117,7 +117,7 @@ export class FleetMetrics {
     const snapshot = this.sources.snapshot(repo);
     // Workspaces deleted from Git drop out (their series would otherwise stay for the hub's lifetime).
     const lastUsage = usage.filter((u) => repo.workspaces.has(u.workspace));
-    return { nodes, gpus: gpuCounts(snapshot), workspaces: workspaceGpus(snapshot), lastUsage, costPerHour: tenantCostPerHour(repo, snapshot, now), monthToDate: this.monthToDate(repo, now) };
+    return { nodes, gpus: gpuCounts(snapshot), workspaces: workspaceGpus(snapshot, (w) => (repo.workspaces.get(w)?.doc.spec.state === 'stopped' ? 'stopped' : 'running')), lastUsage, costPerHour: tenantCostPerHour(repo, snapshot, now), monthToDate: this.monthToDate(repo, now) };
   }
 
   private monthToDate(repo: InfraRepo, now: number): TenantCost[] {

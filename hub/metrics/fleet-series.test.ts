@@ -46,9 +46,9 @@ describe('gpuCounts and workspaceGpus', () => {
   });
 
   it('GPUs placed per workspace (workspaces without GPUs left out)', () => {
-    expect(workspaceGpus(snapshot)).toEqual([
-      { tenant: 'acme', workspace: 'acme-a', node: 'gpu-01', gpus: 2 },
-      { tenant: 'globex', workspace: 'globex-b', node: 'gpu-02', gpus: 1 },
+    expect(workspaceGpus(snapshot, (w) => (w === 'globex-b' ? 'stopped' : 'running'))).toEqual([
+      { tenant: 'acme', workspace: 'acme-a', node: 'gpu-01', state: 'running', gpus: 2 },
+      { tenant: 'globex', workspace: 'globex-b', node: 'gpu-02', state: 'stopped', gpus: 1 },
     ]);
   });
 });

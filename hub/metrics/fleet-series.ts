@@ -30,6 +30,8 @@ export interface WorkspaceGpus {
   tenant: string;
   workspace: string;
   node: string;
+  /** Git's spec.state: a stopped workspace keeps its GPUs and sends no usage. */
+  state: 'running' | 'stopped';
   gpus: number;
 }
 
@@ -67,10 +69,10 @@ export function gpuCounts(snapshot: FleetSnapshot): GpuCount[] {
   return out;
 }
 
-/** GPUs placed for each workspace that holds any (from Git: spec.node and spec.gpus.uuids). */
-export function workspaceGpus(snapshot: FleetSnapshot): WorkspaceGpus[] {
+/** GPUs placed for each workspace that holds any (from Git: spec.node and spec.gpus.uuids), with its state (`stateOf`, default running). */
+export function workspaceGpus(snapshot: FleetSnapshot, stateOf: (workspace: string) => 'running' | 'stopped' = () => 'running'): WorkspaceGpus[] {
   return snapshot.allocations
     .filter((a) => a.gpuUuids.length > 0)
-    .map((a) => ({ tenant: a.tenant, workspace: a.workspace, node: a.node, gpus: a.gpuUuids.length }))
+    .map((a) => ({ tenant: a.tenant, workspace: a.workspace, node: a.node, state: stateOf(a.workspace), gpus: a.gpuUuids.length }))
     .sort((a, b) => a.workspace.localeCompare(b.workspace));
 }

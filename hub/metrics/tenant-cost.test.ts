@@ -87,8 +87,8 @@ describe('tenant costs and the fleet gauges (a real infra repo)', () => {
     expect(sampleValue(t, 'foundry_hub_gpus', { node: 'gpu-01', state: 'allocated' })).toBe(2);
     expect(sampleValue(t, 'foundry_hub_gpus', { node: 'gpu-02', state: 'allocated' })).toBe(2);
     expect(sampleValue(t, 'foundry_hub_gpus', { node: 'gpu-02', state: 'free' })).toBe(0);
-    expect(sampleValue(t, 'foundry_hub_workspace_gpus', { tenant: 'acme', workspace: 'acme-a', node: 'gpu-01' })).toBe(2);
-    expect(sampleValue(t, 'foundry_hub_workspace_gpus', { workspace: 'acme-stopped' })).toBe(1);
+    expect(sampleValue(t, 'foundry_hub_workspace_gpus', { tenant: 'acme', workspace: 'acme-a', node: 'gpu-01', state: 'running' })).toBe(2);
+    expect(sampleValue(t, 'foundry_hub_workspace_gpus', { workspace: 'acme-stopped', state: 'stopped' })).toBe(1);
     expect(samples(t, 'foundry_hub_workspace_last_usage_timestamp_seconds')).toEqual([{ name: 'foundry_hub_workspace_last_usage_timestamp_seconds', labels: { tenant: 'acme', workspace: 'acme-a' }, value: 1_000 }]);
     expect(sampleValue(t, 'foundry_hub_tenant_cost_per_hour', { tenant: 'acme', currency: 'EUR' })).toBe(4.38);
     expect(sampleValue(t, 'foundry_hub_tenant_month_to_date_cost', { tenant: 'acme', currency: 'EUR' })).toBe(1);
