@@ -151,7 +151,7 @@ describeIf(podmanAvailable() && built, 'podman and a build (npm run build)', POD
     expect(samples(h, 'foundry_hub_gpus').map((s) => `${s.labels.node} ${s.labels.model} ${s.labels.state} ${s.value}`)).toEqual([
       `${NODE} ${MODEL} free 0`, `${NODE} ${MODEL} allocated 1`, `${NODE} ${MODEL} unhealthy 0`,
     ]);
-    expect(samples(h, 'foundry_hub_workspace_gpus')).toEqual([{ name: 'foundry_hub_workspace_gpus', labels: { tenant: 'acme', workspace: 'acme-metrics', node: NODE }, value: 1 }]);
+    expect(samples(h, 'foundry_hub_workspace_gpus')).toEqual([{ name: 'foundry_hub_workspace_gpus', labels: { tenant: 'acme', workspace: 'acme-metrics', node: NODE, state: 'running' }, value: 1 }]);
     const lastUsage = sampleValue(h, 'foundry_hub_workspace_last_usage_timestamp_seconds', { tenant: 'acme', workspace: 'acme-metrics' });
     expect(lastUsage).toBeGreaterThanOrEqual(started);
     expect(lastUsage).toBeLessThanOrEqual(now);

@@ -108,13 +108,16 @@ describeIfBuilt('dist/hub/git/validate-worker.js')('hostile pushes to the hosted
   it('refuses a revision whose validation needs more memory than the limit, saying so', async () => {
     await ensureHostedRepo(hub.repoDir!, { timeoutMs: 60_000, maxMemoryMb: 8 });
     try {
-      writeFileSync(join(clone, 'nodes', 'gpu-01.yaml'), doc('Node', 'gpu-01', '  profile: gpu-node\n  drain: false\n'));
-      await git(['commit', '--quiet', '-am', 'undrain'], clone);
+      // Big enough that parsing it needs well over 8 MiB (a small repo now validates within 8 MiB: only the schemas it uses are loaded).
+      const labels = Array.from({ length: 30_000 }, (_, i) => `    label-${i}: value-${i}\n`).join('');
+      writeFileSync(join(clone, 'nodes', 'gpu-01.yaml'), doc('Node', 'gpu-01', `  profile: gpu-node\n  drain: false\n  labels:\n${labels}`));
+      await git(['commit', '--quiet', '-am', 'undrain, many labels'], clone);
       const push = await git(['push', 'origin', 'HEAD:main'], clone, bearer());
       expect(push.code).not.toBe(0);
       expect(push.stderr).toContain('remote:   validation needed more than 8 MiB of memory: the revision is refused');
     } finally {
       await ensureHostedRepo(hub.repoDir!, DEFAULT_VALIDATION_LIMITS);
+      await git(['reset', '--quiet', '--hard', 'HEAD~1'], clone);
     }
   }, 60_000);
 
