@@ -108,6 +108,7 @@ function openStackDriver(os: NonNullable<ResolvedAgentConfig['openstack']>, logg
     region: cloud.region,
     interface: cloud.interface,
     hostTargeting: os.hostTargeting,
+    ...(os.networks !== undefined ? { noNetwork: os.networks } : {}),
     timeoutMs: os.timeoutMs,
     log: (message, fields) => log.info(fields ?? {}, message),
   });

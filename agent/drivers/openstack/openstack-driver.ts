@@ -11,7 +11,7 @@ import type { FetchLike } from './http.js';
 import { KeystoneSession, type OpenStackCredentials } from './keystone.js';
 import { NovaClient, type NovaServer } from './nova-client.js';
 import { Redactor } from './redact.js';
-import { createServerRequest, isTransitional, novaMetadataToLabels, serverToObserved, type HostTargeting } from './server-map.js';
+import { createServerRequest, isTransitional, novaMetadataToLabels, serverToObserved, type HostTargeting, type NoNetwork } from './server-map.js';
 
 /** Settings of the OpenStack driver. */
 export interface OpenStackDriverOptions {
@@ -24,6 +24,8 @@ export interface OpenStackDriverOptions {
   renewBeforeMs?: number;
   /** `host` field with microversion 2.74 (default) or legacy "zone:host". */
   hostTargeting?: HostTargeting;
+  /** Networks of a VM that names none: "none" or "auto" (microversion 2.37); unset, Nova's default at 2.1. */
+  noNetwork?: NoNetwork;
   /** Per-request timeout (default 30 s). */
   timeoutMs?: number;
   now?: () => number;
@@ -40,6 +42,7 @@ export class OpenStackDriver implements RuntimeDriver {
   readonly #redactor = new Redactor();
   private readonly nova: NovaClient;
   private readonly targeting: HostTargeting;
+  private readonly noNetwork: NoNetwork | undefined;
   private readonly log: (message: string, fields?: Record<string, unknown>) => void;
 
   constructor(options: OpenStackDriverOptions) {
@@ -48,6 +51,7 @@ export class OpenStackDriver implements RuntimeDriver {
     this.session = new KeystoneSession({ ...options, fetch: fetchImpl, timeoutMs }, this.#redactor);
     this.nova = new NovaClient(this.session, this.#redactor, fetchImpl, timeoutMs);
     this.targeting = options.hostTargeting ?? 'microversion';
+    this.noNetwork = options.noNetwork;
     const log = options.log ?? (() => undefined);
     this.log = (message, fields) => log(this.#redactor.scrub(message), fields);
   }
@@ -109,7 +113,7 @@ export class OpenStackDriver implements RuntimeDriver {
       imageId: await this.nova.resolveImage(os.image, d.id),
       networkId: d.spec.network === undefined ? undefined : await this.nova.resolveNetwork(d.spec.network, d.id),
     };
-    const { body, microversion } = createServerRequest(d, refs, this.targeting);
+    const { body, microversion } = createServerRequest(d, refs, this.targeting, this.noNetwork);
     const id = await this.nova.createServer(body, microversion, d.id);
     this.log(`created server ${d.name} for ${d.id}`, { id: d.id, server: id });
   }
