@@ -409,8 +409,10 @@ for f in "foundry.nano 1 64" "foundry.micro 1 96"; do
   [ -n "$(api GET "$NOVA/flavors" | py "print(next((x['id'] for x in d['flavors'] if x['name']=='$1'), ''))")" ] ||
     api POST "$NOVA/flavors" "{\"flavor\":{\"name\":\"$1\",\"vcpus\":$2,\"ram\":$3,\"disk\":1}}" >/dev/null
 done
-# The quota project may run one server: the live tests' quota error.
+# The quota project may run one server: the live tests' quota error. The main project room for the
+# benchmark's 20 servers and the tests beside it (Nova's defaults: 10 instances, 20 cores).
 api PUT "$NOVA/os-quota-sets/$PROJ_Q" '{"quota_set":{"instances":1}}' >/dev/null
+api PUT "$NOVA/os-quota-sets/$PROJ" '{"quota_set":{"instances":60,"cores":60,"ram":16384}}' >/dev/null
 
 step "done"
 printf 'openstack: up in %.1f s; clouds.yaml: %s (clouds foundry, foundry-quota, foundry-admin); project %s, admin %s\n' \

@@ -118,7 +118,7 @@ export class OpenStackDriver implements RuntimeDriver {
     this.log(`created server ${d.name} for ${d.id}`, { id: d.id, server: id });
   }
 
-  /** Starts what can be started; a server in ERROR is deleted and created again (unless no host can take it). */
+  /** Starts what can be started; a server in ERROR is deleted and created again (unless no host can take it or the quota is exceeded). */
   private async start(o: ObservedResource, d: DesiredVm | undefined): Promise<void> {
     const server = await this.owned(o);
     if (server === undefined) {
@@ -130,6 +130,11 @@ export class OpenStackDriver implements RuntimeDriver {
       const fault = server.fault?.message ?? '';
       if (/no valid host was found/i.test(fault)) {
         throw new FoundryError('OPENSTACK_NO_VALID_HOST', `server ${server.name} for ${o.id} failed to build: no compute host can take it (${this.#redactor.scrub(fault)}); deleted, will retry`, { resource: o.id });
+      }
+      // Nova checks the quota again when it builds (after the API accepted the request): two creates
+      // close together can both pass the API's check and fail here.
+      if (/quota exceeded/i.test(fault)) {
+        throw new FoundryError('OPENSTACK_QUOTA', `server ${server.name} for ${o.id} failed to build: project quota exceeded (${this.#redactor.scrub(fault)}); deleted, will retry; free resources or raise the quota`, { resource: o.id });
       }
       if (d !== undefined) await this.create(d);
       return;
