@@ -62,10 +62,13 @@ stop() { # stop NAME: SIGTERM, then SIGKILL after 10 s
 SERVICES=(nova-compute nova-scheduler nova-conductor nova-api neutron-api glance-api placement-api keystone)
 # As Debian's uwsgi ini files for these services: "Connection: close" (keystoneauth would reuse a
 # connection uwsgi's plain http-socket has closed: RemoteDisconnected).
+# Nova's and Neutron's apps monkey-patch with eventlet, which deadlocks across uwsgi threads ("greenlet.error:
+# cannot switch to a different thread"): they run single-threaded (Nova in 2 processes; Neutron in one, so
+# that the warm-up query below reaches its only worker).
 uwsgi_app() { # uwsgi_app NAME PORT WSGI-SCRIPT ENV=VALUE|--uwsgi-option value...
   local name=$1 port=$2 script=$3; shift 3
   local envs=(); for e in "$@"; do case $e in --*|config:*) envs+=("$e") ;; *=*) envs+=(--env "$e") ;; *) envs+=("$e") ;; esac; done
-  daemon "$name" uwsgi --plugin python3 --master --die-on-term --processes 1 --threads 4 --lazy-apps \
+  daemon "$name" uwsgi --plugin python3 --master --die-on-term --processes "${UWSGI_PROCESSES:-1}" --threads "${UWSGI_THREADS:-4}" --lazy-apps \
     --http-socket "127.0.0.1:$port" --add-header "Connection: close" --wsgi-file "$script" --buffer-size 65535 "${envs[@]}"
 }
 once() { # once NAME CMD...: runs CMD (output to the log) unless it succeeded before (a marker in the state dir)
@@ -87,8 +90,8 @@ check() {
     if [ "$s" = postgres ]; then runuser -u postgres -- "$PGBIN/pg_ctl" -D "$D/pg" status >/dev/null 2>&1 && echo "ok    $s" || { echo "DOWN  $s"; bad=1; }
     elif alive "$s"; then echo "ok    $s"; else echo "DOWN  $s"; bad=1; fi
   done
-  curl -sf -m 3 "$KS" >/dev/null && echo "ok    keystone answers at $KS" || { echo "DOWN  keystone at $KS"; bad=1; }
-  curl -s -m 3 -o /dev/null "http://127.0.0.1:$P_NOVA/" && echo "ok    nova answers at :$P_NOVA" || { echo "DOWN  nova api at :$P_NOVA"; bad=1; }
+  curl -sf -m 15 "$KS" >/dev/null && echo "ok    keystone answers at $KS" || { echo "DOWN  keystone at $KS"; bad=1; }
+  curl -s -m 15 -o /dev/null "http://127.0.0.1:$P_NOVA/" && echo "ok    nova answers at :$P_NOVA" || { echo "DOWN  nova api at :$P_NOVA"; bad=1; }
   return $bad
 }
 
@@ -324,7 +327,7 @@ extension_drivers =
 EOF
 authtoken; } > "$ETC/neutron/neutron.conf")
 once neutron-db neutron-db-manage --config-file "$ETC/neutron/neutron.conf" upgrade heads
-uwsgi_app neutron-api "$P_NEUTRON" /usr/bin/neutron-api --paste "config:/etc/neutron/api-paste.ini" --pyargv "--config-file=$ETC/neutron/neutron.conf"
+UWSGI_PROCESSES=1 UWSGI_THREADS=1 uwsgi_app neutron-api "$P_NEUTRON" /usr/bin/neutron-api --paste "config:/etc/neutron/api-paste.ini" --pyargv "--config-file=$ETC/neutron/neutron.conf"
 wait_http "http://127.0.0.1:$P_NEUTRON/" neutron 60
 # Zed's port listing reads the Port.port_forwardings relation before its first query, and SQLAlchemy adds
 # that backref only when a query configures the mappers: one query first, or Nova's port look-ups get 500.
@@ -377,7 +380,7 @@ once nova-cell1 nova-manage "${NCONF[@]}" cell_v2 create_cell --name cell1 --ver
 once nova-db nova-manage "${NCONF[@]}" db sync
 
 step "nova services"
-uwsgi_app nova-api "$P_NOVA" /usr/bin/nova-api-wsgi "OS_NOVA_CONFIG_DIR=$ETC/nova"
+UWSGI_PROCESSES=2 UWSGI_THREADS=1 uwsgi_app nova-api "$P_NOVA" /usr/bin/nova-api-wsgi "OS_NOVA_CONFIG_DIR=$ETC/nova"
 daemon nova-conductor nova-conductor "${NCONF[@]}"
 daemon nova-scheduler nova-scheduler "${NCONF[@]}"
 daemon nova-compute nova-compute "${NCONF[@]}"
