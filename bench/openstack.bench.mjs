@@ -81,7 +81,7 @@ export async function run({ quick = false } = {}) {
   const node = `${prefix}-node`;
   const vm = (i) => {
     const spec = { driver: 'openstack', vcpus: 1, memoryBytes: undefined, disk: undefined, network: undefined, userData: undefined, hostDevices: [], gpuUuids: [], openstack: { flavor: 'foundry.nano', image: 'foundry-tiny' } };
-    return { kind: 'vm', id: `ws.${prefix}.vm.v${i}`, name: `${prefix}-v${i}`, owner: { node }, spec, specHash: specHash(spec), reclaimPolicy: 'Delete', run: true };
+    return { kind: 'vm', ref: { kind: 'vm', scope: 'workspace', owner: prefix, name: `v${i}` }, id: `ws.${prefix}.vm.v${i}`, name: `${prefix}-v${i}`, owner: { node, workspace: prefix, tenant: 'acme' }, spec, specHash: specHash(spec), reclaimPolicy: 'Delete', run: true };
   };
   const state = (resources) => ({ node, revision: 'bench', profile: 'gpu-node', resources, allowMassPrune: true });
   const rows = [];
