@@ -85,8 +85,14 @@ export async function run({ quick = false } = {}) {
   };
   const state = (resources) => ({ node, revision: 'bench', profile: 'gpu-node', resources, allowMassPrune: true });
   const rows = [];
+  // Removes every server of node `n` and waits until Nova lists none (a failed remove is retried).
   const cleanup = async (n) => {
-    for (const o of await driver.list(n).catch(() => [])) await driver.apply({ type: 'remove', kind: 'vm', id: o.id, reason: 'bench', desired: undefined, observed: o }).catch(() => undefined);
+    await until(async () => {
+      const left = await driver.list(n).catch(() => undefined);
+      if (left === undefined) return false;
+      for (const o of left) if (o.facts.status !== 'DELETED') await driver.apply({ type: 'remove', kind: 'vm', id: o.id, reason: 'bench', desired: undefined, observed: o }).catch(() => undefined);
+      return left.length === 0;
+    }, `the servers of ${n} deleted`, 180_000, 2000);
   };
   try {
     rows.push(await commitToActive(dir, prefix, driver, quick ? 1 : 3));
