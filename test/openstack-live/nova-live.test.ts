@@ -109,6 +109,9 @@ describeIf(liveCloudUp(), 'a live OpenStack', LIVE_HOW)('openstack driver agains
     const driver = liveDriver('foundry', { fetch: (url, init) => (url.includes('/servers/detail') && pages.push(new URL(url).search), fetch(url, init)) });
     const vms = ['p1', 'p2', 'p3', 'p4', 'p5', 'p6', 'p7'].map((n) => liveVm(node, n));
     expect((await converge(driver, node, vms)).counts.create).toBe(7);
+    // Nova pages servers still in BUILD (build requests, not yet in a cell) unreliably: a marker that moves
+    // into a cell meanwhile can skip servers (seen here). Once they settle, the pages are exact.
+    await poll(async () => (await driver.list(node)).filter((o) => o.facts.status === 'ACTIVE').length === 7, BUILD_MS, '7 servers ACTIVE', 2000);
     pages.length = 0;
     expect((await driver.list(node)).map((o) => o.id).sort()).toEqual(vms.map((v) => v.id).sort());
     expect(pages.length).toBeGreaterThanOrEqual(2);
@@ -183,9 +186,11 @@ describeIf(liveCloudUp(), 'a live OpenStack', LIVE_HOW)('openstack driver agains
     expect(revoke.status).toBe(204);
     await new Promise((r) => setTimeout(r, 25_000)); // Nova's auth middleware caches a validation 20 s (openstack-up.sh)
     expect(await driver.list(node)).toEqual([]);
-    expect(statuses).toEqual([200, 401, 200]);
-    expect(seen[1]).toBe(seen[0]);
-    expect(seen[2]).not.toBe(seen[0]);
+    // Each list reads every page of the project; exactly one request met the revoked token, and was retried.
+    const at = statuses.indexOf(401);
+    expect(statuses.filter((x) => x !== 200)).toEqual([401]);
+    expect(seen[at]).toBe(seen[0]);
+    expect(seen[at + 1]).not.toBe(seen[0]);
     expect(driver.session.issued).toBe(2);
   }, 300_000);
   it("keeps the guest when Nova's API goes away under a running agent, reports the error, and converges when it is back", async () => {
@@ -210,13 +215,25 @@ describeIf(liveCloudUp(), 'a live OpenStack', LIVE_HOW)('openstack driver agains
       process.kill(pid, 'SIGTERM');
       await poll(() => !alive(pid), 60_000, 'nova-api stopped', 200);
       const down = await reconciler.trigger('test', { ignoreBackoff: true });
-      expect(down.converged).toBe(false);
-      expect(JSON.stringify(down.status.errors)).toMatch(/OPENSTACK_REQUEST|ECONNREFUSED|failed/);
+      // (This agent has no Podman: its "container engine is not reachable" error is there all along.)
+      const novaErrors = (r: ReconcileResult): string[] => r.status.errors.filter((e) => !/container engine/.test(e.message)).map((e) => `${e.code}: ${e.message}`);
+      expect(novaErrors(down).join('\n')).toMatch(/servers\/detail.*ECONNREFUSED/);
       expect(spawnSync('virsh', ['-c', 'qemu:///system', 'domstate', dom], { encoding: 'utf8' }).stdout.trim()).toBe('running');
 
       const up = spawnSync('bash', [UP_SCRIPT], { encoding: 'utf8', timeout: 400_000 });
       expect(up.status, up.stderr.slice(-2000)).toBe(0);
-      const back = await poll(async () => { const r = await reconciler.trigger('test', { ignoreBackoff: true }); return r.converged && phase(r) === 'Ready' ? r : undefined; }, 120_000, 'converged after the restart', 2000);
+      let last: ReconcileResult | undefined;
+      const back = await poll(
+        async () => {
+          last = await reconciler.trigger('test', { ignoreBackoff: true });
+          return novaErrors(last).length === 0 && phase(last) === 'Ready' ? last : undefined;
+        },
+        120_000,
+        'converged after the restart',
+        2000,
+      ).catch((e: Error) => {
+        throw new Error(`${e.message}: ${JSON.stringify({ counts: last?.status.lastReconcile.counts, errors: last?.status.errors, resources: last?.status.resources })}`);
+      });
       expect(back.status.lastReconcile.counts).toMatchObject({ create: 0, recreate: 0, remove: 0 });
       expect((await driver.list(node)).map((o) => o.runtimeId)).toEqual([serverId]);
     } finally {
