@@ -21,7 +21,7 @@ fi
 # libvirt/QEMU: libvirtd needs the libvirt-qemu user and kvm group, root-run guests without dynamic
 # ownership (no systemd here), and its daemons started by hand.
 if command -v libvirtd >/dev/null 2>&1; then
-  groupadd -f kvm; groupadd -f libvirt-qemu
+  groupadd -f -r kvm; groupadd -f libvirt-qemu  # -r: udev's postinst (nova-compute-kvm pulls it) refuses a non-system kvm group
   id libvirt-qemu >/dev/null 2>&1 || useradd -r -g kvm libvirt-qemu
   if ! grep -q '^dynamic_ownership = 0' /etc/libvirt/qemu.conf 2>/dev/null; then
     printf 'user = "root"\ngroup = "root"\ndynamic_ownership = 0\n' >> /etc/libvirt/qemu.conf

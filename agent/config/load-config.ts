@@ -46,7 +46,7 @@ export interface ResolvedAgentConfig {
   /** libvirt VMs on this node; undefined when off. */
   libvirt?: { uri: string; diskDir: string; imageDir: string; shutdownTimeoutMs: number };
   /** OpenStack VMs on this node (the cloud's secrets stay in cloudsFile); undefined when off. */
-  openstack?: { cloudsFile: string; cloud: string; hostTargeting: 'microversion' | 'availability-zone'; timeoutMs: number };
+  openstack?: { cloudsFile: string; cloud: string; hostTargeting: 'microversion' | 'availability-zone'; networks: 'none' | 'auto' | undefined; timeoutMs: number };
   verify: { mode: 'off' | 'ssh' | 'gpg'; allowedSignersFile: string | undefined; keyring: string | undefined };
   retry: { baseDelayMs: number; maxDelayMs: number };
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
@@ -115,7 +115,7 @@ export function resolveConfig(c: AgentConfig, file: string): ResolvedAgentConfig
     openstack:
       c.openstack === undefined
         ? undefined
-        : { cloudsFile: c.openstack.cloudsFile ?? DEFAULT_CLOUDS_FILE, cloud: c.openstack.cloud, hostTargeting: c.openstack.hostTargeting ?? 'microversion', timeoutMs: parseDuration(c.openstack.timeout ?? '30s') },
+        : { cloudsFile: c.openstack.cloudsFile ?? DEFAULT_CLOUDS_FILE, cloud: c.openstack.cloud, hostTargeting: c.openstack.hostTargeting ?? 'microversion', networks: c.openstack.networks, timeoutMs: parseDuration(c.openstack.timeout ?? '30s') },
     verify: { mode: c.verify?.mode ?? 'off', allowedSignersFile: c.verify?.allowedSignersFile, keyring: c.verify?.keyring },
     retry: { baseDelayMs: parseDuration(c.retry?.baseDelay ?? '5s'), maxDelayMs: parseDuration(c.retry?.maxDelay ?? '5m') },
     logLevel: c.log?.level ?? 'info',

@@ -111,6 +111,7 @@ async function openStackDriver(os: NonNullable<ResolvedAgentConfig['openstack']>
     region: cloud.region,
     interface: cloud.interface,
     hostTargeting: os.hostTargeting,
+    ...(os.networks !== undefined ? { noNetwork: os.networks } : {}),
     timeoutMs: os.timeoutMs,
     log: (message, fields) => log.info(fields ?? {}, message),
   });

@@ -161,6 +161,10 @@ export interface AgentConfig {
      */
     hostTargeting?: "microversion" | "availability-zone";
     /**
+     * What a VM that names no network gets: none (no network interface) or auto (Neutron's auto-allocated network); both use compute microversion 2.37. Unset: the request carries no networks field and Nova picks the project's network.
+     */
+    networks?: "none" | "auto";
+    /**
      * Timeout of one Keystone or Nova request (default 30s).
      */
     timeout?: string;

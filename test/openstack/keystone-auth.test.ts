@@ -76,6 +76,19 @@ describe('keystone v3 auth (against the api-ref samples)', () => {
     expect(d.session.issued).toBe(2);
   });
 
+  it('renews a token living less than twice the margin halfway through its life, not on every call', async () => {
+    // The sample's token lives 1 h (issued_at → expires_at); a 2 h margin would renew it before each call.
+    const d = driver({ renewBeforeMs: 2 * 3_600_000 });
+    const issuedAt = Date.parse('2015-11-07T01:58:43.578929Z');
+    await d.list('n1');
+    clock.t = issuedAt + 29 * 60_000;
+    await d.list('n1');
+    expect(d.session.issued).toBe(1);
+    clock.t = issuedAt + 31 * 60_000; // past half its life
+    await d.list('n1');
+    expect(d.session.issued).toBe(2);
+  });
+
   it('issues one token for concurrent callers', async () => {
     const d = driver();
     await Promise.all([d.list('n1'), d.list('n1'), d.list('n1')]);

@@ -93,6 +93,17 @@ describe('nova servers (against the api-ref samples)', () => {
     expect((post?.body as { server: Record<string, unknown> }).server.host).toBeUndefined();
   });
 
+  it('asks for no network with microversion 2.37 when configured (networks: none), and keeps it with the host field', async () => {
+    driver = new OpenStackDriver({ authUrl: cloud.authUrl, credentials: PASSWORD_CREDS, now: new TestClock().now, noNetwork: 'none' });
+    await driver.apply(create(osVm('bare')));
+    await driver.apply(create(osVm('pinned', { openstack: { flavor: '1', image: '70a599e0-31e7-49b7-b260-868f441e862b', host: 'openstack-node-01' } })));
+    const [bare, pinned] = posts();
+    expect(bare?.headers['openstack-api-version']).toBe('compute 2.37');
+    expect((bare?.body as { server: Record<string, unknown> }).server.networks).toBe('none');
+    expect(pinned?.headers['openstack-api-version']).toBe('compute 2.74');
+    expect((pinned?.body as { server: Record<string, unknown> }).server).toMatchObject({ networks: 'none', host: 'openstack-node-01' });
+  });
+
   it('lists only servers with our metadata for this node, with states mapped, across pages', async () => {
     const a = osVm('a');
     const b = osVm('b');
@@ -206,6 +217,12 @@ describe('nova servers (against the api-ref samples)', () => {
       await expect(converge([vm])).rejects.toMatchObject({ code: 'OPENSTACK_NO_VALID_HOST', retry: 'wait', resource: vm.id });
       expect(cloud.servers.some((x) => x.id === s.id)).toBe(false);
       expect(done(await converge([vm]))).toEqual([`create ${vm.id}`]);
+    });
+
+    it('deletes a server that failed Nova\'s quota recheck at build time and reports OPENSTACK_QUOTA', async () => {
+      const s = cloud.addServer({ name: vm.name, status: 'ERROR', metadata: OURS(vm), fault: { code: 403, message: 'Quota exceeded for instances: Requested 1, but already used 1 of 1 instances' } } as never);
+      await expect(converge([vm])).rejects.toMatchObject({ code: 'OPENSTACK_QUOTA', resource: vm.id, message: expect.stringContaining('failed to build: project quota exceeded (Quota exceeded for instances') });
+      expect(cloud.servers.some((x) => x.id === s.id)).toBe(false);
     });
 
     it('recreates a server in ERROR for another reason', async () => {

@@ -56,7 +56,7 @@ export interface KeystoneOptions {
   interface?: 'public' | 'internal' | 'admin';
   /** Region; the first endpoint of the interface when undefined. */
   region?: string;
-  /** Renew this long before expires_at (default 5 min). */
+  /** Renew this long before expires_at (default 5 min; at most half the token's lifetime). */
   renewBeforeMs?: number;
   /** Milliseconds since the epoch (default Date.now). */
   now?: () => number;
@@ -67,6 +67,8 @@ export interface KeystoneOptions {
 interface CachedToken {
   token: string;
   expiresAt: number;
+  /** When to renew: the margin before expiry, at most half the token's lifetime (short-lived tokens). */
+  renewAt: number;
   catalog: CatalogEntry[];
 }
 
@@ -136,7 +138,7 @@ export class KeystoneSession {
 
   private async current(): Promise<CachedToken> {
     const c = this.#cached;
-    if (c !== undefined && this.now() < c.expiresAt - this.renewBeforeMs) return c;
+    if (c !== undefined && this.now() < c.renewAt) return c;
     this.#inflight ??= this.issue().finally(() => {
       this.#inflight = undefined;
     });
@@ -154,14 +156,18 @@ export class KeystoneSession {
       });
     }
     const token = res.headers.get('x-subject-token');
-    const body = (res.json as { token?: { expires_at?: string; catalog?: CatalogEntry[] } } | undefined)?.token;
+    const body = (res.json as { token?: { expires_at?: string; issued_at?: string; catalog?: CatalogEntry[] } } | undefined)?.token;
     const expiresAt = Date.parse(body?.expires_at ?? '');
     if (token === null || token === '' || body === undefined || Number.isNaN(expiresAt)) {
       throw new FoundryError('OPENSTACK_AUTH', 'keystone answered without a token or expiry (X-Subject-Token, token.expires_at)', { resource: this.authUrl });
     }
     this.#redactor.add(token);
     this.issued++;
-    this.#cached = { token, expiresAt, catalog: body.catalog ?? [] };
+    // A cloud whose tokens live less than twice the margin (keystone [token] expiration) would otherwise get
+    // a new token on every call: renew such tokens halfway through their life.
+    const issuedAt = Date.parse(body.issued_at ?? '');
+    const margin = Number.isNaN(issuedAt) ? this.renewBeforeMs : Math.min(this.renewBeforeMs, (expiresAt - issuedAt) / 2);
+    this.#cached = { token, expiresAt, renewAt: expiresAt - margin, catalog: body.catalog ?? [] };
     return this.#cached;
   }
 }

@@ -11,7 +11,7 @@ import type { FetchLike } from './http.js';
 import { KeystoneSession, type OpenStackCredentials } from './keystone.js';
 import { NovaClient, type NovaServer } from './nova-client.js';
 import { Redactor } from './redact.js';
-import { createServerRequest, isTransitional, novaMetadataToLabels, serverToObserved, type HostTargeting } from './server-map.js';
+import { createServerRequest, isTransitional, novaMetadataToLabels, serverToObserved, type HostTargeting, type NoNetwork } from './server-map.js';
 import { compareText } from '../../../common/text-order.js';
 
 /** Settings of the OpenStack driver. */
@@ -25,6 +25,8 @@ export interface OpenStackDriverOptions {
   renewBeforeMs?: number;
   /** `host` field with microversion 2.74 (default) or legacy "zone:host". */
   hostTargeting?: HostTargeting;
+  /** Networks of a VM that names none: "none" or "auto" (microversion 2.37); unset, Nova's default at 2.1. */
+  noNetwork?: NoNetwork;
   /** Per-request timeout (default 30 s). */
   timeoutMs?: number;
   now?: () => number;
@@ -41,6 +43,7 @@ export class OpenStackDriver implements RuntimeDriver {
   readonly #redactor = new Redactor();
   private readonly nova: NovaClient;
   private readonly targeting: HostTargeting;
+  private readonly noNetwork: NoNetwork | undefined;
   private readonly log: (message: string, fields?: Record<string, unknown>) => void;
 
   constructor(options: OpenStackDriverOptions) {
@@ -49,6 +52,7 @@ export class OpenStackDriver implements RuntimeDriver {
     this.session = new KeystoneSession({ ...options, fetch: fetchImpl, timeoutMs }, this.#redactor);
     this.nova = new NovaClient(this.session, this.#redactor, fetchImpl, timeoutMs);
     this.targeting = options.hostTargeting ?? 'microversion';
+    this.noNetwork = options.noNetwork;
     const log = options.log ?? (() => undefined);
     this.log = (message, fields) => log(this.#redactor.scrub(message), fields);
   }
@@ -110,12 +114,12 @@ export class OpenStackDriver implements RuntimeDriver {
       imageId: await this.nova.resolveImage(os.image, d.id),
       networkId: d.spec.network === undefined ? undefined : await this.nova.resolveNetwork(d.spec.network, d.id),
     };
-    const { body, microversion } = createServerRequest(d, refs, this.targeting);
+    const { body, microversion } = createServerRequest(d, refs, this.targeting, this.noNetwork);
     const id = await this.nova.createServer(body, microversion, d.id);
     this.log(`created server ${d.name} for ${d.id}`, { id: d.id, server: id });
   }
 
-  /** Starts what can be started; a server in ERROR is deleted and created again (unless no host can take it). */
+  /** Starts what can be started; a server in ERROR is deleted and created again (unless no host can take it or the quota is exceeded). */
   private async start(o: ObservedResource, d: DesiredVm | undefined): Promise<void> {
     const server = await this.owned(o);
     if (server === undefined) {
@@ -127,6 +131,11 @@ export class OpenStackDriver implements RuntimeDriver {
       const fault = server.fault?.message ?? '';
       if (/no valid host was found/i.test(fault)) {
         throw new FoundryError('OPENSTACK_NO_VALID_HOST', `server ${server.name} for ${o.id} failed to build: no compute host can take it (${this.#redactor.scrub(fault)}); deleted, will retry`, { resource: o.id });
+      }
+      // Nova checks the quota again when it builds (after the API accepted the request): two creates
+      // close together can both pass the API's check and fail here.
+      if (/quota exceeded/i.test(fault)) {
+        throw new FoundryError('OPENSTACK_QUOTA', `server ${server.name} for ${o.id} failed to build: project quota exceeded (${this.#redactor.scrub(fault)}); deleted, will retry; free resources or raise the quota`, { resource: o.id });
       }
       if (d !== undefined) await this.create(d);
       return;

@@ -77,14 +77,21 @@ export interface ResolvedRefs {
 /** How host targeting is expressed: the `host` field (microversion 2.74) or the legacy "zone:host" availability zone. */
 export type HostTargeting = 'microversion' | 'availability-zone';
 
+/**
+ * What a VM that names no network gets: "none" (no NIC) or "auto" (Neutron's auto-allocated topology).
+ * Both need compute microversion 2.37; unset, such a VM is created at 2.1 with no networks field
+ * (Nova then picks the project's network), except with the host field, where "auto" was the default.
+ */
+export type NoNetwork = 'none' | 'auto';
+
 /** The POST /servers body and the microversion it needs. */
-export function createServerRequest(d: DesiredVm, refs: ResolvedRefs, targeting: HostTargeting): { body: { server: Record<string, unknown> }; microversion: string | undefined } {
+export function createServerRequest(d: DesiredVm, refs: ResolvedRefs, targeting: HostTargeting, noNetwork?: NoNetwork): { body: { server: Record<string, unknown> }; microversion: string | undefined } {
   const os = d.spec.openstack;
   const server: Record<string, unknown> = { name: d.name, imageRef: refs.imageId, flavorRef: refs.flavorId };
   const hostField = os?.host !== undefined && targeting === 'microversion';
-  const microversion = hostField ? '2.74' : undefined;
+  const microversion = hostField ? '2.74' : noNetwork !== undefined && refs.networkId === undefined ? '2.37' : undefined;
   if (refs.networkId !== undefined) server.networks = [{ uuid: refs.networkId }];
-  else if (microversion !== undefined) server.networks = 'auto'; // required from 2.37 on
+  else if (microversion !== undefined) server.networks = noNetwork ?? 'auto'; // required from 2.37 on
   if (os?.host !== undefined && !hostField) server.availability_zone = `${os.availabilityZone ?? 'nova'}:${os.host}`;
   else if (os?.availabilityZone !== undefined) server.availability_zone = os.availabilityZone;
   if (hostField) server.host = os?.host;
