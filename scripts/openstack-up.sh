@@ -83,11 +83,15 @@ rabbit_env() { export RABBITMQ_NODENAME=foundry-os@localhost RABBITMQ_NODE_IP_AD
   RABBITMQ_CONFIG_FILE=$D/rabbitmq/rabbitmq RABBITMQ_ENABLED_PLUGINS_FILE=$D/rabbitmq/enabled_plugins \
   RABBITMQ_PID_FILE=$RUN/rabbitmq.pid HOME=$D/rabbitmq PATH=/usr/lib/rabbitmq/bin:$PATH; }
 # (Debian's /usr/sbin wrappers switch to the rabbitmq user and its /var/lib dirs: the real tools run as root here.)
+# RabbitMQ runs when its pid file names a live process or its AMQP port takes connections: a second
+# server must never be started beside a running one (it dies on the taken ports and removes the pid file).
+rabbit_running() { alive rabbitmq || (exec 3<>"/dev/tcp/127.0.0.1/$P_AMQP") 2>/dev/null; }
 
 check() {
   local bad=0
   for s in postgres rabbitmq "${SERVICES[@]}"; do
     if [ "$s" = postgres ]; then runuser -u postgres -- "$PGBIN/pg_ctl" -D "$D/pg" status >/dev/null 2>&1 && echo "ok    $s" || { echo "DOWN  $s"; bad=1; }
+    elif [ "$s" = rabbitmq ]; then rabbit_running && echo "ok    $s" || { echo "DOWN  $s"; bad=1; }
     elif alive "$s"; then echo "ok    $s"; else echo "DOWN  $s"; bad=1; fi
   done
   curl -sf -m 15 "$KS" >/dev/null && echo "ok    keystone answers at $KS" || { echo "DOWN  keystone at $KS"; bad=1; }
@@ -149,7 +153,7 @@ DB="postgresql+psycopg2://postgres@127.0.0.1:$P_PG"
 step "rabbitmq"
 printf '[].\n' > "$D/rabbitmq/enabled_plugins"
 printf 'loopback_users.guest = true\nlisteners.tcp.default = %s\n' "$P_AMQP" > "$D/rabbitmq/rabbitmq.conf"
-if ! (rabbit_env; rabbitmqctl -q status >/dev/null 2>&1); then
+if ! rabbit_running && ! (rabbit_env; rabbitmqctl -q status >/dev/null 2>&1); then
   (rabbit_env; setsid rabbitmq-server >>"$LOG/rabbitmq.log" 2>&1 < /dev/null &)
   (rabbit_env; rabbitmqctl -q wait --timeout 60 "$RUN/rabbitmq.pid" >/dev/null 2>&1) || die "rabbitmq did not start (see $LOG/rabbitmq.log)"
 fi

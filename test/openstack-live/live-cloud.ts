@@ -23,9 +23,16 @@ export const LIVE_HOW = 'run `sudo bash scripts/openstack-up.sh` (packages: see 
 /** The compute host's name (nova-compute runs with [DEFAULT] host = hostname). */
 export const COMPUTE_HOST = hostname();
 
-/** True when the live cloud's clouds.yaml exists and every service runs (openstack-up.sh --check). */
+/**
+ * True when the live cloud's clouds.yaml exists and every service runs (openstack-up.sh --check). The
+ * check's two API probes may take 15 s each on a loaded machine (Nova's API is single-threaded), so it
+ * gets 90 s; what it printed goes to stderr when it says no, so a CI failure shows which service.
+ */
 export function liveCloudUp(): boolean {
-  return existsSync(CLOUDS) && spawnSync('bash', [UP_SCRIPT, '--check'], { stdio: 'ignore', timeout: 20_000 }).status === 0;
+  if (!existsSync(CLOUDS)) return false;
+  const r = spawnSync('bash', [UP_SCRIPT, '--check'], { encoding: 'utf8', timeout: 90_000 });
+  if (r.status !== 0) process.stderr.write(`openstack-up.sh --check: ${r.error?.message ?? `exit ${r.status}`}\n${r.stdout ?? ''}${r.stderr ?? ''}\n`);
+  return r.status === 0;
 }
 
 /** A driver on one cloud of the live clouds.yaml; VMs without a network get none (no Neutron networks here). */
