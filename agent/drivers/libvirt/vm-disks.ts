@@ -95,7 +95,17 @@ export class VmDisks {
     if (passphrase === undefined) {
       await this.mustRun('qemu-img', ['create', '-q', '-f', 'qcow2', ...tail], id);
     } else {
-      await withKeyFile(passphrase, id, (file) => this.mustRun('qemu-img', [...encryptedCreateArgs(file), ...tail], id));
+      await withKeyFile(passphrase, id, async (file) => {
+        // LUKS times its key derivation on the CPU first; on a loaded machine qemu-img sometimes gives up with
+        // "Unable to get accurate CPU usage" before writing anything: that one failure is retried (twice).
+        for (let attempt = 1; ; attempt++) {
+          try {
+            return await this.mustRun('qemu-img', [...encryptedCreateArgs(file), ...tail], id);
+          } catch (err) {
+            if (attempt >= 3 || !(err instanceof Error) || !err.message.includes('Unable to get accurate CPU usage')) throw err;
+          }
+        }
+      });
     }
     return true;
   }
