@@ -12,6 +12,8 @@ import { FoundryError } from '../../common/errors.js';
 import { newSecret, hashSecret, NODE_CREDENTIAL_PREFIX, ADMIN_TOKEN_PREFIX } from '../auth/secrets.js';
 import type { TelemetryMessage, HelloMessage } from '../../common/protocol/codec.js';
 import { TelemetryBuffer, type TelemetrySample, type TelemetryRollup } from './telemetry-buffer.js';
+import type { Sql } from './sql/sql.js';
+import { SqliteSql } from './sql/sqlite.js';
 
 /** A record from a node's outbox, as the hub commits it. */
 export interface InboxItem {
@@ -49,6 +51,8 @@ export type NodeAuth = { ok: true; node: string } | { ok: false; reason: 'unknow
 /** The hub store. Every method is synchronous (better-sqlite3); callers batch to keep commits few. */
 export class HubStore {
   readonly db: Database.Database;
+  /** The same database through the Sql interface (hub/store/sql/sql.ts) that the repositories use. */
+  readonly sql: Sql;
   private readonly now: () => Date;
   private readonly stmts;
 
@@ -77,6 +81,7 @@ export class HubStore {
     } catch (err) {
       throw new FoundryError('STORE', 'cannot open the hub store', { resource: path, cause: err });
     }
+    this.sql = new SqliteSql(this.db);
     const db = this.db;
     this.stmts = {
       insertUsage: db.prepare('INSERT OR IGNORE INTO usage_records (node, seq, payload, received_at) VALUES (?, ?, ?, ?)'),

@@ -1,6 +1,8 @@
 /** Applies pending migrations to a SQLite database, each in its own transaction, recorded in schema_migrations. */
 import type Database from 'better-sqlite3';
 import type { Migration } from './migrations/index.js';
+import type { Sql, SqlDialect, SqlExecutor } from './sql/sql.js';
+import { postgresDdl } from './sql/postgres-ddl.js';
 import { FoundryError } from '../../common/errors.js';
 
 /** Where a database stands against the migrations a binary carries. */
@@ -67,6 +69,60 @@ export function migrate(db: Database.Database, migrations: readonly Migration[],
       record.run(m.version, m.name, now().toISOString());
     })();
     applied.push(m.version);
+  }
+  return applied;
+}
+
+/** The text of `m` for `dialect`. */
+export function migrationText(m: Migration, dialect: SqlDialect): string {
+  if (dialect === 'sqlite') return m.sql;
+  return m.postgres ?? postgresDdl(m.sql, `migration ${m.version} (${m.name})`);
+}
+
+/** schemaStatus over the Sql interface, for either dialect; writes nothing. */
+export async function schemaStatusSql(sql: SqlExecutor, migrations: readonly Migration[]): Promise<SchemaStatus> {
+  const exists = sql.dialect === 'sqlite'
+    ? (await sql.get("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")) !== undefined
+    : typeof (await sql.get<{ t: string | null }>("SELECT to_regclass('schema_migrations')::text AS t"))?.t === 'string';
+  const rows = exists ? await sql.all<SchemaStatus['applied'][number]>('SELECT version, name, applied_at AS "appliedAt" FROM schema_migrations ORDER BY version') : [];
+  const done = new Set(rows.map((r) => r.version));
+  const known = new Set(migrations.map((m) => m.version));
+  return {
+    databaseVersion: Math.max(0, ...done),
+    binaryVersion: Math.max(0, ...known),
+    applied: rows,
+    pending: [...migrations].filter((m) => !done.has(m.version)).sort((a, b) => a.version - b.version).map(({ version, name }) => ({ version, name })),
+    unknown: rows.map((r) => r.version).filter((v) => !known.has(v)),
+  };
+}
+
+/** Key of the PostgreSQL advisory lock under which replicas migrate one at a time. */
+const MIGRATE_LOCK = 7_316_001;
+
+/**
+ * migrate over the Sql interface, for either dialect: each pending migration in its own transaction with
+ * its schema_migrations row. On PostgreSQL every transaction first takes an advisory lock and re-reads
+ * what is applied, so hub replicas started together apply each migration once.
+ */
+export async function migrateSql(sql: Sql, migrations: readonly Migration[], now: () => Date = () => new Date()): Promise<number[]> {
+  const status = await schemaStatusSql(sql, migrations);
+  assertNotDowngrade(status);
+  if (status.pending.length === 0) return [];
+  await sql.script('CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+  const applied: number[] = [];
+  for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+    if (!status.pending.some((p) => p.version === m.version)) continue;
+    const text = migrationText(m, sql.dialect);
+    const did = await sql.tx(async (tx) => {
+      if (tx.dialect === 'postgres') {
+        await tx.get('SELECT pg_advisory_xact_lock(?) AS locked', [MIGRATE_LOCK]);
+        if ((await tx.get('SELECT 1 AS x FROM schema_migrations WHERE version = ?', [m.version])) !== undefined) return false;
+      }
+      await tx.script(text);
+      await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [m.version, m.name, now().toISOString()]);
+      return true;
+    });
+    if (did) applied.push(m.version);
   }
   return applied;
 }

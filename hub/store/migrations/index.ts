@@ -3,8 +3,8 @@ import { sql as initial } from './0001-initial.js';
 import { sql as joinTokens } from './0010-join-tokens.js';
 import { sql as users } from './0020-users.js';
 import { sql as workspaces } from './0030-workspaces.js';
-import { sql as billing } from './0031-billing.js';
-import { sql as billingLateUsage } from './0035-billing-late-usage.js';
+import { sql as billing, postgres as billingPg } from './0031-billing.js';
+import { sql as billingLateUsage, postgres as billingLateUsagePg } from './0035-billing-late-usage.js';
 import { sql as usageRefusals } from './0036-usage-refusals.js';
 import { sql as joinTokenNode } from './0037-join-token-node.js';
 import { sql as nodeAgeRecipient } from './0038-node-age-recipient.js';
@@ -21,7 +21,10 @@ import { sql as samlSessions } from './0047-saml-sessions.js';
 export interface Migration {
   version: number;
   name: string;
+  /** The SQLite text. */
   sql: string;
+  /** The PostgreSQL text, where the SQLite one is not plain DDL (see hub/store/sql/postgres-ddl.ts). */
+  postgres?: string;
 }
 
 /** Every migration, ascending by version. */
@@ -30,8 +33,8 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 10, name: 'join-tokens', sql: joinTokens },
   { version: 20, name: 'users', sql: users },
   { version: 30, name: 'workspaces', sql: workspaces },
-  { version: 31, name: 'billing', sql: billing },
-  { version: 35, name: 'billing-late-usage', sql: billingLateUsage },
+  { version: 31, name: 'billing', sql: billing, postgres: billingPg },
+  { version: 35, name: 'billing-late-usage', sql: billingLateUsage, postgres: billingLateUsagePg },
   { version: 36, name: 'usage-refusals', sql: usageRefusals },
   { version: 37, name: 'join-token-node', sql: joinTokenNode },
   { version: 38, name: 'node-age-recipient', sql: nodeAgeRecipient },
