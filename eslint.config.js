@@ -16,6 +16,17 @@ export default tseslint.config(
       eqeqeq: ['error', 'always'],
     },
   },
+  // The hub's store is async (SQLite or PostgreSQL): a store call that is neither awaited nor explicitly
+  // voided would lose its error (an unhandled rejection) and its ordering. Type-aware, for hub/ and cli/.
+  {
+    files: ['hub/**/*.ts', 'cli/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false, attributes: false } }],
+    },
+  },
   // Walls (STYLE.md): common/ imports nothing of ours; agent/ and hub/ never import each other; what both
   // need lives in common/. Tests may cross them (an agent test may start a hub).
   ...[

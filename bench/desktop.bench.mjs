@@ -220,7 +220,7 @@ export async function run({ quick = false } = {}) {
     const cookie = (setup.headers.get('set-cookie') ?? '').split(';')[0];
     const csrf = setup.body.csrfToken;
     // the node's agent side: the real link and console tunnels
-    const credential = store.issueNodeCredential(node);
+    const credential = (await store.issueNodeCredential(node));
     const v = new Virsh(runCommand, URI);
     const silent = { debug() {}, info() {}, warn() {}, error() {} };
     const tunnels = new ConsoleTunnels({ hubUrl: url, credential, locate: (w) => locateConsole(v, node, w), log: silent });

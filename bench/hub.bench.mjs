@@ -49,7 +49,7 @@ function createNodes(dataDir, n) {
       creds.push({ node, credential });
     }
   })();
-  const adminToken = store.createAdminToken('bench');
+  const adminToken = (await store.createAdminToken('bench'));
   store.close();
   return { creds, adminToken };
 }

@@ -99,12 +99,12 @@ export async function run({ quick = false } = {}) {
     // the ingress node: its agent link and IngressHost running real nginx
     const ingress = new IngressHost({ stateDir: join(dir, 'ing'), hubUrl: url, logger: silent });
     cleanup.unshift(() => ingress.stopAll());
-    const ingLink = new HubLink({ hubUrl: url, node: 'ing', credential: store.issueNodeCredential('ing'), stateDir: join(dir, 'ing') });
+    const ingLink = new HubLink({ hubUrl: url, node: 'ing', credential: (await store.issueNodeCredential('ing')), stateDir: join(dir, 'ing') });
     ingLink.onCommand((cmd) => (cmd.name === 'ingress-routes' && cmd.ingress !== undefined ? ingress.apply(cmd.ingress) : undefined));
     ingLink.start();
     cleanup.unshift(() => ingLink.close());
     // the workload node: only its link (its status is what the agent reports after a recreate)
-    const wLink = new HubLink({ hubUrl: url, node: 'w1', credential: store.issueNodeCredential('w1'), stateDir: join(dir, 'w1') }).start();
+    const wLink = new HubLink({ hubUrl: url, node: 'w1', credential: (await store.issueNodeCredential('w1')), stateDir: join(dir, 'w1') }).start();
     cleanup.unshift(() => wLink.close());
     await Promise.all([new Promise((r) => ingLink.once('connected', r)), new Promise((r) => wLink.once('connected', r))]);
 

@@ -61,9 +61,9 @@ export async function run({ quick }) {
     app = await buildApp({ store, repoDir });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const url = `http://127.0.0.1:${app.server.address().port}`;
-    const admin = store.createAdminToken('bench');
+    const admin = (await store.createAdminToken('bench'));
     for (let n = 1; n <= nodes; n++) {
-      const link = new HubLink({ hubUrl: url, node: `gpu-${n}`, credential: store.issueNodeCredential(`gpu-${n}`), stateDir: join(dir, 'agents', String(n)), hello: () => ({ appliedRevision: null, inventory: { gpus: [], resources: [] } }) }).start();
+      const link = new HubLink({ hubUrl: url, node: `gpu-${n}`, credential: (await store.issueNodeCredential(`gpu-${n}`)), stateDir: join(dir, 'agents', String(n)), hello: () => ({ appliedRevision: null, inventory: { gpus: [], resources: [] } }) }).start();
       links.push(link);
     }
     while (app.hub.gateway.connectedNodes().length < nodes) await new Promise((r) => setTimeout(r, 20));

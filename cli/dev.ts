@@ -109,7 +109,7 @@ async function firstDashboardUser(hub: RunningHub): Promise<{ name: string; pass
   if (listUsers(hub.store.db).length > 0) return undefined;
   const password = randomPassword();
   await createUser(hub.store.db, { name: DEV_ADMIN_USER, role: 'admin' }, password, new Date());
-  hub.store.audit('foundry-dev', 'user.create', DEV_ADMIN_USER, { role: 'admin' });
+  await hub.store.audit('foundry-dev', 'user.create', DEV_ADMIN_USER, { role: 'admin' });
   return { name: DEV_ADMIN_USER, password };
 }
 
@@ -140,14 +140,14 @@ function ensurePodman(dataDir: string, requested: string | undefined): { socket:
 }
 
 /** The local agent's credential: kept in .foundry/agent/credential (0600), issued by the hub once. */
-function localCredential(hub: RunningHub, agentDir: string): string {
+async function localCredential(hub: RunningHub, agentDir: string): Promise<string> {
   const file = join(agentDir, 'credential');
   if (existsSync(file)) {
     const existing = readFileSync(file, 'utf8').trim();
-    if (hub.store.authenticateNode(existing).ok) return file;
+    if ((await hub.store.authenticateNode(existing)).ok) return file;
   }
   mkdirSync(agentDir, { recursive: true, mode: 0o700 });
-  writeFileSync(file, `${hub.store.issueNodeCredential(LOCAL_NODE, 'foundry-dev')}\n`, { mode: 0o600 });
+  writeFileSync(file, `${await hub.store.issueNodeCredential(LOCAL_NODE, 'foundry-dev')}\n`, { mode: 0o600 });
   chmodSync(file, 0o600);
   return file;
 }
@@ -195,10 +195,10 @@ async function runDev(flags: DevFlags): Promise<void> {
     rmSync(seed, { recursive: true, force: true });
   }
 
-  const firstAdmin = hub.store.adminTokenCount() === 0 ? hub.store.createAdminToken('dev-admin', 'foundry-dev') : undefined;
+  const firstAdmin = (await hub.store.adminTokenCount()) === 0 ? await hub.store.createAdminToken('dev-admin', 'foundry-dev') : undefined;
   const firstUser = await firstDashboardUser(hub);
   const agentDir = join(dataDir, 'agent');
-  const credentialFile = localCredential(hub, agentDir);
+  const credentialFile = await localCredential(hub, agentDir);
   const podman = ensurePodman(dataDir, flags.podmanSocket);
   const config = resolveConfig(
     {

@@ -15,12 +15,17 @@ export const DEFAULT_DATA_DIR = process.env.FOUNDRY_HUB_DATA_DIR || join('.found
  */
 export async function withHubStore<T>(dataDir: string, fn: (store: HubStore) => Promise<T> | T): Promise<T> {
   const { HubStore: Store } = await import('../hub/store/hub-store.js');
-  const { upgradeStore } = await import('../hub/store/upgrade.js');
-  await upgradeStore(join(dataDir, 'hub.db'));
-  const store = new Store(join(dataDir, 'hub.db'));
+  const { readDatabaseUrl } = await import('../hub/store/database-url.js');
+  // A hub on PostgreSQL: its maintenance commands name the same database (FOUNDRY_HUB_DATABASE_URL).
+  const url = readDatabaseUrl(undefined, process.env.FOUNDRY_HUB_DATABASE_URL);
+  if (url === undefined) {
+    const { upgradeStore } = await import('../hub/store/upgrade.js');
+    await upgradeStore(join(dataDir, 'hub.db'));
+  }
+  const store = await Store.open(url ?? join(dataDir, 'hub.db'));
   try {
     return await fn(store);
   } finally {
-    store.close();
+    await store.close();
   }
 }

@@ -32,7 +32,8 @@ export function registerHub(program: Command): void {
     .option('--guacamole-relay-host <address>', 'address the one-time console relay ports for guacd listen on (default 127.0.0.1)')
     .option('--trust-proxy <addresses>', 'reverse proxies whose X-Forwarded-For/-Proto/-Host the hub believes: comma-separated addresses or CIDRs, e.g. 127.0.0.1,::1 (docs/hub-install.md)')
     .option('--apps-url <url>', 'where workspace apps are reached: <app>--<workspace>.<domain> through the ingress (docs/ingress.md)', 'http://apps.localhost:8088')
-    .action(async (o: { dataDir: string; port: string; host: string; tlsCert?: string; tlsKey?: string; repoUrl?: string; repoCredentialFile?: string; repoPoll: string; allowedSigners?: string; logLevel: string; publicUrl?: string; guacamoleUrl?: string; guacamoleKeyFile?: string; guacamoleRelayHost?: string; appsUrl: string; trustProxy?: string }) => {
+    .option('--database-url-file <file>', 'file holding a postgres:// URL: the hub stores its data in that PostgreSQL database instead of <data-dir>/hub.db (also FOUNDRY_HUB_DATABASE_URL; docs/hub-postgres.md)')
+    .action(async (o: { databaseUrlFile?: string; dataDir: string; port: string; host: string; tlsCert?: string; tlsKey?: string; repoUrl?: string; repoCredentialFile?: string; repoPoll: string; allowedSigners?: string; logLevel: string; publicUrl?: string; guacamoleUrl?: string; guacamoleKeyFile?: string; guacamoleRelayHost?: string; appsUrl: string; trustProxy?: string }) => {
       const port = Number.parseInt(o.port, 10);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new FoundryError('CLI_USAGE', `invalid port ${o.port}`);
       const poll = Number(o.repoPoll);
@@ -43,7 +44,10 @@ export function registerHub(program: Command): void {
       const { startHub } = await import('../hub/server.js');
       const { readRepoCredential } = await import('../hub/gitops/repo-credential.js');
       const repoCredential = o.repoUrl === undefined ? undefined : readRepoCredential(o.repoCredentialFile);
+      const { readDatabaseUrl } = await import('../hub/store/database-url.js');
+      const databaseUrl = readDatabaseUrl(o.databaseUrlFile, process.env.FOUNDRY_HUB_DATABASE_URL);
       const running = await startHub({
+        databaseUrl,
         dataDir: o.dataDir,
         port,
         host: o.host,
@@ -61,7 +65,8 @@ export function registerHub(program: Command): void {
         logger: { level: o.logLevel, stream: process.stderr },
       });
       const up = running.storeUpgrade;
-      if (up.applied.length > 0) process.stdout.write(`hub database upgraded from schema version ${up.from} to ${up.to}${up.backup === undefined ? '' : ` (backup of the previous file: ${up.backup})`}\n`);
+      if (up === undefined) process.stdout.write(`hub database: ${running.store.location}\n`);
+      else if (up.applied.length > 0) process.stdout.write(`hub database upgraded from schema version ${up.from} to ${up.to}${up.backup === undefined ? '' : ` (backup of the previous file: ${up.backup})`}\n`);
       process.stdout.write(`foundry hub listening on ${running.url}\n`);
       if (running.repoUrl !== undefined) process.stdout.write(`infra repo: ${running.repoUrl}\n`);
       if (running.signingKey !== undefined) process.stdout.write(`hub signing key (add this line to the agents' allowed signers file): ${running.signingKey}\n`);
@@ -84,8 +89,8 @@ export function registerHub(program: Command): void {
     .option('--data-dir <dir>', 'the hub data dir', DEFAULT_DATA_DIR)
     .action(async (name: string, o: { dataDir: string }) => {
       if (!NAME.test(name) || name.length > 63) throw new FoundryError('CLI_USAGE', `invalid node name ${JSON.stringify(name)}: use a dns label`);
-      await withHubStore(o.dataDir, (store) => {
-        process.stdout.write(`${store.issueNodeCredential(name)}\n`);
+      await withHubStore(o.dataDir, async (store) => {
+        process.stdout.write(`${await store.issueNodeCredential(name)}\n`);
         process.stderr.write(`node ${name}: credential printed once above; the hub keeps only its hash\n`);
       });
     });
@@ -94,8 +99,8 @@ export function registerHub(program: Command): void {
     .description('revoke a node credential (a running hub also drops the connection via POST /api/v1/nodes/NAME/revoke)')
     .option('--data-dir <dir>', 'the hub data dir', DEFAULT_DATA_DIR)
     .action(async (name: string, o: { dataDir: string }) => {
-      await withHubStore(o.dataDir, (store) => {
-        if (!store.revokeNode(name)) throw new FoundryError('NOT_FOUND', `no node named ${name}`, { resource: name });
+      await withHubStore(o.dataDir, async (store) => {
+        if (!(await store.revokeNode(name))) throw new FoundryError('NOT_FOUND', `no node named ${name}`, { resource: name });
       });
     });
 
@@ -130,6 +135,6 @@ export function registerHub(program: Command): void {
     .option('--label <label>', 'what the token is for', 'admin')
     .option('--data-dir <dir>', 'the hub data dir', DEFAULT_DATA_DIR)
     .action(async (o: { label: string; dataDir: string }) => {
-      await withHubStore(o.dataDir, (store) => process.stdout.write(`${store.createAdminToken(o.label)}\n`));
+      await withHubStore(o.dataDir, async (store) => process.stdout.write(`${await store.createAdminToken(o.label)}\n`));
     });
 }

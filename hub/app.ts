@@ -125,8 +125,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   let stopping = false;
 
   const notifyRevision = (revision: string, ref: string | undefined, source: 'push' | 'webhook', actor: string): number => {
-    store.recordRevision(revision, ref, source);
-    store.audit(actor, `repo.${source}`, ref, { revision });
+    void store.recordRevision(revision, ref, source).catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'revision not recorded'));
+    void store.audit(actor, `repo.${source}`, ref, { revision }).catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'audit entry not written'));
     history?.refresh().catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'placement history not refreshed'));
     // Keys of workspaces deleted with reclaimPolicy Delete (or of deleted tenants) are destroyed first.
     if (app.hasDecorator('volumeKeys')) app.volumeKeys.reap(actor).catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'volume key reaping failed'));

@@ -50,6 +50,8 @@ export interface HubOptions {
   trustProxy?: string;
   /** Apache Guacamole sign-in for desktops (docs/desktops.md); off when absent. */
   guacamole?: GuacamoleOptions;
+  /** A PostgreSQL database (postgres://user:password@host:port/db) instead of the embedded SQLite file dataDir/hub.db (docs/hub-postgres.md). */
+  databaseUrl?: string;
 }
 
 /** A running hub. */
@@ -64,8 +66,8 @@ export interface RunningHub {
   signingKey: string | undefined;
   /** The hub's age recipient (age1...): repo secrets the hub must re-encrypt are encrypted to it too. */
   ageRecipient: string;
-  /** What opening the store did to its schema: migrations applied now and the pre-upgrade backup, if any. */
-  storeUpgrade: StoreUpgrade;
+  /** What opening the SQLite store did to its schema: migrations applied now and the pre-upgrade backup, if any (undefined on PostgreSQL). */
+  storeUpgrade: StoreUpgrade | undefined;
   /** Graceful stop: no new connections, commit and ack what arrived, close the store. */
   close(): Promise<void>;
 }
@@ -79,8 +81,9 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
   // A Guacamole key that cannot be read or parsed stops the start, naming the file (never its content).
   if (opts.guacamole !== undefined) checkGuacamoleKeyFile(opts.guacamole.keyFile);
   // An upgrade backs the file up and migrates before the store opens; a downgrade is refused here.
-  const storeUpgrade = await upgradeStore(join(dataDir, 'hub.db'));
-  const store = new HubStore(join(dataDir, 'hub.db'));
+  // PostgreSQL: HubStore.open migrates under an advisory lock (replicas may start together); back it up with its own tools.
+  const storeUpgrade = opts.databaseUrl === undefined ? await upgradeStore(join(dataDir, 'hub.db')) : undefined;
+  const store = await HubStore.open(opts.databaseUrl ?? join(dataDir, 'hub.db'));
   const repoDir = opts.repoUrl === undefined ? join(dataDir, 'infra.git') : undefined;
   try {
     if (repoDir !== undefined) {
@@ -110,7 +113,7 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
     if (signingError !== undefined) app.log.warn({ event: 'signing-key-unavailable', err: signingError instanceof Error ? signingError.message : String(signingError) }, 'the hub cannot sign its commits (is ssh-keygen installed?): agents that verify signatures will refuse them');
     await app.listen({ port: opts.port ?? 8080, host });
     // WAL checkpoints from a worker thread, so that no commit on the event loop pays for one.
-    const checkpointer = startCheckpointer(store.db, 1000, (message) => app.log.warn({ event: 'wal-checkpoint-failed', reason: message }, 'background WAL checkpoint failed (if its worker died, SQLite checkpoints automatically again)'));
+    const checkpointer = store.backend !== 'sqlite' ? { stop: async () => undefined } : startCheckpointer(store.db, 1000, (message) => app.log.warn({ event: 'wal-checkpoint-failed', reason: message }, 'background WAL checkpoint failed (if its worker died, SQLite checkpoints automatically again)'));
     const address = app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : (opts.port ?? 8080);
     const url = listenUrl(port);
@@ -128,7 +131,7 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
       close: () => (closed ??= app.close().then(() => checkpointer.stop()).then(() => store.close())),
     };
   } catch (err) {
-    store.close();
+    await store.close();
     throw err;
   }
 }

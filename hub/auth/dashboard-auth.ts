@@ -104,10 +104,10 @@ export async function installDashboardAuth(app: FastifyInstance, options: Dashbo
 
   const clientIp = new AsyncLocalStorage<string>();
   const audit = app.hub.store.audit.bind(app.hub.store);
-  app.hub.store.audit = (actor, action, target, details) => {
+  app.hub.store.audit = (actor, action, target, details, ex) => {
     // The hub's own actions (placement, lifecycle) may run inside some request; they have no client.
     const ip = actor === 'foundry-hub' ? undefined : clientIp.getStore();
-    audit(actor, action, target, ip === undefined || details?.ip !== undefined ? details : { ...details, ip });
+    return audit(actor, action, target, ip === undefined || details?.ip !== undefined ? details : { ...details, ip }, ex);
   };
 
   // Expired sessions are refused when used; this only keeps the table small.

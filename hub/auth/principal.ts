@@ -34,9 +34,9 @@ declare module 'fastify' {
 /** Installs the authenticator list on the app, starting with admin tokens (Authorization: Bearer). */
 export function installAuth(app: FastifyInstance, store: HubStore): void {
   app.decorate('authenticators', [
-    (req: FastifyRequest): Principal | undefined => {
+    async (req: FastifyRequest): Promise<Principal | undefined> => {
       const token = tokenFromAuthorization(req.headers.authorization);
-      const label = token === undefined ? undefined : store.authenticateAdmin(token);
+      const label = token === undefined ? undefined : await store.authenticateAdmin(token);
       return label === undefined ? undefined : { role: 'admin', subject: label, via: 'admin-token' };
     },
   ]);

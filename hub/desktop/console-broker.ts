@@ -13,7 +13,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { AGENT_CONSOLE_PATH, TUNNEL_HEADER } from '../../common/protocol/codec.js';
 import { hashSecret, tokenFromAuthorization } from '../auth/secrets.js';
 import { SESSION_COOKIE, findSession } from '../auth/sessions.js';
-import type { HubStore } from '../store/hub-store.js';
+import type { HubStore, NodeAuth } from '../store/hub-store.js';
 import type { AgentGateway } from '../gateway/agent-gateway.js';
 import type { ConsoleTickets, TicketGrant } from './console-tickets.js';
 import { spliceSockets } from './ws-splice.js';
@@ -156,8 +156,15 @@ export class ConsoleBroker {
 
   private agent(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const credential = tokenFromAuthorization(req.headers.authorization);
-    const auth = credential === undefined ? undefined : this.deps.store.authenticateNode(credential);
-    if (auth === undefined || !auth.ok) return reject(socket, 401, 'Unauthorized');
+    if (credential === undefined) return reject(socket, 401, 'Unauthorized');
+    this.deps.store.authenticateNode(credential).then(
+      (auth) => (socket.destroyed ? undefined : this.agentAuthenticated(req, socket, head, auth)),
+      () => reject(socket, 503, 'Service Unavailable'),
+    );
+  }
+
+  private agentAuthenticated(req: IncomingMessage, socket: Duplex, head: Buffer, auth: NodeAuth): void {
+    if (!auth.ok) return reject(socket, 401, 'Unauthorized');
     const tunnel = String(req.headers[TUNNEL_HEADER] ?? '');
     const p = this.pending.get(tunnel);
     // Another node's tunnel id is as good as none: a node can only serve its own consoles.

@@ -31,36 +31,36 @@ describe('join tokens in the store', () => {
     expect(reserveEnrollment(store.db, { ...claim(bound.secret, 'gpu-01'), declaredProfile: 'gpu-node' }, at(1000))).toMatchObject({ node: 'gpu-01', tokenId: bound.id });
   });
 
-  it('counts uses up to the limit, then refuses; creates the node with a working credential', () => {
+  it('counts uses up to the limit, then refuses; creates the node with a working credential', async () => {
     const t = createJoinToken(store.db, spec, T0);
     const a = reserveEnrollment(store.db, claim(t.secret, 'a'), at(1000));
-    expect(store.authenticateNode(a.credential)).toEqual({ ok: true, node: 'a' });
+    expect((await store.authenticateNode(a.credential))).toEqual({ ok: true, node: 'a' });
     expect(a).toMatchObject({ node: 'a', tokenId: t.id, profile: 'gpu-node', labels: { zone: 'fsn1' } });
     reserveEnrollment(store.db, claim(t.secret, 'b'), at(2000));
     expect(() => reserveEnrollment(store.db, claim(t.secret, 'c'), at(3000))).toThrow(`join token ${t.id} is used-up`);
     expect(listJoinTokens(store.db, at(3000))[0]).toMatchObject({ uses: 2, state: 'used-up', nodes: ['a', 'b'] });
-    expect(store.nodes().map((n) => n.name)).toEqual(['a', 'b']);
+    expect((await store.nodes()).map((n) => n.name)).toEqual(['a', 'b']);
   });
 
-  it('refuses expired, revoked and unknown tokens and taken names, changing nothing', () => {
+  it('refuses expired, revoked and unknown tokens and taken names, changing nothing', async () => {
     const t = createJoinToken(store.db, spec, T0);
     expect(() => reserveEnrollment(store.db, claim(t.secret, 'a'), at(3600_000))).toThrow(`join token ${t.id} is expired`);
     expect(() => reserveEnrollment(store.db, claim('fjt_unknown', 'a'), T0)).toThrow('unknown join token');
-    store.issueNodeCredential('taken');
+    await store.issueNodeCredential('taken');
     expect(() => reserveEnrollment(store.db, claim(t.secret, 'taken'), T0)).toThrow(expect.objectContaining({ code: 'NODE_NAME_TAKEN' }));
     expect(revokeJoinToken(store.db, t.id)).toBe(true);
     expect(revokeJoinToken(store.db, 'nope')).toBe(false);
     expect(() => reserveEnrollment(store.db, claim(t.secret, 'a'), T0)).toThrow(`join token ${t.id} is revoked`);
     expect(listJoinTokens(store.db, T0)[0]!.uses).toBe(0);
-    expect(store.nodes().map((n) => n.name)).toEqual(['taken']);
+    expect((await store.nodes()).map((n) => n.name)).toEqual(['taken']);
   });
 
-  it('release undoes a reservation: node gone, use given back', () => {
+  it('release undoes a reservation: node gone, use given back', async () => {
     const t = createJoinToken(store.db, { ...spec, uses: 1 }, T0);
     const r = reserveEnrollment(store.db, claim(t.secret, 'a'), T0);
     expect(enrollments(store.db).get('a')).toMatchObject({ tokenId: t.id, hostname: 'a.example' });
     releaseEnrollment(store.db, r);
-    expect(store.nodes()).toEqual([]);
+    expect((await store.nodes())).toEqual([]);
     expect(enrollments(store.db).size).toBe(0);
     expect(reserveEnrollment(store.db, claim(t.secret, 'a'), T0).node).toBe('a');
   });

@@ -156,7 +156,7 @@ export class AgentConnection implements AckTarget {
       case 'hello':
         this.helloSeen = true;
         metrics.gpus.declare(this.node, msg.body.inventory.gpus.map((g) => g.uuid));
-        queue.defer(() => store.recordHello(this.node, msg.body));
+        queue.defer((tx) => store.recordHello(this.node, msg.body, tx));
         return;
       case 'telemetry':
         metrics.gpus.observe(msg.body);

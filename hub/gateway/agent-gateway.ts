@@ -46,12 +46,22 @@ export class AgentGateway extends EventEmitter {
     if (this.closing) return reject(socket, 503, 'Service Unavailable');
     const credential = tokenFromAuthorization(req.headers.authorization);
     if (credential === undefined) return reject(socket, 401, 'Unauthorized', 'WWW-Authenticate: Bearer\r\n');
-    const auth = this.deps.store.authenticateNode(credential);
-    if (!auth.ok) {
-      this.log.warn({ node: auth.node, reason: auth.reason }, 'agent connection refused');
-      return reject(socket, auth.reason === 'revoked' ? 403 : 401, auth.reason === 'revoked' ? 'Forbidden' : 'Unauthorized');
-    }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(auth.node, ws));
+    this.deps.store.authenticateNode(credential).then(
+      (auth) => {
+        if (socket.destroyed) return;
+        if (!auth.ok) {
+          this.log.warn({ node: auth.node, reason: auth.reason }, 'agent connection refused');
+          return reject(socket, auth.reason === 'revoked' ? 403 : 401, auth.reason === 'revoked' ? 'Forbidden' : 'Unauthorized');
+        }
+        if (this.closing) return reject(socket, 503, 'Service Unavailable');
+        this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(auth.node, ws));
+      },
+      (err: unknown) => {
+        // the store is unreachable (PostgreSQL restarting): the agent retries with backoff
+        this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'agent connection refused: credential check failed');
+        reject(socket, 503, 'Service Unavailable');
+      },
+    );
   }
 
   private accept(node: string, ws: WebSocket): void {
@@ -68,10 +78,10 @@ export class AgentGateway extends EventEmitter {
       this.connections.delete(node);
       this.deps.metrics.connectedAgents.set(this.connections.size);
       this.deps.metrics.gpus.removeNode(node);
-      this.deps.queue.defer(() => this.deps.store.markSeen(node, 'disconnected'));
+      this.deps.queue.defer((tx) => this.deps.store.markSeen(node, 'disconnected', tx));
       this.emit('disconnected', node);
     });
-    this.deps.queue.defer(() => this.deps.store.markSeen(node, 'connected'));
+    this.deps.queue.defer((tx) => this.deps.store.markSeen(node, 'connected', tx));
     this.log.info({ node }, 'agent connected');
     this.emit('connected', node);
   }
@@ -138,14 +148,14 @@ export class AgentGateway extends EventEmitter {
   async close(): Promise<void> {
     this.closing = true;
     clearInterval(this.heartbeat);
-    this.deps.queue.flush();
+    await this.deps.queue.flush();
     const closed = [...this.wss.clients].map((ws) => new Promise<void>((resolve) => {
       ws.once('close', () => resolve());
       ws.close(CLOSE.GOING_AWAY, 'hub shutting down');
       setTimeout(() => { ws.terminate(); resolve(); }, 2000).unref();
     }));
     await Promise.all(closed);
-    this.deps.queue.close();
+    await this.deps.queue.close();
     this.connections.clear();
     this.deps.metrics.connectedAgents.set(0);
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));

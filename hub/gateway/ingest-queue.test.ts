@@ -48,22 +48,29 @@ describe('IngestQueue', () => {
     queue.add(t, { node: 'a', seq: 1, kind: 'usage-refused', payload: { ok: true }, refusal: { reason: 'unknown-workspace', message: 'gone' } });
     await turn();
     expect(acks).toEqual([[[1, 2, 1], [{ seq: 2, reason: 'in-future', field: '/body/record/to' }]]]);
-    expect(store.usageRecords().map((r) => r.seq)).toEqual([1]);
+    expect((await store.usageRecords()).map((r) => r.seq)).toEqual([1]);
     const rows = store.db.prepare('SELECT seq, reason, field, length(record) AS n FROM usage_refusals').all();
     expect(rows).toEqual([{ seq: 2, reason: 'in-future', field: '/body/record/to', n: 4096 }]);
     queue.close();
     store.close();
   });
 
-  it('writes telemetry in chunks across turns, and everything on close', async () => {
+  it('writes telemetry in chunks of 250 rows, one transaction each, and everything on close', async () => {
     const { store, queue } = setup();
+    const chunks: number[] = [];
+    const write = store.writeTelemetry.bind(store);
+    store.writeTelemetry = async (t) => {
+      chunks.push(t.latest.length);
+      await write(t);
+    };
     for (let i = 0; i < 600; i++) queue.addTelemetry(sample(i));
-    queue.flushTelemetry();
-    expect(count(store, 'telemetry_latest')).toBe(250);
-    await turn();
-    expect(count(store, 'telemetry_latest')).toBe(500);
+    const flushing = queue.flushTelemetry();
     for (let i = 600; i < 700; i++) queue.addTelemetry(sample(i));
-    queue.close();
+    await flushing;
+    expect(chunks).toEqual([250, 250, 100]);
+    expect(count(store, 'telemetry_latest')).toBe(600);
+    await queue.close();
+    expect(chunks).toEqual([250, 250, 100, 100]);
     expect(count(store, 'telemetry_latest')).toBe(700);
     expect(count(store, 'telemetry_rollups')).toBe(700);
     store.close();

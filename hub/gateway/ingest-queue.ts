@@ -1,11 +1,12 @@
 /**
  * Group commit for the agents' outbox frames: everything received since the last commit (at most one
- * per 10 ms, else at the end of the event-loop turn) is committed in one SQLite transaction, and only
- * then acknowledged, per connection. Presence updates get
+ * per 10 ms and one at a time, else at the end of the event-loop turn) is committed in one transaction,
+ * and only then acknowledged, per connection. Presence updates get
  * a transaction of their own in the same turn; telemetry is buffered and written every few seconds.
  */
 import type { FastifyBaseLogger } from 'fastify';
-import type { HubStore, InboxItem } from '../store/hub-store.js';
+import type { HubStore, InboxItem, IngestResult } from '../store/hub-store.js';
+import type { SqlExecutor } from '../store/sql/sql.js';
 import type { HubMetrics } from '../metrics.js';
 import type { TelemetryMessage } from '../../common/protocol/codec.js';
 import { TelemetryBuffer, type TelemetrySample, type TelemetryRollup } from '../store/telemetry-buffer.js';
@@ -36,12 +37,8 @@ const COMMIT_WINDOW_MS = 10;
 /** Telemetry rows written per event-loop turn. */
 const TELEMETRY_CHUNK = 250;
 
-/** A telemetry write in progress: rows before `at` are written. */
-interface TelemetryWrite {
-  latest: TelemetrySample[];
-  rollups: TelemetryRollup[];
-  at: number;
-}
+/** A presence update (hello, connected, disconnected), run inside the turn's presence transaction. */
+export type PresenceUpdate = (tx: SqlExecutor) => Promise<void>;
 
 interface Pending {
   item: InboxItem;
@@ -56,8 +53,9 @@ export class IngestQueue {
   private readonly telemetryTimer: NodeJS.Timeout;
   private lastPrune = 0;
   private lastCommit = -Infinity;
-  private writing: TelemetryWrite | undefined;
-  private presence: Array<() => void> = [];
+  private writing: Promise<void> | undefined;
+  private committing: Promise<void> | undefined;
+  private presence: PresenceUpdate[] = [];
   private scheduled = false;
 
   constructor(
@@ -67,7 +65,7 @@ export class IngestQueue {
     private readonly clock: () => number = () => performance.now(),
     telemetryFlushMs = 5000,
   ) {
-    this.telemetryTimer = setInterval(() => this.flushTelemetry(), telemetryFlushMs);
+    this.telemetryTimer = setInterval(() => void this.flushTelemetry(), telemetryFlushMs);
     this.telemetryTimer.unref();
   }
 
@@ -81,7 +79,7 @@ export class IngestQueue {
    * Queues a presence update (hello, connected, disconnected), committed together at the end of the
    * turn: one fsync per turn instead of one per agent when thousands reconnect at once.
    */
-  defer(update: () => void): void {
+  defer(update: PresenceUpdate): void {
     this.presence.push(update);
     this.schedule();
   }
@@ -92,96 +90,102 @@ export class IngestQueue {
   }
 
   /**
-   * Starts writing buffered telemetry, TELEMETRY_CHUNK rows per event-loop turn so that acks of usage
-   * records are not held up behind ten thousand upserts; once an hour also drops old rollups.
+   * Starts writing buffered telemetry, TELEMETRY_CHUNK rows per transaction so that acks of usage records
+   * are not held up behind ten thousand upserts; once an hour also drops old rollups. Never throws.
    */
-  flushTelemetry(): void {
-    if (this.telemetry.empty || this.writing !== undefined) return;
+  flushTelemetry(all = false): Promise<void> {
+    if (this.writing !== undefined) return this.writing;
+    if (this.telemetry.empty) return Promise.resolve();
     const t = this.telemetry.drain();
-    this.writing = { ...t, at: 0 };
-    this.writeTelemetryChunk(this.writing);
+    this.writing = this.writeTelemetry(t, all).finally(() => (this.writing = undefined));
+    return this.writing;
   }
 
-  private writeTelemetryChunk(w: TelemetryWrite, all = false): void {
-    if (this.writing !== w) return;
-    const end = all ? Infinity : w.at + TELEMETRY_CHUNK;
+  private async writeTelemetry(t: { latest: TelemetrySample[]; rollups: TelemetryRollup[] }, all: boolean): Promise<void> {
+    const step = all ? Infinity : TELEMETRY_CHUNK;
     try {
-      this.store.writeTelemetry({ latest: w.latest.slice(w.at, end), rollups: w.rollups.slice(w.at, end) });
+      for (let at = 0; at < Math.max(t.latest.length, t.rollups.length); at += step) {
+        await this.store.writeTelemetry({ latest: t.latest.slice(at, at + step), rollups: t.rollups.slice(at, at + step) });
+        // let acks of usage records through between chunks
+        if (!all) await new Promise((resolve) => setImmediate(resolve));
+      }
+      const now = Date.now();
+      if (now - this.lastPrune > PRUNE_EVERY_MS) {
+        this.lastPrune = now;
+        await this.store.pruneTelemetry(now - TELEMETRY_RETENTION_MS);
+      }
     } catch (err) {
-      this.log.warn({ err: errorMessage(err), nodes: w.latest.length }, 'telemetry dropped: store write failed');
-      this.writing = undefined;
-      return;
-    }
-    w.at = end;
-    if (w.at < Math.max(w.latest.length, w.rollups.length)) {
-      setImmediate(() => this.writeTelemetryChunk(w));
-      return;
-    }
-    this.writing = undefined;
-    const now = Date.now();
-    if (now - this.lastPrune > PRUNE_EVERY_MS) {
-      this.lastPrune = now;
-      this.store.pruneTelemetry(now - TELEMETRY_RETENTION_MS);
+      this.log.warn({ err: errorMessage(err), nodes: t.latest.length }, 'telemetry dropped: store write failed');
     }
   }
 
-  /** Final flush on shutdown: outbox items, presence and all telemetry, synchronously; stops the timer. */
-  close(): void {
+  /** Final flush on shutdown: outbox items, presence and all telemetry; stops the timer. */
+  async close(): Promise<void> {
     clearInterval(this.telemetryTimer);
-    this.flush();
-    if (this.writing !== undefined) this.writeTelemetryChunk(this.writing, true);
-    this.flushTelemetry();
-    if (this.writing !== undefined) this.writeTelemetryChunk(this.writing, true);
+    await this.flush();
+    await this.writing;
+    await this.flushTelemetry(true);
   }
 
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    // Group commit: at most one fsync per COMMIT_WINDOW_MS. Each fsync blocks the event loop (better-sqlite3
-    // is synchronous), so committing every turn under load would spend the loop waiting for the disk.
+    // Group commit: at most one commit per COMMIT_WINDOW_MS, and one at a time; what arrives meanwhile
+    // waits for the next. Each commit waits for the disk (fsync), so committing every turn under load
+    // would spend the time waiting for the disk instead of batching.
     const wait = this.lastCommit + COMMIT_WINDOW_MS - this.clock();
-    if (wait > 0) setTimeout(() => this.flush(), wait);
-    else setImmediate(() => this.flush());
+    if (wait > 0) setTimeout(() => void this.flush(), wait);
+    else setImmediate(() => void this.flush());
   }
 
-  /** Commits and acks everything queued now (also called on shutdown). */
-  flush(): void {
+  /** Commits and acks everything queued now (also called on shutdown); resolves when it is committed. Never throws. */
+  async flush(): Promise<void> {
     this.scheduled = false;
+    while (this.committing !== undefined) await this.committing;
     const batch = this.pending;
     const presence = this.presence;
     this.pending = [];
     this.presence = [];
-    if (batch.length > 0) this.commit(batch);
+    if (batch.length === 0 && presence.length === 0) return;
+    this.committing = this.commitAll(batch, presence).finally(() => (this.committing = undefined));
+    await this.committing;
+  }
+
+  private async commitAll(batch: Pending[], presence: PresenceUpdate[]): Promise<void> {
+    if (batch.length > 0) await this.commit(batch);
     if (presence.length > 0) {
       try {
-        this.store.relaxedTransaction(() => presence.forEach((update) => update()));
+        await this.store.relaxedTransaction(async (tx) => {
+          for (const update of presence) await update(tx);
+        });
       } catch (err) {
         this.log.warn({ err: errorMessage(err), updates: presence.length }, 'presence updates dropped: store write failed');
       }
     }
   }
 
-  private commit(batch: Pending[]): void {
+  private async commit(batch: Pending[]): Promise<void> {
     const byTarget = new Map<AckTarget, { seqs: number[]; refused: RefusedSeq[] }>();
     this.lastCommit = this.clock();
+    let result: IngestResult;
     try {
-      const fresh = this.store.ingest(batch.map((p) => p.item));
-      this.metrics.outboxItems.inc({ outcome: 'new' }, fresh);
-      if (batch.length > fresh) this.metrics.outboxItems.inc({ outcome: 'duplicate' }, batch.length - fresh);
+      result = await this.store.ingest(batch.map((p) => p.item));
+      this.metrics.outboxItems.inc({ outcome: 'new' }, result.fresh);
+      if (batch.length > result.fresh) this.metrics.outboxItems.inc({ outcome: 'duplicate' }, batch.length - result.fresh);
     } catch (err) {
       this.log.error({ err: errorMessage(err), items: batch.length }, 'outbox commit failed; nothing acked');
       new Set(batch.map((p) => p.target)).forEach((t) => t.commitFailed(err));
       return;
     }
     const now = this.clock();
-    for (const p of batch) {
+    batch.forEach((p, i) => {
       const acks = byTarget.get(p.target) ?? { seqs: [], refused: [] };
       acks.seqs.push(p.item.seq);
       const r = p.item.refusal;
-      if (p.item.kind === 'usage-refused' && r !== undefined && !this.store.hasUsage(p.item.node, p.item.seq)) acks.refused.push(r.field === undefined ? { seq: p.item.seq, reason: r.reason } : { seq: p.item.seq, reason: r.reason, field: r.field.slice(0, 128) });
+      if (p.item.kind === 'usage-refused' && r !== undefined && result.refusedKept[i] === true) acks.refused.push(r.field === undefined ? { seq: p.item.seq, reason: r.reason } : { seq: p.item.seq, reason: r.reason, field: r.field.slice(0, 128) });
       byTarget.set(p.target, acks);
       this.metrics.ingestSeconds.observe((now - p.receivedAt) / 1000);
-    }
+    });
     byTarget.forEach((acks, target) => target.ack(acks.seqs, acks.refused));
   }
 }

@@ -31,12 +31,12 @@ export interface GitBackendOptions {
 
 type Who = { kind: 'admin'; name: string } | { kind: 'node'; name: string };
 
-function identify(store: HubStore, header: string | undefined): Who | undefined {
+async function identify(store: HubStore, header: string | undefined): Promise<Who | undefined> {
   const token = tokenFromAuthorization(header);
   if (token === undefined) return undefined;
-  const admin = store.authenticateAdmin(token);
+  const admin = await store.authenticateAdmin(token);
   if (admin !== undefined) return { kind: 'admin', name: admin };
-  const node = store.authenticateNode(token);
+  const node = await store.authenticateNode(token);
   return node.ok ? { kind: 'node', name: node.node } : undefined;
 }
 
@@ -119,7 +119,7 @@ export async function gitBackendPlugin(app: FastifyInstance, opts: GitBackendOpt
   app.addContentTypeParser('*', (_req, _payload, done) => done(null));
   const handler = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const subPath = req.url.split('?')[0]!.slice(GIT_PREFIX.length);
-    const who = identify(opts.store, req.headers.authorization);
+    const who = await identify(opts.store, req.headers.authorization);
     // An early answer must still drain the body the client is sending, or the connection is reset.
     const drain = (): void => {
       if (req.method === 'POST') req.raw.resume();

@@ -16,14 +16,14 @@ import type { UsageReceipt } from './usage-receipts.js';
 
 /** Where the fleet gauges read from (the app wires the store, the gateway, the repo and the invoicer). */
 export interface FleetSources {
-  nodes(): readonly NodeRow[];
+  nodes(): readonly NodeRow[] | Promise<readonly NodeRow[]>;
   connected(): Iterable<string>;
   /** The infra repo at the branch tip; absent on a hub without one (then only the node series exist). */
   repo?: () => Promise<InfraRepo>;
   /** The scheduler's fleet snapshot of `repo` (live GPUs and their health included). */
-  snapshot(repo: InfraRepo): FleetSnapshot;
+  snapshot(repo: InfraRepo): FleetSnapshot | Promise<FleetSnapshot>;
   /** Newest usage receipt per workspace (UsageReceipts). */
-  usage(): UsageReceipt[];
+  usage(): UsageReceipt[] | Promise<UsageReceipt[]>;
   /** The current month's invoice of a tenant (Invoicer); absent: no month-to-date series. */
   invoiceOf?: InvoiceOf;
   /** Told when the repo cannot be read (the repo-based series are then left out of that scrape). */
@@ -55,7 +55,7 @@ export class FleetMetrics {
   private readonly costTtlMs: number;
   private readonly now: () => number;
   private cached: { at: number; view: Promise<FleetView> } | undefined;
-  private mtd: { at: number; month: string; costs: TenantCost[] } | undefined;
+  private mtd: { at: number; month: string; costs: Promise<TenantCost[]> } | undefined;
 
   constructor(registry: Registry, private readonly sources: FleetSources, options: FleetMetricsOptions = {}) {
     this.ttlMs = options.ttlMs ?? 5_000;
@@ -105,8 +105,8 @@ export class FleetMetrics {
   }
 
   private async build(now: number): Promise<FleetView> {
-    const nodes = nodeSeries(this.sources.nodes(), new Set(this.sources.connected()), now);
-    const usage = this.sources.usage();
+    const nodes = nodeSeries(await this.sources.nodes(), new Set(this.sources.connected()), now);
+    const usage = await this.sources.usage();
     let repo: InfraRepo | undefined;
     try {
       repo = await this.sources.repo?.();
@@ -114,15 +114,15 @@ export class FleetMetrics {
       this.sources.onError?.(err);
     }
     if (repo === undefined) return { nodes, gpus: [], workspaces: [], lastUsage: usage, costPerHour: [], monthToDate: [] };
-    const snapshot = this.sources.snapshot(repo);
+    const snapshot = await this.sources.snapshot(repo);
     // Workspaces deleted from Git drop out (their series would otherwise stay for the hub's lifetime).
     const lastUsage = usage.filter((u) => repo.workspaces.has(u.workspace));
-    return { nodes, gpus: gpuCounts(snapshot), workspaces: workspaceGpus(snapshot, (w) => (repo.workspaces.get(w)?.doc.spec.state === 'stopped' ? 'stopped' : 'running')), lastUsage, costPerHour: tenantCostPerHour(repo, snapshot, now), monthToDate: this.monthToDate(repo, now) };
+    return { nodes, gpus: gpuCounts(snapshot), workspaces: workspaceGpus(snapshot, (w) => (repo.workspaces.get(w)?.doc.spec.state === 'stopped' ? 'stopped' : 'running')), lastUsage, costPerHour: tenantCostPerHour(repo, snapshot, now), monthToDate: await this.monthToDate(repo, now) };
   }
 
-  private monthToDate(repo: InfraRepo, now: number): TenantCost[] {
+  private monthToDate(repo: InfraRepo, now: number): Promise<TenantCost[]> {
     const invoiceOf = this.sources.invoiceOf;
-    if (invoiceOf === undefined) return [];
+    if (invoiceOf === undefined) return Promise.resolve([]);
     const month = monthOf(Math.floor(now / 1000));
     if (this.mtd === undefined || this.mtd.month !== month || now - this.mtd.at >= this.costTtlMs) this.mtd = { at: now, month, costs: tenantMonthToDate(repo, month, invoiceOf) };
     return this.mtd.costs;

@@ -17,11 +17,12 @@ export function nodeRoutes(app: FastifyInstance, store: HubStore, gateway: Agent
     // state: pending (never connected), active, revoked; enrollment: how it joined (null when added by hand).
     const state = (n: { revoked: boolean; status: string }): string => (n.revoked ? 'revoked' : n.status === 'never-seen' ? 'pending' : 'active');
     // conditions: the node's own (Ready, Stalled, runtime ones such as PodmanCapabilities) from its last status.
-    const conditionsOf = (name: string): unknown[] => ((store.nodeStatus(name)?.payload as { conditions?: unknown[] } | undefined)?.conditions ?? []);
-    return { nodes: store.nodes().map((n) => ({ ...n, state: state(n), connected: connected.has(n.name), enrollment: enrolled.get(n.name) ?? null, conditions: conditionsOf(n.name) })) };
+    const conditionsOf = async (name: string): Promise<unknown[]> => ((await store.nodeStatus(name))?.payload as { conditions?: unknown[] } | undefined)?.conditions ?? [];
+    const nodes = await store.nodes();
+    return { nodes: await Promise.all(nodes.map(async (n) => ({ ...n, state: state(n), connected: connected.has(n.name), enrollment: enrolled.get(n.name) ?? null, conditions: await conditionsOf(n.name) }))) };
   });
   app.post<{ Params: { name: string } }>('/api/v1/nodes/:name/revoke', { preHandler }, async (req, reply) => {
-    if (!store.revokeNode(req.params.name, actorOf(req.principal))) return reply.code(404).send({ code: 'NOT_FOUND', message: `no node named ${req.params.name}` });
+    if (!(await store.revokeNode(req.params.name, actorOf(req.principal)))) return reply.code(404).send({ code: 'NOT_FOUND', message: `no node named ${req.params.name}` });
     gateway.disconnect(req.params.name);
     return { revoked: req.params.name };
   });

@@ -59,7 +59,7 @@ export function overviewRoutes(app: FastifyInstance, opts: OverviewRouteOptions 
     const inventory = new Map((db.prepare('SELECT name, inventory FROM nodes').all() as Array<{ name: string; inventory: string | null }>).map((r) => [r.name, parse<Json>(r.inventory) ?? null]));
     const enrolled = db.prepare('SELECT node, profile, labels FROM node_enrollments').all() as Array<{ node: string; profile: string; labels: string }>;
     return {
-      nodes: store.nodes().map((n) => ({ ...n, inventory: (inventory.get(n.name) ?? null) as FleetInput['nodes'][number]['inventory'] })),
+      nodes: (await store.nodes()).map((n) => ({ ...n, inventory: (inventory.get(n.name) ?? null) as FleetInput['nodes'][number]['inventory'] })),
       connected: new Set(gateway.connectedNodes()),
       enrollments: new Map(enrolled.map((e) => [e.node, { profile: e.profile, labels: parse<Record<string, string>>(e.labels) ?? {} }])),
       statuses: new Map((db.prepare('SELECT node, payload FROM node_status').all() as Array<{ node: string; payload: string }>).map((r) => [r.node, JSON.parse(r.payload) as never])),
@@ -100,7 +100,7 @@ export function overviewRoutes(app: FastifyInstance, opts: OverviewRouteOptions 
     const enrolled = new Map(rows.map((r) => [r.node, { tokenId: r.token_id, hostname: r.hostname, profile: r.profile, labels: parse<Record<string, string>>(r.labels) ?? {}, enrolledAt: r.enrolled_at }]));
     const connected = new Set(gateway.connectedNodes());
     return {
-      nodes: store.nodes().map((n) => ({
+      nodes: (await store.nodes()).map((n) => ({
         name: n.name,
         state: n.revoked ? 'revoked' : n.status === 'never-seen' ? 'pending' : 'active',
         connected: connected.has(n.name),

@@ -60,6 +60,6 @@ export async function installSecrets(app: FastifyInstance, identity: HubAgeIdent
  * A node's age recipient: its Node file's spec.ageRecipient (written at enrollment; in Git, so an admin
  * sees and pins it), else, for a node enrolled before nodes had keys, the one it reported itself.
  */
-function nodeRecipient(repo: InfraRepo, store: HubStore, node: string): string | undefined {
-  return repo.nodes.get(node)?.doc.spec.ageRecipient ?? store.nodeRecipient(node);
+async function nodeRecipient(repo: InfraRepo, store: HubStore, node: string): Promise<string | undefined> {
+  return repo.nodes.get(node)?.doc.spec.ageRecipient ?? (await store.nodeRecipient(node));
 }

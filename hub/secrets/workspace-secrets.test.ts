@@ -42,9 +42,9 @@ describe('workspace secrets at rest', () => {
     store = new HubStore(join(dir, 'hub.db'));
     id = await ensureHubIdentity(dir);
     audits.length = 0;
-    secrets = new WorkspaceSecrets(store.db, id, (actor, action, target, details) => {
+    secrets = new WorkspaceSecrets(store.db, id, async (actor, action, target, details) => {
       audits.push({ action, target, details });
-      store.audit(actor, action, target, details);
+      await store.audit(actor, action, target, details);
     });
   });
   afterEach(() => {

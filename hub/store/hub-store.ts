@@ -1,18 +1,25 @@
 /**
- * The hub's embedded store: one SQLite file (better-sqlite3, WAL). synchronous=FULL because acks depend on
- * it: the hub acknowledges a usage record only after its commit, and the agent then deletes it from its
- * outbox. With NORMAL a power loss could drop the last commits after their ack went out: money lost.
+ * The hub's store: one SQLite file (embedded, the default: better-sqlite3, WAL) or a PostgreSQL database
+ * (several replicas), both through hub/store/sql/sql.ts. An ack means a commit: the hub acknowledges a
+ * usage record only after the transaction that stores it has committed durably (SQLite synchronous=FULL;
+ * PostgreSQL synchronous_commit as the operator configured it, on by default), and the agent then
+ * deletes it from its outbox. With SQLite's NORMAL a power loss could drop the last commits after their
+ * ack went out: money lost.
+ *
+ * HubStore is the composition of the repositories (one property per area, built once from `sql`) plus
+ * the node, inbox, telemetry and audit statements every part of the hub shares.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { assertNotDowngrade, migrate, schemaStatus } from './migrate.js';
+import { assertNotDowngrade, migrate, migrateSql, schemaStatus } from './migrate.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { FoundryError } from '../../common/errors.js';
 import { newSecret, hashSecret, NODE_CREDENTIAL_PREFIX, ADMIN_TOKEN_PREFIX } from '../auth/secrets.js';
 import type { TelemetryMessage, HelloMessage } from '../../common/protocol/codec.js';
 import { TelemetryBuffer, type TelemetrySample, type TelemetryRollup } from './telemetry-buffer.js';
-import type { Sql } from './sql/sql.js';
+import type { Sql, SqlExecutor } from './sql/sql.js';
+import { openPostgres, redactUrl } from './sql/postgres.js';
 import { SqliteSql } from './sql/sqlite.js';
 
 /** A record from a node's outbox, as the hub commits it. */
@@ -48,16 +55,46 @@ export interface UsageRow {
 /** Result of looking up a node credential. */
 export type NodeAuth = { ok: true; node: string } | { ok: false; reason: 'unknown' | 'revoked'; node?: string };
 
-/** The hub store. Every method is synchronous (better-sqlite3); callers batch to keep commits few. */
-export class HubStore {
-  readonly db: Database.Database;
-  /** The same database through the Sql interface (hub/store/sql/sql.ts) that the repositories use. */
-  readonly sql: Sql;
-  private readonly now: () => Date;
-  private readonly stmts;
+/** Result of committing outbox items. */
+export interface IngestResult {
+  /** Items stored now (duplicates of (node, seq) are not). */
+  fresh: number;
+  /** Per item: for a refused usage record, true when it stays refused (no admitted record of that (node, seq) exists). */
+  refusedKept: boolean[];
+}
 
-  constructor(path: string, options: { now?: () => Date } = {}) {
+/** True when `target` names a PostgreSQL database (postgres:// or postgresql://) rather than an SQLite file. */
+export function isPostgresUrl(target: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(target);
+}
+
+/** The hub store. Every method is async; `ex` lets a caller run it inside its own transaction. */
+export class HubStore {
+  /** The SQLite connection, on the embedded backend only (backups, checkpoints, pragmas: hub/store/ only). */
+  readonly db: Database.Database;
+  /** The database through the Sql interface (hub/store/sql/sql.ts) that the repositories use. */
+  readonly sql: Sql;
+  /** Which backend this is; where it lives (file path, or the URL without its password). */
+  readonly backend: 'sqlite' | 'postgres';
+  readonly location: string;
+  private readonly now: () => Date;
+
+  /**
+   * Opens the SQLite store at `path` (created and migrated when needed), or wraps an opened, migrated Sql
+   * (HubStore.open does that for PostgreSQL).
+   */
+  constructor(target: string | { sql: Sql; location: string }, options: { now?: () => Date } = {}) {
     this.now = options.now ?? (() => new Date());
+    if (typeof target !== 'string') {
+      this.sql = target.sql;
+      this.backend = target.sql.dialect;
+      this.location = target.location;
+      this.db = undefined as unknown as Database.Database;
+      return;
+    }
+    const path = target;
+    this.backend = 'sqlite';
+    this.location = path;
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     try {
       this.db = new Database(path);
@@ -82,31 +119,23 @@ export class HubStore {
       throw new FoundryError('STORE', 'cannot open the hub store', { resource: path, cause: err });
     }
     this.sql = new SqliteSql(this.db);
-    const db = this.db;
-    this.stmts = {
-      insertUsage: db.prepare('INSERT OR IGNORE INTO usage_records (node, seq, payload, received_at) VALUES (?, ?, ?, ?)'),
-      insertRefusal: db.prepare(
-        'INSERT OR IGNORE INTO usage_refusals (node, seq, reason, field, message, record, received_at) SELECT ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM usage_records WHERE node = ? AND seq = ?)',
-      ),
-      hasUsage: db.prepare('SELECT 1 FROM usage_records WHERE node = ? AND seq = ?'),
-      insertStatus: db.prepare('INSERT OR IGNORE INTO status_events (node, seq, payload, received_at) VALUES (?, ?, ?, ?)'),
-      upsertStatus: db.prepare(
-        'INSERT INTO node_status (node, seq, payload, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(node) DO UPDATE SET seq = excluded.seq, payload = excluded.payload, updated_at = excluded.updated_at WHERE excluded.seq > node_status.seq',
-      ),
-      telemetryLatest: db.prepare(
-        'INSERT INTO telemetry_latest (node, at, payload) VALUES (?, ?, ?) ON CONFLICT(node) DO UPDATE SET at = excluded.at, payload = excluded.payload WHERE excluded.at >= telemetry_latest.at',
-      ),
-      telemetryRollup: db.prepare(
-        `INSERT INTO telemetry_rollups (node, minute, samples, gpu_util_sum, gpu_util_samples, gpu_mem_used_mib_sum, host_cpu_sum, host_cpu_samples)
-         VALUES (@node, @minute, @samples, @gu, @gun, @gm, @cpu, @cpun)
-         ON CONFLICT(node, minute) DO UPDATE SET samples = samples + @samples, gpu_util_sum = gpu_util_sum + @gu, gpu_util_samples = gpu_util_samples + @gun,
-           gpu_mem_used_mib_sum = gpu_mem_used_mib_sum + @gm, host_cpu_sum = host_cpu_sum + @cpu, host_cpu_samples = host_cpu_samples + @cpun`,
-      ),
-      nodeByHash: db.prepare('SELECT name, revoked FROM nodes WHERE credential_hash = ?'),
-      adminByHash: db.prepare('SELECT label FROM admin_tokens WHERE token_hash = ? AND revoked = 0'),
-      audit: db.prepare('INSERT INTO audit_log (at, actor, action, target, details) VALUES (?, ?, ?, ?, ?)'),
-      seen: db.prepare('UPDATE nodes SET status = ?, last_seen_at = ? WHERE name = ?'),
-    };
+  }
+
+  /**
+   * Opens the store named by `target`: an SQLite file path, or a postgres:// URL (the database must exist;
+   * pending migrations are applied under an advisory lock, so replicas may start together).
+   */
+  static async open(target: string, options: { now?: () => Date; poolSize?: number } = {}): Promise<HubStore> {
+    if (!isPostgresUrl(target)) return new HubStore(target, options);
+    const sql = await openPostgres(target, { max: options.poolSize });
+    try {
+      await migrateSql(sql, MIGRATIONS, options.now);
+    } catch (err) {
+      await sql.close();
+      if (err instanceof FoundryError) throw err;
+      throw new FoundryError('STORE', `cannot migrate the hub database at ${redactUrl(target)}`, { cause: err });
+    }
+    return new HubStore({ sql, location: redactUrl(target) }, options);
   }
 
   private iso(): string {
@@ -114,151 +143,179 @@ export class HubStore {
   }
 
   /** Creates the node (or rotates its credential and lifts a revocation); returns the new credential, shown once. */
-  issueNodeCredential(name: string, actor = 'cli'): string {
+  async issueNodeCredential(name: string, actor = 'cli'): Promise<string> {
     const credential = newSecret(NODE_CREDENTIAL_PREFIX);
-    this.db.transaction(() => {
-      this.db
-        .prepare('INSERT INTO nodes (name, credential_hash, created_at) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET credential_hash = excluded.credential_hash, revoked = 0')
-        .run(name, hashSecret(credential), this.iso());
-      this.audit(actor, 'node.credential.issue', name);
-    })();
+    await this.sql.tx(async (tx) => {
+      await tx.run('INSERT INTO nodes (name, credential_hash, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET credential_hash = excluded.credential_hash, revoked = 0', [name, hashSecret(credential), this.iso()]);
+      await this.audit(actor, 'node.credential.issue', name, undefined, tx);
+    });
     return credential;
   }
 
   /** Revokes a node's credential: its connections are refused from now on. False when there is no such node. */
-  revokeNode(name: string, actor = 'cli'): boolean {
-    const changed = this.db.prepare('UPDATE nodes SET revoked = 1 WHERE name = ?').run(name).changes > 0;
-    if (changed) this.audit(actor, 'node.revoke', name);
-    return changed;
+  async revokeNode(name: string, actor = 'cli'): Promise<boolean> {
+    return this.sql.tx(async (tx) => {
+      const changed = (await tx.run('UPDATE nodes SET revoked = 1 WHERE name = ?', [name])).changes > 0;
+      if (changed) await this.audit(actor, 'node.revoke', name, undefined, tx);
+      return changed;
+    });
   }
 
   /** Looks a node credential up by its hash. */
-  authenticateNode(credential: string): NodeAuth {
-    const row = this.stmts.nodeByHash.get(hashSecret(credential)) as { name: string; revoked: number } | undefined;
+  async authenticateNode(credential: string): Promise<NodeAuth> {
+    const row = await this.sql.get<{ name: string; revoked: number }>('SELECT name, revoked FROM nodes WHERE credential_hash = ?', [hashSecret(credential)]);
     if (row === undefined) return { ok: false, reason: 'unknown' };
     return row.revoked === 1 ? { ok: false, reason: 'revoked', node: row.name } : { ok: true, node: row.name };
   }
 
   /** Creates an admin token; returns it (shown once). */
-  createAdminToken(label: string, actor = 'cli'): string {
+  async createAdminToken(label: string, actor = 'cli'): Promise<string> {
     const token = newSecret(ADMIN_TOKEN_PREFIX);
-    this.db.prepare('INSERT INTO admin_tokens (label, token_hash, created_at) VALUES (?, ?, ?)').run(label, hashSecret(token), this.iso());
-    this.audit(actor, 'admin-token.create', label);
+    await this.sql.tx(async (tx) => {
+      await tx.run('INSERT INTO admin_tokens (label, token_hash, created_at) VALUES (?, ?, ?)', [label, hashSecret(token), this.iso()]);
+      await this.audit(actor, 'admin-token.create', label, undefined, tx);
+    });
     return token;
   }
 
   /** The label of a valid admin token, or undefined. */
-  authenticateAdmin(token: string): string | undefined {
-    return (this.stmts.adminByHash.get(hashSecret(token)) as { label: string } | undefined)?.label;
+  async authenticateAdmin(token: string): Promise<string | undefined> {
+    return (await this.sql.get<{ label: string }>('SELECT label FROM admin_tokens WHERE token_hash = ? AND revoked = 0', [hashSecret(token)]))?.label;
   }
 
   /** Number of admin tokens ever created (revoked or not). */
-  adminTokenCount(): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM admin_tokens').get() as { n: number }).n;
+  async adminTokenCount(): Promise<number> {
+    return (await this.sql.get<{ n: number }>('SELECT COUNT(*) AS n FROM admin_tokens'))?.n ?? 0;
   }
 
   /** Records what an agent said in its hello and marks it connected (and its age recipient, when it sent one). */
-  recordHello(node: string, hello: HelloMessage['body']): void {
-    this.db
-      .prepare("UPDATE nodes SET status = 'connected', last_seen_at = ?, agent_version = ?, applied_revision = ?, inventory = ? WHERE name = ?")
-      .run(this.iso(), hello.agentVersion, hello.appliedRevision, JSON.stringify(hello.inventory), node);
-    if (hello.ageRecipient !== undefined) this.setNodeRecipient(node, hello.ageRecipient, `node:${node}`);
+  async recordHello(node: string, hello: HelloMessage['body'], ex: SqlExecutor = this.sql): Promise<void> {
+    await ex.run("UPDATE nodes SET status = 'connected', last_seen_at = ?, agent_version = ?, applied_revision = ?, inventory = ? WHERE name = ?", [
+      this.iso(),
+      hello.agentVersion,
+      hello.appliedRevision ?? null,
+      JSON.stringify(hello.inventory),
+      node,
+    ]);
+    if (hello.ageRecipient !== undefined) await this.setNodeRecipient(node, hello.ageRecipient, `node:${node}`, ex);
   }
 
   /** Stores a node's age public key; a change is audited (a new key means the node's secrets must be re-encrypted). */
-  setNodeRecipient(node: string, recipient: string, actor: string): void {
-    const old = (this.db.prepare('SELECT age_recipient FROM nodes WHERE name = ?').get(node) as { age_recipient: string | null } | undefined)?.age_recipient ?? null;
+  async setNodeRecipient(node: string, recipient: string, actor: string, ex: SqlExecutor = this.sql): Promise<void> {
+    const old = (await ex.get<{ age_recipient: string | null }>('SELECT age_recipient FROM nodes WHERE name = ?', [node]))?.age_recipient ?? null;
     if (old === recipient) return;
-    this.db.prepare('UPDATE nodes SET age_recipient = ?, age_recipient_at = ? WHERE name = ?').run(recipient, this.iso(), node);
-    this.audit(actor, old === null ? 'node.age-recipient.set' : 'node.age-recipient.change', node, { recipient, ...(old === null ? {} : { previous: old }) });
+    await ex.run('UPDATE nodes SET age_recipient = ?, age_recipient_at = ? WHERE name = ?', [recipient, this.iso(), node]);
+    await this.audit(actor, old === null ? 'node.age-recipient.set' : 'node.age-recipient.change', node, { recipient, ...(old === null ? {} : { previous: old }) }, ex);
   }
 
   /** The age public key of a node, or undefined. */
-  nodeRecipient(node: string): string | undefined {
-    return (this.db.prepare('SELECT age_recipient FROM nodes WHERE name = ?').get(node) as { age_recipient: string | null } | undefined)?.age_recipient ?? undefined;
+  async nodeRecipient(node: string): Promise<string | undefined> {
+    return (await this.sql.get<{ age_recipient: string | null }>('SELECT age_recipient FROM nodes WHERE name = ?', [node]))?.age_recipient ?? undefined;
   }
 
-  /** Marks a node connected or disconnected. */
-  markSeen(node: string, status: 'connected' | 'disconnected'): void {
-    this.stmts.seen.run(status, this.iso(), node);
-  }
-
-  /** Commits outbox items in one transaction; duplicates of (node, seq) are ignored. Returns how many were new. */
-  ingest(items: readonly InboxItem[]): number {
-    const at = this.iso();
-    let fresh = 0;
-    this.db.transaction(() => {
-      for (const it of items) {
-        const payload = JSON.stringify(it.payload);
-        if (it.kind === 'usage') fresh += this.stmts.insertUsage.run(it.node, it.seq, payload, at).changes;
-        else if (it.kind === 'usage-refused') {
-          // a refused record is kept for admins (truncated: it is whatever the peer sent), never billed
-          const r = it.refusal ?? { reason: 'malformed', message: 'refused' };
-          fresh += this.stmts.insertRefusal.run(it.node, it.seq, r.reason, r.field ?? null, r.message, payload.slice(0, 4096), at, it.node, it.seq).changes;
-        } else {
-          const n = this.stmts.insertStatus.run(it.node, it.seq, payload, at).changes;
-          fresh += n;
-          if (n > 0) this.stmts.upsertStatus.run(it.node, it.seq, payload, at);
-        }
-      }
-    })();
-    return fresh;
-  }
-
-  /** True when (node, seq) is stored as admitted usage (a refused resend of it then stays admitted). */
-  hasUsage(node: string, seq: number): boolean {
-    return this.stmts.hasUsage.get(node, seq) !== undefined;
-  }
-
-  /** Stores telemetry samples: the latest per node and per-minute rollups (the only history kept). */
-  recordTelemetry(samples: readonly TelemetryMessage['body'][]): void {
-    const buffer = new TelemetryBuffer();
-    samples.forEach((s) => buffer.add(s));
-    this.writeTelemetry(buffer.drain());
+  /** Marks a node connected or disconnected now. */
+  async markSeen(node: string, status: 'connected' | 'disconnected', ex: SqlExecutor = this.sql): Promise<void> {
+    await ex.run('UPDATE nodes SET status = ?, last_seen_at = ? WHERE name = ?', [status, this.iso(), node]);
   }
 
   /**
-   * Runs `fn` in a transaction committed without waiting for the disk (synchronous=NORMAL for this commit
-   * only): for telemetry and presence, which may be lost in a power cut. The next FULL commit (a usage
-   * record) makes them durable too, since it syncs the whole WAL.
+   * Commits outbox items in one transaction; duplicates of (node, seq) are ignored. For each refused usage
+   * record, says whether it stays refused (an admitted record of that (node, seq) wins over a refused resend).
    */
-  relaxedTransaction(fn: () => void): void {
-    this.db.pragma('synchronous = NORMAL');
-    try {
-      this.db.transaction(fn)();
-    } finally {
-      this.db.pragma('synchronous = FULL');
-    }
+  async ingest(items: readonly InboxItem[]): Promise<IngestResult> {
+    const at = this.iso();
+    return this.sql.tx(async (tx) => {
+      let fresh = 0;
+      const refusedKept: boolean[] = [];
+      for (const it of items) {
+        const payload = JSON.stringify(it.payload);
+        let kept = false;
+        if (it.kind === 'usage') fresh += (await tx.run('INSERT INTO usage_records (node, seq, payload, received_at) VALUES (?, ?, ?, ?) ON CONFLICT (node, seq) DO NOTHING', [it.node, it.seq, payload, at])).changes;
+        else if (it.kind === 'usage-refused') {
+          // a refused record is kept for admins (truncated: it is whatever the peer sent), never billed
+          const r = it.refusal ?? { reason: 'malformed', message: 'refused' };
+          fresh += (
+            await tx.run(
+              'INSERT INTO usage_refusals (node, seq, reason, field, message, record, received_at) SELECT ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM usage_records WHERE node = ? AND seq = ?) ON CONFLICT DO NOTHING',
+              [it.node, it.seq, r.reason, r.field ?? null, r.message, payload.slice(0, 4096), at, it.node, it.seq],
+            )
+          ).changes;
+          kept = (await tx.get('SELECT 1 AS x FROM usage_records WHERE node = ? AND seq = ?', [it.node, it.seq])) === undefined;
+        } else {
+          const n = (await tx.run('INSERT INTO status_events (node, seq, payload, received_at) VALUES (?, ?, ?, ?) ON CONFLICT (node, seq) DO NOTHING', [it.node, it.seq, payload, at])).changes;
+          fresh += n;
+          if (n > 0) {
+            await tx.run(
+              'INSERT INTO node_status (node, seq, payload, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (node) DO UPDATE SET seq = excluded.seq, payload = excluded.payload, updated_at = excluded.updated_at WHERE excluded.seq > node_status.seq',
+              [it.node, it.seq, payload, at],
+            );
+          }
+        }
+        refusedKept.push(kept);
+      }
+      return { fresh, refusedKept };
+    });
+  }
+
+  /** True when (node, seq) is stored as admitted usage (a refused resend of it then stays admitted). */
+  async hasUsage(node: string, seq: number): Promise<boolean> {
+    return (await this.sql.get('SELECT 1 AS x FROM usage_records WHERE node = ? AND seq = ?', [node, seq])) !== undefined;
+  }
+
+  /** Stores telemetry samples: the latest per node and per-minute rollups (the only history kept). */
+  async recordTelemetry(samples: readonly TelemetryMessage['body'][]): Promise<void> {
+    const buffer = new TelemetryBuffer();
+    samples.forEach((s) => buffer.add(s));
+    await this.writeTelemetry(buffer.drain());
+  }
+
+  /**
+   * Runs `fn` in a transaction committed without waiting for the disk: for telemetry and presence, which
+   * may be lost in a power cut. (SQLite: the next FULL commit makes them durable too, since it syncs the
+   * whole WAL; PostgreSQL: synchronous_commit=off for this transaction only.)
+   */
+  relaxedTransaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    return this.sql.tx(fn, { durability: 'relaxed' });
   }
 
   /** Writes aggregated telemetry (see TelemetryBuffer) in one relaxed transaction. */
-  writeTelemetry(t: { latest: readonly TelemetrySample[]; rollups: readonly TelemetryRollup[] }): void {
-    this.relaxedTransaction(() => {
-      for (const s of t.latest) this.stmts.telemetryLatest.run(s.node, s.at, JSON.stringify(s));
+  async writeTelemetry(t: { latest: readonly TelemetrySample[]; rollups: readonly TelemetryRollup[] }): Promise<void> {
+    await this.relaxedTransaction(async (tx) => {
+      for (const s of t.latest) {
+        await tx.run('INSERT INTO telemetry_latest (node, at, payload) VALUES (?, ?, ?) ON CONFLICT (node) DO UPDATE SET at = excluded.at, payload = excluded.payload WHERE excluded.at >= telemetry_latest.at', [s.node, s.at, JSON.stringify(s)]);
+      }
       for (const r of t.rollups) {
-        this.stmts.telemetryRollup.run({ node: r.node, minute: r.minute, samples: r.samples, gu: r.gpuUtilSum, gun: r.gpuUtilSamples, gm: r.gpuMemUsedMibSum, cpu: r.hostCpuSum, cpun: r.hostCpuSamples });
+        await tx.run(
+          `INSERT INTO telemetry_rollups (node, minute, samples, gpu_util_sum, gpu_util_samples, gpu_mem_used_mib_sum, host_cpu_sum, host_cpu_samples)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (node, minute) DO UPDATE SET samples = telemetry_rollups.samples + excluded.samples,
+             gpu_util_sum = telemetry_rollups.gpu_util_sum + excluded.gpu_util_sum, gpu_util_samples = telemetry_rollups.gpu_util_samples + excluded.gpu_util_samples,
+             gpu_mem_used_mib_sum = telemetry_rollups.gpu_mem_used_mib_sum + excluded.gpu_mem_used_mib_sum, host_cpu_sum = telemetry_rollups.host_cpu_sum + excluded.host_cpu_sum,
+             host_cpu_samples = telemetry_rollups.host_cpu_samples + excluded.host_cpu_samples`,
+          [r.node, r.minute, r.samples, r.gpuUtilSum, r.gpuUtilSamples, r.gpuMemUsedMibSum, r.hostCpuSum, r.hostCpuSamples],
+        );
       }
     });
   }
 
   /** Deletes telemetry rollups older than `before` (epoch ms); returns rows removed. */
-  pruneTelemetry(before: number): number {
-    return this.db.prepare('DELETE FROM telemetry_rollups WHERE minute < ?').run(Math.floor(before / 60_000)).changes;
+  async pruneTelemetry(before: number): Promise<number> {
+    return (await this.sql.run('DELETE FROM telemetry_rollups WHERE minute < ?', [Math.floor(before / 60_000)])).changes;
   }
 
-  /** Appends to the audit log (never secrets in details). */
-  audit(actor: string, action: string, target?: string, details?: Record<string, unknown>): void {
-    this.stmts.audit.run(this.iso(), actor, action, target ?? null, details === undefined ? null : JSON.stringify(details));
+  /** Appends to the audit log (never secrets in details); `ex` to write it inside the caller's transaction. */
+  async audit(actor: string, action: string, target?: string, details?: Record<string, unknown>, ex: SqlExecutor = this.sql): Promise<void> {
+    await ex.run('INSERT INTO audit_log (at, actor, action, target, details) VALUES (?, ?, ?, ?, ?)', [this.iso(), actor, action, target ?? null, details === undefined ? null : JSON.stringify(details)]);
   }
 
   /** Records a new infra-repo revision learnt from a push or a webhook. */
-  recordRevision(revision: string, ref: string | undefined, source: 'push' | 'webhook'): void {
-    this.db.prepare('INSERT INTO repo_revisions (revision, ref, source, received_at) VALUES (?, ?, ?, ?)').run(revision, ref ?? null, source, this.iso());
+  async recordRevision(revision: string, ref: string | undefined, source: 'push' | 'webhook'): Promise<void> {
+    await this.sql.run('INSERT INTO repo_revisions (revision, ref, source, received_at) VALUES (?, ?, ?, ?)', [revision, ref ?? null, source, this.iso()]);
   }
 
   /** Every node, by name. */
-  nodes(): NodeRow[] {
-    const rows = this.db.prepare('SELECT name, status, last_seen_at, agent_version, applied_revision, revoked, age_recipient FROM nodes ORDER BY name').all() as Array<Record<string, unknown>>;
+  async nodes(): Promise<NodeRow[]> {
+    const rows = await this.sql.all<Record<string, unknown>>('SELECT name, status, last_seen_at, agent_version, applied_revision, revoked, age_recipient FROM nodes ORDER BY name');
     return rows.map((r) => ({
       name: String(r.name),
       status: String(r.status),
@@ -271,26 +328,32 @@ export class HubStore {
   }
 
   /** Usage records, optionally of one node, by node and seq. */
-  usageRecords(node?: string): UsageRow[] {
-    const rows = (node === undefined
-      ? this.db.prepare('SELECT node, seq, payload, received_at FROM usage_records ORDER BY node, seq').all()
-      : this.db.prepare('SELECT node, seq, payload, received_at FROM usage_records WHERE node = ? ORDER BY seq').all(node)) as Array<{ node: string; seq: number; payload: string; received_at: string }>;
+  async usageRecords(node?: string): Promise<UsageRow[]> {
+    const rows =
+      node === undefined
+        ? await this.sql.all<{ node: string; seq: number; payload: string; received_at: string }>('SELECT node, seq, payload, received_at FROM usage_records ORDER BY node, seq')
+        : await this.sql.all<{ node: string; seq: number; payload: string; received_at: string }>('SELECT node, seq, payload, received_at FROM usage_records WHERE node = ? ORDER BY seq', [node]);
     return rows.map((r) => ({ node: r.node, seq: r.seq, payload: JSON.parse(r.payload) as unknown, receivedAt: r.received_at }));
   }
 
   /** The latest status a node reported, or undefined. */
-  nodeStatus(node: string): { seq: number; payload: unknown } | undefined {
-    const row = this.db.prepare('SELECT seq, payload FROM node_status WHERE node = ?').get(node) as { seq: number; payload: string } | undefined;
+  async nodeStatus(node: string): Promise<{ seq: number; payload: unknown } | undefined> {
+    const row = await this.sql.get<{ seq: number; payload: string }>('SELECT seq, payload FROM node_status WHERE node = ?', [node]);
     return row === undefined ? undefined : { seq: row.seq, payload: JSON.parse(row.payload) as unknown };
   }
 
   /** Audit entries, oldest first. */
-  auditLog(): Array<{ actor: string; action: string; target: string | null }> {
-    return this.db.prepare('SELECT actor, action, target FROM audit_log ORDER BY id').all() as Array<{ actor: string; action: string; target: string | null }>;
+  async auditLog(): Promise<Array<{ actor: string; action: string; target: string | null }>> {
+    return this.sql.all<{ actor: string; action: string; target: string | null }>('SELECT actor, action, target FROM audit_log ORDER BY id');
   }
 
-  /** Checkpoints the WAL and closes the database. */
-  close(): void {
+  /** Waits for pending statements, then closes: SQLite checkpoints its WAL first; PostgreSQL ends the pool. */
+  async close(): Promise<void> {
+    if (this.backend === 'postgres') {
+      await this.sql.close();
+      return;
+    }
+    await this.sql.close();
     if (!this.db.open) return;
     this.db.pragma('wal_checkpoint(TRUNCATE)');
     this.db.close();

@@ -54,7 +54,7 @@ export interface VolumeKeyServiceDeps {
   /** The infra repo at the branch tip. */
   repo: () => Promise<InfraRepo>;
   /** The node's registered age recipient. */
-  recipientOf: (node: string) => string | undefined;
+  recipientOf: (node: string) => string | undefined | Promise<string | undefined>;
   /** Sends a volume-keys frame to a connected node (the forget list after a destruction). */
   send: (node: string, body: VolumeKeysMessage['body']) => void;
   connected: () => string[];
@@ -68,7 +68,7 @@ export class VolumeKeyService {
   /** The answer to one request of `node`: keys it may have (encrypted to it), the others refused with why. */
   async answer(node: string, body: VolumeKeysRequestMessage['body']): Promise<VolumeKeysMessage['body']> {
     const refs: VolumeKeyRef[] = body.keys.map((k) => ({ workspace: k.workspace, kind: k.kind, name: k.name }));
-    const recipient = this.deps.recipientOf(node);
+    const recipient = await this.deps.recipientOf(node);
     if (recipient === undefined) return { node, keys: [], refused: refs.map((ref) => ({ ...ref, reason: `the hub knows no age recipient of node ${node} (re-enroll it, or upgrade its agent)` })) };
     const repo = await this.deps.repo();
     const reply: VolumeKeysMessage['body'] = { node, keys: [], refused: [] };

@@ -58,7 +58,7 @@ describe('volume key store and service (real SQLite, real age)', () => {
     const hub = await generateAgeKeyPair();
     const node = await generateAgeKeyPair();
     const sent: Array<{ node: string; body: VolumeKeysMessage['body'] }> = [];
-    const keys = new VolumeKeyStore(store.db, hub, (a, action, target, details) => store.audit(a, action, target, details));
+    const keys = new VolumeKeyStore(store.db, hub, async (a, action, target, details) => (await store.audit(a, action, target, details)));
     const svc = new VolumeKeyService({ keys, repo: async () => tip(), recipientOf: (n) => (n === 'n1' || n === 'n3' ? node.recipient : undefined), send: (n, body) => sent.push({ node: n, body }), connected: () => ['n1', 'n2'], log: { warn() {}, info() {} } });
     return { dir, store, hub, node, keys, svc, sent };
   }
@@ -101,7 +101,7 @@ describe('volume key store and service (real SQLite, real age)', () => {
     expect(await svc.reap('admin')).toEqual(['w1']);
     expect(keys.list().map((k) => k.workspace)).toEqual(['w5']);
     expect(sent).toEqual([{ node: 'n1', body: { node: 'n1', keys: [], forget: ['w1'] } }, { node: 'n2', body: { node: 'n2', keys: [], forget: ['w1'] } }]);
-    expect(store.auditLog().filter((e) => e.action.startsWith('volume-key.')).map((e) => `${e.action} ${e.target}`)).toEqual(['volume-key.create w1/volume/data', 'volume-key.create w1/vm-disk/desk', 'volume-key.create w5/volume/data', 'volume-key.destroy w1']);
+    expect((await store.auditLog()).filter((e) => e.action.startsWith('volume-key.')).map((e) => `${e.action} ${e.target}`)).toEqual(['volume-key.create w1/volume/data', 'volume-key.create w1/vm-disk/desk', 'volume-key.create w5/volume/data', 'volume-key.destroy w1']);
     // The tenant goes: its Retain workspace's keys go too.
     tip = repoOf([]);
     expect(await svc.reap('admin')).toEqual(['w5']);

@@ -31,7 +31,7 @@ function git(args: string[], env: NodeJS.ProcessEnv = {}, input?: string): strin
 /** Prepares a `foundry hub start --data-dir hubDir`: enrolls gpu-01 at FLEET_SINCE and commits the placements; returns its credential. */
 export async function prepareChaosHub(hubDir: string): Promise<string> {
   const store = new HubStore(join(hubDir, 'hub.db'), { now: () => new Date(FLEET_SINCE) });
-  const credential = store.issueNodeCredential('gpu-01');
+  const credential = (await store.issueNodeCredential('gpu-01'));
   store.close();
   const repo = join(hubDir, 'infra.git');
   await ensureHostedRepo(repo);

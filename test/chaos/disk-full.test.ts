@@ -87,7 +87,7 @@ describeIf(root && existsSync(join(PACKAGE_ROOT, 'dist', 'agent', 'link', 'hub-l
     await stopProcess(agent, 'SIGTERM');
     await stopProcess(hub, 'SIGTERM');
     const store = new HubStore(join(hubDir, 'hub.db'));
-    const rows = store.usageRecords('gpu-01');
+    const rows = (await store.usageRecords('gpu-01'));
     store.close();
     const keys = rows.map((r) => (r.payload as { key: string }).key);
     const after = outbox();

@@ -47,8 +47,8 @@ const TENANT_TOKEN = 'fapi_chaos_globex_principal';
 
 beforeAll(async () => {
   hub = await startTestHub({ repo: true, webhookSecret: 'chaos-webhook-secret' });
-  admin = hub.store.createAdminToken('chaos');
-  nodeCred = hub.store.issueNodeCredential('gpu-01');
+  admin = (await hub.store.createAdminToken('chaos'));
+  nodeCred = (await hub.store.issueNodeCredential('gpu-01'));
   // Another tenant's principal, through the app's own authenticator chain (however tenant tokens are issued).
   hub.app.authenticators.unshift((req) => (req.headers.authorization === `Bearer ${TENANT_TOKEN}` ? { role: 'tenant', subject: 'globex-bot', tenant: 'globex', via: 'api-token' } : undefined));
 });
@@ -148,7 +148,7 @@ describe('hub api security', () => {
     expect(JSON.parse(replay.text)).toMatchObject({ code: 'JOIN_TOKEN' });
     expect(again.status).toBeGreaterThanOrEqual(400);
     expect(again.status).toBeLessThan(500);
-    expect(hub.store.nodes().map((n) => n.name)).not.toContain('chaos-n2');
+    expect((await hub.store.nodes()).map((n) => n.name)).not.toContain('chaos-n2');
   });
 
   it('answers malformed, huge and wrongly typed bodies with a 4xx and a clear error, never a 5xx', async (ctx) => {

@@ -61,10 +61,10 @@ async function side(name: string): Promise<Side> {
 const marker = (s: Side, msg: string): { firstSeq: number; lastSeq: number } | undefined =>
   s.lines.map((l) => JSON.parse(l) as { msg?: string; firstSeq: number; lastSeq: number }).find((l) => l.msg === msg);
 
-function billing(hubDir: string): { seqs: number[]; payloads: string[]; csv: string[]; totals: string[] } {
+async function billing(hubDir: string): Promise<{ seqs: number[]; payloads: string[]; csv: string[]; totals: string[] }> {
   const store = new HubStore(join(hubDir, 'hub.db'));
   try {
-    const rows = store.usageRecords('gpu-01');
+    const rows = (await store.usageRecords('gpu-01'));
     const intervals = coalesce(rows.map((r) => intervalFromRecord(r.payload as AgentUsageRecordFields)));
     const lines = rate(intervals, [prices]);
     const invoices = ['2026-11', '2026-12'].flatMap((m) => [...buildInvoices(m, lines).values()]);
@@ -95,8 +95,8 @@ describeBuilt('hub outage while the agent keeps buffering', () => {
       await stopProcess(s.agent, 'SIGTERM');
       await stopProcess(s.hub, 'SIGTERM');
     }
-    const steady = billing(a.hubDir);
-    const outage = billing(b.hubDir);
+    const steady = await billing(a.hubDir);
+    const outage = await billing(b.hubDir);
     const { firstSeq, lastSeq } = marker(b, 'drained')!;
     const count = lastSeq - firstSeq + 1;
     happened(ctx, `${count} usage records each; every seq of each agent's outbox stored exactly once on its hub`);

@@ -68,7 +68,7 @@ describeIf(netnsAvailable() && existsSync(join(PACKAGE_ROOT, 'dist', 'agent', 'l
     await stopProcess(agent, 'SIGTERM');
     await stopProcess(hub, 'SIGTERM');
     const store = new HubStore(join(hubDir, 'hub.db'));
-    const rows = store.usageRecords('gpu-01');
+    const rows = (await store.usageRecords('gpu-01'));
     store.close();
     const dropped = ns.dropped();
     happened(ctx, `${lastSeq - firstSeq + 1} records; hub stored ${rows.length} seqs first..last, each once, every expected key once; ${dropped} packets dropped by the loss rule, ${proxy.stats.chunks} chunks delayed, ${proxy.stats.connections} connection(s)`);

@@ -184,12 +184,12 @@ describeIf(available, 'chromium', 'apt-get install -y chromium (playwright-core 
     await shot(page, '07-billing');
     // GPU time of a model no price list prices: an unpriced line with its reason (amount 0), and for the admin the alert
     const from = Math.max(Date.parse(`${month}-01T00:00:00Z`), Date.now() - 60_000);
-    hub.store.ingest([{ node: 'gpu-01', seq: 1_000_000_000, kind: 'usage', payload: { kind: 'gpu-allocation', version: 1, node: 'gpu-01', workspace: 'acme-web', tenant: 'acme', gpuUuid: 'GPU-ffffffff-0000-0000-0000-000000000000', gpuModel: 'NVIDIA B200', from, to: from + 10_000 } }]);
+    await hub.store.ingest([{ node: 'gpu-01', seq: 1_000_000_000, kind: 'usage', payload: { kind: 'gpu-allocation', version: 1, node: 'gpu-01', workspace: 'acme-web', tenant: 'acme', gpuUuid: 'GPU-ffffffff-0000-0000-0000-000000000000', gpuModel: 'NVIDIA B200', from, to: from + 10_000 } }]);
     await page.getByRole('button', { name: 'Show' }).click();
     await expect.poll(async () => page.getByTestId('alert-UNPRICED').textContent()).toBe('UNPRICED: 1 line of GPU time without a price (amount 0): add the price to the price list');
     expect(await page.getByRole('row').filter({ hasText: 'NVIDIA B200' }).first().textContent()).toMatch(/acme-web.*NVIDIA B200.*—0\.00 \(unpriced: no price for gpu model "NVIDIA B200" in price list default/);
     // a usage record the hub refused: listed for the admin on this page (live), and counted in the overview's alerts
-    hub.store.ingest([{ node: 'gpu-01', seq: 999_999_999, kind: 'usage-refused', payload: { workspace: 'globex-db', tenant: 'globex' }, refusal: { reason: 'not-placed-on-node', message: 'not placed on this node then', field: '/body/record/workspace' } }]);
+    await hub.store.ingest([{ node: 'gpu-01', seq: 999_999_999, kind: 'usage-refused', payload: { workspace: 'globex-db', tenant: 'globex' }, refusal: { reason: 'not-placed-on-node', message: 'not placed on this node then', field: '/body/record/workspace' } }]);
     await page.getByTestId('refused-gpu-01-999999999').waitFor({ timeout: 15_000 });
     expect(await page.getByRole('row').filter({ has: page.getByTestId('refused-gpu-01-999999999') }).locator('th, td').allTextContents()).toEqual(['gpu-01', '999999999', 'globex-db', 'not-placed-on-node', '/body/record/workspace', expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/), 'not placed on this node then']);
     await shot(page, '07b-billing-refused-usage');

@@ -49,10 +49,10 @@ export async function startE2eHub(): Promise<E2eHub> {
   await app.listen({ port: 0, host: '127.0.0.1' });
   const addr = app.server.address();
   const url = `http://127.0.0.1:${typeof addr === 'object' && addr !== null ? addr.port : 0}`;
-  const admin = store.createAdminToken('e2e');
+  const admin = (await store.createAdminToken('e2e'));
   for (const [name, role, tenant] of [['ada', 'admin', undefined], ['tom', 'tenant', 'acme'], ['eve', 'tenant', 'globex']] as const) await addUser(store, name, role, tenant);
-  const agent = await startFakeAgent({ url, node: 'gpu-01', credential: store.issueNodeCredential('gpu-01'), adminToken: admin, stateDir: join(dir, 'agent') });
-  const ceph = await startCephAgent({ url, node: 'ceph-01', credential: store.issueNodeCredential('ceph-01'), stateDir: join(dir, 'ceph-agent'), storage: CEPH_STORAGE });
+  const agent = await startFakeAgent({ url, node: 'gpu-01', credential: (await store.issueNodeCredential('gpu-01')), adminToken: admin, stateDir: join(dir, 'agent') });
+  const ceph = await startCephAgent({ url, node: 'ceph-01', credential: (await store.issueNodeCredential('ceph-01')), stateDir: join(dir, 'ceph-agent'), storage: CEPH_STORAGE });
   return {
     url, app, store, admin, agent, ceph,
     async close() {

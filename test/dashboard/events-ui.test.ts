@@ -50,12 +50,12 @@ describe('live events and pages', () => {
     // The admin's login above may still be announced first (polls run once a second; a loaded machine
     // delays them): gather the topics of every change until the node shows up.
     const changes = () => s.events.filter((e) => e.event === 'change').map((e) => (e.data as { topics: string[] }).topics);
-    hub.store.issueNodeCredential('gpu-09');
+    await hub.store.issueNodeCredential('gpu-09');
     await waitFor(() => changes().some((t) => t.includes('nodes')), 5000, 'a nodes change');
     expect([...new Set(changes().flat())].sort()).toEqual(['audit', 'nodes']);
     // a refused usage record: the admins' Billing page and overview refetch
     const before = changes().length;
-    hub.store.ingest([{ node: 'gpu-09', seq: 1, kind: 'usage-refused', payload: { workspace: 'w' }, refusal: { reason: 'unknown-workspace', message: 'never declared' } }]);
+    await hub.store.ingest([{ node: 'gpu-09', seq: 1, kind: 'usage-refused', payload: { workspace: 'w' }, refusal: { reason: 'unknown-workspace', message: 'never declared' } }]);
     const refused = await waitFor(() => changes()[before], 5000, 'a second change');
     expect(refused).toEqual(['refused']);
     s.close();

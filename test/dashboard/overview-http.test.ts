@@ -9,14 +9,14 @@ describe('overview endpoints', () => {
 
   beforeAll(async () => {
     hub = await startTestHub({ dashboard: { pollMs: 0 } });
-    admin = hub.store.createAdminToken('t');
-    hub.store.issueNodeCredential('gpu-01');
-    hub.store.issueNodeCredential('gpu-02');
-    hub.store.issueNodeCredential('old-01');
-    hub.store.revokeNode('old-01');
-    hub.store.recordHello('gpu-01', { node: 'gpu-01', agentVersion: '0.1.0', appliedRevision: 'r1', inventory: { gpus: [{ uuid: 'GPU-1', model: 'H100' }], resources: [] } });
-    hub.store.markSeen('gpu-01', 'disconnected');
-    hub.store.ingest([{ node: 'gpu-01', seq: 1, kind: 'status', payload: { node: 'gpu-01', lastAppliedRevision: 'r1', conditions: [{ type: 'Stalled', status: 'True', reason: 'PruneRefused', message: 'would remove 9 of 10' }], resources: [{ id: 'ws.a.main', conditions: [{ type: 'Ready', status: 'False', reason: 'ImageMissing' }] }] } }]);
+    admin = (await hub.store.createAdminToken('t'));
+    await hub.store.issueNodeCredential('gpu-01');
+    await hub.store.issueNodeCredential('gpu-02');
+    await hub.store.issueNodeCredential('old-01');
+    await hub.store.revokeNode('old-01');
+    await hub.store.recordHello('gpu-01', { node: 'gpu-01', agentVersion: '0.1.0', appliedRevision: 'r1', inventory: { gpus: [{ uuid: 'GPU-1', model: 'H100' }], resources: [] } });
+    await hub.store.markSeen('gpu-01', 'disconnected');
+    await hub.store.ingest([{ node: 'gpu-01', seq: 1, kind: 'status', payload: { node: 'gpu-01', lastAppliedRevision: 'r1', conditions: [{ type: 'Stalled', status: 'True', reason: 'PruneRefused', message: 'would remove 9 of 10' }], resources: [{ id: 'ws.a.main', conditions: [{ type: 'Ready', status: 'False', reason: 'ImageMissing' }] }] } }]);
   });
   afterAll(async () => hub.close());
 
@@ -43,7 +43,7 @@ describe('overview endpoints', () => {
   it('counts usage refused in the last 24 h in the alerts, per node and reason; the refused list names the workspace', async () => {
     const refuse = (node: string, seq: number, reason: string, payload: unknown) => ({ node, seq, kind: 'usage-refused' as const, payload, refusal: { reason, message: `refused ${seq}`, field: '/body/record/workspace' } });
     // one batch: one receive time, so the list's order is by node, then newest seq first
-    hub.store.ingest([
+    await hub.store.ingest([
       refuse('gpu-01', 7, 'not-placed-on-node', { workspace: 'bob', tenant: 'globex' }),
       refuse('gpu-01', 8, 'not-placed-on-node', { workspace: 'carol' }),
       refuse('gpu-01', 9, 'in-future', { workspace: 'alice' }),

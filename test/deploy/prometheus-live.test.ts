@@ -91,7 +91,7 @@ describeIf(prometheusAvailable(), 'prometheus', PROMETHEUS_HOW)('deploy/ against
 
         // the agent as a process, as an enrolled node runs it, with its metrics on a loopback port
         const credentialFile = join(dir, 'credential');
-        writeFileSync(credentialFile, `${hub.store.issueNodeCredential(NODE)}\n`, { mode: 0o600 });
+        writeFileSync(credentialFile, `${(await hub.store.issueNodeCredential(NODE))}\n`, { mode: 0o600 });
         const config = join(dir, 'agent.yaml');
         writeFileSync(config, stringify({
           node: NODE,
@@ -116,10 +116,10 @@ describeIf(prometheusAvailable(), 'prometheus', PROMETHEUS_HOW)('deploy/ against
         const created = await hub.call('POST', '/api/v1/workspaces', { tenant: 'acme', body: { tenant: 'acme', template: 'tiny', gpus: { count: 1 }, name: 'acme-mon' } });
         expect(created.status, created.text).toBe(201);
         await until('the workspace container', async () => ((await managedContainers(pm, NODE)).lines.includes('fc-ws-acme-mon-main running') ? true : undefined), 120_000);
-        await until('a usage record at the hub', () => (hub.store.usageRecords(NODE).length > 0 ? true : undefined), 60_000);
+        await until('a usage record at the hub', async () => ((await hub.store.usageRecords(NODE)).length > 0 ? true : undefined), 60_000);
 
         // Prometheus with the shipped configuration and rules; the agents' file_sd names this agent and its node
-        const token = hub.store.createAdminToken('prometheus');
+        const token = (await hub.store.createAdminToken('prometheus'));
         const promFiles: Record<string, string> = { 'hub.token': `${token}\n`, 'targets/agents.yml': stringify([{ targets: [`127.0.0.1:${metricsPort}`], labels: { node: NODE } }]) };
         for (const f of readdirSync(join(PROMETHEUS_DIR, 'rules'))) promFiles[`rules/${f}`] = readFileSync(join(PROMETHEUS_DIR, 'rules', f), 'utf8');
         prom = await startPrometheus(testConfig(hub.url, 'hub.token'), promFiles);

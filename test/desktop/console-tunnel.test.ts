@@ -93,7 +93,7 @@ describeIf(libvirtAvailable, 'libvirt', LIBVIRT_HOW)('console tunnel to a real K
     await closed;
     // Closing the browser's side closes the agent's.
     await expect.poll(() => f.tunnels.size).toBe(0);
-    await expect.poll(() => f.store.auditLog().filter((a) => a.target === f.workspace && a.action.startsWith('desktop.')).map((a) => `${a.actor} ${a.action}`)).toEqual(['tenant:tom desktop.open', 'tenant:tom desktop.close']);
+    await expect.poll(async () => (await f.store.auditLog()).filter((a) => a.target === f.workspace && a.action.startsWith('desktop.')).map((a) => `${a.actor} ${a.action}`)).toEqual(['tenant:tom desktop.open', 'tenant:tom desktop.close']);
   });
 
   it('refuses a replayed ticket, a ticket under another session and a console without a session', async () => {
@@ -116,7 +116,7 @@ describeIf(libvirtAvailable, 'libvirt', LIBVIRT_HOW)('console tunnel to a real K
     // a CSRF-less POST with the cookie is refused before anything else
     expect((await post(`${f.url}/api/v1/workspaces/${f.workspace}/desktop/ticket`, {}, { cookie: f.tom.cookie })).status).toBe(403);
     expect((await post(`${f.url}/api/v1/workspaces/${f.workspace}/desktop/ticket`, {})).status).toBe(401);
-    const admin = f.store.createAdminToken('desk-test');
+    const admin = (await f.store.createAdminToken('desk-test'));
     // an API token has no session to bind the ticket to
     expect(await post(`${f.url}/api/v1/workspaces/${f.workspace}/desktop/ticket`, {}, { authorization: `Bearer ${admin}` })).toMatchObject({ status: 403, body: { code: 'AUTH_FORBIDDEN' } });
   });
@@ -133,7 +133,7 @@ describeIf(libvirtAvailable, 'libvirt', LIBVIRT_HOW)('console tunnel to a real K
         ws.once('error', () => undefined);
       });
     expect(await status({ [TUNNEL_HEADER]: 'AAAAAAAAAAAAAAAAAAAAAAAA' })).toBe(401);
-    const other = f.store.issueNodeCredential('some-other-node');
+    const other = (await f.store.issueNodeCredential('some-other-node'));
     expect(await status({ authorization: `Bearer ${other}`, [TUNNEL_HEADER]: 'AAAAAAAAAAAAAAAAAAAAAAAA' })).toBe(404);
   });
 
@@ -159,7 +159,7 @@ describeIf(libvirtAvailable, 'libvirt', LIBVIRT_HOW)('console tunnel to a real K
     const port = Number(conn?.parameters.port);
     expect((await readTcp(port, 12)).toString('latin1')).toBe('RFB 003.008\n');
     await expect(readTcp(port, 12)).rejects.toThrow(/ECONNREFUSED/);
-    await expect.poll(() => f.store.auditLog().filter((a) => a.target === f.workspace && a.action.startsWith('desktop.')).length).toBeGreaterThanOrEqual(4);
+    await expect.poll(async () => (await f.store.auditLog()).filter((a) => a.target === f.workspace && a.action.startsWith('desktop.')).length).toBeGreaterThanOrEqual(4);
     // another tenant's user gets nothing
     expect((await post(`${f.url}/api/v1/workspaces/${f.workspace}/desktop/guacamole`, {}, { cookie: f.eve.cookie, 'x-csrf-token': f.eve.csrf })).status).toBe(404);
   });
@@ -175,7 +175,7 @@ describeIf(libvirtAvailable, 'libvirt', LIBVIRT_HOW)('console tunnel to a real K
   it('works through the whole agent: startNodeAgent (as foundry agent run) answers console-open with its libvirt section', async () => {
     await f.link.close();
     const credentialFile = join(keyDir, 'node-credential');
-    writeFileSync(credentialFile, `${f.store.issueNodeCredential(f.node)}\n`, { mode: 0o600 });
+    writeFileSync(credentialFile, `${(await f.store.issueNodeCredential(f.node))}\n`, { mode: 0o600 });
     // The repo is unreachable on purpose: the agent plans nothing, so it never touches the test's guest.
     const config = resolveConfig({
       node: f.node,

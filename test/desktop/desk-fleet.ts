@@ -125,7 +125,7 @@ export async function startDeskFleet(extra: Partial<AppDeps> = {}): Promise<Desk
   await addUser(store, 'eve', 'tenant', 'globex');
   const tom = await firstLogin(url, 'tom', 'one-time-password-1', 'tom-new-password-123');
   const eve = await firstLogin(url, 'eve', 'one-time-password-1', 'eve-new-password-123');
-  const credential = store.issueNodeCredential(node);
+  const credential = (await store.issueNodeCredential(node));
   const virsh = new Virsh(runCommand, URI);
   const tunnels = new ConsoleTunnels({ hubUrl: url, credential, locate: (ws) => locateConsole(virsh, node, ws), log: { debug() {}, info() {}, warn() {}, error() {} } });
   const link = new HubLink({ hubUrl: url, node, credential, stateDir: join(dir, 'agent'), handlers: { consoleOpen: (req) => tunnels.handle(req) } }).start();

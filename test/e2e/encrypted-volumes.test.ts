@@ -59,7 +59,7 @@ describeIf(podmanAvailable() && fuse && built, 'podman, gocryptfs and a build', 
     pm = await startPrivatePodman();
     dir = mkdtempSync(join(tmpdir(), 'foundry-e2e-enc-'));
     const credentialFile = join(dir, 'credential');
-    writeFileSync(credentialFile, `${hub.store.issueNodeCredential(NODE)}\n`, { mode: 0o600 });
+    writeFileSync(credentialFile, `${(await hub.store.issueNodeCredential(NODE))}\n`, { mode: 0o600 });
     config = resolveConfig({ node: NODE, repo: { url: `${hub.url}/git/infra.git`, branch: 'main' }, cacheDir: join(dir, 'cache'), stateDir: join(dir, 'state'), podman: { socketPath: pm.socketPath }, hub: { url: hub.url, credentialFile } }, join(dir, 'agent.yaml'));
     node = await start();
     await until('agent connected', () => (hub.app.hub.gateway.connectedNodes().includes(NODE) ? true : undefined));
@@ -111,7 +111,7 @@ describeIf(podmanAvailable() && fuse && built, 'podman, gocryptfs and a build', 
       const del = await hub.call('DELETE', '/api/v1/workspaces/acme-enc', { tenant: 'acme' });
       expect(del.json).toMatchObject({ deleted: true, keysDestroyed: true });
       expect(hub.store.db.prepare('SELECT COUNT(*) AS n FROM volume_keys').get()).toEqual({ n: 0 });
-      expect(hub.store.auditLog().filter((e) => e.action === 'volume-key.destroy')).toEqual([expect.objectContaining({ target: 'acme-enc' })]);
+      expect((await hub.store.auditLog()).filter((e) => e.action === 'volume-key.destroy')).toEqual([expect.objectContaining({ target: 'acme-enc' })]);
       await until('volume pruned', () => (!existsSync(cipher) && !pm.podman(['volume', 'ls', '-q']).stdout.includes(VOLUME) ? true : undefined));
       expect(grepFinds(copy)).toBe(false);
       const thief = new EncryptedDirs(runCommand, copy);

@@ -60,7 +60,7 @@ describeIf(podmanAvailable() && built, 'podman and a build (npm run build)', POD
     pm = await startPrivatePodman();
     dir = mkdtempSync(join(tmpdir(), 'foundry-e2e-metrics-'));
     const credentialFile = join(dir, 'credential');
-    writeFileSync(credentialFile, `${hub.store.issueNodeCredential(NODE)}\n`, { mode: 0o600 });
+    writeFileSync(credentialFile, `${(await hub.store.issueNodeCredential(NODE))}\n`, { mode: 0o600 });
     const config = join(dir, 'agent.yaml');
     writeFileSync(config, [
       `node: ${NODE}`,

@@ -70,7 +70,7 @@ describeIf(podmanAvailable() && built, 'podman', PODMAN_HOW)('secrets end to end
     hub = await startWsHub(files);
     pm = await startPrivatePodman();
     const credentialFile = join(dir, 'credential');
-    writeFileSync(credentialFile, `${hub.store.issueNodeCredential(NODE)}\n`, { mode: 0o600 });
+    writeFileSync(credentialFile, `${(await hub.store.issueNodeCredential(NODE))}\n`, { mode: 0o600 });
     const config = resolveConfig({ node: NODE, repo: { url: `${hub.url}/git/infra.git`, branch: 'main' }, cacheDir: join(dir, 'cache'), stateDir: join(dir, 'state'), podman: { socketPath: pm.socketPath }, hub: { url: hub.url, credentialFile } }, join(dir, 'agent.yaml'));
     const sink = new Writable({
       write(chunk: Buffer, _enc, cb) {
@@ -95,7 +95,7 @@ describeIf(podmanAvailable() && built, 'podman', PODMAN_HOW)('secrets end to end
 
   it('the container reads the values; they are nowhere else', async () => {
     // the agent's hello (which carries its key) may still be on its way when the connection is up
-    await expect.poll(() => hub.store.nodes().find((n) => n.name === NODE)?.ageRecipient ?? '', { timeout: 30_000 }).toMatch(/^age1/);
+    await expect.poll(async () => (await hub.store.nodes()).find((n) => n.name === NODE)?.ageRecipient ?? '', { timeout: 30_000 }).toMatch(/^age1/);
     const clone = join(dir, 'admin');
     gitSync(['clone', '--quiet', hub.repoDir, clone], dir);
     writeFiles(clone, { 'workspaces/acme/acme-sec.yaml': `apiVersion: foundry.cloud/v1\nkind: Workspace\nmetadata:\n  name: acme-sec\nspec:\n  tenant: acme\n  template: app\n  node: ${NODE}\n` });

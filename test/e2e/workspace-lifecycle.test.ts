@@ -49,7 +49,7 @@ describeIf(podmanAvailable() && built, 'podman', PODMAN_HOW)('workspace lifecycl
     pm = await startPrivatePodman();
     dir = mkdtempSync(join(tmpdir(), 'foundry-e2e-agent-'));
     const credentialFile = join(dir, 'credential');
-    writeFileSync(credentialFile, `${hub.store.issueNodeCredential(NODE)}\n`, { mode: 0o600 });
+    writeFileSync(credentialFile, `${(await hub.store.issueNodeCredential(NODE))}\n`, { mode: 0o600 });
     const config = resolveConfig({
       node: NODE,
       // the hub's hosted repo over smart HTTP, read with the node credential (as `foundry dev` and enrolled nodes do)
@@ -91,7 +91,7 @@ describeIf(podmanAvailable() && built, 'podman', PODMAN_HOW)('workspace lifecycl
     const billed = async (): Promise<Array<{ workspace: string; gpuModel?: string; seconds: number; amount: string }>> =>
       (await hub.call('GET', `/api/v1/tenants/acme/invoices/${month}`, { tenant: 'acme' })).json.lines;
     const billedSeconds = async (): Promise<number> => (await billed()).reduce((s, l) => s + l.seconds, 0);
-    const storedSeconds = (): number => hub.store.usageRecords(NODE).reduce((s, r) => s + (r.payload as { seconds: number }).seconds, 0);
+    const storedSeconds = async (): Promise<number> => (await hub.store.usageRecords(NODE)).reduce((s, r) => s + (r.payload as { seconds: number }).seconds, 0);
     const drained = async (): Promise<void> => {
       await until('outbox drained', async () => (node!.link!.pending() === 0 ? true : undefined), 20_000);
     };
@@ -109,7 +109,7 @@ describeIf(podmanAvailable() && built, 'podman', PODMAN_HOW)('workspace lifecycl
     await until('a few seconds billed', async () => ((await billedSeconds()) >= 3 ? true : undefined));
     const lines = await billed();
     expect(new Set(lines.map((l) => l.workspace))).toEqual(new Set(['acme-e2e']));
-    const records = hub.store.usageRecords(NODE).map((r) => r.payload as Record<string, unknown>);
+    const records = (await hub.store.usageRecords(NODE)).map((r) => r.payload as Record<string, unknown>);
     expect(records.every((r) => r.kind === 'gpu-allocation' && r.workspace === 'acme-e2e' && r.tenant === 'acme' && r.gpuUuid === GPU && r.gpuModel === MODEL)).toBe(true);
     expect((await hub.call('GET', '/api/v1/usage/refused')).json.refused).toEqual([]);
 

@@ -24,7 +24,7 @@ describe('enrollment API', () => {
 
   beforeAll(async () => {
     hub = await startTestHub();
-    admin = hub.store.createAdminToken('test');
+    admin = (await hub.store.createAdminToken('test'));
   });
   afterAll(async () => hub?.close());
 
@@ -71,7 +71,7 @@ describe('enrollment API', () => {
     await client.closed;
     expect(await stateOf()).toBe('revoked');
     await expect(rawClient(hub.url, credential)).rejects.toThrow('http 403');
-    expect(hub.store.auditLog().filter((a) => a.action.startsWith('join-token') || a.action === 'node.enroll').map((a) => `${a.action} ${a.target}`)).toEqual([
+    expect((await hub.store.auditLog()).filter((a) => a.action.startsWith('join-token') || a.action === 'node.enroll').map((a) => `${a.action} ${a.target}`)).toEqual([
       `join-token.create ${String(created.body.id)}`,
       'node.enroll ceph-1',
     ]);

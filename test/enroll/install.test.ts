@@ -68,7 +68,7 @@ describeInstall('install.sh against a loopback hub', () => {
       cacheDir: join(root('a'), 'var', 'lib', 'foundry', 'cache'),
     });
     const credential = readFileSync(join(etc, 'credential'), 'utf8').trim();
-    expect(h.hub.store.authenticateNode(credential)).toEqual({ ok: true, node: 'gpu-07' });
+    expect((await h.hub.store.authenticateNode(credential))).toEqual({ ok: true, node: 'gpu-07' });
 
     // The installed CLI runs from the bundle with the bundled runtime, through the launcher.
     const opt = join(root('a'), 'opt', 'foundry');

@@ -29,7 +29,7 @@ export interface EnrollHub {
 export async function startEnrollHub(tls?: { cert: string; key: string }): Promise<EnrollHub> {
   const dir = mkdtempSync(join(tmpdir(), 'foundry-enroll-'));
   const hub = await startHub({ dataDir: join(dir, 'hub'), port: 0, seedFrom: EXAMPLE_INFRA_DIR, logger: false, ...(tls === undefined ? {} : { tlsCert: tls.cert, tlsKey: tls.key }) });
-  const admin = hub.store.createAdminToken('test');
+  const admin = (await hub.store.createAdminToken('test'));
   return {
     hub,
     dir,

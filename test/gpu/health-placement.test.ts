@@ -67,7 +67,7 @@ describeIf(built, 'a build', 'run npm run build first (the hosted repo\'s hook r
       writeFileSync(smi, `#!/bin/sh\nFAKE_NVIDIA_SMI_SCENARIO_FILE='${join(dir, `${n}.scenario`)}' exec '${join(PACKAGE_ROOT, 'scripts', 'fake-nvidia-smi')}' "$@"\n`);
       chmodSync(smi, 0o755);
       const credentialFile = join(dir, `${n}.credential`);
-      writeFileSync(credentialFile, `${hub.store.issueNodeCredential(n)}\n`, { mode: 0o600 });
+      writeFileSync(credentialFile, `${(await hub.store.issueNodeCredential(n))}\n`, { mode: 0o600 });
       const config = resolveConfig({
         node: n, repo: { url: `${hub.url}/git/infra.git`, branch: 'main' }, cacheDir: join(dir, n, 'cache'), stateDir: join(dir, n, 'state'),
         podman: { socketPath: join(dir, 'no-podman.sock') }, hub: { url: hub.url, credentialFile },

@@ -66,7 +66,7 @@ describe('a ceph-node agent', () => {
     }, join(dir, 'agent.yaml'));
     agent = await startNodeAgent(config, pino({ level: 'silent' }), { nvidiaSmi: join(dir, 'no-nvidia-smi'), telemetryIntervalMs: 200 });
 
-    const admin = hub.store.createAdminToken('t');
+    const admin = (await hub.store.createAdminToken('t'));
     const get = async (path: string) => (await fetch(`${hub.url}${path}`, { headers: { authorization: `Bearer ${admin}` } })).json() as Promise<Record<string, unknown>>;
     const o = await waitFor(async () => { const x = await get('/api/v1/overview'); return (x.storage as { reported: boolean }).reported ? x : undefined; }, 20_000, 'storage on the overview');
     expect(o.storage).toEqual({

@@ -33,7 +33,7 @@ beforeAll(async () => {
   mkdirSync(cwd, { recursive: true });
   // Where `npm start` puts the hub: .foundry/hub relative to the project folder.
   hub = await startHub({ dataDir: join(cwd, '.foundry', 'hub'), port: 0, seedFrom: EXAMPLE_INFRA_DIR, logger: false });
-  token = hub.store.createAdminToken('cli-defaults', 'test');
+  token = (await hub.store.createAdminToken('cli-defaults', 'test'));
 }, 60_000);
 afterAll(async () => {
   await hub?.close();

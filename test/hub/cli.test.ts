@@ -57,8 +57,8 @@ describeBuilt('foundry hub (cli)', () => {
     // { i } is no usage record: the admission gate refused each, and kept it for admins; none is lost
     const settled = store.db.prepare("SELECT reason, record FROM usage_refusals WHERE node = 'gpu-01' ORDER BY seq").all() as Array<{ reason: string; record: string }>;
     expect(settled.map((r) => [r.reason, JSON.parse(r.record)])).toEqual(Array.from({ length: 50 }, (_, i) => ['malformed', { i: i + 1 }]));
-    expect(store.usageRecords('gpu-01')).toEqual([]);
-    expect(store.nodes()).toMatchObject([{ name: 'gpu-01', status: 'disconnected' }]);
+    expect((await store.usageRecords('gpu-01'))).toEqual([]);
+    expect((await store.nodes())).toMatchObject([{ name: 'gpu-01', status: 'disconnected' }]);
     store.close();
     // The WAL was checkpointed into the main file on close.
     expect(existsSync(join(data, 'hub.db-wal')) ? readFileSync(join(data, 'hub.db-wal')).length : 0).toBe(0);

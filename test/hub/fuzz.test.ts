@@ -25,8 +25,8 @@ const malformed = fc.oneof(
 
 describe('fuzz: malformed and oversized frames', () => {
   it('keeps serving another agent while one sends thousands of bad frames', async () => {
-    const attackerCred = hub.store.issueNodeCredential('attacker');
-    const goodCred = hub.store.issueNodeCredential('good');
+    const attackerCred = (await hub.store.issueNodeCredential('attacker'));
+    const goodCred = (await hub.store.issueNodeCredential('good'));
     const stateDir = tempDir('foundry-link-');
     const good = new HubLink({ hubUrl: hub.url, node: 'good', credential: goodCred, stateDir }).start();
     await waitFor(() => good.connected, 5000, 'good agent');
@@ -44,7 +44,7 @@ describe('fuzz: malformed and oversized frames', () => {
       }
     }
     await waitFor(() => good.pending() === 0, 20_000, 'good agent acked');
-    expect(hub.store.usageRecords('good').map((r) => r.payload)).toEqual(Array.from({ length: produced }, (_, i) => ({ n: i + 1 })));
+    expect((await hub.store.usageRecords('good')).map((r) => r.payload)).toEqual(Array.from({ length: produced }, (_, i) => ({ n: i + 1 })));
     // Every frame gets exactly one answer: an error, or (for the few mutations that stay valid) an ack.
     const sent = frames.length + Math.ceil(frames.length / 300);
     const answers = (): number => attacker.frames.reduce((n, f) => n + (f.type === 'ack' ? (f.body as { seqs: number[] }).seqs.length : 1), 0);

@@ -22,7 +22,7 @@ function link(node: string, credential: string): HubLink {
 
 describe('agent gateway', () => {
   it('records hello, commits usage and status, acks, and empties the outbox', async () => {
-    const cred = hub.store.issueNodeCredential('gpu-01');
+    const cred = (await hub.store.issueNodeCredential('gpu-01'));
     const l = link('gpu-01', cred).start();
     await waitFor(() => hub.app.hub.gateway.connectedNodes().includes('gpu-01'), 5000, 'connection');
     const first = l.firstSeq();
@@ -30,36 +30,36 @@ describe('agent gateway', () => {
     expect(l.enqueueUsage({ workspace: 'alice', gpus: 1, seconds: 10 })).toBe(first + 1);
     expect(l.sendStatus({ conditions: [{ type: 'Ready', status: 'True', reason: 'Applied' }], resources: [], lastAppliedRevision: 'abc123', reconcile: { result: 'success', durationMs: 12 } })).toBe(first + 2);
     await waitFor(() => l.pending() === 0, 5000, 'acks');
-    expect(hub.store.usageRecords('gpu-01').map((r) => [r.seq, r.payload])).toEqual([[first, { workspace: 'alice', gpus: 1, seconds: 10 }], [first + 1, { workspace: 'alice', gpus: 1, seconds: 10 }]]);
-    expect(hub.store.nodeStatus('gpu-01')?.seq).toBe(first + 2);
-    const node = hub.store.nodes().find((n) => n.name === 'gpu-01');
+    expect((await hub.store.usageRecords('gpu-01')).map((r) => [r.seq, r.payload])).toEqual([[first, { workspace: 'alice', gpus: 1, seconds: 10 }], [first + 1, { workspace: 'alice', gpus: 1, seconds: 10 }]]);
+    expect((await hub.store.nodeStatus('gpu-01'))?.seq).toBe(first + 2);
+    const node = (await hub.store.nodes()).find((n) => n.name === 'gpu-01');
     expect(node).toMatchObject({ status: 'connected', agentVersion: '9.9.9', appliedRevision: 'abc123', revoked: false });
     expect(l.sendTelemetry({ at: 120_000, gpus: [{ uuid: 'GPU-1', utilizationGpuPct: 50, memoryUsedMiB: 1000, memoryTotalMiB: 80000 }], host: { cpuPct: 5, memUsedBytes: 1, memTotalBytes: 2 } })).toBe(true);
     await waitFor(() => hub.store.db.prepare('SELECT COUNT(*) FROM telemetry_latest').pluck().get() === 1, 5000, 'telemetry');
     expect((await fetch(`${hub.url}/metrics`)).status).toBe(401);
-    const metrics = await (await fetch(`${hub.url}/metrics`, { headers: { authorization: `Bearer ${hub.store.createAdminToken('prometheus')}` } })).text();
+    const metrics = await (await fetch(`${hub.url}/metrics`, { headers: { authorization: `Bearer ${(await hub.store.createAdminToken('prometheus'))}` } })).text();
     expect(metrics).toContain('foundry_hub_connected_agents 1');
     expect(metrics).toContain('foundry_hub_messages_in_total{type="usage"} 2');
     expect(metrics).toContain('foundry_hub_reconcile_results_total{result="success"} 1');
     expect(metrics).toContain('foundry_hub_outbox_items_total{outcome="new"} 3');
     expect(metrics).toMatch(/foundry_hub_ingest_seconds_count 3/);
     await l.close();
-    await waitFor(() => hub.store.nodes()[0]?.status === 'disconnected', 5000, 'disconnect');
+    await waitFor(async () => (await hub.store.nodes())[0]?.status === 'disconnected', 5000, 'disconnect');
   });
 
   it('acks duplicates without storing them twice', async () => {
-    const cred = hub.store.issueNodeCredential('gpu-01');
+    const cred = (await hub.store.issueNodeCredential('gpu-01'));
     const c = await rawClient(hub.url, cred);
     const usage = frame('usage', { node: 'gpu-01', record: { n: 1 } }, 7);
     c.send(usage);
     c.send(usage);
     await waitFor(() => c.frames.filter((f) => f.type === 'ack').flatMap((f) => (f.body as { seqs: number[] }).seqs).length === 2, 5000, 'two acks');
-    expect(hub.store.usageRecords()).toHaveLength(1);
+    expect((await hub.store.usageRecords())).toHaveLength(1);
     c.ws.close();
   });
 
   it('sends commands to connected agents and calls their handlers', async () => {
-    const cred = hub.store.issueNodeCredential('gpu-01');
+    const cred = (await hub.store.issueNodeCredential('gpu-01'));
     const got: string[] = [];
     const stateDir = tempDir('foundry-link-');
     dirs.push(stateDir);
@@ -70,12 +70,12 @@ describe('agent gateway', () => {
     expect(hub.app.hub.gateway.command('gpu-01', { name: 'drain' })).toBe(true);
     await waitFor(() => got.length === 4, 5000, 'commands');
     expect(got).toEqual(['sync deadbeef', 'any sync-now', 'drain', 'any drain']);
-    expect(hub.store.auditLog().at(-1)).toEqual({ actor: 'admin:test', action: 'repo.push', target: 'refs/heads/main' });
+    expect((await hub.store.auditLog()).at(-1)).toEqual({ actor: 'admin:test', action: 'repo.push', target: 'refs/heads/main' });
     await l.close();
   });
 
   it('answers an invalid frame with an error naming type and field, and keeps the connection', async () => {
-    const cred = hub.store.issueNodeCredential('gpu-01');
+    const cred = (await hub.store.issueNodeCredential('gpu-01'));
     const c = await rawClient(hub.url, cred);
     c.send(frame('usage', { node: 'gpu-01', record: [] }, 1));
     const err = await waitFor(() => c.frames.find((f) => f.type === 'error'), 5000, 'error frame');
@@ -87,7 +87,7 @@ describe('agent gateway', () => {
   });
 
   it('disconnects a peer that keeps sending garbage', async () => {
-    const cred = hub.store.issueNodeCredential('gpu-01');
+    const cred = (await hub.store.issueNodeCredential('gpu-01'));
     const c = await rawClient(hub.url, cred);
     for (let i = 0; i < 5; i++) c.send('garbage');
     expect(await c.closed).toEqual({ code: 1008, reason: 'too many invalid frames' });
@@ -95,7 +95,7 @@ describe('agent gateway', () => {
   });
 
   it('replaces an older connection of the same node', async () => {
-    const cred = hub.store.issueNodeCredential('gpu-01');
+    const cred = (await hub.store.issueNodeCredential('gpu-01'));
     const a = await rawClient(hub.url, cred);
     const b = await rawClient(hub.url, cred);
     expect((await a.closed).code).toBe(4000);

@@ -40,8 +40,8 @@ function writeRepo(dir: string, drain: string): void {
 beforeAll(async () => {
   hub = await startTestHub({ repo: true, webhookSecret: 'hook-secret-1' });
   work = tempDir('foundry-git-test-');
-  admin = hub.store.createAdminToken('ci');
-  nodeCred = hub.store.issueNodeCredential('gpu-01');
+  admin = (await hub.store.createAdminToken('ci'));
+  nodeCred = (await hub.store.issueNodeCredential('gpu-01'));
   link = new HubLink({ hubUrl: hub.url, node: 'gpu-01', credential: nodeCred, stateDir: join(work, 'agent'), handlers: { syncNow: (c) => commands.push(c) } }).start();
   await waitFor(() => link.connected, 5000, 'agent link');
 });

@@ -53,7 +53,7 @@ async function slowestHealthz(stop: Promise<unknown>): Promise<{ max: number; co
 beforeAll(async () => {
   hub = await startTestHub({ repo: true });
   work = tempDir('foundry-hostile-push-');
-  admin = hub.store.createAdminToken('ci');
+  admin = (await hub.store.createAdminToken('ci'));
   clone = join(work, 'admin');
   await git(['init', '--quiet', '-b', 'main', clone], work);
   mkdirSync(join(clone, 'nodes'), { recursive: true });

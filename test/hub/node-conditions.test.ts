@@ -32,9 +32,9 @@ describe('runtime conditions from the agent to the node API and the dashboard', 
 
   beforeAll(async () => {
     hub = await startTestHub({ dashboard: { pollMs: 0 } });
-    admin = hub.store.createAdminToken('t');
+    admin = (await hub.store.createAdminToken('t'));
     stateDir = tempDir('fc-node-cond-');
-    const credential = hub.store.issueNodeCredential('gpu-01');
+    const credential = (await hub.store.issueNodeCredential('gpu-01'));
     link = new HubLink({ hubUrl: hub.url, node: 'gpu-01', credential, stateDir, agentVersion: '0.1.0', hello: () => ({ appliedRevision: 'r1', inventory: { gpus: [], resources: [] } }) }).start();
     await waitFor(() => hub.app.hub.gateway.connectedNodes().includes('gpu-01'), 5000, 'connection');
     link.sendStatus(statusBody(status));

@@ -48,13 +48,13 @@ async function gpuSeries(): Promise<string[]> {
 
 /** /metrics as Prometheus gets it, with an admin token (the GPU series name tenants). */
 async function scrape(): Promise<string> {
-  scrapeToken ??= hub.store.createAdminToken('prometheus');
+  scrapeToken ??= (await hub.store.createAdminToken('prometheus'));
   return (await fetch(`${hub.url}/metrics`, { headers: { authorization: `Bearer ${scrapeToken}` } })).text();
 }
 
 beforeAll(async () => {
   hub = await startTestHub({ telemetryFlushMs: 50, dashboard: { pollMs: 0 } });
-  admin = hub.store.createAdminToken('t');
+  admin = (await hub.store.createAdminToken('t'));
 });
 afterAll(async () => {
   await Promise.all(links.map((l) => l.close()));
@@ -65,7 +65,7 @@ afterAll(async () => {
 
 describe('per-GPU Prometheus metrics from telemetry', () => {
   it('exports each GPU with node, uuid, model, workspace and tenant; follows the workspace; forgets the node on disconnect', async () => {
-    const l = link('gpu-01', hub.store.issueNodeCredential('gpu-01'));
+    const l = link('gpu-01', (await hub.store.issueNodeCredential('gpu-01')));
     // both ends: the hub registers the node at the upgrade, the link's socket opens a moment later
     await waitFor(() => l.connected && hub.app.hub.gateway.connectedNodes().includes('gpu-01'), 5000, 'connection');
     let stats: GpuStats = { at: 1_000, available: true, processes: [], gpus: [reading('GPU-a', 87.5), reading('GPU-b', null, { powerDrawW: null, temperatureC: null })] };

@@ -42,7 +42,7 @@ describe('usage admission against a real hub (attacker with one node credential)
     files['workspaces/acme/alice.yaml'] = placedWs('alice', 'acme', 'gpu-01', gpuUuid('gpu-01', 0));
     files['workspaces/globex/bob.yaml'] = placedWs('bob', 'globex', 'gpu-02', gpuUuid('gpu-02', 0));
     hub = await startWsHub(files);
-    credential = hub.store.issueNodeCredential('gpu-01');
+    credential = (await hub.store.issueNodeCredential('gpu-01'));
     // a whole 10 s slot that started a minute ago: after the placement commit (within the clock-skew allowance) and enrollment
     t0 = Math.floor((Date.now() - 60_000) / 10_000) * 10_000;
   }, 60_000);
@@ -89,7 +89,7 @@ describe('usage admission against a real hub (attacker with one node credential)
     c.ws.close();
 
     // stored: only the legitimate record is usage; billed: only it
-    expect(hub.store.usageRecords().map((r) => r.seq)).toEqual([legit]);
+    expect((await hub.store.usageRecords()).map((r) => r.seq)).toEqual([legit]);
     expect(await invoiceLines('acme')).toEqual([['alice', 30, '0.02']]);
     expect(await invoiceLines('globex')).toEqual([]);
 

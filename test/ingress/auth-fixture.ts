@@ -43,7 +43,7 @@ export async function startAuthHub(opts: { apps?: AppsUrl; files?: RepoFiles; re
   await app.listen({ port: 0, host: '127.0.0.1' });
   const addr = app.server.address();
   const url = `http://127.0.0.1:${typeof addr === 'object' && addr !== null ? addr.port : 0}`;
-  const admin = store.createAdminToken('appauth');
+  const admin = (await store.createAdminToken('appauth'));
   for (const [name, role, tenant] of [['ada', 'admin', undefined], ['tom', 'tenant', 'acme'], ['eve', 'tenant', 'globex']] as const) await addUser(store, name, role, tenant);
   return {
     url, app, store, admin, clock,

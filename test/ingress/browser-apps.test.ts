@@ -123,7 +123,7 @@ describeIf(available, 'chromium, podman and nginx', `apt-get install -y chromium
     for (const [name, tenant] of [['tom', 'acme'], ['eve', 'globex']] as const) await addUser(store, name, 'tenant', tenant);
     pm = await startPrivatePodman();
     const credentialFile = join(dir, 'credential');
-    writeFileSync(credentialFile, `${store.issueNodeCredential(NODE)}\n`, { mode: 0o600 });
+    writeFileSync(credentialFile, `${(await store.issueNodeCredential(NODE))}\n`, { mode: 0o600 });
     const config = resolveConfig({
       node: NODE,
       repo: { url: `${hubUrl}/git/infra.git`, branch: 'main' },

@@ -105,7 +105,7 @@ describeIf(podmanAvailable() && onPath('nginx') && netnsAvailable(), 'podman, ng
     const base = join(dir, `agent-${node}`);
     mkdirSync(base, { recursive: true });
     const credentialFile = join(base, 'credential');
-    writeFileSync(credentialFile, `${hub.store.issueNodeCredential(node)}\n`, { mode: 0o600 });
+    writeFileSync(credentialFile, `${(await hub.store.issueNodeCredential(node))}\n`, { mode: 0o600 });
     const config = resolveConfig({ node, repo: { url: `${hub.url}/git/infra.git`, branch: 'main' }, cacheDir: join(base, 'cache'), stateDir: join(base, 'state'), podman: { socketPath: pm.socketPath }, hub: { url: hub.url, credentialFile } }, join(base, 'agent.yaml'));
     agents.set(node, await startNodeAgent(config, pino({ level: 'silent' }), { nvidiaSmi: '/nonexistent/nvidia-smi' }));
   };
@@ -129,7 +129,7 @@ describeIf(podmanAvailable() && onPath('nginx') && netnsAvailable(), 'podman, ng
     };
     writeFiles(join(dir, 'seed'), files);
     hub = await startOurHub();
-    admin = hub.store.createAdminToken('ingress-e2e');
+    admin = (await hub.store.createAdminToken('ingress-e2e'));
     pm = await startPrivatePodman();
     importNodeAppImage(pm);
     await startAgent('gpu-01');

@@ -65,8 +65,8 @@ describeBuilt('exactly-once delivery under chaos', () => {
     const seed = Number(process.env.FOUNDRY_CHAOS_SEED ?? Date.now() % 100_000);
     const random = prng(seed);
     const setup = new HubStore(join(hubDir, 'hub.db'));
-    const credential = setup.issueNodeCredential('chaos-01');
-    setup.close();
+    const credential = await setup.issueNodeCredential('chaos-01');
+    await setup.close();
     const port = await freePort();
     let hub = await startHubProcess(hubDir, port);
     const proxy: CuttableProxy = await startProxy(port);

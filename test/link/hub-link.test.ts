@@ -43,7 +43,7 @@ describe('HubLink', () => {
     await first.close();
     const hub: TestHub = await startTestHub();
     cleanup.push(() => hub.close());
-    const credential = hub.store.issueNodeCredential('n1');
+    const credential = (await hub.store.issueNodeCredential('n1'));
     const second = new HubLink({ hubUrl: hub.url, node: 'n1', credential, stateDir: dir });
     cleanup.push(() => second.close());
     expect(second.pending()).toBe(2);
@@ -53,14 +53,14 @@ describe('HubLink', () => {
     expect(second.enqueueUsage(record)).toBe(s1 + 3);
     second.start();
     await waitFor(() => second.pending() === 0, 5000, 'drained');
-    expect(hub.store.usageRecords('n1').map((r) => [r.seq - s1, r.payload])).toEqual([[0, { a: 1 }], [1, { a: 2 }], [2, { a: 3 }], [3, record]]);
+    expect((await hub.store.usageRecords('n1')).map((r) => [r.seq - s1, r.payload])).toEqual([[0, { a: 1 }], [1, { a: 2 }], [2, { a: 3 }], [3, record]]);
     expect(second.lastSeq()).toBe(s1 + 3);
   });
 
   it('after its state dir is wiped, the agent never reuses a seq, so the hub does not drop new records as resends', async () => {
     const hub: TestHub = await startTestHub();
     cleanup.push(() => hub.close());
-    const credential = hub.store.issueNodeCredential('n1');
+    const credential = (await hub.store.issueNodeCredential('n1'));
     const dir = state();
     const before = new HubLink({ hubUrl: hub.url, node: 'n1', credential, stateDir: dir }).start();
     before.enqueueUsage({ life: 1 });
@@ -71,9 +71,9 @@ describe('HubLink', () => {
     await new Promise((r) => setTimeout(r, 2)); // a later millisecond, as any reinstall is
     const after = new HubLink({ hubUrl: hub.url, node: 'n1', credential, stateDir: dir }).start();
     cleanup.push(() => after.close());
-    expect(after.enqueueUsage({ life: 2 })).toBeGreaterThan(hub.store.usageRecords('n1').at(-1)?.seq ?? Infinity);
+    expect(after.enqueueUsage({ life: 2 })).toBeGreaterThan((await hub.store.usageRecords('n1')).at(-1)?.seq ?? Infinity);
     await waitFor(() => after.pending() === 0, 5000, 'second life drained');
-    expect(hub.store.usageRecords('n1').map((r) => r.payload)).toEqual([{ life: 1 }, { life: 1, n: 2 }, { life: 2 }]);
+    expect((await hub.store.usageRecords('n1')).map((r) => r.payload)).toEqual([{ life: 1 }, { life: 1, n: 2 }, { life: 2 }]);
   });
 
   it('refuses to enqueue what the hub would refuse, so the outbox never holds a poison entry', async () => {

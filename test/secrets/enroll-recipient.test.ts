@@ -56,6 +56,6 @@ describe('node age keys at enrollment and in hello (hub hosting the example infr
     again.send(frame('hello', { node: 'gpu-78', agentVersion: '0.1.0', appliedRevision: null, inventory: { gpus: [], resources: [] }, ageRecipient: second.recipient }));
     await waitFor(async () => (await recipientOf('gpu-78')) === second.recipient, 10_000, 'new recipient from hello');
     again.ws.close();
-    expect(h.hub.store.auditLog().filter((a) => a.target === 'gpu-78' && a.action.startsWith('node.age-recipient')).map((a) => a.action)).toEqual(['node.age-recipient.set', 'node.age-recipient.change']);
+    expect((await h.hub.store.auditLog()).filter((a) => a.target === 'gpu-78' && a.action.startsWith('node.age-recipient')).map((a) => a.action)).toEqual(['node.age-recipient.set', 'node.age-recipient.change']);
   });
 });

@@ -99,7 +99,7 @@ describeIf(podmanAvailable() && built && onPath('age'), 'podman, a build and the
     pm = await startPrivatePodman();
     stage('starting the agent');
     const credentialFile = join(dir, 'credential');
-    writeFileSync(credentialFile, `${hub.store.issueNodeCredential(OLD)}\n`, { mode: 0o600 });
+    writeFileSync(credentialFile, `${(await hub.store.issueNodeCredential(OLD))}\n`, { mode: 0o600 });
     const config = resolveConfig({
       node: OLD,
       // through the recorder, like the link: the agent sends its node credential to the hub's origin only
@@ -159,7 +159,7 @@ describeIf(podmanAvailable() && built && onPath('age'), 'podman, a build and the
     await node!.agent.syncNow('test');
     expect((await managedContainers(pm, OLD)).ids[CONTAINER]).toBe(id2);
     expect(apiKeyInside()).toBe(API_V2);
-    expect(hub.store.auditLog().some((a) => a.action === 'workspace.secret.unreadable' && a.target === `${WS}/api-key`)).toBe(true);
+    expect((await hub.store.auditLog()).some((a) => a.action === 'workspace.secret.unreadable' && a.target === `${WS}/api-key`)).toBe(true);
 
     // 5. the move: gpu-02 comes online; an admin drains gpu-01 and unplaces the workspace; the hub places it on gpu-02
     await hub.connect(NEW, { handlers: { secrets: (b) => void toNew.push(b) } });

@@ -37,7 +37,7 @@ describe('workspace secrets API', () => {
     expect((await hub.call('DELETE', `${url}/tmp`, { tenant: 'acme' })).json).toEqual({ workspace: 'acme-sec', name: 'tmp', deleted: true });
     const gone = await hub.call('DELETE', `${url}/tmp`, { tenant: 'acme' });
     expect([gone.status, gone.json.message]).toEqual([404, 'workspace acme-sec has no secret tmp']);
-    const actions = hub.store.auditLog().filter((a) => a.action.startsWith('workspace.secret.'));
+    const actions = (await hub.store.auditLog()).filter((a) => a.action.startsWith('workspace.secret.'));
     expect(actions.map((a) => [a.action, a.target])).toEqual([
       ['workspace.secret.create', 'acme-sec/openai-api-key'],
       ['workspace.secret.replace', 'acme-sec/openai-api-key'],
@@ -84,6 +84,6 @@ describe('workspace secrets API', () => {
   it('deleting the workspace deletes its secrets', async () => {
     expect((await hub.call('DELETE', '/api/v1/workspaces/acme-sec', { tenant: 'acme' })).status).toBe(200);
     expect(hub.store.db.prepare("SELECT COUNT(*) AS n FROM workspace_secrets WHERE workspace = 'acme-sec'").get()).toEqual({ n: 0 });
-    expect(hub.store.auditLog().at(-1)).toEqual({ actor: 'tenant:user-of-acme', action: 'workspace.secret.delete-all', target: 'acme-sec' });
+    expect((await hub.store.auditLog()).at(-1)).toEqual({ actor: 'tenant:user-of-acme', action: 'workspace.secret.delete-all', target: 'acme-sec' });
   });
 });

@@ -42,7 +42,7 @@ describeBuilt('workspaces API', () => {
     expect(file).toContain('owner: alice');
     expect(lastCommit()).toBe('foundry-hub|place acme-a on gpu-01');
     expect(r.json.revision).toBe(gitSync(['--git-dir', hub.repoDir, 'rev-parse', 'main'], hub.dir).stdout.trim());
-    expect(hub.store.auditLog().filter((a) => a.action === 'workspace.create')).toEqual([{ actor: 'tenant:user-of-acme', action: 'workspace.create', target: 'acme-a' }]);
+    expect((await hub.store.auditLog()).filter((a) => a.action === 'workspace.create')).toEqual([{ actor: 'tenant:user-of-acme', action: 'workspace.create', target: 'acme-a' }]);
   });
 
   it('bin-packs the next request onto the same node, then refuses with per-reason counts', async () => {
@@ -109,7 +109,7 @@ describeBuilt('workspaces API', () => {
     expect(a.status).toMatchObject({ phase: 'Running', reason: 'AgentReportsReady', message: 'gpu-01 reports 1 resource ready' });
     expect(typeof a.status.runningAt).toBe('string');
     expect(b.status).toMatchObject({ phase: 'Failed', reason: 'ImageMissing', message: 'ws.globex-b.main: image localhost/foundry-test:1 is not present' });
-    expect(hub.store.auditLog().filter((e) => e.target === 'acme-a').map((e) => e.action)).toContain('workspace.running');
+    expect((await hub.store.auditLog()).filter((e) => e.target === 'acme-a').map((e) => e.action)).toContain('workspace.running');
   });
 
   it('stops and starts through spec.state, deletes the file and frees its GPUs', async () => {

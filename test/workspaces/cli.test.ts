@@ -60,7 +60,7 @@ describeBuilt('foundry workspace / node / hub invoice', () => {
   }, 60_000);
 
   it('prints an invoice from the data dir (JSON and CSV)', async () => {
-    hub.store.ingest([{ node: 'gpu-01', seq: 1, kind: 'usage', payload: { workspace: 'acme-cli', tenant: 'acme', gpuUuid: gpuUuid('gpu-01', 0), gpuModel: 'NVIDIA H100 80GB HBM3', from: Date.parse('2026-03-01T00:00:00Z'), to: Date.parse('2026-03-01T02:00:00Z') } }]);
+    await hub.store.ingest([{ node: 'gpu-01', seq: 1, kind: 'usage', payload: { workspace: 'acme-cli', tenant: 'acme', gpuUuid: gpuUuid('gpu-01', 0), gpuModel: 'NVIDIA H100 80GB HBM3', from: Date.parse('2026-03-01T00:00:00Z'), to: Date.parse('2026-03-01T02:00:00Z') } }]);
     const j = await foundry(['hub', 'invoice', '--tenant', 'acme', '--month', '2026-03', '--data-dir', hub.dir]);
     expect(j.stderr).toBe('');
     expect(JSON.parse(j.stdout)).toMatchObject({ tenant: 'acme', month: '2026-03', currency: 'EUR', totals: { seconds: 7200, amount: '4.98' }, frozen: false });

@@ -76,9 +76,9 @@ describeIf(lighttpdAvailable, 'lighttpd', LIGHTTPD_HOW)('external infra repo (li
     const sink = new Writable({ write: (chunk: Buffer, _e, cb) => ((logs += chunk.toString()), cb()) });
     // Polling only on demand: what moves the hub here is the API, the webhook, or the test's own sync.
     hub = await startHub({ dataDir: join(dir, 'hub'), port: 0, repoUrl: server.url, repoCredential: `foundry-hub:${HUB_SECRET}`, webhookSecret: WEBHOOK, repoPollMs: 0, logger: { level: 'debug', stream: sink } });
-    admin = hub.store.createAdminToken('test');
+    admin = (await hub.store.createAdminToken('test'));
     for (const node of ['gpu-01', 'gpu-02']) {
-      const link = new HubLink({ hubUrl: hub.url, node, credential: hub.store.issueNodeCredential(node), stateDir: join(dir, 'agents', node), hello: () => ({ appliedRevision: null, inventory: { gpus: [], resources: [] } }) }).start();
+      const link = new HubLink({ hubUrl: hub.url, node, credential: (await hub.store.issueNodeCredential(node)), stateDir: join(dir, 'agents', node), hello: () => ({ appliedRevision: null, inventory: { gpus: [], resources: [] } }) }).start();
       links.push(link);
     }
     await until('agents online', () => hub.app.hub.gateway.connectedNodes().length === 2);
@@ -163,7 +163,7 @@ describeIf(lighttpdAvailable, 'lighttpd', LIGHTTPD_HOW)('external infra repo (li
     const file = atMain('workspaces/globex/globex-w.yaml')!;
     expect(file).toContain('# pushed by an admin');
     expect(file).toContain(gpuUuid('gpu-02', 1));
-    expect(hub.store.auditLog().map((a) => a.action)).toContain('repo.webhook');
+    expect((await hub.store.auditLog()).map((a) => a.action)).toContain('repo.webhook');
   });
 
   it('admits usage against the external repo: a forged record is refused, a placement an admin pushed a moment ago straight to the server is admitted and billed', async () => {
@@ -199,7 +199,7 @@ describeIf(lighttpdAvailable, 'lighttpd', LIGHTTPD_HOW)('external infra repo (li
     gpu02!.enqueueUsage(record('gpu-02', 'globex-direct', 'globex', gpuUuid('gpu-02', 1), slot()));
     await until('the legitimate record acked', () => gpu02!.pending() === 0, 20_000);
     expect(refused.map((r) => r.reason)).toEqual(['not-placed-on-node']);
-    expect(hub.store.usageRecords().map((r) => [r.node, (r.payload as { workspace: string }).workspace])).toEqual([['gpu-02', 'globex-direct']]);
+    expect((await hub.store.usageRecords()).map((r) => [r.node, (r.payload as { workspace: string }).workspace])).toEqual([['gpu-02', 'globex-direct']]);
     expect(await lines()).toEqual([...before, ['globex-direct', 20]]);
     const list = await call('GET', '/api/v1/usage/refused?node=gpu-01');
     expect(list.json.refused.map((r: { reason: string }) => r.reason)).toEqual(['not-placed-on-node']);
@@ -208,7 +208,7 @@ describeIf(lighttpdAvailable, 'lighttpd', LIGHTTPD_HOW)('external infra repo (li
 
   it('polls as a fallback: without the webhook, a hub with --repo-poll places what an admin pushed', async () => {
     const polling = await startHub({ dataDir: join(dir, 'hub-poll'), port: 0, repoUrl: server.url, repoCredential: `foundry-hub:${HUB_SECRET}`, repoPollMs: 300, logger: false });
-    const link = new HubLink({ hubUrl: polling.url, node: 'gpu-02', credential: polling.store.issueNodeCredential('gpu-02'), stateDir: join(dir, 'agents-poll'), hello: () => ({ appliedRevision: null, inventory: { gpus: [], resources: [] } }) }).start();
+    const link = new HubLink({ hubUrl: polling.url, node: 'gpu-02', credential: (await polling.store.issueNodeCredential('gpu-02')), stateDir: join(dir, 'agents-poll'), hello: () => ({ appliedRevision: null, inventory: { gpus: [], resources: [] } }) }).start();
     try {
       await until('agent online', () => polling.app.hub.gateway.connectedNodes().includes('gpu-02'));
       const clone = join(dir, 'admin');
@@ -227,7 +227,7 @@ describeIf(lighttpdAvailable, 'lighttpd', LIGHTTPD_HOW)('external infra repo (li
   it('a wrong credential is an error that names the repo, never the secret; a credential in the URL is refused', async () => {
     const wrong = await startHub({ dataDir: join(dir, 'hub-wrong'), port: 0, repoUrl: server.url, repoCredential: 'foundry-hub:not-the-Secret-9911', repoPollMs: 0, logger: false });
     try {
-      const token = wrong.store.createAdminToken('t');
+      const token = (await wrong.store.createAdminToken('t'));
       const res = await wrong.app.inject({ method: 'POST', url: '/api/v1/workspaces', headers: { authorization: `Bearer ${token}` }, payload: { tenant: 'acme', template: 'tiny', gpus: { count: 0 } } });
       expect(res.statusCode).toBe(502);
       expect(JSON.parse(res.body)).toMatchObject({ code: 'GIT_FETCH' });

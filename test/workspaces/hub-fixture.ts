@@ -61,12 +61,12 @@ export async function startWsHub(files: RepoFiles, online: string[] = [], option
   await app.listen({ port: 0, host: '127.0.0.1' });
   const addr = app.server.address();
   const url = `http://127.0.0.1:${typeof addr === 'object' && addr !== null ? addr.port : 0}`;
-  const admin = store.createAdminToken('test-admin');
+  const admin = (await store.createAdminToken('test-admin'));
   const links = new Map<string, HubLink>();
   const hub: WsHub = {
     url, app, store, dir, repoDir, admin, links,
     async connect(node, extra = {}) {
-      const credential = store.issueNodeCredential(node);
+      const credential = (await store.issueNodeCredential(node));
       const link = new HubLink({ hubUrl: url, node, credential, stateDir: join(dir, 'agents', node), hello: () => ({ appliedRevision: null, inventory: { gpus: [], resources: [] } }), ...extra }).start();
       links.set(node, link);
       await until(() => link.connected && app.hub.gateway.connectedNodes().includes(node));

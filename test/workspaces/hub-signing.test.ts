@@ -49,8 +49,8 @@ describeIf(podmanAvailable(), 'podman', PODMAN_HOW)('the hub signs its commits; 
     // the hub re-reads this file at each commit: written below, once the hub's key exists
     hub = await startHub({ dataDir: join(dir, 'hub'), port: 0, seedFrom: seed, repoPollMs: 0, allowedSignersFile: allowed, logger: false });
     repoDir = join(dir, 'hub', 'infra.git');
-    admin = hub.store.createAdminToken('test');
-    link = new HubLink({ hubUrl: hub.url, node: 'sig-01', credential: hub.store.issueNodeCredential('sig-01'), stateDir: join(dir, 'link'), hello: () => ({ appliedRevision: null, inventory: { gpus: [], resources: [] } }) }).start();
+    admin = (await hub.store.createAdminToken('test'));
+    link = new HubLink({ hubUrl: hub.url, node: 'sig-01', credential: (await hub.store.issueNodeCredential('sig-01')), stateDir: join(dir, 'link'), hello: () => ({ appliedRevision: null, inventory: { gpus: [], resources: [] } }) }).start();
     const end = Date.now() + 30_000;
     while (!hub.app.hub.gateway.connectedNodes().includes('sig-01')) {
       if (Date.now() > end) throw new Error('agent link did not connect');
