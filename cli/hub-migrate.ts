@@ -2,7 +2,7 @@
  * `foundry hub migrate --from HUB.DB --to postgres://...`: copies a stopped SQLite hub into a new
  * PostgreSQL database (hub/store/copy-store.ts) and prints, per table, the rows on both sides and whether
  * their content checksums match, then the usage and invoice totals per tenant and month. Exit 0 only when
- * everything matches. The URL's password is never printed (put it in PGPASSWORD or ~/.pgpass to keep it
+ * everything matches. The URL's password is never printed (put it in PGPASSWORD to keep it
  * out of the process list too).
  */
 import type { Command } from 'commander';
@@ -15,7 +15,7 @@ export function registerHubMigrate(hub: Command): void {
     .command('migrate')
     .description('copy a stopped SQLite hub into an empty PostgreSQL database (migrated first to this release\'s schema) in one transaction, then verify row counts, content checksums and invoice totals; exit 0 only when all match')
     .requiredOption('--from <file>', 'the SQLite hub database (DATA-DIR/hub.db), opened read-only; stop the hub first')
-    .requiredOption('--to <url>', 'the PostgreSQL database: postgres://USER@HOST:PORT/DATABASE (password from PGPASSWORD or ~/.pgpass, or in the URL)')
+    .requiredOption('--to <url>', 'the PostgreSQL database: postgres://USER@HOST:PORT/DATABASE (the password from PGPASSWORD, or in the URL)')
     .option('--json', 'print the report as JSON')
     .action(async (o: { from: string; to: string; json?: boolean }) => {
       const url = checkUrl(o.to);
