@@ -50,7 +50,7 @@ describeIf(postgresAvailable(), 'PostgreSQL', 'apt-get install postgresql (or se
     expect(report.verification.ok).toBe(true);
     const rows = Object.fromEntries(report.copied.map((c) => [c.table, c.rows]));
     // every table of the schema has rows in the fixture, so each one's copy is proven
-    expect(Object.entries(rows).filter(([, n]) => n === 0)).toEqual([]);
+    expect(Object.entries(rows).filter(([, n]) => n === 0), 'a table without rows in the fixture: give it some in test/support/populated-hub.ts').toEqual([]);
     expect(rows).toMatchObject({ usage_records: 1_504, usage_late: 2, admin_tokens: 2, nodes: 4, users: 2, billing_invoices: 2 });
     expect(progress).toEqual(report.copied.map((c) => c.table));
     expect(progress.indexOf('users')).toBeLessThan(progress.indexOf('recovery_codes'));
