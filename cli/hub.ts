@@ -5,6 +5,7 @@ import { registerHubToken } from './hub-token.js';
 import { registerHubUser } from './hub-user.js';
 import { registerHubInvoice } from './hub-invoice.js';
 import { registerHubSchema } from './hub-schema.js';
+import { registerHubMigrate } from './hub-migrate.js';
 import { DEFAULT_DATA_DIR, withHubStore } from './hub-data.js';
 
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -126,6 +127,7 @@ export function registerHub(program: Command): void {
   registerHubUser(hub);
   registerHubInvoice(hub);
   registerHubSchema(hub);
+  registerHubMigrate(hub);
 
   hub
     .command('admin-token')
