@@ -29,7 +29,7 @@ declare module 'fastify' {
 export async function installSecrets(app: FastifyInstance, identity: HubAgeIdentity, tickMs = 2000): Promise<void> {
   const { store, gateway } = app.hub;
   const ws = app.gitops.workspaces;
-  const secrets = new WorkspaceSecrets(store.db, identity, (actor, action, target, details) => store.audit(actor, action, target, details));
+  const secrets = new WorkspaceSecrets(store.secrets, identity, (actor, action, target, details) => store.audit(actor, action, target, details));
   const placements = async (fresh: boolean): Promise<PlacementView> => {
     const repo = await ws.repo({ cached: !fresh });
     return { revision: repo.revision, workspaces: [...repo.workspaces.values()].map(({ doc }) => ({ name: doc.metadata.name, tenant: doc.spec.tenant, node: doc.spec.node })) };

@@ -14,6 +14,9 @@ import type { TelemetryMessage, HelloMessage } from '../../common/protocol/codec
 import { TelemetryBuffer, type TelemetrySample, type TelemetryRollup } from './telemetry-buffer.js';
 import type { Sql } from './sql/sql.js';
 import { SqliteSql } from './sql/sqlite.js';
+import { SqlSecretsRepo, type SecretsRepo } from './secrets-repo.js';
+import { SqlVolumeKeysRepo, type VolumeKeysRepo } from './volume-keys-repo.js';
+import { SqlAppSessionsRepo, type AppSessionsRepo } from './app-sessions-repo.js';
 
 /** A record from a node's outbox, as the hub commits it. */
 export interface InboxItem {
@@ -53,6 +56,12 @@ export class HubStore {
   readonly db: Database.Database;
   /** The same database through the Sql interface (hub/store/sql/sql.ts) that the repositories use. */
   readonly sql: Sql;
+  /** Tenant secrets of workspaces (ciphertexts only). */
+  readonly secrets: SecretsRepo;
+  /** Wrapped volume keys. */
+  readonly volumeKeys: VolumeKeysRepo;
+  /** The ingress's login codes, app sessions and status sequence numbers. */
+  readonly appSessions: AppSessionsRepo;
   private readonly now: () => Date;
   private readonly stmts;
 
@@ -82,6 +91,9 @@ export class HubStore {
       throw new FoundryError('STORE', 'cannot open the hub store', { resource: path, cause: err });
     }
     this.sql = new SqliteSql(this.db);
+    this.secrets = new SqlSecretsRepo(this.sql);
+    this.volumeKeys = new SqlVolumeKeysRepo(this.sql);
+    this.appSessions = new SqlAppSessionsRepo(this.sql);
     const db = this.db;
     this.stmts = {
       insertUsage: db.prepare('INSERT OR IGNORE INTO usage_records (node, seq, payload, received_at) VALUES (?, ?, ?, ?)'),
