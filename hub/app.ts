@@ -223,7 +223,7 @@ function installIngress(app: FastifyInstance, opts: AppDeps['ingress']): Ingress
   if (opts === undefined || !app.hasDecorator('gitops')) return undefined;
   const { gitops, hub } = app;
   const sync = new IngressSync({
-    db: hub.store.db,
+    statuses: hub.store.appSessions,
     repo: (fresh) => gitops.workspaces.repo({ cached: !fresh }),
     connectedNodes: () => hub.gateway.connectedNodes(),
     command: (node, body) => hub.gateway.command(node, body),

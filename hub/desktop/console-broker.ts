@@ -179,7 +179,7 @@ export class ConsoleBroker {
     agentWs.once('close', () => this.live.delete(agentWs));
     const started = this.now().getTime();
     const details = { node: p.node, tenant: p.grant.tenant, via: p.via, tunnel, ...(p.ip === undefined ? {} : { ip: p.ip }) };
-    store.audit(p.grant.actor, 'desktop.open', p.grant.workspace, details);
+    void store.audit(p.grant.actor, 'desktop.open', p.grant.workspace, details).catch((err: unknown) => log.error({ workspace: p.grant.workspace, err: err instanceof Error ? err.message : String(err) }, 'console open not audited'));
     log.info({ workspace: p.grant.workspace, node: p.node }, 'console open');
     let closeReason = '';
     agentWs.once('close', (code: number, reason: Buffer) => (closeReason ||= `agent ${code} ${reason.toString()}`.trim()));
@@ -187,10 +187,10 @@ export class ConsoleBroker {
     const done = peer.kind === 'ws'
       ? (peer.ws.once('close', (code: number) => (closeReason ||= `browser ${code}`)), spliceSockets(peer.ws, agentWs).then((x) => ({ toNode: x.aToB, fromNode: x.bToA })))
       : (peer.socket.once('close', () => (closeReason ||= 'guacd')), pipeSocket(agentWs, peer.socket).then((x) => ({ toNode: x.toWebSocket, fromNode: x.toSocket })));
-    const audited = done.then((bytes) => {
+    const audited = done.then(async (bytes) => {
       const seconds = Math.round((this.now().getTime() - started) / 1000);
       try {
-        store.audit(p.grant.actor, 'desktop.close', p.grant.workspace, { ...details, seconds, bytesToNode: bytes.toNode, bytesFromNode: bytes.fromNode, closedBy: closeReason });
+        await store.audit(p.grant.actor, 'desktop.close', p.grant.workspace, { ...details, seconds, bytesToNode: bytes.toNode, bytesFromNode: bytes.fromNode, closedBy: closeReason });
       } catch (err) {
         log.error({ workspace: p.grant.workspace, err: err instanceof Error ? err.message : String(err) }, 'console close not audited');
       }

@@ -29,6 +29,7 @@ export type AuthzDecision =
 
 /** Collaborators of the authorizer. */
 export interface AuthorizerDeps {
+  /** For the auth area's API-token and session checks, which still take the database (their repositories come with hub/auth's conversion). */
   db: Database.Database;
   apps: AppsUrl;
   index: AppIndex;
@@ -61,7 +62,7 @@ async function credentialPrincipal(deps: AuthorizerDeps, req: AuthzRequest, host
     return row === undefined || p === undefined ? { invalid: 'unknown, revoked, expired or out-of-scope api token' } : { principal: p, label: `token:${row.id}` };
   }
   if (req.appCookie === undefined || req.appCookie === '') return undefined;
-  const s = deps.sessions.find(req.appCookie, host, now);
+  const s = await deps.sessions.find(req.appCookie, host, now);
   const p = s === undefined ? undefined : await sessionPrincipal(deps.db, { user: s.user, ssoProvider: s.ssoProvider }, deps.access);
   return s === undefined || p === undefined ? { invalid: 'unknown or expired app session' } : { principal: p, label: `user:${s.user}` };
 }

@@ -4,17 +4,18 @@
  * to the node's agent when it changed or the agent has (re)connected. The poll reads only
  * (node, seq) pairs and parses a status again only when its seq moved, so an idle hub does little.
  */
-import type Database from 'better-sqlite3';
 import type { FastifyBaseLogger } from 'fastify';
 import { canonicalJson } from '../../common/hash.js';
 import { errorMessage } from '../../common/errors.js';
 import type { InfraRepo } from '../../common/infra/model.js';
 import type { CommandMessage, StatusMessage } from '../../common/protocol/codec.js';
 import { ingressBodies, type IngressBody, type IngressSettings } from './route-table.js';
+import type { AppSessionsRepo } from '../store/app-sessions-repo.js';
 
 /** What the sync needs from the hub. */
 export interface IngressSyncDeps {
-  db: Database.Database;
+  /** The agents' last statuses (HubStore.appSessions). */
+  statuses: Pick<AppSessionsRepo, 'statusSeqs' | 'status'>;
   /** The infra repo at the branch tip; `fresh` asks Git for the tip, otherwise the last load may be returned. */
   repo(fresh: boolean): Promise<InfraRepo>;
   connectedNodes(): string[];
@@ -33,13 +34,8 @@ export class IngressSync {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private lastFresh = 0;
-  private readonly seqs: Database.Statement;
-  private readonly payload: Database.Statement;
 
-  constructor(private readonly deps: IngressSyncDeps) {
-    this.seqs = deps.db.prepare('SELECT node, seq FROM node_status');
-    this.payload = deps.db.prepare('SELECT seq, payload FROM node_status WHERE node = ?');
-  }
+  constructor(private readonly deps: IngressSyncDeps) {}
 
   /** Starts polling. */
   start(): void {
@@ -68,7 +64,7 @@ export class IngressSync {
   }
 
   private async run(): Promise<void> {
-    this.readStatuses();
+    await this.readStatuses();
     const connected = new Set(this.deps.connectedNodes());
     for (const node of this.sent.keys()) if (!connected.has(node) || !this.connected.has(node)) this.sent.delete(node);
     this.connected = connected;
@@ -84,10 +80,10 @@ export class IngressSync {
   }
 
   /** Re-reads the statuses whose seq moved. */
-  private readStatuses(): void {
-    for (const { node, seq } of this.seqs.all() as Array<{ node: string; seq: number }>) {
+  private async readStatuses(): Promise<void> {
+    for (const { node, seq } of await this.deps.statuses.statusSeqs()) {
       if (this.statuses.get(node)?.seq === seq) continue;
-      const row = this.payload.get(node) as { seq: number; payload: string } | undefined;
+      const row = await this.deps.statuses.status(node);
       if (row !== undefined) this.statuses.set(node, { seq: row.seq, body: JSON.parse(row.payload) as StatusMessage['body'] });
     }
   }

@@ -7,6 +7,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { appOrigin, parseAppHost } from '../../common/ingress/app-host.js';
 import type { AppsUrl } from '../../common/ingress/apps-url.js';
+import { errorMessage } from '../../common/errors.js';
 import { sessionPrincipal } from '../auth/dashboard-auth.js';
 import { canAccessTenant } from '../auth/principal.js';
 import { AppIndex } from '../ingress/app-index.js';
@@ -41,7 +42,7 @@ export function ingressRoutes(app: FastifyInstance, opts: IngressRouteOptions): 
   const db = app.hub.store.db;
   const now = opts.now ?? (() => new Date());
   const ttl = opts.decisionTtlS ?? 5;
-  const sessions = new AppSessions(db);
+  const sessions = new AppSessions(app.hub.store.appSessions);
   // No Git read per request: the workspace service's repo of the branch tip, re-read by its sync loop.
   const index = new AppIndex(() => app.gitops.workspaces.repo({ cached: true }));
   const deps = { db, apps: opts.apps, index, sessions, access: app.userAccess, now };
@@ -57,7 +58,7 @@ export function ingressRoutes(app: FastifyInstance, opts: IngressRouteOptions): 
     const rd = `${appOrigin(parts.app, parts.workspace, opts.apps)}${safePath(uri) ?? '/'}`;
     return `${hub.replace(/\/+$/, '')}/ingress/login?rd=${encodeURIComponent(rd)}`;
   };
-  const prune = setInterval(() => sessions.prune(now()), 3600_000);
+  const prune = setInterval(() => void sessions.prune(now()).catch((err: unknown) => app.log.warn({ err: errorMessage(err) }, 'expired app sessions not pruned; retried in an hour')), 3600_000);
   prune.unref();
   app.addHook('onClose', async () => clearInterval(prune));
 
@@ -94,7 +95,7 @@ export function ingressRoutes(app: FastifyInstance, opts: IngressRouteOptions): 
       return page(reply, 403, 'No access to this app', [`You are signed in as ${escapeHtml(s.user)}, who has no access to this workspace.${dashboardLink()}`]);
     }
     const label = `${target.app}--${target.workspace}`;
-    const code = sessions.issueCode(s.id, label, target.path, now());
+    const code = await sessions.issueCode(s.id, label, target.path, now());
     const origin = appOrigin(target.app, target.workspace, opts.apps);
     return reply.header('cache-control', 'no-store').redirect(`${origin}/.foundry/callback?code=${code}&rd=${encodeURIComponent(target.path)}`);
   });
@@ -105,7 +106,7 @@ export function ingressRoutes(app: FastifyInstance, opts: IngressRouteOptions): 
     if (parts === undefined) return text(reply, 400, 'not an app host\n');
     const label = `${parts.app}--${parts.workspace}`;
     const code = req.query.code;
-    const opened = typeof code === 'string' && code.length <= 64 ? sessions.redeem(code, label, now()) : undefined;
+    const opened = typeof code === 'string' && code.length <= 64 ? await sessions.redeem(code, label, now()) : undefined;
     if (opened === undefined) {
       return page(reply, 400, 'This sign-in link has expired', ['Sign-in links work once and for one minute. <a href="/">Open the app again</a> to sign in.']);
     }
@@ -119,7 +120,7 @@ export function ingressRoutes(app: FastifyInstance, opts: IngressRouteOptions): 
     const parts = parseAppHost(header(req.headers['x-foundry-host']), opts.apps.domain);
     if (parts === undefined) return text(reply, 400, 'not an app host\n');
     const token = req.cookies[APP_COOKIE];
-    if (token !== undefined && token !== '') sessions.close(token);
+    if (token !== undefined && token !== '') await sessions.close(token);
     void reply.clearCookie(APP_COOKIE, { path: '/', httpOnly: true, sameSite: 'lax', secure: opts.apps.scheme === 'https' });
     return page(reply, 200, 'Signed out of this app', [`Your dashboard session is still open: log out there to end it everywhere.${dashboardLink()}`]);
   });

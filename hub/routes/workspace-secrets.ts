@@ -57,7 +57,7 @@ function routes(app: FastifyInstance, deps: SecretRouteDeps): void {
   const deliver = (): void => void deps.delivery.reconcile(true).catch(() => undefined);
 
   app.get<{ Params: { name: string } }>('/api/v1/workspaces/:name/secrets', { preHandler: anyone }, async (req, reply) =>
-    guard(reply, async () => ({ workspace: req.params.name, secrets: deps.secrets.list(req.params.name, await tenantOf(req)) })),
+    guard(reply, async () => ({ workspace: req.params.name, secrets: await deps.secrets.list(req.params.name, await tenantOf(req)) })),
   );
 
   app.put<{ Params: { name: string; secret: string }; Body: unknown }>('/api/v1/workspaces/:name/secrets/:secret', { preHandler: anyone, bodyLimit: 256 * 1024 }, async (req, reply) =>
@@ -74,7 +74,7 @@ function routes(app: FastifyInstance, deps: SecretRouteDeps): void {
   app.delete<{ Params: { name: string; secret: string } }>('/api/v1/workspaces/:name/secrets/:secret', { preHandler: anyone }, async (req, reply) =>
     guard(reply, async () => {
       const tenant = await tenantOf(req);
-      if (!deps.secrets.remove(req.params.name, tenant, req.params.secret, actorOf(req.principal))) throw new FoundryError('NOT_FOUND', `workspace ${req.params.name} has no secret ${req.params.secret}`, { resource: `${req.params.name}/${req.params.secret}` });
+      if (!(await deps.secrets.remove(req.params.name, tenant, req.params.secret, actorOf(req.principal)))) throw new FoundryError('NOT_FOUND', `workspace ${req.params.name} has no secret ${req.params.secret}`, { resource: `${req.params.name}/${req.params.secret}` });
       deliver();
       return { workspace: req.params.name, name: req.params.secret, deleted: true };
     }),

@@ -194,14 +194,14 @@ export function installWorkspaces(app: FastifyInstance, opts: WorkspaceRoutesOpt
       const { doc } = await visible(req);
       const keys = app.hasDecorator('volumeKeys') ? app.volumeKeys : undefined;
       await keys?.refresh();
-      const had = keys?.countOf(req.params.name) ?? 0;
+      const had = (await keys?.countOf(req.params.name)) ?? 0;
       await ws.remove(req.params.name, actorOf(req.principal));
       // reclaimPolicy Delete: its volume keys are destroyed now (here or by the reaper the commit woke), before any agent prunes the data.
       await keys?.reap(actorOf(req.principal));
       // Named only for a workspace that had volume keys: true when they are gone (reclaimPolicy Delete), false when kept (Retain).
-      const keysDestroyed = had > 0 ? { keysDestroyed: keys?.countOf(req.params.name) === 0 } : {};
+      const keysDestroyed = had > 0 ? { keysDestroyed: (await keys?.countOf(req.params.name)) === 0 } : {};
       // its tenant secrets go with it (a workspace made again later under the name starts without them)
-      if (app.hasDecorator('secrets')) app.secrets.store.removeAll(req.params.name, doc.spec.tenant, actorOf(req.principal));
+      if (app.hasDecorator('secrets')) await app.secrets.store.removeAll(req.params.name, doc.spec.tenant, actorOf(req.principal));
       return { name: req.params.name, deleted: true, ...keysDestroyed };
     }),
   );

@@ -29,7 +29,7 @@ declare module 'fastify' {
 export async function installSecrets(app: FastifyInstance, identity: HubAgeIdentity, tickMs = 2000): Promise<void> {
   const { store, gateway } = app.hub;
   const ws = app.gitops.workspaces;
-  const secrets = new WorkspaceSecrets(store.db, identity, (actor, action, target, details) => store.audit(actor, action, target, details));
+  const secrets = new WorkspaceSecrets(store.secrets, identity, (actor, action, target, details) => store.audit(actor, action, target, details));
   const placements = async (fresh: boolean): Promise<PlacementView> => {
     const repo = await ws.repo({ cached: !fresh });
     return { revision: repo.revision, workspaces: [...repo.workspaces.values()].map(({ doc }) => ({ name: doc.metadata.name, tenant: doc.spec.tenant, node: doc.spec.node })) };
@@ -41,7 +41,7 @@ export async function installSecrets(app: FastifyInstance, identity: HubAgeIdent
     send: (node, body) => gateway.sendSecrets(node, body),
     connected: () => gateway.connectedNodes(),
     log: app.log,
-    onUnreadable: (workspace, name, version) => store.audit('foundry-hub', 'workspace.secret.unreadable', `${workspace}/${name}`, { version }),
+    onUnreadable: (workspace, name, version) => void store.audit('foundry-hub', 'workspace.secret.unreadable', `${workspace}/${name}`, { version }).catch((err: unknown) => app.log.warn({ err: errorMessage(err) }, 'audit entry not written')),
   });
   const warn = (err: unknown): void => app.log.warn({ err: errorMessage(err) }, 'secret delivery failed');
   gateway.on('connected', (node: string) => void delivery.connected(node).catch(warn));

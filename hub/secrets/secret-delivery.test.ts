@@ -30,7 +30,7 @@ describe('secret delivery', () => {
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'foundry-delivery-'));
     store = new HubStore(join(dir, 'hub.db'));
-    secrets = new WorkspaceSecrets(store.db, await ensureHubIdentity(dir), () => undefined);
+    secrets = new WorkspaceSecrets(store.secrets, await ensureHubIdentity(dir), () => undefined);
     for (const n of ['gpu-01', 'gpu-02']) keys.set(n, await generateAgeKeyPair());
     view = { revision: 'r1', workspaces: [{ name: 'acme-a', tenant: 'acme', node: 'gpu-01' }, { name: 'globex-b', tenant: 'globex', node: 'gpu-02' }, { name: 'acme-unplaced', tenant: 'acme', node: undefined }] };
     online = ['gpu-01', 'gpu-02'];
@@ -99,7 +99,7 @@ describe('secret delivery', () => {
   it('a damaged stored secret goes out as unavailable, naming it; a node without a recipient gets nothing', async () => {
     await secrets.set('acme-a', 'acme', 'good', Buffer.from('ok'), 'a');
     await secrets.set('acme-a', 'acme', 'broken', Buffer.from('x'), 'a');
-    store.db.prepare("UPDATE workspace_secrets SET ciphertext = '-----BEGIN AGE ENCRYPTED FILE-----\nAAAA\n-----END AGE ENCRYPTED FILE-----\n' WHERE name = 'broken'").run();
+    await store.sql.run("UPDATE workspace_secrets SET ciphertext = '-----BEGIN AGE ENCRYPTED FILE-----\nAAAA\n-----END AGE ENCRYPTED FILE-----\n' WHERE name = 'broken'");
     await delivery.connected('gpu-01');
     const s = frames[0]!.body.update!.secrets;
     expect(s.map((x) => [x.name, x.ciphertext === undefined, x.unavailable])).toEqual([

@@ -69,7 +69,7 @@ export class SecretDelivery {
       const want = new Map<string, { tenant: string; fp: string }>();
       for (const w of view.workspaces) {
         if (w.node !== node) continue;
-        const fp = this.deps.secrets.fingerprint(w.name, w.tenant);
+        const fp = await this.deps.secrets.fingerprint(w.name, w.tenant);
         if (fp !== '') want.set(w.name, { tenant: w.tenant, fp });
       }
       const have = this.sent.get(node);

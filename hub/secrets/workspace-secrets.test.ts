@@ -42,7 +42,7 @@ describe('workspace secrets at rest', () => {
     store = new HubStore(join(dir, 'hub.db'));
     id = await ensureHubIdentity(dir);
     audits.length = 0;
-    secrets = new WorkspaceSecrets(store.db, id, async (actor, action, target, details) => {
+    secrets = new WorkspaceSecrets(store.secrets, id, async (actor, action, target, details) => {
       audits.push({ action, target, details });
       await store.audit(actor, action, target, details);
     });
@@ -56,10 +56,10 @@ describe('workspace secrets at rest', () => {
     expect(await secrets.set('acme-a', 'acme', 'openai-api-key', Buffer.from(PLAIN), 'tenant:alice')).toEqual({ version: 1, created: true });
     expect(await secrets.set('acme-a', 'acme', 'openai-api-key', Buffer.from(`${PLAIN}-2`), 'tenant:alice')).toEqual({ version: 2, created: false });
     await secrets.set('acme-a', 'acme', 'db-password', Buffer.from('hunter2-xyz'), 'tenant:alice');
-    const list = secrets.list('acme-a', 'acme');
+    const list = await secrets.list('acme-a', 'acme');
     expect(list.map((s) => [s.name, s.version, s.updatedBy])).toEqual([['db-password', 1, 'tenant:alice'], ['openai-api-key', 2, 'tenant:alice']]);
     expect(JSON.stringify(list)).not.toContain(PLAIN);
-    expect(secrets.list('acme-a', 'globex')).toEqual([]);
+    expect(await secrets.list('acme-a', 'globex')).toEqual([]);
     expect(audits.map((a) => a.action)).toEqual(['workspace.secret.create', 'workspace.secret.replace', 'workspace.secret.create']);
     expect(JSON.stringify(audits)).not.toContain(PLAIN);
     const opened = await secrets.open('acme-a', 'acme');
@@ -81,17 +81,17 @@ describe('workspace secrets at rest', () => {
   it('a workspace name taken by another tenant does not inherit the first tenant\'s secrets', async () => {
     await secrets.set('shared-name', 'acme', 'key', Buffer.from(PLAIN), 'a');
     await secrets.set('shared-name', 'globex', 'other', Buffer.from('g'), 'b');
-    expect(secrets.list('shared-name', 'acme')).toEqual([]);
-    expect(secrets.fingerprint('shared-name', 'globex')).toBe('other:1');
+    expect(await secrets.list('shared-name', 'acme')).toEqual([]);
+    expect(await secrets.fingerprint('shared-name', 'globex')).toBe('other:1');
   });
 
   it('a damaged stored ciphertext is an error naming the workspace, the secret and its version; the others still open', async () => {
     await secrets.set('acme-a', 'acme', 'good', Buffer.from('fine'), 'a');
     await secrets.set('acme-a', 'acme', 'broken', Buffer.from(PLAIN), 'a');
-    const row = store.db.prepare("SELECT ciphertext FROM workspace_secrets WHERE name = 'broken'").get() as { ciphertext: string };
+    const row = (await store.sql.get<{ ciphertext: string }>("SELECT ciphertext FROM workspace_secrets WHERE name = 'broken'"))!;
     const lines = row.ciphertext.split('\n');
     lines[3] = lines[3]!.replace(/[A-Za-z]/, (c) => (c === 'A' ? 'B' : 'A'));
-    store.db.prepare("UPDATE workspace_secrets SET ciphertext = ? WHERE name = 'broken'").run(lines.join('\n'));
+    await store.sql.run("UPDATE workspace_secrets SET ciphertext = ? WHERE name = 'broken'", [lines.join('\n')]);
     const opened = await secrets.open('acme-a', 'acme');
     expect(opened[0]).toMatchObject({ name: 'broken', version: 1, error: expect.stringMatching(/^secret acme-a\/broken \(version 1\) in the hub's store cannot be decrypted/) });
     const good = opened[1]!;
@@ -101,7 +101,7 @@ describe('workspace secrets at rest', () => {
   describeIf(onPath('age'), 'the age CLI', 'apt-get install -y age')('with the age CLI', () => {
     it('`age -d -i <data dir>/secrets/hub.agekey` decrypts a stored row', async () => {
       await secrets.set('acme-a', 'acme', 'key', Buffer.from(PLAIN), 'a');
-      const row = store.db.prepare("SELECT ciphertext FROM workspace_secrets WHERE name = 'key'").get() as { ciphertext: string };
+      const row = (await store.sql.get<{ ciphertext: string }>("SELECT ciphertext FROM workspace_secrets WHERE name = 'key'"))!;
       const r = spawnSync('age', ['-d', '-i', id.file], { input: row.ciphertext, encoding: 'utf8' });
       expect(r.stderr).toBe('');
       expect(r.stdout).toBe(PLAIN);

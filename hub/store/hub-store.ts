@@ -21,6 +21,9 @@ import { TelemetryBuffer, type TelemetrySample, type TelemetryRollup } from './t
 import type { Sql, SqlExecutor } from './sql/sql.js';
 import { openPostgres, redactUrl } from './sql/postgres.js';
 import { SqliteSql } from './sql/sqlite.js';
+import { SqlSecretsRepo, type SecretsRepo } from './secrets-repo.js';
+import { SqlVolumeKeysRepo, type VolumeKeysRepo } from './volume-keys-repo.js';
+import { SqlAppSessionsRepo, type AppSessionsRepo } from './app-sessions-repo.js';
 
 /** A record from a node's outbox, as the hub commits it. */
 export interface InboxItem {
@@ -77,6 +80,12 @@ export class HubStore {
   /** Which backend this is; where it lives (file path, or the URL without its password). */
   readonly backend: 'sqlite' | 'postgres';
   readonly location: string;
+  /** Tenant secrets of workspaces (ciphertexts only). */
+  readonly secrets: SecretsRepo;
+  /** Wrapped volume keys. */
+  readonly volumeKeys: VolumeKeysRepo;
+  /** The ingress's login codes, app sessions and status sequence numbers. */
+  readonly appSessions: AppSessionsRepo;
   private readonly now: () => Date;
 
   /**
@@ -90,35 +99,45 @@ export class HubStore {
       this.backend = target.sql.dialect;
       this.location = target.location;
       this.db = undefined as unknown as Database.Database;
-      return;
+    } else {
+      this.db = HubStore.openSqlite(target, this.now);
+      this.sql = new SqliteSql(this.db);
+      this.backend = 'sqlite';
+      this.location = target;
     }
-    const path = target;
-    this.backend = 'sqlite';
-    this.location = path;
+    // the repositories, one per area (hub/store/*-repo.ts)
+    this.secrets = new SqlSecretsRepo(this.sql);
+    this.volumeKeys = new SqlVolumeKeysRepo(this.sql);
+    this.appSessions = new SqlAppSessionsRepo(this.sql);
+  }
+
+  /** Opens (creates) and migrates the SQLite file at `path`; refuses a database of a newer hub before writing to it. */
+  private static openSqlite(path: string, now: () => Date): Database.Database {
+    let db: Database.Database;
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     try {
-      this.db = new Database(path);
+      db = new Database(path);
     } catch (err) {
       throw new FoundryError('STORE', 'cannot open the hub store', { resource: path, cause: err });
     }
     // A database a newer hub migrated is refused before this one writes anything to it (not even WAL mode).
     try {
-      assertNotDowngrade(schemaStatus(this.db, MIGRATIONS), path);
+      assertNotDowngrade(schemaStatus(db, MIGRATIONS), path);
     } catch (err) {
-      this.db.close();
+      db.close();
       if (err instanceof FoundryError) throw err;
       throw new FoundryError('STORE', 'cannot open the hub store', { resource: path, cause: err });
     }
     try {
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL');
-      this.db.pragma('busy_timeout = 5000');
-      this.db.pragma('foreign_keys = ON');
-      migrate(this.db, MIGRATIONS, this.now);
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.pragma('busy_timeout = 5000');
+      db.pragma('foreign_keys = ON');
+      migrate(db, MIGRATIONS, now);
     } catch (err) {
       throw new FoundryError('STORE', 'cannot open the hub store', { resource: path, cause: err });
     }
-    this.sql = new SqliteSql(this.db);
+    return db;
   }
 
   /**

@@ -18,7 +18,7 @@ declare module 'fastify' {
 /** Installs the volume key service; needs the workspaces plugin (app.gitops) for the branch tip. */
 export function installVolumeKeys(app: FastifyInstance, identity: HubAgeIdentity): VolumeKeyService {
   const { store, gateway } = app.hub;
-  const keys = new VolumeKeyStore(store.db, identity, (actor, action, target, details) => store.audit(actor, action, target, details));
+  const keys = new VolumeKeyStore(store.volumeKeys, identity, (actor, action, target, details) => store.audit(actor, action, target, details));
   const svc = new VolumeKeyService({
     keys,
     repo: () => app.gitops.workspaces.repo(),

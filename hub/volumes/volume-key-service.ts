@@ -11,7 +11,7 @@ import type { InfraRepo } from '../../common/infra/model.js';
 import type { VolumeKeysMessage, VolumeKeysRequestMessage } from '../../common/protocol/codec.js';
 import { encryptedKeyRefs } from '../../common/volumes/encrypted-refs.js';
 import { volumeKeyId, type VolumeKeyRef } from '../../common/volumes/volume-key-ref.js';
-import type { VolumeKeyStore } from './volume-key-store.js';
+import type { VolumeKeyListing, VolumeKeyStore } from './volume-key-store.js';
 
 /** What the hub decides for one requested key. */
 export type KeyDecision = { ok: true; ref: VolumeKeyRef; tenant: string; reclaim: 'Retain' | 'Delete'; dataOnMove: 'refuse' | 'drop' } | { ok: false; ref: VolumeKeyRef; reason: string };
@@ -77,14 +77,14 @@ export class VolumeKeyService {
         reply.refused!.push({ ...d.ref, reason: d.reason });
         continue;
       }
-      const home = this.deps.keys.homeNode(d.ref.workspace);
+      const home = await this.deps.keys.homeNode(d.ref.workspace);
       const refusal = moveRefusal(d.ref.workspace, home, node, d.dataOnMove);
       if (refusal !== undefined) {
         reply.refused!.push({ ...d.ref, reason: refusal });
         continue;
       }
       // Moved with dataOnMove: drop: the old node's data is erased by destroying its keys first.
-      if (home !== undefined && home !== node) this.destroyNow(d.ref.workspace, 'hub', `moved from node ${home} to ${node} with dataOnMove: drop`);
+      if (home !== undefined && home !== node) await this.destroyNow(d.ref.workspace, 'hub', `moved from node ${home} to ${node} with dataOnMove: drop`);
       try {
         const key = await this.deps.keys.open(d.ref, { tenant: d.tenant, reclaim: d.reclaim, node });
         reply.keys.push({ ...d.ref, ciphertext: await encryptToRecipients(key, [recipient]) });
@@ -102,9 +102,9 @@ export class VolumeKeyService {
    */
   async reap(actor: string, repo?: InfraRepo): Promise<string[]> {
     const tip = repo ?? (await this.deps.repo());
-    const rows = this.refreshOwners(tip);
+    const rows = await this.refreshOwners(tip);
     const gone = keysToDestroy(tip, rows);
-    for (const g of gone) this.deps.keys.destroyWorkspace(g.workspace, actor, g.why);
+    for (const g of gone) await this.deps.keys.destroyWorkspace(g.workspace, actor, g.why);
     this.forgetEverywhere(gone.map((g) => g.workspace));
     return gone.map((g) => g.workspace);
   }
@@ -114,13 +114,13 @@ export class VolumeKeyService {
    * admin may have set reclaimPolicy Delete since the key was last asked for); returns the rows. The API's
    * delete calls it before removing the file, so the policy of the last revision that had it counts.
    */
-  refreshOwners(tip: InfraRepo): ReturnType<VolumeKeyStore['list']> {
-    const rows = this.deps.keys.list();
+  async refreshOwners(tip: InfraRepo): Promise<VolumeKeyListing[]> {
+    const rows = await this.deps.keys.list();
     for (const r of rows) {
       const ws = tip.workspaces.get(r.workspace)?.doc;
       if (ws === undefined) continue;
       const reclaim = ws.spec.reclaimPolicy ?? 'Retain';
-      if (ws.spec.tenant !== r.tenant || reclaim !== r.reclaim) this.deps.keys.setOwner(r.workspace, ws.spec.tenant, reclaim);
+      if (ws.spec.tenant !== r.tenant || reclaim !== r.reclaim) await this.deps.keys.setOwner(r.workspace, ws.spec.tenant, reclaim);
       r.tenant = ws.spec.tenant;
       r.reclaim = reclaim;
     }
@@ -128,18 +128,18 @@ export class VolumeKeyService {
   }
 
   /** How many keys `workspace` has. */
-  countOf(workspace: string): number {
-    return this.deps.keys.list().filter((k) => k.workspace === workspace).length;
+  async countOf(workspace: string): Promise<number> {
+    return (await this.deps.keys.list()).filter((k) => k.workspace === workspace).length;
   }
 
   /** refreshOwners at the branch tip now. */
   async refresh(): Promise<void> {
-    this.refreshOwners(await this.deps.repo());
+    await this.refreshOwners(await this.deps.repo());
   }
 
   /** Destroys a workspace's keys now (the API deletes it with reclaimPolicy Delete): before its file leaves Git. */
-  destroyNow(workspace: string, actor: string, why: string): number {
-    const n = this.deps.keys.destroyWorkspace(workspace, actor, why);
+  async destroyNow(workspace: string, actor: string, why: string): Promise<number> {
+    const n = await this.deps.keys.destroyWorkspace(workspace, actor, why);
     if (n > 0) this.forgetEverywhere([workspace]);
     return n;
   }

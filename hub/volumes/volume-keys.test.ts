@@ -58,7 +58,7 @@ describe('volume key store and service (real SQLite, real age)', () => {
     const hub = await generateAgeKeyPair();
     const node = await generateAgeKeyPair();
     const sent: Array<{ node: string; body: VolumeKeysMessage['body'] }> = [];
-    const keys = new VolumeKeyStore(store.db, hub, async (a, action, target, details) => (await store.audit(a, action, target, details)));
+    const keys = new VolumeKeyStore(store.volumeKeys, hub, async (a, action, target, details) => (await store.audit(a, action, target, details)));
     const svc = new VolumeKeyService({ keys, repo: async () => tip(), recipientOf: (n) => (n === 'n1' || n === 'n3' ? node.recipient : undefined), send: (n, body) => sent.push({ node: n, body }), connected: () => ['n1', 'n2'], log: { warn() {}, info() {} } });
     return { dir, store, hub, node, keys, svc, sent };
   }
@@ -74,7 +74,7 @@ describe('volume key store and service (real SQLite, real age)', () => {
     await expect(decryptWithIdentities(a.keys[0]!.ciphertext, [hub.identity])).rejects.toThrow();
     const again = await svc.answer('n1', ask);
     expect(Buffer.from(await decryptWithIdentities(again.keys[0]!.ciphertext, [node.identity])).equals(key)).toBe(true);
-    const row = store.db.prepare('SELECT wrapped FROM volume_keys').get() as { wrapped: string };
+    const row = (await store.sql.get<{ wrapped: string }>('SELECT wrapped FROM volume_keys'))!;
     expect(Buffer.from(await decryptWithIdentities(row.wrapped, [hub.identity])).equals(key)).toBe(true);
     store.close();
     // Nowhere in the database file in plaintext (hex or base64).
@@ -93,19 +93,19 @@ describe('volume key store and service (real SQLite, real age)', () => {
     let tip = repo({ w1: { node: 'n1', reclaimPolicy: 'Retain' }, w5: { node: 'n1' } });
     const { store, keys, svc, sent } = await setup(() => tip);
     await svc.answer('n1', { node: 'n1', keys: [{ workspace: 'w1', kind: 'volume', name: 'data' }, { workspace: 'w1', kind: 'vm-disk', name: 'desk' }, { workspace: 'w5', kind: 'volume', name: 'data' }] });
-    expect(keys.list().map((k) => `${k.workspace}/${k.kind}/${k.name}`)).toEqual(['w1/vm-disk/desk', 'w1/volume/data', 'w5/volume/data']);
+    expect((await keys.list()).map((k) => `${k.workspace}/${k.kind}/${k.name}`)).toEqual(['w1/vm-disk/desk', 'w1/volume/data', 'w5/volume/data']);
     // An admin sets Delete, then deletes the workspace; w5 (Retain) is deleted too and keeps its key.
     tip = repo({ w1: { node: 'n1', reclaimPolicy: 'Delete' }, w5: { node: 'n1' } });
     expect(await svc.reap('admin')).toEqual([]);
     tip = repo({});
     expect(await svc.reap('admin')).toEqual(['w1']);
-    expect(keys.list().map((k) => k.workspace)).toEqual(['w5']);
+    expect((await keys.list()).map((k) => k.workspace)).toEqual(['w5']);
     expect(sent).toEqual([{ node: 'n1', body: { node: 'n1', keys: [], forget: ['w1'] } }, { node: 'n2', body: { node: 'n2', keys: [], forget: ['w1'] } }]);
     expect((await store.auditLog()).filter((e) => e.action.startsWith('volume-key.')).map((e) => `${e.action} ${e.target}`)).toEqual(['volume-key.create w1/volume/data', 'volume-key.create w1/vm-disk/desk', 'volume-key.create w5/volume/data', 'volume-key.destroy w1']);
     // The tenant goes: its Retain workspace's keys go too.
     tip = repoOf([]);
     expect(await svc.reap('admin')).toEqual(['w5']);
-    expect(keys.list()).toEqual([]);
+    expect(await keys.list()).toEqual([]);
     store.close();
   });
 
@@ -118,11 +118,11 @@ describe('volume key store and service (real SQLite, real age)', () => {
     expect(first.keys).toHaveLength(1);
     tip = repo({ w1: { node: 'n3' }, w6: { node: 'n3', template: 'movable' } });
     expect((await ask('n3', 'w1')).refused).toEqual([{ workspace: 'w1', kind: 'volume', name: 'data', reason: expect.stringMatching(/^workspace w1 moved from node n1 to n3, but its encrypted volumes are local to n1 and its template says dataOnMove: refuse; place it back on n1, or set dataOnMove: drop/) }]);
-    expect(keys.homeNode('w1')).toBe('n1');
+    expect(await keys.homeNode('w1')).toBe('n1');
     const moved = await ask('n3', 'w6');
     const newKey = Buffer.from(await decryptWithIdentities(moved.keys[0]!.ciphertext, [node.identity]));
     expect(newKey.equals(firstKey)).toBe(false);
-    expect(keys.homeNode('w6')).toBe('n3');
+    expect(await keys.homeNode('w6')).toBe('n3');
     expect(sent.map((m) => m.body.forget)).toEqual([['w6'], ['w6']]);
   });
 });

@@ -91,7 +91,7 @@ describeIf(podmanAvailable() && fuse && built, 'podman, gocryptfs and a build', 
     expect(readdirSync(cipher)).toContain('gocryptfs.conf');
     expect(grepFinds(cipher)).toBe(false);
     expect(grepFinds(config.stateDir.replace(/state$/, ''))).toBe(true); // sanity: grep finds it through the mount
-    const keyRows = hub.store.db.prepare('SELECT workspace, kind, name, created_for_node, wrapped FROM volume_keys').all() as Array<{ wrapped: string }>;
+    const keyRows = await hub.store.sql.all<{ wrapped: string }>('SELECT workspace, kind, name, created_for_node, wrapped FROM volume_keys');
     expect(keyRows).toEqual([{ workspace: 'acme-enc', kind: 'volume', name: 'data', created_for_node: NODE, wrapped: expect.stringMatching(/^-----BEGIN AGE ENCRYPTED FILE-----/) }]);
 
     // 2. agent restart and reboot: the agent stops, the container stops, the mount goes, memory is gone
@@ -110,7 +110,7 @@ describeIf(podmanAvailable() && fuse && built, 'podman, gocryptfs and a build', 
       cpSync(cipher, join(copy, 'cipher', 'stolen'), { recursive: true });
       const del = await hub.call('DELETE', '/api/v1/workspaces/acme-enc', { tenant: 'acme' });
       expect(del.json).toMatchObject({ deleted: true, keysDestroyed: true });
-      expect(hub.store.db.prepare('SELECT COUNT(*) AS n FROM volume_keys').get()).toEqual({ n: 0 });
+      expect(await hub.store.sql.get('SELECT COUNT(*) AS n FROM volume_keys')).toEqual({ n: 0 });
       expect((await hub.store.auditLog()).filter((e) => e.action === 'volume-key.destroy')).toEqual([expect.objectContaining({ target: 'acme-enc' })]);
       await until('volume pruned', () => (!existsSync(cipher) && !pm.podman(['volume', 'ls', '-q']).stdout.includes(VOLUME) ? true : undefined));
       expect(grepFinds(copy)).toBe(false);

@@ -83,7 +83,7 @@ describe('workspace secrets API', () => {
 
   it('deleting the workspace deletes its secrets', async () => {
     expect((await hub.call('DELETE', '/api/v1/workspaces/acme-sec', { tenant: 'acme' })).status).toBe(200);
-    expect(hub.store.db.prepare("SELECT COUNT(*) AS n FROM workspace_secrets WHERE workspace = 'acme-sec'").get()).toEqual({ n: 0 });
+    expect(await hub.store.sql.get("SELECT COUNT(*) AS n FROM workspace_secrets WHERE workspace = 'acme-sec'")).toEqual({ n: 0 });
     expect((await hub.store.auditLog()).at(-1)).toEqual({ actor: 'tenant:user-of-acme', action: 'workspace.secret.delete-all', target: 'acme-sec' });
   });
 });
