@@ -18,6 +18,7 @@ import { FoundryError } from '../../common/errors.js';
 import { newSecret, hashSecret, NODE_CREDENTIAL_PREFIX, ADMIN_TOKEN_PREFIX } from '../auth/secrets.js';
 import type { TelemetryMessage, HelloMessage } from '../../common/protocol/codec.js';
 import { TelemetryBuffer, type TelemetrySample, type TelemetryRollup } from './telemetry-buffer.js';
+import { compareText } from '../../common/text-order.js';
 import type { Sql, SqlExecutor } from './sql/sql.js';
 import { openPostgres, redactUrl } from './sql/postgres.js';
 import { SqliteSql } from './sql/sqlite.js';
@@ -243,10 +244,14 @@ export class HubStore {
    */
   async ingest(items: readonly InboxItem[]): Promise<IngestResult> {
     const at = this.iso();
+    // One order for every writer (node, then seq): two replicas committing overlapping batches then wait
+    // for each other instead of deadlocking on the unique index.
+    const order = items.map((_, i) => i).sort((a, b) => compareText(items[a]!.node, items[b]!.node) || items[a]!.seq - items[b]!.seq);
     return this.sql.tx(async (tx) => {
       let fresh = 0;
-      const refusedKept: boolean[] = [];
-      for (const it of items) {
+      const refusedKept: boolean[] = new Array<boolean>(items.length).fill(false);
+      for (const i of order) {
+        const it = items[i]!;
         const payload = JSON.stringify(it.payload);
         let kept = false;
         if (it.kind === 'usage') fresh += (await tx.run('INSERT INTO usage_records (node, seq, payload, received_at) VALUES (?, ?, ?, ?) ON CONFLICT (node, seq) DO NOTHING', [it.node, it.seq, payload, at])).changes;
@@ -270,7 +275,7 @@ export class HubStore {
             );
           }
         }
-        refusedKept.push(kept);
+        refusedKept[i] = kept;
       }
       return { fresh, refusedKept };
     });

@@ -4,6 +4,10 @@
  * PostgreSQL suite must run (a missing server fails it, as test/support/requires.ts does for every component).
  */
 import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HubStore } from '../../hub/store/hub-store.js';
 import { describe } from 'vitest';
 import { SqliteSql } from '../../hub/store/sql/sqlite.js';
 import { openPostgres } from '../../hub/store/sql/postgres.js';
@@ -53,4 +57,43 @@ export function describeBackends(name: string, fn: (backend: StoreBackend) => vo
     const d = backend === 'postgres' ? describeIf(postgresAvailable(), 'PostgreSQL', 'apt-get install postgresql (or set FOUNDRY_TEST_PG_URL)') : describe;
     d(`${name} [${backend}]`, () => fn(backend));
   }
+}
+
+/** A HubStore on a fresh database of one backend, and more stores on the same database (replicas). */
+export interface TestHubStores {
+  store: HubStore;
+  /** Another HubStore on the same database: a second hub replica (SQLite: a second connection to the file). */
+  replica(): Promise<HubStore>;
+  /** Closes every store opened here and removes the database. */
+  close(): Promise<void>;
+}
+
+/** Opens a HubStore on a fresh database of `backend` (an SQLite file in a temp dir, or a new PostgreSQL database). */
+export async function openTestHubStore(backend: StoreBackend, options: { now?: () => Date } = {}): Promise<TestHubStores> {
+  const opened: HubStore[] = [];
+  let target: string;
+  let drop: () => Promise<void>;
+  if (backend === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'hub-store-'));
+    target = join(dir, 'hub.db');
+    drop = async () => rmSync(dir, { recursive: true, force: true });
+  } else {
+    const database = await createTestDatabase();
+    target = database.url;
+    drop = database.drop;
+  }
+  const open = async (): Promise<HubStore> => {
+    const s = await HubStore.open(target, { ...options, poolSize: 4 });
+    opened.push(s);
+    return s;
+  };
+  const store = await open();
+  return {
+    store,
+    replica: open,
+    close: async () => {
+      for (const s of opened) await s.close();
+      await drop();
+    },
+  };
 }

@@ -8,6 +8,9 @@ import { FoundryError } from '../../../common/errors.js';
 import { numberedPlaceholders, type Sql, type SqlDurability, type SqlExecutor, type SqlParam, type SqlRunResult } from './sql.js';
 
 const INT8 = 20;
+/** SQLSTATEs after which a transaction is simply run again. */
+const DEADLOCK = '40P01';
+const SERIALIZATION_FAILURE = '40001';
 const NUMERIC = 1700;
 
 /** Connection settings beyond the URL. */
@@ -83,7 +86,22 @@ export class PostgresSql implements Sql {
     return this.direct.run(text, params);
   }
 
+  /**
+   * Runs `fn` in a transaction. A deadlock or serialization failure (another replica took the same rows in
+   * another order) rolls back and runs `fn` again, up to three times: `fn` must only touch the database.
+   */
   async tx<T>(fn: (tx: SqlExecutor) => Promise<T>, options: { durability?: SqlDurability } = {}): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.once(fn, options);
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (attempt >= 3 || (code !== DEADLOCK && code !== SERIALIZATION_FAILURE)) throw err;
+      }
+    }
+  }
+
+  private async once<T>(fn: (tx: SqlExecutor) => Promise<T>, options: { durability?: SqlDurability }): Promise<T> {
     const client = await this.pool.connect();
     let broken = false;
     try {
