@@ -21,7 +21,7 @@ export interface FleetSources {
   /** The infra repo at the branch tip; absent on a hub without one (then only the node series exist). */
   repo?: () => Promise<InfraRepo>;
   /** The scheduler's fleet snapshot of `repo` (live GPUs and their health included). */
-  snapshot(repo: InfraRepo): FleetSnapshot;
+  snapshot(repo: InfraRepo): FleetSnapshot | Promise<FleetSnapshot>;
   /** Newest usage receipt per workspace (UsageReceipts). */
   usage(): UsageReceipt[];
   /** The current month's invoice of a tenant (Invoicer); absent: no month-to-date series. */
@@ -114,7 +114,7 @@ export class FleetMetrics {
       this.sources.onError?.(err);
     }
     if (repo === undefined) return { nodes, gpus: [], workspaces: [], lastUsage: usage, costPerHour: [], monthToDate: [] };
-    const snapshot = this.sources.snapshot(repo);
+    const snapshot = await this.sources.snapshot(repo);
     // Workspaces deleted from Git drop out (their series would otherwise stay for the hub's lifetime).
     const lastUsage = usage.filter((u) => repo.workspaces.has(u.workspace));
     return { nodes, gpus: gpuCounts(snapshot), workspaces: workspaceGpus(snapshot, (w) => (repo.workspaces.get(w)?.doc.spec.state === 'stopped' ? 'stopped' : 'running')), lastUsage, costPerHour: tenantCostPerHour(repo, snapshot, now), monthToDate: this.monthToDate(repo, now) };

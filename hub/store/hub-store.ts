@@ -14,6 +14,9 @@ import type { TelemetryMessage, HelloMessage } from '../../common/protocol/codec
 import { TelemetryBuffer, type TelemetrySample, type TelemetryRollup } from './telemetry-buffer.js';
 import type { Sql } from './sql/sql.js';
 import { SqliteSql } from './sql/sqlite.js';
+import { SqlJoinTokensRepo, type JoinTokensRepo } from './join-tokens-repo.js';
+import { SqlLifecycleRepo, type LifecycleRepo } from './lifecycle-repo.js';
+import { SqlFleetRepo, type FleetRepo } from './fleet-repo.js';
 
 /** A record from a node's outbox, as the hub commits it. */
 export interface InboxItem {
@@ -53,6 +56,12 @@ export class HubStore {
   readonly db: Database.Database;
   /** The same database through the Sql interface (hub/store/sql/sql.ts) that the repositories use. */
   readonly sql: Sql;
+  /** Join tokens, enrollments and the hub's saved identity. */
+  readonly joinTokens: JoinTokensRepo;
+  /** Workspace lifecycles and their transitions. */
+  readonly lifecycles: LifecycleRepo;
+  /** What the live side reads: inventories, latest telemetry and status, dashboard signatures. */
+  readonly fleet: FleetRepo;
   private readonly now: () => Date;
   private readonly stmts;
 
@@ -82,6 +91,9 @@ export class HubStore {
       throw new FoundryError('STORE', 'cannot open the hub store', { resource: path, cause: err });
     }
     this.sql = new SqliteSql(this.db);
+    this.joinTokens = new SqlJoinTokensRepo(this.sql);
+    this.lifecycles = new SqlLifecycleRepo(this.sql, this.now);
+    this.fleet = new SqlFleetRepo(this.sql);
     const db = this.db;
     this.stmts = {
       insertUsage: db.prepare('INSERT OR IGNORE INTO usage_records (node, seq, payload, received_at) VALUES (?, ?, ?, ?)'),
