@@ -1,17 +1,14 @@
 /**
- * Live updates for the dashboard: a watcher polls cheap signatures of the store (one indexed query per
+ * Live updates for the dashboard: a watcher polls cheap signatures of the store (one query for every
  * topic, once a second) and tells every Server-Sent Events client which topics changed; pages then
  * refetch what they show. Events carry topic names only, never data, so they leak nothing across tenants.
  * The watcher also feeds the GPU sparkline history from the latest telemetry.
  */
 import type { ServerResponse } from 'node:http';
 import type { GpuHistory, TelemetrySample } from './gpu-history.js';
-import type { FleetRepo, Topic } from '../store/fleet-repo.js';
+import { TOPICS, type FleetRepo, type Topic } from '../store/fleet-repo.js';
 
 export type { Topic } from '../store/fleet-repo.js';
-
-/** Every topic, announced to each new client. */
-const TOPICS: readonly Topic[] = ['nodes', 'telemetry', 'audit', 'workspaces', 'billing', 'refused', 'enrollment'];
 
 /** Watches the store and fans changes out to SSE clients. */
 export class LiveEvents {

@@ -25,33 +25,37 @@ export interface FleetRepo {
   ping(): Promise<void>;
 }
 
-/** Portable signature queries: each returns one row with a text column `sig`. */
-function signatureQueries(dialect: Sql['dialect']): Record<Topic, string> {
+/** Every topic, in the order pages and signatures list them. */
+export const TOPICS: readonly Topic[] = ['nodes', 'telemetry', 'audit', 'workspaces', 'billing', 'refused', 'enrollment'];
+
+/** The one query that reads every topic's signature (a column each), in the dialect's SQL. */
+function signatureQuery(dialect: Sql['dialect']): string {
   // names, status and revocation of every node, in name order: SQLite's group_concat over an ordered
   // subquery, PostgreSQL's string_agg with its own ORDER BY
   const nodeList = dialect === 'sqlite'
     ? "(SELECT group_concat(x, ',') FROM (SELECT name || ':' || status || ':' || revoked AS x FROM nodes ORDER BY name))"
     : "(SELECT string_agg(name || ':' || status || ':' || revoked, ',' ORDER BY name) FROM nodes)";
-  return {
-    nodes: `SELECT COALESCE(${nodeList}, '') || '|' || (SELECT COALESCE(SUM(seq), 0) FROM node_status) AS sig`,
-    telemetry: "SELECT COALESCE(MAX(at), 0) || ':' || COUNT(*) AS sig FROM telemetry_latest",
-    audit: "SELECT '' || COALESCE(MAX(id), 0) AS sig FROM audit_log",
-    workspaces: "SELECT COALESCE(MAX(updated_at), '') || ':' || COUNT(*) AS sig FROM workspace_lifecycle",
-    billing: "SELECT '' || COALESCE(MAX(id), 0) AS sig FROM usage_records",
+  const sig: Record<Topic, string> = {
+    nodes: `SELECT COALESCE(${nodeList}, '') || '|' || (SELECT COALESCE(SUM(seq), 0) FROM node_status)`,
+    telemetry: "SELECT COALESCE(MAX(at), 0) || ':' || COUNT(*) FROM telemetry_latest",
+    audit: "SELECT '' || COALESCE(MAX(id), 0) FROM audit_log",
+    workspaces: "SELECT COALESCE(MAX(updated_at), '') || ':' || COUNT(*) FROM workspace_lifecycle",
+    billing: "SELECT '' || COALESCE(MAX(id), 0) FROM usage_records",
     // refused usage (admins' Billing page and overview alerts); the name alone tells a tenant nothing it may not know
-    refused: "SELECT COUNT(*) || ':' || COALESCE(MAX(received_at), '') AS sig FROM usage_refusals",
-    enrollment: "SELECT COUNT(*) || ':' || COALESCE(SUM(uses), 0) || ':' || COALESCE(SUM(revoked), 0) AS sig FROM join_tokens",
+    refused: "SELECT COUNT(*) || ':' || COALESCE(MAX(received_at), '') FROM usage_refusals",
+    enrollment: "SELECT COUNT(*) || ':' || COALESCE(SUM(uses), 0) || ':' || COALESCE(SUM(revoked), 0) FROM join_tokens",
   };
+  return `SELECT ${TOPICS.map((t) => `(${sig[t]}) AS "${t}"`).join(', ')}`;
 }
 
 const parse = (text: string | null): unknown => (text === null ? null : (JSON.parse(text) as unknown));
 
 /** FleetRepo over Sql (SQLite or PostgreSQL). */
 export class SqlFleetRepo implements FleetRepo {
-  private readonly queries: Record<Topic, string>;
+  private readonly signatureText: string;
 
   constructor(private readonly sql: Sql) {
-    this.queries = signatureQueries(sql.dialect);
+    this.signatureText = signatureQuery(sql.dialect);
   }
 
   async inventories(): Promise<Map<string, unknown>> {
@@ -70,11 +74,9 @@ export class SqlFleetRepo implements FleetRepo {
   }
 
   async signatures(): Promise<Record<Topic, string>> {
-    const out = {} as Record<Topic, string>;
-    for (const [topic, text] of Object.entries(this.queries) as Array<[Topic, string]>) {
-      out[topic] = String((await this.sql.get<{ sig: unknown }>(text))?.sig ?? '');
-    }
-    return out;
+    // one statement, so one round trip to PostgreSQL per poll
+    const row = (await this.sql.get<Record<Topic, unknown>>(this.signatureText)) ?? ({} as Record<Topic, unknown>);
+    return Object.fromEntries(TOPICS.map((t) => [t, String(row[t] ?? '')])) as Record<Topic, string>;
   }
 
   async ping(): Promise<void> {
