@@ -80,21 +80,21 @@ export class SqlLifecycleRepo implements LifecycleRepo {
     const iso = at.toISOString();
     const col = COLUMN[o.phase];
     return this.sql.tx(async (tx) => {
-      // read again under the transaction (row locked on PostgreSQL): another replica may have recorded it meanwhile
-      const lock = tx.dialect === 'postgres' ? ' FOR UPDATE' : '';
-      const r = await tx.get(`SELECT ${COLUMNS} FROM workspace_lifecycle WHERE name = ?${lock}`, [name]);
-      const cur = r === undefined ? undefined : toRow(r);
-      if (cur !== undefined && same(cur, o)) {
-        // same phase: the reason and message are refreshed in place, no new event
-        if (cur.message !== o.message || cur.reason !== o.reason) await tx.run('UPDATE workspace_lifecycle SET reason = ?, message = ? WHERE name = ?', [o.reason, o.message, name]);
-        return false;
-      }
-      await tx.run(
+      // The upsert itself decides whether this is a transition (a new row, another phase or node), so two
+      // replicas recording the same change at once record it once: PostgreSQL's ON CONFLICT waits for the
+      // other's row and judges the WHERE on it.
+      const moved = await tx.run(
         `INSERT INTO workspace_lifecycle (name, tenant, phase, reason, message, node, revision, ${col}, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (name) DO UPDATE SET tenant = excluded.tenant, phase = excluded.phase, reason = excluded.reason, message = excluded.message, node = excluded.node,
-           revision = COALESCE(excluded.revision, workspace_lifecycle.revision), ${col} = excluded.${col}, updated_at = excluded.updated_at`,
+           revision = COALESCE(excluded.revision, workspace_lifecycle.revision), ${col} = excluded.${col}, updated_at = excluded.updated_at
+         WHERE workspace_lifecycle.phase <> excluded.phase OR workspace_lifecycle.node IS DISTINCT FROM excluded.node`,
         [name, tenant, o.phase, o.reason, o.message, o.node, revision, iso, iso],
       );
+      if (moved.changes === 0) {
+        // same phase: the reason and message are refreshed in place, no new event
+        await tx.run('UPDATE workspace_lifecycle SET reason = ?, message = ? WHERE name = ? AND (reason <> ? OR message <> ?)', [o.reason, o.message, name, o.reason, o.message]);
+        return false;
+      }
       await tx.run('INSERT INTO workspace_events (name, tenant, at, phase, reason, message) VALUES (?, ?, ?, ?, ?, ?)', [name, tenant, iso, o.phase, o.reason, o.message]);
       return true;
     });

@@ -47,11 +47,16 @@ describeBackends('lifecycle repo', (backend) => {
     const both = await Promise.all([repo.record('acme-a', 'acme', o, null, T(20)), repo.record('acme-a', 'acme', o, null, T(20))]);
     expect(both.sort()).toEqual([false, true]);
     expect((await repo.events('acme-a')).filter((e) => e.phase === 'Failed')).toHaveLength(1);
+    // and for a workspace seen for the first time (no row to wait on yet)
+    const p = { phase: 'Pending' as const, reason: 'Requested', message: '', node: null };
+    const first = await Promise.all([repo.record('acme-new', 'acme', p, null, T(21)), repo.record('acme-new', 'acme', p, null, T(21))]);
+    expect(first.sort()).toEqual([false, true]);
+    expect(await repo.events('acme-new')).toHaveLength(1);
   });
 
   it('lists every lifecycle or one tenant\'s, by name', async () => {
     await repo.record('globex-a', 'globex', { phase: 'Pending', reason: 'Requested', message: '', node: null }, null, T(30));
-    expect((await repo.list()).map((r) => r.name)).toEqual(['acme-a', 'acme-b', 'globex-a']);
+    expect((await repo.list()).map((r) => r.name)).toEqual(['acme-a', 'acme-b', 'acme-new', 'globex-a']);
     expect((await repo.list('globex')).map((r) => [r.name, r.phase])).toEqual([['globex-a', 'Pending']]);
     expect(await repo.list('nobody')).toEqual([]);
   });
