@@ -71,11 +71,11 @@ export function registerHubToken(hub: Command): void {
       if (o.hubUrl !== undefined && !/^https?:\/\/\S+$/.test(o.hubUrl)) throw new FoundryError('CLI_USAGE', `invalid --hub-url ${o.hubUrl}`);
       const labels = parseLabels(o.labels);
       const [{ createJoinToken, hubIdentity }, { pinOfPem }, { installCommand }] = await enrollModules();
-      await withHubStore(o.dataDir, (store) => {
-        const identity = hubIdentity(store.db);
+      await withHubStore(o.dataDir, async (store) => {
+        const identity = await hubIdentity(store.joinTokens);
         const pin = o.tlsCert !== undefined ? pinOfPem(readFileSync(o.tlsCert)) : identity.pin;
         const hubUrl = o.hubUrl?.replace(/\/+$/, '') ?? identity.url;
-        const created = createJoinToken(store.db, { ttlMs, uses, profile: o.profile, ...(o.node === undefined ? {} : { node: o.node }), labels, createdBy: 'cli' }, new Date());
+        const created = await createJoinToken(store.joinTokens, { ttlMs, uses, profile: o.profile, ...(o.node === undefined ? {} : { node: o.node }), labels, createdBy: 'cli' }, new Date());
         store.audit('cli', 'join-token.create', created.id, { profile: o.profile, node: o.node ?? null, uses, expiresAt: created.expiresAt });
         const text = encodeJoinToken({ secret: created.secret, pin, hubUrl });
         const command = installCommand(hubUrl, text, pin);
@@ -91,8 +91,8 @@ export function registerHubToken(hub: Command): void {
     .option('--data-dir <dir>', 'the hub data dir', DEFAULT_DATA_DIR)
     .action(async (o: { dataDir: string; json?: boolean }) => {
       const [{ listJoinTokens }] = await enrollModules();
-      await withHubStore(o.dataDir, (store) => {
-        const rows = listJoinTokens(store.db, new Date());
+      await withHubStore(o.dataDir, async (store) => {
+        const rows = await listJoinTokens(store.joinTokens, new Date());
         if (o.json === true) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
         else {
           process.stdout.write('ID            STATE     USES  PROFILE       EXPIRES                   NODES\n');
@@ -106,8 +106,8 @@ export function registerHubToken(hub: Command): void {
     .option('--data-dir <dir>', 'the hub data dir', DEFAULT_DATA_DIR)
     .action(async (id: string, o: { dataDir: string }) => {
       const [{ revokeJoinToken }] = await enrollModules();
-      await withHubStore(o.dataDir, (store) => {
-        if (!revokeJoinToken(store.db, id)) throw new FoundryError('NOT_FOUND', `no join token ${id}`, { resource: id });
+      await withHubStore(o.dataDir, async (store) => {
+        if (!(await revokeJoinToken(store.joinTokens, id))) throw new FoundryError('NOT_FOUND', `no join token ${id}`, { resource: id });
         store.audit('cli', 'join-token.revoke', id);
       });
     });

@@ -211,7 +211,7 @@ function installFleetMetrics(app: FastifyInstance, invoicer: Invoicer): void {
     connected: () => gateway.connectedNodes(),
     ...(gitops === undefined ? {} : { repo: () => gitops.workspaces.repo() }),
     // The scheduler's own snapshot: GPU health reaches the gauges the way it reaches placement.
-    snapshot: (repo) => snapshotFromInfra(repo, liveFleet(store.db, repo, gateway.connectedNodes())),
+    snapshot: async (repo) => snapshotFromInfra(repo, await liveFleet(store.fleet, repo, gateway.connectedNodes())),
     usage: () => usage.read(),
     invoiceOf: (repo, tenant, month) => invoicer.invoice(repo, tenant, month).invoice,
     onError: (err) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'fleet metrics: the infra repo could not be read'),

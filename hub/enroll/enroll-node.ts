@@ -33,9 +33,9 @@ export interface EnrollDeps {
 export async function enrollNode(deps: EnrollDeps, req: EnrollRequest, hubUrl: string): Promise<EnrollResult> {
   const { secret } = decodeJoinToken(req.token);
   const now = deps.now();
-  const db = deps.store.db;
+  const tokens = deps.store.joinTokens;
   const declaredProfile = await declaredProfileOf(deps, secret, req.node);
-  const r = reserveEnrollment(db, { secret, node: req.node, hostname: req.inventory.hostname, inventory: req.inventory, declaredProfile }, now);
+  const r = await reserveEnrollment(tokens, { secret, node: req.node, hostname: req.inventory.hostname, inventory: req.inventory, declaredProfile }, now);
   if (req.ageRecipient !== undefined) deps.store.setNodeRecipient(req.node, req.ageRecipient, `join-token:${r.tokenId}`);
   const path = nodeFilePath(req.node);
   let nodeFile: EnrollResult['nodeFile'] = { path, status: 'not-written', revision: null };
@@ -49,10 +49,10 @@ export async function enrollNode(deps: EnrollDeps, req: EnrollRequest, hubUrl: s
         return { changes: [{ path, content }], message: `enroll node ${req.node} (profile ${r.profile}, join token ${r.tokenId})\n\nhost ${req.inventory.hostname}, ${req.inventory.cpu.cores} cpus, ${req.inventory.gpus.length} gpus` };
       });
       nodeFile = { path, status: kept ? 'kept' : 'committed', revision: done?.revision ?? null };
-      recordNodeFile(db, req.node, nodeFile.revision === null ? path : `${path}@${nodeFile.revision}`);
+      await recordNodeFile(tokens, req.node, nodeFile.revision === null ? path : `${path}@${nodeFile.revision}`);
     }
   } catch (err) {
-    releaseEnrollment(db, r);
+    await releaseEnrollment(tokens, r);
     throw err;
   }
   if (nodeFile.status === 'kept' && req.ageRecipient !== undefined) await recordKeyInKeptFile(deps, req.node, path, req.ageRecipient, r.tokenId);
@@ -71,7 +71,7 @@ export async function enrollNode(deps: EnrollDeps, req: EnrollRequest, hubUrl: s
  * no repo). Read only for a known token, so an unknown one costs no repo read.
  */
 async function declaredProfileOf(deps: EnrollDeps, secret: string, node: string): Promise<string | undefined> {
-  if (deps.writer === undefined || joinTokenScope(deps.store.db, secret) === undefined) return undefined;
+  if (deps.writer === undefined || (await joinTokenScope(deps.store.joinTokens, secret)) === undefined) return undefined;
   return deps.writer.read(async (dir, rev) => (await loadInfraDir(dir, { revision: rev })).nodes.get(node)?.doc.spec.profile);
 }
 

@@ -58,7 +58,7 @@ async function sendError(reply: FastifyReply, err: unknown): Promise<FastifyRepl
 /** Registers the enrollment routes. */
 export function enrollRoutes(app: FastifyInstance, opts: EnrollRouteOptions): void {
   const { store } = opts;
-  const db = store.db;
+  const tokens = store.joinTokens;
   const now = opts.now ?? (() => new Date());
   const pin = opts.tlsCert === undefined ? undefined : pinOfPem(opts.tlsCert);
   const packageRoot = opts.packageRoot ?? PACKAGE_ROOT;
@@ -81,7 +81,7 @@ export function enrollRoutes(app: FastifyInstance, opts: EnrollRouteOptions): vo
       const host = a.address.includes(':') ? `[${a.address}]` : a.address;
       publicUrl = `${opts.tlsCert === undefined ? 'http' : 'https'}://${host}:${a.port}`;
     }
-    saveHubIdentity(db, { url: publicUrl, pin }, now());
+    void saveHubIdentity(tokens, { url: publicUrl, pin }, now()).catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'enroll: the hub identity could not be saved'));
   });
 
   app.post<{ Body: JoinTokenRequest }>('/api/v1/join-tokens', { preHandler: admin }, async (req, reply) => {
@@ -92,9 +92,9 @@ export function enrollRoutes(app: FastifyInstance, opts: EnrollRouteOptions): vo
     if (ttlMs <= 0 || ttlMs > TOKEN_DEFAULTS.maxTtlMs) return reply.code(400).send({ code: 'BAD_REQUEST', message: 'ttl must be more than 0 and at most 168h' });
     const actor = `${req.principal?.via ?? 'admin'}:${req.principal?.subject ?? '?'}`;
     const spec = { ttlMs, uses: body.uses ?? TOKEN_DEFAULTS.uses, profile: body.profile ?? TOKEN_DEFAULTS.profile, ...(body.node === undefined ? {} : { node: body.node }), labels: body.labels ?? {}, createdBy: actor };
-    const created = createJoinToken(db, spec, now());
+    const created = await createJoinToken(tokens, spec, now());
     store.audit(actor, 'join-token.create', created.id, { profile: spec.profile, node: body.node ?? null, uses: spec.uses, expiresAt: created.expiresAt });
-    const hubUrl = body.hubUrl ?? publicUrl ?? hubIdentity(db).url;
+    const hubUrl = body.hubUrl ?? publicUrl ?? (await hubIdentity(tokens)).url;
     const token = encodeJoinToken({ secret: created.secret, pin, hubUrl });
     return reply.code(201).send({
       id: created.id,
@@ -110,10 +110,10 @@ export function enrollRoutes(app: FastifyInstance, opts: EnrollRouteOptions): vo
     });
   });
 
-  app.get('/api/v1/join-tokens', { preHandler: admin }, async () => ({ tokens: listJoinTokens(db, now()) }));
+  app.get('/api/v1/join-tokens', { preHandler: admin }, async () => ({ tokens: await listJoinTokens(tokens, now()) }));
 
   app.post<{ Params: { id: string } }>('/api/v1/join-tokens/:id/revoke', { preHandler: admin }, async (req, reply) => {
-    if (!revokeJoinToken(db, req.params.id)) return reply.code(404).send({ code: 'NOT_FOUND', message: `no join token ${req.params.id}` });
+    if (!(await revokeJoinToken(tokens, req.params.id))) return reply.code(404).send({ code: 'NOT_FOUND', message: `no join token ${req.params.id}` });
     store.audit(`${req.principal?.via ?? 'admin'}:${req.principal?.subject ?? '?'}`, 'join-token.revoke', req.params.id);
     return { revoked: req.params.id };
   });

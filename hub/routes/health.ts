@@ -8,7 +8,7 @@ export function healthRoutes(app: FastifyInstance, store: HubStore, isStopping: 
   app.get('/readyz', async (_req, reply) => {
     if (isStopping()) return reply.code(503).send({ status: 'stopping' });
     try {
-      store.db.prepare('SELECT 1').get();
+      await store.fleet.ping();
       return { status: 'ready' };
     } catch {
       return reply.code(503).send({ status: 'store unavailable' });

@@ -13,7 +13,7 @@ export function nodeRoutes(app: FastifyInstance, store: HubStore, gateway: Agent
   const preHandler = requirePrincipal(app, { role: 'admin' });
   app.get('/api/v1/nodes', { preHandler }, async () => {
     const connected = new Set(gateway.connectedNodes());
-    const enrolled = enrollments(store.db);
+    const enrolled = await enrollments(store.joinTokens);
     // state: pending (never connected), active, revoked; enrollment: how it joined (null when added by hand).
     const state = (n: { revoked: boolean; status: string }): string => (n.revoked ? 'revoked' : n.status === 'never-seen' ? 'pending' : 'active');
     // conditions: the node's own (Ready, Stalled, runtime ones such as PodmanCapabilities) from its last status.

@@ -40,7 +40,7 @@ export function overviewRoutes(app: FastifyInstance, opts: OverviewRouteOptions 
   const admin = requirePrincipal(app, { role: 'admin' });
   const anyone = requirePrincipal(app);
   const history = new GpuHistory();
-  const live = new LiveEvents(db, history, () => gateway.connectedNodes());
+  const live = new LiveEvents(store.fleet, history, () => gateway.connectedNodes(), (err) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'dashboard: live events poll failed'));
   if ((opts.pollMs ?? 1000) > 0) app.addHook('onReady', async () => live.start(opts.pollMs ?? 1000));
   app.addHook('preClose', async () => live.stop());
 
@@ -88,7 +88,7 @@ export function overviewRoutes(app: FastifyInstance, opts: OverviewRouteOptions 
   });
 
   app.get('/api/v1/fleet/nodes', { preHandler: admin }, async () => {
-    live.feedHistory();
+    await live.feedHistory();
     const view = fleetView(await input());
     return {
       nodes: view.nodes.map((n) => ({ ...n, gpus: n.gpus.map((g) => ({ ...g, history: history.points(n.name, g.uuid).map((p) => [Math.round(p.at / 1000), p.util, p.memMiB, p.powerW, p.tempC]) })) })),

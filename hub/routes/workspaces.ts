@@ -12,7 +12,7 @@ import type { InfraRepo, Workspace, WorkspaceTemplate } from '../../common/infra
 import { encryptedKeyRefs } from '../../common/volumes/encrypted-refs.js';
 import { actorOf, canAccessTenant, requirePrincipal } from '../auth/principal.js';
 import { InfraRepoWriter } from '../gitops/repo-writer.js';
-import { LifecycleStore, type LifecycleRow } from '../workspaces/lifecycle-store.js';
+import type { LifecycleRepo, LifecycleRow } from '../store/lifecycle-repo.js';
 import { REMOVAL_PENDING } from '../workspaces/lifecycle.js';
 import { liveFleet, nodeStatusOf } from '../workspaces/live-fleet.js';
 import { WorkspaceService, type WorkspaceServiceDeps } from '../workspaces/workspace-service.js';
@@ -22,7 +22,7 @@ import { sendError } from '../workspaces/http-errors.js';
 export interface GitopsContext {
   writer: InfraRepoWriter;
   workspaces: WorkspaceService;
-  lifecycle: LifecycleStore;
+  lifecycle: LifecycleRepo;
 }
 
 declare module 'fastify' {
@@ -91,7 +91,7 @@ export function hasDesktop(repo: InfraRepo, doc: Workspace): boolean {
 export function installWorkspaces(app: FastifyInstance, opts: WorkspaceRoutesOptions): void {
   if (opts.repoDir === undefined) return;
   const store = app.hub.store;
-  const lifecycle = new LifecycleStore(store.db);
+  const lifecycle = store.lifecycles;
   const late: { service?: WorkspaceService } = {};
   const writer = new InfraRepoWriter({
     repoDir: opts.repoDir,
@@ -108,8 +108,8 @@ export function installWorkspaces(app: FastifyInstance, opts: WorkspaceRoutesOpt
     writer,
     lifecycle,
     audit: (actor, action, target, details) => store.audit(actor, action, target, details),
-    live: (repo) => liveFleet(store.db, repo, app.hub.gateway.connectedNodes()),
-    nodeStatus: nodeStatusOf(store.db),
+    live: (repo) => liveFleet(store.fleet, repo, app.hub.gateway.connectedNodes()),
+    nodeStatus: nodeStatusOf(store.fleet),
     log: app.log,
     reencrypt: opts.reencrypt,
   });
@@ -142,7 +142,7 @@ export function installWorkspaces(app: FastifyInstance, opts: WorkspaceRoutesOpt
       const r = await ws.create(body, actorOf(req.principal));
       if (!r.ok) return reply.code(409).send({ code: 'PLACEMENT_NONE', message: r.refusal.explanation, workspace: r.refusal.workspace, reasons: r.refusal.reasons });
       const p = r.placement;
-      return reply.code(201).send({ name: p.workspace, tenant: p.tenant, node: p.node, gpus: { model: p.gpuModel ?? null, uuids: p.gpuUuids }, revision: r.revision, explanation: p.explanation, status: ws.lifecycleView(p.workspace) });
+      return reply.code(201).send({ name: p.workspace, tenant: p.tenant, node: p.node, gpus: { model: p.gpuModel ?? null, uuids: p.gpuUuids }, revision: r.revision, explanation: p.explanation, status: await ws.lifecycleView(p.workspace) });
     });
   });
 
@@ -152,13 +152,14 @@ export function installWorkspaces(app: FastifyInstance, opts: WorkspaceRoutesOpt
     if (tenant !== undefined && !canAccessTenant(p, tenant)) return reply.code(403).send({ code: 'AUTH_FORBIDDEN', message: `no access to tenant ${tenant}` });
     return guard(reply, async () => {
       const repo = await ws.repo();
-      ws.refreshLifecycle(repo);
+      await ws.refreshLifecycle(repo);
+      const rows = new Map((await lifecycle.list()).map((row) => [row.name, row]));
       const items = [...repo.workspaces.values()]
         .filter(({ doc }) => (tenant === undefined ? p?.role === 'admin' : doc.spec.tenant === tenant))
         .sort((a, b) => (a.doc.metadata.name < b.doc.metadata.name ? -1 : 1))
-        .map(({ doc, source }) => ({ ...workspaceView(doc, lifecycle.get(doc.metadata.name), source.file, repo.templates.get(doc.spec.template)?.doc), desktop: hasDesktop(repo, doc) }));
+        .map(({ doc, source }) => ({ ...workspaceView(doc, rows.get(doc.metadata.name), source.file, repo.templates.get(doc.spec.template)?.doc), desktop: hasDesktop(repo, doc) }));
       // Removed from Git but still run by their node (removal pending or refused by its prune guard): listed until gone.
-      const lingering = lifecycle.list()
+      const lingering = [...rows.values()]
         .filter((row) => !repo.workspaces.has(row.name) && row.phase !== 'Deleted' && REMOVAL_PENDING.has(row.reason))
         .filter((row) => (tenant === undefined ? p?.role === 'admin' : row.tenant === tenant))
         .map((row) => workspaceView(undefined, row));
@@ -168,14 +169,14 @@ export function installWorkspaces(app: FastifyInstance, opts: WorkspaceRoutesOpt
 
   app.get<{ Params: { name: string } }>('/api/v1/workspaces/:name', { preHandler: anyone }, async (req, reply) =>
     guard(reply, async () => {
-      const row = lifecycle.get(req.params.name);
+      const row = await lifecycle.get(req.params.name);
       const repo = await ws.repo();
-      ws.refreshLifecycle(repo);
+      await ws.refreshLifecycle(repo);
       const located = repo.workspaces.get(req.params.name);
       const tenant = located?.doc.spec.tenant ?? row?.tenant;
       if (tenant === undefined || !canAccessTenant(req.principal, tenant)) throw new FoundryError('NOT_FOUND', `no workspace ${req.params.name}`, { resource: req.params.name });
       const template = located === undefined ? undefined : repo.templates.get(located.doc.spec.template)?.doc;
-      return { ...workspaceView(located?.doc, lifecycle.get(req.params.name), located?.source.file, template), desktop: located !== undefined && hasDesktop(repo, located.doc), events: lifecycle.events(req.params.name) };
+      return { ...workspaceView(located?.doc, await lifecycle.get(req.params.name), located?.source.file, template), desktop: located !== undefined && hasDesktop(repo, located.doc), events: await lifecycle.events(req.params.name) };
     }),
   );
 

@@ -25,6 +25,9 @@ import { SqliteSql } from './sql/sqlite.js';
 import { SqlSecretsRepo, type SecretsRepo } from './secrets-repo.js';
 import { SqlVolumeKeysRepo, type VolumeKeysRepo } from './volume-keys-repo.js';
 import { SqlAppSessionsRepo, type AppSessionsRepo } from './app-sessions-repo.js';
+import { SqlJoinTokensRepo, type JoinTokensRepo } from './join-tokens-repo.js';
+import { SqlLifecycleRepo, type LifecycleRepo } from './lifecycle-repo.js';
+import { SqlFleetRepo, type FleetRepo } from './fleet-repo.js';
 
 /** A record from a node's outbox, as the hub commits it. */
 export interface InboxItem {
@@ -87,6 +90,12 @@ export class HubStore {
   readonly volumeKeys: VolumeKeysRepo;
   /** The ingress's login codes, app sessions and status sequence numbers. */
   readonly appSessions: AppSessionsRepo;
+  /** Join tokens, enrollments and the hub's saved identity. */
+  readonly joinTokens: JoinTokensRepo;
+  /** Workspace lifecycles and their transitions. */
+  readonly lifecycles: LifecycleRepo;
+  /** What the live side reads: inventories, latest telemetry and status, dashboard signatures. */
+  readonly fleet: FleetRepo;
   private readonly now: () => Date;
 
   /**
@@ -110,6 +119,9 @@ export class HubStore {
     this.secrets = new SqlSecretsRepo(this.sql);
     this.volumeKeys = new SqlVolumeKeysRepo(this.sql);
     this.appSessions = new SqlAppSessionsRepo(this.sql);
+    this.joinTokens = new SqlJoinTokensRepo(this.sql);
+    this.lifecycles = new SqlLifecycleRepo(this.sql, this.now);
+    this.fleet = new SqlFleetRepo(this.sql);
   }
 
   /** Opens (creates) and migrates the SQLite file at `path`; refuses a database of a newer hub before writing to it. */

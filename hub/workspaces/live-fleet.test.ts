@@ -23,11 +23,11 @@ describe('liveFleet: GPU health', () => {
         { kind: 'Node', metadata: { name: 'gpu-02' }, spec: { profile: 'gpu-node' } },
       ]);
       await store.writeTelemetry({ latest: [{ node: 'gpu-01', at: 1, host, gpus: [gpu('GPU-1', { state: 'unhealthy', problems: ['ecc_uncorrected', 'row_remap_pending'] }), gpu('GPU-2', { state: 'degraded', problems: ['thermal_throttle'] }), gpu('GPU-3')] }], rollups: [] });
-      expect(liveFleet(store.db, repo, ['gpu-01']).get('gpu-01')).toEqual({ online: true, unhealthyGpus: { 'GPU-1': ['ecc_uncorrected', 'row_remap_pending'] } });
-      expect(liveFleet(store.db, repo, []).get('gpu-02')).toEqual({ online: false });
-      expect(latestGpuHealth(store.db).get('gpu-01')?.get('GPU-2')).toEqual({ state: 'degraded', problems: ['thermal_throttle'] });
+      expect((await liveFleet(store.fleet, repo, ['gpu-01'])).get('gpu-01')).toEqual({ online: true, unhealthyGpus: { 'GPU-1': ['ecc_uncorrected', 'row_remap_pending'] } });
+      expect((await liveFleet(store.fleet, repo, [])).get('gpu-02')).toEqual({ online: false });
+      expect((await latestGpuHealth(store.fleet)).get('gpu-01')?.get('GPU-2')).toEqual({ state: 'degraded', problems: ['thermal_throttle'] });
       await store.writeTelemetry({ latest: [{ node: 'gpu-01', at: 2, host, gpus: [gpu('GPU-1', { state: 'healthy', problems: [] })] }], rollups: [] });
-      expect(liveFleet(store.db, repo, ['gpu-01']).get('gpu-01')).toEqual({ online: true });
+      expect((await liveFleet(store.fleet, repo, ['gpu-01'])).get('gpu-01')).toEqual({ online: true });
     } finally {
       store.close();
     }

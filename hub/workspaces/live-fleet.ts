@@ -4,13 +4,14 @@
  * the agent did not know it); without a report the scheduler falls back to the Node file's GPUs. Each
  * GPU's health comes from the node's latest telemetry (telemetry_latest, so it survives a hub restart).
  */
-import type Database from 'better-sqlite3';
 import type { InfraRepo } from '../../common/infra/model.js';
 import type { LiveNode } from '../scheduler/from-infra.js';
 import type { GpuSnapshot } from '../scheduler/snapshot.js';
 import type { NodeStatusBody } from './lifecycle.js';
+import type { FleetRepo } from '../store/fleet-repo.js';
 
-interface Inventory {
+/** The part of an agent's reported inventory the live view reads. */
+export interface Inventory {
   gpus?: Array<{ uuid: string; model?: string | null }>;
 }
 
@@ -21,21 +22,29 @@ export interface ReportedGpuHealth {
 }
 
 /** node → GPU UUID → health, from each node's latest telemetry; GPUs sent without health (older agents) are absent. */
-export function latestGpuHealth(db: Database.Database): Map<string, Map<string, ReportedGpuHealth>> {
+export function gpuHealthOf(latest: ReadonlyArray<{ node: string; payload: unknown }>): Map<string, Map<string, ReportedGpuHealth>> {
   const out = new Map<string, Map<string, ReportedGpuHealth>>();
-  for (const r of db.prepare('SELECT node, payload FROM telemetry_latest').all() as Array<{ node: string; payload: string }>) {
-    const gpus = (JSON.parse(r.payload) as { gpus?: Array<{ uuid: string; health?: ReportedGpuHealth }> }).gpus ?? [];
+  for (const r of latest) {
+    const gpus = (r.payload as { gpus?: Array<{ uuid: string; health?: ReportedGpuHealth }> } | null)?.gpus ?? [];
     out.set(r.node, new Map(gpus.flatMap((g) => (g.health === undefined ? [] : [[g.uuid, g.health] as const]))));
   }
   return out;
 }
 
-/** The live view of every node of `repo`. */
-export function liveFleet(db: Database.Database, repo: InfraRepo, connected: Iterable<string>): Map<string, LiveNode> {
+/** The GPU health of every node, read from the store (see gpuHealthOf). */
+export async function latestGpuHealth(fleet: FleetRepo): Promise<Map<string, Map<string, ReportedGpuHealth>>> {
+  return gpuHealthOf(await fleet.latestTelemetry());
+}
+
+/** The live view of every node of `repo`, read from the store. */
+export async function liveFleet(fleet: FleetRepo, repo: InfraRepo, connected: Iterable<string>): Promise<Map<string, LiveNode>> {
+  const [inventories, latest] = await Promise.all([fleet.inventories(), fleet.latestTelemetry()]);
+  return liveFleetOf(repo, connected, inventories as ReadonlyMap<string, Inventory | null>, gpuHealthOf(latest));
+}
+
+/** The live view of every node of `repo` from the agents' inventories and GPU health. Pure. */
+export function liveFleetOf(repo: InfraRepo, connected: Iterable<string>, inventories: ReadonlyMap<string, Inventory | null>, health: ReadonlyMap<string, ReadonlyMap<string, ReportedGpuHealth>>): Map<string, LiveNode> {
   const online = new Set(connected);
-  const rows = db.prepare('SELECT name, inventory FROM nodes').all() as Array<{ name: string; inventory: string | null }>;
-  const inventories = new Map(rows.map((r) => [r.name, r.inventory === null ? undefined : (JSON.parse(r.inventory) as Inventory)]));
-  const health = latestGpuHealth(db);
   const out = new Map<string, LiveNode>();
   for (const { doc } of repo.nodes.values()) {
     const name = doc.metadata.name;
@@ -56,10 +65,6 @@ export function liveFleet(db: Database.Database, repo: InfraRepo, connected: Ite
 }
 
 /** The status body a node last reported (protocol status), or undefined. */
-export function nodeStatusOf(db: Database.Database): (node: string) => NodeStatusBody | undefined {
-  const stmt = db.prepare('SELECT payload FROM node_status WHERE node = ?');
-  return (node) => {
-    const row = stmt.get(node) as { payload: string } | undefined;
-    return row === undefined ? undefined : (JSON.parse(row.payload) as NodeStatusBody);
-  };
+export function nodeStatusOf(fleet: FleetRepo): (node: string) => Promise<NodeStatusBody | undefined> {
+  return async (node) => (await fleet.statusOf(node)) as NodeStatusBody | undefined;
 }

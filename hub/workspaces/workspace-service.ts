@@ -19,17 +19,18 @@ import { withWorkspace } from '../secrets/repo-reencrypt.js';
 import { requestFromWorkspace as requestOf, snapshotFromInfra, type LiveNode } from '../scheduler/from-infra.js';
 import { recheckPlacement } from '../scheduler/place.js';
 import { phaseOf, REMOVAL_PENDING, type NodeStatusBody } from './lifecycle.js';
-import type { LifecycleStore } from './lifecycle-store.js';
+import type { LifecycleRepo } from '../store/lifecycle-repo.js';
 import { removeDoc, setFields, workspaceFile, workspacePath } from './workspace-yaml.js';
 
 /** Collaborators of the service. */
 export interface WorkspaceServiceDeps {
   writer: InfraRepoWriter;
-  lifecycle: LifecycleStore;
+  lifecycle: LifecycleRepo;
   audit: (actor: string, action: string, target?: string, details?: Record<string, unknown>) => void;
   /** The live view of the nodes of a repo (online, reported GPUs). */
-  live: (repo: InfraRepo) => ReadonlyMap<string, LiveNode>;
-  nodeStatus: (node: string) => NodeStatusBody | undefined;
+  live: (repo: InfraRepo) => Promise<ReadonlyMap<string, LiveNode>>;
+  /** The status body a node last reported, or undefined. */
+  nodeStatus: (node: string) => Promise<NodeStatusBody | undefined>;
   log?: FastifyBaseLogger;
   now?: () => Date;
   options?: PlaceOptions;
@@ -85,7 +86,7 @@ export class WorkspaceService {
 
   private async loadSnapshot() {
     const repo = await this.deps.writer.read(async (dir, rev) => this.remember(rev, await loadInfraDir(dir, { revision: rev })));
-    return snapshotFromInfra(repo, this.deps.live(repo));
+    return snapshotFromInfra(repo, await this.deps.live(repo));
   }
 
   /** Creates a workspace: plan, commit its file with node and GPUs, record Pending → Placed. */
@@ -118,8 +119,8 @@ export class WorkspaceService {
       // for a create that means the name is taken (the cached repo above may predate it).
       if (revision === undefined) throw new FoundryError('CONFLICT', `workspace ${name} already exists`, { resource: name });
       this.committed.delete(name);
-      this.deps.lifecycle.record(name, body.tenant, { phase: 'Pending', reason: 'Requested', message: `requested by ${actor}`, node: null }, null, at);
-      this.deps.lifecycle.record(name, body.tenant, { phase: 'Placed', reason: 'Scheduled', message: result.explanation.split('\n')[0] ?? '', node: result.node }, revision);
+      await this.deps.lifecycle.record(name, body.tenant, { phase: 'Pending', reason: 'Requested', message: `requested by ${actor}`, node: null }, null, at);
+      await this.deps.lifecycle.record(name, body.tenant, { phase: 'Placed', reason: 'Scheduled', message: result.explanation.split('\n')[0] ?? '', node: result.node }, revision);
       this.deps.audit(actor, 'workspace.create', name, { tenant: body.tenant, node: result.node, gpus: result.gpuUuids, revision });
       return { ok: true, placement: result, revision };
     } finally {
@@ -135,7 +136,7 @@ export class WorkspaceService {
       const existing = repo.workspaces.get(p.workspace);
       // The decision again, by place() itself, on the fleet as Git holds it now (GPUs taken, drain, quota, capacity).
       const request = fresh !== undefined ? requestOf(repo, fresh) : existing !== undefined ? requestOf(repo, existing.doc) : undefined;
-      const refused = request === undefined ? undefined : recheckPlacement(p, request, snapshotFromInfra(repo, this.deps.live(repo)));
+      const refused = request === undefined ? undefined : recheckPlacement(p, request, snapshotFromInfra(repo, await this.deps.live(repo)));
       if (refused !== undefined) throw conflict(refused.reasons.map((r) => r.reason).join('; '), p.workspace);
       const gpuFields: Array<[string[], unknown]> = p.gpuUuids.length > 0 ? [[['spec', 'gpus', 'uuids'], p.gpuUuids]] : [];
       if (fresh !== undefined) {
@@ -228,7 +229,7 @@ export class WorkspaceService {
 
   /** The placement queue caches its fleet state: a node that came online or went away (or new GPU inventory) makes it re-read. */
   private async refreshIfLiveChanged(repo: InfraRepo): Promise<void> {
-    const sig = JSON.stringify([...this.deps.live(repo)].sort(([a], [b]) => (a < b ? -1 : 1)));
+    const sig = JSON.stringify([...(await this.deps.live(repo))].sort(([a], [b]) => (a < b ? -1 : 1)));
     if (sig === this.liveSignature) return;
     this.liveSignature = sig;
     await this.placements.refresh();
@@ -242,7 +243,7 @@ export class WorkspaceService {
       if (!this.own.has(tip)) await this.placements.refresh();
       await this.placeUnplaced(await this.repo());
     }
-    this.refreshLifecycle(await this.repo());
+    await this.refreshLifecycle(await this.repo());
   }
 
   private async placeUnplaced(repo: InfraRepo): Promise<void> {
@@ -252,12 +253,12 @@ export class WorkspaceService {
       try {
         const r = await this.placements.request(requestOf(repo, doc));
         if (r.ok) {
-          this.deps.lifecycle.record(name, doc.spec.tenant, { phase: 'Placed', reason: 'Scheduled', message: r.explanation.split('\n')[0] ?? '', node: r.node }, this.committed.get(name) ?? null);
+          await this.deps.lifecycle.record(name, doc.spec.tenant, { phase: 'Placed', reason: 'Scheduled', message: r.explanation.split('\n')[0] ?? '', node: r.node }, this.committed.get(name) ?? null);
           this.committed.delete(name);
           this.deps.audit('foundry-hub', 'workspace.place', name, { node: r.node, gpus: r.gpuUuids });
         } else {
           this.refused.set(name, repo.revision);
-          this.deps.lifecycle.record(name, doc.spec.tenant, { phase: 'Pending', reason: 'Unschedulable', message: r.explanation, node: null }, repo.revision);
+          await this.deps.lifecycle.record(name, doc.spec.tenant, { phase: 'Pending', reason: 'Unschedulable', message: r.explanation, node: null }, repo.revision);
           this.deps.audit('foundry-hub', 'workspace.unschedulable', name, { reasons: r.reasons });
         }
       } catch (err) {
@@ -267,30 +268,30 @@ export class WorkspaceService {
   }
 
   /** The lifecycle of one workspace as the API shows it, or null. */
-  lifecycleView(name: string): Record<string, unknown> | null {
-    const row = this.deps.lifecycle.get(name);
+  async lifecycleView(name: string): Promise<Record<string, unknown> | null> {
+    const row = await this.deps.lifecycle.get(name);
     return row === undefined ? null : { phase: row.phase, reason: row.reason, message: row.message, revision: row.revision, ...row.times, updatedAt: row.updatedAt };
   }
 
   /** Derives every workspace's phase from `repo` and the nodes' status; records and audits changes. */
-  refreshLifecycle(repo: InfraRepo): void {
+  async refreshLifecycle(repo: InfraRepo): Promise<void> {
     const loadedAt = this.cache?.revision === repo.revision ? this.cache.loadedAt : 0;
     const seen = new Set<string>();
     for (const { doc } of repo.workspaces.values()) {
       seen.add(doc.metadata.name);
-      const cur = this.deps.lifecycle.get(doc.metadata.name);
+      const cur = await this.deps.lifecycle.get(doc.metadata.name);
       if (cur !== undefined && Date.parse(cur.updatedAt) > loadedAt) continue;
       if (doc.spec.node === undefined && cur?.reason === 'Unschedulable') continue;
-      const o = phaseOf(doc, doc.spec.node === undefined ? undefined : this.deps.nodeStatus(doc.spec.node));
-      if (this.deps.lifecycle.record(doc.metadata.name, doc.spec.tenant, o, repo.revision)) {
+      const o = phaseOf(doc, doc.spec.node === undefined ? undefined : await this.deps.nodeStatus(doc.spec.node));
+      if (await this.deps.lifecycle.record(doc.metadata.name, doc.spec.tenant, o, repo.revision)) {
         this.deps.audit('foundry-hub', `workspace.${o.phase.toLowerCase()}`, doc.metadata.name, { reason: o.reason, node: o.node });
       }
     }
-    for (const row of this.deps.lifecycle.list()) {
+    for (const row of await this.deps.lifecycle.list()) {
       // A removal the node has not carried out yet (or refused) is looked at again until the node lets it go.
       if (seen.has(row.name) || row.phase === 'Deleted' || (Date.parse(row.updatedAt) > loadedAt && !REMOVAL_PENDING.has(row.reason))) continue;
-      const o = phaseOf(undefined, row.node === null ? undefined : this.deps.nodeStatus(row.node), row.name, row.node);
-      if (this.deps.lifecycle.record(row.name, row.tenant, o, repo.revision)) this.deps.audit('foundry-hub', `workspace.${o.phase === 'Deleted' ? 'deleted' : o.reason === 'PruneRefused' ? 'prune-refused' : 'removing'}`, row.name, { reason: o.reason });
+      const o = phaseOf(undefined, row.node === null ? undefined : await this.deps.nodeStatus(row.node), row.name, row.node);
+      if (await this.deps.lifecycle.record(row.name, row.tenant, o, repo.revision)) this.deps.audit('foundry-hub', `workspace.${o.phase === 'Deleted' ? 'deleted' : o.reason === 'PruneRefused' ? 'prune-refused' : 'removing'}`, row.name, { reason: o.reason });
     }
   }
 }

@@ -96,7 +96,7 @@ describe('join tokens are bound to what they were made for (hub hosting the exam
     const t = await newToken(h, { profile: 'ceph-node' });
     const r = await enroll(t.token, 'gpu-01');
     expect(r).toEqual({ status: 403, body: { code: 'JOIN_TOKEN', message: `node gpu-01 is declared in the infra repo with profile gpu-node, and join token ${t.id} is for profile ceph-node` } });
-    expect(h.hub.store.db.prepare("SELECT name FROM nodes WHERE name = 'gpu-01'").get()).toBeUndefined();
+    expect(await h.hub.store.sql.get("SELECT name FROM nodes WHERE name = 'gpu-01'")).toBeUndefined();
     expect(await usesOf(t.id)).toBe(0);
   });
 

@@ -206,7 +206,7 @@ describeInstall('install.sh against a loopback hub', () => {
 
   it('refuses an expired token (created two hours ago with a one-hour ttl)', async () => {
     const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
-    const old = createJoinToken(h.hub.store.db, { ttlMs: 3600_000, uses: 1, profile: 'gpu-node', labels: {}, createdBy: 'test' }, twoHoursAgo);
+    const old = await createJoinToken(h.hub.store.joinTokens, { ttlMs: 3600_000, uses: 1, profile: 'gpu-node', labels: {}, createdBy: 'test' }, twoHoursAgo);
     const token = encodeJoinToken({ secret: old.secret, pin: undefined, hubUrl: h.hub.url });
     const r = await runInstall(['--join', token, '--prefix', root('c'), '--no-systemd', '--name', 'late-1']);
     expect(r.code).toBe(1);

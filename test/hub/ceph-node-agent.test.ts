@@ -37,8 +37,8 @@ afterAll(async () => {
 
 describe('a ceph-node agent', () => {
   it('reports ceph df with its telemetry because its profile says reportsStorage, and the overview shows it', async () => {
-    const token = createJoinToken(hub.store.db, { ttlMs: 3600_000, uses: 1, profile: 'ceph-node', labels: {}, createdBy: 'test' }, new Date());
-    const { credential } = reserveEnrollment(hub.store.db, { secret: token.secret, node: 'ceph-01', hostname: 'ceph-01', inventory: { gpus: [] } }, new Date());
+    const token = await createJoinToken(hub.store.joinTokens, { ttlMs: 3600_000, uses: 1, profile: 'ceph-node', labels: {}, createdBy: 'test' }, new Date());
+    const { credential } = await reserveEnrollment(hub.store.joinTokens, { secret: token.secret, node: 'ceph-01', hostname: 'ceph-01', inventory: { gpus: [] } }, new Date());
     const credentialFile = join(dir, 'credential');
     writeFileSync(credentialFile, `${credential}\n`, { mode: 0o600 });
 

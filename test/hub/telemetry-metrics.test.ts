@@ -116,8 +116,8 @@ describe('per-GPU Prometheus metrics from telemetry', () => {
 describe('Ceph storage capacity on the overview', () => {
   it('a ceph-node agent reports ceph df through the link and the overview shows the cluster totals', async () => {
     // Enrolled with a ceph-node join token, as `foundry hub token create --profile ceph-node` makes.
-    const token = createJoinToken(hub.store.db, { ttlMs: 3600_000, uses: 1, profile: 'ceph-node', labels: {}, createdBy: 'test' }, new Date());
-    const { credential } = reserveEnrollment(hub.store.db, { secret: token.secret, node: 'ceph-01', hostname: 'ceph-01', inventory: { gpus: [] } }, new Date());
+    const token = await createJoinToken(hub.store.joinTokens, { ttlMs: 3600_000, uses: 1, profile: 'ceph-node', labels: {}, createdBy: 'test' }, new Date());
+    const { credential } = await reserveEnrollment(hub.store.joinTokens, { secret: token.secret, node: 'ceph-01', hostname: 'ceph-01', inventory: { gpus: [] } }, new Date());
     // The node's profile in its last good desired state says reportsStorage (built-in ceph-node profile).
     const repoDir = tempDir('foundry-infra-');
     dirs.push(repoDir);

@@ -17,12 +17,12 @@ beforeAll(async () => {
 afterAll(async () => hub?.close());
 
 /** Runs the hub's sync pass until `done` holds (a generous deadline: under load a pass can take seconds). */
-async function syncUntil(done: () => boolean, ms = 60_000): Promise<void> {
+async function syncUntil(done: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> {
   const end = Date.now() + ms;
-  while (!done()) {
+  while (!(await done())) {
     if (Date.now() > end) throw new Error('the hub did not sync the pushed revision in time');
     await hub.app.gitops.workspaces.sync().catch(() => undefined);
-    if (!done()) await new Promise((r) => setTimeout(r, 100));
+    if (!(await done())) await new Promise((r) => setTimeout(r, 100));
   }
 }
 
@@ -183,7 +183,7 @@ describeBuilt('workspaces API', () => {
     gitSync(['commit', '--quiet', '-am', 'admin moves acme-a'], clone);
     gitSync(['push', '--quiet', 'origin', 'HEAD:main'], clone);
     // a sync pass that saw the move has refreshed the placement queue before it records the new node
-    await syncUntil(() => hub.app.gitops.lifecycle.get('acme-a')?.node === 'gpu-02');
+    await syncUntil(async () => (await hub.app.gitops.lifecycle.get('acme-a'))?.node === 'gpu-02');
     expect((await hub.call('GET', '/api/v1/workspaces/acme-a')).json).toMatchObject({ node: 'gpu-02', status: { phase: 'Placed' } });
     const h = await hub.call('POST', '/api/v1/workspaces', { body: { tenant: 'globex', template: 'tiny', gpus: { count: 1 }, name: 'globex-h' } });
     expect(h.json).toMatchObject({ node: 'gpu-01', gpus: { uuids: [gpuUuid('gpu-01', 0)] } });
