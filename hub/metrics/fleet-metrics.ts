@@ -23,7 +23,7 @@ export interface FleetSources {
   /** The scheduler's fleet snapshot of `repo` (live GPUs and their health included). */
   snapshot(repo: InfraRepo): FleetSnapshot;
   /** Newest usage receipt per workspace (UsageReceipts). */
-  usage(): UsageReceipt[];
+  usage(): Promise<UsageReceipt[]> | UsageReceipt[];
   /** The current month's invoice of a tenant (Invoicer); absent: no month-to-date series. */
   invoiceOf?: InvoiceOf;
   /** Told when the repo cannot be read (the repo-based series are then left out of that scrape). */
@@ -106,7 +106,7 @@ export class FleetMetrics {
 
   private async build(now: number): Promise<FleetView> {
     const nodes = nodeSeries(this.sources.nodes(), new Set(this.sources.connected()), now);
-    const usage = this.sources.usage();
+    const usage = await this.sources.usage();
     let repo: InfraRepo | undefined;
     try {
       repo = await this.sources.repo?.();
@@ -117,14 +117,14 @@ export class FleetMetrics {
     const snapshot = this.sources.snapshot(repo);
     // Workspaces deleted from Git drop out (their series would otherwise stay for the hub's lifetime).
     const lastUsage = usage.filter((u) => repo.workspaces.has(u.workspace));
-    return { nodes, gpus: gpuCounts(snapshot), workspaces: workspaceGpus(snapshot, (w) => (repo.workspaces.get(w)?.doc.spec.state === 'stopped' ? 'stopped' : 'running')), lastUsage, costPerHour: tenantCostPerHour(repo, snapshot, now), monthToDate: this.monthToDate(repo, now) };
+    return { nodes, gpus: gpuCounts(snapshot), workspaces: workspaceGpus(snapshot, (w) => (repo.workspaces.get(w)?.doc.spec.state === 'stopped' ? 'stopped' : 'running')), lastUsage, costPerHour: tenantCostPerHour(repo, snapshot, now), monthToDate: await this.monthToDate(repo, now) };
   }
 
-  private monthToDate(repo: InfraRepo, now: number): TenantCost[] {
+  private async monthToDate(repo: InfraRepo, now: number): Promise<TenantCost[]> {
     const invoiceOf = this.sources.invoiceOf;
     if (invoiceOf === undefined) return [];
     const month = monthOf(Math.floor(now / 1000));
-    if (this.mtd === undefined || this.mtd.month !== month || now - this.mtd.at >= this.costTtlMs) this.mtd = { at: now, month, costs: tenantMonthToDate(repo, month, invoiceOf) };
+    if (this.mtd === undefined || this.mtd.month !== month || now - this.mtd.at >= this.costTtlMs) this.mtd = { at: now, month, costs: await tenantMonthToDate(repo, month, invoiceOf) };
     return this.mtd.costs;
   }
 }

@@ -48,9 +48,9 @@ describe('tenant costs and the fleet gauges (a real infra repo)', () => {
     ]);
   });
 
-  it('month to date: each tenant as its invoice says; a tenant whose invoice cannot be computed is left out', () => {
+  it('month to date: each tenant as its invoice says; a tenant whose invoice cannot be computed is left out', async () => {
     const asked: string[] = [];
-    const costs = tenantMonthToDate(repo, '2026-12', (_repo, tenant, month) => {
+    const costs = await tenantMonthToDate(repo, '2026-12', (_repo, tenant, month) => {
       asked.push(`${tenant} ${month}`);
       if (tenant === 'initech') throw new Error('price list gold not found');
       return { currency: 'EUR', totals: { amount: tenant === 'acme' ? '12.34' : '0.00' } };

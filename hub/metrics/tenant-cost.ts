@@ -47,14 +47,14 @@ export function tenantCostPerHour(repo: InfraRepo, snapshot: FleetSnapshot, nowM
 }
 
 /** The invoice figures month-to-date needs (Invoicer.invoice(...).invoice). */
-export type InvoiceOf = (repo: InfraRepo, tenant: string, month: string) => { currency: string; totals: { amount: string } };
+export type InvoiceOf = (repo: InfraRepo, tenant: string, month: string) => Promise<{ currency: string; totals: { amount: string } }> | { currency: string; totals: { amount: string } };
 
 /** Month-to-date amount of every tenant of `repo`, as its invoice for `month` says it; a tenant whose invoice cannot be computed is left out. */
-export function tenantMonthToDate(repo: InfraRepo, month: string, invoiceOf: InvoiceOf): TenantCost[] {
+export async function tenantMonthToDate(repo: InfraRepo, month: string, invoiceOf: InvoiceOf): Promise<TenantCost[]> {
   const out: TenantCost[] = [];
   for (const tenant of [...repo.tenants.keys()].sort()) {
     try {
-      const inv = invoiceOf(repo, tenant, month);
+      const inv = await invoiceOf(repo, tenant, month);
       out.push({ tenant, currency: inv.currency, amount: Number(inv.totals.amount) });
     } catch {
       // no price list, a bad one: the billing API says why; the metric has no value to give

@@ -14,6 +14,9 @@ import type { TelemetryMessage, HelloMessage } from '../../common/protocol/codec
 import { TelemetryBuffer, type TelemetrySample, type TelemetryRollup } from './telemetry-buffer.js';
 import type { Sql } from './sql/sql.js';
 import { SqliteSql } from './sql/sqlite.js';
+import { SqlBillingRepo, type BillingRepo } from './billing-repo.js';
+import { SqlUsageRepo, type UsageRepo } from './usage-repo.js';
+import { SqlOverviewRepo, type OverviewRepo } from './overview-repo.js';
 
 /** A record from a node's outbox, as the hub commits it. */
 export interface InboxItem {
@@ -53,6 +56,12 @@ export class HubStore {
   readonly db: Database.Database;
   /** The same database through the Sql interface (hub/store/sql/sql.ts) that the repositories use. */
   readonly sql: Sql;
+  /** Closed months, frozen invoices and the usage rows billing reads (hub/store/billing-repo.ts). */
+  readonly billing: BillingRepo;
+  /** Refused usage, usage receipts and enrollment times for admission (hub/store/usage-repo.ts). */
+  readonly usage: UsageRepo;
+  /** What the dashboard's overview routes read (hub/store/overview-repo.ts). */
+  readonly overview: OverviewRepo;
   private readonly now: () => Date;
   private readonly stmts;
 
@@ -82,6 +91,9 @@ export class HubStore {
       throw new FoundryError('STORE', 'cannot open the hub store', { resource: path, cause: err });
     }
     this.sql = new SqliteSql(this.db);
+    this.billing = new SqlBillingRepo(this.sql);
+    this.usage = new SqlUsageRepo(this.sql);
+    this.overview = new SqlOverviewRepo(this.sql);
     const db = this.db;
     this.stmts = {
       insertUsage: db.prepare('INSERT OR IGNORE INTO usage_records (node, seq, payload, received_at) VALUES (?, ?, ?, ?)'),
