@@ -115,7 +115,8 @@ describeBackends('billing repo', (backend) => {
       { tenant: 'acme', from: 2 ** 63, to: 2 ** 64 },
     ]) await put(odd, '2026-05-02T01:00:00.000Z');
     // absurd but within SQLite's dates (rating refuses them; the rows must still agree): years 1900, -1 and -1199
-    const ancient = await Promise.all([Date.UTC(1900, 0, 1), Date.UTC(-1, 0, 15), Date.UTC(-1199, 1, 1)].map((from) => put({ tenant: 'acme', from, to: at('2026-02-10T00:00:00Z') }, '2026-05-02T01:00:00.000Z')));
+    const ancient: number[] = [];
+    for (const from of [Date.UTC(1900, 0, 1), Date.UTC(-1, 0, 15), Date.UTC(-1199, 1, 1)]) ancient.push(await put({ tenant: 'acme', from, to: at('2026-02-10T00:00:00Z') }, '2026-05-02T01:00:00.000Z'));
 
     expect(await late()).toEqual([
       { usage_id: lateMarch, used_month: '2026-03', invoice_month: '2026-04' },
@@ -132,6 +133,32 @@ describeBackends('billing repo', (backend) => {
     expect([onTime, lateMarch, spanning, april, twoClosed, feb].map(lateOf)).toEqual([
       {}, { '2026-03': '2026-04' }, { '2026-03': '2026-04' }, {}, { '2026-03': '2026-05', '2026-04': '2026-05' }, { '2026-02': '2026-05' },
     ]);
+  });
+
+  it('holds a record that arrives during a close until the close commits: it is then late, never lost', async () => {
+    await put(gpu('2026-03-10T00:00:00Z', '2026-03-10T01:00:00Z'), '2026-03-10T01:00:01.000Z');
+    let read!: () => void;
+    const hasRead = new Promise<void>((resolve) => (read = resolve));
+    let finish!: () => void;
+    const mayFinish = new Promise<void>((resolve) => (finish = resolve));
+    const closing = repo.closing(async (tx) => {
+      const seen = (await tx.usage('acme', at('2026-04-01T00:00:00Z'))).map((r) => r.seq);
+      read();
+      await mayFinish;
+      await tx.close('2026-03', at('2026-04-01T01:00:00Z'), 'admin', [{ tenant: 'acme', json: JSON.stringify(seen), csv: '' }]);
+    });
+    await hasRead;
+    // March time arriving while the close runs: it waits for the close (a lock on PostgreSQL, the one connection on SQLite)
+    let stored = false;
+    const arriving = put(gpu('2026-03-20T00:00:00Z', '2026-03-20T00:10:00Z')).then((id) => ((stored = true), id));
+    await Promise.race([arriving, new Promise((r) => setTimeout(r, 300))]);
+    const storedDuringClose = stored;
+    finish();
+    await closing;
+    expect(storedDuringClose).toBe(false);
+    const id = await arriving;
+    expect((await repo.frozen('acme', '2026-03'))?.json).toBe('[1]');
+    expect(await late()).toEqual([{ usage_id: id, used_month: '2026-03', invoice_month: '2026-04' }]);
   });
 
   it('closes a month through the Invoicer: the same frozen invoice and totals as on the other backend', async () => {
