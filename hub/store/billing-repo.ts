@@ -104,13 +104,20 @@ function parsePayload(text: string): unknown {
   }
 }
 
+// keys by month: the aggregate's order is unspecified on PostgreSQL, and rating sees the pieces in this order
+function lateTo(text: string | null): Record<string, string> {
+  if (text === null) return {};
+  const o = JSON.parse(text) as Record<string, string>;
+  return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k] as string]));
+}
+
 function toStored(r: UsageSqlRow): StoredUsage {
-  return { node: r.node, seq: r.seq, payload: parsePayload(r.payload), receivedAt: r.received_at, lateTo: r.late === null ? {} : (JSON.parse(r.late) as Record<string, string>) };
+  return { node: r.node, seq: r.seq, payload: parsePayload(r.payload), receivedAt: r.received_at, lateTo: lateTo(r.late) };
 }
 
 /** BillingReads (and the close's write) over one executor: the store, or the inside of a transaction. */
 class BillingQueries implements BillingCloseTx {
-  constructor(protected readonly x: SqlExecutor) {}
+  constructor(private readonly x: SqlExecutor) {}
 
   async closedMonths(): Promise<Map<string, number>> {
     const rows = await this.x.all<{ month: string; closed_at_ms: number }>('SELECT month, closed_at_ms FROM billing_closed_months ORDER BY month');
@@ -156,9 +163,35 @@ class BillingQueries implements BillingCloseTx {
 }
 
 /** BillingRepo over the Sql interface. */
-export class SqlBillingRepo extends BillingQueries implements BillingRepo {
+export class SqlBillingRepo implements BillingRepo {
+  private readonly reads: BillingReads;
+
   constructor(private readonly sql: Sql) {
-    super(sql);
+    this.reads = new BillingQueries(sql);
+  }
+
+  closedMonths(): Promise<Map<string, number>> {
+    return this.reads.closedMonths();
+  }
+
+  closedList(): Promise<ClosedMonth[]> {
+    return this.reads.closedList();
+  }
+
+  frozen(tenant: string, month: string): Promise<FrozenInvoice | undefined> {
+    return this.reads.frozen(tenant, month);
+  }
+
+  usage(tenant: string | undefined, beforeMs: number): Promise<StoredUsage[]> {
+    return this.reads.usage(tenant, beforeMs);
+  }
+
+  receivedBetween(tenant: string | undefined, fromIso: string, toIso: string): Promise<StoredUsage[]> {
+    return this.reads.receivedBetween(tenant, fromIso, toIso);
+  }
+
+  tenantsWithUsage(): Promise<string[]> {
+    return this.reads.tenantsWithUsage();
   }
 
   closing<T>(fn: (tx: BillingCloseTx) => Promise<T>): Promise<T> {
