@@ -41,9 +41,9 @@ export function registerHubInvoice(hub: Command): void {
       const dataDir = resolve(o.dataDir);
       if (!existsSync(join(dataDir, 'hub.db'))) throw new FoundryError('CLI_USAGE', `no hub.db in ${dataDir}: pass --data-dir`);
       const repo = await repoOf(dataDir, o.repo);
-      const [{ BillingStore }, { Invoicer }] = await Promise.all([import('../hub/invoicing/billing-store.js'), import('../hub/invoicing/invoicer.js')]);
-      await withHubStore(dataDir, (store) => {
-        const r = new Invoicer(new BillingStore(store.db)).invoice(repo, o.tenant, o.month);
+      const { Invoicer } = await import('../hub/invoicing/invoicer.js');
+      await withHubStore(dataDir, async (store) => {
+        const r = await new Invoicer(store.billing).invoice(repo, o.tenant, o.month);
         process.stdout.write(o.csv === true ? r.csv : `${JSON.stringify({ ...r.invoice, frozen: r.frozen, unpriced: r.unpriced, ...(r.emptyReason === undefined ? {} : { emptyReason: r.emptyReason }) }, null, 2)}\n`);
       });
     });

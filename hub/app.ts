@@ -119,7 +119,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       : ext !== undefined
         ? new PlacementHistory({ gitDir: join(ext.workDir, '.git'), ref: 'refs/remotes/origin/main', beforeRead: () => app.gitops.writer.fetch() })
         : undefined;
-  const usage = history === undefined ? undefined : new UsageGate({ history, db: store.db, limits: deps.usageLimits });
+  const usage = history === undefined ? undefined : new UsageGate({ history, usage: store.usage, limits: deps.usageLimits });
   if (usage === undefined) app.log.warn('usage admission is off: this hub has no infra repo to check placements against');
   const gateway = new AgentGateway({ store, queue, metrics, log: app.log, usage, badFrameLimit: deps.badFrameLimit, badFrameWindowMs: deps.badFrameWindowMs, heartbeatMs: deps.heartbeatMs });
   let stopping = false;
@@ -204,7 +204,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 function installFleetMetrics(app: FastifyInstance, invoicer: Invoicer): void {
   const { store, gateway, metrics } = app.hub;
   if (metrics.registry.getSingleMetric('foundry_hub_node_connected') !== undefined) return;
-  const usage = new UsageReceipts(store.db);
+  const usage = new UsageReceipts(store.usage);
   const gitops = app.hasDecorator('gitops') ? app.gitops : undefined;
   new FleetMetrics(metrics.registry, {
     nodes: () => store.nodes(),
@@ -213,7 +213,7 @@ function installFleetMetrics(app: FastifyInstance, invoicer: Invoicer): void {
     // The scheduler's own snapshot: GPU health reaches the gauges the way it reaches placement.
     snapshot: async (repo) => snapshotFromInfra(repo, await liveFleet(store.fleet, repo, gateway.connectedNodes())),
     usage: () => usage.read(),
-    invoiceOf: (repo, tenant, month) => invoicer.invoice(repo, tenant, month).invoice,
+    invoiceOf: async (repo, tenant, month) => (await invoicer.invoice(repo, tenant, month)).invoice,
     onError: (err) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'fleet metrics: the infra repo could not be read'),
   });
 }

@@ -15,7 +15,7 @@ import { formatMinor } from '../billing/money.js';
 import type { InvoiceLine } from '../billing/invoice-line.js';
 import { rate } from '../billing/rate.js';
 import { monthEnd, monthOf, monthStart } from '../billing/usage.js';
-import type { BillingStore } from './billing-store.js';
+import type { BillingReads, BillingRepo } from '../store/billing-repo.js';
 import { checkStoredRecord } from './record-checks.js';
 import { toIntervals, type ExcludedRecord } from './usage-intervals.js';
 import { emptyInvoiceReason } from './empty-reason.js';
@@ -62,11 +62,11 @@ export class Invoicer {
   private readonly logged = new Set<string>();
 
   /** `onAlert(code)` is called once per alert logged (the hub counts them in foundry_hub_billing_alerts_total). */
-  constructor(private readonly store: BillingStore, private readonly now: () => number = () => Date.now(), private readonly log?: BillingLog, private readonly onAlert?: (code: string) => void) {}
+  constructor(private readonly store: BillingRepo, private readonly now: () => number = () => Date.now(), private readonly log?: BillingLog, private readonly onAlert?: (code: string) => void) {}
 
-  /** Rated lines of `tenant` up to the end of `month` (every month before it too). */
-  lines(repo: InfraRepo, tenant: string, month: string): InvoiceLine[] {
-    const conv = toIntervals(this.store.usage(tenant, monthEnd(month) * 1000), modelIndex(repo));
+  /** Rated lines of `tenant` up to the end of `month` (every month before it too); `reads`: inside a close, its transaction. */
+  async lines(repo: InfraRepo, tenant: string, month: string, reads: BillingReads = this.store): Promise<InvoiceLine[]> {
+    const conv = toIntervals(await reads.usage(tenant, monthEnd(month) * 1000), modelIndex(repo));
     const priceLists = [...repo.priceLists.values()].map((l) => l.doc);
     // lateness comes from each record's assignment made at arrival (lateTo), never from today's closed months:
     // no closedMonths here, so a record without lateTo is on time
@@ -77,8 +77,8 @@ export class Invoicer {
   }
 
   /** Records of `tenant` (every tenant when undefined) that arrived in `month` and cannot be rated: reported on that month's invoice. */
-  excluded(tenant: string | undefined, month: string): ExcludedRecord[] {
-    const rows = this.store.receivedBetween(tenant, isoMs(monthStart(month)), isoMs(monthEnd(month)));
+  async excluded(tenant: string | undefined, month: string, reads: BillingReads = this.store): Promise<ExcludedRecord[]> {
+    const rows = await reads.receivedBetween(tenant, isoMs(monthStart(month)), isoMs(monthEnd(month)));
     const out: ExcludedRecord[] = [];
     for (const row of rows) {
       const c = checkStoredRecord(row.payload, row.receivedAt);
@@ -88,9 +88,9 @@ export class Invoicer {
   }
 
   /** The invoice of `tenant` for `month` computed from the store now (open months; and at close). */
-  private compute(repo: InfraRepo, tenant: string, month: string): { invoice: Invoice; excluded: ExcludedRecord[] } {
-    const excluded = this.excluded(tenant, month);
-    const invoice = buildInvoice(tenant, month, this.lines(repo, tenant, month), {
+  private async compute(repo: InfraRepo, tenant: string, month: string, reads: BillingReads = this.store): Promise<{ invoice: Invoice; excluded: ExcludedRecord[] }> {
+    const excluded = await this.excluded(tenant, month, reads);
+    const invoice = buildInvoice(tenant, month, await this.lines(repo, tenant, month, reads), {
       displayName: repo.tenants.get(tenant)?.doc.spec.displayName, currency: this.currencyOf(repo, tenant), excluded,
     });
     this.report(invoice);
@@ -98,29 +98,29 @@ export class Invoicer {
   }
 
   /** The invoice of `tenant` for `month`: frozen when the month is closed, computed now otherwise. */
-  invoice(repo: InfraRepo, tenant: string, month: string): InvoiceAnswer {
+  async invoice(repo: InfraRepo, tenant: string, month: string): Promise<InvoiceAnswer> {
     monthStart(month);
-    const frozen = this.store.frozen(tenant, month);
+    const frozen = await this.store.frozen(tenant, month);
     const closedEmpty = `month ${month} was closed with nothing billed to ${tenant}`;
     if (frozen !== undefined) {
       const invoice = JSON.parse(frozen.json) as Invoice;
       return { invoice, csv: frozen.csv, frozen: true, unpriced: unpricedOf(invoice), ...(invoice.lines.length === 0 ? { emptyReason: closedEmpty } : {}) };
     }
-    if (this.store.closedMonths().has(month)) {
+    if ((await this.store.closedMonths()).has(month)) {
       // closed with no usage of this tenant at the time: an empty invoice, frozen too
       const invoice = buildInvoice(tenant, month, [], { displayName: repo.tenants.get(tenant)?.doc.spec.displayName });
       return { invoice, csv: invoiceCsv(invoice), frozen: true, unpriced: [], emptyReason: closedEmpty };
     }
-    const { invoice } = this.compute(repo, tenant, month);
+    const { invoice } = await this.compute(repo, tenant, month);
     const emptyReason = invoice.lines.length === 0
-      ? emptyInvoiceReason(repo, tenant, month, toIntervals(this.store.usage(tenant, monthEnd(month) * 1000), modelIndex(repo)))
+      ? emptyInvoiceReason(repo, tenant, month, toIntervals(await this.store.usage(tenant, monthEnd(month) * 1000), modelIndex(repo)))
       : undefined;
     return { invoice, csv: invoiceCsv(invoice), frozen: false, unpriced: unpricedOf(invoice), ...(emptyReason === undefined ? {} : { emptyReason }) };
   }
 
   /** Running cost of the month so far per workspace, with the tenant's quota and GPUs held now. */
-  usage(repo: InfraRepo, tenant: string, month = monthOf(Math.floor(this.now() / 1000))): Record<string, unknown> {
-    const answer = this.invoice(repo, tenant, month);
+  async usage(repo: InfraRepo, tenant: string, month = monthOf(Math.floor(this.now() / 1000))): Promise<Record<string, unknown>> {
+    const answer = await this.invoice(repo, tenant, month);
     const byWorkspace: Record<string, string> = {};
     let cost: { currency: string; total: string; byWorkspace: Record<string, string> };
     if (answer.frozen) {
@@ -129,7 +129,7 @@ export class Invoicer {
       for (const l of answer.invoice.lines) minor.set(l.workspace, (minor.get(l.workspace) ?? 0n) + BigInt(l.amount.replace('.', '')));
       for (const [ws, m] of [...minor].sort(([a], [b]) => (a < b ? -1 : 1))) byWorkspace[ws] = formatMinor(m, answer.invoice.currency);
       cost = { currency: answer.invoice.currency, total: answer.invoice.totals.amount, byWorkspace };
-    } else cost = runningCost(tenant, month, this.lines(repo, tenant, month));
+    } else cost = runningCost(tenant, month, await this.lines(repo, tenant, month));
     let gpusHeld = 0;
     for (const { doc } of repo.workspaces.values()) if (doc.spec.tenant === tenant && doc.spec.node !== undefined) gpusHeld += doc.spec.gpus?.uuids?.length ?? 0;
     const maxGpus = repo.tenants.get(tenant)?.doc.spec.quota?.maxGpus ?? null;
@@ -147,21 +147,22 @@ export class Invoicer {
    * the close, so a record arrives either before (on the frozen invoice) or after (late, assigned to an
    * open month). Records that arrived in the month with no readable tenant are counted in `unattributed`.
    */
-  close(repo: InfraRepo, month: string, actor: string): { month: string; closedAt: string; invoices: Array<{ tenant: string; total: string; currency: string; alerts: number }>; unattributed: number } {
+  async close(repo: InfraRepo, month: string, actor: string): Promise<{ month: string; closedAt: string; invoices: Array<{ tenant: string; total: string; currency: string; alerts: number }>; unattributed: number }> {
     const at = this.now();
     if (monthEnd(month) * 1000 > at) throw new FoundryError('CONFLICT', `month ${month} has not ended yet`, { resource: month });
-    return this.store.atomically(() => {
-      if (this.store.closedMonths().has(month)) throw new FoundryError('CONFLICT', `month ${month} is already closed`, { resource: month });
-      const tenants = [...new Set([...repo.tenants.keys(), ...this.store.tenantsWithUsage()])].sort();
+    return this.store.closing(async (tx) => {
+      if ((await tx.closedMonths()).has(month)) throw new FoundryError('CONFLICT', `month ${month} is already closed`, { resource: month });
+      const tenants = [...new Set([...repo.tenants.keys(), ...(await tx.tenantsWithUsage())])].sort();
       const reported = new Set<string>();
-      const invoices = tenants.map((tenant) => {
-        const { invoice, excluded } = this.compute(repo, tenant, month);
+      const invoices: Array<{ tenant: string; invoice: Invoice; json: string; csv: string }> = [];
+      for (const tenant of tenants) {
+        const { invoice, excluded } = await this.compute(repo, tenant, month, tx);
         for (const r of excluded) reported.add(`${r.node}\u0000${r.seq}`);
-        return { tenant, invoice, json: JSON.stringify(invoice), csv: invoiceCsv(invoice) };
-      });
-      const unattributed = this.excluded(undefined, month).filter((r) => !reported.has(`${r.node}\u0000${r.seq}`));
+        invoices.push({ tenant, invoice, json: JSON.stringify(invoice), csv: invoiceCsv(invoice) });
+      }
+      const unattributed = (await this.excluded(undefined, month, tx)).filter((r) => !reported.has(`${r.node}\u0000${r.seq}`));
       if (unattributed.length > 0) this.log?.warn({ month, count: unattributed.length, records: unattributed.slice(0, 20) }, 'billing: usage records without a readable tenant cannot be rated; excluded from every invoice');
-      this.store.close(month, at, actor, invoices);
+      await tx.close(month, at, actor, invoices);
       return {
         month, closedAt: new Date(at).toISOString(), unattributed: unattributed.length,
         invoices: invoices.map((i) => ({ tenant: i.tenant, total: i.invoice.totals.amount, currency: i.invoice.currency, alerts: i.invoice.alerts?.length ?? 0 })),

@@ -23,7 +23,7 @@ export interface FleetSources {
   /** The scheduler's fleet snapshot of `repo` (live GPUs and their health included). */
   snapshot(repo: InfraRepo): FleetSnapshot | Promise<FleetSnapshot>;
   /** Newest usage receipt per workspace (UsageReceipts). */
-  usage(): UsageReceipt[] | Promise<UsageReceipt[]>;
+  usage(): Promise<UsageReceipt[]> | UsageReceipt[];
   /** The current month's invoice of a tenant (Invoicer); absent: no month-to-date series. */
   invoiceOf?: InvoiceOf;
   /** Told when the repo cannot be read (the repo-based series are then left out of that scrape). */
@@ -55,7 +55,7 @@ export class FleetMetrics {
   private readonly costTtlMs: number;
   private readonly now: () => number;
   private cached: { at: number; view: Promise<FleetView> } | undefined;
-  private mtd: { at: number; month: string; costs: Promise<TenantCost[]> } | undefined;
+  private mtd: { at: number; month: string; costs: TenantCost[] } | undefined;
 
   constructor(registry: Registry, private readonly sources: FleetSources, options: FleetMetricsOptions = {}) {
     this.ttlMs = options.ttlMs ?? 5_000;
@@ -120,11 +120,11 @@ export class FleetMetrics {
     return { nodes, gpus: gpuCounts(snapshot), workspaces: workspaceGpus(snapshot, (w) => (repo.workspaces.get(w)?.doc.spec.state === 'stopped' ? 'stopped' : 'running')), lastUsage, costPerHour: tenantCostPerHour(repo, snapshot, now), monthToDate: await this.monthToDate(repo, now) };
   }
 
-  private monthToDate(repo: InfraRepo, now: number): Promise<TenantCost[]> {
+  private async monthToDate(repo: InfraRepo, now: number): Promise<TenantCost[]> {
     const invoiceOf = this.sources.invoiceOf;
-    if (invoiceOf === undefined) return Promise.resolve([]);
+    if (invoiceOf === undefined) return [];
     const month = monthOf(Math.floor(now / 1000));
-    if (this.mtd === undefined || this.mtd.month !== month || now - this.mtd.at >= this.costTtlMs) this.mtd = { at: now, month, costs: tenantMonthToDate(repo, month, invoiceOf) };
+    if (this.mtd === undefined || this.mtd.month !== month || now - this.mtd.at >= this.costTtlMs) this.mtd = { at: now, month, costs: await tenantMonthToDate(repo, month, invoiceOf) };
     return this.mtd.costs;
   }
 }

@@ -47,13 +47,7 @@ export function tenantCostPerHour(repo: InfraRepo, snapshot: FleetSnapshot, nowM
 }
 
 /** The invoice figures month-to-date needs (Invoicer.invoice(...).invoice). */
-export type InvoiceOf = (repo: InfraRepo, tenant: string, month: string) => InvoiceFigures | Promise<InvoiceFigures>;
-
-/** What month to date reads of an invoice. */
-export interface InvoiceFigures {
-  currency: string;
-  totals: { amount: string };
-}
+export type InvoiceOf = (repo: InfraRepo, tenant: string, month: string) => Promise<{ currency: string; totals: { amount: string } }> | { currency: string; totals: { amount: string } };
 
 /** Month-to-date amount of every tenant of `repo`, as its invoice for `month` says it; a tenant whose invoice cannot be computed is left out. */
 export async function tenantMonthToDate(repo: InfraRepo, month: string, invoiceOf: InvoiceOf): Promise<TenantCost[]> {

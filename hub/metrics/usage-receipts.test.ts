@@ -21,23 +21,23 @@ describe('UsageReceipts (real SQLite store)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('keeps the newest receipt per workspace, reading only rows stored since the last call, and never a label that is not a resource name', () => {
-    const receipts = new UsageReceipts(store.db);
-    expect(receipts.read()).toEqual([]);
+  it('keeps the newest receipt per workspace, reading only rows stored since the last call, and never a label that is not a resource name', async () => {
+    const receipts = new UsageReceipts(store.usage);
+    expect(await receipts.read()).toEqual([]);
     put({ kind: 'gpu-allocation', tenant: 'acme', workspace: 'acme-a' }, '2026-12-08T00:00:10.500Z');
     put({ kind: 'resource-allocation', tenant: 'acme', workspace: 'acme-a' }, '2026-12-08T00:00:20Z');
     put({ kind: 'gpu-allocation', tenant: 'globex', workspace: 'globex-b' }, '2026-12-08T00:00:05Z');
     put({ kind: 'gpu-allocation', tenant: 'Evil Tenant"}', workspace: 'x' }, '2026-12-08T00:00:30Z');
     put({ kind: 'gpu-allocation', workspace: 'no-tenant' }, '2026-12-08T00:00:30Z');
     const sec = (iso: string): number => Math.floor(Date.parse(iso) / 1000);
-    expect(receipts.read()).toEqual([
+    expect(await receipts.read()).toEqual([
       { tenant: 'acme', workspace: 'acme-a', receivedSec: sec('2026-12-08T00:00:20Z') },
       { tenant: 'globex', workspace: 'globex-b', receivedSec: sec('2026-12-08T00:00:05Z') },
     ]);
     // a late arrival received earlier than what is known does not move the time back
     put({ kind: 'gpu-allocation', tenant: 'acme', workspace: 'acme-a' }, '2026-12-08T00:00:15Z');
     put({ kind: 'gpu-allocation', tenant: 'globex', workspace: 'globex-b' }, '2026-12-08T00:01:00Z');
-    expect(receipts.read()).toEqual([
+    expect(await receipts.read()).toEqual([
       { tenant: 'acme', workspace: 'acme-a', receivedSec: sec('2026-12-08T00:00:20Z') },
       { tenant: 'globex', workspace: 'globex-b', receivedSec: sec('2026-12-08T00:01:00Z') },
     ]);

@@ -9,7 +9,6 @@ import { Counter } from 'prom-client';
 import { FoundryError } from '../../common/errors.js';
 import type { InfraRepo } from '../../common/infra/model.js';
 import { actorOf, canAccessTenant, requirePrincipal } from '../auth/principal.js';
-import { BillingStore } from '../invoicing/billing-store.js';
 import { Invoicer } from '../invoicing/invoicer.js';
 import { sendError } from '../workspaces/http-errors.js';
 
@@ -19,7 +18,7 @@ const TENANT = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** Registers the billing routes; returns their Invoicer (the hub's month-to-date metric reads the same invoices). */
 export function billingRoutes(app: FastifyInstance, opts: { now?: () => number } = {}): Invoicer {
-  const billing = new BillingStore(app.hub.store.db);
+  const billing = app.hub.store.billing;
   // one counter per registry, also when two apps share the hub's metrics
   const registry = app.hub.metrics.registry;
   const alerts = (registry.getSingleMetric(ALERTS_METRIC) as Counter<'code'> | undefined)
@@ -52,7 +51,7 @@ export function billingRoutes(app: FastifyInstance, opts: { now?: () => number }
     const { tenant, month } = req.params;
     if (forbidden(req, reply, tenant) || badTenant(reply, tenant) || badMonth(reply, month)) return reply;
     try {
-      const r = invoicer.invoice(await repo(), tenant, month);
+      const r = await invoicer.invoice(await repo(), tenant, month);
       const csv = req.query.format === 'csv' || (req.query.format === undefined && (req.headers.accept ?? '').includes('text/csv'));
       if (csv) return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="invoice-${tenant}-${month}.csv"`).send(r.csv);
       const { alerts, ...doc } = r.invoice;
@@ -66,19 +65,19 @@ export function billingRoutes(app: FastifyInstance, opts: { now?: () => number }
     const { tenant } = req.params;
     if (forbidden(req, reply, tenant) || badTenant(reply, tenant) || (req.query.month !== undefined && badMonth(reply, req.query.month))) return reply;
     try {
-      return invoicer.usage(await repo(), tenant, req.query.month);
+      return await invoicer.usage(await repo(), tenant, req.query.month);
     } catch (err) {
       return sendError(reply, err);
     }
   });
 
-  app.get('/api/v1/billing/months', { preHandler: admin }, async () => ({ closed: billing.closedList() }));
+  app.get('/api/v1/billing/months', { preHandler: admin }, async () => ({ closed: await billing.closedList() }));
 
   app.post<{ Params: { month: string } }>('/api/v1/billing/months/:month/close', { preHandler: admin }, async (req, reply) => {
     if (badMonth(reply, req.params.month)) return reply;
     try {
       const actor = actorOf(req.principal);
-      const r = invoicer.close(await repo(), req.params.month, actor);
+      const r = await invoicer.close(await repo(), req.params.month, actor);
       app.hub.store.audit(actor, 'billing.month.close', req.params.month, { invoices: r.invoices.length });
       return r;
     } catch (err) {

@@ -35,7 +35,7 @@ const parse = <T>(s: string | null | undefined): T | undefined => (s === null ||
 /** Registers the overview, nodes, audit and events routes; returns the live-event hub (for tests). */
 export function overviewRoutes(app: FastifyInstance, opts: OverviewRouteOptions = {}): LiveEvents {
   const { store, gateway } = app.hub;
-  const db = store.db;
+  const reads = store.overview;
   const now = opts.now ?? Date.now;
   const admin = requirePrincipal(app, { role: 'admin' });
   const anyone = requirePrincipal(app);
@@ -56,14 +56,14 @@ export function overviewRoutes(app: FastifyInstance, opts: OverviewRouteOptions 
   };
 
   const input = async (): Promise<FleetInput> => {
-    const inventory = new Map((db.prepare('SELECT name, inventory FROM nodes').all() as Array<{ name: string; inventory: string | null }>).map((r) => [r.name, parse<Json>(r.inventory) ?? null]));
-    const enrolled = db.prepare('SELECT node, profile, labels FROM node_enrollments').all() as Array<{ node: string; profile: string; labels: string }>;
+    const inventory = new Map((await reads.nodeInventories()).map((r) => [r.name, parse<Json>(r.inventory) ?? null]));
+    const enrolled = await reads.enrollments();
     return {
       nodes: (await store.nodes()).map((n) => ({ ...n, inventory: (inventory.get(n.name) ?? null) as FleetInput['nodes'][number]['inventory'] })),
       connected: new Set(gateway.connectedNodes()),
       enrollments: new Map(enrolled.map((e) => [e.node, { profile: e.profile, labels: parse<Record<string, string>>(e.labels) ?? {} }])),
-      statuses: new Map((db.prepare('SELECT node, payload FROM node_status').all() as Array<{ node: string; payload: string }>).map((r) => [r.node, JSON.parse(r.payload) as never])),
-      telemetry: new Map((db.prepare('SELECT node, payload FROM telemetry_latest').all() as Array<{ node: string; payload: string }>).map((r) => [r.node, JSON.parse(r.payload) as never])),
+      statuses: new Map((await reads.nodeStatuses()).map((r) => [r.node, JSON.parse(r.payload) as never])),
+      telemetry: new Map((await reads.telemetryLatest()).map((r) => [r.node, JSON.parse(r.payload) as never])),
       repo: await repo(),
       now: now(),
     };
@@ -72,13 +72,13 @@ export function overviewRoutes(app: FastifyInstance, opts: OverviewRouteOptions 
   app.get('/api/v1/overview', { preHandler: admin }, async () => {
     const view = fleetView(await input());
     const since = Math.floor((now() - 3600_000) / 60_000);
-    const util = db.prepare('SELECT minute, sum(gpu_util_sum) AS s, sum(gpu_util_samples) AS n FROM telemetry_rollups WHERE minute >= ? GROUP BY minute ORDER BY minute').all(since) as Array<{ minute: number; s: number; n: number }>;
+    const util = await reads.utilizationSince(since);
     const ceph = view.nodes.filter((n) => n.profile === 'ceph-node');
-    const recent = refusalsSince(db, new Date(now() - DAY_MS).toISOString());
+    const recent = await refusalsSince(store.usage, new Date(now() - DAY_MS).toISOString());
     return {
       nodes: { total: view.nodes.length, byProfile: countByProfile(view.nodes) },
       gpus: view.gpus,
-      utilization: { unit: 'percent, measured', points: util.filter((u) => u.n > 0).map((u) => [u.minute * 60, Math.round((u.s / u.n) * 10) / 10]) },
+      utilization: { unit: 'percent, measured', points: util.filter((u) => u.samples > 0).map((u) => [u.minute * 60, Math.round((u.sum / u.samples) * 10) / 10]) },
       // Ceph nodes (profile reportsStorage) send storage capacity with their telemetry.
       storage: { cephNodes: ceph.length, ...storageSummary(view.nodes) },
       alerts: [...view.alerts, ...refusalAlerts(recent)],
@@ -96,8 +96,8 @@ export function overviewRoutes(app: FastifyInstance, opts: OverviewRouteOptions 
   });
 
   app.get('/api/v1/fleet/enrollments', { preHandler: admin }, async () => {
-    const rows = db.prepare('SELECT node, token_id, hostname, profile, labels, enrolled_at FROM node_enrollments').all() as Array<{ node: string; token_id: string; hostname: string; profile: string; labels: string; enrolled_at: string }>;
-    const enrolled = new Map(rows.map((r) => [r.node, { tokenId: r.token_id, hostname: r.hostname, profile: r.profile, labels: parse<Record<string, string>>(r.labels) ?? {}, enrolledAt: r.enrolled_at }]));
+    const rows = await reads.enrollments();
+    const enrolled = new Map(rows.map((r) => [r.node, { tokenId: r.tokenId, hostname: r.hostname, profile: r.profile, labels: parse<Record<string, string>>(r.labels) ?? {}, enrolledAt: r.enrolledAt }]));
     const connected = new Set(gateway.connectedNodes());
     return {
       nodes: (await store.nodes()).map((n) => ({
@@ -114,7 +114,7 @@ export function overviewRoutes(app: FastifyInstance, opts: OverviewRouteOptions 
     '/api/v1/audit',
     { onRequest: admin, schema: { querystring: { type: 'object', additionalProperties: false, properties: { limit: { type: 'integer', minimum: 1, maximum: 500 }, before: { type: 'integer', minimum: 1 } } } } },
     async (req) => {
-      const rows = db.prepare('SELECT id, at, actor, action, target, details FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?').all(req.query.before ?? Number.MAX_SAFE_INTEGER, req.query.limit ?? 100) as Array<{ id: number; at: string; actor: string; action: string; target: string | null; details: string | null }>;
+      const rows = await reads.auditPage(req.query.before ?? Number.MAX_SAFE_INTEGER, req.query.limit ?? 100);
       return {
         entries: rows.map((r) => {
           const details = parse<Json>(r.details) ?? {};
@@ -133,7 +133,7 @@ export function overviewRoutes(app: FastifyInstance, opts: OverviewRouteOptions 
     if (p?.role === 'tenant' && p.tenant !== undefined && !tenants.some((t) => t.name === p.tenant)) tenants.push({ name: p.tenant, displayName: null });
     const models = new Set<string>();
     for (const { doc } of r?.nodes.values() ?? []) for (const g of doc.spec.gpus ?? []) models.add(g.model);
-    for (const row of db.prepare('SELECT inventory FROM nodes WHERE inventory IS NOT NULL').all() as Array<{ inventory: string }>) {
+    for (const row of await reads.nodeInventories()) {
       for (const g of parse<{ gpus?: Array<{ model?: string | null }> }>(row.inventory)?.gpus ?? []) if (typeof g.model === 'string') models.add(g.model);
     }
     return { tenants: tenants.sort((a, b) => a.name.localeCompare(b.name)), templates: [...(r?.templates.keys() ?? [])].sort(), gpuModels: [...models].sort() };

@@ -18,6 +18,6 @@ export function usageRefusalRoutes(app: FastifyInstance): void {
     if (reason !== undefined && !(REFUSAL_REASONS as readonly string[]).includes(reason)) return reply.code(400).send({ code: 'BAD_REQUEST', message: `invalid reason: expected one of ${REFUSAL_REASONS.join(', ')}` });
     const n = limit === undefined ? undefined : Number(limit);
     if (n !== undefined && !(Number.isInteger(n) && n >= 1 && n <= 1000)) return reply.code(400).send({ code: 'BAD_REQUEST', message: 'invalid limit: expected an integer from 1 to 1000' });
-    return listRefusals(app.hub.store.db, { node, reason, limit: n });
+    return listRefusals(app.hub.store.usage, { node, reason, limit: n });
   });
 }

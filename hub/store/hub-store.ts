@@ -25,6 +25,9 @@ import { SqliteSql } from './sql/sqlite.js';
 import { SqlSecretsRepo, type SecretsRepo } from './secrets-repo.js';
 import { SqlVolumeKeysRepo, type VolumeKeysRepo } from './volume-keys-repo.js';
 import { SqlAppSessionsRepo, type AppSessionsRepo } from './app-sessions-repo.js';
+import { SqlBillingRepo, type BillingRepo } from './billing-repo.js';
+import { SqlUsageRepo, type UsageRepo } from './usage-repo.js';
+import { SqlOverviewRepo, type OverviewRepo } from './overview-repo.js';
 import { SqlJoinTokensRepo, type JoinTokensRepo } from './join-tokens-repo.js';
 import { SqlLifecycleRepo, type LifecycleRepo } from './lifecycle-repo.js';
 import { SqlFleetRepo, type FleetRepo } from './fleet-repo.js';
@@ -90,6 +93,12 @@ export class HubStore {
   readonly volumeKeys: VolumeKeysRepo;
   /** The ingress's login codes, app sessions and status sequence numbers. */
   readonly appSessions: AppSessionsRepo;
+  /** Closed months, frozen invoices and the usage rows billing reads (hub/store/billing-repo.ts). */
+  readonly billing: BillingRepo;
+  /** Refused usage, usage receipts and enrollment times for admission (hub/store/usage-repo.ts). */
+  readonly usage: UsageRepo;
+  /** What the dashboard's overview routes read (hub/store/overview-repo.ts). */
+  readonly overview: OverviewRepo;
   /** Join tokens, enrollments and the hub's saved identity. */
   readonly joinTokens: JoinTokensRepo;
   /** Workspace lifecycles and their transitions. */
@@ -119,6 +128,9 @@ export class HubStore {
     this.secrets = new SqlSecretsRepo(this.sql);
     this.volumeKeys = new SqlVolumeKeysRepo(this.sql);
     this.appSessions = new SqlAppSessionsRepo(this.sql);
+    this.billing = new SqlBillingRepo(this.sql);
+    this.usage = new SqlUsageRepo(this.sql);
+    this.overview = new SqlOverviewRepo(this.sql);
     this.joinTokens = new SqlJoinTokensRepo(this.sql);
     this.lifecycles = new SqlLifecycleRepo(this.sql, this.now);
     this.fleet = new SqlFleetRepo(this.sql);

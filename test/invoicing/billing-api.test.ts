@@ -11,11 +11,11 @@ let hub: WsHub;
 let seq = 0;
 
 /** Stores a usage record as the gateway does (node gpu-01). */
-function usage(workspace: string, tenant: string, gpu: number, from: string, to: string, opts: { model?: string | null; seq?: number; util?: number } = {}): void {
+async function usage(workspace: string, tenant: string, gpu: number, from: string, to: string, opts: { model?: string | null; seq?: number; util?: number } = {}): Promise<void> {
   const fromMs = T(from);
   const toMs = T(to);
   const s = opts.seq ?? ++seq;
-  hub.store.ingest([{ node: 'gpu-01', seq: s, kind: 'usage', payload: {
+  await hub.store.ingest([{ node: 'gpu-01', seq: s, kind: 'usage', payload: {
     kind: 'gpu-allocation', version: 1, key: `gpu-01/${workspace}/${gpuUuid('gpu-01', gpu)}/${fromMs}`, node: 'gpu-01', workspace, tenant,
     gpuUuid: gpuUuid('gpu-01', gpu), gpuModel: opts.model === undefined ? H100 : opts.model, from: fromMs, to: toMs, fromIso: from, toIso: to, seconds: (toMs - fromMs) / 1000,
     measuredAvgUtilizationPct: opts.util ?? null, measuredSamples: opts.util === undefined ? 0 : 1,
@@ -25,15 +25,15 @@ function usage(workspace: string, tenant: string, gpu: number, from: string, to:
 beforeAll(async () => {
   hub = await startWsHub(fleetFiles({ nodes: 1, gpus: 2, acmeQuota: 3 }));
   // acme-a: one hour on 2026-01-10 in 10-minute records, one delivered twice (same seq) and one re-sent with a new seq
-  for (let i = 0; i < 6; i++) usage('acme-a', 'acme', 0, `2026-01-10T00:${i}0:00Z`, new Date(T(`2026-01-10T00:${i}0:00Z`) + 600_000).toISOString(), { util: 50 });
-  usage('acme-a', 'acme', 0, '2026-01-10T00:00:00Z', '2026-01-10T00:10:00Z', { seq: 1 });
-  usage('acme-a', 'acme', 0, '2026-01-10T00:10:00Z', '2026-01-10T00:20:00Z');
+  for (let i = 0; i < 6; i++) await usage('acme-a', 'acme', 0, `2026-01-10T00:${i}0:00Z`, new Date(T(`2026-01-10T00:${i}0:00Z`) + 600_000).toISOString(), { util: 50 });
+  await usage('acme-a', 'acme', 0, '2026-01-10T00:00:00Z', '2026-01-10T00:10:00Z', { seq: 1 });
+  await usage('acme-a', 'acme', 0, '2026-01-10T00:10:00Z', '2026-01-10T00:20:00Z');
   // acme-b: across the month end, model unknown to the agent (the Node file declares it)
-  usage('acme-b', 'acme', 1, '2026-01-31T23:30:00Z', '2026-02-01T00:30:00Z', { model: null });
+  await usage('acme-b', 'acme', 1, '2026-01-31T23:30:00Z', '2026-02-01T00:30:00Z', { model: null });
   // globex: half an hour: 2.49 / 2 = 1.245 → 1.25 (half up, once per line)
-  usage('globex-x', 'globex', 1, '2026-01-12T00:00:00Z', '2026-01-12T00:30:00Z');
+  await usage('globex-x', 'globex', 1, '2026-01-12T00:00:00Z', '2026-01-12T00:30:00Z');
   // globex: a model the price list does not price (an agent reports it; no Node file declares it) in December
-  usage('globex-x', 'globex', 1, '2025-12-12T00:00:00Z', '2025-12-12T01:00:00Z', { model: 'NVIDIA B200' });
+  await usage('globex-x', 'globex', 1, '2025-12-12T00:00:00Z', '2025-12-12T01:00:00Z', { model: 'NVIDIA B200' });
 }, 60_000);
 afterAll(async () => hub?.close());
 
@@ -99,7 +99,7 @@ describeBuilt('billing API', () => {
     expect((await hub.call('POST', '/api/v1/billing/months/2026-01/close')).json.message).toBe('month 2026-01 is already closed');
     await new Promise((r) => setTimeout(r, 5));
     // an agent that was offline delivers ten minutes of January now
-    usage('acme-a', 'acme', 0, '2026-01-20T00:00:00Z', '2026-01-20T00:10:00Z');
+    await usage('acme-a', 'acme', 0, '2026-01-20T00:00:00Z', '2026-01-20T00:10:00Z');
     const jan = await hub.call('GET', '/api/v1/tenants/acme/invoices/2026-01');
     expect(jan.json.frozen).toBe(true);
     expect(jan.json.totals.amount).toBe('3.74');
@@ -109,6 +109,6 @@ describeBuilt('billing API', () => {
       ['acme-b', false, 1800, '1.25'],
     ]);
     expect((await hub.call('GET', '/api/v1/billing/months')).json.closed.map((m: { month: string }) => m.month)).toEqual(['2026-01']);
-    expect(hub.store.auditLog().filter((a) => a.action === 'billing.month.close')).toEqual([{ actor: 'admin:test-admin', action: 'billing.month.close', target: '2026-01' }]);
+    expect((await hub.store.auditLog()).filter((a) => a.action === 'billing.month.close')).toEqual([{ actor: 'admin:test-admin', action: 'billing.month.close', target: '2026-01' }]);
   });
 });

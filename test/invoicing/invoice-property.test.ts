@@ -8,7 +8,6 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { HubStore } from '../../hub/store/hub-store.js';
-import { BillingStore } from '../../hub/invoicing/billing-store.js';
 import { Invoicer } from '../../hub/invoicing/invoicer.js';
 import { repoOf } from '../support/infra-repo.js';
 
@@ -33,9 +32,9 @@ function roundHalfUp(num: bigint, den: bigint): bigint {
 }
 
 describe('hub invoice from stored records (property)', () => {
-  it('matches an independent second-by-second count to the cent', () => {
-    fc.assert(
-      fc.property(fc.array(stretch, { minLength: 1, maxLength: 12 }), fc.array(fc.integer({ min: 0, max: 1000 }), { minLength: 0, maxLength: 6 }), fc.integer(), (stretches, dupPicks, seed) => {
+  it('matches an independent second-by-second count to the cent', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(stretch, { minLength: 1, maxLength: 12 }), fc.array(fc.integer({ min: 0, max: 1000 }), { minLength: 0, maxLength: 6 }), fc.integer(), async (stretches, dupPicks, seed) => {
         const store = new HubStore(':memory:');
         try {
           // ground truth: the seconds of March each workspace held each GPU
@@ -65,9 +64,9 @@ describe('hub invoice from stored records (property)', () => {
             const j = x % (i + 1);
             [items[i], items[j]] = [items[j]!, items[i]!];
           }
-          for (const it of items) store.ingest([it]);
+          for (const it of items) await store.ingest([it]);
 
-          const inv = new Invoicer(new BillingStore(store.db)).invoice(repo, 'acme', '2026-03').invoice;
+          const inv = (await new Invoicer(store.billing).invoice(repo, 'acme', '2026-03')).invoice;
           const expected = [...truth]
             .filter(([, set]) => set.size > 0)
             .sort(([a], [b]) => (a < b ? -1 : 1))
@@ -90,9 +89,9 @@ const CLOSABLE = ['2026-01', '2026-02', '2026-03', '2026-04'];
 const MONTHS = [...CLOSABLE, '2026-05'];
 
 describe('late records across several month closes (property)', () => {
-  it('bill every distinct second exactly once over all invoices, whatever the order of arrivals and closes', () => {
-    fc.assert(
-      fc.property(
+  it('bill every distinct second exactly once over all invoices, whatever the order of arrivals and closes', async () => {
+    await fc.assert(
+      fc.asyncProperty(
         fc.array(lateStretch, { minLength: 1, maxLength: 10 }),
         // resends (same seq, and the same interval under a new seq): many, so some land after two closes
         fc.array(fc.integer({ min: 0, max: 1000 }), { maxLength: 40 }),
@@ -100,7 +99,7 @@ describe('late records across several month closes (property)', () => {
         // where each close happens in the arrival sequence (0..1 of the way), and in which order the months close
         fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 4, maxLength: 4 }),
         fc.shuffledSubarray(CLOSABLE, { minLength: 0, maxLength: 4 }),
-        (stretches, dupPicks, seed, closeAt, closeOrder) => {
+        async (stretches, dupPicks, seed, closeAt, closeOrder) => {
           const now = Date.UTC(2026, 5, 1);
           const store = new HubStore(':memory:', { now: () => new Date(now) });
           try {
@@ -127,19 +126,19 @@ describe('late records across several month closes (property)', () => {
               items.push({ ...it });
               items.push({ ...it, seq: ++seq });
             }
-            const invoicer = new Invoicer(new BillingStore(store.db), () => now);
+            const invoicer = new Invoicer(store.billing, () => now);
             const closes = closeOrder.map((month, i) => ({ month, at: Math.floor(closeAt[i]! * items.length) })).sort((a, b) => a.at - b.at);
             let c = 0;
-            items.forEach((it, i) => {
-              while (c < closes.length && closes[c]!.at <= i) invoicer.close(repo, closes[c++]!.month, 'admin');
-              store.ingest([it]);
-            });
-            while (c < closes.length) invoicer.close(repo, closes[c++]!.month, 'admin');
+            for (const [i, it] of items.entries()) {
+              while (c < closes.length && closes[c]!.at <= i) await invoicer.close(repo, closes[c++]!.month, 'admin');
+              await store.ingest([it]);
+            }
+            while (c < closes.length) await invoicer.close(repo, closes[c++]!.month, 'admin');
 
             let priced = 0;
             let unpriced = 0;
             for (const month of MONTHS) {
-              for (const l of invoicer.invoice(repo, 'acme', month).invoice.lines) {
+              for (const l of (await invoicer.invoice(repo, 'acme', month)).invoice.lines) {
                 if (l.unpriced === undefined) priced += l.seconds;
                 else unpriced += l.seconds;
               }

@@ -7,7 +7,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import { HubStore } from '../../hub/store/hub-store.js';
-import { BillingStore } from '../../hub/invoicing/billing-store.js';
 import { Invoicer } from '../../hub/invoicing/invoicer.js';
 import { repoOf } from '../support/infra-repo.js';
 
@@ -22,11 +21,11 @@ const at = (iso: string): number => Date.parse(iso);
 const gpu = (tenant: string, from: number, to: number, more: Record<string, unknown> = {}) => ({ kind: 'gpu-allocation', version: 1, node: 'n1', workspace: `${tenant}-w`, tenant, gpuUuid: 'GPU-1', gpuModel: H100, from, to, ...more });
 
 describe('records that cannot be rated', () => {
-  it('are excluded, counted and reported; invoices and the month close of every tenant still work', () => {
+  it('are excluded, counted and reported; invoices and the month close of every tenant still work', async () => {
     let now = at('2026-04-01T01:00:00Z');
     const store = new HubStore(':memory:', { now: () => new Date(now) });
     const warnings: Array<{ obj: Record<string, unknown>; msg: string }> = [];
-    const invoicer = new Invoicer(new BillingStore(store.db), () => now, { warn: (obj, msg) => warnings.push({ obj: obj as Record<string, unknown>, msg }) });
+    const invoicer = new Invoicer(store.billing, () => now, { warn: (obj, msg) => warnings.push({ obj: obj as Record<string, unknown>, msg }) });
     try {
       const insert = store.db.prepare('INSERT INTO usage_records (node, seq, payload, received_at) VALUES (?, ?, ?, ?)');
       const received = '2026-03-15T00:00:00.000Z';
@@ -44,7 +43,7 @@ describe('records that cannot be rated', () => {
       row(JSON.stringify([1, 2, 3])); // not an object, no tenant: reported at the close only
       row('"just a string"');
 
-      const march = invoicer.invoice(repo, 'acme', '2026-03');
+      const march = await invoicer.invoice(repo, 'acme', '2026-03');
       expect(march.invoice.lines.map((l) => [l.workspace, l.seconds, l.amount])).toEqual([['acme-w', 3600, '3.60']]);
       expect(march.invoice.totals.amount).toBe('3.60');
       expect(march.invoice.alerts).toEqual([{
@@ -60,13 +59,13 @@ describe('records that cannot be rated', () => {
         ],
       }]);
       // the months the bad records claim are not broken either
-      for (const m of ['1970-01', '2006-03', '2027-03']) expect(invoicer.invoice(repo, 'acme', m).invoice.totals.amount).toBe('0.00');
-      expect(invoicer.usage(repo, 'acme', '2026-03')).toMatchObject({ total: '3.60', seconds: 3600 });
+      for (const m of ['1970-01', '2006-03', '2027-03']) expect((await invoicer.invoice(repo, 'acme', m)).invoice.totals.amount).toBe('0.00');
+      expect(await invoicer.usage(repo, 'acme', '2026-03')).toMatchObject({ total: '3.60', seconds: 3600 });
 
-      const closed = invoicer.close(repo, '2026-03', 'admin');
+      const closed = await invoicer.close(repo, '2026-03', 'admin');
       expect(closed.invoices).toEqual([{ tenant: 'acme', total: '3.60', currency: 'EUR', alerts: 1 }, { tenant: 'globex', total: '1.80', currency: 'EUR', alerts: 0 }]);
       expect(closed.unattributed).toBe(2);
-      expect(invoicer.invoice(repo, 'acme', '2026-03').invoice.alerts?.[0]?.count).toBe(7);
+      expect((await invoicer.invoice(repo, 'acme', '2026-03')).invoice.alerts?.[0]?.count).toBe(7);
       expect(warnings.map((w) => w.msg)).toEqual([
         'billing: 7 stored usage records could not be rated and are excluded from the amount',
         'billing: usage records without a readable tenant cannot be rated; excluded from every invoice',
@@ -74,7 +73,7 @@ describe('records that cannot be rated', () => {
       expect(warnings[0]?.obj).toMatchObject({ tenant: 'acme', month: '2026-03', code: 'UNRATABLE', count: 7 });
       // April goes on: nothing from March's bad rows follows it
       now = at('2026-05-01T01:00:00Z');
-      expect(invoicer.close(repo, '2026-04', 'admin').invoices.map((i) => i.total)).toEqual(['0.00', '0.00']);
+      expect((await invoicer.close(repo, '2026-04', 'admin')).invoices.map((i) => i.total)).toEqual(['0.00', '0.00']);
     } finally {
       store.close();
     }

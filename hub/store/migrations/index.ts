@@ -9,6 +9,7 @@ import { sql as usageRefusals } from './0036-usage-refusals.js';
 import { sql as joinTokenNode } from './0037-join-token-node.js';
 import { sql as nodeAgeRecipient } from './0038-node-age-recipient.js';
 import { sql as volumeKeys } from './0052-volume-keys.js';
+import { sql as usageLateRanges, postgres as usageLateRangesPg } from './0054-usage-late-ranges.js';
 import { sql as workspaceSecrets } from './0040-workspace-secrets.js';
 import { sql as apiTokenScope } from './0042-api-token-scope.js';
 import { sql as appSessions } from './0043-app-sessions.js';
@@ -46,4 +47,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 46, name: 'saml-caches', sql: samlCaches },
   { version: 47, name: 'saml-sessions', sql: samlSessions },
   { version: 52, name: 'volume-keys', sql: volumeKeys },
+  { version: 54, name: 'usage-late-ranges', sql: usageLateRanges, postgres: usageLateRangesPg },
 ];
