@@ -76,7 +76,7 @@ export function registerHubToken(hub: Command): void {
         const pin = o.tlsCert !== undefined ? pinOfPem(readFileSync(o.tlsCert)) : identity.pin;
         const hubUrl = o.hubUrl?.replace(/\/+$/, '') ?? identity.url;
         const created = await createJoinToken(store.joinTokens, { ttlMs, uses, profile: o.profile, ...(o.node === undefined ? {} : { node: o.node }), labels, createdBy: 'cli' }, new Date());
-        store.audit('cli', 'join-token.create', created.id, { profile: o.profile, node: o.node ?? null, uses, expiresAt: created.expiresAt });
+        await store.audit('cli', 'join-token.create', created.id, { profile: o.profile, node: o.node ?? null, uses, expiresAt: created.expiresAt });
         const text = encodeJoinToken({ secret: created.secret, pin, hubUrl });
         const command = installCommand(hubUrl, text, pin);
         if (o.json === true) process.stdout.write(`${JSON.stringify({ id: created.id, token: text, expiresAt: created.expiresAt, maxUses: uses, profile: o.profile, node: o.node ?? null, labels, hubUrl: hubUrl ?? null, pin: pin ?? null, installCommand: command })}\n`);
@@ -108,7 +108,7 @@ export function registerHubToken(hub: Command): void {
       const [{ revokeJoinToken }] = await enrollModules();
       await withHubStore(o.dataDir, async (store) => {
         if (!(await revokeJoinToken(store.joinTokens, id))) throw new FoundryError('NOT_FOUND', `no join token ${id}`, { resource: id });
-        store.audit('cli', 'join-token.revoke', id);
+        await store.audit('cli', 'join-token.revoke', id);
       });
     });
 }

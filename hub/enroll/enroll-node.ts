@@ -36,7 +36,7 @@ export async function enrollNode(deps: EnrollDeps, req: EnrollRequest, hubUrl: s
   const tokens = deps.store.joinTokens;
   const declaredProfile = await declaredProfileOf(deps, secret, req.node);
   const r = await reserveEnrollment(tokens, { secret, node: req.node, hostname: req.inventory.hostname, inventory: req.inventory, declaredProfile }, now);
-  if (req.ageRecipient !== undefined) deps.store.setNodeRecipient(req.node, req.ageRecipient, `join-token:${r.tokenId}`);
+  if (req.ageRecipient !== undefined) await deps.store.setNodeRecipient(req.node, req.ageRecipient, `join-token:${r.tokenId}`);
   const path = nodeFilePath(req.node);
   let nodeFile: EnrollResult['nodeFile'] = { path, status: 'not-written', revision: null };
   try {
@@ -56,7 +56,7 @@ export async function enrollNode(deps: EnrollDeps, req: EnrollRequest, hubUrl: s
     throw err;
   }
   if (nodeFile.status === 'kept' && req.ageRecipient !== undefined) await recordKeyInKeptFile(deps, req.node, path, req.ageRecipient, r.tokenId);
-  deps.store.audit(`join-token:${r.tokenId}`, 'node.enroll', req.node, { hostname: req.inventory.hostname, profile: r.profile, nodeFile: nodeFile.status });
+  await deps.store.audit(`join-token:${r.tokenId}`, 'node.enroll', req.node, { hostname: req.inventory.hostname, profile: r.profile, nodeFile: nodeFile.status });
   const base = hubUrl.replace(/\/+$/, '');
   return {
     node: req.node,
@@ -90,6 +90,6 @@ async function recordKeyInKeptFile(deps: EnrollDeps, node: string, path: string,
       return patched === undefined ? undefined : { changes: [{ path, content: patched }], message: `node ${node}: record its age public key (enrolled with join token ${tokenId})` };
     });
   } catch (err) {
-    deps.store.audit(`join-token:${tokenId}`, 'node.age-recipient.not-written', node, { reason: err instanceof Error ? err.message.slice(0, 500) : String(err) });
+    await deps.store.audit(`join-token:${tokenId}`, 'node.age-recipient.not-written', node, { reason: err instanceof Error ? err.message.slice(0, 500) : String(err) });
   }
 }

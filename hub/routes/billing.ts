@@ -78,7 +78,7 @@ export function billingRoutes(app: FastifyInstance, opts: { now?: () => number }
     try {
       const actor = actorOf(req.principal);
       const r = await invoicer.close(await repo(), req.params.month, actor);
-      app.hub.store.audit(actor, 'billing.month.close', req.params.month, { invoices: r.invoices.length });
+      await app.hub.store.audit(actor, 'billing.month.close', req.params.month, { invoices: r.invoices.length });
       return r;
     } catch (err) {
       return sendError(reply, err);

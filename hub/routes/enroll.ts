@@ -93,7 +93,7 @@ export function enrollRoutes(app: FastifyInstance, opts: EnrollRouteOptions): vo
     const actor = `${req.principal?.via ?? 'admin'}:${req.principal?.subject ?? '?'}`;
     const spec = { ttlMs, uses: body.uses ?? TOKEN_DEFAULTS.uses, profile: body.profile ?? TOKEN_DEFAULTS.profile, ...(body.node === undefined ? {} : { node: body.node }), labels: body.labels ?? {}, createdBy: actor };
     const created = await createJoinToken(tokens, spec, now());
-    store.audit(actor, 'join-token.create', created.id, { profile: spec.profile, node: body.node ?? null, uses: spec.uses, expiresAt: created.expiresAt });
+    await store.audit(actor, 'join-token.create', created.id, { profile: spec.profile, node: body.node ?? null, uses: spec.uses, expiresAt: created.expiresAt });
     const hubUrl = body.hubUrl ?? publicUrl ?? (await hubIdentity(tokens)).url;
     const token = encodeJoinToken({ secret: created.secret, pin, hubUrl });
     return reply.code(201).send({
@@ -114,7 +114,7 @@ export function enrollRoutes(app: FastifyInstance, opts: EnrollRouteOptions): vo
 
   app.post<{ Params: { id: string } }>('/api/v1/join-tokens/:id/revoke', { preHandler: admin }, async (req, reply) => {
     if (!(await revokeJoinToken(tokens, req.params.id))) return reply.code(404).send({ code: 'NOT_FOUND', message: `no join token ${req.params.id}` });
-    store.audit(`${req.principal?.via ?? 'admin'}:${req.principal?.subject ?? '?'}`, 'join-token.revoke', req.params.id);
+    await store.audit(`${req.principal?.via ?? 'admin'}:${req.principal?.subject ?? '?'}`, 'join-token.revoke', req.params.id);
     return { revoked: req.params.id };
   });
 

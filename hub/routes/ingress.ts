@@ -91,7 +91,7 @@ export function ingressRoutes(app: FastifyInstance, opts: IngressRouteOptions): 
       return reply.header('cache-control', 'no-store').redirect(`/ui/?next=${encodeURIComponent(next)}`);
     }
     if (!canAccessTenant(p, ws.tenant)) {
-      app.hub.store.audit(`user:${s.user}`, 'auth.app-login.refused', target.host);
+      await app.hub.store.audit(`user:${s.user}`, 'auth.app-login.refused', target.host);
       return page(reply, 403, 'No access to this app', [`You are signed in as ${escapeHtml(s.user)}, who has no access to this workspace.${dashboardLink()}`]);
     }
     const label = `${target.app}--${target.workspace}`;
@@ -110,7 +110,7 @@ export function ingressRoutes(app: FastifyInstance, opts: IngressRouteOptions): 
     if (opened === undefined) {
       return page(reply, 400, 'This sign-in link has expired', ['Sign-in links work once and for one minute. <a href="/">Open the app again</a> to sign in.']);
     }
-    app.hub.store.audit(`user:${opened.user}`, 'auth.app-login', label);
+    await app.hub.store.audit(`user:${opened.user}`, 'auth.app-login', label);
     const maxAge = Math.max(1, Math.floor((opened.expiresAt.getTime() - now().getTime()) / 1000));
     void reply.setCookie(APP_COOKIE, opened.token, { path: '/', httpOnly: true, sameSite: 'lax', secure: opts.apps.scheme === 'https', maxAge });
     return reply.header('cache-control', 'no-store').redirect(safePath(opened.rd) ?? '/');

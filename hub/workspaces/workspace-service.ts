@@ -26,7 +26,7 @@ import { removeDoc, setFields, workspaceFile, workspacePath } from './workspace-
 export interface WorkspaceServiceDeps {
   writer: InfraRepoWriter;
   lifecycle: LifecycleRepo;
-  audit: (actor: string, action: string, target?: string, details?: Record<string, unknown>) => void;
+  audit: (actor: string, action: string, target?: string, details?: Record<string, unknown>) => Promise<void>;
   /** The live view of the nodes of a repo (online, reported GPUs). */
   live: (repo: InfraRepo) => Promise<ReadonlyMap<string, LiveNode>>;
   /** The status body a node last reported, or undefined. */
@@ -111,7 +111,7 @@ export class WorkspaceService {
       await this.refreshIfLiveChanged(repo);
       const result = await this.placements.request(requestOf(repo, ws));
       if (!result.ok) {
-        this.deps.audit(actor, 'workspace.refuse', name, { tenant: body.tenant, reasons: result.reasons });
+        await this.deps.audit(actor, 'workspace.refuse', name, { tenant: body.tenant, reasons: result.reasons });
         return { ok: false, refusal: result };
       }
       const revision = this.committed.get(name);
@@ -121,7 +121,7 @@ export class WorkspaceService {
       this.committed.delete(name);
       await this.deps.lifecycle.record(name, body.tenant, { phase: 'Pending', reason: 'Requested', message: `requested by ${actor}`, node: null }, null, at);
       await this.deps.lifecycle.record(name, body.tenant, { phase: 'Placed', reason: 'Scheduled', message: result.explanation.split('\n')[0] ?? '', node: result.node }, revision);
-      this.deps.audit(actor, 'workspace.create', name, { tenant: body.tenant, node: result.node, gpus: result.gpuUuids, revision });
+      await this.deps.audit(actor, 'workspace.create', name, { tenant: body.tenant, node: result.node, gpus: result.gpuUuids, revision });
       return { ok: true, placement: result, revision };
     } finally {
       this.creating.delete(name);
@@ -176,7 +176,7 @@ export class WorkspaceService {
       const content = setFields(readFileSync(join(dir, file), 'utf8'), file, 'Workspace', name, [[['spec', 'state'], state]]);
       return { changes: [{ path: file, content }], message: `${state === 'stopped' ? 'stop' : 'start'} workspace ${name}\n\nrequested by ${actor} through the hub api.` };
     });
-    if (r !== undefined) this.deps.audit(actor, `workspace.${state === 'stopped' ? 'stop' : 'start'}`, name, { revision: r.revision });
+    if (r !== undefined) await this.deps.audit(actor, `workspace.${state === 'stopped' ? 'stop' : 'start'}`, name, { revision: r.revision });
     return r !== undefined;
   }
 
@@ -191,7 +191,7 @@ export class WorkspaceService {
       return { changes: [{ path: file, content }], message: `delete workspace ${name}\n\nrequested by ${actor} through the hub api; volumes: reclaimPolicy ${policy}.` };
     });
     await this.placements.release(name);
-    this.deps.audit(actor, 'workspace.delete', name, { revision: r?.revision });
+    await this.deps.audit(actor, 'workspace.delete', name, { revision: r?.revision });
   }
 
   /** Sets or clears a node's spec.drain through a commit; false when it already was. */
@@ -206,7 +206,7 @@ export class WorkspaceService {
       return { changes: [{ path: file, content }], message: `${drain ? 'drain' : 'undrain'} node ${node}\n\nrequested by ${actor}: ${why}.` };
     });
     await this.placements.refresh();
-    if (r !== undefined) this.deps.audit(actor, drain ? 'node.drain' : 'node.undrain', node, { revision: r.revision });
+    if (r !== undefined) await this.deps.audit(actor, drain ? 'node.drain' : 'node.undrain', node, { revision: r.revision });
     return r !== undefined;
   }
 
@@ -255,11 +255,11 @@ export class WorkspaceService {
         if (r.ok) {
           await this.deps.lifecycle.record(name, doc.spec.tenant, { phase: 'Placed', reason: 'Scheduled', message: r.explanation.split('\n')[0] ?? '', node: r.node }, this.committed.get(name) ?? null);
           this.committed.delete(name);
-          this.deps.audit('foundry-hub', 'workspace.place', name, { node: r.node, gpus: r.gpuUuids });
+          await this.deps.audit('foundry-hub', 'workspace.place', name, { node: r.node, gpus: r.gpuUuids });
         } else {
           this.refused.set(name, repo.revision);
           await this.deps.lifecycle.record(name, doc.spec.tenant, { phase: 'Pending', reason: 'Unschedulable', message: r.explanation, node: null }, repo.revision);
-          this.deps.audit('foundry-hub', 'workspace.unschedulable', name, { reasons: r.reasons });
+          await this.deps.audit('foundry-hub', 'workspace.unschedulable', name, { reasons: r.reasons });
         }
       } catch (err) {
         this.deps.log?.warn({ workspace: name, err: err instanceof Error ? err.message : String(err) }, 'placing an unplaced workspace failed');
@@ -284,14 +284,14 @@ export class WorkspaceService {
       if (doc.spec.node === undefined && cur?.reason === 'Unschedulable') continue;
       const o = phaseOf(doc, doc.spec.node === undefined ? undefined : await this.deps.nodeStatus(doc.spec.node));
       if (await this.deps.lifecycle.record(doc.metadata.name, doc.spec.tenant, o, repo.revision)) {
-        this.deps.audit('foundry-hub', `workspace.${o.phase.toLowerCase()}`, doc.metadata.name, { reason: o.reason, node: o.node });
+        await this.deps.audit('foundry-hub', `workspace.${o.phase.toLowerCase()}`, doc.metadata.name, { reason: o.reason, node: o.node });
       }
     }
     for (const row of await this.deps.lifecycle.list()) {
       // A removal the node has not carried out yet (or refused) is looked at again until the node lets it go.
       if (seen.has(row.name) || row.phase === 'Deleted' || (Date.parse(row.updatedAt) > loadedAt && !REMOVAL_PENDING.has(row.reason))) continue;
       const o = phaseOf(undefined, row.node === null ? undefined : await this.deps.nodeStatus(row.node), row.name, row.node);
-      if (await this.deps.lifecycle.record(row.name, row.tenant, o, repo.revision)) this.deps.audit('foundry-hub', `workspace.${o.phase === 'Deleted' ? 'deleted' : o.reason === 'PruneRefused' ? 'prune-refused' : 'removing'}`, row.name, { reason: o.reason });
+      if (await this.deps.lifecycle.record(row.name, row.tenant, o, repo.revision)) await this.deps.audit('foundry-hub', `workspace.${o.phase === 'Deleted' ? 'deleted' : o.reason === 'PruneRefused' ? 'prune-refused' : 'removing'}`, row.name, { reason: o.reason });
     }
   }
 }
