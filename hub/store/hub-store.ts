@@ -14,6 +14,10 @@ import type { TelemetryMessage, HelloMessage } from '../../common/protocol/codec
 import { TelemetryBuffer, type TelemetrySample, type TelemetryRollup } from './telemetry-buffer.js';
 import type { Sql } from './sql/sql.js';
 import { SqliteSql } from './sql/sqlite.js';
+import { SqlUsersRepo, type UsersRepo } from './users-repo.js';
+import { SqlSessionsRepo, type SessionsRepo } from './sessions-repo.js';
+import { SqlApiTokensRepo, type ApiTokensRepo } from './api-tokens-repo.js';
+import { SqlSsoRepo, type SsoRepo } from './sso-repo.js';
 
 /** A record from a node's outbox, as the hub commits it. */
 export interface InboxItem {
@@ -53,6 +57,14 @@ export class HubStore {
   readonly db: Database.Database;
   /** The same database through the Sql interface (hub/store/sql/sql.ts) that the repositories use. */
   readonly sql: Sql;
+  /** Dashboard users, their second factors and SSO links. */
+  readonly users: UsersRepo;
+  /** Dashboard sessions. */
+  readonly sessions: SessionsRepo;
+  /** API tokens. */
+  readonly apiTokens: ApiTokensRepo;
+  /** Single sign-on's logins, step-ups and SAML caches. */
+  readonly sso: SsoRepo;
   private readonly now: () => Date;
   private readonly stmts;
 
@@ -82,6 +94,10 @@ export class HubStore {
       throw new FoundryError('STORE', 'cannot open the hub store', { resource: path, cause: err });
     }
     this.sql = new SqliteSql(this.db);
+    this.users = new SqlUsersRepo(this.sql);
+    this.sessions = new SqlSessionsRepo(this.sql);
+    this.apiTokens = new SqlApiTokensRepo(this.sql);
+    this.sso = new SqlSsoRepo(this.sql);
     const db = this.db;
     this.stmts = {
       insertUsage: db.prepare('INSERT OR IGNORE INTO usage_records (node, seq, payload, received_at) VALUES (?, ?, ?, ?)'),
