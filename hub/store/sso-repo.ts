@@ -75,15 +75,15 @@ export interface SsoRepo {
 export class SqlSsoRepo implements SsoRepo {
   constructor(private readonly sql: Sql) {}
 
-  startLogin(stateHash: string, login: OidcLoginRecord, createdAt: string, max: number): Promise<boolean> {
-    return this.sql.tx(async (tx) => {
-      await tx.run('DELETE FROM sso_logins WHERE expires_at <= ?', [createdAt]);
-      if ((await tx.get<{ n: number }>('SELECT COUNT(*) AS n FROM sso_logins'))!.n >= max) return false;
-      await tx.run('INSERT INTO sso_logins (state_hash, provider, binding_hash, nonce, code_verifier, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)', [
-        stateHash, login.provider, login.bindingHash, login.nonce, login.codeVerifier, createdAt, login.expiresAt,
-      ]);
-      return true;
-    });
+  // The pruning before a write needs no transaction: it removes only what no reader accepts any more.
+  // (The bound is approximate under concurrent starts, which is all it needs to be.)
+  async startLogin(stateHash: string, login: OidcLoginRecord, createdAt: string, max: number): Promise<boolean> {
+    await this.sql.run('DELETE FROM sso_logins WHERE expires_at <= ?', [createdAt]);
+    if ((await this.loginsInFlight()) >= max) return false;
+    await this.sql.run('INSERT INTO sso_logins (state_hash, provider, binding_hash, nonce, code_verifier, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)', [
+      stateHash, login.provider, login.bindingHash, login.nonce, login.codeVerifier, createdAt, login.expiresAt,
+    ]);
+    return true;
   }
 
   async takeLogin(stateHash: string): Promise<OidcLoginRecord | undefined> {
@@ -99,10 +99,8 @@ export class SqlSsoRepo implements SsoRepo {
   }
 
   async openStepUp(ticketHash: string, s: Omit<StepUpRecord, 'attempts'>, createdAt: string): Promise<void> {
-    await this.sql.tx(async (tx) => {
-      await tx.run('DELETE FROM sso_step_ups WHERE expires_at <= ? OR "user" = ?', [createdAt, s.user]);
-      await tx.run('INSERT INTO sso_step_ups (ticket_hash, "user", provider, created_at, expires_at) VALUES (?, ?, ?, ?, ?)', [ticketHash, s.user, s.provider, createdAt, s.expiresAt]);
-    });
+    await this.sql.run('DELETE FROM sso_step_ups WHERE expires_at <= ? OR "user" = ?', [createdAt, s.user]);
+    await this.sql.run('INSERT INTO sso_step_ups (ticket_hash, "user", provider, created_at, expires_at) VALUES (?, ?, ?, ?, ?)', [ticketHash, s.user, s.provider, createdAt, s.expiresAt]);
   }
 
   async stepUp(ticketHash: string): Promise<StepUpRecord | undefined> {
@@ -118,12 +116,10 @@ export class SqlSsoRepo implements SsoRepo {
     await this.sql.run('DELETE FROM sso_step_ups WHERE ticket_hash = ?', [ticketHash]);
   }
 
-  saveSamlRequest(provider: string, id: string, bindingHash: string | null, createdAt: string, staleBy: string): Promise<boolean> {
-    return this.sql.tx(async (tx) => {
-      await tx.run('DELETE FROM saml_requests WHERE created_at <= ?', [staleBy]);
-      const r = await tx.run('INSERT INTO saml_requests (provider, id, binding_hash, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (provider, id) DO NOTHING', [provider, id, bindingHash, createdAt]);
-      return r.changes === 1;
-    });
+  async saveSamlRequest(provider: string, id: string, bindingHash: string | null, createdAt: string, staleBy: string): Promise<boolean> {
+    await this.sql.run('DELETE FROM saml_requests WHERE created_at <= ?', [staleBy]);
+    const r = await this.sql.run('INSERT INTO saml_requests (provider, id, binding_hash, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (provider, id) DO NOTHING', [provider, id, bindingHash, createdAt]);
+    return r.changes === 1;
   }
 
   async samlRequest(provider: string, id: string): Promise<{ bindingHash: string | null; createdAt: string } | undefined> {
@@ -139,14 +135,12 @@ export class SqlSsoRepo implements SsoRepo {
     return (await this.sql.get('SELECT 1 AS x FROM saml_assertions WHERE provider = ? AND id = ?', [provider, id])) !== undefined;
   }
 
-  recordAssertion(entry: { provider: string; id: string; subject: string; expiresAt: string }, now: string): Promise<boolean> {
-    return this.sql.tx(async (tx) => {
-      await tx.run('DELETE FROM saml_assertions WHERE expires_at < ?', [now]);
-      const r = await tx.run('INSERT INTO saml_assertions (provider, id, subject, expires_at, accepted_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (provider, id) DO NOTHING', [
-        entry.provider, entry.id, entry.subject, entry.expiresAt, now,
-      ]);
-      return r.changes === 1;
-    });
+  async recordAssertion(entry: { provider: string; id: string; subject: string; expiresAt: string }, now: string): Promise<boolean> {
+    await this.sql.run('DELETE FROM saml_assertions WHERE expires_at < ?', [now]);
+    const r = await this.sql.run('INSERT INTO saml_assertions (provider, id, subject, expires_at, accepted_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (provider, id) DO NOTHING', [
+      entry.provider, entry.id, entry.subject, entry.expiresAt, now,
+    ]);
+    return r.changes === 1;
   }
 
   async rememberSamlSession(provider: string, s: SamlSession, at: string): Promise<void> {

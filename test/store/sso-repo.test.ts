@@ -80,6 +80,12 @@ describeBackends('sso repo', (backend) => {
     expect(await sso.assertionSeen('acme', '_a2')).toBe(true);
   });
 
+  it('accepts an assertion posted twice at once only once', async () => {
+    const entry = { provider: 'acme', id: '_race', subject: 'alice', expiresAt: '2026-12-07T12:05:00.000Z' };
+    const won = await Promise.all([sso.recordAssertion(entry, AT), sso.recordAssertion(entry, AT), sso.recordAssertion(entry, AT)]);
+    expect(won.filter(Boolean)).toEqual([true]);
+  });
+
   it('remembers the last SAML session of a subject and hands it out once', async () => {
     const first = { nameID: 'alice@acme', nameIDFormat: 'urn:email', nameQualifier: null, spNameQualifier: 'sp', sessionIndex: 'idx-1' };
     await sso.rememberSamlSession('acme', first, AT);
