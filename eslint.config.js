@@ -27,6 +27,22 @@ export default tseslint.config(
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false, attributes: false } }],
     },
   },
+  // All SQL lives in hub/store/ behind repositories (issue #23): nothing else imports a database client or
+  // reaches the store's SQLite connection.
+  {
+    files: ['hub/**/*.ts', 'cli/**/*.ts'],
+    ignores: ['**/*.test.ts', 'hub/store/**'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: [
+        { name: 'better-sqlite3', message: 'SQL lives in hub/store/ (a repository over hub/store/sql/sql.ts)' },
+        { name: 'pg', message: 'SQL lives in hub/store/ (a repository over hub/store/sql/sql.ts)' },
+      ] }],
+      'no-restricted-syntax': ['error',
+        { selector: "MemberExpression[property.name='db'][object.name='store']", message: 'the store hands out no database: use a repository (store.<area>)' },
+        { selector: "MemberExpression[property.name='db'][object.property.name='store']", message: 'the store hands out no database: use a repository (store.<area>)' },
+      ],
+    },
+  },
   // Walls (STYLE.md): common/ imports nothing of ours; agent/ and hub/ never import each other; what both
   // need lives in common/. Tests may cross them (an agent test may start a hub).
   ...[

@@ -213,7 +213,7 @@ export async function run({ quick = false } = {}) {
       store.close();
     });
     const url = `http://127.0.0.1:${app.server.address().port}`;
-    await createUser(store.db, { name: 'tom', role: 'tenant', tenant: 'acme' }, 'one-time-password-1', new Date());
+    await createUser(store.users, { name: 'tom', role: 'tenant', tenant: 'acme' }, 'one-time-password-1', new Date());
     const login = await post(`${url}/api/v1/auth/login`, { user: 'tom', password: 'one-time-password-1' });
     const secret = new URL(login.body.otpauthUri).searchParams.get('secret');
     const setup = await post(`${url}/api/v1/auth/setup`, { ticket: login.body.ticket, newPassword: 'tom-new-password-123', code: OTPAuth.TOTP.generate({ secret: OTPAuth.Secret.fromBase32(secret) }) });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildApp } from '../dist/hub/app.js';
 import { HubStore } from '../dist/hub/store/hub-store.js';
-import { createUser, upsertSsoUser } from '../dist/hub/auth/users.js';
+import { createUser, enableTotp, upsertSsoUser } from '../dist/hub/auth/users.js';
 import { openSession } from '../dist/hub/auth/sessions.js';
 import { median } from './stats.mjs';
 
@@ -37,11 +37,11 @@ export async function run({ quick = false } = {}) {
   try {
     await app.ready();
     const now = new Date();
-    await createUser(store.db, { name: 'ada', role: 'admin' }, 'one-time-password-1', now);
-    store.db.prepare('UPDATE users SET totp_enabled = 1 WHERE name = ?').run('ada');
-    const local = openSession(store.db, 'ada', '127.0.0.1', now);
-    const { user } = upsertSsoUser(store.db, { provider: 'acme-sso', subject: 's1', nameHint: 'alice', groups: ['other', 'g-199'] }, { role: 'tenant', tenant: 'acme', tenantRole: 'member' }, now);
-    const sso = openSession(store.db, user.name, '127.0.0.1', now, { provider: 'acme-sso' });
+    await createUser(store.users, { name: 'ada', role: 'admin' }, 'one-time-password-1', now);
+    await enableTotp(store.users, 'ada');
+    const local = await openSession(store.sessions, 'ada', '127.0.0.1', now);
+    const { user } = await upsertSsoUser(store.users, { provider: 'acme-sso', subject: 's1', nameHint: 'alice', groups: ['other', 'g-199'] }, { role: 'tenant', tenant: 'acme', tenantRole: 'member' }, now);
+    const sso = await openSession(store.sessions, user.name, '127.0.0.1', now, { provider: 'acme-sso' });
     const batches = quick ? 3 : 9;
     const n = quick ? 200 : 2000;
     await perRequestUs(app, `foundry_session=${local.id}`, 50); // warm-up

@@ -106,9 +106,9 @@ export function localNodeYaml(host: string, ageRecipient?: string): string {
 /** The dashboard's first user: on a hub with no user yet, an admin with a one-time password (shown once by the caller). */
 async function firstDashboardUser(hub: RunningHub): Promise<{ name: string; password: string } | undefined> {
   const [{ createUser, listUsers }, { randomPassword }] = await Promise.all([import('../hub/auth/users.js'), import('../hub/auth/passwords.js')]);
-  if (listUsers(hub.store.db).length > 0) return undefined;
+  if ((await listUsers(hub.store.users)).length > 0) return undefined;
   const password = randomPassword();
-  await createUser(hub.store.db, { name: DEV_ADMIN_USER, role: 'admin' }, password, new Date());
+  await createUser(hub.store.users, { name: DEV_ADMIN_USER, role: 'admin' }, password, new Date());
   await hub.store.audit('foundry-dev', 'user.create', DEV_ADMIN_USER, { role: 'admin' });
   return { name: DEV_ADMIN_USER, password };
 }

@@ -32,8 +32,8 @@ export function registerHubUser(hub: Command): void {
       const problem = passwordProblem(password);
       if (problem !== undefined) throw new FoundryError('CLI_USAGE', problem);
       await withHubStore(o.dataDir, async (store) => {
-        await createUser(store.db, { name, role: o.role as 'admin' | 'tenant', tenant: o.tenant }, password, new Date());
-        store.audit('cli', 'user.create', name, { role: o.role, tenant: o.tenant });
+        await createUser(store.users, { name, role: o.role as 'admin' | 'tenant', tenant: o.tenant }, password, new Date());
+        await store.audit('cli', 'user.create', name, { role: o.role, tenant: o.tenant });
       });
       if (o.passwordStdin !== true) process.stdout.write(`${password}\n`);
       process.stderr.write(`user ${name} (${o.role}${o.tenant === undefined ? '' : ` of ${o.tenant}`}) created: log in with this one-time password, then set a new one and enrol TOTP\n`);
@@ -44,9 +44,9 @@ export function registerHubUser(hub: Command): void {
     .option('--data-dir <dir>', 'the hub data dir', DEFAULT_DATA_DIR)
     .action(async (name: string, o: { dataDir: string }) => {
       const { resetSecondFactor } = await import('../hub/auth/users.js');
-      await withHubStore(o.dataDir, (store) => {
-        if (!resetSecondFactor(store.db, name)) throw new FoundryError('NOT_FOUND', `no user ${name}`, { resource: name });
-        store.audit('cli', 'user.reset-2fa', name);
+      await withHubStore(o.dataDir, async (store) => {
+        if (!(await resetSecondFactor(store.users, name))) throw new FoundryError('NOT_FOUND', `no user ${name}`, { resource: name });
+        await store.audit('cli', 'user.reset-2fa', name);
       });
       process.stderr.write(`user ${name}: second factor removed; it enrols a new one at next login\n`);
     });
@@ -56,7 +56,7 @@ export function registerHubUser(hub: Command): void {
     .option('--data-dir <dir>', 'the hub data dir', DEFAULT_DATA_DIR)
     .action(async (o: { dataDir: string }) => {
       const { listUsers } = await import('../hub/auth/users.js');
-      const users = await withHubStore(o.dataDir, (store) => listUsers(store.db));
+      const users = await withHubStore(o.dataDir, (store) => listUsers(store.users));
       for (const u of users) process.stdout.write(`${u.name}\t${u.role}\t${u.tenant ?? '-'}\t${u.totpEnabled ? '2fa' : 'no-2fa'}\n`);
     });
 }

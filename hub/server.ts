@@ -6,7 +6,6 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { buildApp } from './app.js';
-import { startCheckpointer } from './store/checkpointer.js';
 import { HubStore } from './store/hub-store.js';
 import { upgradeStore, type StoreUpgrade } from './store/upgrade.js';
 import { ensureHostedRepo, seedHostedRepo } from './git/hosted-repo.js';
@@ -113,7 +112,7 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
     if (signingError !== undefined) app.log.warn({ event: 'signing-key-unavailable', err: signingError instanceof Error ? signingError.message : String(signingError) }, 'the hub cannot sign its commits (is ssh-keygen installed?): agents that verify signatures will refuse them');
     await app.listen({ port: opts.port ?? 8080, host });
     // WAL checkpoints from a worker thread, so that no commit on the event loop pays for one.
-    const checkpointer = store.backend !== 'sqlite' ? { stop: async () => undefined } : startCheckpointer(store.db, 1000, (message) => app.log.warn({ event: 'wal-checkpoint-failed', reason: message }, 'background WAL checkpoint failed (if its worker died, SQLite checkpoints automatically again)'));
+    const checkpointer = store.startCheckpointer((message) => app.log.warn({ event: 'wal-checkpoint-failed', reason: message }, 'background WAL checkpoint failed (if its worker died, SQLite checkpoints automatically again)'));
     const address = app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : (opts.port ?? 8080);
     const url = listenUrl(port);

@@ -6,8 +6,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { timingSafeEqual } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
-import type Database from 'better-sqlite3';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { UsersRepo } from '../store/users-repo.js';
 import type { Principal } from './principal.js';
 import { tokenFromAuthorization } from './secrets.js';
 import { authenticateApiToken, type ApiTokenRow } from './api-tokens.js';
@@ -69,8 +69,8 @@ export function userPrincipal(user: User, via: Principal['via'], subject = user.
  * local user without a second factor. The one rule for sessions wherever they are used (API, dashboard,
  * the workspace app gateway's app sessions that ride on a dashboard session).
  */
-export async function sessionPrincipal(db: Database.Database, session: Pick<Session, 'user' | 'ssoProvider'>, access: UserAccess): Promise<Principal | undefined> {
-  const user = getUser(db, session.user);
+export async function sessionPrincipal(users: UsersRepo, session: Pick<Session, 'user' | 'ssoProvider'>, access: UserAccess): Promise<Principal | undefined> {
+  const user = await getUser(users, session.user);
   if (user === undefined) return undefined;
   if (user.sso !== undefined) {
     // SSO sessions are checked against the provider's current mappings at each use; their MFA was the IdP's or the step-up's.
@@ -85,9 +85,9 @@ export async function sessionPrincipal(db: Database.Database, session: Pick<Sess
  * The principal of an authenticated API token: an automation token by its own role and tenant; a
  * short-lived token (POST /api/v1/auth/token) as its user, and only while that user keeps access.
  */
-export async function tokenPrincipal(db: Database.Database, row: ApiTokenRow, access: UserAccess): Promise<Principal | undefined> {
+export async function tokenPrincipal(users: UsersRepo, row: ApiTokenRow, access: UserAccess): Promise<Principal | undefined> {
   if (row.user !== null) {
-    const user = getUser(db, row.user);
+    const user = await getUser(users, row.user);
     if (user === undefined || !(await access(user))) return undefined;
     return userPrincipal(user, 'api-token');
   }
@@ -98,7 +98,7 @@ export async function tokenPrincipal(db: Database.Database, row: ApiTokenRow, ac
 export async function installDashboardAuth(app: FastifyInstance, options: DashboardAuthOptions = {}): Promise<void> {
   const now = options.now ?? (() => new Date());
   const ssoAccess: UserAccess = options.ssoAccess ?? (async (user: User) => user.sso === undefined);
-  const db = app.hub.store.db;
+  const { users, sessions, apiTokens } = app.hub.store;
   app.decorate('userAccess', ssoAccess);
   await app.register(fastifyCookie);
 
@@ -111,7 +111,7 @@ export async function installDashboardAuth(app: FastifyInstance, options: Dashbo
   };
 
   // Expired sessions are refused when used; this only keeps the table small.
-  const prune = setInterval(() => pruneSessions(db, now()), 3600_000);
+  const prune = setInterval(() => void pruneSessions(sessions, now()).catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'pruning dashboard sessions failed')), 3600_000);
   prune.unref();
   app.addHook('onClose', async () => clearInterval(prune));
 
@@ -119,7 +119,7 @@ export async function installDashboardAuth(app: FastifyInstance, options: Dashbo
     clientIp.enterWith(req.ip);
     const id = req.cookies[SESSION_COOKIE];
     if (id !== undefined && id !== '') {
-      const s = findSession(db, id, now());
+      const s = await findSession(sessions, id, now());
       if (s !== undefined) req.dashboardSession = { ...s, id };
     }
     if (SAFE.has(req.method)) return;
@@ -141,12 +141,12 @@ export async function installDashboardAuth(app: FastifyInstance, options: Dashbo
   app.authenticators.push(
     async (req): Promise<Principal | undefined> => {
       const token = tokenFromAuthorization(req.headers.authorization);
-      const row = token === undefined ? undefined : authenticateApiToken(db, token, now());
-      return row === undefined ? undefined : tokenPrincipal(db, row, ssoAccess);
+      const row = token === undefined ? undefined : await authenticateApiToken(apiTokens, token, now());
+      return row === undefined ? undefined : tokenPrincipal(users, row, ssoAccess);
     },
     async (req): Promise<Principal | undefined> => {
       const s = req.dashboardSession;
-      return s === undefined ? undefined : sessionPrincipal(db, s, ssoAccess);
+      return s === undefined ? undefined : sessionPrincipal(users, s, ssoAccess);
     },
   );
 }

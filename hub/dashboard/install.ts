@@ -31,7 +31,7 @@ export async function installDashboard(app: FastifyInstance, opts: DashboardOpti
   await installDashboardAuth(app, { now, ssoAccess: (user) => directory.stillMapped(user) });
   authRoutes(app, { secure: opts.secure, limits: opts.loginLimits, now });
   const store = app.hub.store;
-  installSso(app, { db: store.db, audit: (...a) => store.audit(...a), directory, now, secure: opts.secure, log: app.log }, opts.sso);
+  installSso(app, { users: store.users, sessions: store.sessions, apiTokens: store.apiTokens, sso: store.sso, audit: (...a) => store.audit(...a), directory, now, secure: opts.secure, log: app.log }, opts.sso);
   overviewRoutes(app, { pollMs: opts.pollMs, now: () => now().getTime() });
   uiRoutes(app);
 }

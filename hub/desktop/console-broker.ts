@@ -97,18 +97,19 @@ export class ConsoleBroker {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
     const path = (req.url ?? '').split('?')[0];
-    if (path === DESKTOP_WS_PATH) this.browser(req, socket, head);
+    // The session lookup is a store query: a failing one ends the connection instead of leaving it hanging.
+    if (path === DESKTOP_WS_PATH) this.browser(req, socket, head).catch(() => socket.destroy());
     else this.agent(req, socket, head);
   }
 
-  private browser(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  private async browser(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const { log, tickets, gateway } = this.deps;
     if (!sameOrigin(req)) return reject(socket, 403, 'cross-origin console refused');
     const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
     const ticket = offered.find((p) => p.startsWith(TICKET_PROTOCOL_PREFIX))?.slice(TICKET_PROTOCOL_PREFIX.length);
     if (ticket === undefined || ticket === '') return reject(socket, 401, 'a console ticket is required');
     const sid = cookie(req.headers.cookie, SESSION_COOKIE);
-    const session = sid === undefined ? undefined : findSession(this.deps.store.db, sid, this.now());
+    const session = sid === undefined ? undefined : await findSession(this.deps.store.sessions, sid, this.now());
     const r = tickets.redeem(ticket, session === undefined || sid === undefined ? undefined : hashSecret(sid));
     if (!r.ok) {
       log.warn({ reason: r.reason }, 'console ticket refused');

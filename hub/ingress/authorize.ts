@@ -5,7 +5,8 @@
  * tenant or admin API token with the `apps` scope (`Authorization: Bearer fapi_...`), else the app-session
  * cookie `foundry_app`. An Authorization header that is no API token is the app's business and ignored.
  */
-import type Database from 'better-sqlite3';
+import type { ApiTokensRepo } from '../store/api-tokens-repo.js';
+import type { UsersRepo } from '../store/users-repo.js';
 import { parseAppHost } from '../../common/ingress/app-host.js';
 import type { AppsUrl } from '../../common/ingress/apps-url.js';
 import { API_TOKEN_PREFIX, authenticateApiToken } from '../auth/api-tokens.js';
@@ -29,8 +30,9 @@ export type AuthzDecision =
 
 /** Collaborators of the authorizer. */
 export interface AuthorizerDeps {
-  /** For the auth area's API-token and session checks, which still take the database (their repositories come with hub/auth's conversion). */
-  db: Database.Database;
+  /** The store's users and API tokens (HubStore.users, .apiTokens). */
+  users: UsersRepo;
+  apiTokens: ApiTokensRepo;
   apps: AppsUrl;
   index: AppIndex;
   sessions: AppSessions;
@@ -57,12 +59,12 @@ async function credentialPrincipal(deps: AuthorizerDeps, req: AuthzRequest, host
   const now = deps.now();
   const token = tokenFromAuthorization(req.authorization);
   if (token !== undefined && token.startsWith(`${API_TOKEN_PREFIX}_`)) {
-    const row = authenticateApiToken(deps.db, token, now, 'apps');
-    const p = row === undefined ? undefined : await tokenPrincipal(deps.db, row, deps.access);
+    const row = await authenticateApiToken(deps.apiTokens, token, now, 'apps');
+    const p = row === undefined ? undefined : await tokenPrincipal(deps.users, row, deps.access);
     return row === undefined || p === undefined ? { invalid: 'unknown, revoked, expired or out-of-scope api token' } : { principal: p, label: `token:${row.id}` };
   }
   if (req.appCookie === undefined || req.appCookie === '') return undefined;
   const s = await deps.sessions.find(req.appCookie, host, now);
-  const p = s === undefined ? undefined : await sessionPrincipal(deps.db, { user: s.user, ssoProvider: s.ssoProvider }, deps.access);
+  const p = s === undefined ? undefined : await sessionPrincipal(deps.users, { user: s.user, ssoProvider: s.ssoProvider }, deps.access);
   return s === undefined || p === undefined ? { invalid: 'unknown or expired app session' } : { principal: p, label: `user:${s.user}` };
 }

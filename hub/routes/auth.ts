@@ -32,22 +32,21 @@ export const UNKNOWN_USER = '(unknown user)';
 /** Registers /api/v1/auth/* and /api/v1/api-tokens. */
 export function authRoutes(app: FastifyInstance, opts: AuthRouteOptions): void {
   const { store } = app.hub;
-  const db = store.db;
   const now = opts.now ?? (() => new Date());
   const limiter = new LoginLimiter(opts.limits, () => now().getTime());
   const tickets = new Map<string, { user: string; expires: number }>();
   const anyone = requirePrincipal(app);
 
-  const startSession = (req: FastifyRequest, reply: FastifyReply, user: User) => {
-    const s = openSession(db, user.name, req.ip, now());
+  const startSession = async (req: FastifyRequest, reply: FastifyReply, user: User) => {
+    const s = await openSession(store.sessions, user.name, req.ip, now());
     void reply.setCookie(SESSION_COOKIE, s.id, { path: '/', httpOnly: true, sameSite: 'strict', secure: opts.secure, maxAge: SESSION_LIMITS.maxMs / 1000 });
     return { user: user.name, role: user.role, tenant: user.tenant, csrfToken: s.csrfToken };
   };
-  const refuse = (reply: FastifyReply, user: string, ip: string, why: string) => {
+  const refuse = async (reply: FastifyReply, user: string, ip: string, why: string) => {
     limiter.fail(user, ip);
     // A name that is no user is often a password typed into the wrong field: never store it.
-    const who = getUser(db, user) === undefined ? UNKNOWN_USER : user;
-    store.audit(`user:${who}`, 'auth.login.fail', who, { reason: why });
+    const who = (await getUser(store.users, user)) === undefined ? UNKNOWN_USER : user;
+    await store.audit(`user:${who}`, 'auth.login.fail', who, { reason: why });
     return reply.code(401).send({ code: 'AUTH_FAILED', message: 'wrong user name, password or code' });
   };
   const limited = (reply: FastifyReply, waitMs: number) =>
@@ -60,20 +59,20 @@ export function authRoutes(app: FastifyInstance, opts: AuthRouteOptions): void {
       const { user: name, password, code } = req.body;
       const wait = limiter.check(name, req.ip);
       if (wait > 0) return limited(reply, wait);
-      const user = await checkPassword(db, name, password);
+      const user = await checkPassword(store.users, name, password);
       if (user === undefined) return refuse(reply, name, req.ip, 'password');
       if (user.mustChangePassword || !user.totpEnabled) {
         const ticket = randomBytes(24).toString('base64url');
         for (const [k, v] of tickets) if (v.expires < now().getTime()) tickets.delete(k);
         tickets.set(ticket, { user: name, expires: now().getTime() + SETUP_TTL_MS });
-        const secret = pendingTotpSecret(db, name);
+        const secret = await pendingTotpSecret(store.users, name);
         const uri = totpUri(secret, name);
         return { next: 'setup', ticket, mustChangePassword: user.mustChangePassword, otpauthUri: uri, qrSvg: await qrSvg(uri) };
       }
-      if (code === undefined || code === '' || checkSecondFactor(db, name, code, now().getTime()) === undefined) return refuse(reply, name, req.ip, 'second factor');
+      if (code === undefined || code === '' || (await checkSecondFactor(store.users, name, code, now().getTime())) === undefined) return refuse(reply, name, req.ip, 'second factor');
       limiter.succeed(name, req.ip);
-      store.audit(`user:${name}`, 'auth.login', name);
-      return { next: 'done', ...startSession(req, reply, user) };
+      await store.audit(`user:${name}`, 'auth.login', name);
+      return { next: 'done', ...(await startSession(req, reply, user)) };
     },
   );
 
@@ -83,20 +82,20 @@ export function authRoutes(app: FastifyInstance, opts: AuthRouteOptions): void {
     async (req, reply) => {
       const t = tickets.get(req.body.ticket);
       if (t === undefined || t.expires < now().getTime()) return reply.code(401).send({ code: 'AUTH_FAILED', message: 'the setup ticket is unknown or expired: log in again' });
-      const user = getUser(db, t.user);
+      const user = await getUser(store.users, t.user);
       if (user === undefined) return reply.code(401).send({ code: 'AUTH_FAILED', message: 'the setup ticket is unknown or expired: log in again' });
       if (user.mustChangePassword) {
         const problem = req.body.newPassword === undefined ? 'a new password is required' : passwordProblem(req.body.newPassword);
         if (problem !== undefined) return reply.code(400).send({ code: 'BAD_REQUEST', message: problem });
       }
       if (limiter.check(user.name, req.ip) > 0) return limited(reply, limiter.check(user.name, req.ip));
-      if (checkSecondFactor(db, user.name, req.body.code, now().getTime()) === undefined) return refuse(reply, user.name, req.ip, 'setup code');
+      if ((await checkSecondFactor(store.users, user.name, req.body.code, now().getTime())) === undefined) return refuse(reply, user.name, req.ip, 'setup code');
       tickets.delete(req.body.ticket);
-      if (user.mustChangePassword && req.body.newPassword !== undefined) await setPassword(db, user.name, req.body.newPassword);
-      const recoveryCodes = user.totpEnabled ? [] : enableTotp(db, user.name);
-      store.audit(`user:${user.name}`, 'auth.setup', user.name, { totp: !user.totpEnabled, password: user.mustChangePassword });
-      const fresh = getUser(db, user.name) as User;
-      return { next: 'done', ...startSession(req, reply, fresh), recoveryCodes };
+      if (user.mustChangePassword && req.body.newPassword !== undefined) await setPassword(store.users, user.name, req.body.newPassword);
+      const recoveryCodes = user.totpEnabled ? [] : await enableTotp(store.users, user.name);
+      await store.audit(`user:${user.name}`, 'auth.setup', user.name, { totp: !user.totpEnabled, password: user.mustChangePassword });
+      const fresh = (await getUser(store.users, user.name)) as User;
+      return { next: 'done', ...(await startSession(req, reply, fresh)), recoveryCodes };
     },
   );
 
@@ -130,22 +129,22 @@ export function authRoutes(app: FastifyInstance, opts: AuthRouteOptions): void {
       if (p.role === 'tenant' && (role === 'admin' || (req.body.tenant !== undefined && req.body.tenant !== p.tenant))) return reply.code(403).send({ code: 'AUTH_FORBIDDEN', message: 'a tenant can only create tokens of its own tenant' });
       if (role === 'tenant' && tenant === undefined) return reply.code(400).send({ code: 'BAD_REQUEST', message: 'a tenant token needs a tenant' });
       if (role === 'admin' && req.body.tenant !== undefined) return reply.code(400).send({ code: 'BAD_REQUEST', message: 'an admin token has no tenant' });
-      const created = createApiToken(db, { label: req.body.label, role, tenant, scopes: req.body.scopes, createdBy: actorOf(p) }, now());
-      store.audit(actorOf(p), 'api-token.create', created.row.id, { label: req.body.label, role, tenant, scopes: created.row.scopes });
+      const created = await createApiToken(store.apiTokens, { label: req.body.label, role, tenant, scopes: req.body.scopes, createdBy: actorOf(p) }, now());
+      await store.audit(actorOf(p), 'api-token.create', created.row.id, { label: req.body.label, role, tenant, scopes: created.row.scopes });
       return reply.code(201).send({ ...created.row, token: created.token });
     },
   );
   app.get('/api/v1/api-tokens', { preHandler: anyone }, async (req) => {
     const p = req.principal as Principal;
-    return { tokens: listApiTokens(db, p.role === 'admin' ? undefined : p.tenant) };
+    return { tokens: await listApiTokens(store.apiTokens, p.role === 'admin' ? undefined : p.tenant) };
   });
   app.post<{ Params: { id: string } }>('/api/v1/api-tokens/:id/revoke', { preHandler: anyone }, async (req, reply) => {
     const p = req.principal as Principal;
-    const t = getApiToken(db, req.params.id);
+    const t = await getApiToken(store.apiTokens, req.params.id);
     // A tenant asking about another tenant's token gets the same answer as for a missing one.
     if (t === undefined || (p.role === 'tenant' && t.tenant !== p.tenant)) return reply.code(404).send({ code: 'NOT_FOUND', message: `no api token ${req.params.id}` });
-    revokeApiToken(db, t.id);
-    store.audit(actorOf(p), 'api-token.revoke', t.id, { label: t.label });
+    await revokeApiToken(store.apiTokens, t.id);
+    await store.audit(actorOf(p), 'api-token.revoke', t.id, { label: t.label });
     return { revoked: t.id };
   });
 }

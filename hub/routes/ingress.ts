@@ -39,13 +39,12 @@ function page(reply: FastifyReply, code: number, title: string, lines: string[])
 
 /** Registers the ingress routes (needs installDashboard first: cookies and dashboard sessions). */
 export function ingressRoutes(app: FastifyInstance, opts: IngressRouteOptions): void {
-  const db = app.hub.store.db;
   const now = opts.now ?? (() => new Date());
   const ttl = opts.decisionTtlS ?? 5;
   const sessions = new AppSessions(app.hub.store.appSessions);
   // No Git read per request: the workspace service's repo of the branch tip, re-read by its sync loop.
   const index = new AppIndex(() => app.gitops.workspaces.repo({ cached: true }));
-  const deps = { db, apps: opts.apps, index, sessions, access: app.userAccess, now };
+  const deps = { users: app.hub.store.users, apiTokens: app.hub.store.apiTokens, apps: opts.apps, index, sessions, access: app.userAccess, now };
   workspaceAppsRoutes(app, { apps: opts.apps, index });
   const dashboardLink = (): string => {
     const hub = opts.hubUrl?.();
@@ -83,7 +82,7 @@ export function ingressRoutes(app: FastifyInstance, opts: IngressRouteOptions): 
     const ws = app.hasDecorator('gitops') ? await index.workspace(target.workspace) : undefined;
     if (ws === undefined || !ws.apps.has(target.app)) return text(reply, 404, 'not found\n');
     const s = req.dashboardSession;
-    const p = s === undefined ? undefined : await sessionPrincipal(db, s, app.userAccess);
+    const p = s === undefined ? undefined : await sessionPrincipal(app.hub.store.users, s, app.userAccess);
     if (s === undefined || p === undefined) {
       // The dashboard logs the user in (password, TOTP or SSO) and comes back here; SameSite=Strict
       // hides its cookie on this cross-site redirect, so the dashboard also brings a live session back.

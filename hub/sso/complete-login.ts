@@ -6,9 +6,12 @@
  * Every login, refusal, step-up and user creation is audit-logged with the IdP and the subject.
  */
 import { randomBytes } from 'node:crypto';
-import type Database from 'better-sqlite3';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type { HubStore } from '../store/hub-store.js';
+import type { ApiTokensRepo } from '../store/api-tokens-repo.js';
+import type { SessionsRepo } from '../store/sessions-repo.js';
+import type { SsoRepo } from '../store/sso-repo.js';
+import type { UsersRepo } from '../store/users-repo.js';
 import { hashSecret } from '../auth/secrets.js';
 import { SESSION_COOKIE, SSO_SESSION_MAX_MS, openSession } from '../auth/sessions.js';
 import { upsertSsoUser, type User } from '../auth/users.js';
@@ -18,7 +21,10 @@ import { failurePage, refusalPage } from './pages.js';
 
 /** What SSO code needs of the hub. */
 export interface SsoContext {
-  db: Database.Database;
+  users: UsersRepo;
+  sessions: SessionsRepo;
+  apiTokens: ApiTokensRepo;
+  sso: SsoRepo;
   audit: HubStore['audit'];
   directory: SsoDirectory;
   now: () => Date;
@@ -77,24 +83,23 @@ export async function completeSsoLogin(ctx: SsoContext, identity: SsoIdentity, r
   const who = { provider: name, protocol: identity.protocol, subject };
   const provider = await ctx.directory.get(name);
   if (provider === undefined) {
-    ctx.audit(`sso:${name}`, 'auth.sso.refuse', subject, { ...who, reason: 'provider not configured' });
+    await ctx.audit(`sso:${name}`, 'auth.sso.refuse', subject, { ...who, reason: 'provider not configured' });
     return failurePage(reply, 404, name, `identity provider ${name} is not configured on this hub (any more)`);
   }
   const mapped = mapGroups(provider, identity.groups);
   if ('refused' in mapped) {
-    ctx.audit(`sso:${name}`, 'auth.sso.refuse', subject, { ...who, groups: identity.groups.slice(0, 50), reason: mapped.refused });
+    await ctx.audit(`sso:${name}`, 'auth.sso.refuse', subject, { ...who, groups: identity.groups.slice(0, 50), reason: mapped.refused });
     ctx.log.info({ provider: name, subject }, 'sso login refused: no mapping');
     return refusalPage(reply, provider.spec.displayName, mapped.refused);
   }
   const hint = identity.email ?? identity.name ?? subject;
-  const { user, created } = upsertSsoUser(ctx.db, { provider: name, subject, nameHint: hint, email: identity.email, displayName: identity.name, groups: identity.groups }, mapped.placement, ctx.now());
-  if (created) ctx.audit(`sso:${name}`, 'user.create', user.name, { ...who, role: user.role, tenant: user.tenant, tenantRole: user.role === 'tenant' ? user.tenantRole : undefined });
+  const { user, created } = await upsertSsoUser(ctx.users, { provider: name, subject, nameHint: hint, email: identity.email, displayName: identity.name, groups: identity.groups }, mapped.placement, ctx.now());
+  if (created) await ctx.audit(`sso:${name}`, 'user.create', user.name, { ...who, role: user.role, tenant: user.tenant, tenantRole: user.role === 'tenant' ? user.tenantRole : undefined });
   if (provider.spec.mfaRequired === true && !identity.mfa) {
     const ticket = randomBytes(32).toString('base64url');
     const at = ctx.now();
-    ctx.db.prepare('DELETE FROM sso_step_ups WHERE expires_at <= ? OR user = ?').run(at.toISOString(), user.name);
-    ctx.db.prepare('INSERT INTO sso_step_ups (ticket_hash, user, provider, created_at, expires_at) VALUES (?, ?, ?, ?, ?)').run(hashSecret(ticket), user.name, name, at.toISOString(), new Date(at.getTime() + STEP_UP_TTL_MS).toISOString());
-    ctx.audit(`user:${user.name}`, 'auth.sso.step-up', user.name, { ...who, enrol: !user.totpEnabled });
+    await ctx.sso.openStepUp(hashSecret(ticket), { user: user.name, provider: name, expiresAt: new Date(at.getTime() + STEP_UP_TTL_MS).toISOString() }, at.toISOString());
+    await ctx.audit(`user:${user.name}`, 'auth.sso.step-up', user.name, { ...who, enrol: !user.totpEnabled });
     // Lax: the browser arrives here through a redirect chain that started at the IdP.
     void reply.setCookie(STEP_UP_COOKIE, ticket, { path: STEP_UP_PATH, httpOnly: true, sameSite: 'lax', secure: ctx.secure, maxAge: STEP_UP_TTL_MS / 1000 });
     rememberLoginNext(ctx, reply, next);
@@ -109,16 +114,16 @@ export async function completeSsoLogin(ctx: SsoContext, identity: SsoIdentity, r
  * that navigation starts on the hub's own page and carries the SameSite=Strict session cookie, which a
  * redirect chain that began at the IdP would not.
  */
-export function openSsoSession(ctx: SsoContext, user: User, identity: Pick<SsoIdentity, 'provider' | 'protocol' | 'subject' | 'mfa'>, group: string | undefined, req: FastifyRequest, reply: FastifyReply, next?: string): FastifyReply {
-  setSsoSession(ctx, user, identity, group, req, reply);
+export async function openSsoSession(ctx: SsoContext, user: User, identity: Pick<SsoIdentity, 'provider' | 'protocol' | 'subject' | 'mfa'>, group: string | undefined, req: FastifyRequest, reply: FastifyReply, next?: string): Promise<FastifyReply> {
+  await setSsoSession(ctx, user, identity, group, req, reply);
   if (req.cookies[SSO_NEXT_COOKIE] !== undefined) void reply.clearCookie(SSO_NEXT_COOKIE, { path: '/auth/' });
   const to = safeLoginNext(next);
   return reply.redirect(to === undefined ? '/ui/' : `/ui/?next=${encodeURIComponent(to)}`, 303);
 }
 
 /** Opens the session and sets its cookie on `reply`, without answering yet; audit-logs the login. */
-export function setSsoSession(ctx: SsoContext, user: User, identity: Pick<SsoIdentity, 'provider' | 'protocol' | 'subject' | 'mfa'>, group: string | undefined, req: FastifyRequest, reply: FastifyReply): void {
-  const s = openSession(ctx.db, user.name, req.ip, ctx.now(), { provider: identity.provider });
-  ctx.audit(`user:${user.name}`, 'auth.login', user.name, { provider: identity.provider, protocol: identity.protocol, subject: identity.subject, mfa: identity.mfa, group, role: user.role, tenant: user.tenant });
+export async function setSsoSession(ctx: SsoContext, user: User, identity: Pick<SsoIdentity, 'provider' | 'protocol' | 'subject' | 'mfa'>, group: string | undefined, req: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const s = await openSession(ctx.sessions, user.name, req.ip, ctx.now(), { provider: identity.provider });
+  await ctx.audit(`user:${user.name}`, 'auth.login', user.name, { provider: identity.provider, protocol: identity.protocol, subject: identity.subject, mfa: identity.mfa, group, role: user.role, tenant: user.tenant });
   void reply.setCookie(SESSION_COOKIE, s.id, { path: '/', httpOnly: true, sameSite: 'strict', secure: ctx.secure, maxAge: SSO_SESSION_MAX_MS / 1000 });
 }

@@ -87,11 +87,11 @@ export function installSso(app: FastifyInstance, ctx: SsoContext, opts: InstallS
   const logout = async (req: FastifyRequest): Promise<{ loggedOut: boolean; redirect: string }> => {
     const s = req.dashboardSession;
     if (s === undefined) return { loggedOut: false, redirect: '/ui/' };
-    closeSession(ctx.db, s.id);
-    ctx.audit(`user:${s.user}`, 'auth.logout', s.user, s.ssoProvider === null ? undefined : { provider: s.ssoProvider });
+    await closeSession(ctx.sessions, s.id);
+    await ctx.audit(`user:${s.user}`, 'auth.logout', s.user, s.ssoProvider === null ? undefined : { provider: s.ssoProvider });
     const p = s.ssoProvider === null ? undefined : await ctx.directory.get(s.ssoProvider);
     if (p?.spec.saml !== undefined) {
-      const subject = getUser(ctx.db, s.user)?.sso?.subject;
+      const subject = (await getUser(ctx.users, s.user))?.sso?.subject;
       return { loggedOut: true, redirect: subject === undefined ? '/ui/' : ((await samlLogoutUrl(ctx, p, subject, req, opts)) ?? '/ui/') };
     }
     if (p?.spec.oidc === undefined) return { loggedOut: true, redirect: '/ui/' };
@@ -119,18 +119,18 @@ export function installSso(app: FastifyInstance, ctx: SsoContext, opts: InstallS
   app.get<{ Params: { tenant: string } }>('/api/v1/tenants/:tenant/users', { preHandler: requirePrincipal(app) }, async (req, reply) => {
     const p = req.principal as Principal;
     if (!canAdministerTenant(p, req.params.tenant)) return reply.code(403).send({ code: 'AUTH_FORBIDDEN', message: `only an admin of tenant ${req.params.tenant} may list its users` });
-    const users = listUsers(ctx.db, req.params.tenant).map((u) => ({ name: u.name, tenantRole: u.tenantRole, provider: u.sso?.provider ?? null, totpEnabled: u.totpEnabled, createdAt: u.createdAt }));
+    const users = (await listUsers(ctx.users, req.params.tenant)).map((u) => ({ name: u.name, tenantRole: u.tenantRole, provider: u.sso?.provider ?? null, totpEnabled: u.totpEnabled, createdAt: u.createdAt }));
     return { users };
   });
 
   // A short-lived API token for the user of a dashboard session (SSO users have no long-lived secret of their own).
   app.post('/api/v1/auth/token', { preHandler: requirePrincipal(app) }, async (req, reply) => {
     const p = req.principal as Principal;
-    const user = p.via === 'session' ? getUser(ctx.db, p.subject) : undefined;
+    const user = p.via === 'session' ? await getUser(ctx.users, p.subject) : undefined;
     if (user === undefined) return reply.code(403).send({ code: 'AUTH_FORBIDDEN', message: 'short-lived tokens are issued to dashboard sessions only' });
     const expiresAt = new Date(ctx.now().getTime() + SHORT_TOKEN_MS);
-    const created = createApiToken(ctx.db, { label: `session:${user.name}`, role: user.role, tenant: user.tenant ?? undefined, createdBy: actorOf(p), expiresAt, user: user.name }, ctx.now());
-    ctx.audit(actorOf(p), 'api-token.create', created.row.id, { label: created.row.label, role: user.role, tenant: user.tenant, expiresAt: expiresAt.toISOString() });
+    const created = await createApiToken(ctx.apiTokens, { label: `session:${user.name}`, role: user.role, tenant: user.tenant ?? undefined, createdBy: actorOf(p), expiresAt, user: user.name }, ctx.now());
+    await ctx.audit(actorOf(p), 'api-token.create', created.row.id, { label: created.row.label, role: user.role, tenant: user.tenant, expiresAt: expiresAt.toISOString() });
     return reply.code(201).send({ token: created.token, expiresAt: expiresAt.toISOString(), role: user.role, tenant: user.tenant });
   });
 }

@@ -30,8 +30,6 @@ export function baseUrl(req: FastifyRequest, opts: SsoRouteOptions): string {
   return (opts.publicUrl ?? `${req.protocol}://${req.host}`).replace(/\/+$/, '');
 }
 
-interface LoginRow { provider: string; binding_hash: string; nonce: string; code_verifier: string; expires_at: string }
-
 /** Registers the OIDC start and callback routes. */
 export function oidcRoutes(app: FastifyInstance, ctx: SsoContext, opts: SsoRouteOptions): void {
   // The configuration discovered at start, reused by its callback (same JWKS download); a restart rediscovers.
@@ -61,14 +59,11 @@ export function oidcRoutes(app: FastifyInstance, ctx: SsoContext, opts: SsoRoute
     const started = await startOidcLogin(config, p, `${baseUrl(req, opts)}/auth/oidc/${encodeURIComponent(name)}/callback`);
     const at = ctx.now();
     const stateHash = hashSecret(started.state);
-    ctx.db.prepare('DELETE FROM sso_logins WHERE expires_at <= ?').run(at.toISOString());
     // Anyone may start a login: a flood must not grow the table without bound (real logins finish in minutes).
-    if ((ctx.db.prepare('SELECT COUNT(*) AS n FROM sso_logins').get() as { n: number }).n >= MAX_LOGINS_IN_FLIGHT) {
+    const login = { provider: name, bindingHash: hashSecret(binding), nonce: started.nonce, codeVerifier: started.codeVerifier, expiresAt: new Date(at.getTime() + LOGIN_TTL_MS).toISOString() };
+    if (!(await ctx.sso.startLogin(stateHash, login, at.toISOString(), MAX_LOGINS_IN_FLIGHT))) {
       return fail(reply, 503, p.spec.displayName, 'too many sign-ins in progress: try again in a few minutes');
     }
-    ctx.db.prepare('INSERT INTO sso_logins (state_hash, provider, binding_hash, nonce, code_verifier, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
-      stateHash, name, hashSecret(binding), started.nonce, started.codeVerifier, at.toISOString(), new Date(at.getTime() + LOGIN_TTL_MS).toISOString(),
-    );
     remember(stateHash, config);
     // Lax: the IdP's redirect back is a top-level navigation from another site.
     void reply.setCookie(LOGIN_COOKIE, binding, { path: '/auth/', httpOnly: true, sameSite: 'lax', secure: ctx.secure, maxAge: LOGIN_TTL_MS / 1000 });
@@ -82,32 +77,32 @@ export function oidcRoutes(app: FastifyInstance, ctx: SsoContext, opts: SsoRoute
     if (typeof state !== 'string' || state === '') return fail(reply, 400, name, 'the sign-in answer carries no state: start again from the login page');
     const stateHash = hashSecret(state);
     // Single use: the row is gone once read, so a replayed callback URL is refused.
-    const row = ctx.db.prepare('DELETE FROM sso_logins WHERE state_hash = ? RETURNING provider, binding_hash, nonce, code_verifier, expires_at').get(stateHash) as LoginRow | undefined;
+    const row = await ctx.sso.takeLogin(stateHash);
     const cached = configs.get(stateHash);
     configs.delete(stateHash);
     const binding = req.cookies[LOGIN_COOKIE];
-    if (row === undefined || row.provider !== name || Date.parse(row.expires_at) <= ctx.now().getTime()) {
-      ctx.audit(`sso:${name}`, 'auth.sso.refuse', undefined, { provider: name, protocol: 'oidc', reason: 'unknown, used or expired state' });
+    if (row === undefined || row.provider !== name || Date.parse(row.expiresAt) <= ctx.now().getTime()) {
+      await ctx.audit(`sso:${name}`, 'auth.sso.refuse', undefined, { provider: name, protocol: 'oidc', reason: 'unknown, used or expired state' });
       return fail(reply, 400, name, 'this sign-in was already used or has expired: start again from the login page');
     }
-    if (binding === undefined || hashSecret(binding) !== row.binding_hash) {
-      ctx.audit(`sso:${name}`, 'auth.sso.refuse', undefined, { provider: name, protocol: 'oidc', reason: 'callback from another browser' });
+    if (binding === undefined || hashSecret(binding) !== row.bindingHash) {
+      await ctx.audit(`sso:${name}`, 'auth.sso.refuse', undefined, { provider: name, protocol: 'oidc', reason: 'callback from another browser' });
       return fail(reply, 400, name, 'this sign-in was started in another browser: start again from the login page');
     }
     const p = await ctx.directory.get(name);
     if (p === undefined || p.spec.oidc === undefined) return fail(reply, 404, name, `no OpenID Connect provider ${name} is configured`);
     if (typeof req.query.error === 'string') {
       const why = `${req.query.error}${typeof req.query.error_description === 'string' ? `: ${req.query.error_description.slice(0, 300)}` : ''}`;
-      ctx.audit(`sso:${name}`, 'auth.sso.refuse', undefined, { provider: name, protocol: 'oidc', reason: `idp error ${req.query.error.slice(0, 100)}` });
+      await ctx.audit(`sso:${name}`, 'auth.sso.refuse', undefined, { provider: name, protocol: 'oidc', reason: `idp error ${req.query.error.slice(0, 100)}` });
       return fail(reply, 401, p.spec.displayName, `the identity provider answered ${why}`);
     }
     try {
       const config = cached?.config ?? (await oidcConfig(p, opts.oidc));
-      const identity = await finishOidcLogin(config, p, new URL(req.url, baseUrl(req, opts)), { state, nonce: row.nonce, codeVerifier: row.code_verifier });
+      const identity = await finishOidcLogin(config, p, new URL(req.url, baseUrl(req, opts)), { state, nonce: row.nonce, codeVerifier: row.codeVerifier });
       return await completeSsoLogin(ctx, { provider: name, protocol: 'oidc', ...identity }, req, reply, safeLoginNext(req.cookies[SSO_NEXT_COOKIE]));
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      ctx.audit(`sso:${name}`, 'auth.sso.refuse', undefined, { provider: name, protocol: 'oidc', reason: message.slice(0, 300) });
+      await ctx.audit(`sso:${name}`, 'auth.sso.refuse', undefined, { provider: name, protocol: 'oidc', reason: message.slice(0, 300) });
       return fail(reply, 401, p.spec.displayName, message);
     }
   });

@@ -18,7 +18,7 @@ import { completeSsoLogin, safeLoginNext, type SsoContext } from './complete-log
 import { formRoutes } from './form-body.js';
 import { baseUrl, type SsoRouteOptions } from './oidc-routes.js';
 import { failurePage } from './pages.js';
-import { REQUEST_ID_TTL_MS, takeSamlSession } from './saml-cache.js';
+import { REQUEST_ID_TTL_MS } from './saml-cache.js';
 import { loadIdpTrust } from './saml-idp-trust.js';
 import { SamlServiceProvider, spMetadata, spUrls, type SamlIdentity } from './saml-sp.js';
 
@@ -45,10 +45,10 @@ export async function samlProviderProblem(p: IdentityProvider): Promise<{ proble
 export async function samlLogoutUrl(ctx: SsoContext, p: IdentityProvider, subject: string, req: FastifyRequest, opts: SsoRouteOptions): Promise<string | undefined> {
   const name = p.metadata.name;
   if (p.spec.saml === undefined) return undefined;
-  const session = takeSamlSession(ctx.db, name, subject);
+  const session = await ctx.sso.takeSamlSession(name, subject);
   if (session === undefined) return undefined;
   try {
-    const sp = new SamlServiceProvider({ provider: name, trust: loadIdpTrust(name, p.spec.saml), urls: spUrls(baseUrl(req, opts), name), db: ctx.db, now: ctx.now });
+    const sp = new SamlServiceProvider({ provider: name, trust: loadIdpTrust(name, p.spec.saml), urls: spUrls(baseUrl(req, opts), name), sso: ctx.sso, now: ctx.now });
     return await sp.logoutUrl(session, '/ui/');
   } catch (err) {
     ctx.log.warn({ provider: name }, `sso: logout at the identity provider skipped: ${errorMessage(err)}`);
@@ -76,7 +76,7 @@ export function samlRoutes(app: FastifyInstance, ctx: SsoContext, opts: SsoRoute
     if (p?.spec.saml === undefined) return fail(reply, 404, name, `no SAML provider ${name} is configured`);
     try {
       const trust = loadIdpTrust(name, p.spec.saml);
-      const sp = new SamlServiceProvider({ provider: name, trust, urls: spUrls(baseUrl(req, opts), name), signed: p.spec.saml.signed, groupsAttribute: p.spec.saml.groupsAttribute, db: ctx.db, now: ctx.now, binding });
+      const sp = new SamlServiceProvider({ provider: name, trust, urls: spUrls(baseUrl(req, opts), name), signed: p.spec.saml.signed, groupsAttribute: p.spec.saml.groupsAttribute, sso: ctx.sso, now: ctx.now, binding });
       return { sp, p };
     } catch (err) {
       // the page is public: the file's path goes to the log only
@@ -134,7 +134,7 @@ export function samlRoutes(app: FastifyInstance, ctx: SsoContext, opts: SsoRoute
       } catch (err) {
         if (!isFoundryError(err, 'AUTH_FORBIDDEN')) throw err;
         const reason = String(err.details?.reason ?? 'refused');
-        ctx.audit(`sso:${name}`, 'auth.sso.refuse', undefined, { provider: name, protocol: 'saml', reason, message: err.message.slice(0, 300) });
+        await ctx.audit(`sso:${name}`, 'auth.sso.refuse', undefined, { provider: name, protocol: 'saml', reason, message: err.message.slice(0, 300) });
         return fail(reply, 403, got.p.spec.displayName, `the identity provider's answer was refused: ${err.message}`);
       }
       return completeSsoLogin(ctx, { provider: name, protocol: 'saml', subject: identity.subject, email: identity.email, name: identity.name, groups: identity.groups, mfa: identity.mfa }, req, reply, safeLoginNext(req.body?.RelayState));

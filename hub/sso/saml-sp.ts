@@ -14,11 +14,11 @@
  *                 (NameID, SessionIndex) is kept for single logout
  * and returns the identity (subject, email, name, groups, mfa from AuthnContextClassRef).
  */
-import type Database from 'better-sqlite3';
 import { SAML, SamlStatusError, ValidateInResponseTo, generateServiceProviderMetadata, type Profile } from '@node-saml/node-saml';
 import { XMLParser } from 'fast-xml-parser';
 import { FoundryError, errorMessage } from '../../common/errors.js';
-import { DbRequestCache, assertionSeen, recordAssertion, rememberSamlSession, REQUEST_ID_TTL_MS, type SamlSession } from './saml-cache.js';
+import type { SamlSession, SsoRepo } from '../store/sso-repo.js';
+import { DbRequestCache, REQUEST_ID_TTL_MS } from './saml-cache.js';
 import type { IdpTrust } from './saml-idp-trust.js';
 
 /** Which signature the SP requires: on the whole response, on the assertion, or either (never none). */
@@ -123,14 +123,14 @@ export class SamlServiceProvider {
       urls: SpUrls;
       signed?: SamlSigned;
       groupsAttribute?: string;
-      db: Database.Database;
+      sso: SsoRepo;
       now?: () => Date;
       /** The browser's login binding (its cookie), when sign-ins are bound to the browser (under TLS). */
       binding?: string;
     },
   ) {
     const signed = opts.signed ?? 'either';
-    this.requests = new DbRequestCache(opts.db, opts.provider, opts.now, opts.binding);
+    this.requests = new DbRequestCache(opts.sso, opts.provider, opts.now, opts.binding);
     this.saml = new SAML({
       entryPoint: opts.trust.entryPoint,
       idpCert: opts.trust.certs,
@@ -182,7 +182,7 @@ export class SamlServiceProvider {
     if (typeof body.SAMLResponse !== 'string' || body.SAMLResponse === '') throw refuse('malformed', 'the IdP posted no SAMLResponse');
     // 1. replay: only IDs of assertions verified earlier are in the cache, so an unverified ID can only refuse
     for (const id of this.peekAssertionIds(body.SAMLResponse)) {
-      if (assertionSeen(this.opts.db, provider, id)) throw refuse('replayed', `assertion ${id} was already used: a SAML response is accepted once`);
+      if (await this.opts.sso.assertionSeen(provider, id)) throw refuse('replayed', `assertion ${id} was already used: a SAML response is accepted once`);
     }
     // 2. validate
     let profile: Profile | null;
@@ -209,9 +209,9 @@ export class SamlServiceProvider {
     // 5. record, until the latest time it could still be accepted
     const ends = [...confirmations.map((d) => d.NotOnOrAfter), first(kids(assertion, 'Conditions'))?.$?.NotOnOrAfter].filter((t): t is string => t !== undefined).map(Date.parse);
     const expiresAt = new Date(Math.max(now().getTime() + REQUEST_ID_TTL_MS, ...ends) + SAML_CLOCK_SKEW_MS);
-    if (!recordAssertion(this.opts.db, { provider, id, subject: profile.nameID, expiresAt }, now())) throw refuse('replayed', `assertion ${id} was already used: a SAML response is accepted once`);
+    if (!(await this.opts.sso.recordAssertion({ provider, id, subject: profile.nameID, expiresAt: expiresAt.toISOString() }, now().toISOString()))) throw refuse('replayed', `assertion ${id} was already used: a SAML response is accepted once`);
     // kept for single logout: the IdP's session of this sign-in
-    rememberSamlSession(this.opts.db, provider, { nameID: profile.nameID, nameIDFormat: profile.nameIDFormat ?? null, nameQualifier: profile.nameQualifier ?? null, spNameQualifier: profile.spNameQualifier ?? null, sessionIndex: profile.sessionIndex ?? null }, now());
+    await this.opts.sso.rememberSamlSession(provider, { nameID: profile.nameID, nameIDFormat: profile.nameIDFormat ?? null, nameQualifier: profile.nameQualifier ?? null, spNameQualifier: profile.spNameQualifier ?? null, sessionIndex: profile.sessionIndex ?? null }, now().toISOString());
     return this.identityOf(profile, assertion);
   }
 

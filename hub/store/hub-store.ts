@@ -19,12 +19,17 @@ import { newSecret, hashSecret, NODE_CREDENTIAL_PREFIX, ADMIN_TOKEN_PREFIX } fro
 import type { TelemetryMessage, HelloMessage } from '../../common/protocol/codec.js';
 import { TelemetryBuffer, type TelemetrySample, type TelemetryRollup } from './telemetry-buffer.js';
 import { compareText } from '../../common/text-order.js';
+import { startCheckpointer, type Checkpointer } from './checkpointer.js';
 import type { Sql, SqlExecutor } from './sql/sql.js';
 import { openPostgres, redactUrl } from './sql/postgres.js';
 import { SqliteSql } from './sql/sqlite.js';
 import { SqlSecretsRepo, type SecretsRepo } from './secrets-repo.js';
 import { SqlVolumeKeysRepo, type VolumeKeysRepo } from './volume-keys-repo.js';
 import { SqlAppSessionsRepo, type AppSessionsRepo } from './app-sessions-repo.js';
+import { SqlUsersRepo, type UsersRepo } from './users-repo.js';
+import { SqlSessionsRepo, type SessionsRepo } from './sessions-repo.js';
+import { SqlApiTokensRepo, type ApiTokensRepo } from './api-tokens-repo.js';
+import { SqlSsoRepo, type SsoRepo } from './sso-repo.js';
 import { SqlBillingRepo, type BillingRepo } from './billing-repo.js';
 import { SqlUsageRepo, type UsageRepo } from './usage-repo.js';
 import { SqlOverviewRepo, type OverviewRepo } from './overview-repo.js';
@@ -93,6 +98,14 @@ export class HubStore {
   readonly volumeKeys: VolumeKeysRepo;
   /** The ingress's login codes, app sessions and status sequence numbers. */
   readonly appSessions: AppSessionsRepo;
+  /** Dashboard users, their second factors and SSO links. */
+  readonly users: UsersRepo;
+  /** Dashboard sessions. */
+  readonly sessions: SessionsRepo;
+  /** API tokens. */
+  readonly apiTokens: ApiTokensRepo;
+  /** Single sign-on's logins, step-ups and SAML caches. */
+  readonly sso: SsoRepo;
   /** Closed months, frozen invoices and the usage rows billing reads (hub/store/billing-repo.ts). */
   readonly billing: BillingRepo;
   /** Refused usage, usage receipts and enrollment times for admission (hub/store/usage-repo.ts). */
@@ -128,6 +141,10 @@ export class HubStore {
     this.secrets = new SqlSecretsRepo(this.sql);
     this.volumeKeys = new SqlVolumeKeysRepo(this.sql);
     this.appSessions = new SqlAppSessionsRepo(this.sql);
+    this.users = new SqlUsersRepo(this.sql);
+    this.sessions = new SqlSessionsRepo(this.sql);
+    this.apiTokens = new SqlApiTokensRepo(this.sql);
+    this.sso = new SqlSsoRepo(this.sql);
     this.billing = new SqlBillingRepo(this.sql);
     this.usage = new SqlUsageRepo(this.sql);
     this.overview = new SqlOverviewRepo(this.sql);
@@ -393,6 +410,14 @@ export class HubStore {
   /** Audit entries, oldest first. */
   async auditLog(): Promise<Array<{ actor: string; action: string; target: string | null }>> {
     return this.sql.all<{ actor: string; action: string; target: string | null }>('SELECT actor, action, target FROM audit_log ORDER BY id');
+  }
+
+  /**
+   * SQLite: checkpoints the WAL from a worker thread every second, so that no commit on the event loop pays
+   * for one (hub/store/checkpointer.ts). PostgreSQL checkpoints by itself: nothing to start.
+   */
+  startCheckpointer(onError: (message: string) => void): Checkpointer {
+    return this.backend === 'sqlite' ? startCheckpointer(this.db, 1000, onError) : { stop: async () => undefined };
   }
 
   /** Waits for pending statements, then closes: SQLite checkpoints its WAL first; PostgreSQL ends the pool. */

@@ -139,6 +139,6 @@ describe('dashboard auth over http', () => {
   });
 
   async function firstSecret(user: string): Promise<string | undefined> {
-    return (hub.store.db.prepare('SELECT totp_secret AS s FROM users WHERE name = ?').get(user) as { s: string } | undefined)?.s;
+    return (await hub.store.users.get(user))?.totpSecret ?? undefined;
   }
 });

@@ -51,8 +51,8 @@ describeBuilt('foundry hub user (cli)', () => {
     expect((await foundry(['hub', 'user', 'add', 'bob', '--role', 'admin', '--password-stdin', '--data-dir', dir], 'short\n')).stderr).toContain('at least 12 characters');
     expect((await foundry(['hub', 'user', 'list', '--data-dir', dir])).stdout).toBe('ada\tadmin\t-\tno-2fa\ntom\ttenant\tacme\tno-2fa\n');
     await withStore(async (s) => {
-      expect(await checkPassword(s.db, 'ada', password)).toMatchObject({ name: 'ada', role: 'admin', mustChangePassword: true });
-      expect(await checkPassword(s.db, 'tom', 'a-piped-password-1')).toMatchObject({ name: 'tom', tenant: 'acme' });
+      expect(await checkPassword(s.users, 'ada', password)).toMatchObject({ name: 'ada', role: 'admin', mustChangePassword: true });
+      expect(await checkPassword(s.users, 'tom', 'a-piped-password-1')).toMatchObject({ name: 'tom', tenant: 'acme' });
     });
   });
 
@@ -61,13 +61,13 @@ describeBuilt('foundry hub user (cli)', () => {
     const hub = await startTestHub();
     try {
       const { createUser } = await import('../../hub/auth/users.js');
-      await createUser(hub.store.db, { name: 'kim', role: 'admin' }, 'one-time-password-1', new Date());
+      await createUser(hub.store.users, { name: 'kim', role: 'admin' }, 'one-time-password-1', new Date());
       const session = await firstLogin(hub.url, 'kim', 'one-time-password-1', 'kims-new-password');
-      expect(recoveryCodesLeft(hub.store.db, 'kim')).toBe(10);
+      expect(await recoveryCodesLeft(hub.store.users, 'kim')).toBe(10);
       const reset = await foundry(['hub', 'user', 'reset-2fa', 'kim', '--data-dir', hub.dir]);
       expect(reset.code).toBe(0);
-      expect(getUser(hub.store.db, 'kim')).toMatchObject({ totpEnabled: false, mustChangePassword: false });
-      expect(recoveryCodesLeft(hub.store.db, 'kim')).toBe(0);
+      expect(await getUser(hub.store.users, 'kim')).toMatchObject({ totpEnabled: false, mustChangePassword: false });
+      expect(await recoveryCodesLeft(hub.store.users, 'kim')).toBe(0);
       expect((await fetch(`${hub.url}/api/v1/auth/me`, { headers: { cookie: session.cookie } })).status).toBe(401);
       const login = await fetch(`${hub.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: 'kim', password: 'kims-new-password' }) });
       expect(await login.json()).toMatchObject({ next: 'setup', mustChangePassword: false });

@@ -23,7 +23,7 @@ export function secretOf(uri: string): string {
 
 /** Creates a user with a one-time password. */
 export async function addUser(store: HubStore, name: string, role: 'admin' | 'tenant', tenant?: string, password = 'one-time-password-1'): Promise<string> {
-  await createUser(store.db, { name, role, tenant }, password, new Date());
+  await createUser(store.users, { name, role, tenant }, password, new Date());
   return password;
 }
 

@@ -13,7 +13,7 @@ let hub: AuthHub;
 let acme: string;
 beforeAll(async () => {
   hub = await startAuthHub();
-  acme = createApiToken(hub.store.db, { label: 'acme-cli', role: 'tenant', tenant: 'acme', createdBy: 'test' }, new Date()).token;
+  acme = (await createApiToken(hub.store.apiTokens, { label: 'acme-cli', role: 'tenant', tenant: 'acme', createdBy: 'test' }, new Date())).token;
 }, 60_000);
 afterAll(async () => hub?.close());
 

@@ -144,14 +144,15 @@ describeIf(commandWorks(CHROMIUM), 'Chromium', 'apt-get install chromium')('OIDC
 
   it('bounds the logins in flight: a flood of starts is refused, not stored', async () => {
     const later = new Date(Date.now() + 600_000).toISOString();
-    const insert = hub.store.db.prepare("INSERT INTO sso_logins (state_hash, provider, binding_hash, nonce, code_verifier, created_at, expires_at) VALUES (?, 'acme-sso', 'b', 'n', 'v', 'x', ?)");
-    hub.store.db.transaction(() => {
-      for (let i = 0; i < 10_000; i++) insert.run(`flood-${i}`, later);
-    })();
+    await hub.store.sql.tx(async (tx) => {
+      for (let i = 0; i < 10_000; i++) await tx.run("INSERT INTO sso_logins (state_hash, provider, binding_hash, nonce, code_verifier, created_at, expires_at) VALUES (?, 'acme-sso', 'b', 'n', 'v', 'x', ?)", [`flood-${i}`, later]);
+    });
+    const flooded = await hub.store.sso.loginsInFlight();
     const r = await fetch(`${hub.url}/auth/oidc/acme-sso/start`, { redirect: 'manual' });
     expect(r.status).toBe(503);
     expect(await r.text()).toContain('too many sign-ins in progress: try again in a few minutes');
-    hub.store.db.prepare("DELETE FROM sso_logins WHERE state_hash LIKE 'flood-%'").run();
+    expect(await hub.store.sso.loginsInFlight()).toBeLessThanOrEqual(flooded); // the refused start stored nothing
+    await hub.store.sql.run("DELETE FROM sso_logins WHERE state_hash LIKE 'flood-%'");
     expect((await fetch(`${hub.url}/auth/oidc/acme-sso/start`, { redirect: 'manual' })).status).toBe(303);
   });
 
@@ -159,7 +160,7 @@ describeIf(commandWorks(CHROMIUM), 'Chromium', 'apt-get install chromium')('OIDC
     const page = await freshPage();
     await signIn(page, 'bob', 'bob-pw');
     expect(await page.getByTestId('sso-refusal').textContent()).toBe('none of your groups is mapped to a tenant or role by ACME SSO (the provider sent groups sales; mapped: acme-admins, acme-users). Ask your administrator for access.');
-    expect(hub.store.db.prepare("SELECT COUNT(*) AS n FROM users WHERE sso_subject = 'sub-bob'").get()).toEqual({ n: 0 });
+    expect(await hub.store.users.findSso('acme-sso', 'sub-bob')).toBeUndefined();
     expect(audit().filter((e) => e.action === 'auth.sso.refuse').at(-1)).toMatchObject({ actor: 'sso:acme-sso', target: 'sub-bob', details: { provider: 'acme-sso', subject: 'sub-bob', groups: ['sales'] } });
   });
 

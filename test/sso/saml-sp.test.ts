@@ -44,7 +44,7 @@ describeIf(samlIdpAvailable, 'a SAML IdP (SimpleSAMLphp, apache2)', SAML_IDP_HOW
   const sp = (signed?: SamlSigned, s: HubStore = store) => {
     const certFile = join(dir, 'idp.crt');
     writeFileSync(certFile, idp.certPem);
-    return new SamlServiceProvider({ provider: 'acme', trust: loadIdpTrust('acme', { entryPoint: idp.ssoUrl, idpCertFile: certFile }), urls: acme, signed, db: s.db });
+    return new SamlServiceProvider({ provider: 'acme', trust: loadIdpTrust('acme', { entryPoint: idp.ssoUrl, idpCertFile: certFile }), urls: acme, signed, sso: s.sso });
   };
   const signIn = async (p: SamlServiceProvider, user = ALICE) => loginAtIdp(await p.authorizeUrl('/ui/'), user.username, user.password);
   const refusal = async (p: Promise<unknown>) => {
@@ -163,7 +163,7 @@ describeIf(samlIdpAvailable, 'a SAML IdP (SimpleSAMLphp, apache2)', SAML_IDP_HOW
     const other = spUrls(HUB, 'other');
     idp.setSps([baseSp, { entityId: other.entityId, acsUrl: acme.acsUrl }]);
     try {
-      const otherSp = new SamlServiceProvider({ provider: 'acme', trust: loadIdpTrust('acme', { entryPoint: idp.ssoUrl, idpCertFile: join(dir, 'idp.crt') }), urls: { ...acme, entityId: other.entityId }, db: store.db });
+      const otherSp = new SamlServiceProvider({ provider: 'acme', trust: loadIdpTrust('acme', { entryPoint: idp.ssoUrl, idpCertFile: join(dir, 'idp.crt') }), urls: { ...acme, entityId: other.entityId }, sso: store.sso });
       const post = await signIn(otherSp);
       expect(decode(post.SAMLResponse)).toContain(`<saml:Audience>${other.entityId}</saml:Audience>`);
       // the request ID was issued by this hub for provider acme, so only the audience is wrong
@@ -186,7 +186,7 @@ describeIf(samlIdpAvailable, 'a SAML IdP (SimpleSAMLphp, apache2)', SAML_IDP_HOW
   it('follows an IdP key rotation once the certificate file on the hub names the new certificate (read at each sign-in)', async () => {
     const oldCert = idp.certPem;
     const certFile = join(dir, 'idp.crt');
-    const fromFile = () => new SamlServiceProvider({ provider: 'acme', trust: loadIdpTrust('acme', { entryPoint: idp.ssoUrl, idpCertFile: certFile }), urls: acme, db: store.db });
+    const fromFile = () => new SamlServiceProvider({ provider: 'acme', trust: loadIdpTrust('acme', { entryPoint: idp.ssoUrl, idpCertFile: certFile }), urls: acme, sso: store.sso });
     writeFileSync(certFile, oldCert);
     const newCert = idp.rotateKey();
     expect(newCert).not.toBe(oldCert);
