@@ -210,7 +210,7 @@ export async function run({ quick = false } = {}) {
     await app.listen({ port: 0, host: '127.0.0.1' });
     cleanup.push(async () => {
       await app.close();
-      store.close();
+      await store.close();
     });
     const url = `http://127.0.0.1:${app.server.address().port}`;
     await createUser(store.users, { name: 'tom', role: 'tenant', tenant: 'acme' }, 'one-time-password-1', new Date());

@@ -37,7 +37,7 @@ async function seedRepo(dataDir, creds) {
 }
 
 /** Creates `n` nodes in one transaction (the CLI path commits one by one) and returns their credentials. */
-function createNodes(dataDir, n) {
+async function createNodes(dataDir, n) {
   const store = new HubStore(join(dataDir, 'hub.db'));
   const insert = store.db.prepare('INSERT INTO nodes (name, credential_hash, created_at) VALUES (?, ?, ?)');
   const creds = [];
@@ -50,7 +50,7 @@ function createNodes(dataDir, n) {
     }
   })();
   const adminToken = (await store.createAdminToken('bench'));
-  store.close();
+  await store.close();
   return { creds, adminToken };
 }
 
@@ -95,11 +95,11 @@ function quantileBound(before, after, q) {
   return Infinity;
 }
 
-function stored(dataDir) {
+async function stored(dataDir) {
   const store = new HubStore(join(dataDir, 'hub.db'));
   const n = store.db.prepare('SELECT COUNT(*) FROM usage_records').pluck().get();
   store.db.prepare('DELETE FROM usage_records').run();
-  store.close();
+  await store.close();
   return n;
 }
 
@@ -113,7 +113,7 @@ export async function run({ quick = false } = {}) {
   let held = 0;
   let failed = false;
   try {
-    const { creds, adminToken } = createNodes(join(dir, 'hub'), Math.max(...steps));
+    const { creds, adminToken } = await createNodes(join(dir, 'hub'), Math.max(...steps));
     await seedRepo(join(dir, 'hub'), creds);
     const hub = await startHub(join(dir, 'hub'));
     try {
@@ -129,7 +129,7 @@ export async function run({ quick = false } = {}) {
         const ingest1 = await ingestBuckets(hub.url, adminToken);
         const hubP99 = quantileBound(ingest0, ingest1, 0.99);
         // Stored rows are checked against acks: an ack without a row (or a row never acked) is a loss.
-        const rows_ = stored(join(dir, 'hub'));
+        const rows_ = await stored(join(dir, 'hub'));
         const lost = r.usageSent - r.usageAcked + Math.abs(rows_ - r.usageAcked);
         const ok = r.connected === n && lost === 0 && r.p99 !== null && r.p99 < 100;
         process.stderr.write(`hub bench: ${n} agents: ${JSON.stringify({ ...r, stored: rows_, hubCpuPct, hubP99 })}\n`);

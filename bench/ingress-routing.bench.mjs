@@ -91,7 +91,7 @@ export async function run({ quick = false } = {}) {
     await app.listen({ port: 0, host: '127.0.0.1' });
     cleanup.unshift(async () => {
       await app.close();
-      store.close();
+      await store.close();
     });
     const url = `http://127.0.0.1:${app.server.address().port}`;
     const silent = pino({ level: 'silent' });

@@ -64,7 +64,7 @@ export async function run({ quick = false } = {}) {
     };
   } finally {
     await app.close();
-    store.close();
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
