@@ -120,7 +120,7 @@ describeIf(podmanAvailable() && built, 'podman', PODMAN_HOW)('workspace lifecycl
     await new Promise((r) => setTimeout(r, 1500)); // the slot in which the container went away is emitted
     await drained();
     const final = await billedSeconds();
-    expect(final).toBe(storedSeconds());
+    expect(final).toBe(await storedSeconds());
     await new Promise((r) => setTimeout(r, 3000)); // three more slots: nothing runs, nothing is billed
     await drained();
     expect(await billedSeconds()).toBe(final);
