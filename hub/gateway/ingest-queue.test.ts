@@ -34,8 +34,8 @@ describe('IngestQueue', () => {
     expect(acks).toEqual({ a: [], b: [] });
     await turn();
     expect(acks).toEqual({ a: [[1, 2]], b: [[9]] });
-    queue.close();
-    store.close();
+    await queue.close();
+    await store.close();
   });
 
   it('stores a refused usage record apart, acks it with its reason, and never makes it usage', async () => {
@@ -51,8 +51,8 @@ describe('IngestQueue', () => {
     expect((await store.usageRecords()).map((r) => r.seq)).toEqual([1]);
     const rows = store.db.prepare('SELECT seq, reason, field, length(record) AS n FROM usage_refusals').all();
     expect(rows).toEqual([{ seq: 2, reason: 'in-future', field: '/body/record/to', n: 4096 }]);
-    queue.close();
-    store.close();
+    await queue.close();
+    await store.close();
   });
 
   it('writes telemetry in chunks of 250 rows, one transaction each, and everything on close', async () => {
@@ -73,6 +73,6 @@ describe('IngestQueue', () => {
     expect(chunks).toEqual([250, 250, 100, 100]);
     expect(count(store, 'telemetry_latest')).toBe(700);
     expect(count(store, 'telemetry_rollups')).toBe(700);
-    store.close();
+    await store.close();
   });
 });

@@ -16,8 +16,8 @@ describe('UsageReceipts (real SQLite store)', () => {
     dir = mkdtempSync(join(tmpdir(), 'fc-receipts-'));
     store = new HubStore(join(dir, 'hub.db'));
   });
-  afterEach(() => {
-    store.close();
+  afterEach(async () => {
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

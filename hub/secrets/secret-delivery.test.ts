@@ -44,8 +44,8 @@ describe('secret delivery', () => {
       log: pino({ level: 'silent' }),
     });
   });
-  afterEach(() => {
-    store.close();
+  afterEach(async () => {
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -47,8 +47,8 @@ describe('workspace secrets at rest', () => {
       await store.audit(actor, action, target, details);
     });
   });
-  afterEach(() => {
-    store.close();
+  afterEach(async () => {
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -64,7 +64,7 @@ describe('workspace secrets at rest', () => {
     expect(JSON.stringify(audits)).not.toContain(PLAIN);
     const opened = await secrets.open('acme-a', 'acme');
     expect(opened.map((s) => ('value' in s ? [s.name, s.version, Buffer.from(s.value).toString()] : s.error))).toEqual([['db-password', 1, 'hunter2-xyz'], ['openai-api-key', 2, `${PLAIN}-2`]]);
-    store.close();
+    await store.close();
     for (const f of readdirSync(dir).filter((f) => f.startsWith('hub.db'))) expect(readFileSync(join(dir, f)).includes(Buffer.from(PLAIN))).toBe(false);
     store = new HubStore(join(dir, 'hub.db'));
   });

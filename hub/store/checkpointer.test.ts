@@ -36,15 +36,15 @@ describe('background WAL checkpoints', () => {
     await cp.stop();
     expect(store.db.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
     expect(store.db.prepare('SELECT count(*) AS n FROM usage_records').get()).toEqual({ n: 2000 });
-    store.close();
+    await store.close();
   });
 
-  it('without the worker the same writes stay in the WAL (the check above can fail)', () => {
+  it('without the worker the same writes stay in the WAL (the check above can fail)', async () => {
     const { store, path } = openStore();
     store.db.pragma('wal_autocheckpoint = 0');
     const before = statSync(path).size;
     fill(store, 2000);
     expect(statSync(path).size).toBe(before);
-    store.close();
+    await store.close();
   });
 });

@@ -15,21 +15,21 @@ function tmpStore(): { store: HubStore; path: string } {
 afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 describe('HubStore', () => {
-  it('migrates once, in WAL mode with synchronous=FULL', () => {
+  it('migrates once, in WAL mode with synchronous=FULL', async () => {
     const { store, path } = tmpStore();
     expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(store.db.pragma('synchronous', { simple: true })).toBe(2);
-    store.close();
+    await store.close();
     const again = new HubStore(path);
     expect(again.db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all()).toEqual(MIGRATIONS.map((m) => ({ version: m.version, name: m.name })));
     expect(MIGRATIONS[0]).toMatchObject({ version: 1, name: 'initial' });
-    again.close();
+    await again.close();
   });
 
-  it('refuses a store newer than the code', () => {
+  it('refuses a store newer than the code', async () => {
     const { store, path } = tmpStore();
     store.db.prepare("INSERT INTO schema_migrations VALUES (99, 'future', 'x')").run();
-    store.close();
+    await store.close();
     expect(() => new HubStore(path)).toThrow(`${path} has schema version 99 but this hub knows versions up to`);
   });
 
@@ -46,7 +46,7 @@ describe('HubStore', () => {
     expect((await store.authenticateNode(cred))).toEqual({ ok: false, reason: 'unknown' });
     expect((await store.authenticateNode(rotated))).toEqual({ ok: true, node: 'gpu-01' });
     expect((await store.auditLog()).map((a) => a.action)).toEqual(['node.credential.issue', 'node.revoke', 'node.credential.issue']);
-    store.close();
+    await store.close();
   });
 
   it('admin tokens', async () => {
@@ -54,7 +54,7 @@ describe('HubStore', () => {
     const t = (await store.createAdminToken('ops'));
     expect((await store.authenticateAdmin(t))).toBe('ops');
     expect((await store.authenticateAdmin('fat_nope'))).toBeUndefined();
-    store.close();
+    await store.close();
   });
 
   it('ingests usage exactly once per (node, seq)', async () => {
@@ -62,7 +62,7 @@ describe('HubStore', () => {
     expect((await store.ingest([{ node: 'a', seq: 1, kind: 'usage', payload: { x: 1 } }, { node: 'a', seq: 2, kind: 'usage', payload: { x: 2 } }])).fresh).toBe(2);
     expect((await store.ingest([{ node: 'a', seq: 2, kind: 'usage', payload: { x: 2 } }, { node: 'b', seq: 2, kind: 'usage', payload: { x: 3 } }])).fresh).toBe(1);
     expect((await store.usageRecords()).map((r) => [r.node, r.seq, r.payload])).toEqual([['a', 1, { x: 1 }], ['a', 2, { x: 2 }], ['b', 2, { x: 3 }]]);
-    store.close();
+    await store.close();
   });
 
   it('keeps the newest status by seq', async () => {
@@ -70,7 +70,7 @@ describe('HubStore', () => {
     await store.ingest([{ node: 'a', seq: 5, kind: 'status', payload: { n: 5 } }]);
     await store.ingest([{ node: 'a', seq: 4, kind: 'status', payload: { n: 4 } }]);
     expect((await store.nodeStatus('a'))).toEqual({ seq: 5, payload: { n: 5 } });
-    store.close();
+    await store.close();
   });
 
   it('rolls telemetry up per minute and keeps the latest sample', async () => {
@@ -83,6 +83,6 @@ describe('HubStore', () => {
     expect((await store.pruneTelemetry(120_000))).toBe(1);
     // Telemetry commits do not wait for the disk, and leave the connection at FULL for money.
     expect(store.db.pragma('synchronous', { simple: true })).toBe(2);
-    store.close();
+    await store.close();
   });
 });

@@ -51,7 +51,7 @@ describe('upgradeStore', () => {
 
   it('refuses a database newer than this release, naming both versions, and leaves the file as it was', async () => {
     const path = join(dir, 'hub.db');
-    new HubStore(path).close();
+    await new HubStore(path).close();
     const w = new Database(path);
     w.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(latest + 100, 'from-the-future', '2027-01-01T00:00:00Z');
     w.pragma('wal_checkpoint(TRUNCATE)');

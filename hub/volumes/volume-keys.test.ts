@@ -76,7 +76,7 @@ describe('volume key store and service (real SQLite, real age)', () => {
     expect(Buffer.from(await decryptWithIdentities(again.keys[0]!.ciphertext, [node.identity])).equals(key)).toBe(true);
     const row = (await store.sql.get<{ wrapped: string }>('SELECT wrapped FROM volume_keys'))!;
     expect(Buffer.from(await decryptWithIdentities(row.wrapped, [hub.identity])).equals(key)).toBe(true);
-    store.close();
+    await store.close();
     // Nowhere in the database file in plaintext (hex or base64).
     const file = readFileSync(join(dir, 'hub.db'));
     expect(file.includes(key)).toBe(false);
@@ -106,7 +106,7 @@ describe('volume key store and service (real SQLite, real age)', () => {
     tip = repoOf([]);
     expect(await svc.reap('admin')).toEqual(['w5']);
     expect(await keys.list()).toEqual([]);
-    store.close();
+    await store.close();
   });
 
   it('refuses a moved workspace its keys unless its template says dataOnMove: drop, which erases the old keys first', async () => {

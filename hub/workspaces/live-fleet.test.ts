@@ -29,7 +29,7 @@ describe('liveFleet: GPU health', () => {
       await store.writeTelemetry({ latest: [{ node: 'gpu-01', at: 2, host, gpus: [gpu('GPU-1', { state: 'healthy', problems: [] })] }], rollups: [] });
       expect((await liveFleet(store.fleet, repo, ['gpu-01'])).get('gpu-01')).toEqual({ online: true });
     } finally {
-      store.close();
+      await store.close();
     }
   });
 });

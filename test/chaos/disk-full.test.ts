@@ -88,7 +88,7 @@ describeIf(root && existsSync(join(PACKAGE_ROOT, 'dist', 'agent', 'link', 'hub-l
     await stopProcess(hub, 'SIGTERM');
     const store = new HubStore(join(hubDir, 'hub.db'));
     const rows = (await store.usageRecords('gpu-01'));
-    store.close();
+    await store.close();
     const keys = rows.map((r) => (r.payload as { key: string }).key);
     const after = outbox();
     happened(ctx, `after space returned: ${rows.length} records stored, seqs first..first+${lastSeq - firstSeq} once each, every expected slot×GPU key present once; outbox empty, integrity "${after.integrity}"`);

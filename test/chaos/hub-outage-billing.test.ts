@@ -75,7 +75,7 @@ async function billing(hubDir: string): Promise<{ seqs: number[]; payloads: stri
       totals: invoices.map((i) => `${i.tenant} ${i.month} ${i.currency} ${i.totals.amount}`),
     };
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

@@ -69,7 +69,7 @@ describeIf(netnsAvailable() && existsSync(join(PACKAGE_ROOT, 'dist', 'agent', 'l
     await stopProcess(hub, 'SIGTERM');
     const store = new HubStore(join(hubDir, 'hub.db'));
     const rows = (await store.usageRecords('gpu-01'));
-    store.close();
+    await store.close();
     const dropped = ns.dropped();
     happened(ctx, `${lastSeq - firstSeq + 1} records; hub stored ${rows.length} seqs first..last, each once, every expected key once; ${dropped} packets dropped by the loss rule, ${proxy.stats.chunks} chunks delayed, ${proxy.stats.connections} connection(s)`);
     expect(rows.map((r) => r.seq)).toEqual(seqRange(firstSeq, lastSeq));

@@ -32,7 +32,7 @@ async function withStore<T>(fn: (s: HubStore) => Promise<T>): Promise<T> {
   try {
     return await fn(s);
   } finally {
-    s.close();
+    await s.close();
   }
 }
 

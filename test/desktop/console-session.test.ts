@@ -37,7 +37,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await new Promise((r) => server?.close(r));
-  store?.close();
+  await store?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -59,7 +59,7 @@ describeBuilt('foundry hub (cli)', () => {
     expect(settled.map((r) => [r.reason, JSON.parse(r.record)])).toEqual(Array.from({ length: 50 }, (_, i) => ['malformed', { i: i + 1 }]));
     expect((await store.usageRecords('gpu-01'))).toEqual([]);
     expect((await store.nodes())).toMatchObject([{ name: 'gpu-01', status: 'disconnected' }]);
-    store.close();
+    await store.close();
     // The WAL was checkpointed into the main file on close.
     expect(existsSync(join(data, 'hub.db-wal')) ? readFileSync(join(data, 'hub.db-wal')).length : 0).toBe(0);
   });

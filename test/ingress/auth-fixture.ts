@@ -49,7 +49,7 @@ export async function startAuthHub(opts: { apps?: AppsUrl; files?: RepoFiles; re
     url, app, store, admin, clock,
     async close() {
       await app.close();
-      store.close();
+      await store.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -145,7 +145,7 @@ describeIf(available, 'chromium, podman and nginx', `apt-get install -y chromium
     await node?.stop();
     await pm?.stop();
     await app?.close();
-    store?.close();
+    await store?.close();
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 

@@ -23,7 +23,7 @@ async function withInvoicer(fn: (invoicer: Invoicer, put: (payload: unknown) => 
     let seq = 0;
     await fn(new Invoicer(store.billing, () => now), (payload) => void store.ingest([{ node: 'n1', seq: ++seq, kind: 'usage', payload }]), (iso) => (now = at(iso)));
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

@@ -74,7 +74,7 @@ describe('hub invoice from stored records (property)', () => {
           expect(inv.lines.map((l) => ({ workspace: l.workspace, seconds: l.seconds }))).toEqual(expected.map(({ workspace, seconds }) => ({ workspace, seconds })));
           expect(inv.totals.amountMinor).toBe(expected.reduce((a, e) => a + e.minor, 0n).toString());
         } finally {
-          store.close();
+          await store.close();
         }
       }),
       { numRuns: 60 },
@@ -146,7 +146,7 @@ describe('late records across several month closes (property)', () => {
             const want = [...truth].reduce((acc, k) => (k.includes('/GPU-3/') ? { ...acc, unpriced: acc.unpriced + 1 } : { ...acc, priced: acc.priced + 1 }), { priced: 0, unpriced: 0 });
             expect({ priced, unpriced }).toEqual(want);
           } finally {
-            store.close();
+            await store.close();
           }
         },
       ),

@@ -53,7 +53,7 @@ describe('late usage is billed exactly once', () => {
       expect(await w.lines('2026-06')).toEqual([]);
       expect(w.store.db.prepare('SELECT used_month, invoice_month FROM usage_late').all()).toEqual([{ used_month: '2026-03', invoice_month: '2026-04' }]);
     } finally {
-      w.store.close();
+      await w.store.close();
     }
   });
 
@@ -69,7 +69,7 @@ describe('late usage is billed exactly once', () => {
       expect(await w.lines('2026-05')).toEqual([[true, 300, '0.30', null]]);
       expect((await w.invoicer.invoice(repo, 'acme', '2026-04')).invoice.totals.amount).toBe('0.60');
     } finally {
-      w.store.close();
+      await w.store.close();
     }
   });
 
@@ -82,7 +82,7 @@ describe('late usage is billed exactly once', () => {
       expect(await w.lines('2026-04')).toEqual([[false, 1200, '1.20', null], [true, 600, '0.60', null]]);
       expect(w.store.db.prepare('SELECT used_month, invoice_month FROM usage_late').all()).toEqual([{ used_month: '2026-03', invoice_month: '2026-04' }]);
     } finally {
-      w.store.close();
+      await w.store.close();
     }
   });
 
@@ -132,7 +132,7 @@ describe('unpriced GPU time', () => {
       expect(frozen.invoice.alerts).toEqual(march.invoice.alerts);
       expect((await w.invoicer.invoice(repo, 'acme', '2026-04')).unpriced).toEqual([]);
     } finally {
-      w.store.close();
+      await w.store.close();
     }
   });
 });

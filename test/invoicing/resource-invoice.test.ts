@@ -63,7 +63,7 @@ describe('hub invoice with vCPU, memory and storage lines', () => {
       const april = (await invoicer.invoice(repo, 'acme', '2026-04')).invoice;
       expect(april.lines.map((l) => [l.workspace, l.resource, l.late, l.seconds, l.quantity, l.amount])).toEqual([['cpu-ws', 'vcpu', true, 3600, '1.000000', '0.01']]);
     } finally {
-      store.close();
+      await store.close();
     }
   });
 });

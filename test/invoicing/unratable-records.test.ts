@@ -75,7 +75,7 @@ describe('records that cannot be rated', () => {
       now = at('2026-05-01T01:00:00Z');
       expect((await invoicer.close(repo, '2026-04', 'admin')).invoices.map((i) => i.total)).toEqual(['0.00', '0.00']);
     } finally {
-      store.close();
+      await store.close();
     }
   });
 });
