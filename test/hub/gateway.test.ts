@@ -1,18 +1,11 @@
-import { describe, it, expect, beforeEach, afterEach } from 'vitest';
+import { it, expect, beforeEach, afterEach } from 'vitest';
 import { rmSync } from 'node:fs';
 import { HubLink } from '../../agent/link/hub-link.js';
 import { startTestHub, rawClient, frame, waitFor, tempDir, type TestHub } from './support.js';
+import { describeBackends } from '../support/store-backends.js';
 
 let hub: TestHub;
 let dirs: string[];
-beforeEach(async () => {
-  hub = await startTestHub({ badFrameLimit: 5, telemetryFlushMs: 50 });
-  dirs = [];
-});
-afterEach(async () => {
-  await hub.close();
-  dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
-});
 
 function link(node: string, credential: string): HubLink {
   const stateDir = tempDir('foundry-link-');
@@ -20,7 +13,17 @@ function link(node: string, credential: string): HubLink {
   return new HubLink({ hubUrl: hub.url, node, credential, stateDir, agentVersion: '9.9.9', hello: () => ({ appliedRevision: 'abc123', inventory: { gpus: [{ uuid: 'GPU-1', model: 'H100' }], resources: ['Workspace/alice'] } }) });
 }
 
-describe('agent gateway', () => {
+// The whole gateway (hello, usage acks after the commit, duplicates, commands, bad frames) on each store backend.
+describeBackends('agent gateway', (backend) => {
+  beforeEach(async () => {
+    hub = await startTestHub({ badFrameLimit: 5, telemetryFlushMs: 50, backend });
+    dirs = [];
+  });
+  afterEach(async () => {
+    await hub.close();
+    dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
+  });
+
   it('records hello, commits usage and status, acks, and empties the outbox', async () => {
     const cred = (await hub.store.issueNodeCredential('gpu-01'));
     const l = link('gpu-01', cred).start();
@@ -35,7 +38,7 @@ describe('agent gateway', () => {
     const node = (await hub.store.nodes()).find((n) => n.name === 'gpu-01');
     expect(node).toMatchObject({ status: 'connected', agentVersion: '9.9.9', appliedRevision: 'abc123', revoked: false });
     expect(l.sendTelemetry({ at: 120_000, gpus: [{ uuid: 'GPU-1', utilizationGpuPct: 50, memoryUsedMiB: 1000, memoryTotalMiB: 80000 }], host: { cpuPct: 5, memUsedBytes: 1, memTotalBytes: 2 } })).toBe(true);
-    await waitFor(() => hub.store.db.prepare('SELECT COUNT(*) FROM telemetry_latest').pluck().get() === 1, 5000, 'telemetry');
+    await waitFor(async () => (await hub.store.sql.get<{ n: number }>('SELECT COUNT(*) AS n FROM telemetry_latest'))?.n === 1, 5000, 'telemetry');
     expect((await fetch(`${hub.url}/metrics`)).status).toBe(401);
     const metrics = await (await fetch(`${hub.url}/metrics`, { headers: { authorization: `Bearer ${(await hub.store.createAdminToken('prometheus'))}` } })).text();
     expect(metrics).toContain('foundry_hub_connected_agents 1');

@@ -7,6 +7,8 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp, type AppDeps } from '../../hub/app.js';
 import { HubStore } from '../../hub/store/hub-store.js';
 import { ensureHostedRepo } from '../../hub/git/hosted-repo.js';
+import { createTestDatabase } from '../support/postgres.js';
+import type { StoreBackend } from '../support/store-backends.js';
 export { freePort } from '../support/free-port.js';
 
 /** A hub running in this process. */
@@ -19,10 +21,14 @@ export interface TestHub {
   close(): Promise<void>;
 }
 
-/** Starts a hub on 127.0.0.1:0 with its store in a fresh temp dir. */
-export async function startTestHub(options: Partial<AppDeps> & { repo?: boolean } = {}): Promise<TestHub> {
+/**
+ * Starts a hub on 127.0.0.1:0 with its store in a fresh temp dir, or (backend 'postgres') in a fresh
+ * database on the test PostgreSQL server (test/support/postgres.ts).
+ */
+export async function startTestHub(options: Partial<AppDeps> & { repo?: boolean; backend?: StoreBackend } = {}): Promise<TestHub> {
   const dir = mkdtempSync(join(tmpdir(), 'foundry-hub-test-'));
-  const store = new HubStore(join(dir, 'hub.db'));
+  const database = options.backend === 'postgres' ? await createTestDatabase() : undefined;
+  const store = await HubStore.open(database?.url ?? join(dir, 'hub.db'));
   const repoDir = options.repo === true ? join(dir, 'infra.git') : undefined;
   if (repoDir !== undefined) await ensureHostedRepo(repoDir);
   const app = await buildApp({ ...options, store, repoDir });
@@ -37,7 +43,8 @@ export async function startTestHub(options: Partial<AppDeps> & { repo?: boolean 
     repoDir,
     async close() {
       await app.close();
-      store.close();
+      await store.close();
+      await database?.drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

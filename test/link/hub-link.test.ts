@@ -1,9 +1,10 @@
-import { describe, it, expect, afterEach } from 'vitest';
+import { it, expect, afterEach } from 'vitest';
 import { rmSync } from 'node:fs';
 import { HubLink } from '../../agent/link/hub-link.js';
 import { isFoundryError } from '../../common/errors.js';
 import type { UsageRecord } from '../../agent/usage/usage-types.js';
 import { freePort, startTestHub, tempDir, waitFor, type TestHub } from '../hub/support.js';
+import { describeBackends } from '../support/store-backends.js';
 
 const cleanup: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -16,7 +17,8 @@ function state(): string {
   return d;
 }
 
-describe('HubLink', () => {
+// Exactly once across hub restarts and resends, on each store backend.
+describeBackends('HubLink', (backend) => {
   it('reconnects with the backoff sequence while the hub is down, and resets once connected', async () => {
     const port = await freePort();
     const delays: number[] = [];
@@ -41,7 +43,7 @@ describe('HubLink', () => {
     const s1 = first.enqueueUsage({ a: 1 });
     expect(first.enqueueUsage({ a: 2 })).toBe(s1 + 1);
     await first.close();
-    const hub: TestHub = await startTestHub();
+    const hub: TestHub = await startTestHub({ backend });
     cleanup.push(() => hub.close());
     const credential = (await hub.store.issueNodeCredential('n1'));
     const second = new HubLink({ hubUrl: hub.url, node: 'n1', credential, stateDir: dir });
@@ -58,7 +60,7 @@ describe('HubLink', () => {
   });
 
   it('after its state dir is wiped, the agent never reuses a seq, so the hub does not drop new records as resends', async () => {
-    const hub: TestHub = await startTestHub();
+    const hub: TestHub = await startTestHub({ backend });
     cleanup.push(() => hub.close());
     const credential = (await hub.store.issueNodeCredential('n1'));
     const dir = state();
@@ -92,7 +94,7 @@ describe('HubLink', () => {
   });
 
   it('is told why the hub refused it', async () => {
-    const hub = await startTestHub();
+    const hub = await startTestHub({ backend });
     cleanup.push(() => hub.close());
     const link = new HubLink({ hubUrl: hub.url, node: 'n1', credential: 'fnc_wrong', stateDir: state(), timers: { setTimeout: () => 0, clearTimeout: () => undefined } });
     cleanup.push(() => link.close());
