@@ -1,9 +1,10 @@
-/* global history, location, EventSource, URLSearchParams, sessionStorage */
+/* global history, location, EventSource, sessionStorage */
 // The dashboard shell: who is logged in, the hash router (#/overview, #/nodes...), the live-update
 // stream (Server-Sent Events) that tells the current page which topics changed, and logout.
 import { api, setCsrf, ApiError } from './api.js';
 import { h, fill, errorBox } from './dom.js';
 import { renderLogin } from './pages/login.js';
+import { nextUrl } from './next-url.js';
 
 const PAGES = {
   overview: { title: 'Overview', admin: true, load: () => import('./pages/overview.js') },
@@ -115,21 +116,6 @@ function logoutLocal() {
   setCsrf(null);
   showChrome();
   renderLogin(main, { onLogin });
-}
-
-/**
- * Where to continue after login: only the hub's own /ingress/login (which opens a workspace app), so a
- * crafted link cannot send a user anywhere else. The ingress sends users here when they have no session.
- */
-function nextUrl() {
-  const next = new URLSearchParams(location.search).get('next');
-  if (next === null) return null;
-  try {
-    const u = new URL(next, location.origin);
-    return u.origin === location.origin && u.pathname === '/ingress/login' ? u.pathname + u.search : null;
-  } catch {
-    return null;
-  }
 }
 
 /** Goes to `next` unless this tab was sent there a moment ago (then the hub did not see the session: say so instead of looping). */

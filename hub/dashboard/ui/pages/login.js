@@ -5,14 +5,15 @@
 // recovery codes are then shown once.
 import { api } from '../api.js';
 import { h, fill, errorBox } from '../dom.js';
+import { nextUrl } from '../next-url.js';
 
 /**
  * An SSO start link that carries this page's `?next=` (a workspace app's /ingress/login) through the IdP;
  * the hub checks it again and drops anything else.
  */
 function withNext(start) {
-  const next = new URLSearchParams(location.search).get('next');
-  return next !== null && next.startsWith('/ingress/login?') ? `${start}${start.includes('?') ? '&' : '?'}next=${encodeURIComponent(next)}` : start;
+  const next = nextUrl();
+  return next === null ? start : `${start}${start.includes('?') ? '&' : '?'}next=${encodeURIComponent(next)}`;
 }
 
 function field(label, attrs) {
