@@ -20,19 +20,8 @@ export interface JoinTokenSpec {
   createdBy: string;
 }
 
-/** A join token as listed (never the secret nor its hash). */
-export interface JoinTokenRow {
-  id: string;
-  profile: string;
-  /** The node name it is made for, or null for any name. */
-  node: string | null;
-  labels: Record<string, string>;
-  maxUses: number;
-  uses: number;
-  expiresAt: string;
-  createdAt: string;
-  createdBy: string;
-  revoked: boolean;
+/** A join token as listed (never the secret nor its hash): the stored row, its state and the nodes enrolled with it. */
+export interface JoinTokenRow extends StoredJoinToken {
   /** active, expired, used-up or revoked (revoked wins, then used-up, then expired). */
   state: 'active' | 'expired' | 'used-up' | 'revoked';
   /** Nodes enrolled with it. */

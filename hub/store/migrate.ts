@@ -23,6 +23,11 @@ export interface SchemaStatus {
 export function schemaStatus(db: Database.Database, migrations: readonly Migration[]): SchemaStatus {
   const hasTable = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get() !== undefined;
   const rows = hasTable ? (db.prepare('SELECT version, name, applied_at AS appliedAt FROM schema_migrations ORDER BY version').all() as SchemaStatus['applied']) : [];
+  return statusOf(rows, migrations);
+}
+
+/** Where a database with the recorded `rows` stands against `migrations`. */
+function statusOf(rows: SchemaStatus['applied'], migrations: readonly Migration[]): SchemaStatus {
   const done = new Set(rows.map((r) => r.version));
   const known = new Set(migrations.map((m) => m.version));
   return {
@@ -85,15 +90,7 @@ export async function schemaStatusSql(sql: SqlExecutor, migrations: readonly Mig
     ? (await sql.get("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")) !== undefined
     : typeof (await sql.get<{ t: string | null }>("SELECT to_regclass('schema_migrations')::text AS t"))?.t === 'string';
   const rows = exists ? await sql.all<SchemaStatus['applied'][number]>('SELECT version, name, applied_at AS "appliedAt" FROM schema_migrations ORDER BY version') : [];
-  const done = new Set(rows.map((r) => r.version));
-  const known = new Set(migrations.map((m) => m.version));
-  return {
-    databaseVersion: Math.max(0, ...done),
-    binaryVersion: Math.max(0, ...known),
-    applied: rows,
-    pending: [...migrations].filter((m) => !done.has(m.version)).sort((a, b) => a.version - b.version).map(({ version, name }) => ({ version, name })),
-    unknown: rows.map((r) => r.version).filter((v) => !known.has(v)),
-  };
+  return statusOf(rows, migrations);
 }
 
 /** Key of the PostgreSQL advisory lock under which replicas migrate one at a time. */
