@@ -81,3 +81,33 @@ describeIfBuilt('dist/cli/hub-schema.js')('foundry hub schema (cli)', () => {
     expect(existsSync(join(data, 'backups'))).toBe(false);
   });
 });
+
+describeIfBuilt('dist/cli/hub-schema.js')('foundry hub schema on PostgreSQL (FOUNDRY_HUB_DATABASE_URL)', () => {
+  it('status, upgrade and the admin commands reach the database; its password never shows', async () => {
+    const { createTestDatabase } = await import('../support/postgres.js');
+    const database = await createTestDatabase();
+    try {
+      const url = new URL(database.url);
+      url.password = 'not-shown-anywhere';
+      const env = { FOUNDRY_HUB_DATABASE_URL: url.toString() };
+      const before = await foundry(['hub', 'schema', 'status'], env);
+      expect(before.code, before.stderr).toBe(0);
+      expect(before.stdout).toContain(`schema version: 0 (this release knows up to ${latest.version})`);
+      const up = await foundry(['hub', 'schema', 'upgrade'], env);
+      expect(up.code, up.stderr).toBe(0);
+      expect(up.stdout).toContain(`upgraded from schema version 0 to ${latest.version}`);
+      const after = await foundry(['hub', 'schema', 'status', '--json'], env);
+      expect(JSON.parse(after.stdout)).toMatchObject({ databaseVersion: latest.version, pending: [] });
+      const added = await foundry(['hub', 'node', 'add', 'gpu-09'], env);
+      expect(added.code, added.stderr).toBe(0);
+      expect(added.stdout).toMatch(/^fnc_/);
+      for (const r of [before, up, after, added]) expect(r.stdout + r.stderr).not.toContain('not-shown-anywhere');
+      const bad = await foundry(['hub', 'schema', 'status'], { FOUNDRY_HUB_DATABASE_URL: 'mysql://u:pw@h/db' });
+      expect(bad.code).not.toBe(0);
+      expect(bad.stderr).toContain('FOUNDRY_HUB_DATABASE_URL: expected a postgres:// or postgresql:// URL');
+      expect(bad.stderr).not.toContain(':pw@');
+    } finally {
+      await database.drop();
+    }
+  });
+});
