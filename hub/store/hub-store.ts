@@ -85,8 +85,8 @@ export function isPostgresUrl(target: string): boolean {
 
 /** The hub store. Every method is async; `ex` lets a caller run it inside its own transaction. */
 export class HubStore {
-  /** The SQLite connection, on the embedded backend only (backups, checkpoints, pragmas: hub/store/ only). */
-  readonly db: Database.Database;
+  /** The SQLite connection (embedded backend only); undefined on PostgreSQL. */
+  private readonly sqlite: Database.Database | undefined;
   /** The database through the Sql interface (hub/store/sql/sql.ts) that the repositories use. */
   readonly sql: Sql;
   /** Which backend this is; where it lives (file path, or the URL without its password). */
@@ -130,10 +130,10 @@ export class HubStore {
       this.sql = target.sql;
       this.backend = target.sql.dialect;
       this.location = target.location;
-      this.db = undefined as unknown as Database.Database;
+      this.sqlite = undefined;
     } else {
-      this.db = HubStore.openSqlite(target, this.now);
-      this.sql = new SqliteSql(this.db);
+      this.sqlite = HubStore.openSqlite(target, this.now);
+      this.sql = new SqliteSql(this.sqlite);
       this.backend = 'sqlite';
       this.location = target;
     }
@@ -413,11 +413,20 @@ export class HubStore {
   }
 
   /**
+   * The SQLite connection, for SQLite-only work inside hub/store/ (backups, checkpoints) and for tests;
+   * eslint refuses `store.db` elsewhere. Throws on PostgreSQL, which has none.
+   */
+  get db(): Database.Database {
+    if (this.sqlite === undefined) throw new FoundryError('STORE', `the hub store at ${this.location} is PostgreSQL: it has no SQLite connection`);
+    return this.sqlite;
+  }
+
+  /**
    * SQLite: checkpoints the WAL from a worker thread every second, so that no commit on the event loop pays
    * for one (hub/store/checkpointer.ts). PostgreSQL checkpoints by itself: nothing to start.
    */
   startCheckpointer(onError: (message: string) => void): Checkpointer {
-    return this.backend === 'sqlite' ? startCheckpointer(this.db, 1000, onError) : { stop: async () => undefined };
+    return this.sqlite === undefined ? { stop: async () => undefined } : startCheckpointer(this.sqlite, 1000, onError);
   }
 
   /** Waits for pending statements, then closes: SQLite checkpoints its WAL first; PostgreSQL ends the pool. */
@@ -427,8 +436,8 @@ export class HubStore {
       return;
     }
     await this.sql.close();
-    if (!this.db.open) return;
-    this.db.pragma('wal_checkpoint(TRUNCATE)');
-    this.db.close();
+    if (this.sqlite === undefined || !this.sqlite.open) return;
+    this.sqlite.pragma('wal_checkpoint(TRUNCATE)');
+    this.sqlite.close();
   }
 }
