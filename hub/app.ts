@@ -177,6 +177,7 @@ function buildServices(app: FastifyInstance, deps: AppDeps, lifecycle: { stoppin
     usage,
     invoicer: buildInvoicer(app, store, metrics),
     consoles,
+    guacamole: deps.desktop?.guacamole === undefined ? undefined : new GuacamoleLinks(deps.desktop.guacamole, (socket, req) => consoles.openTcp(socket, req)),
     live,
     gpuHistory,
     appIndex,
@@ -263,8 +264,7 @@ async function installRoutes(app: FastifyInstance, services: HubServices, deps: 
   app.get('/metrics', { preHandler: requirePrincipal(app, { role: 'admin' }) }, async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
   nodeRoutes(app, store, gateway);
   workspaceRoutes(app, services);
-  const guac = deps.desktop?.guacamole;
-  desktopRoutes(app, services, { guacamole: guac === undefined ? undefined : new GuacamoleLinks(guac, (socket, req) => consoles.openTcp(socket, req)) });
+  desktopRoutes(app, services);
   if (services.secrets !== undefined && services.gitops !== undefined) await workspaceSecretRoutes(app, { workspaces: services.gitops.workspaces, secrets: services.secrets.store, delivery: services.secrets.delivery });
   billingRoutes(app, services);
   // A hub started without apps settings still answers for the default apps URL (http://apps.localhost:8088).

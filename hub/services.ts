@@ -1,6 +1,6 @@
 /**
  * The hub's services, built once by the composition root (hub/app.ts `buildApp`) and handed to every
- * route registration function as a typed parameter. An optional service is `undefined` when the hub
+ * route registration function as a typed parameter (`app.hub` holds the same object, for tests). An optional service is `undefined` when the hub
  * runs without what it needs (no infra repo: no gitops, usage gate or ingress sync; no age identity:
  * no secrets or volume keys); routes test for that instead of looking for Fastify decorators.
  */
@@ -14,6 +14,7 @@ import type { LifecycleRepo } from './store/lifecycle-repo.js';
 import type { UsageGate } from './usage/usage-gate.js';
 import type { Invoicer } from './invoicing/invoicer.js';
 import type { ConsoleBroker } from './desktop/console-broker.js';
+import type { GuacamoleLinks } from './desktop/guacamole-links.js';
 import type { LiveEvents } from './dashboard/live-events.js';
 import type { GpuHistory } from './dashboard/gpu-history.js';
 import type { IngressSync } from './ingress/ingress-sync.js';
@@ -54,6 +55,8 @@ export interface HubServices {
   usage: UsageGate | undefined;
   invoicer: Invoicer;
   consoles: ConsoleBroker;
+  /** Desktops through Apache Guacamole; present when the hub is configured for it. */
+  guacamole: GuacamoleLinks | undefined;
   /** Dashboard live updates (SSE) and the GPU sparkline history they feed. */
   live: LiveEvents;
   gpuHistory: GpuHistory;
@@ -69,7 +72,7 @@ export interface HubServices {
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** The hub's services (the app's own plugins and tests reach them here; routes receive them as a parameter). */
+    /** The hub's services, for tests and tools that hold only the app; routes receive them as a parameter. */
     hub: HubServices;
   }
 }

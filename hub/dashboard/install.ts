@@ -29,9 +29,9 @@ export interface DashboardOptions {
 export async function installDashboard(app: FastifyInstance, services: HubServices, opts: DashboardOptions): Promise<void> {
   const now = opts.now ?? (() => new Date());
   const directory = new SsoDirectory(opts.sso?.providers ?? repoProviderSource(services), (msg, err) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, msg));
-  await installDashboardAuth(app, { now, ssoAccess: (user) => directory.stillMapped(user) });
-  authRoutes(app, { secure: opts.secure, limits: opts.loginLimits, now });
   const { store } = services;
+  await installDashboardAuth(app, store, { now, ssoAccess: (user) => directory.stillMapped(user) });
+  authRoutes(app, services, { secure: opts.secure, limits: opts.loginLimits, now });
   installSso(app, { users: store.users, sessions: store.sessions, apiTokens: store.apiTokens, sso: store.sso, audit: (...a) => store.audit(...a), directory, now, secure: opts.secure, log: app.log }, opts.sso);
   overviewRoutes(app, services, { now: () => now().getTime() });
   uiRoutes(app);

@@ -11,13 +11,6 @@ import { actorOf, canAccessTenant, requirePrincipal, type Principal } from '../a
 import { hashSecret } from '../auth/secrets.js';
 import type { HubServices } from '../services.js';
 import { DESKTOP_WS_PATH, TICKET_PROTOCOL_PREFIX } from '../desktop/console-broker.js';
-import type { GuacamoleLinks } from '../desktop/guacamole-links.js';
-
-/** Options of desktopRoutes. */
-export interface DesktopRouteOptions {
-  /** Present when the hub provisions Guacamole connections. */
-  guacamole?: GuacamoleLinks;
-}
 
 /** The workspace a principal may open the desktop of, with its node; throws a FoundryError otherwise. */
 export function desktopTarget(repo: InfraRepo, name: string, p: Principal | undefined, connected: readonly string[]): { doc: Workspace; node: string } {
@@ -34,8 +27,8 @@ export function desktopTarget(repo: InfraRepo, name: string, p: Principal | unde
 }
 
 /** Registers the desktop routes (no-op without an infra repo); tickets are the console broker's. */
-export function desktopRoutes(app: FastifyInstance, services: HubServices, opts: DesktopRouteOptions): void {
-  const { gitops, gateway, consoles } = services;
+export function desktopRoutes(app: FastifyInstance, services: HubServices): void {
+  const { gitops, gateway, consoles, guacamole: guac } = services;
   if (gitops === undefined) return;
   const anyone = requirePrincipal(app);
   app.post<{ Params: { name: string } }>('/api/v1/workspaces/:name/desktop/ticket', { preHandler: anyone }, async (req, reply) => {
@@ -43,9 +36,8 @@ export function desktopRoutes(app: FastifyInstance, services: HubServices, opts:
     if (req.principal?.via !== 'session' || session === undefined) return reply.code(403).send({ code: 'AUTH_FORBIDDEN', message: 'a desktop opens in a dashboard session (the ticket is bound to it)' });
     const { doc, node } = desktopTarget(await gitops.workspaces.repo(), req.params.name, req.principal, gateway.connectedNodes());
     const t = consoles.tickets.issue({ workspace: doc.metadata.name, tenant: doc.spec.tenant, node, sessionHash: hashSecret(session.id), actor: actorOf(req.principal) });
-    return { ...t, path: DESKTOP_WS_PATH, protocolPrefix: TICKET_PROTOCOL_PREFIX, node, guacamole: opts.guacamole !== undefined };
+    return { ...t, path: DESKTOP_WS_PATH, protocolPrefix: TICKET_PROTOCOL_PREFIX, node, guacamole: guac !== undefined };
   });
-  const guac = opts.guacamole;
   if (guac === undefined) return;
   app.post<{ Params: { name: string } }>('/api/v1/workspaces/:name/desktop/guacamole', { preHandler: anyone }, async (req) => {
     const { doc, node } = desktopTarget(await gitops.workspaces.repo(), req.params.name, req.principal, gateway.connectedNodes());
