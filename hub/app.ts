@@ -207,17 +207,14 @@ function buildGitops(app: FastifyInstance, deps: AppDeps, hub: { onPushed: (revi
   const { store } = deps;
   const verifyBase = deps.verifyBase;
   const ageIdentity = deps.ageIdentity;
-  const late: { service?: WorkspaceService } = {};
   const writer = new InfraRepoWriter({
     repoDir,
     workDir: ext?.workDir ?? join(dirname(repoDir), 'gitops-work'),
     gitEnv: ext?.gitEnv,
     gitConfig: deps.signingKey === undefined ? undefined : signingGitConfig(deps.signingKey),
     verifyBase,
-    onPushed: (rev) => {
-      late.service?.notePushed(rev);
-      hub.onPushed(rev);
-    },
+    // every push, the service's own (it notes them per commit) and enrollment's
+    onPushed: hub.onPushed,
   });
   const workspaces = new WorkspaceService({
     writer,
@@ -229,7 +226,6 @@ function buildGitops(app: FastifyInstance, deps: AppDeps, hub: { onPushed: (revi
     // Placement commits re-encrypt the repo secrets whose nodes they change (the hub decrypts with its own key).
     reencrypt: ageIdentity === undefined ? undefined : (dir: string, before: InfraRepo, after: InfraRepo) => reencryptForPlacement(dir, before, after, ageIdentity),
   });
-  late.service = workspaces;
   const every = deps.repoPollMs ?? 2000;
   if (every > 0) {
     const timer = setInterval(() => void workspaces.sync().catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'workspace sync failed')), every);
