@@ -93,7 +93,7 @@ export interface AppDeps {
   appAuth?: Pick<IngressRouteOptions, 'decisionTtlS' | 'now'>;
   /** The hub's age identity (hub/secrets/hub-identity.ts): without it there are no tenant secrets and no encrypted volumes (their keys are encrypted at rest to it). */
   ageIdentity?: HubAgeIdentity;
-  /** Enrollment: data dir (bundle cache, writer clone), public URL, external repo URL. */
+  /** Enrollment: data dir (bundle cache; node files are committed only with one), public URL, external repo URL. */
   enroll?: Pick<EnrollRouteOptions, 'dataDir' | 'publicUrl' | 'externalRepoUrl' | 'packageRoot' | 'now'>;
 }
 
