@@ -2,7 +2,7 @@
  * The hub's HTTP application: API, agents' WebSocket, hosted Git repo, health and metrics on one port.
  * `buildApp(deps)` only wires; `listen()` lives in server.ts, so tests can use the app in-process.
  */
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { createMetrics, type HubMetrics } from './metrics.js';
 import type { HubStore } from './store/hub-store.js';
@@ -13,7 +13,7 @@ import { healthRoutes } from './routes/health.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { nodeRoutes } from './routes/nodes.js';
 import { installAuth, requirePrincipal } from './auth/principal.js';
-import { installWorkspaces } from './routes/workspaces.js';
+import { workspaceRoutes } from './routes/workspaces.js';
 import { billingRoutes } from './routes/billing.js';
 import { installDashboard, type DashboardOptions } from './dashboard/install.js';
 import { enrollRoutes, type EnrollRouteOptions } from './routes/enroll.js';
@@ -30,15 +30,28 @@ import { ingressRoutes, type IngressRouteOptions } from './routes/ingress.js';
 import { DEFAULT_APPS_URL, parseAppsUrl, type AppsUrl } from '../common/ingress/apps-url.js';
 import { IngressSync } from './ingress/ingress-sync.js';
 import type { HubAgeIdentity } from './secrets/hub-identity.js';
-import { installVolumeKeys } from './volumes/install.js';
-import { installSecrets } from './secrets/install.js';
+import { buildVolumeKeys } from './volumes/install.js';
+import { buildSecrets } from './secrets/install.js';
+import { workspaceSecretRoutes } from './routes/workspace-secrets.js';
 import { reencryptForPlacement } from './secrets/repo-reencrypt.js';
 import type { InfraRepo } from '../common/infra/model.js';
-import type { Invoicer } from './invoicing/invoicer.js';
+import { Counter } from 'prom-client';
+import { Invoicer } from './invoicing/invoicer.js';
 import { FleetMetrics } from './metrics/fleet-metrics.js';
 import { UsageReceipts } from './metrics/usage-receipts.js';
 import { snapshotFromInfra } from './scheduler/from-infra.js';
-import { liveFleet } from './workspaces/live-fleet.js';
+import { liveFleet, nodeStatusOf } from './workspaces/live-fleet.js';
+import { InfraRepoWriter } from './gitops/repo-writer.js';
+import { WorkspaceService } from './workspaces/workspace-service.js';
+import { GpuHistory } from './dashboard/gpu-history.js';
+import { LiveEvents } from './dashboard/live-events.js';
+import { AppIndex } from './ingress/app-index.js';
+import { AppSessions } from './ingress/app-sessions.js';
+import { FoundryError } from '../common/errors.js';
+import { hubErrorHandler } from './error-handler.js';
+import type { GitopsServices, HubServices } from './services.js';
+
+const ALERTS_METRIC = 'foundry_hub_billing_alerts_total';
 
 /** Collaborators of the app; the caller owns the store (and closes it after the app). */
 export interface AppDeps {
@@ -80,132 +93,207 @@ export interface AppDeps {
   appAuth?: Pick<IngressRouteOptions, 'decisionTtlS' | 'now'>;
   /** The hub's age identity (hub/secrets/hub-identity.ts): without it there are no tenant secrets and no encrypted volumes (their keys are encrypted at rest to it). */
   ageIdentity?: HubAgeIdentity;
-  /** Enrollment: data dir (bundle cache, writer clone), public URL, external repo URL. */
+  /** Enrollment: data dir (bundle cache; node files are committed only with one), public URL, external repo URL. */
   enroll?: Pick<EnrollRouteOptions, 'dataDir' | 'publicUrl' | 'externalRepoUrl' | 'packageRoot' | 'now'>;
 }
 
-/** What the app exposes to the rest of the hub (dashboard, scheduler, CLI). */
-export interface HubContext {
-  store: HubStore;
-  gateway: AgentGateway;
-  metrics: HubMetrics;
-  /** Where apps are reached (--apps-url); undefined when the hub runs without apps. */
-  apps: AppsUrl | undefined;
-  /** Tells agents to sync now after a new revision; returns how many were told. */
-  notifyRevision(revision: string, ref: string | undefined, source: 'push' | 'webhook', actor: string): number;
-}
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    hub: HubContext;
-  }
-}
-
-/** Builds the hub's Fastify app (not listening yet). */
+/** Builds the hub's Fastify app (not listening yet): its services once, then the routes that receive them. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const options: FastifyServerOptions & { https?: unknown } = { logger: deps.logger ?? false, forceCloseConnections: true };
   if (deps.trustProxy !== undefined) options.trustProxy = deps.trustProxy;
   if (deps.tls !== undefined) options.https = { cert: deps.tls.cert, key: deps.tls.key };
   const app = Fastify(options as FastifyServerOptions) as unknown as FastifyInstance;
+  // One error handler for every route: the catalog's codes → HTTP statuses (hub/error-handler.ts).
+  app.setErrorHandler(hubErrorHandler);
+  const lifecycle = { stopping: false };
+  const services = buildServices(app, deps, lifecycle);
+  app.decorate('hub', services);
+  await installRoutes(app, services, deps, () => lifecycle.stopping);
+  return app;
+}
+
+/** Builds every service of the hub once; timers and loops stop with the app. */
+function buildServices(app: FastifyInstance, deps: AppDeps, lifecycle: { stopping: boolean }): HubServices {
   const { store } = deps;
   const metrics = deps.metrics ?? createMetrics();
+  const warn = (msg: string) => (err: unknown): void => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, msg);
   const queue = new IngestQueue(store, metrics, app.log, undefined, deps.telemetryFlushMs);
   const ext = deps.externalRepo;
+  // The one writer of the infra repo (placements, drains, enrollment's node files): one clone, one commit queue.
+  const gitops = buildGitops(app, deps, {
+    onPushed: (rev) => services.notifyRevision(rev, 'refs/heads/main', 'push', 'foundry-hub'),
+    connectedNodes: () => services.gateway.connectedNodes(),
+  });
   // Usage is admitted against the Git history of placements; a hub without a repo has none to check against.
-  // External repo: the writer's clone, fetched (throttled) before each read; the writer exists once the routes are installed.
+  // External repo: the writer's clone, fetched (throttled) before each read.
+  const writer = gitops?.writer;
   const history =
     deps.repoDir !== undefined
       ? new PlacementHistory({ gitDir: deps.repoDir })
-      : ext !== undefined
-        ? new PlacementHistory({ gitDir: join(ext.workDir, '.git'), ref: 'refs/remotes/origin/main', beforeRead: () => app.gitops.writer.fetch() })
+      : ext !== undefined && writer !== undefined
+        ? new PlacementHistory({ gitDir: join(ext.workDir, '.git'), ref: 'refs/remotes/origin/main', beforeRead: () => writer.fetch() })
         : undefined;
   const usage = history === undefined ? undefined : new UsageGate({ history, usage: store.usage, limits: deps.usageLimits });
   if (usage === undefined) app.log.warn('usage admission is off: this hub has no infra repo to check placements against');
   const gateway = new AgentGateway({ store, queue, metrics, log: app.log, usage, badFrameLimit: deps.badFrameLimit, badFrameWindowMs: deps.badFrameWindowMs, heartbeatMs: deps.heartbeatMs });
-  let stopping = false;
 
   const notifyRevision = (revision: string, ref: string | undefined, source: 'push' | 'webhook', actor: string): number => {
     void store.recordRevision(revision, ref, source).catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'revision not recorded'));
     void store.audit(actor, `repo.${source}`, ref, { revision }).catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'audit entry not written'));
     history?.refresh().catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'placement history not refreshed'));
     // Keys of workspaces deleted with reclaimPolicy Delete (or of deleted tenants) are destroyed first.
-    if (app.hasDecorator('volumeKeys')) app.volumeKeys.reap(actor).catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'volume key reaping failed'));
+    services.volumeKeys?.reap(actor).catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'volume key reaping failed'));
     // First version: every connected agent syncs; agents whose rendered state did not change do nothing.
     const n = gateway.broadcast({ name: 'sync-now', revision, reason: `new revision ${revision.slice(0, 12)} (${source})` });
     // Placements may have moved: each node's workspace secrets follow the new tip.
-    if (app.hasDecorator('secrets')) void app.secrets.delivery.reconcile(true).catch(() => undefined);
+    if (services.secrets !== undefined) void services.secrets.delivery.reconcile(true).catch(() => undefined);
     app.log.info({ revision, ref, source, agents: n }, 'sent sync-now');
     return n;
   };
-  app.decorate('hub', { store, gateway, metrics, apps: deps.ingress?.apps, notifyRevision });
+
+  // Consoles: the browser's and the agent's tunnel WebSockets meet in the broker.
+  const consoles = new ConsoleBroker({ store, gateway, tickets: new ConsoleTickets(), log: app.log, dialBackMs: deps.desktop?.dialBackMs });
+  // Dashboard live updates, and the GPU sparklines they feed.
+  const gpuHistory = new GpuHistory();
+  const live = new LiveEvents(store.fleet, gpuHistory, () => gateway.connectedNodes(), warn('dashboard: live events poll failed'));
+  const pollMs = deps.dashboard?.pollMs ?? 1000;
+  if (pollMs > 0) app.addHook('onReady', async () => live.start(pollMs));
+  app.addHook('preClose', async () => live.stop());
+  // No Git read per app request: the workspace service's repo of the branch tip, re-read by its sync loop.
+  const appIndex = new AppIndex(async () => {
+    if (gitops === undefined) throw new FoundryError('NOT_FOUND', 'this hub has no infra repo');
+    return gitops.workspaces.repo({ cached: true });
+  });
+  const ageIdentity = deps.ageIdentity;
+  const volumeKeys = ageIdentity === undefined ? undefined : buildVolumeKeys(app, { store, gateway, gitops }, ageIdentity);
+  const secrets = ageIdentity === undefined || gitops === undefined ? undefined : buildSecrets(app, { store, gateway, workspaces: gitops.workspaces }, ageIdentity, deps.repoPollMs);
+  const services: HubServices = {
+    store,
+    gateway,
+    metrics,
+    apps: deps.ingress?.apps,
+    notifyRevision,
+    gitops,
+    usage,
+    invoicer: buildInvoicer(app, store, metrics),
+    consoles,
+    guacamole: deps.desktop?.guacamole === undefined ? undefined : new GuacamoleLinks(deps.desktop.guacamole, (socket, req) => consoles.openTcp(socket, req)),
+    live,
+    gpuHistory,
+    appIndex,
+    appSessions: new AppSessions(store.appSessions),
+    ingress: buildIngress(app, { store, gateway, gitops }, deps.ingress),
+    secrets,
+    volumeKeys,
+  };
+  // read the history now, so the first records do not wait for it
+  history?.refresh().catch(warn('placement history not read yet'));
+  installFleetMetrics(app, services);
+  // Graceful stop: refuse new agents, commit and ack what arrived, close sockets; the server then stops.
+  app.addHook('preClose', async () => {
+    lifecycle.stopping = true;
+    await consoles.close();
+    await services.ingress?.stop();
+    await gateway.close();
+  });
+  return services;
+}
+
+/** The infra repo's writer and the workspace service with its periodic sync; undefined without a repo. */
+function buildGitops(app: FastifyInstance, deps: AppDeps, hub: { onPushed: (revision: string) => void; connectedNodes: () => string[] }): GitopsServices | undefined {
+  const ext = deps.externalRepo;
+  const repoDir = ext?.url ?? deps.repoDir;
+  if (repoDir === undefined) return undefined;
+  const { store } = deps;
+  const verifyBase = deps.verifyBase;
+  const ageIdentity = deps.ageIdentity;
+  const writer = new InfraRepoWriter({
+    repoDir,
+    workDir: ext?.workDir ?? join(dirname(repoDir), 'gitops-work'),
+    gitEnv: ext?.gitEnv,
+    gitConfig: deps.signingKey === undefined ? undefined : signingGitConfig(deps.signingKey),
+    verifyBase,
+    // every push, the service's own (it notes them per commit) and enrollment's
+    onPushed: hub.onPushed,
+  });
+  const workspaces = new WorkspaceService({
+    writer,
+    lifecycle: store.lifecycles,
+    audit: (actor, action, target, details) => store.audit(actor, action, target, details),
+    live: (repo) => liveFleet(store.fleet, repo, hub.connectedNodes()),
+    nodeStatus: nodeStatusOf(store.fleet),
+    log: app.log,
+    // Placement commits re-encrypt the repo secrets whose nodes they change (the hub decrypts with its own key).
+    reencrypt: ageIdentity === undefined ? undefined : (dir: string, before: InfraRepo, after: InfraRepo) => reencryptForPlacement(dir, before, after, ageIdentity),
+  });
+  const every = deps.repoPollMs ?? 2000;
+  if (every > 0) {
+    const timer = setInterval(() => void workspaces.sync().catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'workspace sync failed')), every);
+    timer.unref();
+    app.addHook('onClose', async () => clearInterval(timer));
+  }
+  return { writer, workspaces, lifecycle: store.lifecycles };
+}
+
+/** The invoicer, with its alert counter in the hub's registry (once per registry when apps share one). */
+function buildInvoicer(app: FastifyInstance, store: HubStore, metrics: HubMetrics): Invoicer {
+  const registry = metrics.registry;
+  const alerts = (registry.getSingleMetric(ALERTS_METRIC) as Counter<'code'> | undefined)
+    ?? new Counter({ name: ALERTS_METRIC, help: 'Invoice alerts logged for admins, by code: UNPRICED (GPU time without a price), UNRATABLE (stored usage records excluded from the amount).', labelNames: ['code'], registers: [registry] });
+  return new Invoicer(store.billing, undefined, app.log, (code) => alerts.inc({ code }));
+}
+
+/** Registers every route, each with the services it uses. */
+async function installRoutes(app: FastifyInstance, services: HubServices, deps: AppDeps, stopping: () => boolean): Promise<void> {
+  const { store, gateway, metrics, consoles } = services;
   installAuth(app, store);
   // SSO redirect URIs use the hub's public URL when it is known (behind a proxy the request's own may differ).
   const ssoPublicUrl = deps.dashboard?.sso?.publicUrl ?? deps.enroll?.publicUrl;
-  await installDashboard(app, { secure: deps.tls !== undefined, ...deps.dashboard, sso: { ...deps.dashboard?.sso, ...(ssoPublicUrl === undefined ? {} : { publicUrl: ssoPublicUrl }) } });
-
-  // Consoles: the browser's and the agent's tunnel WebSockets meet in the broker; everything else is the agents' link.
-  const consoles = new ConsoleBroker({ store, gateway, tickets: new ConsoleTickets(), log: app.log, dialBackMs: deps.desktop?.dialBackMs });
+  await installDashboard(app, services, { secure: deps.tls !== undefined, ...deps.dashboard, sso: { ...deps.dashboard?.sso, ...(ssoPublicUrl === undefined ? {} : { publicUrl: ssoPublicUrl }) } });
+  // Consoles' tunnels go to the broker; every other upgrade is an agent's link.
   app.server.on('upgrade', (req, socket, head) => {
     if (ConsoleBroker.handles((req.url ?? '').split('?')[0] ?? '')) consoles.handleUpgrade(req, socket, head);
     else gateway.handleUpgrade(req, socket, head);
   });
-  healthRoutes(app, store, () => stopping);
+  healthRoutes(app, store, stopping);
   // Admins only: the per-GPU series name workspaces and tenants, which no tenant may see of another.
   app.get('/metrics', { preHandler: requirePrincipal(app, { role: 'admin' }) }, async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
   nodeRoutes(app, store, gateway);
-  const gitConfig = deps.signingKey === undefined ? undefined : signingGitConfig(deps.signingKey);
-  const verifyBase = deps.verifyBase;
-  const ageIdentity = deps.ageIdentity;
-  // Placement commits re-encrypt the repo secrets whose nodes they change (the hub decrypts with its own key).
-  const reencrypt = ageIdentity === undefined ? undefined : (dir: string, before: InfraRepo, after: InfraRepo) => reencryptForPlacement(dir, before, after, ageIdentity);
-  installWorkspaces(app, ext === undefined ? { repoDir: deps.repoDir, syncIntervalMs: deps.repoPollMs, gitConfig, verifyBase, reencrypt } : { repoDir: ext.url, workDir: ext.workDir, gitEnv: ext.gitEnv, syncIntervalMs: deps.repoPollMs, gitConfig, verifyBase, reencrypt });
-  // read the history now (after the writer exists), so the first records do not wait for it
-  history?.refresh().catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'placement history not read yet'));
-  const guac = deps.desktop?.guacamole;
-  desktopRoutes(app, { tickets: consoles.tickets, guacamole: guac === undefined ? undefined : new GuacamoleLinks(guac, (socket, req) => consoles.openTcp(socket, req)) });
-  const ingress = installIngress(app, deps.ingress);
-  if (deps.ageIdentity !== undefined) installVolumeKeys(app, deps.ageIdentity);
-  if (deps.ageIdentity !== undefined && app.hasDecorator('gitops')) await installSecrets(app, deps.ageIdentity, deps.repoPollMs);
-  installFleetMetrics(app, billingRoutes(app));
+  workspaceRoutes(app, services);
+  desktopRoutes(app, services);
+  if (services.secrets !== undefined && services.gitops !== undefined) await workspaceSecretRoutes(app, { workspaces: services.gitops.workspaces, secrets: services.secrets.store, delivery: services.secrets.delivery });
+  billingRoutes(app, services);
   // A hub started without apps settings still answers for the default apps URL (http://apps.localhost:8088).
-  ingressRoutes(app, { apps: deps.ingress?.apps ?? parseAppsUrl(DEFAULT_APPS_URL), hubUrl: () => deps.ingress?.hubPublicUrl, ...deps.appAuth });
-  usageRefusalRoutes(app);
-  enrollRoutes(app, { store, repoDir: deps.repoDir, tlsCert: deps.tls?.cert, gitConfig, verifyBase, ...deps.enroll });
+  ingressRoutes(app, services, { apps: deps.ingress?.apps ?? parseAppsUrl(DEFAULT_APPS_URL), hubUrl: () => deps.ingress?.hubPublicUrl, ...deps.appAuth });
+  usageRefusalRoutes(app, services);
+  // Enrollment commits node files to the hosted repo through the hub's one writer (a data dir is required, as for the bundle).
+  const enrollWriter = deps.repoDir !== undefined && deps.enroll?.dataDir !== undefined ? services.gitops?.writer : undefined;
+  enrollRoutes(app, services, { writer: enrollWriter, tlsCert: deps.tls?.cert, ...deps.enroll });
   const signer = deps.signingKey?.allowedSigner;
   // Public: the line admins add to the agents' allowed signers file (compare it with `foundry hub signing-key`).
   if (signer !== undefined) app.get('/api/v1/hub/signing-key', async (_req, reply) => reply.type('text/plain; charset=utf-8').send(`${signer}\n`));
   if (deps.webhookSecret !== undefined) {
     webhookRoutes(app, deps.webhookSecret, (rev, ref) => {
       // Re-read the repo now (place what an admin pushed unplaced, follow moves); polling is the fallback.
-      if (app.hasDecorator('gitops')) void app.gitops.workspaces.sync().catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'workspace sync after webhook failed'));
-      return notifyRevision(rev, ref, 'webhook', 'gitlab-webhook');
+      void services.gitops?.workspaces.sync().catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'workspace sync after webhook failed'));
+      return services.notifyRevision(rev, ref, 'webhook', 'gitlab-webhook');
     });
   }
   if (deps.repoDir !== undefined) {
-    const repoDir = deps.repoDir;
     await app.register(gitBackendPlugin, {
-      repoDir,
+      repoDir: deps.repoDir,
       store,
-      onPush: (refs: PushedRef[], actor: string) => refs.forEach((r) => notifyRevision(r.revision, r.ref, 'push', actor)),
+      onPush: (refs: PushedRef[], actor: string) => refs.forEach((r) => services.notifyRevision(r.revision, r.ref, 'push', actor)),
       onPushResult: (result) => metrics.gitPushes.inc({ result }),
     });
   }
-  // Graceful stop: refuse new agents, commit and ack what arrived, close sockets; the server then stops.
-  app.addHook('preClose', async () => {
-    stopping = true;
-    await consoles.close();
-    await ingress?.stop();
-    await gateway.close();
-  });
-  return app;
 }
 
 /** The fleet gauges (nodes, GPUs, workspaces, tenant costs) in the hub's registry; once per registry when apps share one. */
-function installFleetMetrics(app: FastifyInstance, invoicer: Invoicer): void {
-  const { store, gateway, metrics } = app.hub;
+function installFleetMetrics(app: FastifyInstance, services: HubServices): void {
+  const { store, gateway, metrics, gitops, invoicer } = services;
   if (metrics.registry.getSingleMetric('foundry_hub_node_connected') !== undefined) return;
   const usage = new UsageReceipts(store.usage);
-  const gitops = app.hasDecorator('gitops') ? app.gitops : undefined;
   new FleetMetrics(metrics.registry, {
     nodes: () => store.nodes(),
     connected: () => gateway.connectedNodes(),
@@ -219,14 +307,14 @@ function installFleetMetrics(app: FastifyInstance, invoicer: Invoicer): void {
 }
 
 /** Feeds the ingress nodes' agents with the route table (needs the infra repo); undefined without apps or repo. */
-function installIngress(app: FastifyInstance, opts: AppDeps['ingress']): IngressSync | undefined {
-  if (opts === undefined || !app.hasDecorator('gitops')) return undefined;
-  const { gitops, hub } = app;
+function buildIngress(app: FastifyInstance, hub: Pick<HubServices, 'store' | 'gateway' | 'gitops'>, opts: AppDeps['ingress']): IngressSync | undefined {
+  const { gitops, store, gateway } = hub;
+  if (opts === undefined || gitops === undefined) return undefined;
   const sync = new IngressSync({
-    statuses: hub.store.appSessions,
+    statuses: store.appSessions,
     repo: (fresh) => gitops.workspaces.repo({ cached: !fresh }),
-    connectedNodes: () => hub.gateway.connectedNodes(),
-    command: (node, body) => hub.gateway.command(node, body),
+    connectedNodes: () => gateway.connectedNodes(),
+    command: (node, body) => gateway.command(node, body),
     // read on every use: the hub's own URL is known only once it listens
     settings: { appsDomain: opts.apps.domain, get hubPublicUrl() { return opts.hubPublicUrl; } },
     log: app.log,

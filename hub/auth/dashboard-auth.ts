@@ -8,6 +8,7 @@ import { timingSafeEqual } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { UsersRepo } from '../store/users-repo.js';
+import type { HubStore } from '../store/hub-store.js';
 import type { Principal } from './principal.js';
 import { tokenFromAuthorization } from './secrets.js';
 import { authenticateApiToken, type ApiTokenRow } from './api-tokens.js';
@@ -95,16 +96,17 @@ export async function tokenPrincipal(users: UsersRepo, row: ApiTokenRow, access:
 }
 
 /** Installs dashboard auth on `app` (call once, after installAuth); decorates `app.userAccess`. */
-export async function installDashboardAuth(app: FastifyInstance, options: DashboardAuthOptions = {}): Promise<void> {
+export async function installDashboardAuth(app: FastifyInstance, store: HubStore, options: DashboardAuthOptions = {}): Promise<void> {
   const now = options.now ?? (() => new Date());
   const ssoAccess: UserAccess = options.ssoAccess ?? (async (user: User) => user.sso === undefined);
-  const { users, sessions, apiTokens } = app.hub.store;
+  const { users, sessions, apiTokens } = store;
   app.decorate('userAccess', ssoAccess);
   await app.register(fastifyCookie);
 
   const clientIp = new AsyncLocalStorage<string>();
-  const audit = app.hub.store.audit.bind(app.hub.store);
-  app.hub.store.audit = (actor, action, target, details, ex) => {
+  // Every audit entry written during a request carries the client's address (the store object is the hub's one).
+  const audit = store.audit.bind(store);
+  store.audit = (actor, action, target, details, ex) => {
     // The hub's own actions (placement, lifecycle) may run inside some request; they have no client.
     const ip = actor === 'foundry-hub' ? undefined : clientIp.getStore();
     return audit(actor, action, target, ip === undefined || details?.ip !== undefined ? details : { ...details, ip }, ex);

@@ -11,12 +11,13 @@ import { overviewRoutes } from '../routes/overview.js';
 import { uiRoutes } from '../routes/ui.js';
 import { SsoDirectory, repoProviderSource, type ProviderSource } from '../sso/directory.js';
 import { installSso, type InstallSsoOptions } from '../sso/install.js';
+import type { HubServices } from '../services.js';
 
 /** Dashboard options (tests shorten the poll and tighten the login limits). */
 export interface DashboardOptions {
   /** Cookies marked Secure (the hub serves TLS). */
   secure: boolean;
-  /** Live-update poll interval (ms; 0: no timer). */
+  /** Live-update poll interval (ms; 0: no timer); read by buildApp, which builds the live events. */
   pollMs?: number;
   loginLimits?: LoginLimits;
   now?: () => Date;
@@ -25,13 +26,13 @@ export interface DashboardOptions {
 }
 
 /** Adds the dashboard to `app` (after installAuth, before other routes). */
-export async function installDashboard(app: FastifyInstance, opts: DashboardOptions): Promise<void> {
+export async function installDashboard(app: FastifyInstance, services: HubServices, opts: DashboardOptions): Promise<void> {
   const now = opts.now ?? (() => new Date());
-  const directory = new SsoDirectory(opts.sso?.providers ?? repoProviderSource(app), (msg, err) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, msg));
-  await installDashboardAuth(app, { now, ssoAccess: (user) => directory.stillMapped(user) });
-  authRoutes(app, { secure: opts.secure, limits: opts.loginLimits, now });
-  const store = app.hub.store;
+  const directory = new SsoDirectory(opts.sso?.providers ?? repoProviderSource(services), (msg, err) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, msg));
+  const { store } = services;
+  await installDashboardAuth(app, store, { now, ssoAccess: (user) => directory.stillMapped(user) });
+  authRoutes(app, services, { secure: opts.secure, limits: opts.loginLimits, now });
   installSso(app, { users: store.users, sessions: store.sessions, apiTokens: store.apiTokens, sso: store.sso, audit: (...a) => store.audit(...a), directory, now, secure: opts.secure, log: app.log }, opts.sso);
-  overviewRoutes(app, { pollMs: opts.pollMs, now: () => now().getTime() });
+  overviewRoutes(app, services, { now: () => now().getTime() });
   uiRoutes(app);
 }

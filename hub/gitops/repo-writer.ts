@@ -64,9 +64,13 @@ export class InfraRepoWriter {
     this.author = opts.author ?? { name: 'foundry-hub', email: 'hub@foundry.invalid' };
   }
 
-  /** Commits what `build` returns and pushes it; undefined when build had nothing to do. */
-  commit(build: BuildFn): Promise<{ revision: string } | undefined> {
-    return this.serial(() => this.commitWithRetry(build));
+  /**
+   * Commits what `build` returns and pushes it; undefined when build had nothing to do. `onPushed` hears
+   * this commit's revision as soon as it is pushed, before the writer's own `onPushed` (the workspace
+   * service tells its own commits from the others' this way: enrollment shares the writer).
+   */
+  commit(build: BuildFn, onPushed?: (revision: string) => void): Promise<{ revision: string } | undefined> {
+    return this.serial(() => this.commitWithRetry(build, onPushed));
   }
 
   /** Runs `fn` on a fresh checkout of the branch tip (serialized with commits; fn must not write). */
@@ -107,7 +111,7 @@ export class InfraRepoWriter {
     return run;
   }
 
-  private async commitWithRetry(build: BuildFn): Promise<{ revision: string } | undefined> {
+  private async commitWithRetry(build: BuildFn, onPushed: ((revision: string) => void) | undefined): Promise<{ revision: string } | undefined> {
     const max = this.opts.maxAttempts ?? 8;
     const random = this.opts.random ?? Math.random;
     for (let attempt = 1; ; attempt++) {
@@ -128,6 +132,7 @@ export class InfraRepoWriter {
       const push = await this.git(['push', '--porcelain', 'origin', `HEAD:refs/heads/${this.branch}`]);
       if (push.code === 0) {
         await this.assertOnBranch(revision);
+        onPushed?.(revision);
         this.opts.onPushed?.(revision);
         return { revision };
       }

@@ -12,6 +12,7 @@ import { SESSION_COOKIE, SESSION_LIMITS, openSession } from '../auth/sessions.js
 import { totpUri, qrSvg } from '../auth/totp.js';
 import { checkPassword, checkSecondFactor, enableTotp, getUser, pendingTotpSecret, setPassword, type User } from '../auth/users.js';
 import { API_TOKEN_SCOPES, createApiToken, getApiToken, listApiTokens, revokeApiToken, type ApiTokenScope } from '../auth/api-tokens.js';
+import type { HubServices } from '../services.js';
 
 /** Options of the auth routes. */
 export interface AuthRouteOptions {
@@ -30,8 +31,8 @@ const SETUP_TTL_MS = 10 * 60_000;
 export const UNKNOWN_USER = '(unknown user)';
 
 /** Registers /api/v1/auth/* and /api/v1/api-tokens. */
-export function authRoutes(app: FastifyInstance, opts: AuthRouteOptions): void {
-  const { store } = app.hub;
+export function authRoutes(app: FastifyInstance, services: Pick<HubServices, 'store'>, opts: AuthRouteOptions): void {
+  const { store } = services;
   const now = opts.now ?? (() => new Date());
   const limiter = new LoginLimiter(opts.limits, () => now().getTime());
   const tickets = new Map<string, { user: string; expires: number }>();

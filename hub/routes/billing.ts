@@ -5,30 +5,22 @@
  * amount) are for admins and are left out of a tenant's answer.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Counter } from 'prom-client';
 import { FoundryError } from '../../common/errors.js';
 import type { InfraRepo } from '../../common/infra/model.js';
 import { actorOf, canAccessTenant, requirePrincipal } from '../auth/principal.js';
-import { Invoicer } from '../invoicing/invoicer.js';
-import { sendError } from '../workspaces/http-errors.js';
-
-const ALERTS_METRIC = 'foundry_hub_billing_alerts_total';
+import type { HubServices } from '../services.js';
 const MONTH = /^[0-9]{4}-(0[1-9]|1[0-2])$/;
 const TENANT = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
-/** Registers the billing routes; returns their Invoicer (the hub's month-to-date metric reads the same invoices). */
-export function billingRoutes(app: FastifyInstance, opts: { now?: () => number } = {}): Invoicer {
-  const billing = app.hub.store.billing;
-  // one counter per registry, also when two apps share the hub's metrics
-  const registry = app.hub.metrics.registry;
-  const alerts = (registry.getSingleMetric(ALERTS_METRIC) as Counter<'code'> | undefined)
-    ?? new Counter({ name: ALERTS_METRIC, help: 'Invoice alerts logged for admins, by code: UNPRICED (GPU time without a price), UNRATABLE (stored usage records excluded from the amount).', labelNames: ['code'], registers: [registry] });
-  const invoicer = new Invoicer(billing, opts.now, app.log, (code) => alerts.inc({ code }));
+/** Registers the billing routes over the hub's invoicer (the month-to-date metric reads the same invoices). */
+export function billingRoutes(app: FastifyInstance, services: HubServices): void {
+  const { invoicer, gitops, store } = services;
+  const billing = store.billing;
   const anyone = requirePrincipal(app);
   const admin = requirePrincipal(app, { role: 'admin' });
   const repo = async (): Promise<InfraRepo> => {
-    if (!app.hasDecorator('gitops')) throw new FoundryError('GIT_FETCH', 'billing needs the infra repo (price lists): this hub has none wired', { retry: 'wait' });
-    return app.gitops.workspaces.repo();
+    if (gitops === undefined) throw new FoundryError('GIT_FETCH', 'billing needs the infra repo (price lists): this hub has none wired', { retry: 'wait' });
+    return gitops.workspaces.repo();
   };
   const forbidden = (req: FastifyRequest, reply: FastifyReply, tenant: string): boolean => {
     if (canAccessTenant(req.principal, tenant)) return false;
@@ -50,39 +42,26 @@ export function billingRoutes(app: FastifyInstance, opts: { now?: () => number }
   app.get<{ Params: { tenant: string; month: string }; Querystring: { format?: string } }>('/api/v1/tenants/:tenant/invoices/:month', { preHandler: anyone }, async (req, reply) => {
     const { tenant, month } = req.params;
     if (forbidden(req, reply, tenant) || badTenant(reply, tenant) || badMonth(reply, month)) return reply;
-    try {
-      const r = await invoicer.invoice(await repo(), tenant, month);
-      const csv = req.query.format === 'csv' || (req.query.format === undefined && (req.headers.accept ?? '').includes('text/csv'));
-      if (csv) return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="invoice-${tenant}-${month}.csv"`).send(r.csv);
-      const { alerts, ...doc } = r.invoice;
-      return { ...doc, ...(req.principal?.role === 'admin' && alerts !== undefined ? { alerts } : {}), frozen: r.frozen, unpriced: r.unpriced, ...(r.emptyReason === undefined ? {} : { emptyReason: r.emptyReason }) };
-    } catch (err) {
-      return sendError(reply, err);
-    }
+    const r = await invoicer.invoice(await repo(), tenant, month);
+    const csv = req.query.format === 'csv' || (req.query.format === undefined && (req.headers.accept ?? '').includes('text/csv'));
+    if (csv) return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="invoice-${tenant}-${month}.csv"`).send(r.csv);
+    const { alerts, ...doc } = r.invoice;
+    return { ...doc, ...(req.principal?.role === 'admin' && alerts !== undefined ? { alerts } : {}), frozen: r.frozen, unpriced: r.unpriced, ...(r.emptyReason === undefined ? {} : { emptyReason: r.emptyReason }) };
   });
 
   app.get<{ Params: { tenant: string }; Querystring: { month?: string } }>('/api/v1/tenants/:tenant/usage', { preHandler: anyone }, async (req, reply) => {
     const { tenant } = req.params;
     if (forbidden(req, reply, tenant) || badTenant(reply, tenant) || (req.query.month !== undefined && badMonth(reply, req.query.month))) return reply;
-    try {
-      return await invoicer.usage(await repo(), tenant, req.query.month);
-    } catch (err) {
-      return sendError(reply, err);
-    }
+    return invoicer.usage(await repo(), tenant, req.query.month);
   });
 
   app.get('/api/v1/billing/months', { preHandler: admin }, async () => ({ closed: await billing.closedList() }));
 
   app.post<{ Params: { month: string } }>('/api/v1/billing/months/:month/close', { preHandler: admin }, async (req, reply) => {
     if (badMonth(reply, req.params.month)) return reply;
-    try {
-      const actor = actorOf(req.principal);
-      const r = await invoicer.close(await repo(), req.params.month, actor);
-      await app.hub.store.audit(actor, 'billing.month.close', req.params.month, { invoices: r.invoices.length });
-      return r;
-    } catch (err) {
-      return sendError(reply, err);
-    }
+    const actor = actorOf(req.principal);
+    const r = await invoicer.close(await repo(), req.params.month, actor);
+    await store.audit(actor, 'billing.month.close', req.params.month, { invoices: r.invoices.length });
+    return r;
   });
-  return invoicer;
 }

@@ -9,17 +9,8 @@ import { FoundryError } from '../../common/errors.js';
 import type { InfraRepo, Workspace } from '../../common/infra/model.js';
 import { actorOf, canAccessTenant, requirePrincipal, type Principal } from '../auth/principal.js';
 import { hashSecret } from '../auth/secrets.js';
-import { sendError } from '../workspaces/http-errors.js';
-import type { ConsoleTickets } from '../desktop/console-tickets.js';
+import type { HubServices } from '../services.js';
 import { DESKTOP_WS_PATH, TICKET_PROTOCOL_PREFIX } from '../desktop/console-broker.js';
-import type { GuacamoleLinks } from '../desktop/guacamole-links.js';
-
-/** Options of desktopRoutes. */
-export interface DesktopRouteOptions {
-  tickets: ConsoleTickets;
-  /** Present when the hub provisions Guacamole connections. */
-  guacamole?: GuacamoleLinks;
-}
 
 /** The workspace a principal may open the desktop of, with its node; throws a FoundryError otherwise. */
 export function desktopTarget(repo: InfraRepo, name: string, p: Principal | undefined, connected: readonly string[]): { doc: Workspace; node: string } {
@@ -35,30 +26,21 @@ export function desktopTarget(repo: InfraRepo, name: string, p: Principal | unde
   return { doc, node };
 }
 
-/** Registers the desktop routes (needs the workspace routes: app.gitops). */
-export function desktopRoutes(app: FastifyInstance, opts: DesktopRouteOptions): void {
-  if (!app.hasDecorator('gitops')) return;
+/** Registers the desktop routes (no-op without an infra repo); tickets are the console broker's. */
+export function desktopRoutes(app: FastifyInstance, services: HubServices): void {
+  const { gitops, gateway, consoles, guacamole: guac } = services;
+  if (gitops === undefined) return;
   const anyone = requirePrincipal(app);
   app.post<{ Params: { name: string } }>('/api/v1/workspaces/:name/desktop/ticket', { preHandler: anyone }, async (req, reply) => {
     const session = req.dashboardSession;
     if (req.principal?.via !== 'session' || session === undefined) return reply.code(403).send({ code: 'AUTH_FORBIDDEN', message: 'a desktop opens in a dashboard session (the ticket is bound to it)' });
-    try {
-      const { doc, node } = desktopTarget(await app.gitops.workspaces.repo(), req.params.name, req.principal, app.hub.gateway.connectedNodes());
-      const t = opts.tickets.issue({ workspace: doc.metadata.name, tenant: doc.spec.tenant, node, sessionHash: hashSecret(session.id), actor: actorOf(req.principal) });
-      return { ...t, path: DESKTOP_WS_PATH, protocolPrefix: TICKET_PROTOCOL_PREFIX, node, guacamole: opts.guacamole !== undefined };
-    } catch (err) {
-      return sendError(reply, err);
-    }
+    const { doc, node } = desktopTarget(await gitops.workspaces.repo(), req.params.name, req.principal, gateway.connectedNodes());
+    const t = consoles.tickets.issue({ workspace: doc.metadata.name, tenant: doc.spec.tenant, node, sessionHash: hashSecret(session.id), actor: actorOf(req.principal) });
+    return { ...t, path: DESKTOP_WS_PATH, protocolPrefix: TICKET_PROTOCOL_PREFIX, node, guacamole: guac !== undefined };
   });
-  const guac = opts.guacamole;
   if (guac === undefined) return;
-  app.post<{ Params: { name: string } }>('/api/v1/workspaces/:name/desktop/guacamole', { preHandler: anyone }, async (req, reply) => {
-    try {
-      const { doc, node } = desktopTarget(await app.gitops.workspaces.repo(), req.params.name, req.principal, app.hub.gateway.connectedNodes());
-      const link = await guac.signIn({ workspace: doc.metadata.name, tenant: doc.spec.tenant, node, actor: actorOf(req.principal), username: req.principal?.subject ?? 'unknown' });
-      return link;
-    } catch (err) {
-      return sendError(reply, err);
-    }
+  app.post<{ Params: { name: string } }>('/api/v1/workspaces/:name/desktop/guacamole', { preHandler: anyone }, async (req) => {
+    const { doc, node } = desktopTarget(await gitops.workspaces.repo(), req.params.name, req.principal, gateway.connectedNodes());
+    return guac.signIn({ workspace: doc.metadata.name, tenant: doc.spec.tenant, node, actor: actorOf(req.principal), username: req.principal?.subject ?? 'unknown' });
   });
 }

@@ -6,14 +6,14 @@
  */
 import { createReadStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { HubStore } from '../store/hub-store.js';
+import type { FastifyInstance } from 'fastify';
 import { requirePrincipal } from '../auth/principal.js';
-import { FoundryError, isFoundryError, errorMessage } from '../../common/errors.js';
+import { FoundryError, isFoundryError } from '../../common/errors.js';
+import type { HubServices } from '../services.js';
 import { PACKAGE_ROOT } from '../../common/paths.js';
 import { describeAjvErrors, validatorFor } from '../../common/schema.js';
 import { parseDuration } from '../../common/units.js';
-import { InfraRepoWriter } from '../gitops/repo-writer.js';
+import type { InfraRepoWriter } from '../gitops/repo-writer.js';
 import type { EnrollRequest } from '../../common/generated/http/enroll-request.js';
 import type { JoinTokenRequest } from '../../common/generated/http/join-token-request.js';
 import { createJoinToken, hubIdentity, listJoinTokens, revokeJoinToken, saveHubIdentity } from '../enroll/join-tokens.js';
@@ -24,55 +24,33 @@ import { BUNDLE_FILE, BUNDLE_PLATFORM_FILE, BUNDLE_SHA_FILE, ensureAgentBundle, 
 
 /** Options of the enrollment routes. */
 export interface EnrollRouteOptions {
-  store: HubStore;
-  /** The hosted bare repo; node files are committed to it. */
-  repoDir?: string;
+  /** The hub's writer of the hosted repo: node files are committed through it (none: not written, admins add them). */
+  writer?: InfraRepoWriter;
   /** PEM certificate the hub serves (its pin goes into tokens). */
   tlsCert?: string | Buffer;
-  /** Hub data dir: the agent bundle cache and the writer's clone live under it (no bundle without it). */
+  /** Hub data dir: the agent bundle cache lives under it (no bundle without it). */
   dataDir?: string;
   /** URL nodes reach the hub at (default: the listening address, unless that is a wildcard). */
   publicUrl?: string;
   /** External infra repo URL (then no node file is committed; admins add it). */
   externalRepoUrl?: string;
-  /** git settings of the node-file commits (the hub's signing key). */
-  gitConfig?: string[];
-  /** Checks the tip before the hub commits on top of it (signature policy). */
-  verifyBase?: (dir: string, revision: string) => Promise<void>;
   /** Package whose bundle nodes install (default: this one). */
   packageRoot?: string;
   now?: () => Date;
 }
 
-/** HTTP status of an enrollment error. */
-function statusOf(err: unknown): number {
-  if (!isFoundryError(err)) return 500;
-  return ({ JOIN_TOKEN: 403, NODE_NAME_TAKEN: 409, BAD_REQUEST: 400, NOT_FOUND: 404 } as Record<string, number>)[err.code] ?? 503;
-}
-
-async function sendError(reply: FastifyReply, err: unknown): Promise<FastifyReply> {
-  const code = isFoundryError(err) ? err.code : 'INTERNAL';
-  return reply.code(statusOf(err)).send({ code, message: isFoundryError(err) ? err.message : `internal error: ${errorMessage(err)}` });
-}
+/** Enrollment answers `{ code, message }`, and 503 for anything on the hub's side (install.sh tries again later); the hub's error handler does the rest. */
+const ENROLL_ERRORS = { config: { hubSideStatus: 503, errorDetails: false } };
 
 /** Registers the enrollment routes. */
-export function enrollRoutes(app: FastifyInstance, opts: EnrollRouteOptions): void {
-  const { store } = opts;
+export function enrollRoutes(app: FastifyInstance, services: HubServices, opts: EnrollRouteOptions): void {
+  const { store } = services;
+  const writer = opts.writer;
   const tokens = store.joinTokens;
   const now = opts.now ?? (() => new Date());
   const pin = opts.tlsCert === undefined ? undefined : pinOfPem(opts.tlsCert);
   const packageRoot = opts.packageRoot ?? PACKAGE_ROOT;
   const admin = requirePrincipal(app, { role: 'admin' });
-  const writer =
-    opts.repoDir === undefined || opts.dataDir === undefined
-      ? undefined
-      : new InfraRepoWriter({
-          repoDir: opts.repoDir,
-          workDir: join(opts.dataDir, 'work', 'enroll'),
-          gitConfig: opts.gitConfig,
-          verifyBase: opts.verifyBase,
-          onPushed: (revision) => app.hub.notifyRevision(revision, 'refs/heads/main', 'push', 'foundry-hub'),
-        });
   let publicUrl = opts.publicUrl?.replace(/\/+$/, '');
 
   app.server.once('listening', () => {
@@ -118,7 +96,7 @@ export function enrollRoutes(app: FastifyInstance, opts: EnrollRouteOptions): vo
     return { revoked: req.params.id };
   });
 
-  app.post<{ Body: EnrollRequest }>('/api/v1/enroll', { bodyLimit: 256 * 1024 }, async (req, reply) => {
+  app.post<{ Body: EnrollRequest }>('/api/v1/enroll', { bodyLimit: 256 * 1024, ...ENROLL_ERRORS }, async (req, reply) => {
     const validate = validatorFor<EnrollRequest>('http/enroll-request.schema.json');
     if (!validate(req.body)) return reply.code(400).send({ code: 'BAD_REQUEST', message: `invalid enroll request: ${describeAjvErrors(validate.errors).join('; ')}` });
     const hubUrl = req.body.hubUrl ?? publicUrl;
@@ -129,7 +107,7 @@ export function enrollRoutes(app: FastifyInstance, opts: EnrollRouteOptions): vo
       return await reply.code(201).send(result);
     } catch (err) {
       req.log.warn({ node: req.body.node, code: isFoundryError(err) ? err.code : 'INTERNAL' }, 'enrollment refused');
-      return sendError(reply, err);
+      throw err;
     }
   });
 
@@ -144,29 +122,17 @@ export function enrollRoutes(app: FastifyInstance, opts: EnrollRouteOptions): vo
     built.catch(() => (built = undefined));
     return built;
   };
-  app.get(`/agent/${BUNDLE_SHA_FILE}`, async (_req, reply) => {
-    try {
-      const b = await bundle();
-      return await reply.type('text/plain; charset=utf-8').header('cache-control', 'no-store').send(readFileSync(b.shaFile));
-    } catch (err) {
-      return sendError(reply, err);
-    }
+  app.get(`/agent/${BUNDLE_SHA_FILE}`, ENROLL_ERRORS, async (_req, reply) => {
+    const b = await bundle();
+    return reply.type('text/plain; charset=utf-8').header('cache-control', 'no-store').send(readFileSync(b.shaFile));
   });
   // What a node must be to run the bundle (architecture, C library): install.sh reads it before the download.
-  app.get(`/agent/${BUNDLE_PLATFORM_FILE}`, async (_req, reply) => {
-    try {
-      const b = await bundle();
-      return await reply.type('text/plain; charset=utf-8').header('cache-control', 'no-store').send(readFileSync(b.platformFile));
-    } catch (err) {
-      return sendError(reply, err);
-    }
+  app.get(`/agent/${BUNDLE_PLATFORM_FILE}`, ENROLL_ERRORS, async (_req, reply) => {
+    const b = await bundle();
+    return reply.type('text/plain; charset=utf-8').header('cache-control', 'no-store').send(readFileSync(b.platformFile));
   });
-  app.get(`/agent/${BUNDLE_FILE}`, async (_req, reply) => {
-    try {
-      const b = await bundle();
-      return await reply.type('application/gzip').send(createReadStream(b.file));
-    } catch (err) {
-      return sendError(reply, err);
-    }
+  app.get(`/agent/${BUNDLE_FILE}`, ENROLL_ERRORS, async (_req, reply) => {
+    const b = await bundle();
+    return reply.type('application/gzip').send(createReadStream(b.file));
   });
 }

@@ -10,8 +10,8 @@ import type { AppsUrl } from '../../common/ingress/apps-url.js';
 import { errorMessage } from '../../common/errors.js';
 import { sessionPrincipal } from '../auth/dashboard-auth.js';
 import { canAccessTenant } from '../auth/principal.js';
-import { AppIndex } from '../ingress/app-index.js';
-import { APP_COOKIE, AppSessions } from '../ingress/app-sessions.js';
+import { APP_COOKIE } from '../ingress/app-sessions.js';
+import type { HubServices } from '../services.js';
 import { authorize } from '../ingress/authorize.js';
 import { appTarget, safePath } from '../ingress/redirects.js';
 import { workspaceAppsRoutes } from './workspace-apps.js';
@@ -38,14 +38,12 @@ function page(reply: FastifyReply, code: number, title: string, lines: string[])
 }
 
 /** Registers the ingress routes (needs installDashboard first: cookies and dashboard sessions). */
-export function ingressRoutes(app: FastifyInstance, opts: IngressRouteOptions): void {
+export function ingressRoutes(app: FastifyInstance, services: HubServices, opts: IngressRouteOptions): void {
   const now = opts.now ?? (() => new Date());
   const ttl = opts.decisionTtlS ?? 5;
-  const sessions = new AppSessions(app.hub.store.appSessions);
-  // No Git read per request: the workspace service's repo of the branch tip, re-read by its sync loop.
-  const index = new AppIndex(() => app.gitops.workspaces.repo({ cached: true }));
-  const deps = { users: app.hub.store.users, apiTokens: app.hub.store.apiTokens, apps: opts.apps, index, sessions, access: app.userAccess, now };
-  workspaceAppsRoutes(app, { apps: opts.apps, index });
+  const { store, gitops, appSessions: sessions, appIndex: index } = services;
+  const deps = { users: store.users, apiTokens: store.apiTokens, apps: opts.apps, index, sessions, access: app.userAccess, now };
+  workspaceAppsRoutes(app, services, { apps: opts.apps });
   const dashboardLink = (): string => {
     const hub = opts.hubUrl?.();
     return hub === undefined ? '' : ` <a href="${escapeHtml(new URL('/ui/', hub).href)}">Open the dashboard</a>.`;
@@ -63,7 +61,7 @@ export function ingressRoutes(app: FastifyInstance, opts: IngressRouteOptions): 
 
   // Hot path: no request log line at info level (it would also be the busiest log of the hub).
   app.get('/ingress/authz', { logLevel: 'warn' }, async (req, reply) => {
-    if (!app.hasDecorator('gitops')) return reply.code(404).header('cache-control', 'no-store').send();
+    if (gitops === undefined) return reply.code(404).header('cache-control', 'no-store').send();
     const host = header(req.headers['x-foundry-host']);
     const d = await authorize(deps, { host, authorization: req.headers.authorization, appCookie: req.cookies[APP_COOKIE] });
     if (d.status === 204) {
@@ -79,10 +77,10 @@ export function ingressRoutes(app: FastifyInstance, opts: IngressRouteOptions): 
   app.get<{ Querystring: { rd?: string } }>('/ingress/login', async (req, reply) => {
     const target = appTarget(req.query.rd, opts.apps);
     if (target === undefined) return text(reply, 400, 'rd must be the address of a workspace app on this ingress\n');
-    const ws = app.hasDecorator('gitops') ? await index.workspace(target.workspace) : undefined;
+    const ws = gitops === undefined ? undefined : await index.workspace(target.workspace);
     if (ws === undefined || !ws.apps.has(target.app)) return text(reply, 404, 'not found\n');
     const s = req.dashboardSession;
-    const p = s === undefined ? undefined : await sessionPrincipal(app.hub.store.users, s, app.userAccess);
+    const p = s === undefined ? undefined : await sessionPrincipal(store.users, s, app.userAccess);
     if (s === undefined || p === undefined) {
       // The dashboard logs the user in (password, TOTP or SSO) and comes back here; SameSite=Strict
       // hides its cookie on this cross-site redirect, so the dashboard also brings a live session back.
@@ -90,7 +88,7 @@ export function ingressRoutes(app: FastifyInstance, opts: IngressRouteOptions): 
       return reply.header('cache-control', 'no-store').redirect(`/ui/?next=${encodeURIComponent(next)}`);
     }
     if (!canAccessTenant(p, ws.tenant)) {
-      await app.hub.store.audit(`user:${s.user}`, 'auth.app-login.refused', target.host);
+      await store.audit(`user:${s.user}`, 'auth.app-login.refused', target.host);
       return page(reply, 403, 'No access to this app', [`You are signed in as ${escapeHtml(s.user)}, who has no access to this workspace.${dashboardLink()}`]);
     }
     const label = `${target.app}--${target.workspace}`;
@@ -109,7 +107,7 @@ export function ingressRoutes(app: FastifyInstance, opts: IngressRouteOptions): 
     if (opened === undefined) {
       return page(reply, 400, 'This sign-in link has expired', ['Sign-in links work once and for one minute. <a href="/">Open the app again</a> to sign in.']);
     }
-    await app.hub.store.audit(`user:${opened.user}`, 'auth.app-login', label);
+    await store.audit(`user:${opened.user}`, 'auth.app-login', label);
     const maxAge = Math.max(1, Math.floor((opened.expiresAt.getTime() - now().getTime()) / 1000));
     void reply.setCookie(APP_COOKIE, opened.token, { path: '/', httpOnly: true, sameSite: 'lax', secure: opts.apps.scheme === 'https', maxAge });
     return reply.header('cache-control', 'no-store').redirect(safePath(opened.rd) ?? '/');

@@ -8,13 +8,10 @@ import type { InfraRepo } from '../../common/infra/model.js';
 import { requirePrincipal } from '../auth/principal.js';
 import { countByProfile, fleetView, storageSummary, type Alert, type FleetInput } from '../dashboard/fleet-view.js';
 import { refusalsSince, type RecentRefusals } from '../usage/refusals.js';
-import { GpuHistory } from '../dashboard/gpu-history.js';
-import { LiveEvents } from '../dashboard/live-events.js';
+import type { HubServices } from '../services.js';
 
 /** Options of the overview routes. */
 export interface OverviewRouteOptions {
-  /** How often the live-update watcher polls the store (ms; 0: never, tests call poll()). */
-  pollMs?: number;
   now?: () => number;
 }
 
@@ -32,23 +29,19 @@ function refusalAlerts(recent: readonly RecentRefusals[]): Alert[] {
 }
 const parse = <T>(s: string | null | undefined): T | undefined => (s === null || s === undefined ? undefined : (JSON.parse(s) as T));
 
-/** Registers the overview, nodes, audit and events routes; returns the live-event hub (for tests). */
-export function overviewRoutes(app: FastifyInstance, opts: OverviewRouteOptions = {}): LiveEvents {
-  const { store, gateway } = app.hub;
+/** Registers the overview, nodes, audit and events routes over the hub's live events. */
+export function overviewRoutes(app: FastifyInstance, services: HubServices, opts: OverviewRouteOptions = {}): void {
+  const { store, gateway, gitops, live, gpuHistory: history } = services;
   const reads = store.overview;
   const now = opts.now ?? Date.now;
   const admin = requirePrincipal(app, { role: 'admin' });
   const anyone = requirePrincipal(app);
-  const history = new GpuHistory();
-  const live = new LiveEvents(store.fleet, history, () => gateway.connectedNodes(), (err) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'dashboard: live events poll failed'));
-  if ((opts.pollMs ?? 1000) > 0) app.addHook('onReady', async () => live.start(opts.pollMs ?? 1000));
-  app.addHook('preClose', async () => live.stop());
 
-  // The repo at the tip when the workspace service is installed (hosted repo); otherwise enrollment data only.
+  // The repo at the tip when the hub has one; otherwise enrollment data only.
   const repo = async (): Promise<InfraRepo | undefined> => {
-    if (!app.hasDecorator('gitops')) return undefined;
+    if (gitops === undefined) return undefined;
     try {
-      return await (app as unknown as { gitops: { workspaces: { repo(): Promise<InfraRepo> } } }).gitops.workspaces.repo();
+      return await gitops.workspaces.repo();
     } catch (err) {
       app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'dashboard: infra repo unavailable');
       return undefined;
@@ -143,5 +136,4 @@ export function overviewRoutes(app: FastifyInstance, opts: OverviewRouteOptions 
     reply.hijack();
     live.attach(reply.raw);
   });
-  return live;
 }

@@ -8,7 +8,8 @@ import type { FastifyInstance } from 'fastify';
 import { appOrigin } from '../../common/ingress/app-host.js';
 import type { AppsUrl } from '../../common/ingress/apps-url.js';
 import { canAccessTenant, requirePrincipal } from '../auth/principal.js';
-import type { AppEntry, AppIndex, WorkspaceApps } from '../ingress/app-index.js';
+import type { AppEntry, WorkspaceApps } from '../ingress/app-index.js';
+import type { HubServices } from '../services.js';
 import { appRoutes } from '../ingress/route-table.js';
 import type { StatusMessage } from '../../common/protocol/codec.js';
 
@@ -46,22 +47,23 @@ export function appView(ws: WorkspaceApps, a: AppEntry, apps: AppsUrl, state: { 
   };
 }
 
-/** Registers the route; `index` is the ingress's app index (shared, rebuilt per revision). */
-export function workspaceAppsRoutes(app: FastifyInstance, opts: { apps: AppsUrl; index: AppIndex }): void {
-  const fleet = app.hub.store.fleet;
+/** Registers the route over the hub's app index (shared with the ingress, rebuilt per revision). */
+export function workspaceAppsRoutes(app: FastifyInstance, services: HubServices, opts: { apps: AppsUrl }): void {
+  const { gitops, appIndex } = services;
+  const fleet = services.store.fleet;
   app.get<{ Params: { name: string } }>('/api/v1/workspaces/:name/apps', { preHandler: requirePrincipal(app) }, async (req, reply) => {
-    const ws = app.hasDecorator('gitops') ? await opts.index.workspace(req.params.name) : undefined;
+    const ws = gitops === undefined ? undefined : await appIndex.workspace(req.params.name);
     // Another tenant's workspace gets the same answer as a missing one.
-    if (ws === undefined || !canAccessTenant(req.principal, ws.tenant)) return reply.code(404).send({ code: 'NOT_FOUND', message: `no workspace ${req.params.name}` });
+    if (gitops === undefined || ws === undefined || !canAccessTenant(req.principal, ws.tenant)) return reply.code(404).send({ code: 'NOT_FOUND', message: `no workspace ${req.params.name}` });
     // The route table as the ingress gets it: Git plus what the agents last reported.
-    const repo = await app.gitops.workspaces.repo({ cached: true });
+    const repo = await gitops.workspaces.repo({ cached: true });
     // the status of the workspace's node only: appRoutes reads no other for this workspace's routes
     const node = repo.workspaces.get(ws.workspace)?.doc.spec.node;
     const status = node === undefined ? undefined : ((await fleet.statusOf(node)) as StatusMessage['body'] | undefined);
     const statusOf = (n: string): StatusMessage['body'] | undefined => (n === node ? status : undefined);
     const routed = new Set(appRoutes(repo, statusOf, opts.apps.domain).filter((r) => r.workspace === ws.workspace).map((r) => r.app));
     const hasIngress = [...repo.services.values()].some(({ doc }) => doc.spec.ingress !== undefined);
-    const phase = (await app.gitops.lifecycle.get(ws.workspace))?.phase;
+    const phase = (await gitops.lifecycle.get(ws.workspace))?.phase;
     const apps = [...ws.apps.values()].sort((a, b) => (a.name < b.name ? -1 : 1)).map((a) => appView(ws, a, opts.apps, appState(ws, routed.has(a.name), hasIngress, phase)));
     return { workspace: ws.workspace, tenant: ws.tenant, apps };
   });

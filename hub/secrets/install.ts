@@ -1,34 +1,23 @@
 /**
- * Wires tenant secrets into the hub: the store (encrypted to the hub's age identity), the delivery to
- * the node that runs each workspace (on connect, on change, after a new revision and on a tick), and the
- * API routes. Needs the workspace service (a hub with an infra repo).
+ * Builds tenant secrets for the hub (called by hub/app.ts): the store (encrypted to the hub's age
+ * identity) and the delivery to the node that runs each workspace (on connect, on change, after a new
+ * revision and on a tick). Needs the workspace service (a hub with an infra repo); the API routes are
+ * hub/routes/workspace-secrets.ts.
  */
 import type { FastifyInstance } from 'fastify';
 import type { HubAgeIdentity } from './hub-identity.js';
 import { WorkspaceSecrets } from './workspace-secrets.js';
 import { SecretDelivery, type PlacementView } from './secret-delivery.js';
-import { workspaceSecretRoutes } from '../routes/workspace-secrets.js';
 import { errorMessage } from '../../common/errors.js';
 import type { InfraRepo } from '../../common/infra/model.js';
 import type { HubStore } from '../store/hub-store.js';
+import type { AgentGateway } from '../gateway/agent-gateway.js';
+import type { WorkspaceService } from '../workspaces/workspace-service.js';
+import type { SecretsServices } from '../services.js';
 
-/** What other parts of the hub may use (the dashboard, tests). */
-export interface SecretsContext {
-  store: WorkspaceSecrets;
-  delivery: SecretDelivery;
-  recipient: string;
-}
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    secrets: SecretsContext;
-  }
-}
-
-/** Installs tenant secrets on an app whose gitops (workspace service) is installed. */
-export async function installSecrets(app: FastifyInstance, identity: HubAgeIdentity, tickMs = 2000): Promise<void> {
-  const { store, gateway } = app.hub;
-  const ws = app.gitops.workspaces;
+/** Builds the secrets services; the delivery tick stops when `app` closes. */
+export function buildSecrets(app: FastifyInstance, hub: { store: HubStore; gateway: AgentGateway; workspaces: WorkspaceService }, identity: HubAgeIdentity, tickMs = 2000): SecretsServices {
+  const { store, gateway, workspaces: ws } = hub;
   const secrets = new WorkspaceSecrets(store.secrets, identity, (actor, action, target, details) => store.audit(actor, action, target, details));
   const placements = async (fresh: boolean): Promise<PlacementView> => {
     const repo = await ws.repo({ cached: !fresh });
@@ -46,14 +35,13 @@ export async function installSecrets(app: FastifyInstance, identity: HubAgeIdent
   const warn = (err: unknown): void => app.log.warn({ err: errorMessage(err) }, 'secret delivery failed');
   gateway.on('connected', (node: string) => void delivery.connected(node).catch(warn));
   gateway.on('disconnected', (node: string) => delivery.disconnected(node));
-  app.decorate('secrets', { store: secrets, delivery, recipient: identity.recipient });
-  await workspaceSecretRoutes(app, { workspaces: ws, secrets, delivery });
   if (tickMs > 0) {
     // Moves and deletions the workspace service read from Git (its cached tip) reach the nodes within a tick.
     const timer = setInterval(() => void delivery.reconcile(false).catch(warn), tickMs);
     timer.unref();
     app.addHook('onClose', async () => clearInterval(timer));
   }
+  return { store: secrets, delivery, recipient: identity.recipient };
 }
 
 /**

@@ -2,8 +2,8 @@
  * The identity providers the hub knows now: the IdentityProvider documents of the infra repo at its tip
  * (or a list given by the caller, for hubs without a repo), and whether an SSO user still has access.
  */
-import type { FastifyInstance } from 'fastify';
-import type { IdentityProvider, InfraRepo } from '../../common/infra/model.js';
+import type { IdentityProvider } from '../../common/infra/model.js';
+import type { HubServices } from '../services.js';
 import type { User } from '../auth/users.js';
 import { mapGroups, samePlacement } from './mapping.js';
 
@@ -45,10 +45,10 @@ export class SsoDirectory {
 }
 
 /** The providers of the app's infra repo at its tip (none when the hub has no repo). */
-export function repoProviderSource(app: FastifyInstance): ProviderSource {
+export function repoProviderSource(services: Pick<HubServices, 'gitops'>): ProviderSource {
   return async () => {
-    if (!app.hasDecorator('gitops')) return [];
-    const repo = await (app as unknown as { gitops: { workspaces: { repo(o?: { cached?: boolean }): Promise<InfraRepo> } } }).gitops.workspaces.repo({ cached: true });
+    if (services.gitops === undefined) return [];
+    const repo = await services.gitops.workspaces.repo({ cached: true });
     return [...repo.identityProviders.values()].map((l) => l.doc);
   };
 }

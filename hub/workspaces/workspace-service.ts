@@ -73,11 +73,14 @@ export class WorkspaceService {
     return this.deps.writer.read(async (dir, rev) => this.remember(rev, await loadInfraDir(dir, { revision: rev })));
   }
 
-  /** A revision this hub pushed itself (its placements are already in the placement queue's state). */
+  /** A revision this service pushed itself (its placements are already in the placement queue's state). */
   notePushed(revision: string): void {
     this.own.add(revision);
     if (this.own.size > 1000) this.own.delete(this.own.values().next().value as string);
   }
+
+  /** Hears the revision of each of this service's commits (others on the same writer, enrollment's, are not its own). */
+  private readonly mine = (revision: string): void => this.notePushed(revision);
 
   private remember(revision: string, repo: InfraRepo): InfraRepo {
     this.cache = { revision, repo, loadedAt: Date.now() };
@@ -150,7 +153,7 @@ export class WorkspaceService {
       const text = readFileSync(join(dir, file), 'utf8');
       const placed: Workspace = { ...existing.doc, spec: { ...existing.doc.spec, node: p.node, ...(p.gpuUuids.length > 0 ? { gpus: { ...existing.doc.spec.gpus, count: existing.doc.spec.gpus?.count ?? p.gpuUuids.length, uuids: p.gpuUuids } } : {}) } };
       return this.withSecrets(dir, repo, placed, { changes: [{ path: file, content: setFields(text, file, 'Workspace', p.workspace, [[['spec', 'node'], p.node], ...gpuFields]) }], message: p.explanation });
-    });
+    }, this.mine);
     if (r !== undefined) this.committed.set(p.workspace, r.revision);
   }
 
@@ -175,7 +178,7 @@ export class WorkspaceService {
       const file = ws.source.file;
       const content = setFields(readFileSync(join(dir, file), 'utf8'), file, 'Workspace', name, [[['spec', 'state'], state]]);
       return { changes: [{ path: file, content }], message: `${state === 'stopped' ? 'stop' : 'start'} workspace ${name}\n\nrequested by ${actor} through the hub api.` };
-    });
+    }, this.mine);
     if (r !== undefined) await this.deps.audit(actor, `workspace.${state === 'stopped' ? 'stop' : 'start'}`, name, { revision: r.revision });
     return r !== undefined;
   }
@@ -189,7 +192,7 @@ export class WorkspaceService {
       const policy = ws.doc.spec.reclaimPolicy ?? 'Retain';
       const content = removeDoc(readFileSync(join(dir, file), 'utf8'), file, 'Workspace', name);
       return { changes: [{ path: file, content }], message: `delete workspace ${name}\n\nrequested by ${actor} through the hub api; volumes: reclaimPolicy ${policy}.` };
-    });
+    }, this.mine);
     await this.placements.release(name);
     await this.deps.audit(actor, 'workspace.delete', name, { revision: r?.revision });
   }
@@ -204,7 +207,7 @@ export class WorkspaceService {
       const content = setFields(readFileSync(join(dir, file), 'utf8'), file, 'Node', node, [[['spec', 'drain'], drain]]);
       const why = drain ? 'no new workspaces are placed there; existing ones stay until moved or deleted' : 'it takes new workspaces again';
       return { changes: [{ path: file, content }], message: `${drain ? 'drain' : 'undrain'} node ${node}\n\nrequested by ${actor}: ${why}.` };
-    });
+    }, this.mine);
     await this.placements.refresh();
     if (r !== undefined) await this.deps.audit(actor, drain ? 'node.drain' : 'node.undrain', node, { revision: r.revision });
     return r !== undefined;

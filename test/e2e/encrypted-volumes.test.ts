@@ -77,7 +77,7 @@ describeIf(podmanAvailable() && fuse && built, 'podman, gocryptfs and a build', 
 
   it('key from the hub → encrypted on disk → fetched again after a restart → destroyed on delete', async () => {
     // Declared in Git as an admin would (reclaimPolicy is not an API field; a volume records it when created).
-    await hub.app.gitops.writer.commit(async () => ({
+    await hub.app.hub.gitops!.writer.commit(async () => ({
       changes: [{ path: 'workspaces/acme/acme-enc.yaml', content: `apiVersion: foundry.cloud/v1\nkind: Workspace\nmetadata:\n  name: acme-enc\nspec:\n  tenant: acme\n  template: db\n  node: ${NODE}\n  reclaimPolicy: Delete\n` }],
       message: 'workspace acme-enc',
     }));

@@ -152,7 +152,7 @@ describeIf(podmanAvailable() && built && onPath('age'), 'podman, a build and the
 
     // 4. a damaged stored value (version 3): the hub names it, the node keeps version 2, the container stays
     await hub.store.sql.run("UPDATE workspace_secrets SET version = 3, ciphertext = '-----BEGIN AGE ENCRYPTED FILE-----\nYWdl\n-----END AGE ENCRYPTED FILE-----\n' WHERE workspace = ? AND name = 'api-key'", [WS]);
-    await hub.app.secrets.delivery.reconcile(true);
+    await hub.app.hub.secrets!.delivery.reconcile(true);
     await until('the agent names the problem', () => node!.hubSecrets.problems().get(`${WS}/api-key`));
     expect(node!.hubSecrets.problems().get(`${WS}/api-key`)).toBe(`workspace secret ${WS}/api-key: secret api-key (version 3) is damaged in the hub's store: set it again; the node keeps the value it has; the last good value stays in use`);
     expect(hubLog.join('\n')).toContain(`secret ${WS}/api-key (version 3) in the hub's store cannot be decrypted with the hub's age identity`);

@@ -41,7 +41,7 @@ describeBuilt('foundry workspace secret', () => {
     const l = await foundry(['workspace', 'secret', 'list', 'acme-cli']);
     expect(l.stdout).toMatch(/^NAME\tVERSION\tUPDATED\tBY\napi-key\t2\t\S+\tadmin:test-admin\n$/);
     // the hub stored exactly the value without the trailing newline
-    const opened = await hub.app.secrets.store.open('acme-cli', 'acme');
+    const opened = await hub.app.hub.secrets!.store.open('acme-cli', 'acme');
     expect(opened.map((s) => ('value' in s ? Buffer.from(s.value).toString() : s.error))).toEqual([`${VALUE}-file`]);
     const empty = await foundry(['workspace', 'secret', 'set', 'acme-cli', 'empty'], '');
     expect([empty.code, empty.stderr]).toEqual([2, 'foundry: the secret value is empty\n']);

@@ -21,7 +21,7 @@ async function syncUntil(done: () => boolean | Promise<boolean>, ms = 60_000): P
   const end = Date.now() + ms;
   while (!(await done())) {
     if (Date.now() > end) throw new Error('the hub did not sync the pushed revision in time');
-    await hub.app.gitops.workspaces.sync().catch(() => undefined);
+    await hub.app.hub.gitops!.workspaces.sync().catch(() => undefined);
     if (!(await done())) await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -164,8 +164,8 @@ describeBuilt('workspaces API', () => {
     gitSync(['add', '-A'], clone);
     gitSync(['commit', '--quiet', '-m', 'admin adds globex-g'], clone);
     // what load makes likely: a periodic sync pass is already running (it read the old tip) when the push lands
-    void hub.app.gitops.workspaces.sync();
-    await hub.app.gitops.writer.tip();
+    void hub.app.hub.gitops!.workspaces.sync();
+    await hub.app.hub.gitops!.writer.tip();
     gitSync(['push', '--quiet', 'origin', 'HEAD:main'], clone);
     // The hub places it on its next sync pass: wait for that (a pass already running may predate the push).
     await syncUntil(() => showAtTip(hub.repoDir, 'workspaces/globex/globex-g.yaml')?.includes('node: gpu-02') === true);
@@ -183,7 +183,7 @@ describeBuilt('workspaces API', () => {
     gitSync(['commit', '--quiet', '-am', 'admin moves acme-a'], clone);
     gitSync(['push', '--quiet', 'origin', 'HEAD:main'], clone);
     // a sync pass that saw the move has refreshed the placement queue before it records the new node
-    await syncUntil(async () => (await hub.app.gitops.lifecycle.get('acme-a'))?.node === 'gpu-02');
+    await syncUntil(async () => (await hub.app.hub.gitops!.lifecycle.get('acme-a'))?.node === 'gpu-02');
     expect((await hub.call('GET', '/api/v1/workspaces/acme-a')).json).toMatchObject({ node: 'gpu-02', status: { phase: 'Placed' } });
     const h = await hub.call('POST', '/api/v1/workspaces', { body: { tenant: 'globex', template: 'tiny', gpus: { count: 1 }, name: 'globex-h' } });
     expect(h.json).toMatchObject({ node: 'gpu-01', gpus: { uuids: [gpuUuid('gpu-01', 0)] } });

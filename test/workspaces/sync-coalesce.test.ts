@@ -20,7 +20,7 @@ afterAll(async () => hub?.close());
 
 describeBuilt('workspace sync while a pass runs', () => {
   it('a sync called during a pass that read the old tip runs one more pass, which places what was pushed meanwhile', async () => {
-    const ws = hub.app.gitops.workspaces;
+    const ws = hub.app.hub.gitops!.workspaces;
     await ws.sync();
     const clone = join(hub.dir, 'admin');
     gitSync(['clone', '--quiet', hub.repoDir, clone], hub.dir);
@@ -29,7 +29,7 @@ describeBuilt('workspace sync while a pass runs', () => {
     gitSync(['add', '-A'], clone);
     gitSync(['commit', '--quiet', '-m', 'admin adds acme-late'], clone);
     const running = ws.sync(); // this pass reads the tip now, before the push
-    await hub.app.gitops.writer.tip();
+    await hub.app.hub.gitops!.writer.tip();
     gitSync(['push', '--quiet', 'origin', 'HEAD:main'], clone);
     await ws.sync(); // one call, no polling: it must include a pass that started after the push
     await running;
