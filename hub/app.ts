@@ -40,6 +40,9 @@ import { UsageReceipts } from './metrics/usage-receipts.js';
 import { snapshotFromInfra } from './scheduler/from-infra.js';
 import { liveFleet } from './workspaces/live-fleet.js';
 
+/** The bus topic on which a replica that learnt of a new revision tells the others (hub/store/bus.ts). */
+const SYNC_NOW_TOPIC = 'sync_now';
+
 /** Collaborators of the app; the caller owns the store (and closes it after the app). */
 export interface AppDeps {
   store: HubStore;
@@ -132,11 +135,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (app.hasDecorator('volumeKeys')) app.volumeKeys.reap(actor).catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'volume key reaping failed'));
     // First version: every connected agent syncs; agents whose rendered state did not change do nothing.
     const n = gateway.broadcast({ name: 'sync-now', revision, reason: `new revision ${revision.slice(0, 12)} (${source})` });
+    // Agents of the other replicas: each broadcasts to its own on this message (this one already did).
+    store.bus.publish(SYNC_NOW_TOPIC, { revision, source }).catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'sync-now not published to the other replicas'));
     // Placements may have moved: each node's workspace secrets follow the new tip.
     if (app.hasDecorator('secrets')) void app.secrets.delivery.reconcile(true).catch(() => undefined);
     app.log.info({ revision, ref, source, agents: n }, 'sent sync-now');
     return n;
   };
+  const stopSyncNow = await store.bus.subscribe(SYNC_NOW_TOPIC, (p, { fromSelf }) => {
+    const { revision, source } = p as { revision?: unknown; source?: unknown };
+    if (fromSelf || typeof revision !== 'string' || typeof source !== 'string') return;
+    history?.refresh().catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'placement history not refreshed'));
+    gateway.broadcast({ name: 'sync-now', revision, reason: `new revision ${revision.slice(0, 12)} (${source}, via another replica)` });
+  });
   app.decorate('hub', { store, gateway, metrics, apps: deps.ingress?.apps, notifyRevision });
   installAuth(app, store);
   // SSO redirect URIs use the hub's public URL when it is known (behind a proxy the request's own may differ).
@@ -193,6 +204,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Graceful stop: refuse new agents, commit and ack what arrived, close sockets; the server then stops.
   app.addHook('preClose', async () => {
     stopping = true;
+    await stopSyncNow();
     await consoles.close();
     await ingress?.stop();
     await gateway.close();
