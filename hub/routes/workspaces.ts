@@ -108,10 +108,12 @@ export function installWorkspaces(app: FastifyInstance, opts: WorkspaceRoutesOpt
     writer,
     lifecycle,
     audit: (actor, action, target, details) => store.audit(actor, action, target, details),
-    live: (repo) => liveFleet(store.fleet, repo, app.hub.gateway.connectedNodes()),
+    // Several replicas (PostgreSQL): a node is online when its agent is connected here or to another replica (the store's status).
+    live: async (repo) => liveFleet(store.fleet, repo, store.backend === 'sqlite' ? app.hub.gateway.connectedNodes() : [...app.hub.gateway.connectedNodes(), ...(await store.nodes()).filter((n) => n.status === 'connected' && !n.revoked).map((n) => n.name)]),
     nodeStatus: nodeStatusOf(store.fleet),
     log: app.log,
     reencrypt: opts.reencrypt,
+    lock: (name, fn) => store.leases.withLock(name, fn),
   });
   late.service = ws;
   app.decorate('gitops', { writer, workspaces: ws, lifecycle });

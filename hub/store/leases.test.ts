@@ -45,4 +45,10 @@ describeBackends('leases', (backend) => {
     expect(await other.leases.withLock('x', async () => 'next')).toBe('next');
     if (backend === 'postgres') expect((await stores.store.sql.get<{ n: number }>("SELECT COUNT(*) AS n FROM pg_locks WHERE locktype = 'advisory'"))?.n).toBe(0);
   });
+
+  it('serves more waiters than the pool has connections while the holder queries (no starvation)', async () => {
+    // the stores here have 4 pooled connections: 12 waiters must not take them all from the holder
+    const done = await Promise.all(Array.from({ length: 12 }, (_, i) => stores.store.leases.withLock('busy', async () => Number((await stores.store.sql.get<{ i: unknown }>('SELECT ? AS i', [i]))?.i))));
+    expect(done).toEqual(Array.from({ length: 12 }, (_, i) => i));
+  });
 });

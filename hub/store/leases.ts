@@ -2,7 +2,7 @@
  * Work that must happen on one replica at a time: `withLock(name, fn)` runs `fn` while holding the lock
  * `name` across every hub replica of the database.
  *
- * - PostgreSQL: a session advisory lock (`pg_advisory_lock(class, hashtext(name))`) on one pooled client,
+ * - PostgreSQL: an in-process mutex, then a session advisory lock (`pg_advisory_lock(class, hashtext(name))`) on one pooled client,
  *   held from before `fn` starts until after it settles, then unlocked and the client returned. If that
  *   client's connection dies meanwhile, the server frees the lock and another replica may enter while `fn`
  *   still runs: the lock only avoids duplicated work, it is not a fence. What `fn` writes must carry its
@@ -38,11 +38,21 @@ export class LocalLeases implements HubLeases {
   }
 }
 
-/** Advisory locks on a PostgreSQL pool. */
+/**
+ * Advisory locks on a PostgreSQL pool. Callers in this process queue on an in-process mutex first, so at
+ * most one pooled client per name waits on the server: waiters holding every client of the pool would
+ * starve the holder, whose `fn` needs the pool too.
+ */
 export class PgLeases implements HubLeases {
+  private readonly local = new LocalLeases();
+
   constructor(private readonly pool: Pool) {}
 
-  async withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    return this.local.withLock(name, () => this.serverLock(name, fn));
+  }
+
+  private async serverLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let broken = false;
     try {
