@@ -5,7 +5,7 @@
 // lost) per setup; then, on the replicas, one replica SIGKILLed mid-run: how long its agents take to be
 // connected again through HAProxy (p99, target < 10 s) and whether anything was lost.
 // Full mode: HUB_REPLICAS_STEPS (default 500,1000,2000,5000), HUB_REPLICAS_MS per step (default 30000),
-// usage every 10 s per agent, HUB_REPLICAS_ALL_STEPS=1 to run the steps after a failure too. Quick mode (CI, < 1 min): 50 agents, usage every 1 s, 5 s per step.
+// usage every 10 s per agent, HUB_REPLICAS_ALL_STEPS=1 to run the steps after a failure too, HUB_REPLICAS_KILL_AGENTS for the kill run's count (default: the largest held, at least the first step). Quick mode (CI, < 1 min): 50 agents, usage every 1 s, 5 s per step.
 // Needs dist/ (npm run build), PostgreSQL (test/support/postgres.ts's server) and haproxy.
 import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -198,8 +198,9 @@ export async function run({ quick = false } = {}) {
     }
 
     // a replica killed mid-run, at the largest count the replicas held (at least the first step)
-    const n = Math.max(setups[1].held, steps[0]);
+    const n = Number(process.env.HUB_REPLICAS_KILL_AGENTS ?? Math.max(setups[1].held, steps[0]));
     const credsFile = join(dir, `creds-${n}.json`);
+    writeFileSync(credsFile, JSON.stringify(creds.slice(0, n)));
     const r = await simulate({ url: lbUrl, credsFile, usageMs, ms: quick ? 6000 : Math.max(ms, 10_000), during: async () => { b.child.kill('SIGKILL'); await b.exited; } });
     const stored = await storedAndClear(pgStore);
     const lost = r.usageSent - stored + r.unacked;
