@@ -53,6 +53,9 @@ import type { GitopsServices, HubServices } from './services.js';
 
 const ALERTS_METRIC = 'foundry_hub_billing_alerts_total';
 
+/** The bus topic on which a replica that learnt of a new revision tells the others (hub/store/bus.ts). */
+const SYNC_NOW_TOPIC = 'sync_now';
+
 /** Collaborators of the app; the caller owns the store (and closes it after the app). */
 export interface AppDeps {
   store: HubStore;
@@ -106,14 +109,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // One error handler for every route: the catalog's codes → HTTP statuses (hub/error-handler.ts).
   app.setErrorHandler(hubErrorHandler);
   const lifecycle = { stopping: false };
-  const services = buildServices(app, deps, lifecycle);
+  const services = await buildServices(app, deps, lifecycle);
   app.decorate('hub', services);
   await installRoutes(app, services, deps, () => lifecycle.stopping);
   return app;
 }
 
 /** Builds every service of the hub once; timers and loops stop with the app. */
-function buildServices(app: FastifyInstance, deps: AppDeps, lifecycle: { stopping: boolean }): HubServices {
+async function buildServices(app: FastifyInstance, deps: AppDeps, lifecycle: { stopping: boolean }): Promise<HubServices> {
   const { store } = deps;
   const metrics = deps.metrics ?? createMetrics();
   const warn = (msg: string) => (err: unknown): void => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, msg);
@@ -145,6 +148,8 @@ function buildServices(app: FastifyInstance, deps: AppDeps, lifecycle: { stoppin
     services.volumeKeys?.reap(actor).catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'volume key reaping failed'));
     // First version: every connected agent syncs; agents whose rendered state did not change do nothing.
     const n = gateway.broadcast({ name: 'sync-now', revision, reason: `new revision ${revision.slice(0, 12)} (${source})` });
+    // Agents of the other replicas: each broadcasts to its own on this message (this one already did).
+    store.bus.publish(SYNC_NOW_TOPIC, { revision, source }).catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'sync-now not published to the other replicas'));
     // Placements may have moved: each node's workspace secrets follow the new tip.
     if (services.secrets !== undefined) void services.secrets.delivery.reconcile(true).catch(() => undefined);
     app.log.info({ revision, ref, source, agents: n }, 'sent sync-now');
@@ -189,9 +194,17 @@ function buildServices(app: FastifyInstance, deps: AppDeps, lifecycle: { stoppin
   // read the history now, so the first records do not wait for it
   history?.refresh().catch(warn('placement history not read yet'));
   installFleetMetrics(app, services);
+  // Another replica learnt of a new revision: this one tells its own agents (and re-reads placements).
+  const stopSyncNow = await store.bus.subscribe(SYNC_NOW_TOPIC, (p, { fromSelf }) => {
+    const { revision, source } = p as { revision?: unknown; source?: unknown };
+    if (fromSelf || typeof revision !== 'string' || typeof source !== 'string') return;
+    history?.refresh().catch(warn('placement history not refreshed'));
+    gateway.broadcast({ name: 'sync-now', revision, reason: `new revision ${revision.slice(0, 12)} (${source}, via another replica)` });
+  });
   // Graceful stop: refuse new agents, commit and ack what arrived, close sockets; the server then stops.
   app.addHook('preClose', async () => {
     lifecycle.stopping = true;
+    await stopSyncNow();
     await consoles.close();
     await services.ingress?.stop();
     await gateway.close();
@@ -220,11 +233,14 @@ function buildGitops(app: FastifyInstance, deps: AppDeps, hub: { onPushed: (revi
     writer,
     lifecycle: store.lifecycles,
     audit: (actor, action, target, details) => store.audit(actor, action, target, details),
-    live: (repo) => liveFleet(store.fleet, repo, hub.connectedNodes()),
+    // Several replicas (PostgreSQL): a node is online when its agent is connected here or to another replica (the store's status).
+    live: async (repo) => liveFleet(store.fleet, repo, store.backend === 'sqlite' ? hub.connectedNodes() : [...hub.connectedNodes(), ...(await store.nodes()).filter((n) => n.status === 'connected' && !n.revoked).map((n) => n.name)]),
     nodeStatus: nodeStatusOf(store.fleet),
     log: app.log,
     // Placement commits re-encrypt the repo secrets whose nodes they change (the hub decrypts with its own key).
     reencrypt: ageIdentity === undefined ? undefined : (dir: string, before: InfraRepo, after: InfraRepo) => reencryptForPlacement(dir, before, after, ageIdentity),
+    // Replicas place one at a time (an advisory lock on PostgreSQL; the Git push is the fence).
+    lock: (name, fn) => store.leases.withLock(name, fn),
   });
   const every = deps.repoPollMs ?? 2000;
   if (every > 0) {

@@ -82,7 +82,9 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
   // An upgrade backs the file up and migrates before the store opens; a downgrade is refused here.
   // PostgreSQL: HubStore.open migrates under an advisory lock (replicas may start together); back it up with its own tools.
   const storeUpgrade = opts.databaseUrl === undefined ? await upgradeStore(join(dataDir, 'hub.db')) : undefined;
-  const store = await HubStore.open(opts.databaseUrl ?? join(dataDir, 'hub.db'));
+  // Bus listener trouble (PostgreSQL restarting) is logged once the app's logger exists; it reconnects by itself.
+  const busLog: { warn?: (err: unknown) => void } = {};
+  const store = await HubStore.open(opts.databaseUrl ?? join(dataDir, 'hub.db'), { onBusError: (err) => busLog.warn?.(err) });
   const repoDir = opts.repoUrl === undefined ? join(dataDir, 'infra.git') : undefined;
   try {
     if (repoDir !== undefined) {
@@ -109,6 +111,7 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
     // The browser-facing URL is known once the port is; the ingress reads it lazily through this box.
     const hubPublicUrl = { value: opts.publicUrl ?? listenUrl(opts.port ?? 8080) };
     const app = await buildApp({ store, repoDir, ingress: { apps, get hubPublicUrl() { return hubPublicUrl.value; }, intervalMs: opts.ingressPollMs }, externalRepo, signingKey, ageIdentity, verifyBase, repoPollMs: opts.repoPollMs, tls, webhookSecret: opts.webhookSecret, logger: opts.logger, trustProxy, metrics: createMetrics({ defaults: true }), desktop: opts.guacamole === undefined ? undefined : { guacamole: opts.guacamole }, enroll: { dataDir, publicUrl: opts.publicUrl, externalRepoUrl: opts.repoUrl }, dashboard: { sso: { publicUrl: opts.publicUrl } } });
+    busLog.warn = (err) => app.log.warn({ event: 'bus-listener', err: err instanceof Error ? err.message : String(err) }, 'replica bus: listener lost its connection (reconnecting; other replicas\' sync-now may be missed meanwhile)');
     if (signingError !== undefined) app.log.warn({ event: 'signing-key-unavailable', err: signingError instanceof Error ? signingError.message : String(signingError) }, 'the hub cannot sign its commits (is ssh-keygen installed?): agents that verify signatures will refuse them');
     await app.listen({ port: opts.port ?? 8080, host });
     // WAL checkpoints from a worker thread, so that no commit on the event loop pays for one.

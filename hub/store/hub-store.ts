@@ -21,7 +21,9 @@ import { TelemetryBuffer, type TelemetrySample, type TelemetryRollup } from './t
 import { compareText } from '../../common/text-order.js';
 import { startCheckpointer, type Checkpointer } from './checkpointer.js';
 import type { Sql, SqlExecutor } from './sql/sql.js';
-import { openPostgres, redactUrl } from './sql/postgres.js';
+import { openPostgres, redactUrl, PostgresSql } from './sql/postgres.js';
+import { LocalBus, PgBus, type HubBus } from './bus.js';
+import { LocalLeases, PgLeases, type HubLeases } from './leases.js';
 import { SqliteSql } from './sql/sqlite.js';
 import { SqlSecretsRepo, type SecretsRepo } from './secrets-repo.js';
 import { SqlVolumeKeysRepo, type VolumeKeysRepo } from './volume-keys-repo.js';
@@ -118,20 +120,26 @@ export class HubStore {
   readonly lifecycles: LifecycleRepo;
   /** What the live side reads: inventories, latest telemetry and status, dashboard signatures. */
   readonly fleet: FleetRepo;
+  /** Messages to every replica (hub/store/bus.ts): LISTEN/NOTIFY on PostgreSQL, in-process on SQLite. */
+  readonly bus: HubBus;
+  /** Named locks for work that must run on one replica at a time (hub/store/leases.ts). */
+  readonly leases: HubLeases;
   private readonly now: () => Date;
 
   /**
    * Opens the SQLite store at `path` (created and migrated when needed), or wraps an opened, migrated Sql
    * (HubStore.open does that for PostgreSQL).
    */
-  constructor(target: string | { sql: Sql; location: string }, options: { now?: () => Date } = {}) {
+  constructor(target: string | { sql: Sql; location: string; bus?: HubBus }, options: { now?: () => Date } = {}) {
     this.now = options.now ?? (() => new Date());
     if (typeof target !== 'string') {
       this.sql = target.sql;
       this.backend = target.sql.dialect;
       this.location = target.location;
       this.sqlite = undefined;
+      this.bus = target.bus ?? new LocalBus();
     } else {
+      this.bus = new LocalBus();
       this.sqlite = HubStore.openSqlite(target, this.now);
       this.sql = new SqliteSql(this.sqlite);
       this.backend = 'sqlite';
@@ -151,6 +159,7 @@ export class HubStore {
     this.joinTokens = new SqlJoinTokensRepo(this.sql);
     this.lifecycles = new SqlLifecycleRepo(this.sql, this.now);
     this.fleet = new SqlFleetRepo(this.sql);
+    this.leases = this.sql instanceof PostgresSql ? new PgLeases(this.sql.pool) : new LocalLeases();
   }
 
   /** Opens (creates) and migrates the SQLite file at `path`; refuses a database of a newer hub before writing to it. */
@@ -186,7 +195,7 @@ export class HubStore {
    * Opens the store named by `target`: an SQLite file path, or a postgres:// URL (the database must exist;
    * pending migrations are applied under an advisory lock, so replicas may start together).
    */
-  static async open(target: string, options: { now?: () => Date; poolSize?: number } = {}): Promise<HubStore> {
+  static async open(target: string, options: { now?: () => Date; poolSize?: number; onBusError?: (err: unknown) => void } = {}): Promise<HubStore> {
     if (!isPostgresUrl(target)) return new HubStore(target, options);
     const sql = await openPostgres(target, { max: options.poolSize });
     try {
@@ -196,7 +205,7 @@ export class HubStore {
       if (err instanceof FoundryError) throw err;
       throw new FoundryError('STORE', `cannot migrate the hub database at ${redactUrl(target)}`, { cause: err });
     }
-    return new HubStore({ sql, location: redactUrl(target) }, options);
+    return new HubStore({ sql, location: redactUrl(target), bus: new PgBus({ url: target, sql, onError: options.onBusError }) }, options);
   }
 
   private iso(): string {
@@ -431,6 +440,7 @@ export class HubStore {
 
   /** Waits for pending statements, then closes: SQLite checkpoints its WAL first; PostgreSQL ends the pool. */
   async close(): Promise<void> {
+    await this.bus.close();
     if (this.backend === 'postgres') {
       await this.sql.close();
       return;

@@ -39,6 +39,11 @@ export interface WorkspaceServiceDeps {
    * (hub/secrets/repo-reencrypt.ts); its files join the placement's commit. Absent: nothing is re-encrypted.
    */
   reencrypt?: (dir: string, before: InfraRepo, after: InfraRepo) => Promise<{ changes: Array<{ path: string; content: string | null }>; done: string[]; skipped: string[] }>;
+  /**
+   * Runs `fn` holding a lock shared by every hub replica (store.leases.withLock): placements decide and
+   * commit one replica at a time, so two replicas never place the same workspace. Absent: one process.
+   */
+  lock?: <T>(name: string, fn: () => Promise<T>) => Promise<T>;
 }
 
 /** Outcome of a create request. */
@@ -55,6 +60,8 @@ export class WorkspaceService {
   private readonly own = new Set<string>();
   private readonly refused = new Map<string, string>();
   private seenRevision: string | undefined;
+  /** The tip the placement queue's state was last checked against under the placement lock. */
+  private queueTip: string | undefined;
   private liveSignature = '';
   private syncing: Promise<void> | undefined;
   private again: Promise<void> | undefined;
@@ -112,7 +119,7 @@ export class WorkspaceService {
     this.creating.set(name, ws);
     try {
       await this.refreshIfLiveChanged(repo);
-      const result = await this.placements.request(requestOf(repo, ws));
+      const result = await this.placing(async () => this.placements.request(requestOf(repo, ws)));
       if (!result.ok) {
         await this.deps.audit(actor, 'workspace.refuse', name, { tenant: body.tenant, reasons: result.reasons });
         return { ok: false, refusal: result };
@@ -129,6 +136,23 @@ export class WorkspaceService {
     } finally {
       this.creating.delete(name);
     }
+  }
+
+  /**
+   * Runs a placement under the replicas' placement lock, on a queue that has seen the current tip: a tip
+   * pushed meanwhile by anyone but this hub (another replica's placement) makes the queue re-read Git first.
+   */
+  private async placing<T>(fn: () => Promise<T>): Promise<T> {
+    const lock = this.deps.lock ?? (<R>(_name: string, f: () => Promise<R>) => f());
+    return lock('workspace-placement', async () => {
+      const tip = await this.deps.writer.tip();
+      if (this.queueTip !== undefined && tip !== this.queueTip && !this.own.has(tip)) await this.placements.refresh();
+      try {
+        return await fn();
+      } finally {
+        this.queueTip = await this.deps.writer.tip().catch(() => undefined);
+      }
+    });
   }
 
   /** The placement queue's commit: re-read Git, re-check the GPUs, node and quota, write the file. */
@@ -254,7 +278,13 @@ export class WorkspaceService {
       const name = doc.metadata.name;
       if (doc.spec.node !== undefined || this.creating.has(name) || this.refused.get(name) === repo.revision) continue;
       try {
-        const r = await this.placements.request(requestOf(repo, doc));
+        // Under the lock, on Git as it is now: another replica may have placed (or removed) it meanwhile.
+        const r = await this.placing(async () => {
+          const now = await this.repo();
+          const current = now.workspaces.get(name)?.doc;
+          return current === undefined || current.spec.node !== undefined ? undefined : this.placements.request(requestOf(now, current));
+        });
+        if (r === undefined) continue;
         if (r.ok) {
           await this.deps.lifecycle.record(name, doc.spec.tenant, { phase: 'Placed', reason: 'Scheduled', message: r.explanation.split('\n')[0] ?? '', node: r.node }, this.committed.get(name) ?? null);
           this.committed.delete(name);
