@@ -189,6 +189,14 @@ describeReplicas('two hub replicas behind HAProxy on one PostgreSQL', () => {
     replicas[1]!.child.kill('SIGKILL');
     await replicas[1]!.exited;
     await new Promise((r) => setTimeout(r, 4000));
+    // every agent is back, as the store says (presence is written after the hello; checked while the agents
+    // still run: stopping them marks them disconnected)
+    const presence = await HubStore.open(db.url, { poolSize: 1 });
+    try {
+      await waitFor(async () => (await presence.nodes()).filter((n) => n.status === 'connected').length === AGENTS, 15_000, 'every node connected in the store');
+    } finally {
+      await presence.close();
+    }
     sim.child.stdin!.write('stop\n');
     const result = await sim.done;
     expect(result.connected).toBe(AGENTS);
@@ -203,8 +211,6 @@ describeReplicas('two hub replicas behind HAProxy on one PostgreSQL', () => {
       const sent = result.sent as Record<string, number>;
       expect(rows).toEqual(nodes.map((node) => ({ node, n: sent[node], lo: 1, hi: sent[node] })));
       expect((await check.sql.get<{ n: number }>('SELECT COUNT(*) AS n FROM usage_refusals'))?.n).toBe(0);
-      // presence is written after the hello: it may trail the simulator's own view by a moment
-      await waitFor(async () => (await check.nodes()).filter((n) => n.status === 'connected').length === AGENTS, 10_000, 'every node connected in the store');
     } finally {
       await check.close();
     }
