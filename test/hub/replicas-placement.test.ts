@@ -17,7 +17,7 @@ import { HubLink } from '../../agent/link/hub-link.js';
 import { loadInfraDir } from '../../common/infra/load.js';
 import { createTestDatabase, postgresAvailable } from '../support/postgres.js';
 import { describeIf, describeIfBuilt } from '../support/requires.js';
-import { fleetFiles, gitSync, gpuNode, gpuUuid, hostedRepo, showAtTip, type RepoFiles } from '../workspaces/git-fixture.js';
+import { gitSync, hostedRepo, nearlyFull, showAtTip } from '../workspaces/git-fixture.js';
 import { waitFor } from './support.js';
 
 // Pushes run the pre-receive hook from dist/ (npm test builds first).
@@ -30,16 +30,6 @@ interface Replica {
   admin: string;
 }
 
-/** 3 nodes × 4 GPUs, 9 of them held: 3 free GPUs, one per node. */
-function nearlyFull(): RepoFiles {
-  const files = fleetFiles({ nodes: 0 });
-  for (const n of ['gpu-01', 'gpu-02', 'gpu-03']) {
-    files[`nodes/${n}.yaml`] = gpuNode(n, 4);
-    files[`workspaces/acme/${n}-held.yaml`] =
-      `apiVersion: foundry.cloud/v1\nkind: Workspace\nmetadata:\n  name: ${n}-held\nspec:\n  tenant: acme\n  template: tiny\n  node: ${n}\n  gpus:\n    count: 3\n    uuids: [${[0, 1, 2].map((i) => gpuUuid(n, i)).join(', ')}]\n`;
-  }
-  return files;
-}
 
 describeBuilt('placement with two replicas', () => {
   let root: string;

@@ -3,22 +3,12 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadInfraDir } from '../../common/infra/load.js';
-import { fleetFiles, gitSync, gpuNode, gpuUuid, type RepoFiles } from './git-fixture.js';
+import { gitSync, nearlyFull } from './git-fixture.js';
 import { startWsHub, type WsHub } from './hub-fixture.js';
 import { describeIfBuilt } from '../support/requires.js';
 
 const describeBuilt = describeIfBuilt('dist/hub/git/pre-receive-hook.js');
 
-/** 3 nodes × 4 GPUs, 9 of them already held: 3 free GPUs, one per node. */
-function nearlyFull(): RepoFiles {
-  const files = fleetFiles({ nodes: 0 });
-  for (const n of ['gpu-01', 'gpu-02', 'gpu-03']) {
-    files[`nodes/${n}.yaml`] = gpuNode(n, 4);
-    files[`workspaces/acme/${n}-held.yaml`] =
-      `apiVersion: foundry.cloud/v1\nkind: Workspace\nmetadata:\n  name: ${n}-held\nspec:\n  tenant: acme\n  template: tiny\n  node: ${n}\n  gpus:\n    count: 3\n    uuids: [${[0, 1, 2].map((i) => gpuUuid(n, i)).join(', ')}]\n`;
-  }
-  return files;
-}
 
 let hub: WsHub;
 beforeAll(async () => {

@@ -70,3 +70,14 @@ export function showAtTip(repoDir: string, path: string, branch = 'main'): strin
   const r = gitSync(['--git-dir', repoDir, 'show', `refs/heads/${branch}:${path}`], repoDir, true);
   return r.code === 0 ? r.stdout : undefined;
 }
+
+/** 3 nodes × 4 GPUs, 9 of them already held: 3 free GPUs, one per node. */
+export function nearlyFull(): RepoFiles {
+  const files = fleetFiles({ nodes: 0 });
+  for (const n of ['gpu-01', 'gpu-02', 'gpu-03']) {
+    files[`nodes/${n}.yaml`] = gpuNode(n, 4);
+    files[`workspaces/acme/${n}-held.yaml`] =
+      `apiVersion: foundry.cloud/v1\nkind: Workspace\nmetadata:\n  name: ${n}-held\nspec:\n  tenant: acme\n  template: tiny\n  node: ${n}\n  gpus:\n    count: 3\n    uuids: [${[0, 1, 2].map((i) => gpuUuid(n, i)).join(', ')}]\n`;
+  }
+  return files;
+}
